@@ -1,0 +1,101 @@
+"""Turn raw column values into what an ONNX input takes: float32 or strings.
+
+Shared by training (toolkit.data) and inference (toolkit.runtime) so a value is
+coerced the same way in both. Numpy only: the runtime must not need pandas.
+
+- Number inputs: numbers pass; numeric strings (" 3.5 ", "1e3") are parsed;
+  anything else ("", "abc", None) becomes NaN and is counted.
+- String inputs: None/NaN become "" (missing); integral floats print without
+  ".0" (so a 0/1 column read as 1.0 still reads "1"); booleans become
+  "true"/"false"; other values go through `str`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
+
+
+def to_float32(values) -> tuple[np.ndarray, int]:
+    """Coerce one column to float32 [N]; returns (array, number of unparseable values).
+
+    Missing values (None, NaN, "") become NaN and are not counted as unparseable.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float32, copy=False).reshape(-1), 0
+    arr = np.asarray(arr, dtype=object).reshape(-1)
+    try:  # fast path: every entry is a number, NaN or a numeric string
+        return arr.astype(np.float64).astype(np.float32), 0
+    except (TypeError, ValueError):
+        pass
+    out = np.empty(len(arr), dtype=np.float32)
+    bad = 0
+    for i, v in enumerate(arr):
+        out[i], is_bad = _parse_float(v)
+        bad += is_bad
+    return out, bad
+
+
+def _parse_float(v) -> tuple[float, bool]:
+    if _is_missing(v):
+        return math.nan, False
+    if isinstance(v, (bool, np.bool_)):
+        return float(v), False
+    if isinstance(v, (int, float, np.number)):
+        return float(v), False
+    s = str(v).strip()
+    if s == "" or s.lower() in ("nan", "na", "n/a", "null", "none"):
+        return math.nan, False
+    try:
+        return float(s), False
+    except ValueError:
+        return math.nan, True
+
+
+def to_strings(values) -> np.ndarray:
+    """Coerce one column to an object array of str [N]; missing becomes ""."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr.astype(object).reshape(-1)
+    if arr.dtype.kind == "b":
+        return np.where(arr, "true", "false").astype(object).reshape(-1)
+    if arr.dtype.kind in "iu":
+        return arr.astype(str).astype(object).reshape(-1)
+    if arr.dtype.kind == "f":
+        return _float_strings(arr.reshape(-1))
+    arr = np.asarray(arr, dtype=object).reshape(-1)
+    out = np.empty(len(arr), dtype=object)
+    for i, v in enumerate(arr):
+        out[i] = _one_string(v)
+    return out
+
+
+def _float_strings(arr: np.ndarray) -> np.ndarray:
+    out = np.empty(len(arr), dtype=object)
+    for i, v in enumerate(arr.tolist()):
+        out[i] = _one_string(v)
+    return out
+
+
+def _one_string(v) -> str:
+    if isinstance(v, str):
+        return v
+    if _is_missing(v):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return ""
+        if math.isfinite(v) and float(v).is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(float(v))
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return str(v)

@@ -1,0 +1,284 @@
+"""The config schema: YAML → pydantic, every default filled in.
+
+`load_config(path)` returns a validated `Config` or raises TkError with one
+line per problem, each naming the YAML path:
+    cfg.yaml: input_features[2].encoder.dim: input should be greater than 0, got -4
+Feature blocks are discriminated unions on `type`, built from the registries
+in toolkit.features.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, ValidationError, model_validator
+
+from toolkit.errors import TkError
+from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
+from toolkit.features.base import StrictModel
+
+InputFeatureConfig = Annotated[
+    Union[tuple(cls.Config for cls in INPUT_FEATURES.values())], Field(discriminator="type")]
+OutputFeatureConfig = Annotated[
+    Union[tuple(cls.Config for cls in OUTPUT_FEATURES.values())], Field(discriminator="type")]
+
+
+class RandomSplit(StrictModel):
+    type: Literal["random"] = "random"
+    ratios: tuple[float, float, float] = Field((0.7, 0.1, 0.2), description="train, validation, test")
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _ratios_sum_to_one(self):
+        if any(r < 0 for r in self.ratios) or abs(sum(self.ratios) - 1) > 1e-6 or self.ratios[0] <= 0:
+            raise ValueError(f"ratios must be >= 0, train > 0 and sum to 1, got {list(self.ratios)}")
+        return self
+
+
+class StratifiedSplit(RandomSplit):
+    type: Literal["stratified"] = "stratified"
+    column: str | None = Field(None, description="Column to stratify on; default the first output.")
+
+
+class FixedSplit(StrictModel):
+    type: Literal["fixed"] = "fixed"
+    column: str = Field("split", description="Holds 0/1/2 or train/validation/test per row.")
+
+
+Split = Annotated[Union[RandomSplit, StratifiedSplit, FixedSplit], Field(discriminator="type")]
+
+
+class Preprocessing(StrictModel):
+    split: Split = RandomSplit()
+
+
+class ConcatCombiner(StrictModel):
+    """Concatenate the encoder outputs, then an MLP."""
+
+    type: Literal["concat"] = "concat"
+    num_layers: int = Field(2, ge=0)
+    hidden_size: int = Field(128, gt=0)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    norm: Literal["batch", "layer", "none"] = "batch"
+    activation: Literal["relu", "gelu", "silu"] = "relu"
+
+
+Combiner = Annotated[Union[ConcatCombiner], Field(discriminator="type")]
+
+
+class TrainerConfig(StrictModel):
+    epochs: int = Field(50, ge=1)
+    batch_size: int = Field(128, gt=0)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-2, ge=0)
+    lr_scheduler: Literal["cosine", "plateau", "none"] = "cosine"
+    warmup_epochs: float = Field(1.0, ge=0)
+    early_stop: int = Field(8, ge=0, description="Stop after this many epochs without improvement; 0 = never.")
+    validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc.")
+    grad_clip: float | None = Field(1.0, gt=0)
+    seed: int = 42
+    threads: int | None = Field(None, gt=0, description="torch threads; default all cores.")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+
+
+class Config(StrictModel):
+    dataset: str | None = Field(None, description="Data file, relative to this config file.")
+    input_features: list[InputFeatureConfig] = Field(min_length=1)
+    output_features: list[OutputFeatureConfig] = Field(min_length=1)
+    combiner: Combiner = ConcatCombiner()
+    trainer: TrainerConfig = TrainerConfig()
+    preprocessing: Preprocessing = Preprocessing()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_union_types(cls, data: Any) -> Any:
+        """`combiner: {hidden_size: 64}` means the default type, as `split: {ratios: …}` does."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if isinstance(data.get("combiner"), dict) and "type" not in data["combiner"]:
+                data["combiner"] = {"type": "concat", **data["combiner"]}
+            pre = data.get("preprocessing")
+            if isinstance(pre, dict) and isinstance(pre.get("split"), dict) and "type" not in pre["split"]:
+                data["preprocessing"] = {**pre, "split": {"type": "random", **pre["split"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _names_and_metric(self):
+        seen: dict[str, str] = {}
+        for kind in ("input_features", "output_features"):
+            for i, f in enumerate(getattr(self, kind)):
+                if f.name in seen:
+                    raise ValueError(f"{kind}[{i}].name: duplicate feature name {f.name!r} "
+                                     f"(also {seen[f.name]})")
+                seen[f.name] = f"{kind}[{i}]"
+        in_cols = {f.source for f in self.input_features}
+        for i, f in enumerate(self.output_features):
+            if f.source in in_cols:
+                raise ValueError(f"output_features[{i}]: column {f.source!r} is also an input feature")
+        metric = self.trainer.validation_metric
+        if metric is not None:
+            outputs = {f.name: OUTPUT_FEATURES[f.type] for f in self.output_features}
+            name, _, m = metric.rpartition(".")
+            if name not in outputs:
+                raise ValueError(f"trainer.validation_metric: {metric!r} names no output feature; "
+                                 f"use <output>.<metric> with output in {sorted(outputs)}")
+            if m not in outputs[name].metric_names:
+                raise ValueError(f"trainer.validation_metric: {outputs[name].type} output "
+                                 f"{name!r} has no metric {m!r}; choose from {list(outputs[name].metric_names)}")
+        return self
+
+    def validation_metric(self) -> tuple[str, str]:
+        """(output name, metric) used for early stopping and best weights."""
+        if self.trainer.validation_metric:
+            name, _, metric = self.trainer.validation_metric.rpartition(".")
+            return name, metric
+        first = self.output_features[0]
+        return first.name, OUTPUT_FEATURES[first.type].default_metric
+
+
+def load_config(source: str | Path | dict) -> Config:
+    """Read and validate a config from a YAML path or a dict."""
+    label = "config"
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        label = str(path)
+        data = read_yaml(path)
+    return validate_config(data, label)
+
+
+def read_yaml(path: Path) -> dict:
+    """Parse a YAML mapping, or raise TkError naming the file and line."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TkError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TkError(f"{path}: cannot read: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise TkError(f"{path}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise TkError(f"{path}: expected a mapping with input_features and output_features, "
+                      f"got {type(data).__name__}")
+    return data
+
+
+def validate_config(data: dict, label: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{label}: {describe_error(err)}" for err in e.errors()]
+        raise TkError("\n".join(lines)) from None
+
+
+# ---- error messages -------------------------------------------------------
+
+def yaml_path(loc: tuple) -> str:
+    """('input_features', 2, 'number', 'encoder', 'dim') → input_features[2].encoder.dim
+
+    Pydantic puts the union tag (the `type` value) into the location after a
+    list index or a union-valued key; it is not part of the YAML path.
+    """
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif i > 0 and (isinstance(loc[i - 1], int) or loc[i - 1] in _UNION_KEYS):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_UNION_KEYS = ("combiner", "split")
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """The valid keys of the config block at `loc` (for 'did you mean')."""
+    from typing import get_args, get_origin
+
+    def members(t) -> list:
+        if get_origin(t) is Annotated:
+            return members(get_args(t)[0])
+        if get_origin(t) in (Union, __import__("types").UnionType):
+            return [m for a in get_args(t) for m in members(a)]
+        if get_origin(t) in (list, tuple, dict):
+            return [m for a in get_args(t) for m in members(a)]
+        return [t] if isinstance(t, type) and issubclass(t, StrictModel) else []
+
+    current = [Config]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        tagged = [c for c in current if c.model_fields.get("type") is not None
+                  and part in get_args(c.model_fields["type"].annotation)]
+        if tagged:
+            current = tagged
+            continue
+        nxt = []
+        for c in current:
+            if part in c.model_fields:
+                nxt += members(c.model_fields[part].annotation)
+        current = nxt
+    return sorted({f for c in current for f in c.model_fields})
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def describe_error(err: dict[str, Any]) -> str:
+    """One pydantic error → 'yaml.path: what is wrong, got X'."""
+    loc, kind, value = err["loc"], err["type"], err.get("input")
+    path = yaml_path(loc)
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        fields = _fields_at(loc[:-1])
+        return f"{path}: unknown key {key!r}{_suggest(key, fields)} (valid keys: {', '.join(fields)})"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        return (f"{path}.type: unknown type {ctx.get('tag')!r}{_suggest(ctx.get('tag'), tags)} "
+                f"(choose from {', '.join(tags)})")
+    if kind == "union_tag_not_found":
+        return f"{path}: missing key 'type'"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        opts = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+        return f"{path}: got {value!r}{_suggest(value, opts)} (choose from {expected})"
+    if kind == "too_short" and path in ("input_features", "output_features"):
+        return f"{path}: at least one feature is required"
+    if kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return msg if ":" in msg.split(" ")[0] else f"{path}: {msg}" if path else msg
+    msg = str(err["msg"])
+    msg = msg[0].lower() + msg[1:]
+    return f"{path}: {msg}, got {value!r}" if path else f"{msg}"
+
+
+def render(config: Config) -> str:
+    """The config as YAML with every default filled in."""
+    import yaml
+
+    data = config.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def json_schema() -> dict:
+    """JSON Schema of the config, for editor autocomplete."""
+    schema = Config.model_json_schema()
+    schema["title"] = "tk config"
+    return schema

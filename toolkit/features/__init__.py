@@ -1,0 +1,20 @@
+"""The feature registries: plain dicts from the config's `type` to the class.
+
+Adding a type is adding one module and one line in each dict that applies.
+"""
+
+from toolkit.features.binary import BinaryInput, BinaryOutput
+from toolkit.features.category import CategoryInput, CategoryOutput
+from toolkit.features.number import NumberInput, NumberOutput
+
+INPUT_FEATURES = {
+    "number": NumberInput,
+    "binary": BinaryInput,
+    "category": CategoryInput,
+}
+
+OUTPUT_FEATURES = {
+    "number": NumberOutput,
+    "binary": BinaryOutput,
+    "category": CategoryOutput,
+}

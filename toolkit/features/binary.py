@@ -1,0 +1,213 @@
+"""Binary input and output features.
+
+Raw values arrive as strings (0/1 numbers are coerced to "0"/"1"). They are
+lowercased and looked up: yes/no, true/false, y/n, t/f, 1/0 are understood,
+or a declared `true_label` makes that value true and every other seen value
+false. Input preprocessing (ONNX, string [N] → float32 [N, 1]):
+    StringNormalizer(lower) → LabelEncoder(value → 1.0 / 0.0, unknown → NaN)
+    → missing and unknown filled with the training mode.
+Output: sigmoid probability of the true label, thresholded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from toolkit.errors import TkError
+from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel
+
+TRUE_WORDS = ("1", "1.0", "true", "t", "yes", "y")
+FALSE_WORDS = ("0", "0.0", "false", "f", "no", "n")
+
+
+class BinaryPreprocessing(StrictModel):
+    true_label: str | None = Field(None, description="The value that means true, when not yes/no-like.")
+
+
+class BinaryInputConfig(FeatureConfig):
+    type: Literal["binary"]
+    preprocessing: BinaryPreprocessing = BinaryPreprocessing()
+
+
+class BinaryOutputConfig(OutputFeatureConfig):
+    type: Literal["binary"]
+    preprocessing: BinaryPreprocessing = BinaryPreprocessing()
+    threshold: float = Field(0.5, gt=0, lt=1, description="Probability at or above which the label is true.")
+    positive_class_weight: float | Literal["balanced"] | None = Field(
+        None, description="Weight of true rows in the loss; 'balanced' uses negatives/positives.")
+
+
+def fit_mapping(strings: np.ndarray, true_label: str | None, where: str) -> dict:
+    """Learn how raw strings map to true/false.
+
+    Returns {"true": [lowercased keys], "false": [...], "labels": [false, true]}
+    where `labels` are the most frequent original spellings, used for output.
+    """
+    present = strings[strings != ""]
+    counts = Counter(present.tolist())
+    lowered = Counter()
+    spelling: dict[str, Counter] = {}
+    for value, c in counts.items():
+        key = value.lower()
+        lowered[key] += c
+        spelling.setdefault(key, Counter())[value] += c
+    keys = sorted(lowered)
+    if true_label is not None:
+        t = true_label.lower()
+        if t not in lowered:
+            raise TkError(f"{where}.preprocessing.true_label: {true_label!r} never occurs; "
+                          f"values seen: {sorted(counts)[:10]}")
+        true_keys, false_keys = [t], [k for k in keys if k != t]
+    elif set(keys) <= set(TRUE_WORDS) | set(FALSE_WORDS):
+        true_keys = [k for k in keys if k in TRUE_WORDS]
+        false_keys = [k for k in keys if k in FALSE_WORDS]
+    elif len(keys) <= 2:
+        false_keys, true_keys = keys[:1], keys[1:]
+    else:
+        raise TkError(f"{where}: a binary column has at most 2 distinct values, got {len(keys)} "
+                      f"({', '.join(map(repr, keys[:8]))}); use type: category or set preprocessing.true_label")
+    def label(ks: list[str], default: str) -> str:
+        spell = Counter()
+        for k in ks:
+            spell.update(spelling[k])
+        return spell.most_common(1)[0][0] if spell else default
+    return {"true": true_keys, "false": false_keys,
+            "labels": [label(false_keys, "false"), label(true_keys, "true")]}
+
+
+def lookup(strings: np.ndarray, mapping: dict) -> np.ndarray:
+    """The Python twin of the ONNX lookup: strings [N] → float [N] (1, 0 or NaN)."""
+    table = {k: 1.0 for k in mapping["true"]} | {k: 0.0 for k in mapping["false"]}
+    return np.array([table.get(s.lower(), np.nan) for s in strings], dtype=np.float64)
+
+
+def mapping_to_onnx(g, raw: str, mapping: dict, name: str) -> str:
+    """Emit string [N] → float32 [N] of 1/0, NaN for missing or unknown."""
+    lower = g.op("StringNormalizer", raw, name=f"{name}/lower", case_change_action="LOWER",
+                 locale="C.UTF-8")
+    keys = mapping["true"] + mapping["false"]
+    values = [1.0] * len(mapping["true"]) + [0.0] * len(mapping["false"])
+    from toolkit.onnxgraph import tensor
+
+    return g.op("LabelEncoder", lower, name=f"{name}/lookup", domain="ai.onnx.ml",
+                keys_tensor=tensor("keys", keys or ["\x00"], "string"),
+                values_tensor=tensor("values", np.array(values or [0.0], dtype=np.float32)),
+                default_tensor=tensor("default", np.array([np.nan], dtype=np.float32)))
+
+
+class BinaryInput:
+    """A two-valued column → 0.0 / 1.0 per row."""
+
+    type = "binary"
+    raw_dtype = RAW_STRING
+    pre_dtype = "float32"
+    Config = BinaryInputConfig
+
+    def __init__(self, config: BinaryInputConfig):
+        self.config = config
+
+    def fit(self, column: np.ndarray) -> "BinaryInput":
+        """`column`: strings [N] ("" = missing)."""
+        where = f"input feature {self.config.name!r} (column {self.config.source!r})"
+        self.mapping_ = fit_mapping(column, self.config.preprocessing.true_label, where)
+        values = lookup(column, self.mapping_)
+        known = values[~np.isnan(values)]
+        self.fill_ = float(known.mean() >= 0.5) if len(known) else 0.0
+        return self
+
+    def state(self) -> dict:
+        return {"mapping": self.mapping_, "fill": self.fill_}
+
+    @classmethod
+    def from_state(cls, config: BinaryInputConfig, state: dict) -> "BinaryInput":
+        self = cls(config)
+        self.mapping_, self.fill_ = state["mapping"], state["fill"]
+        return self
+
+    def to_onnx(self, g, raw: str) -> str:
+        """string [N] → float32 [N, 1]."""
+        n = self.config.name
+        looked = mapping_to_onnx(g, raw, self.mapping_, n)
+        isnan = g.op("IsNaN", looked, name=f"{n}/isnan")
+        filled = g.op("Where", isnan, g.const(np.float32(self.fill_), name=f"{n}/fill"), looked,
+                      name=f"{n}/impute")
+        return g.op("Unsqueeze", filled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
+                    name=f"{n}/pre")
+
+    def output_width(self) -> int:
+        return 1
+
+    def encoder(self):
+        """[N, 1] → [N, 1]."""
+        from toolkit.encoders import Passthrough
+
+        return Passthrough()
+
+
+class BinaryOutput:
+    """A two-valued target: one logit, sigmoid, threshold."""
+
+    type = "binary"
+    Config = BinaryOutputConfig
+    raw_dtype = RAW_STRING
+    metric_names = ("loss", "roc_auc", "accuracy", "f1", "precision", "recall")
+    default_metric = "roc_auc"
+
+    def __init__(self, config: BinaryOutputConfig):
+        self.config = config
+
+    def fit(self, column: np.ndarray) -> "BinaryOutput":
+        where = f"output feature {self.config.name!r} (column {self.config.source!r})"
+        self.mapping_ = fit_mapping(column, self.config.preprocessing.true_label, where)
+        y = lookup(column, self.mapping_)
+        y = y[~np.isnan(y)]
+        if len(np.unique(y)) < 2:
+            raise TkError(f"{where}: the target has one class only ({self.mapping_['labels'][int(y[0]) if len(y) else 0]!r}) "
+                          "in the training split; a classifier needs two")
+        w = self.config.positive_class_weight
+        self.pos_weight_ = float((y == 0).sum() / (y == 1).sum()) if w == "balanced" else (w or 1.0)
+        return self
+
+    @property
+    def classes(self) -> list[str]:
+        return self.mapping_["labels"]
+
+    def state(self) -> dict:
+        return {"mapping": self.mapping_, "pos_weight": self.pos_weight_}
+
+    @classmethod
+    def from_state(cls, config: BinaryOutputConfig, state: dict) -> "BinaryOutput":
+        self = cls(config)
+        self.mapping_, self.pos_weight_ = state["mapping"], state["pos_weight"]
+        return self
+
+    def encode_target(self, column: np.ndarray) -> np.ndarray:
+        """Raw strings [N] → float32 [N] of 1/0; NaN for missing or unknown values."""
+        return lookup(column, self.mapping_).astype(np.float32)
+
+    def decoder(self, d_in: int):
+        """[N, d_in] → [N] logits."""
+        from toolkit.decoders import RegressionDecoder
+
+        return RegressionDecoder(d_in)
+
+    def loss(self):
+        import torch
+
+        return torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight_))
+
+    def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits [N] → label [N] (original spelling) and probabilities [N, 2] (false, true)."""
+        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        labels = np.array(self.classes, dtype=object)[(p >= self.config.threshold).astype(int)]
+        return {"label": labels, "probabilities": np.stack([1 - p, p], axis=1)}
+
+    def metrics(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+        from toolkit import metrics
+
+        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        return metrics.binary(y, p, self.config.threshold)

@@ -1,0 +1,215 @@
+"""Category input and output features.
+
+Input preprocessing (ONNX, string [N] → int64 [N]):
+    optional StringNormalizer(lower) → LabelEncoder(vocabulary → id).
+    Id 0 is missing (""), id 1 is unknown (not in the vocabulary), ids 2… are
+    the vocabulary, most frequent first (ties broken alphabetically).
+Encoder: an embedding (dimension from a rule unless given) or one-hot.
+Output: softmax over the classes seen in training.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from toolkit.errors import TkError
+from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel
+
+MISSING_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
+
+
+class CategoryPreprocessing(StrictModel):
+    lowercase: bool = False
+    min_count: int = Field(1, ge=1, description="Values seen fewer times become unknown.")
+    max_size: int = Field(10_000, gt=0, description="Keep at most this many most frequent values.")
+
+
+class CategoryEncoder(StrictModel):
+    type: Literal["embed", "onehot"] = "embed"
+    dim: int | None = Field(None, gt=0, description="Embedding size; default min(64, round(1.6 * n ** 0.56)).")
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class CategoryInputConfig(FeatureConfig):
+    type: Literal["category"]
+    preprocessing: CategoryPreprocessing = CategoryPreprocessing()
+    encoder: CategoryEncoder = CategoryEncoder()
+
+
+class CategoryOutputPreprocessing(StrictModel):
+    lowercase: bool = False
+
+
+class CategoryOutputConfig(OutputFeatureConfig):
+    type: Literal["category"]
+    preprocessing: CategoryOutputPreprocessing = CategoryOutputPreprocessing()
+    class_weights: Literal["balanced"] | dict[str, float] | None = Field(
+        None, description="Loss weight per class: 'balanced' or {class: weight}.")
+
+
+def fit_vocabulary(strings: np.ndarray, min_count: int, max_size: int) -> list[str]:
+    """Distinct non-empty values by descending count, then alphabetically."""
+    counts = Counter(strings[strings != ""].tolist())
+    ranked = sorted((v for v, c in counts.items() if c >= min_count), key=lambda v: (-counts[v], v))
+    return ranked[:max_size]
+
+
+def vocabulary_to_onnx(g, raw: str, vocab: list[str], lowercase: bool, name: str,
+                       default: int) -> str:
+    """Emit string [N] → int64 [N] ids (vocab[i] → i + FIRST_ID, "" → 0, else `default`)."""
+    from toolkit.onnxgraph import tensor
+
+    x = raw
+    if lowercase:
+        x = g.op("StringNormalizer", x, name=f"{name}/lower", case_change_action="LOWER",
+                 locale="C.UTF-8")
+    keys = [""] + list(vocab)
+    values = np.array([MISSING_ID] + list(range(FIRST_ID, FIRST_ID + len(vocab))), dtype=np.int64)
+    return g.op("LabelEncoder", x, name=f"{name}/ids", domain="ai.onnx.ml",
+                keys_tensor=tensor("keys", keys, "string"), values_tensor=tensor("values", values),
+                default_tensor=tensor("default", np.array([default], dtype=np.int64)))
+
+
+def embedding_dim(n: int) -> int:
+    """fastai's rule of thumb, capped at 64: 2 → 3, 4 → 4, 10 → 6, 100 → 21."""
+    return int(min(64, max(2, round(1.6 * n**0.56))))
+
+
+class CategoryInput:
+    """A column of labels → an id per row → an embedding or one-hot vector."""
+
+    type = "category"
+    raw_dtype = RAW_STRING
+    pre_dtype = "int64"
+    Config = CategoryInputConfig
+
+    def __init__(self, config: CategoryInputConfig):
+        self.config = config
+
+    def _prepare(self, strings: np.ndarray) -> np.ndarray:
+        if self.config.preprocessing.lowercase:
+            return np.array([s.lower() for s in strings], dtype=object)
+        return strings
+
+    def fit(self, column: np.ndarray) -> "CategoryInput":
+        """`column`: strings [N] ("" = missing)."""
+        p = self.config.preprocessing
+        self.vocab_ = fit_vocabulary(self._prepare(column), p.min_count, p.max_size)
+        return self
+
+    def state(self) -> dict:
+        return {"vocab": self.vocab_}
+
+    @classmethod
+    def from_state(cls, config: CategoryInputConfig, state: dict) -> "CategoryInput":
+        self = cls(config)
+        self.vocab_ = state["vocab"]
+        return self
+
+    @property
+    def n_ids(self) -> int:
+        return FIRST_ID + len(self.vocab_)
+
+    def to_onnx(self, g, raw: str) -> str:
+        """string [N] → int64 [N]."""
+        return vocabulary_to_onnx(g, raw, self.vocab_, self.config.preprocessing.lowercase,
+                                  self.config.name, UNKNOWN_ID)
+
+    def output_width(self) -> int:
+        e = self.config.encoder
+        return self.n_ids if e.type == "onehot" else (e.dim or embedding_dim(self.n_ids))
+
+    def encoder(self):
+        """int64 [N] → float [N, output_width()]."""
+        from toolkit.encoders import CategoryEmbedding, OneHot
+
+        e = self.config.encoder
+        if e.type == "onehot":
+            return OneHot(self.n_ids)
+        return CategoryEmbedding(self.n_ids, self.output_width(), e.dropout)
+
+
+class CategoryOutput:
+    """A target with C classes: C logits, softmax, argmax."""
+
+    type = "category"
+    Config = CategoryOutputConfig
+    raw_dtype = RAW_STRING
+    metric_names = ("loss", "accuracy", "macro_f1", "roc_auc")
+    default_metric = "loss"
+
+    def __init__(self, config: CategoryOutputConfig):
+        self.config = config
+
+    def _prepare(self, strings: np.ndarray) -> np.ndarray:
+        if self.config.preprocessing.lowercase:
+            return np.array([s.lower() for s in strings], dtype=object)
+        return strings
+
+    def fit(self, column: np.ndarray) -> "CategoryOutput":
+        where = f"output feature {self.config.name!r} (column {self.config.source!r})"
+        self.classes_ = fit_vocabulary(self._prepare(column), 1, 1_000_000)
+        if len(self.classes_) < 2:
+            raise TkError(f"{where}: the target has one class only ({self.classes_[:1]}) in the "
+                          "training split; a classifier needs two")
+        cw = self.config.class_weights
+        if cw == "balanced":
+            y = self.encode_target(column)
+            counts = np.bincount(y[y >= 0].astype(int), minlength=len(self.classes_))
+            self.weights_ = (counts.sum() / (len(counts) * np.maximum(counts, 1))).tolist()
+        elif isinstance(cw, dict):
+            unknown = sorted(set(cw) - set(self.classes_))
+            if unknown:
+                raise TkError(f"{where}.class_weights: unknown classes {unknown}; "
+                              f"classes are {self.classes_}")
+            self.weights_ = [float(cw.get(c, 1.0)) for c in self.classes_]
+        else:
+            self.weights_ = None
+        return self
+
+    @property
+    def classes(self) -> list[str]:
+        return self.classes_
+
+    def state(self) -> dict:
+        return {"classes": self.classes_, "weights": self.weights_}
+
+    @classmethod
+    def from_state(cls, config: CategoryOutputConfig, state: dict) -> "CategoryOutput":
+        self = cls(config)
+        self.classes_, self.weights_ = state["classes"], state["weights"]
+        return self
+
+    def encode_target(self, column: np.ndarray) -> np.ndarray:
+        """Raw strings [N] → float32 class index [N]; NaN for missing or unseen classes."""
+        index = {c: float(i) for i, c in enumerate(self.classes_)}
+        return np.array([index.get(s, np.nan) for s in self._prepare(column)], dtype=np.float32)
+
+    def decoder(self, d_in: int):
+        """[N, d_in] → [N, C] logits."""
+        from toolkit.decoders import ClassifierDecoder
+
+        return ClassifierDecoder(d_in, len(self.classes_))
+
+    def loss(self):
+        import torch
+
+        w = torch.tensor(self.weights_, dtype=torch.float32) if self.weights_ else None
+        ce = torch.nn.CrossEntropyLoss(weight=w)
+        return lambda logits, y: ce(logits, y.long())
+
+    def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits [N, C] → label [N] and probabilities [N, C]."""
+        z = logits.astype(np.float64)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        p = z / z.sum(axis=1, keepdims=True)
+        return {"label": np.array(self.classes_, dtype=object)[p.argmax(axis=1)], "probabilities": p}
+
+    def metrics(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+        from toolkit import metrics
+
+        return metrics.multiclass(y.astype(int), self.predict(logits)["probabilities"])

@@ -1,0 +1,179 @@
+"""Number input and output features.
+
+Input preprocessing (ONNX, float32 [N] → [N, 1]):
+    NaN → fill value (mean, median or a constant), ±inf and values outside the
+    training range → clamped to [min, max] of the training column, then
+    zscore ((x - mean) / std), minmax ((x - min) / (max - min)) or none.
+Output: the target is z-scored for training; predictions are mapped back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from toolkit.features.base import RAW_FLOAT, FeatureConfig, OutputFeatureConfig, StrictModel
+from toolkit.errors import TkError
+
+
+class NumberPreprocessing(StrictModel):
+    normalization: Literal["zscore", "minmax", "none"] = "zscore"
+    missing_value_strategy: Literal["mean", "median", "constant"] = "mean"
+    fill_value: float = Field(0.0, description="Used when missing_value_strategy is constant.")
+
+
+class NumberEncoder(StrictModel):
+    type: Literal["passthrough", "dense"] = "passthrough"
+    size: int = Field(8, gt=0, description="Output width of the dense encoder.")
+
+
+class NumberInputConfig(FeatureConfig):
+    type: Literal["number"]
+    preprocessing: NumberPreprocessing = NumberPreprocessing()
+    encoder: NumberEncoder = NumberEncoder()
+
+
+class NumberLoss(StrictModel):
+    type: Literal["mse", "huber"] = "mse"
+    delta: float = Field(1.0, gt=0, description="Huber delta, in standard deviations of the target.")
+
+
+class NumberOutputConfig(OutputFeatureConfig):
+    type: Literal["number"]
+    loss: NumberLoss = NumberLoss()
+
+
+def _finite(column: np.ndarray) -> np.ndarray:
+    col = np.asarray(column, dtype=np.float64)
+    return col[np.isfinite(col)]
+
+
+class NumberInput:
+    """A numeric column → one standardised float per row."""
+
+    type = "number"
+    raw_dtype = RAW_FLOAT
+    pre_dtype = "float32"
+    Config = NumberInputConfig
+
+    def __init__(self, config: NumberInputConfig):
+        self.config = config
+
+    def fit(self, column: np.ndarray) -> "NumberInput":
+        """Learn fill value, clamp range and scaling from the training column [N]."""
+        values = _finite(column)
+        if len(values) == 0:
+            raise TkError(f"column {self.config.source!r} (input feature {self.config.name!r}): "
+                          "no finite values in the training split; drop the feature or fix the data")
+        p = self.config.preprocessing
+        fill = {"mean": values.mean(), "median": np.median(values), "constant": p.fill_value}[
+            p.missing_value_strategy]
+        lo, hi = float(values.min()), float(values.max())
+        if p.normalization == "zscore":
+            shift, scale = float(values.mean()), float(values.std())
+        elif p.normalization == "minmax":
+            shift, scale = lo, hi - lo
+        else:
+            shift, scale = 0.0, 1.0
+        self.fill_ = float(fill)
+        self.min_, self.max_ = lo, hi
+        self.shift_, self.scale_ = shift, scale if scale > 0 else 1.0
+        return self
+
+    def state(self) -> dict:
+        return {"fill": self.fill_, "min": self.min_, "max": self.max_,
+                "shift": self.shift_, "scale": self.scale_}
+
+    @classmethod
+    def from_state(cls, config: NumberInputConfig, state: dict) -> "NumberInput":
+        self = cls(config)
+        self.fill_, self.min_, self.max_ = state["fill"], state["min"], state["max"]
+        self.shift_, self.scale_ = state["shift"], state["scale"]
+        return self
+
+    def to_onnx(self, g, raw: str) -> str:
+        """Emit impute → clamp → scale; `raw` is float32 [N], returns float32 [N, 1]."""
+        n = self.config.name
+        f32 = np.float32
+        isnan = g.op("IsNaN", raw, name=f"{n}/isnan")
+        filled = g.op("Where", isnan, g.const(f32(self.fill_), name=f"{n}/fill"), raw, name=f"{n}/impute")
+        clamped = g.op("Clip", filled, g.const(f32(self.min_), name=f"{n}/min"),
+                       g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
+        shifted = g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub")
+        scaled = g.op("Div", shifted, g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
+        return g.op("Unsqueeze", scaled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
+                    name=f"{n}/pre")
+
+    def output_width(self) -> int:
+        return self.config.encoder.size if self.config.encoder.type == "dense" else 1
+
+    def encoder(self):
+        """[N, 1] float → [N, 1] (passthrough) or [N, size] (dense)."""
+        from toolkit.encoders import DenseEncoder, Passthrough
+
+        if self.config.encoder.type == "dense":
+            return DenseEncoder(1, self.config.encoder.size)
+        return Passthrough()
+
+
+class NumberOutput:
+    """A numeric target: regression on the z-scored value, reported in original units."""
+
+    type = "number"
+    Config = NumberOutputConfig
+    raw_dtype = RAW_FLOAT
+    metric_names = ("loss", "mae", "rmse", "r2")
+    default_metric = "loss"
+
+    def __init__(self, config: NumberOutputConfig):
+        self.config = config
+
+    def fit(self, column: np.ndarray) -> "NumberOutput":
+        values = _finite(column)
+        if len(values) == 0:
+            raise TkError(f"column {self.config.source!r} (output feature {self.config.name!r}): "
+                          "target has no numeric values")
+        self.mean_, self.std_ = float(values.mean()), float(values.std()) or 1.0
+        return self
+
+    def state(self) -> dict:
+        return {"mean": self.mean_, "std": self.std_}
+
+    @classmethod
+    def from_state(cls, config: NumberOutputConfig, state: dict) -> "NumberOutput":
+        self = cls(config)
+        self.mean_, self.std_ = state["mean"], state["std"]
+        return self
+
+    def encode_target(self, column: np.ndarray) -> np.ndarray:
+        """Raw target [N] → float32 [N] z-scored; NaN where missing or not finite."""
+        col = np.asarray(column, dtype=np.float64)
+        col = np.where(np.isfinite(col), col, math.nan)
+        return ((col - self.mean_) / self.std_).astype(np.float32)
+
+    def decoder(self, d_in: int):
+        """[N, d_in] → [N] (z-scored prediction)."""
+        from toolkit.decoders import RegressionDecoder
+
+        return RegressionDecoder(d_in)
+
+    def loss(self):
+        """(pred [N], target [N]) → scalar."""
+        import torch
+
+        if self.config.loss.type == "huber":
+            return torch.nn.HuberLoss(delta=self.config.loss.delta)
+        return torch.nn.MSELoss()
+
+    def predict(self, out: np.ndarray) -> dict[str, np.ndarray]:
+        """Decoder output [N] → {"value": [N]} in the target's units."""
+        return {"value": out.astype(np.float64) * self.std_ + self.mean_}
+
+    def metrics(self, y: np.ndarray, out: np.ndarray) -> dict[str, float]:
+        """`y` z-scored target [N], `out` decoder output [N]."""
+        from toolkit import metrics
+
+        return metrics.regression(y * self.std_ + self.mean_, out * self.std_ + self.mean_)

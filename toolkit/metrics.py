@@ -1,0 +1,76 @@
+"""Thin wrappers over sklearn.metrics that return plain floats.
+
+A metric that is undefined on the given rows (ROC AUC with one class present)
+is NaN, never an exception. Higher is better unless the name is in LOWER_IS_BETTER.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+LOWER_IS_BETTER = {"loss", "mae", "rmse", "mse"}
+
+
+def better(metric: str, a: float, b: float) -> bool:
+    """True when value `a` of `metric` is strictly better than `b` (NaN is never better)."""
+    if math.isnan(a):
+        return False
+    if math.isnan(b):
+        return True
+    return a < b if metric in LOWER_IS_BETTER else a > b
+
+
+def _safe(fn, *args, **kwargs) -> float:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(fn(*args, **kwargs))
+    except ValueError:
+        return math.nan
+
+
+def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """`y` 0/1 [N], `p` probability of 1 [N]."""
+    from sklearn import metrics as m
+
+    pred = (p >= threshold).astype(int)
+    return {
+        "roc_auc": _safe(m.roc_auc_score, y, p),
+        "accuracy": _safe(m.accuracy_score, y, pred),
+        "f1": _safe(m.f1_score, y, pred, zero_division=0),
+        "precision": _safe(m.precision_score, y, pred, zero_division=0),
+        "recall": _safe(m.recall_score, y, pred, zero_division=0),
+    }
+
+
+def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """`y` class index [N], `proba` [N, C]."""
+    from sklearn import metrics as m
+
+    labels = np.arange(proba.shape[1])
+    pred = proba.argmax(axis=1)
+    present = np.unique(y)
+    if len(present) == proba.shape[1]:
+        auc = _safe(m.roc_auc_score, y, proba, multi_class="ovr", labels=labels)
+    else:  # one-vs-rest over the classes present, each needs positives and negatives
+        aucs = [_safe(m.roc_auc_score, (y == c).astype(int), proba[:, c]) for c in present]
+        auc = float(np.nanmean(aucs)) if aucs and not all(map(math.isnan, aucs)) else math.nan
+    return {
+        "accuracy": _safe(m.accuracy_score, y, pred),
+        "macro_f1": _safe(m.f1_score, y, pred, labels=present, average="macro", zero_division=0),
+        "roc_auc": auc,
+    }
+
+
+def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """`y`, `pred` in the target's units [N]."""
+    from sklearn import metrics as m
+
+    return {
+        "mae": _safe(m.mean_absolute_error, y, pred),
+        "rmse": math.sqrt(_safe(m.mean_squared_error, y, pred)),
+        "r2": _safe(m.r2_score, y, pred),
+    }

@@ -1,0 +1,186 @@
+"""The training loop: AdamW, warm-up then cosine (or plateau), early stopping.
+
+Read it top to bottom: `fit` builds the optimizer and schedule, then each
+epoch shuffles the training rows with a seeded generator, steps through
+batches, evaluates on the validation rows, keeps the best weights and writes
+a checkpoint. Same seed and same thread count → bit-identical weights on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from toolkit import log
+from toolkit.metrics import better
+
+EVAL_BATCH = 16_384
+
+
+@dataclass
+class Batches:
+    """Model inputs and targets for one split, as torch tensors."""
+
+    x: list[torch.Tensor]  # one tensor per input feature, [N, …]
+    y: list[torch.Tensor]  # one float tensor per output feature, [N] (NaN = no target)
+
+    def __len__(self) -> int:
+        return len(self.y[0])
+
+    def take(self, idx: torch.Tensor) -> "Batches":
+        return Batches([t[idx] for t in self.x], [t[idx] for t in self.y])
+
+    def to(self, device) -> "Batches":
+        return Batches([t.to(device) for t in self.x], [t.to(device) for t in self.y])
+
+
+@dataclass
+class History:
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_value: float = math.nan
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+def pick_device(name: str) -> torch.device:
+    from toolkit.errors import TkError
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TkError("trainer.device: cuda was asked for but torch sees no CUDA device; use cpu or auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def lr_lambda(warmup_steps: int, total_steps: int, kind: str):
+    """Multiplier of the base learning rate at step s: linear warm-up, then cosine to 0."""
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if kind != "cosine":
+            return 1.0
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return f
+
+
+def total_loss(outputs, losses, preds, ys) -> tuple[torch.Tensor, list[float]]:
+    """Σ weight_k · loss_k over outputs, each over the rows that have its target."""
+    total, parts = 0.0, []
+    for f, loss_fn, pred, y in zip(outputs, losses, preds, ys):
+        keep = ~torch.isnan(y)
+        value = loss_fn(pred[keep], y[keep]) if keep.any() else pred.sum() * 0.0
+        total = total + f.config.loss_weight * value
+        parts.append(float(value.detach()))
+    return total, parts
+
+
+@torch.no_grad()
+def predict_raw(model, x: list[torch.Tensor]) -> list[np.ndarray]:
+    """Decoder outputs for all rows, in eval mode and big batches: list of [N] / [N, C]."""
+    model.eval()
+    n = len(x[0])
+    chunks = [model(*[t[i:i + EVAL_BATCH] for t in x]) for i in range(0, max(n, 1), EVAL_BATCH)]
+    return [torch.cat([c[k] for c in chunks]).float().cpu().numpy() for k in range(len(chunks[0]))]
+
+
+def evaluate(model, outputs, losses, data: Batches) -> dict[str, dict[str, float]]:
+    """{output name: {"loss": …, metric: …}} on one split."""
+    preds = predict_raw(model, data.x)
+    result = {}
+    for f, loss_fn, pred, y in zip(outputs, losses, preds, data.y):
+        y_np = y.cpu().numpy()
+        keep = ~np.isnan(y_np)
+        with torch.no_grad():
+            loss = float(loss_fn(torch.from_numpy(pred[keep]), torch.from_numpy(y_np[keep]))) if keep.any() else math.nan
+        result[f.config.name] = {"loss": loss, **f.metrics(y_np[keep], pred[keep])}
+    return result
+
+
+def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint=None) -> History:
+    """Train `model` in place; on return it holds the best validation weights.
+
+    `cfg` is the whole Config; `checkpoint(epoch, model, history)` is called
+    after every epoch.
+    """
+    tc = cfg.trainer
+    device = pick_device(tc.device)
+    model.to(device)
+    train, val = train.to(device), val.to(device)
+    losses = [f.loss() for f in outputs]
+    for i, loss_fn in enumerate(losses):
+        if isinstance(loss_fn, torch.nn.Module):
+            losses[i] = loss_fn.to(device)
+    watch_output, watch_metric = cfg.validation_metric()
+    has_val = len(val) > 0
+    if not has_val:
+        log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
+        val = train
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+    n = len(train)
+    steps_per_epoch = max(1, math.ceil(n / tc.batch_size))
+    warmup = int(tc.warmup_epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler))
+    plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min" if watch_metric in ("loss", "mae", "rmse") else "max", factor=0.5,
+        patience=max(1, tc.early_stop // 3)) if tc.lr_scheduler == "plateau" else None)
+    generator = torch.Generator().manual_seed(tc.seed)
+
+    history = History()
+    best_state = None
+    since_best = 0
+    start = time.perf_counter()
+    for epoch in range(1, tc.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        train_loss, seen = 0.0, 0
+        for i in range(0, n, tc.batch_size):
+            idx = order[i:i + tc.batch_size]
+            if len(idx) < 2 and n >= 2:  # BatchNorm cannot train on one row
+                continue
+            batch = train.take(idx)
+            preds = model(*batch.x)
+            loss, _ = total_loss(outputs, losses, preds, batch.y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if tc.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            optimizer.step()
+            schedule.step()
+            train_loss += float(loss.detach()) * len(idx)
+            seen += len(idx)
+
+        val_metrics = evaluate(model, outputs, losses, val)
+        value = val_metrics[watch_output][watch_metric]
+        if plateau is not None:
+            plateau.step(value if not math.isnan(value) else 0.0)
+        record = {"epoch": epoch, "train_loss": train_loss / max(seen, 1),
+                  "validation": val_metrics, "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": time.perf_counter() - start}
+        history.epochs.append(record)
+        improved = best_state is None or better(watch_metric, value, history.best_value)
+        if improved:
+            history.best_epoch, history.best_value, since_best = epoch, value, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since_best += 1
+        log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
+                 f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}")
+        if checkpoint is not None:
+            checkpoint(epoch, model, history)
+        if tc.early_stop and since_best >= tc.early_stop:
+            history.stopped_early = True
+            log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
+                     f"best epoch {history.best_epoch} ({history.best_value:.4f})")
+            break
+    model.load_state_dict(best_state)
+    model.to("cpu")
+    history.seconds = time.perf_counter() - start
+    return history
