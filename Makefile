@@ -1,0 +1,34 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   .venv, install, train examples/churn, export, predict from the ONNX file
+#   make test   .venv if missing, install with test extras, run pytest
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+
+.PHONY: demo test install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first: the CPU wheel pip finds locally; an unpinned torch pulls a CUDA build
+	$(BIN)/pip install -q $(TORCH)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tk train examples/churn/config.yaml --output runs/churn
+	$(BIN)/tk evaluate runs/churn --dataset examples/churn/churn.csv
+	$(BIN)/tk predict runs/churn --dataset examples/churn/sample.csv --output runs/churn/sample_predictions.csv
+	@cat runs/churn/sample_predictions.csv
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

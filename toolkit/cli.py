@@ -1,0 +1,108 @@
+"""`tk`: thin typer commands; each parses its options and calls one function.
+
+Imports stay inside the commands so `tk --help` and `tk config render` never
+load torch. A TkError prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="tk: declarative ML. A YAML of columns in; a trained model and one ONNX file out.")
+config_app = typer.Typer(no_args_is_help=True, help="Inspect configs: render defaults, print the JSON Schema.")
+app.add_typer(config_app, name="config")
+
+Dataset = Annotated[Optional[Path], typer.Option("--dataset", "-d", help="CSV, TSV, Parquet or JSON lines file.")]
+
+
+def _run(fn, *args, **kwargs):
+    """Call fn; turn a TkError into one line on stderr and exit code 2."""
+    from toolkit.errors import TkError
+
+    try:
+        return fn(*args, **kwargs)
+    except TkError as e:
+        from toolkit import log
+
+        for line in str(e).splitlines():
+            log.error(line)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="The YAML config.")],
+    dataset: Dataset = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")] = Path("runs/model"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+):
+    """Train a model from a config and write its model directory."""
+    from toolkit import api, log
+
+    log.quiet = quiet
+    _run(api.train, config, dataset, output=output)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `tk train`.")],
+    dataset: Dataset = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON object of metrics.")] = False,
+):
+    """Metrics of a trained model on a labelled dataset."""
+    from toolkit import commands
+
+    _run(commands.evaluate, model, dataset, as_json)
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `tk train`.")],
+    dataset: Dataset = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV, Parquet or JSON lines; default stdout (CSV).")] = None,
+    keep: Annotated[Optional[str], typer.Option(help="Comma-separated input columns to copy into the output (e.g. an id).")] = None,
+):
+    """Predict labels and probabilities for every row of a dataset."""
+    from toolkit import commands
+
+    _run(commands.predict, model, dataset, output, keep)
+
+
+@app.command("init-config")
+def init_config(
+    dataset: Annotated[Path, typer.Argument(help="The data to look at.")],
+    target: Annotated[list[str], typer.Option("--target", "-t", help="Column(s) to predict.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the YAML; default stdout.")] = None,
+):
+    """Write a config with a type guessed for every column."""
+    from toolkit import commands
+
+    _run(commands.init_config, dataset, target, output)
+
+
+@config_app.command("render")
+def config_render(config: Annotated[Path, typer.Argument(help="The YAML config.")]):
+    """Print the config with every default filled in."""
+    from toolkit import config as cfgmod
+
+    typer.echo(_run(lambda: cfgmod.render(cfgmod.load_config(config))), nl=False)
+
+
+@config_app.command("schema")
+def config_schema():
+    """Print the JSON Schema of the config (for editor autocomplete)."""
+    import json
+
+    from toolkit import config as cfgmod
+
+    typer.echo(json.dumps(cfgmod.json_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    app()
