@@ -62,8 +62,6 @@ def train(config, dataset=None, output: str | Path | None = None) -> "TrainedMod
     from toolkit.preprocess import Preprocessor
 
     tc = cfg.trainer
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     pre = Preprocessor(inputs, threads=tc.threads).transform(prep.columns)
     x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in inputs]
@@ -71,6 +69,7 @@ def train(config, dataset=None, output: str | Path | None = None) -> "TrainedMod
     splits = {k: torch.from_numpy(np.flatnonzero(prep.split == i)) for i, k in enumerate(prepare.SPLITS)}
     full = trainer.Batches(x, y)
     model = TkModel(inputs, outputs, cfg.combiner)
+    torch.set_num_threads(trainer.thread_count(tc.threads, model))
     history = trainer.fit(model, outputs, full.take(splits["train"]), full.take(splits["validation"]), cfg)
 
     losses = [f.loss() for f in outputs]

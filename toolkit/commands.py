@@ -78,11 +78,12 @@ def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: st
 def init_config(dataset: Path, targets: list[str], output: Path | None) -> None:
     from toolkit import infer
 
-    text = infer.config_yaml(dataset, targets)
+    text = infer.config_yaml(dataset, targets, relative_to=output.parent if output else None)
     if output is None:
         print(text, end="")
         return
     from toolkit.artifact import atomic_write
 
+    output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, text.encode())
     log.info(f"wrote {output}")

@@ -59,9 +59,9 @@ class ConcatCombiner(StrictModel):
 
     type: Literal["concat"] = "concat"
     num_layers: int = Field(2, ge=0)
-    hidden_size: int = Field(128, gt=0)
+    hidden_size: int = Field(64, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
-    norm: Literal["batch", "layer", "none"] = "batch"
+    norm: Literal["batch", "layer", "none"] = "none"
     activation: Literal["relu", "gelu", "silu"] = "relu"
 
 
@@ -71,7 +71,7 @@ Combiner = Annotated[Union[ConcatCombiner], Field(discriminator="type")]
 class TrainerConfig(StrictModel):
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(128, gt=0)
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: float = Field(2e-3, gt=0)
     weight_decay: float = Field(1e-2, ge=0)
     lr_scheduler: Literal["cosine", "plateau", "none"] = "cosine"
     warmup_epochs: float = Field(1.0, ge=0)
@@ -79,7 +79,7 @@ class TrainerConfig(StrictModel):
     validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc.")
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 42
-    threads: int | None = Field(None, gt=0, description="torch threads; default all cores.")
+    threads: int | None = Field(None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
 
 

@@ -155,7 +155,7 @@ class BinaryOutput:
     Config = BinaryOutputConfig
     raw_dtype = RAW_STRING
     metric_names = ("loss", "roc_auc", "accuracy", "f1", "precision", "recall")
-    default_metric = "roc_auc"
+    default_metric = "loss"
 
     def __init__(self, config: BinaryOutputConfig):
         self.config = config

@@ -1,9 +1,13 @@
 """Number input and output features.
 
-Input preprocessing (ONNX, float32 [N] → [N, 1]):
+Input preprocessing (ONNX, float32 [N] → [N, 1] or [N, T]):
     NaN → fill value (mean, median or a constant), ±inf and values outside the
     training range → clamped to [min, max] of the training column, then
-    zscore ((x - mean) / std), minmax ((x - min) / (max - min)) or none.
+    zscore ((x - mean) / std), minmax ((x - min) / (max - min)) or none → [N, 1].
+    With the default `piecewise` encoder the clamped value is instead encoded
+    piecewise-linearly over T quantile bins (Gorishniy et al., 2022, "On
+    Embeddings for Numerical Features"): e_t = clip((x - b_t) / (b_{t+1} - b_t), 0, 1)
+    → [N, T], which lets a small MLP fit a bent response (churn vs tenure).
 Output: the target is z-scored for training; predictions are mapped back.
 """
 
@@ -26,7 +30,8 @@ class NumberPreprocessing(StrictModel):
 
 
 class NumberEncoder(StrictModel):
-    type: Literal["passthrough", "dense"] = "passthrough"
+    type: Literal["piecewise", "passthrough", "dense"] = "piecewise"
+    bins: int = Field(8, ge=2, le=256, description="Quantile bins of the piecewise-linear encoding.")
     size: int = Field(8, gt=0, description="Output width of the dense encoder.")
 
 
@@ -81,37 +86,58 @@ class NumberInput:
         self.fill_ = float(fill)
         self.min_, self.max_ = lo, hi
         self.shift_, self.scale_ = shift, scale if scale > 0 else 1.0
+        self.edges_ = []
+        if self.config.encoder.type == "piecewise":
+            edges = np.unique(np.quantile(values, np.linspace(0, 1, self.config.encoder.bins + 1)))
+            self.edges_ = [float(e) for e in edges] if len(edges) >= 2 else [lo, lo + 1.0]
         return self
 
     def state(self) -> dict:
         return {"fill": self.fill_, "min": self.min_, "max": self.max_,
-                "shift": self.shift_, "scale": self.scale_}
+                "shift": self.shift_, "scale": self.scale_, "edges": self.edges_}
 
     @classmethod
     def from_state(cls, config: NumberInputConfig, state: dict) -> "NumberInput":
         self = cls(config)
         self.fill_, self.min_, self.max_ = state["fill"], state["min"], state["max"]
         self.shift_, self.scale_ = state["shift"], state["scale"]
+        self.edges_ = state.get("edges", [])
         return self
 
     def to_onnx(self, g, raw: str) -> str:
-        """Emit impute → clamp → scale; `raw` is float32 [N], returns float32 [N, 1]."""
+        """Emit impute → clamp → scale; `raw` is float32 [N], returns float32 [N, 1] or [N, T]."""
         n = self.config.name
         f32 = np.float32
         isnan = g.op("IsNaN", raw, name=f"{n}/isnan")
         filled = g.op("Where", isnan, g.const(f32(self.fill_), name=f"{n}/fill"), raw, name=f"{n}/impute")
         clamped = g.op("Clip", filled, g.const(f32(self.min_), name=f"{n}/min"),
                        g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
+        if self.edges_:
+            return self._piecewise_onnx(g, clamped)
         shifted = g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub")
         scaled = g.op("Div", shifted, g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
         return g.op("Unsqueeze", scaled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
                     name=f"{n}/pre")
 
+    def _piecewise_onnx(self, g, x: str) -> str:
+        """float32 [N] → [N, T]: clip((x - left_t) / width_t, 0, 1) per bin t."""
+        n = self.config.name
+        edges = np.asarray(self.edges_, dtype=np.float64)
+        left = edges[:-1].astype(np.float32)
+        width = np.maximum(np.diff(edges), 1e-12).astype(np.float32)
+        col = g.op("Unsqueeze", x, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/col")
+        shifted = g.op("Sub", col, g.const(left, name=f"{n}/left"), name=f"{n}/ple_sub")
+        ratio = g.op("Div", shifted, g.const(width, name=f"{n}/width"), name=f"{n}/ple_div")
+        return g.op("Clip", ratio, g.const(np.float32(0), name=f"{n}/zero"),
+                    g.const(np.float32(1), name=f"{n}/one"), name=f"{n}/pre")
+
     def output_width(self) -> int:
+        if self.edges_:
+            return len(self.edges_) - 1
         return self.config.encoder.size if self.config.encoder.type == "dense" else 1
 
     def encoder(self):
-        """[N, 1] float → [N, 1] (passthrough) or [N, size] (dense)."""
+        """[N, 1] float → [N, 1] (passthrough) or [N, size] (dense); [N, T] piecewise passes."""
         from toolkit.encoders import DenseEncoder, Passthrough
 
         if self.config.encoder.type == "dense":

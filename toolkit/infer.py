@@ -1,0 +1,414 @@
+"""Guess a config from a data file: what `tk init-config data.csv --target y` prints.
+
+Stdlib only (csv, json; pyarrow lazily for Parquet), so the command answers in
+a fraction of a second: no numpy, pandas or torch. Values are read as strings
+(CSV) or turned into strings the way `toolkit.coerce` does (JSON lines,
+Parquet); at most the first MAX_ROWS rows are looked at.
+
+Missing: empty or whitespace-only, or one of pandas' default NA words (NA,
+N/A, null, NaN, None, …), since training reads the file with pandas.
+
+Input columns, in this order (first rule that applies):
+  - `split` (any case) holding only 0/1/2 or train/validation/test words, with
+    no blanks: the fixed split, not a feature.
+  - all missing → skipped; one distinct value (case-insensitive) → skipped.
+  - exactly 2 distinct values, case-insensitive (0/1, yes/no, any two
+    strings) → binary.
+  - numeric: at least 95 % of the present values parse as numbers and none is
+    a zero-padded code like "007" or "02134" (those are strings):
+      all distinct integers (≥ 20 rows) → skipped as an id;
+      otherwise → number, also for integers with few values (a count or a
+      1–5 rating keeps its order; edit to category for codes like 1/2/3 that
+      mean unordered things). Values that are not numbers are noted: training
+      reads them as missing.
+  - strings:
+      ISO dates (2024-01-31, optionally with a time) → skipped (no date type yet);
+      all distinct (≥ 20 rows) → free text when values average ≥ 3 words,
+        else skipped as an id;
+      ≤ 1000 distinct values and ≤ 50 % of the rows (or ≤ 20) → category;
+      more distinct values → free text when values average ≥ 3 words (text
+        features arrive in a later version), else skipped as too many values.
+Targets: 2 distinct values → binary; numeric with > 10 distinct values →
+number; anything else → category. The split is the fixed column above, else
+stratified on the first target when it is binary or category, else random.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from toolkit.errors import TkError
+
+MAX_ROWS = 100_000
+# The same as toolkit.data.READERS / SPLIT_NAMES (importing toolkit.data would load
+# numpy and pydantic; tests/test_init_config.py checks that they agree).
+READERS = {
+    ".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+SPLIT_NAMES = frozenset({"0", "1", "2", "train", "training", "validation", "valid", "val", "test"})
+# pandas.read_csv's default na_values.
+NA_STRINGS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                        "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+ID_MIN_ROWS = 20            # fewer rows than this: all-distinct proves nothing
+MAX_CATEGORIES = 1000
+MAX_CATEGORY_SHARE = 0.5    # distinct values / present rows
+SMALL_CATEGORY = 20         # always fine as a category
+TEXT_WORDS = 3.0            # mean words per value that make a column free text
+NUMERIC_SHARE = 0.95        # present values that must parse as numbers
+TARGET_NUMBER_MIN = 11      # a numeric target with fewer distinct values is a category
+
+_CODE = re.compile(r"\s*[+-]?0\d")  # zero-padded: "007", "02134"
+_DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+
+
+@dataclass
+class Column:
+    """What the rules need to know about one column."""
+
+    name: str
+    missing: int
+    counts: Counter                                # present value → rows
+    present: int = field(init=False)               # rows with a value
+    numbers: dict[str, float] = field(init=False)  # value → float, for values that parse
+    number_rows: int = field(init=False)           # rows whose value parses
+
+    def __post_init__(self):
+        self.present = sum(self.counts.values())
+        self.numbers, self.number_rows = {}, 0
+        for value, n in self.counts.items():
+            if _CODE.match(value):
+                self.numbers, self.number_rows = {}, 0
+                break
+            try:
+                self.numbers[value] = float(value)
+            except ValueError:
+                continue
+            self.number_rows += n
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counts)
+
+    @cached_property
+    def distinct_folded(self) -> int:
+        """Distinct values ignoring case (binary features lowercase)."""
+        return len({v.lower() for v in self.counts})
+
+    @property
+    def numeric(self) -> bool:
+        return self.present > 0 and self.number_rows >= NUMERIC_SHARE * self.present
+
+    def junk(self) -> list[str]:
+        """Present values that are not numbers, most frequent first."""
+        return [v for v, _ in self.counts.most_common() if v not in self.numbers]
+
+    def mean_words(self) -> float:
+        return sum(len(v.split()) * n for v, n in self.counts.items()) / max(self.present, 1)
+
+    def all_distinct(self) -> bool:
+        return self.distinct == self.present >= ID_MIN_ROWS
+
+
+def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = None) -> str:
+    """Read `dataset` and return a YAML config with a guessed type for every column.
+
+    `dataset:` in the YAML is the path as given, or relative to the directory
+    `relative_to` (where the config will be written) when that is known.
+    """
+    dataset = Path(dataset)
+    names, values, truncated = read_columns(dataset)
+    columns = {n: _column(n, v) for n, v in zip(names, values)}
+    rows = len(values[0]) if values else 0
+
+    targets = list(dict.fromkeys(targets))
+    if not targets:
+        raise TkError("name at least one column to predict with --target")
+    for t in targets:
+        if t not in columns:
+            raise TkError(f"{dataset}: no such column: --target {t!r}{_close(t, names)}; "
+                          f"the data has: {_list(names)}")
+    outputs = [(t, _target_type(dataset, columns[t]), None) for t in targets]
+
+    split_col = next((c for n, c in columns.items() if n.lower() == "split" and n not in targets), None)
+    notes = []
+    if split_col is not None and not _is_split(split_col):
+        bad = [v for v in split_col.counts if not _split_value(v)][:3]
+        why = f"{split_col.missing} blank value(s)" if not bad else "values like " + ", ".join(map(repr, bad))
+        notes.append(f"# note: column {_q(split_col.name)} is not used as the split: {why}; "
+                     "a fixed split takes 0/1/2 or train/validation/test")
+        split_col = None
+    if split_col is not None:
+        split = f"{{type: fixed, column: {_q(split_col.name)}}}"
+    elif outputs[0][1] == "number":
+        split = "{type: random}"
+    else:
+        split = "{type: stratified}"
+
+    inputs, skipped = [], []
+    for name, col in columns.items():
+        if name in targets or (split_col is not None and name == split_col.name):
+            continue
+        kind, why = _input_type(col)
+        if kind:
+            inputs.append((name, kind, why))
+        else:
+            skipped.append(f"# skipped: {_q(name)} — {why}")
+    if not inputs:
+        reasons = "; ".join(s.removeprefix("# skipped: ") for s in skipped) or "no other columns"
+        raise TkError(f"{dataset}: no column can be an input feature: {reasons}")
+
+    sample = f"the first {rows} rows" if truncated else f"{rows} rows"
+    lines = [
+        f"# Written by `tk init-config` from {_oneline(dataset.name)} ({sample}, {len(names)} columns).",
+        "# The types are guesses from the values: check them, then `tk train` this file.",
+        "# `dataset` is read relative to the directory of this file.",
+        f"dataset: {_q(_dataset_path(dataset, relative_to))}",
+        "input_features:",
+        *_features(inputs),
+        *skipped,
+        *notes,
+        "output_features:",
+        *_features(outputs),
+        "preprocessing:",
+        f"  split: {split}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---- rules -----------------------------------------------------------------
+
+def _input_type(col: Column) -> tuple[str | None, str]:
+    """(type, note) for a usable column, or (None, why it is skipped)."""
+    if col.present == 0:
+        return None, "every value is missing"
+    if col.distinct_folded == 1:
+        value = next(iter(col.counts))
+        return None, f"constant: every value is {_short(value)}" + (" or missing" if col.missing else "")
+    if col.distinct_folded == 2:
+        return "binary", ""
+    if col.numeric:
+        if col.all_distinct() and all(x.is_integer() for x in col.numbers.values()):
+            return None, "looks like an id (all values distinct)"
+        note = (f"{col.present - col.number_rows} value(s) are not numbers "
+                f"({', '.join(map(_short, col.junk()[:3]))}): read as missing") if col.number_rows < col.present else ""
+        return "number", note
+    if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= NUMERIC_SHARE * col.present:
+        return None, "looks like dates; date features arrive in a later version"
+    text = col.mean_words() >= TEXT_WORDS
+    if col.all_distinct():
+        return (None, "looks like free text; text features arrive in a later version") if text else (
+            None, "looks like an id (all values distinct)")
+    if col.distinct <= MAX_CATEGORIES and (col.distinct <= MAX_CATEGORY_SHARE * col.present
+                                           or col.distinct <= SMALL_CATEGORY):
+        return "category", ""
+    if text:
+        return None, "looks like free text; text features arrive in a later version"
+    return None, f"too many distinct values for a category ({col.distinct} in {col.present} rows)"
+
+
+def _target_type(dataset: Path, col: Column) -> str:
+    if col.present == 0:
+        raise TkError(f"{dataset}: --target {col.name!r}: every value is missing")
+    if col.distinct_folded == 1:
+        raise TkError(f"{dataset}: --target {col.name!r}: every value is {_short(next(iter(col.counts)))}; "
+                      "nothing to predict")
+    if col.distinct_folded == 2:
+        return "binary"
+    if col.numeric and len(col.numbers) >= TARGET_NUMBER_MIN:
+        return "number"
+    return "category"
+
+
+def _split_value(value: str) -> bool:
+    return value.lower() in SPLIT_NAMES or re.fullmatch(r"[012]\.0*", value) is not None
+
+
+def _is_split(col: Column) -> bool:
+    return col.present > 0 and col.missing == 0 and all(_split_value(v) for v in col.counts)
+
+
+# ---- reading -----------------------------------------------------------------
+
+def read_columns(path: Path) -> tuple[list[str], list[list[str | None]], bool]:
+    """(column names, values per column as str or None, whether rows were left out)."""
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise TkError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(READERS))}")
+    if not path.exists():
+        raise TkError(f"{path}: no such data file")
+    if path.is_dir():
+        raise TkError(f"{path}: is a directory")
+    if path.stat().st_size == 0:
+        raise TkError(f"{path}: the data file is empty")
+    try:
+        if kind == "parquet":
+            names, columns, truncated = _read_parquet(path)
+        else:
+            with path.open(newline="" if kind != "jsonl" else None, encoding="utf-8-sig") as f:
+                read = _read_jsonl if kind == "jsonl" else _read_csv
+                names, columns, truncated = read(path, f, "\t" if kind == "tsv" else ",")
+    except UnicodeDecodeError as e:
+        raise TkError(f"{path}: not UTF-8 text ({e.reason})") from None
+    except OSError as e:
+        raise TkError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not names:
+        raise TkError(f"{path}: no columns")
+    if not columns or not columns[0]:
+        raise TkError(f"{path}: no rows")
+    return names, columns, truncated
+
+
+def _read_csv(path: Path, f, delimiter: str):
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.reader(f, delimiter=delimiter)
+    try:
+        header = next((row for row in reader if row), None)
+        if header is None:
+            raise TkError(f"{path}: the data file is empty")
+        names = _header(header)
+        rows = [row for row in itertools.islice((r for r in reader if r), MAX_ROWS)]
+        truncated = next((r for r in reader if r), None) is not None
+    except csv.Error as e:
+        raise TkError(f"{path}: cannot parse line {reader.line_num}: {e}") from None
+    width = len(names)
+    for i, row in enumerate(rows):
+        if len(row) > width:
+            raise TkError(f"{path}: data row {i + 1} has {len(row)} fields; the header has {width}")
+        if len(row) < width:
+            rows[i] = row + [""] * (width - len(row))
+    return names, list(zip(*rows)) if rows else [[] for _ in names], truncated
+
+
+def _header(header: list[str]) -> list[str]:
+    """Column names as pandas makes them: blank → 'Unnamed: i', repeats → 'a.1'."""
+    names, seen = [], set()
+    for i, name in enumerate(header):
+        name = name or f"Unnamed: {i}"
+        base, k = name, 0
+        while name in seen:
+            k += 1
+            name = f"{base}.{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _read_jsonl(path: Path, f, _delimiter):
+    records, keys = [], {}
+    truncated = False
+    for lineno, line in enumerate(f, 1):
+        if not line.strip():
+            continue
+        if len(records) == MAX_ROWS:
+            truncated = True
+            break
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise TkError(f"{path}: line {lineno}: not valid JSON: {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise TkError(f"{path}: line {lineno}: expected one JSON object per line, got {type(obj).__name__}")
+        records.append(obj)
+        keys.update(dict.fromkeys(obj))
+    names = list(keys)
+    return names, [[_as_string(r.get(k)) for r in records] for k in names], truncated
+
+
+def _read_parquet(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        meta = pf.schema_arrow.pandas_metadata or {}
+        hidden = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+        batch = next(pf.iter_batches(batch_size=MAX_ROWS), None)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise TkError(f"{path}: cannot read as parquet: {str(e).splitlines()[0]}") from None
+    if batch is None:
+        return [n for n in pf.schema_arrow.names if n not in hidden], [], False
+    names = [n for n in batch.schema.names if n not in hidden]
+    columns = [[_as_string(v) for v in batch.column(n).to_pylist()] for n in names]
+    return names, columns, pf.metadata.num_rows > MAX_ROWS
+
+
+def _as_string(v) -> str | None:
+    """A JSON or Parquet value as the string training sees (toolkit.coerce); None if missing."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return str(v)
+
+
+def _column(name: str, values: list[str | None]) -> Column:
+    counts = Counter(values)
+    missing = 0
+    for value in list(counts):
+        if value is None or value in NA_STRINGS or value.isspace():
+            missing += counts.pop(value)
+    return Column(name, missing, counts)
+
+
+# ---- YAML ------------------------------------------------------------------
+
+def _dataset_path(dataset: Path, relative_to: Path | None) -> str:
+    if relative_to is None:
+        return str(dataset)
+    import os
+
+    try:
+        return Path(os.path.relpath(dataset.resolve(), Path(relative_to).resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(dataset.resolve())
+
+
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_\-./]*")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
+
+
+def _q(s: str) -> str:
+    """A YAML scalar for `s`: plain when safe in a flow mapping, else double-quoted (JSON)."""
+    return s if _PLAIN.fullmatch(s) and s.lower() not in _RESERVED else json.dumps(s, ensure_ascii=False)
+
+
+def _features(items) -> list[str]:
+    return [f"  - {{name: {_q(name)}, type: {kind}}}" + (f"  # {_oneline(note)}" if note else "")
+            for name, kind, note in items]
+
+
+def _oneline(s: str) -> str:
+    return s.replace("\r", " ").replace("\n", " ")
+
+
+def _short(value: str, limit: int = 30) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _list(names: list[str], limit: int = 40) -> str:
+    return ", ".join(names[:limit]) + (f" … ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _close(word: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
