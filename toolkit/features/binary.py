@@ -62,9 +62,8 @@ def fit_mapping(strings: np.ndarray, true_label: str | None, where: str) -> dict
             raise TkError(f"{where}.preprocessing.true_label: {true_label!r} never occurs; "
                           f"values seen: {sorted(counts)[:10]}")
         true_keys, false_keys = [t], [k for k in keys if k != t]
-    elif set(keys) <= set(TRUE_WORDS) | set(FALSE_WORDS):
-        true_keys = [k for k in keys if k in TRUE_WORDS]
-        false_keys = [k for k in keys if k in FALSE_WORDS]
+    elif set(keys) <= set(TRUE_WORDS) | set(FALSE_WORDS):  # yes/no-like: understand every spelling
+        true_keys, false_keys = list(TRUE_WORDS), list(FALSE_WORDS)
     elif len(keys) <= 2:
         false_keys, true_keys = keys[:1], keys[1:]
     else:
@@ -73,7 +72,7 @@ def fit_mapping(strings: np.ndarray, true_label: str | None, where: str) -> dict
     def label(ks: list[str], default: str) -> str:
         spell = Counter()
         for k in ks:
-            spell.update(spelling[k])
+            spell.update(spelling.get(k, {}))
         return spell.most_common(1)[0][0] if spell else default
     return {"true": true_keys, "false": false_keys,
             "labels": [label(false_keys, "false"), label(true_keys, "true")]}

@@ -1,0 +1,32 @@
+"""Shared fixtures: example paths and models trained once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHURN = ROOT / "examples" / "churn"
+PENGUINS = ROOT / "examples" / "penguins"
+
+
+@pytest.fixture(scope="session")
+def churn_model(tmp_path_factory):
+    """The churn example trained once, saved to a model directory: (model, dir)."""
+    from toolkit import log, train
+
+    log.quiet = True
+    out = tmp_path_factory.mktemp("runs") / "churn"
+    model = train(CHURN / "config.yaml", output=out)
+    return model, out
+
+
+@pytest.fixture(scope="session")
+def penguins_model(tmp_path_factory):
+    from toolkit import log, train
+
+    log.quiet = True
+    out = tmp_path_factory.mktemp("runs") / "penguins"
+    model = train(PENGUINS / "config.yaml", output=out)
+    return model, out

@@ -1,0 +1,169 @@
+"""Every registered input type through the same checks.
+
+fit → state JSON round trip → the ONNX transform (run in onnxruntime) equals
+a tiny Python oracle on hypothesis-generated raw values: NaN, ±inf, huge and
+negative numbers, empty strings, unseen values, any unicode.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit import coerce
+from toolkit.config import validate_config
+from toolkit.features import INPUT_FEATURES
+from toolkit.features.binary import lookup
+from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
+from toolkit.preprocess import Preprocessor
+
+TRAIN = {
+    "number": np.array([1.0, 2.5, np.nan, 10.0, -3.0, 7.0, 2.5, 100.0], dtype=np.float32),
+    "binary": np.array(["Yes", "no", "", "YES", "No", "yes", "n", "y"], dtype=object),
+    "category": np.array(["DSL", "Fiber optic", "No", "DSL", "", "DSL", "No", "Ünïcödé 日本"], dtype=object),
+}
+ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
+            "category": [{"type": "embed"}]}
+
+
+def make(type_: str, encoder=None, preprocessing=None):
+    block = {"name": "x", "type": type_}
+    if encoder:
+        block["encoder"] = encoder
+    if preprocessing:
+        block["preprocessing"] = preprocessing
+    cfg = validate_config({"input_features": [block], "output_features": [{"name": "y", "type": "binary"}]})
+    return INPUT_FEATURES[type_](cfg.input_features[0])
+
+
+def oracle(feature, raw: np.ndarray) -> np.ndarray:
+    """The transform in plain numpy/Python, written from each module's docstring."""
+    s = feature.state()
+    if feature.type == "number":
+        x = np.where(np.isnan(raw), np.float32(s["fill"]), raw).astype(np.float32)
+        x = np.clip(x, np.float32(s["min"]), np.float32(s["max"]))
+        if s["edges"]:
+            e = np.asarray(s["edges"], dtype=np.float64)
+            left, width = e[:-1].astype(np.float32), np.maximum(np.diff(e), 1e-12).astype(np.float32)
+            return np.clip((x[:, None] - left) / width, 0, 1).astype(np.float32)
+        return ((x - np.float32(s["shift"])) / np.float32(s["scale"]))[:, None]
+    if feature.type == "binary":
+        v = lookup(raw, s["mapping"])
+        return np.where(np.isnan(v), s["fill"], v).astype(np.float32)[:, None]
+    if feature.type == "category":
+        vocab = {v: i + FIRST_ID for i, v in enumerate(s["vocab"])}
+        return np.array([MISSING_ID if r == "" else vocab.get(r, UNKNOWN_ID) for r in raw], dtype=np.int64)
+    raise AssertionError(f"no oracle for {feature.type}")
+
+
+def roundtrip(feature):
+    state = json.loads(json.dumps(feature.state()))
+    return type(feature).from_state(feature.config, state)
+
+
+def run_onnx(feature, raw: np.ndarray) -> np.ndarray:
+    return Preprocessor([feature]).transform({"x": raw})["x"]
+
+
+def test_every_registered_type_has_an_oracle_and_training_data():
+    assert set(INPUT_FEATURES) <= set(TRAIN), "add the new type to TRAIN/ENCODERS and oracle()"
+
+
+@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
+def test_state_round_trips_through_json(type_):
+    for enc in ENCODERS[type_]:
+        f = make(type_, enc).fit(TRAIN[type_])
+        assert roundtrip(f).state() == f.state()
+        assert roundtrip(f).output_width() == f.output_width()
+
+
+@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
+def test_zero_rows_give_zero_rows(type_):
+    f = make(type_).fit(TRAIN[type_])
+    empty = TRAIN[type_][:0]
+    out = run_onnx(f, empty)
+    assert out.shape[0] == 0
+
+
+floats = st.floats(allow_nan=True, allow_infinity=True, width=32) | st.sampled_from(
+    [0.0, -0.0, 3.4e38, -3.4e38, 1e-45, 2.5, 100.0])
+texts = st.text(max_size=30) | st.sampled_from(["", " ", "DSL", "dsl", "Yes", "YES", "no", "n", "T",
+                                                 "1", "0", "Ünïcödé 日本", "x" * 10_000])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(floats, min_size=1, max_size=40))
+def test_number_onnx_equals_oracle(values):
+    raw = np.array(values, dtype=np.float32)
+    for enc in ENCODERS["number"]:
+        f = roundtrip(make("number", enc).fit(TRAIN["number"]))
+        np.testing.assert_allclose(run_onnx(f, raw), oracle(f, raw), rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=40))
+def test_binary_onnx_equals_oracle(values):
+    raw = coerce.to_strings(np.array(values, dtype=object))
+    f = roundtrip(make("binary").fit(TRAIN["binary"]))
+    np.testing.assert_array_equal(run_onnx(f, raw), oracle(f, raw))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=40))
+def test_category_onnx_equals_oracle(values):
+    raw = coerce.to_strings(np.array(values, dtype=object))
+    f = roundtrip(make("category").fit(TRAIN["category"]))
+    np.testing.assert_array_equal(run_onnx(f, raw), oracle(f, raw))
+
+
+def test_number_handles_the_edge_values_explicitly():
+    f = make("number", {"type": "passthrough"}).fit(TRAIN["number"])
+    raw = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30], dtype=np.float32)
+    out = run_onnx(f, raw)[:, 0]
+    s = f.state()
+    z = lambda v: (np.float32(v) - np.float32(s["shift"])) / np.float32(s["scale"])  # noqa: E731
+    np.testing.assert_allclose(out, [z(s["fill"]), z(s["max"]), z(s["min"]), z(s["max"]), z(s["min"])], rtol=1e-6)
+    assert np.isfinite(out).all()
+
+
+def test_binary_understands_yes_no_words_case_insensitively():
+    f = make("binary").fit(np.array(["Yes", "No", "yes"], dtype=object))
+    raw = np.array(["YES", "no", "y", "N", "", "maybe"], dtype=object)
+    fill = f.state()["fill"]
+    np.testing.assert_array_equal(run_onnx(f, raw)[:, 0], [1, 0, 1, 0, fill, fill])
+
+
+def test_binary_with_declared_true_label():
+    f = make("binary", preprocessing={"true_label": "Male"}).fit(np.array(["male", "female", "Male"], dtype=object))
+    np.testing.assert_array_equal(run_onnx(f, np.array(["MALE", "female"], dtype=object))[:, 0], [1, 0])
+
+
+def test_category_reserves_missing_and_unknown_ids():
+    f = make("category").fit(TRAIN["category"])
+    out = run_onnx(f, np.array(["", "never seen", "DSL"], dtype=object))
+    assert out.tolist() == [MISSING_ID, UNKNOWN_ID, FIRST_ID]  # DSL is the most frequent value
+
+
+def test_category_vocabulary_respects_min_count_and_max_size():
+    raw = np.array(["a"] * 5 + ["b"] * 3 + ["c"] * 1 + ["d"] * 3, dtype=object)
+    f = make("category", preprocessing={"min_count": 2, "max_size": 2}).fit(raw)
+    assert f.state()["vocab"] == ["a", "b"]  # c is too rare, d loses the tie to b alphabetically
+
+
+def test_category_lowercase_option():
+    f = make("category", preprocessing={"lowercase": True}).fit(np.array(["DSL", "dsl", "Fiber"], dtype=object))
+    assert f.state()["vocab"] == ["dsl", "fiber"]
+    assert run_onnx(f, np.array(["DsL", "FIBER"], dtype=object)).tolist() == [FIRST_ID, FIRST_ID + 1]
+
+
+def test_string_coercion_of_numbers_matches_training_and_serving():
+    got = coerce.to_strings(np.array([1.0, 0.0, np.nan, 2.5, True, None, "x"], dtype=object))
+    assert got.tolist() == ["1", "0", "", "2.5", "true", "", "x"]
+    values, bad = coerce.to_float32(np.array(["3.5", " 7 ", "", None, "abc", 2], dtype=object))
+    assert bad == 1
+    assert values[0] == 3.5 and values[1] == 7 and math.isnan(values[2]) and math.isnan(values[4])
