@@ -13,6 +13,8 @@ import csv
 import json
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,6 +254,19 @@ def test_config_several_problems_one_line_each(tmp_path, data):
     run = fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
                 needles=["trainer.epochs", "trainer.batch_size"])
     assert len(run.lines("error:")) == 2, run.stderr
+
+
+def test_config_error_in_a_real_process(tmp_path, data):
+    """Outside CliRunner (stderr a pipe, rich never loaded): one plain line, exit 2."""
+    cfg = base_config()
+    cfg["input_features"][2]["encoder"] = {"dim": -4}
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "train", str(write_config(tmp_path / "cfg.yaml", cfg)),
+                           "-d", str(data)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: {tmp_path / 'cfg.yaml'}: input_features[2].encoder.dim: input should be greater than 0, got -4"]
+    assert proc.stdout == ""
 
 
 # ---- data -----------------------------------------------------------------

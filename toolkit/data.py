@@ -111,7 +111,7 @@ def split_rows(df: "pd.DataFrame", split, target: np.ndarray | None, source: str
         bad = np.flatnonzero(out < 0)
         if len(bad):
             raise TkError(f"{source}: row {bad[0] + 1}: column {split.column!r} holds {raw[bad[0]]!r}; "
-                          f"expected 0/1/2 or train/validation/test ({len(bad)} such rows)")
+                          f"expected 0/1/2 or train/validation/test ({len(bad)} such row{'s' if len(bad) > 1 else ''})")
         return out
     rng = np.random.default_rng(split.seed)
     out = np.empty(n, dtype=np.int8)

@@ -53,7 +53,9 @@ def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     labels = np.arange(proba.shape[1])
     pred = proba.argmax(axis=1)
     present = np.unique(y)
-    if len(present) == proba.shape[1]:
+    if len(present) == proba.shape[1] == 2:
+        auc = _safe(m.roc_auc_score, y, proba[:, 1])
+    elif len(present) == proba.shape[1]:
         auc = _safe(m.roc_auc_score, y, proba, multi_class="ovr", labels=labels)
     else:  # one-vs-rest over the classes present, each needs positives and negatives
         aucs = [_safe(m.roc_auc_score, (y == c).astype(int), proba[:, c]) for c in present]
