@@ -38,6 +38,9 @@ def test_loaded_model_predicts_like_the_trained_one(churn_model):
     df = pd.read_csv(CHURN / "churn.csv").head(200)
     before, after = model.predict(df), load(out).predict(df)
     pd.testing.assert_frame_equal(before, after)
+    by_torch = load(out).predict(df, engine="torch")
+    assert (by_torch["churn::label"] == after["churn::label"]).all()
+    np.testing.assert_allclose(by_torch["churn::probability::Yes"], after["churn::probability::Yes"], atol=1e-5)
     probs = after[["churn::probability::No", "churn::probability::Yes"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
     assert set(after["churn::label"]) <= {"Yes", "No"}
@@ -48,7 +51,7 @@ def test_model_directory_holds_the_documented_files(churn_model):
     _, out = churn_model
     names = {p.name for p in out.iterdir()}
     assert names == {"config.yaml", "features.json", "model.safetensors", "training_stats.json",
-                     "manifest.json"}
+                     "model.onnx", "manifest.json"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["versions"]["torch"].startswith("2.")

@@ -2,6 +2,7 @@
 
     model = train("cfg.yaml", "data.csv", output="runs/churn")
     model.predict(df)      → DataFrame: <out>::label, <out>::probability::<class> …
+                             (through model.onnx in onnxruntime; engine="torch" for debugging)
     model.evaluate(df)     → {"churn": {"roc_auc": …, "accuracy": …}}
     model = load("runs/churn")
 """
@@ -15,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import artifact, log, prepare
-from toolkit.config import Config, load_config, render, validate_config
+from toolkit.config import Config, load_config, validate_config
 from toolkit.errors import TkError
+from toolkit.trained import FILES, ONNX, WEIGHTS, TrainedModel
 
-WEIGHTS = "model.safetensors"
-FILES = ["config.yaml", "features.json", WEIGHTS, "training_stats.json"]
+PARITY_ROWS = 2_000
 
 
 def _config_and_base(config) -> tuple[Config, Path]:
@@ -91,7 +92,8 @@ def train(config, dataset=None, output: str | Path | None = None) -> "TrainedMod
         log.info(f"{split_name}: " + "; ".join(
             f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()))
     if output is not None:
-        result.save(output)
+        check_rows = np.flatnonzero(prep.split == 1)[:PARITY_ROWS]
+        result.save(output, parity_columns={c: v[check_rows] for c, v in prep.columns.items()})
         log.info(f"wrote {output}")
     return result
 
@@ -100,7 +102,8 @@ def load(path: str | Path) -> "TrainedModel":
     """Load a model directory written by `train`, verifying its manifest."""
     import yaml
 
-    files = artifact.read_model_dir(Path(path), FILES)
+    names = FILES + ([ONNX] if ONNX in artifact.manifest_files(Path(path)) else [])
+    files = artifact.read_model_dir(Path(path), names)
     try:
         cfg = validate_config(yaml.safe_load(files["config.yaml"]), f"{path}/config.yaml")
         state = json.loads(files["features.json"])
@@ -113,112 +116,7 @@ def load(path: str | Path) -> "TrainedModel":
         outputs = [type(f).from_state(f.config, state["outputs"][f.config.name]) for f in outputs]
     except KeyError as e:
         raise TkError(f"{path}/features.json: no state for {e}") from None
-    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files[WEIGHTS])
+    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files[WEIGHTS], onnx=files.get(ONNX))
 
 
-class TrainedModel:
-    """A trained model: config, fitted features, torch weights, training stats."""
-
-    def __init__(self, config: Config, inputs, outputs, model, stats: dict, weights: bytes | None = None):
-        self.config, self.inputs, self.outputs, self.stats = config, inputs, outputs, stats
-        self._model, self._weights, self._pre = model, weights, None
-
-    @property
-    def model(self):
-        """The torch module (built from the saved weights on first use)."""
-        if self._model is None:
-            from safetensors.torch import load as load_weights
-
-            from toolkit.model import TkModel
-
-            model = TkModel(self.inputs, self.outputs, self.config.combiner)
-            try:
-                model.load_state_dict(load_weights(self._weights))
-            except (RuntimeError, KeyError) as e:
-                raise TkError(f"{WEIGHTS}: weights do not fit the config: {str(e).splitlines()[0]}") from None
-            self._model = model.eval()
-        return self._model
-
-    @property
-    def preprocessor(self):
-        if self._pre is None:
-            from toolkit.preprocess import Preprocessor
-
-            self._pre = Preprocessor(self.inputs, threads=self.config.trainer.threads)
-        return self._pre
-
-    def _raw_outputs(self, df, source: str) -> list[np.ndarray]:
-        import torch
-
-        from toolkit import data, trainer
-
-        data.check_columns(df, prepare.wanted_columns(self.config, False), source)
-        pre = self.preprocessor.transform(prepare.input_columns(self.inputs, df, source))
-        x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in self.inputs]
-        return trainer.predict_raw(self.model, x)
-
-    def predict(self, dataset, source: str = "data"):
-        """Predictions for a DataFrame or path: one row per input row, in order.
-
-        Columns per output: `<name>::label` (or `<name>::value` for numbers)
-        and `<name>::probability::<class>` for each class.
-        """
-        import pandas as pd
-
-        from toolkit import data
-
-        df = data.read_table(dataset)
-        source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
-        cols: dict[str, np.ndarray] = {}
-        for f, raw in zip(self.outputs, self._raw_outputs(df, source)):
-            out = f.predict(raw)
-            if "value" in out:
-                cols[f"{f.config.name}::value"] = out["value"]
-                continue
-            cols[f"{f.config.name}::label"] = out["label"]
-            for k, cls in enumerate(f.classes):
-                cols[f"{f.config.name}::probability::{cls}"] = out["probabilities"][:, k]
-        return pd.DataFrame(cols, index=df.index)
-
-    def evaluate(self, dataset, source: str = "data") -> dict[str, dict[str, float]]:
-        """Metrics per output on rows that have a target: {"churn": {"roc_auc": …}}."""
-        import pandas as pd
-
-        from toolkit import data
-
-        df = data.read_table(dataset)
-        source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
-        data.check_columns(df, prepare.wanted_columns(self.config, True), source)
-        raw = self._raw_outputs(df, source)
-        result = {}
-        for f, out in zip(self.outputs, raw):
-            y = f.encode_target(data.raw_column(df, f.config.source, f.raw_dtype, source))
-            keep = ~np.isnan(y)
-            if not keep.any():
-                raise TkError(f"{source}: column {f.config.source!r}: no row has a known target value")
-            if (~keep).sum():
-                log.warn(f"{source}: {int((~keep).sum())} row(s) without a known {f.config.name!r} "
-                         "target left out")
-            import torch
-
-            y_t, out_t = torch.from_numpy(y[keep]), torch.from_numpy(out[keep])
-            with torch.no_grad():
-                loss = float(f.loss()(out_t, y_t))
-            result[f.config.name] = {"loss": loss, **f.metrics(y[keep], out[keep])}
-        return result
-
-    def save(self, path: str | Path) -> None:
-        """Write the model directory atomically (see toolkit.artifact)."""
-        from safetensors.torch import save as save_weights
-
-        state = {"inputs": {f.config.name: f.state() for f in self.inputs},
-                 "outputs": {f.config.name: f.state() for f in self.outputs},
-                 "raw_inputs": prepare.describe_raw(self.inputs)}
-        weights = {k: v.contiguous() for k, v in self.model.state_dict().items()}
-        files = {
-            "config.yaml": render(self.config).encode(),
-            "features.json": json.dumps(state, indent=1).encode(),
-            WEIGHTS: save_weights(weights),
-            "training_stats.json": json.dumps(self.stats, indent=1, default=float).encode(),
-        }
-        artifact.write_model_dir(Path(path), files)
+__all__ = ["train", "load", "TrainedModel"]

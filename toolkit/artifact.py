@@ -119,5 +119,9 @@ def read_model_dir(path: Path, names: list[str]) -> dict[str, bytes]:
     return out
 
 
-def manifest(path: Path) -> dict:
-    return json.loads((Path(path) / MANIFEST).read_text())
+def manifest_files(path: Path) -> set[str]:
+    """Names the manifest lists (empty when there is no readable manifest; load then says why)."""
+    try:
+        return set(json.loads((Path(path) / MANIFEST).read_text()).get("files", {}))
+    except (OSError, ValueError, AttributeError):
+        return set()

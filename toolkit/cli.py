@@ -17,6 +17,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect configs: render def
 app.add_typer(config_app, name="config")
 
 Dataset = Annotated[Optional[Path], typer.Option("--dataset", "-d", help="CSV, TSV, Parquet or JSON lines file.")]
+Engine = Annotated[str, typer.Option("--engine", help="onnx: model.onnx in onnxruntime (default); torch: for debugging.")]
 
 
 def _run(fn, *args, **kwargs):
@@ -54,11 +55,12 @@ def evaluate(
     model: Annotated[Path, typer.Argument(help="A model directory written by `tk train`.")],
     dataset: Dataset = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON object of metrics.")] = False,
+    engine: Engine = "onnx",
 ):
     """Metrics of a trained model on a labelled dataset."""
     from toolkit import commands
 
-    _run(commands.evaluate, model, dataset, as_json)
+    _run(commands.evaluate, model, dataset, as_json, engine)
 
 
 @app.command()
@@ -67,11 +69,27 @@ def predict(
     dataset: Dataset = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV, Parquet or JSON lines; default stdout (CSV).")] = None,
     keep: Annotated[Optional[str], typer.Option(help="Comma-separated input columns to copy into the output (e.g. an id).")] = None,
+    engine: Engine = "onnx",
 ):
     """Predict labels and probabilities for every row of a dataset."""
     from toolkit import commands
 
-    _run(commands.predict, model, dataset, output, keep)
+    _run(commands.predict, model, dataset, output, keep, engine)
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `tk train`.")],
+    onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write the single ONNX file here.")] = None,
+    opset: Annotated[int, typer.Option(help="ai.onnx opset of the file (tk writes 20).")] = 20,
+    quantize: Annotated[Optional[str], typer.Option(help="int8: dynamic quantization of the weights.")] = None,
+    exporter: Annotated[str, typer.Option(help="torch.onnx exporter: torchscript (fast) or dynamo.")] = "torchscript",
+    dataset: Dataset = None,
+):
+    """Export the model as one ONNX file (preprocessing + model + postprocessing), parity-checked."""
+    from toolkit import commands
+
+    _run(commands.export_onnx, model, onnx, opset, quantize, exporter, dataset)
 
 
 @app.command("init-config")

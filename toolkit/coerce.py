@@ -42,6 +42,16 @@ def to_float32(values) -> tuple[np.ndarray, int]:
     return out, bad
 
 
+def is_missing_text(v) -> bool:
+    """True for values that mean 'missing' in a number column (None, NaN, "", "NA", …)."""
+    if _is_missing(v):
+        return True
+    return isinstance(v, str) and v.strip().lower() in MISSING_WORDS
+
+
+MISSING_WORDS = ("", "nan", "na", "n/a", "null", "none")
+
+
 def _parse_float(v) -> tuple[float, bool]:
     if _is_missing(v):
         return math.nan, False
@@ -49,8 +59,10 @@ def _parse_float(v) -> tuple[float, bool]:
         return float(v), False
     if isinstance(v, (int, float, np.number)):
         return float(v), False
+    if isinstance(v, (dict, list, tuple, set, bytes)):
+        return math.nan, True
     s = str(v).strip()
-    if s == "" or s.lower() in ("nan", "na", "n/a", "null", "none"):
+    if s.lower() in MISSING_WORDS:
         return math.nan, False
     try:
         return float(s), False
@@ -71,15 +83,13 @@ def to_strings(values) -> np.ndarray:
         return _float_strings(arr.reshape(-1))
     arr = np.asarray(arr, dtype=object).reshape(-1)
     out = np.empty(len(arr), dtype=object)
-    for i, v in enumerate(arr):
-        out[i] = _one_string(v)
+    out[:] = [v if type(v) is str else _one_string(v) for v in arr.tolist()]
     return out
 
 
 def _float_strings(arr: np.ndarray) -> np.ndarray:
     out = np.empty(len(arr), dtype=object)
-    for i, v in enumerate(arr.tolist()):
-        out[i] = _one_string(v)
+    out[:] = [_one_string(v) for v in arr.tolist()]
     return out
 
 

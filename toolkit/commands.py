@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from toolkit import log
 from toolkit.errors import TkError
 
@@ -16,11 +18,11 @@ def _require_dataset(dataset):
     return dataset
 
 
-def evaluate(model_dir: Path, dataset: Path | None, as_json: bool) -> None:
+def evaluate(model_dir: Path, dataset: Path | None, as_json: bool, engine: str = "onnx") -> None:
     from toolkit import api
 
     model = api.load(model_dir)
-    metrics = model.evaluate(_require_dataset(dataset))
+    metrics = model.evaluate(_require_dataset(dataset), engine=engine)
     if as_json:
         print(json.dumps(metrics, indent=2))
         return
@@ -60,12 +62,13 @@ def write_table(df, output: Path | None) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: str | None) -> None:
+def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: str | None,
+            engine: str = "onnx") -> None:
     from toolkit import api, data
 
     model = api.load(model_dir)
     df = data.read_table(_require_dataset(dataset))
-    preds = model.predict(df, source=str(dataset))
+    preds = model.predict(df, source=str(dataset), engine=engine)
     if keep:
         cols = [c.strip() for c in keep.split(",") if c.strip()]
         data.check_columns(df, {c: "--keep" for c in cols}, str(dataset))
@@ -87,3 +90,58 @@ def init_config(dataset: Path, targets: list[str], output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, text.encode())
     log.info(f"wrote {output}")
+
+
+def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | None, exporter: str,
+                dataset: Path | None) -> None:
+    """`tk export DIR --onnx PATH`: rebuild, parity-check, optionally quantize, write atomically."""
+    from exporters import onnx as onnx_export
+    from toolkit import api, data
+    from toolkit.artifact import atomic_write
+
+    if path is None:
+        raise TkError("tk export: say where: --onnx PATH")
+    if opset != 20:
+        raise TkError(f"--opset: tk writes opset 20 (its preprocessing ops are proven there), got {opset}")
+    if quantize not in (None, "int8"):
+        raise TkError(f"--quantize: only int8 is supported, got {quantize!r}")
+    model = api.load(model_dir)
+    columns = None
+    df = None
+    if dataset is not None:
+        from toolkit import prepare
+
+        df = data.read_table(dataset)
+        data.check_columns(df, prepare.wanted_columns(model.config, False), str(dataset))
+        columns = prepare.input_columns(model.inputs, df.head(2_000), str(dataset))
+    full, report = model.to_onnx(exporter, columns)
+    log.info(report.summary())
+    if quantize:
+        full = _quantize_and_report(model, full, df, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, full.SerializeToString())
+    log.info(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
+
+
+def _quantize_and_report(model, full, df, dataset):
+    """int8 weights; prints size and (with a labelled --dataset) the change in metrics."""
+    from exporters import onnx as onnx_export
+    from toolkit.runtime import Predictor
+
+    q = onnx_export.quantize_int8(full)
+    before, after = len(full.SerializeToString()), len(q.SerializeToString())
+    log.info(f"quantized int8: {before / 1024:.1f} KiB → {after / 1024:.1f} KiB")
+    if df is not None and all(o.config.source in df.columns for o in model.outputs):
+        from toolkit import data
+
+        for name, proto in (("float32", full), ("int8", q)):
+            p = Predictor(proto.SerializeToString())
+            outs = p.run(df)
+            for o in model.outputs:
+                y = o.encode_target(data.raw_column(df, o.config.source, o.raw_dtype, str(dataset)))
+                keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
+                scores = o.score(y[keep], {k: v[keep] for k, v in outs.items()})
+                log.info(f"{name} {o.config.name}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    else:
+        log.info("pass a labelled --dataset to see the change in metrics")
+    return q

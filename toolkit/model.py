@@ -22,8 +22,8 @@ class TkModel(nn.Module):
         self.input_names = [f.config.name for f in inputs]
         self.output_names = [f.config.name for f in outputs]
         self.encoders = nn.ModuleList(f.encoder() for f in inputs)
-        d_in = sum(f.output_width() for f in inputs)
-        self.combiner = COMBINERS[combiner_config.type](d_in, combiner_config)
+        widths = [f.output_width() for f in inputs]
+        self.combiner = COMBINERS[combiner_config.type](widths, combiner_config)
         self.decoders = nn.ModuleList(f.decoder(self.combiner.d_out) for f in outputs)
 
     def forward(self, *pre: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -210,3 +210,27 @@ class BinaryOutput:
 
         p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         return metrics.binary(y, p, self.config.threshold)
+
+    def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metrics from the ONNX file's outputs; `y` 0/1 [N]."""
+        from toolkit import metrics
+
+        return metrics.binary(y, outputs[f"{self.config.name}::probabilities"][:, 1], self.config.threshold)
+
+    def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
+        """Logits [N] → `<name>::label` string [N], `<name>::probabilities` float [N, 2]."""
+        from toolkit.onnxgraph import tensor
+
+        n = self.config.name
+        p = g.op("Sigmoid", logits, name=f"{n}/sigmoid")
+        p_col = g.op("Unsqueeze", p, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/p_col")
+        q_col = g.op("Sub", g.const(np.float32(1), name=f"{n}/one"), p_col, name=f"{n}/q_col")
+        g.op("Concat", q_col, p_col, name=f"{n}/probabilities", axis=1, outputs=[f"{n}::probabilities"])
+        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.config.threshold), name=f"{n}/threshold"),
+                   name=f"{n}/over")
+        idx = g.op("Cast", hit, name=f"{n}/index", to=7)  # INT64
+        g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],
+             keys_tensor=tensor("keys", np.array([0, 1], dtype=np.int64)),
+             values_tensor=tensor("values", self.classes, "string"),
+             default_tensor=tensor("default", [""], "string"))
+        return {f"{n}::label": ("string", ["N"]), f"{n}::probabilities": ("float32", ["N", 2])}

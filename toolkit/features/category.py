@@ -213,3 +213,22 @@ class CategoryOutput:
         from toolkit import metrics
 
         return metrics.multiclass(y.astype(int), self.predict(logits)["probabilities"])
+
+    def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metrics from the ONNX file's outputs; `y` class index [N]."""
+        from toolkit import metrics
+
+        return metrics.multiclass(y.astype(int), outputs[f"{self.config.name}::probabilities"])
+
+    def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
+        """Logits [N, C] → `<name>::label` string [N], `<name>::probabilities` float [N, C]."""
+        from toolkit.onnxgraph import tensor
+
+        n, c = self.config.name, len(self.classes_)
+        g.op("Softmax", logits, name=f"{n}/softmax", axis=1, outputs=[f"{n}::probabilities"])
+        idx = g.op("ArgMax", logits, name=f"{n}/argmax", axis=1, keepdims=0)
+        g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],
+             keys_tensor=tensor("keys", np.arange(c, dtype=np.int64)),
+             values_tensor=tensor("values", self.classes_, "string"),
+             default_tensor=tensor("default", [""], "string"))
+        return {f"{n}::label": ("string", ["N"]), f"{n}::probabilities": ("float32", ["N", c])}

@@ -203,3 +203,17 @@ class NumberOutput:
         from toolkit import metrics
 
         return metrics.regression(y * self.std_ + self.mean_, out * self.std_ + self.mean_)
+
+    def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metrics from the ONNX file's outputs; `y` z-scored target [N]."""
+        from toolkit import metrics
+
+        return metrics.regression(y * self.std_ + self.mean_, outputs[f"{self.config.name}::value"])
+
+    def to_onnx_post(self, g, out: str) -> dict[str, tuple[str, list]]:
+        """z-scored prediction [N] → `<name>::value` float [N] in the target's units."""
+        n = self.config.name
+        scaled = g.op("Mul", out, g.const(np.float32(self.std_), name=f"{n}/std"), name=f"{n}/unscale")
+        g.op("Add", scaled, g.const(np.float32(self.mean_), name=f"{n}/mean"), name=f"{n}/value",
+             outputs=[f"{n}::value"])
+        return {f"{n}::value": ("float32", ["N"])}

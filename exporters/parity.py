@@ -1,0 +1,106 @@
+"""Parity: the exported ONNX file must answer exactly like the torch model.
+
+Rows checked: the validation rows (when given) plus edge rows built from each
+input's type: NaN, ±inf, huge and negative numbers, empty and whitespace
+strings, unseen categories, accents and CJK, a 10,000-character string.
+Reference: the preprocessing graph in onnxruntime → torch model → each output
+feature's `predict` in numpy. Labels must be identical and probabilities /
+values within `tolerance` (absolute).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolkit.errors import TkError
+from toolkit.features.base import RAW_FLOAT
+
+EDGE_FLOATS = [np.nan, np.inf, -np.inf, 0.0, -1.0, 1e30, -1e30, 3.4e38, 1e-30, 42.0]
+EDGE_STRINGS = ["", " ", "  \t ", "never-seen-before", "Ünïcödé façade", "日本語のテキスト", "x" * 10_000,
+                "<b>html</b><br />", "0", "1", "yes", "NO", "😀"]
+
+
+def edge_columns(trained, rows: int = 24) -> dict[str, np.ndarray]:
+    """{column: [rows]} of hostile values, mixed with known good ones (vocabulary, range)."""
+    cols: dict[str, np.ndarray] = {}
+    for k, f in enumerate(trained.inputs):
+        col = f.config.source
+        if col in cols:
+            continue
+        state = f.state()
+        if f.raw_dtype == RAW_FLOAT:
+            pool = EDGE_FLOATS + [state.get("min", 0.0), state.get("max", 1.0), state.get("fill", 0.0)]
+            cols[col] = np.array([pool[(i + k) % len(pool)] for i in range(rows)], dtype=np.float32)
+        else:
+            known = list(state.get("vocab", []))[:5] + list(state.get("mapping", {}).get("true", []))[:2]
+            pool = EDGE_STRINGS + known
+            cols[col] = np.array([pool[(i * 3 + k) % len(pool)] for i in range(rows)], dtype=object)
+    return cols
+
+
+@dataclass
+class ParityReport:
+    rows: int
+    max_abs_diff: dict[str, float]
+    label_mismatches: dict[str, int]
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return all(v <= self.tolerance for v in self.max_abs_diff.values()) and not any(
+            self.label_mismatches.values())
+
+    def summary(self) -> str:
+        worst = max(self.max_abs_diff.values(), default=0.0)
+        labels = sum(self.label_mismatches.values())
+        return (f"parity on {self.rows} rows: max |Δ| {worst:.2e} (≤ {self.tolerance:g}), "
+                f"{labels} label mismatch{'es' if labels != 1 else ''}: {'ok' if self.ok else 'FAILED'}")
+
+
+def torch_reference(trained, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Expected outputs by the training path, named like the ONNX outputs."""
+    import torch
+
+    from toolkit import trainer
+
+    pre = trained.preprocessor.transform(columns)
+    x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in trained.inputs]
+    out = {}
+    for o, raw in zip(trained.outputs, trainer.predict_raw(trained.model, x)):
+        for key, value in o.predict(raw).items():
+            out[f"{o.config.name}::{key}"] = value
+    return out
+
+
+def check(trained, session, columns: dict[str, np.ndarray], tolerance: float = 1e-5) -> ParityReport:
+    """Compare the ONNX session with the torch path on the given raw columns."""
+    expected = torch_reference(trained, columns)
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(None, {c: v for c, v in columns.items()
+                                             if c in {i.name for i in session.get_inputs()}})))
+    diffs, mismatches = {}, {}
+    for key, want in expected.items():
+        have = got[key]
+        if want.dtype == object:
+            mismatches[key] = int((np.asarray(have, dtype=object) != want).sum())
+        else:
+            diffs[key] = float(np.max(np.abs(have.astype(np.float64) - want), initial=0.0))
+    return ParityReport(len(next(iter(columns.values()))), diffs, mismatches, tolerance)
+
+
+def concat_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {c: np.concatenate([a[c], b[c]]) for c in a}
+
+
+def assert_parity(trained, session, columns: dict[str, np.ndarray] | None = None,
+                  tolerance: float = 1e-5) -> ParityReport:
+    """Run `check` on `columns` plus the edge rows; raise TkError when parity fails."""
+    edges = edge_columns(trained)
+    rows = edges if columns is None else concat_columns(columns, edges)
+    report = check(trained, session, rows, tolerance)
+    if not report.ok:
+        raise TkError(f"ONNX export failed its {report.summary()}; per output: "
+                      f"max |Δ| {report.max_abs_diff}, label mismatches {report.label_mismatches}")
+    return report

@@ -1,0 +1,214 @@
+"""Predictor: run an exported tk ONNX file with onnxruntime and numpy only.
+
+    from toolkit.runtime import Predictor
+    p = Predictor("runs/churn/model.onnx")          # or the model directory
+    p.predict([{"tenure": 3, "contract": "Month-to-month"}, ...])   # → list of records
+    p.predict(df)                                    # → DataFrame, same index
+
+Never imports torch (a test runs it where torch cannot be imported). Inputs
+are coerced like training coerced them (toolkit.coerce): numbers may arrive as
+ints or numeric strings, string columns accept numbers and booleans; missing
+values are None/NaN/""; anything else raises a PredictorError naming the
+column, the expected type and the value. Columns the model does not use are
+ignored. A DataFrame or dict of columns that lacks a column the model needs
+is an error listing them; a record may omit a field, which is then missing
+(imputed as training imputed it), as JSON null would be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from toolkit import coerce
+from toolkit.errors import TkError
+
+FLOAT, STRING = "tensor(float)", "tensor(string)"
+
+
+class PredictorError(TkError, ValueError):
+    """Bad input to a Predictor: names the column (and row when known)."""
+
+
+def _providers(device: str) -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise TkError("device cuda: onnxruntime has no CUDAExecutionProvider here "
+                      f"(available: {', '.join(available)}); install onnxruntime-gpu or use cpu")
+    gpu = ["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available else []
+    return gpu + ["CPUExecutionProvider"]
+
+
+class Predictor:
+    """One onnxruntime session over a tk ONNX file; thread-safe `predict`."""
+
+    def __init__(self, path: str | os.PathLike | bytes, threads: int | None = None, device: str = "auto"):
+        """`path`: a .onnx file, a model directory, or the file's bytes."""
+        import onnxruntime as ort
+
+        if isinstance(path, bytes):
+            source, path = path, Path("<bytes>")
+        else:
+            path = Path(path)
+            if path.is_dir():
+                path = path / "model.onnx"
+            if not path.exists():
+                raise TkError(f"{path}: no such ONNX file")
+            source = str(path)
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        if threads:
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(source, so, providers=_providers(device))
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise TkError(f"{path}: onnxruntime cannot load it: {str(e).splitlines()[0]}") from None
+        self.path = path
+        self.inputs = {i.name: i.type for i in self.session.get_inputs()}
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = {k: _maybe_json(v) for k, v in meta.items()}
+        features = self.metadata.get("tk.features", {})
+        self.output_features = features.get("outputs", []) if isinstance(features, dict) else []
+        self.classes = {o["name"]: o["classes"] for o in self.output_features if "classes" in o}
+
+    # ---- input -------------------------------------------------------------
+
+    def _columns(self, data) -> tuple[dict[str, np.ndarray], int, object]:
+        """Normalise a DataFrame, list of records or dict of columns → ({column: array}, N, index)."""
+        index = None
+        if hasattr(data, "columns") and hasattr(data, "index"):  # a pandas DataFrame, duck-typed
+            names, index = list(data.columns), data.index
+            get = lambda c: _frame_column(data, c)  # noqa: E731
+        elif isinstance(data, dict):
+            names = list(data)
+            get = lambda c: np.asarray(data[c], dtype=object if not isinstance(data[c], np.ndarray) else None)  # noqa: E731
+        elif isinstance(data, (list, tuple)):
+            if not all(isinstance(r, dict) for r in data):
+                bad = next(i for i, r in enumerate(data) if not isinstance(r, dict))
+                raise PredictorError(f"rows[{bad}]: expected an object of column values, got {type(data[bad]).__name__}")
+            names = list(self.inputs)
+            rows = data
+            get = lambda c: _record_column(rows, c)  # noqa: E731
+        else:
+            raise PredictorError(f"expected a DataFrame, a list of records or a dict of columns, got {type(data).__name__}")
+        if isinstance(data, (list, tuple)):  # a record may omit a field: missing, like JSON null
+            missing, n = [], len(data)
+        else:
+            missing = [c for c in self.inputs if c not in names]
+            n = len(get(names[0])) if names else 0
+        if missing:
+            raise PredictorError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+                                 f"(the model needs: {', '.join(self.inputs)})")
+        return {c: get(c) for c in self.inputs}, n, index
+
+    def _feed(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {}
+        for name, values in columns.items():
+            if self.inputs[name] == FLOAT:
+                feed[name] = _as_float(values, name)
+            else:
+                feed[name] = _as_strings(values, name)
+        return feed
+
+    # ---- output ------------------------------------------------------------
+
+    def run(self, data) -> dict[str, np.ndarray]:
+        """Raw ONNX outputs {`<output>::label` / `::probabilities` / `::value`: array [N, …]}."""
+        columns, n, _ = self._columns(data)
+        return self._run(columns, n)
+
+    def _run(self, columns: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        if n == 0:  # StringNormalizer fails on 0 rows: answer without running
+            return {o: np.empty((0, len(self.classes.get(o.split("::")[0], [])) or 0)) if o.endswith("::probabilities")
+                    else np.empty(0, dtype=object if o.endswith("::label") else np.float32) for o in self.outputs}
+        return dict(zip(self.outputs, self.session.run(None, self._feed(columns))))
+
+    def predict(self, data):
+        """Labels, probabilities and values: a DataFrame for a DataFrame, else a list of records.
+
+        DataFrame columns: `<name>::label`, `<name>::probability::<class>`, `<name>::value`.
+        Records: {"<name>": {"label": …, "probabilities": {class: p}}} or {"<name>": {"value": …}}.
+        """
+        columns, n, index = self._columns(data)
+        out = self._run(columns, n)
+        if index is not None:
+            return self._frame(out, index)
+        return self._records(out, n)
+
+    def _frame(self, out: dict[str, np.ndarray], index):
+        import pandas as pd
+
+        cols: dict[str, np.ndarray] = {}
+        for name, arr in out.items():
+            base, _, kind = name.partition("::")
+            if kind == "probabilities":
+                for k, cls in enumerate(self.classes.get(base, range(arr.shape[1]))):
+                    cols[f"{base}::probability::{cls}"] = arr[:, k]
+            else:
+                cols[name] = arr
+        return pd.DataFrame(cols, index=index)
+
+    def _records(self, out: dict[str, np.ndarray], n: int) -> list[dict]:
+        records: list[dict] = [{} for _ in range(n)]
+        for name, arr in out.items():
+            base, _, kind = name.partition("::")
+            classes = self.classes.get(base)
+            values = arr.tolist()
+            for i in range(n):
+                entry = records[i].setdefault(base, {})
+                if kind == "probabilities" and classes:
+                    entry[kind] = dict(zip(classes, values[i]))
+                else:
+                    entry[kind] = values[i]
+        return records
+
+
+def _maybe_json(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _frame_column(df, name: str) -> np.ndarray:
+    series = df[name]
+    if series.dtype == object or series.dtype.kind in "fiub":
+        return series.to_numpy()
+    return series.to_numpy(dtype=object, na_value=None)
+
+
+def _record_column(rows, name: str) -> np.ndarray:
+    out = np.empty(len(rows), dtype=object)
+    out[:] = [r.get(name) for r in rows]
+    return out
+
+
+def _as_float(values: np.ndarray, column: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind in "fiub":
+        return values.astype(np.float32, copy=False).reshape(-1)
+    out, bad = coerce.to_float32(values)
+    if bad:
+        flat = np.asarray(values, dtype=object).reshape(-1)
+        row = next(i for i, v in enumerate(flat) if np.isnan(out[i]) and not coerce.is_missing_text(v))
+        raise PredictorError(f"rows[{row}].{column}: expected a number, got {type(flat[row]).__name__} {flat[row]!r:.60}")
+    return out
+
+
+def _as_strings(values: np.ndarray, column: str) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind == "O":
+        flat = values.reshape(-1)
+        for i, v in enumerate(flat):
+            if isinstance(v, (dict, list, tuple, set)):
+                raise PredictorError(f"rows[{i}].{column}: expected a string, got {type(v).__name__}")
+    return coerce.to_strings(values)

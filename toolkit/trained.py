@@ -1,0 +1,175 @@
+"""TrainedModel: what `train` returns and `load` reads back.
+
+It holds the resolved config, the fitted features, the torch weights and the
+exported ONNX file. `predict` and `evaluate` run the ONNX file through
+toolkit.runtime.Predictor by default (the same bytes a server or a browser
+runs); `engine="torch"` runs the preprocessing graph + torch model instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from toolkit import artifact, log, prepare
+from toolkit.config import Config, render
+from toolkit.errors import TkError
+
+WEIGHTS = "model.safetensors"
+ONNX = "model.onnx"
+FILES = ["config.yaml", "features.json", WEIGHTS, "training_stats.json"]
+ENGINES = ("onnx", "torch")
+CHUNK_ROWS = 100_000
+
+
+class TrainedModel:
+    """A trained model: config, fitted features, weights, ONNX file, training stats."""
+
+    def __init__(self, config: Config, inputs, outputs, model, stats: dict,
+                 weights: bytes | None = None, onnx: bytes | None = None):
+        self.config, self.inputs, self.outputs, self.stats = config, inputs, outputs, stats
+        self._model, self._weights, self._onnx = model, weights, onnx
+        self._pre = self._predictor = None
+
+    # ---- engines -------------------------------------------------------------
+
+    @property
+    def model(self):
+        """The torch module (built from the saved weights on first use)."""
+        if self._model is None:
+            from safetensors.torch import load as load_weights
+
+            from toolkit.model import TkModel
+
+            model = TkModel(self.inputs, self.outputs, self.config.combiner)
+            try:
+                model.load_state_dict(load_weights(self._weights))
+            except (RuntimeError, KeyError) as e:
+                raise TkError(f"{WEIGHTS}: weights do not fit the config: {str(e).splitlines()[0]}") from None
+            self._model = model.eval()
+        return self._model
+
+    @property
+    def preprocessor(self):
+        """The preprocessing graph in onnxruntime (toolkit.preprocess.Preprocessor)."""
+        if self._pre is None:
+            from toolkit.preprocess import Preprocessor
+
+            self._pre = Preprocessor(self.inputs, threads=self.config.trainer.threads)
+        return self._pre
+
+    @property
+    def onnx_bytes(self) -> bytes:
+        if self._onnx is None:
+            full, report = self.to_onnx()
+            log.info(f"model.onnx: {report.summary()}")
+            self._onnx = full.SerializeToString()
+        return self._onnx
+
+    @property
+    def predictor(self):
+        """toolkit.runtime.Predictor over this model's ONNX file."""
+        if self._predictor is None:
+            from toolkit.runtime import Predictor
+
+            self._predictor = Predictor(self.onnx_bytes)
+        return self._predictor
+
+    def _torch_outputs(self, df, source: str) -> dict[str, np.ndarray]:
+        """The same outputs as the ONNX file's, computed by preprocessing graph + torch model."""
+        from exporters.parity import torch_reference
+
+        from toolkit import data
+
+        data.check_columns(df, prepare.wanted_columns(self.config, False), source)
+        return torch_reference(self, prepare.input_columns(self.inputs, df, source))
+
+    def outputs_for(self, df, source: str, engine: str = "onnx") -> dict[str, np.ndarray]:
+        """{`<output>::label` / `::probabilities` / `::value`: [N, …]} for every row, in chunks."""
+        if engine not in ENGINES:
+            raise TkError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
+        from toolkit import data
+
+        data.check_columns(df, prepare.wanted_columns(self.config, False), source)
+        run = (lambda part: self._torch_outputs(part, source)) if engine == "torch" else self.predictor.run
+        parts = [run(df.iloc[i:i + CHUNK_ROWS]) for i in range(0, max(len(df), 1), CHUNK_ROWS)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    # ---- the public calls ------------------------------------------------------
+
+    def predict(self, dataset, source: str = "data", engine: str = "onnx"):
+        """Predictions for a DataFrame or path: one row per input row, same index.
+
+        Columns per output: `<name>::label` and `<name>::probability::<class>`,
+        or `<name>::value` for numbers.
+        """
+        import pandas as pd
+
+        from toolkit import data
+
+        df = data.read_table(dataset)
+        source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
+        outs = self.outputs_for(df, source, engine)
+        cols: dict[str, np.ndarray] = {}
+        for o in self.outputs:
+            for key, value in sorted(outs.items()):
+                name, _, kind = key.partition("::")
+                if name != o.config.name:
+                    continue
+                if kind == "probabilities":
+                    for k, cls in enumerate(o.classes):
+                        cols[f"{name}::probability::{cls}"] = value[:, k]
+                else:
+                    cols[key] = value
+        return pd.DataFrame(cols, index=df.index)
+
+    def evaluate(self, dataset, source: str = "data", engine: str = "onnx") -> dict[str, dict[str, float]]:
+        """Metrics per output on the rows that have a known target: {"churn": {"roc_auc": …}}."""
+        import pandas as pd
+
+        from toolkit import data
+
+        df = data.read_table(dataset)
+        source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
+        data.check_columns(df, prepare.wanted_columns(self.config, True), source)
+        outs = self.outputs_for(df, source, engine)
+        result = {}
+        for o in self.outputs:
+            y = o.encode_target(data.raw_column(df, o.config.source, o.raw_dtype, source))
+            keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
+            if not keep.any():
+                raise TkError(f"{source}: column {o.config.source!r}: no row has a known target value")
+            if (~keep).sum():
+                log.warn(f"{source}: {int((~keep).sum())} row(s) without a known {o.config.name!r} "
+                         "target left out")
+            result[o.config.name] = o.score(y[keep], {k: v[keep] for k, v in outs.items()})
+        return result
+
+    def to_onnx(self, exporter: str = "torchscript", parity_columns: dict | None = None):
+        """The single ONNX file (pre + model + post), parity-checked: (ModelProto, report)."""
+        from exporters import onnx as onnx_export
+
+        return onnx_export.export(self, exporter, parity_columns)
+
+    def save(self, path: str | Path, parity_columns: dict | None = None) -> None:
+        """Write the model directory atomically (see toolkit.artifact), model.onnx included."""
+        from safetensors.torch import save as save_weights
+
+        if self._onnx is None or parity_columns is not None:
+            full, report = self.to_onnx(parity_columns=parity_columns)
+            log.info(f"model.onnx: {report.summary()}")
+            self._onnx = full.SerializeToString()
+        state = {"inputs": {f.config.name: f.state() for f in self.inputs},
+                 "outputs": {f.config.name: f.state() for f in self.outputs},
+                 "raw_inputs": prepare.describe_raw(self.inputs)}
+        weights = {k: v.contiguous() for k, v in self.model.state_dict().items()}
+        files = {
+            "config.yaml": render(self.config).encode(),
+            "features.json": json.dumps(state, indent=1).encode(),
+            WEIGHTS: save_weights(weights),
+            "training_stats.json": json.dumps(self.stats, indent=1, default=float).encode(),
+            ONNX: self._onnx,
+        }
+        artifact.write_model_dir(Path(path), files)
