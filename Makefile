@@ -23,9 +23,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tk train examples/churn/config.yaml --output runs/churn
-	$(BIN)/tk evaluate runs/churn --dataset examples/churn/churn.csv
-	$(BIN)/tk predict runs/churn --dataset examples/churn/sample.csv --output runs/churn/sample_predictions.csv
-	@cat runs/churn/sample_predictions.csv
+	$(BIN)/tk export runs/churn --onnx runs/churn.onnx
+	@echo "--- predictions from runs/churn.onnx (onnxruntime only, no torch):"
+	$(BIN)/python examples/churn/predict_onnx.py runs/churn.onnx examples/churn/sample.csv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
