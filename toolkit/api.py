@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import artifact, log, prepare
-from toolkit.config import Config, load_config, validate_config
+from toolkit.config import Config, load_config, render, validate_config
 from toolkit.errors import TkError
 from toolkit.trained import FILES, ONNX, WEIGHTS, TrainedModel
 
@@ -40,10 +40,12 @@ def _dataset(cfg: Config, base: Path, dataset):
     return path, str(path)
 
 
-def train(config, dataset=None, output: str | Path | None = None) -> "TrainedModel":
+def train(config, dataset=None, output: str | Path | None = None, resume: bool = False) -> "TrainedModel":
     """Train from a config (YAML path, dict or Config) on a path or DataFrame.
 
-    Writes the model directory to `output` when given. Returns the model.
+    Writes the model directory to `output` when given, with a checkpoint each
+    epoch in `<output>.checkpoint/` (removed at the end); `resume` continues
+    from that checkpoint after an interruption. Returns the model.
     """
     from toolkit import data
 
@@ -71,7 +73,12 @@ def train(config, dataset=None, output: str | Path | None = None) -> "TrainedMod
     full = trainer.Batches(x, y)
     model = TkModel(inputs, outputs, cfg.combiner)
     torch.set_num_threads(trainer.thread_count(tc.threads, model))
-    history = trainer.fit(model, outputs, full.take(splits["train"]), full.take(splits["validation"]), cfg)
+    from toolkit import checkpoint
+
+    ckpt_dir = checkpoint.directory_for(Path(output)) if output is not None else None
+    fp = checkpoint.fingerprint(render(cfg) + label + str(prep.summary["rows"]))
+    history = trainer.fit(model, outputs, full.take(splits["train"]), full.take(splits["validation"]), cfg,
+                          checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp)
 
     losses = [f.loss() for f in outputs]
     metrics = {k: trainer.evaluate(model, outputs, losses, full.take(idx))
@@ -94,6 +101,7 @@ def train(config, dataset=None, output: str | Path | None = None) -> "TrainedMod
     if output is not None:
         check_rows = np.flatnonzero(prep.split == 1)[:PARITY_ROWS]
         result.save(output, parity_columns={c: v[check_rows] for c, v in prep.columns.items()})
+        checkpoint.remove(ckpt_dir)
         log.info(f"wrote {output}")
     return result
 

@@ -42,12 +42,13 @@ def train(
     dataset: Dataset = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")] = Path("runs/model"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from <output>.checkpoint after an interruption.")] = False,
 ):
     """Train a model from a config and write its model directory."""
     from toolkit import api, log
 
     log.quiet = quiet
-    _run(api.train, config, dataset, output=output)
+    _run(api.train, config, dataset, output=output, resume=resume)
 
 
 @app.command()

@@ -123,12 +123,15 @@ def evaluate(model, outputs, losses, data: Batches, metrics_for: set[str] | None
     return result
 
 
-def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint=None) -> History:
+def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, resume: bool = False,
+        config_fp: str = "") -> History:
     """Train `model` in place; on return it holds the best validation weights.
 
-    `cfg` is the whole Config; `checkpoint(epoch, model, history)` is called
-    after every epoch.
+    `cfg` is the whole Config. With `checkpoint_dir`, every epoch ends with a
+    checkpoint there (toolkit.checkpoint); `resume` continues from it.
     """
+    from toolkit import checkpoint
+
     tc = cfg.trainer
     device = pick_device(tc.device)
     model.to(device)
@@ -157,9 +160,23 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint=None) -> H
 
     history = History()
     best_state = None
-    since_best = 0
+    since_best, first_epoch = 0, 1
+    schedulers = {"warmup_cosine": schedule, "plateau": plateau}
+    if resume and checkpoint_dir is not None:
+        ckpt = checkpoint.load(checkpoint_dir, config_fp)
+        if ckpt is None:
+            log.warn(f"--resume: no checkpoint at {checkpoint_dir}; starting from epoch 1")
+        else:
+            best_state, past, since_best, done = checkpoint.restore(
+                ckpt, model=model, optimizer=optimizer, schedulers=schedulers, generator=generator)
+            history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
+            first_epoch = done + 1
+            log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, "
+                     f"{watch_output}.{watch_metric} {history.best_value:.4f})")
     start = time.perf_counter()
-    for epoch in range(1, tc.epochs + 1):
+    for epoch in range(first_epoch, tc.epochs + 1):
+        if tc.early_stop and since_best >= tc.early_stop:
+            break
         model.train()
         order = torch.randperm(n, generator=generator).to(device)
         train_loss, seen = 0.0, 0
@@ -175,7 +192,8 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint=None) -> H
             if tc.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             optimizer.step()
-            schedule.step()
+            if plateau is None or schedule.last_epoch < warmup:  # plateau owns the lr after warm-up
+                schedule.step()
             train_loss += float(loss.detach()) * len(idx)
             seen += len(idx)
 
@@ -196,8 +214,12 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint=None) -> H
             since_best += 1
         log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
                  f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}")
-        if checkpoint is not None:
-            checkpoint(epoch, model, history)
+        if checkpoint_dir is not None:
+            checkpoint.save(checkpoint_dir, epoch=epoch, model=model, best_state=best_state,
+                            optimizer=optimizer, schedulers=schedulers, generator=generator,
+                            history={"epochs": history.epochs, "best_epoch": history.best_epoch,
+                                     "best_value": history.best_value},
+                            since_best=since_best, config_fp=config_fp)
         if tc.early_stop and since_best >= tc.early_stop:
             history.stopped_early = True
             log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
