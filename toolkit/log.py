@@ -40,3 +40,37 @@ def error(message: str) -> None:
         print(f"error: {message}", file=sys.stderr)
         return
     console().print(f"error: {message}", markup=False, style="bold red")
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, **kwargs) -> None:
+        pass
+
+
+def progress(total: int, description: str):
+    """A rich progress bar on a terminal (per-epoch lines print above it); a no-op otherwise."""
+    if quiet or not console().is_terminal:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    class _Bar:
+        def __enter__(self):
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console(), transient=True)
+            self.bar.__enter__()
+            self.task = self.bar.add_task(description, total=total)
+            return self
+
+        def __exit__(self, *exc):
+            return self.bar.__exit__(*exc)
+
+        def update(self, **kwargs) -> None:
+            self.bar.update(self.task, **kwargs)
+
+    return _Bar()

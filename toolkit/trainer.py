@@ -174,57 +174,60 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
             log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, "
                      f"{watch_output}.{watch_metric} {history.best_value:.4f})")
     start = time.perf_counter()
-    for epoch in range(first_epoch, tc.epochs + 1):
-        if tc.early_stop and since_best >= tc.early_stop:
-            break
-        model.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        train_loss, seen = 0.0, 0
-        for i in range(0, n, tc.batch_size):
-            idx = order[i:i + tc.batch_size]
-            if len(idx) < 2 and n >= 2:  # BatchNorm cannot train on one row
-                continue
-            batch = train.take(idx)
-            preds = model(*batch.x)
-            loss, _ = total_loss(outputs, losses, preds, batch.y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if tc.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            optimizer.step()
-            if plateau is None or schedule.last_epoch < warmup:  # plateau owns the lr after warm-up
-                schedule.step()
-            train_loss += float(loss.detach()) * len(idx)
-            seen += len(idx)
+    with log.progress(tc.epochs - first_epoch + 1, "training") as bar:
+        for epoch in range(first_epoch, tc.epochs + 1):
+            if tc.early_stop and since_best >= tc.early_stop:
+                break
+            model.train()
+            order = torch.randperm(n, generator=generator).to(device)
+            train_loss, seen = 0.0, 0
+            for i in range(0, n, tc.batch_size):
+                idx = order[i:i + tc.batch_size]
+                if len(idx) < 2 and n >= 2:  # BatchNorm cannot train on one row
+                    continue
+                batch = train.take(idx)
+                preds = model(*batch.x)
+                loss, _ = total_loss(outputs, losses, preds, batch.y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if tc.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+                optimizer.step()
+                if plateau is None or schedule.last_epoch < warmup:  # plateau owns the lr after warm-up
+                    schedule.step()
+                train_loss += float(loss.detach()) * len(idx)
+                seen += len(idx)
 
-        watched = set() if watch_metric == "loss" else {watch_output}
-        val_metrics = evaluate(model, outputs, losses, val, metrics_for=watched)
-        value = val_metrics[watch_output][watch_metric]
-        if plateau is not None:
-            plateau.step(value if not math.isnan(value) else 0.0)
-        record = {"epoch": epoch, "train_loss": train_loss / max(seen, 1),
-                  "validation": val_metrics, "lr": optimizer.param_groups[0]["lr"],
-                  "seconds": time.perf_counter() - start}
-        history.epochs.append(record)
-        improved = best_state is None or better(watch_metric, value, history.best_value)
-        if improved:
-            history.best_epoch, history.best_value, since_best = epoch, value, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            since_best += 1
-        log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
-                 f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}")
-        if checkpoint_dir is not None:
-            checkpoint.save(checkpoint_dir, epoch=epoch, model=model, best_state=best_state,
-                            optimizer=optimizer, schedulers=schedulers, generator=generator,
-                            history={"epochs": history.epochs, "best_epoch": history.best_epoch,
-                                     "best_value": history.best_value},
-                            since_best=since_best, config_fp=config_fp)
-        if tc.early_stop and since_best >= tc.early_stop:
-            history.stopped_early = True
-            log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
-                     f"best epoch {history.best_epoch} ({history.best_value:.4f})")
-            break
+            watched = set() if watch_metric == "loss" else {watch_output}
+            val_metrics = evaluate(model, outputs, losses, val, metrics_for=watched)
+            value = val_metrics[watch_output][watch_metric]
+            if plateau is not None:
+                plateau.step(value if not math.isnan(value) else 0.0)
+            record = {"epoch": epoch, "train_loss": train_loss / max(seen, 1),
+                      "validation": val_metrics, "lr": optimizer.param_groups[0]["lr"],
+                      "seconds": time.perf_counter() - start}
+            history.epochs.append(record)
+            improved = best_state is None or better(watch_metric, value, history.best_value)
+            if improved:
+                history.best_epoch, history.best_value, since_best = epoch, value, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                since_best += 1
+            log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
+                     f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}")
+            if checkpoint_dir is not None:
+                checkpoint.save(checkpoint_dir, epoch=epoch, model=model, best_state=best_state,
+                                optimizer=optimizer, schedulers=schedulers, generator=generator,
+                                history={"epochs": history.epochs, "best_epoch": history.best_epoch,
+                                         "best_value": history.best_value},
+                                since_best=since_best, config_fp=config_fp)
+            bar.update(advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, "
+                                              f"{watch_metric} {value:.4f}")
+            if tc.early_stop and since_best >= tc.early_stop:
+                history.stopped_early = True
+                log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
+                         f"best epoch {history.best_epoch} ({history.best_value:.4f})")
+                break
     model.load_state_dict(best_state)
     model.to("cpu")
     history.seconds = time.perf_counter() - start
