@@ -94,8 +94,15 @@ def _float_strings(arr: np.ndarray) -> np.ndarray:
 
 
 def _one_string(v) -> str:
-    if isinstance(v, str):
+    kind = type(v)
+    if kind is str:
         return v
+    if kind is int:
+        return str(v)
+    if kind is float:
+        return "" if v != v else (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v))
+    if isinstance(v, (dict, list, tuple, set)):
+        raise TypeError(f"expected a string, got {kind.__name__}")
     if _is_missing(v):
         return ""
     if isinstance(v, (bool, np.bool_)):

@@ -205,10 +205,9 @@ def _as_float(values: np.ndarray, column: str) -> np.ndarray:
 
 
 def _as_strings(values: np.ndarray, column: str) -> np.ndarray:
-    values = np.asarray(values)
-    if values.dtype.kind == "O":
-        flat = values.reshape(-1)
-        for i, v in enumerate(flat):
-            if isinstance(v, (dict, list, tuple, set)):
-                raise PredictorError(f"rows[{i}].{column}: expected a string, got {type(v).__name__}")
-    return coerce.to_strings(values)
+    try:
+        return coerce.to_strings(values)
+    except TypeError:
+        flat = np.asarray(values, dtype=object).reshape(-1)
+        row = next(i for i, v in enumerate(flat) if isinstance(v, (dict, list, tuple, set)))
+        raise PredictorError(f"rows[{row}].{column}: expected a string, got {type(flat[row]).__name__}") from None
