@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/churn/predict_onnx.py runs/churn.onnx examples/churn/sample.csv
 
 test: $(STAMP)
+	sh examples/edge/node/install.sh
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -84,8 +84,8 @@ def lookup(strings: np.ndarray, mapping: dict) -> np.ndarray:
     return np.array([table.get(s.lower(), np.nan) for s in strings], dtype=np.float64)
 
 
-def mapping_to_onnx(g, raw: str, mapping: dict, name: str) -> str:
-    """Emit string [N] → float32 [N] of 1/0, NaN for missing or unknown."""
+def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = np.nan) -> str:
+    """Emit string [N] → float32 [N] of 1/0, `default` for missing or unknown."""
     lower = g.op("StringNormalizer", raw, name=f"{name}/lower", case_change_action="LOWER",
                  locale="C.UTF-8")
     keys = mapping["true"] + mapping["false"]
@@ -95,7 +95,7 @@ def mapping_to_onnx(g, raw: str, mapping: dict, name: str) -> str:
     return g.op("LabelEncoder", lower, name=f"{name}/lookup", domain="ai.onnx.ml",
                 keys_tensor=tensor("keys", keys or ["\x00"], "string"),
                 values_tensor=tensor("values", np.array(values or [0.0], dtype=np.float32)),
-                default_tensor=tensor("default", np.array([np.nan], dtype=np.float32)))
+                default_tensor=tensor("default", np.array([default], dtype=np.float32)))
 
 
 class BinaryInput:
@@ -128,12 +128,9 @@ class BinaryInput:
         return self
 
     def to_onnx(self, g, raw: str) -> str:
-        """string [N] → float32 [N, 1]."""
+        """string [N] → float32 [N, 1]; missing and unknown values look up as the fill value."""
         n = self.config.name
-        looked = mapping_to_onnx(g, raw, self.mapping_, n)
-        isnan = g.op("IsNaN", looked, name=f"{n}/isnan")
-        filled = g.op("Where", isnan, g.const(np.float32(self.fill_), name=f"{n}/fill"), looked,
-                      name=f"{n}/impute")
+        filled = mapping_to_onnx(g, raw, self.mapping_, n, default=self.fill_)
         return g.op("Unsqueeze", filled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
                     name=f"{n}/pre")
 
