@@ -4,8 +4,8 @@ Rows checked: the validation rows (when given) plus edge rows built from each
 input's type: NaN, ±inf, huge and negative numbers, empty and whitespace
 strings, unseen categories, accents and CJK, a 10,000-character string.
 Reference: the preprocessing graph in onnxruntime → torch model → each output
-feature's `predict` in numpy. Labels must be identical and probabilities /
-values within `tolerance` (absolute).
+feature's `predict` in numpy. Labels must be identical, probabilities within
+`tolerance` absolute, values within `tolerance` relative (absolute below 1).
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ def check(trained, session, columns: dict[str, np.ndarray], tolerance: float = 1
         if want.dtype == object:
             mismatches[key] = int((np.asarray(have, dtype=object) != want).sum())
         else:
-            diffs[key] = float(np.max(np.abs(have.astype(np.float64) - want), initial=0.0))
+            # the graph computes in float32: probabilities (≤ 1) are held to |Δ| ≤ tolerance,
+            # larger values (a price of $10,000) to |Δ| / |value| ≤ tolerance
+            err = np.abs(have.astype(np.float64) - want) / np.maximum(1.0, np.abs(want))
+            diffs[key] = float(np.max(err, initial=0.0))
     return ParityReport(len(next(iter(columns.values()))), diffs, mismatches, tolerance)
 
 

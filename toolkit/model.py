@@ -3,7 +3,12 @@
 Inputs are the preprocessing graph's outputs (one tensor per input feature, in
 config order); outputs are the decoders' raw outputs (logits or z-scored
 values) per output feature, in config order. Positional in and out so that
-`torch.onnx.export` sees plain tensors.
+`torch.onnx.export` sees plain tensors; `*pre` is one argument to
+torch.export, so a dynamic batch axis is
+`dynamic_shapes=(tuple({0: batch} for _ in xs),)`.
+
+The combiner gets each encoder's width (`output_width()`), not their sum:
+the transformer gives every input feature its own token.
 """
 
 from __future__ import annotations

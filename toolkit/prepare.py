@@ -101,8 +101,9 @@ def prepare_training(cfg, df, source: str, inputs, outputs) -> Prepared:
             else:
                 data.check_columns(df, {strat_col: "preprocessing.split.column"}, source)
                 strat = data.raw_column(df, strat_col, "string", source)[keep]
-            if strat.dtype.kind == "f":
-                strat = np.nan_to_num(strat).astype(str)
+            if strat.dtype.kind == "f":  # a number: stratify on its quintiles
+                edges = np.nanquantile(strat, [0.2, 0.4, 0.6, 0.8])
+                strat = np.digitize(np.nan_to_num(strat, nan=np.nanmedian(strat)), edges).astype(str)
         split = data.split_rows(df.iloc[np.flatnonzero(keep)], split_cfg, strat, source)
     train = split == 0
     if not train.any():
