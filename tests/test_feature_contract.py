@@ -20,15 +20,27 @@ from toolkit.config import validate_config
 from toolkit.features import INPUT_FEATURES
 from toolkit.features.binary import lookup
 from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
+from toolkit.features.set import python_members
+from toolkit.features.text import python_cut, python_tokens
 from toolkit.preprocess import Preprocessor
 
 TRAIN = {
     "number": np.array([1.0, 2.5, np.nan, 10.0, -3.0, 7.0, 2.5, 100.0], dtype=np.float32),
     "binary": np.array(["Yes", "no", "", "YES", "No", "yes", "n", "y"], dtype=object),
     "category": np.array(["DSL", "Fiber optic", "No", "DSL", "", "DSL", "No", "Ünïcödé 日本"], dtype=object),
+    "text": np.array(["Great sauce, great taste!", "Bad... very BAD.<br /><br />", "", "great value, good value",
+                      "Ünïcödé café 日本 日本 ΣΊΣΥΦΟΣ", "   ", "good\u00a0good İstanbul!", "x" * 10_000], dtype=object),
+    "set": np.array(["sauce, vegan", "vegan,gift ,  ", "", "sauce", "Ünï,日本", "sauce,,vegan", " gift ", "日本"],
+                    dtype=object),
 }
 ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
-            "category": [{"type": "embed"}]}
+            "category": [{"type": "embed"}],
+            "text": [{"type": "embed"}, {"type": "cnn"}, {"type": "transformer"}, {"type": "gru"}],
+            "set": [{"type": "embed"}, {"type": "multi_hot"}]}
+#: preprocessing variants the text and set oracles are checked under
+TEXT_PREPROCESSING = [{}, {"ngrams": 2, "min_count": 1, "max_length": 6},
+                      {"punctuation": False, "lowercase": False, "max_length": 3}]
+SET_PREPROCESSING = [{}, {"lowercase": True, "delimiter": "|"}, {"delimiter": " "}]
 
 
 def make(type_: str, encoder=None, preprocessing=None):
@@ -58,6 +70,31 @@ def oracle(feature, raw: np.ndarray) -> np.ndarray:
     if feature.type == "category":
         vocab = {v: i + FIRST_ID for i, v in enumerate(s["vocab"])}
         return np.array([MISSING_ID if r == "" else vocab.get(r, UNKNOWN_ID) for r in raw], dtype=np.int64)
+    if feature.type == "text":  # ids of the first max_length tokens, 0-padded; then as many bigram ids
+        p = feature.config.preprocessing
+        length = p.max_length
+        vocab = {v: i + 2 for i, v in enumerate(s["vocab"])}
+        bigrams = {b: i + 2 + len(vocab) for i, b in enumerate(s["bigrams"])}
+        rows = []
+        for r in raw:
+            tokens = python_tokens(python_cut(r, length), p.lowercase, p.punctuation)
+            ids = [vocab.get(t, 1) for t in tokens][:length]
+            row = ids + [0] * (length - len(ids))
+            if p.ngrams == 2:
+                head = tokens[:length + 1]
+                pairs = [bigrams.get(f"{a} {b}", 0) for a, b in zip(head, head[1:])]
+                row += pairs + [0] * (length - len(pairs))
+            rows.append(row)
+        return np.array(rows, dtype=np.int64).reshape(len(raw), length * p.ngrams)
+    if feature.type == "set":  # multi-hot over the vocabulary; unknown members ignored
+        p = feature.config.preprocessing
+        index = {m: i for i, m in enumerate(s["vocab"])}
+        out = np.zeros((len(raw), len(index)), dtype=np.float32)
+        for i, r in enumerate(raw):
+            for m in python_members(r, p.delimiter, p.lowercase):
+                if m in index:
+                    out[i, index[m]] = 1.0
+        return out
     raise AssertionError(f"no oracle for {feature.type}")
 
 
@@ -119,6 +156,37 @@ def test_category_onnx_equals_oracle(values):
     raw = coerce.to_strings(np.array(values, dtype=object))
     f = roundtrip(make("category").fit(TRAIN["category"]))
     np.testing.assert_array_equal(run_onnx(f, raw), oracle(f, raw))
+
+
+# Text from every assigned code point (RE2 in onnxruntime knows newer Unicode than
+# Python's unicodedata: unassigned code points may differ, see toolkit/features/text.py).
+free_text = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cn")), max_size=60) | st.sampled_from(
+    ["", " ", "\t\n", "\u00a0\u3000", "<b>Great</b><br /><br />taste!!", "ΟΔΟΣ Σ İ", "don't, can't; won't",
+     "a b " * 3000, "x" * 10_000, "😀 emoji 😀", "مرحبا بالعالم", "नमस्ते दुनिया", "3.5 1,000 _under_score_"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(free_text, min_size=1, max_size=20))
+def test_text_onnx_equals_oracle(values):
+    raw = np.array(values, dtype=object)
+    for pre in TEXT_PREPROCESSING:
+        f = roundtrip(make("text", preprocessing=pre).fit(TRAIN["text"]))
+        np.testing.assert_array_equal(run_onnx(f, raw), oracle(f, raw))
+
+
+members = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cn")), max_size=8) | st.sampled_from(
+    ["sauce", "vegan", "gift", "Vegan", " sauce ", "日本"])
+set_values = st.lists(members, max_size=5).map(lambda ms: st.sampled_from([",", "|", " ", ", "]).map(
+    lambda d: d.join(ms))).flatmap(lambda s: s)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(set_values | texts, min_size=1, max_size=20))
+def test_set_onnx_equals_oracle(values):
+    raw = coerce.to_strings(np.array(values, dtype=object))
+    for pre in SET_PREPROCESSING:
+        f = roundtrip(make("set", preprocessing=pre).fit(TRAIN["set"]))
+        np.testing.assert_array_equal(run_onnx(f, raw), oracle(f, raw))
 
 
 def test_number_handles_the_edge_values_explicitly():

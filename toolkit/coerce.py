@@ -74,7 +74,7 @@ def to_strings(values) -> np.ndarray:
     """Coerce one column to an object array of str [N]; missing becomes ""."""
     arr = np.asarray(values)
     if arr.dtype.kind == "U":
-        return arr.astype(object).reshape(-1)
+        return without_surrogates(arr.astype(object).reshape(-1))
     if arr.dtype.kind == "b":
         return np.where(arr, "true", "false").astype(object).reshape(-1)
     if arr.dtype.kind in "iu":
@@ -84,7 +84,28 @@ def to_strings(values) -> np.ndarray:
     arr = np.asarray(arr, dtype=object).reshape(-1)
     out = np.empty(len(arr), dtype=object)
     out[:] = [v if type(v) is str else _one_string(v) for v in arr.tolist()]
-    return out
+    return without_surrogates(out)
+
+
+def without_surrogates(strings: np.ndarray) -> np.ndarray:
+    """Replace lone UTF-16 surrogates (which onnxruntime cannot encode) with U+FFFD."""
+    try:  # one C-level pass in the common case
+        "".join(strings.tolist()).encode("utf-8")
+        return strings
+    except UnicodeEncodeError:
+        pass
+    bad = [i for i, s in enumerate(strings.tolist()) if _has_surrogate(s)]
+    for i in bad:
+        strings[i] = strings[i].encode("utf-8", "replace").decode("utf-8")
+    return strings
+
+
+def _has_surrogate(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _float_strings(arr: np.ndarray) -> np.ndarray:

@@ -23,14 +23,20 @@ Input columns, in this order (first rule that applies):
       reads them as missing.
   - strings:
       ISO dates (2024-01-31, optionally with a time) → skipped (no date type yet);
-      all distinct (≥ 20 rows) → free text when values average ≥ 3 words,
+      a delimiter-separated vocabulary → set, with that delimiter: "," ";" or
+        "|" in ≥ 10 % of the values, and the members (pieces between
+        delimiters, stripped of spaces) are fewer than the distinct values
+        (they recombine), at most 1000, mostly not numbers ("1,234"), and
+        short (≤ 3 words on average);
+      all distinct (≥ 20 rows) → text when values average ≥ 3 words,
         else skipped as an id;
       ≤ 1000 distinct values and ≤ 50 % of the rows (or ≤ 20) → category;
-      more distinct values → free text when values average ≥ 3 words (text
-        features arrive in a later version), else skipped as too many values.
+      more distinct values → text when values average ≥ 3 words, else
+        skipped as too many values.
 Targets: 2 distinct values → binary; numeric with > 10 distinct values →
-number; anything else → category. The split is the fixed column above, else
-stratified on the first target when it is binary or category, else random.
+number; a delimiter-separated vocabulary as above → set; anything else →
+category. The split is the fixed column above, else stratified on the first
+target when it is binary or category, else random.
 """
 
 from __future__ import annotations
@@ -66,8 +72,13 @@ SMALL_CATEGORY = 20         # always fine as a category
 TEXT_WORDS = 3.0            # mean words per value that make a column free text
 NUMERIC_SHARE = 0.95        # present values that must parse as numbers
 TARGET_NUMBER_MIN = 11      # a numeric target with fewer distinct values is a category
+SET_DELIMITERS = (",", ";", "|")
+SET_MIN_SHARE = 0.1         # present values holding the delimiter
+SET_MAX_MEMBER_WORDS = 3.0  # mean words per member
+SET_SPACES = "\t\n\f\r "    # stripped around members (toolkit.features.set.SPACES)
 
 _CODE = re.compile(r"\s*[+-]?0\d")  # zero-padded: "007", "02134"
+_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
@@ -137,7 +148,7 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         if t not in columns:
             raise TkError(f"{dataset}: no such column: --target {t!r}{_close(t, names)}; "
                           f"the data has: {_list(names)}")
-    outputs = [(t, _target_type(dataset, columns[t]), None) for t in targets]
+    outputs = [(t, *_target_type(dataset, columns[t])) for t in targets]
 
     split_col = next((c for n, c in columns.items() if n.lower() == "split" and n not in targets), None)
     notes = []
@@ -149,7 +160,7 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         split_col = None
     if split_col is not None:
         split = f"{{type: fixed, column: {_q(split_col.name)}}}"
-    elif outputs[0][1] == "number":
+    elif outputs[0][1] == "number" or outputs[0][1].startswith("set"):
         split = "{type: random}"
     else:
         split = "{type: stratified}"
@@ -204,29 +215,84 @@ def _input_type(col: Column) -> tuple[str | None, str]:
         return "number", note
     if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= NUMERIC_SHARE * col.present:
         return None, "looks like dates; date features arrive in a later version"
+    delimiter = _set_delimiter(col)
+    if delimiter is not None:
+        return _set_type(delimiter), _set_note(col, delimiter)
     text = col.mean_words() >= TEXT_WORDS
     if col.all_distinct():
-        return (None, "looks like free text; text features arrive in a later version") if text else (
-            None, "looks like an id (all values distinct)")
+        return ("text", _text_note(col)) if text else (None, "looks like an id (all values distinct)")
     if col.distinct <= MAX_CATEGORIES and (col.distinct <= MAX_CATEGORY_SHARE * col.present
                                            or col.distinct <= SMALL_CATEGORY):
         return "category", ""
     if text:
-        return None, "looks like free text; text features arrive in a later version"
+        return "text", _text_note(col)
     return None, f"too many distinct values for a category ({col.distinct} in {col.present} rows)"
 
 
-def _target_type(dataset: Path, col: Column) -> str:
+def _set_members(col: Column, delimiter: str) -> Counter:
+    """Member → rows holding it (a member repeated in one value counts once)."""
+    members: Counter = Counter()
+    for value, n in col.counts.items():
+        for m in {p.strip(SET_SPACES) for p in value.split(delimiter)} - {""}:
+            members[m] += n
+    return members
+
+
+def _set_delimiter(col: Column) -> str | None:
+    """The delimiter of a set column (see the module docstring), or None."""
+    for d in SET_DELIMITERS:
+        if sum(n for v, n in col.counts.items() if d in v) < SET_MIN_SHARE * col.present:
+            continue
+        members = _set_members(col, d)
+        if not members or len(members) >= col.distinct or len(members) > MAX_CATEGORIES:
+            continue
+        rows = sum(members.values())
+        if sum(n for m, n in members.items() if _NUMBER.fullmatch(m)) > 0.5 * rows:
+            continue  # "1,234" or "3,5": numbers, not sets
+        if sum(len(m.split()) * n for m, n in members.items()) > SET_MAX_MEMBER_WORDS * rows:
+            continue
+        return d
+    return None
+
+
+def _set_type(delimiter: str) -> str:
+    """The type, plus the delimiter when it is not the default ","."""
+    return "set" if delimiter == "," else f"set, preprocessing: {{delimiter: {json.dumps(delimiter)}}}"
+
+
+def _set_note(col: Column, delimiter: str) -> str:
+    members = _set_members(col, delimiter)
+    top = ", ".join(_short(m, 15) for m, _ in members.most_common(3))
+    return f"{len(members)} members split at {delimiter!r}, e.g. {top}"
+
+
+def _text_note(col: Column) -> str:
+    words = sorted((len(v.split()), n) for v, n in col.counts.items())
+    seen, p95 = 0, 0
+    for w, n in words:
+        seen += n
+        if seen >= 0.95 * col.present:
+            p95 = w
+            break
+    return f"{col.mean_words():.0f} words on average, 95 % ≤ {p95} (preprocessing.max_length counts tokens)"
+
+
+def _target_type(dataset: Path, col: Column) -> tuple[str, str | None]:
+    """(type, note) of an output column."""
     if col.present == 0:
         raise TkError(f"{dataset}: --target {col.name!r}: every value is missing")
     if col.distinct_folded == 1:
         raise TkError(f"{dataset}: --target {col.name!r}: every value is {_short(next(iter(col.counts)))}; "
                       "nothing to predict")
     if col.distinct_folded == 2:
-        return "binary"
+        return "binary", None
     if col.numeric and len(col.numbers) >= TARGET_NUMBER_MIN:
-        return "number"
-    return "category"
+        return "number", None
+    if not col.numeric:
+        delimiter = _set_delimiter(col)
+        if delimiter is not None:
+            return _set_type(delimiter), _set_note(col, delimiter)
+    return "category", None
 
 
 def _split_value(value: str) -> bool:

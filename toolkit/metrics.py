@@ -76,3 +76,24 @@ def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         "rmse": math.sqrt(_safe(m.mean_squared_error, y, pred)),
         "r2": _safe(m.r2_score, y, pred),
     }
+
+
+def multilabel(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    """`y` multi-hot [N, C], `p` probability per label [N, C].
+
+    jaccard: mean over rows of |true ∩ predicted| / |true ∪ predicted| (a row
+    with neither counts 1); micro_f1 pools every (row, label) decision;
+    macro_f1 averages the per-label F1 over the labels present in `y` or in
+    the predictions.
+    """
+    from sklearn import metrics as m
+
+    y = np.asarray(y).astype(int)
+    pred = (np.asarray(p) >= threshold).astype(int)
+    used = np.flatnonzero(y.any(axis=0) | pred.any(axis=0))
+    return {
+        "jaccard": _safe(m.jaccard_score, y, pred, average="samples", zero_division=1.0),
+        "micro_f1": _safe(m.f1_score, y, pred, average="micro", zero_division=0),
+        "macro_f1": _safe(m.f1_score, y[:, used], pred[:, used], average="macro", zero_division=0)
+        if len(used) else math.nan,
+    }

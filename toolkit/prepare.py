@@ -78,7 +78,8 @@ def prepare_training(cfg, df, source: str, inputs, outputs) -> Prepared:
 
     keep = np.ones(len(df), dtype=bool)
     for f in outputs:
-        miss = missing_mask(raw_targets[f.config.name])
+        raw = raw_targets[f.config.name]
+        miss = f.missing(raw) if hasattr(f, "missing") else missing_mask(raw)  # a set's "" is the empty set
         if miss.all():
             raise TkError(f"{source}: column {f.config.source!r} (output feature {f.config.name!r}): "
                           "every target value is missing")
@@ -119,7 +120,8 @@ def prepare_training(cfg, df, source: str, inputs, outputs) -> Prepared:
     for f in outputs:
         f.fit(raw_targets[f.config.name][train])
         targets[f.config.name] = f.encode_target(raw_targets[f.config.name])
-        unknown = int((np.isnan(targets[f.config.name]) & ~train).sum())
+        unknown_rows = np.isnan(targets[f.config.name]).reshape(len(train), -1).any(axis=1)  # [N] or [N, C]
+        unknown = int((unknown_rows & ~train).sum())
         if unknown:
             log.warn(f"{source}: {unknown} validation/test row(s) of {f.config.name!r} hold a target "
                      "value never seen in training; they are left out of its metrics")

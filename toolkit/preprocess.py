@@ -17,6 +17,11 @@ from toolkit.onnxgraph import GraphBuilder
 CHUNK_ROWS = 65_536
 
 
+def chunk_rows(features) -> int:
+    """Rows per onnxruntime call: the smallest `max_chunk_rows` of the features (text wants few)."""
+    return min([getattr(f, "max_chunk_rows", CHUNK_ROWS) for f in features] + [CHUNK_ROWS])
+
+
 def pre_name(feature) -> str:
     return f"{feature.config.name}::pre"
 
@@ -65,7 +70,9 @@ class Preprocessor:
         self.features = list(features)
         self.columns = raw_inputs(self.features)
         self.model = build_graph(self.features)
-        self.session = ort.InferenceSession(self.model.SerializeToString(), session_options(threads),
+        options = session_options(threads)
+        options.enable_cpu_mem_arena = False  # chunks come and go: return their memory
+        self.session = ort.InferenceSession(self.model.SerializeToString(), options,
                                             providers=["CPUExecutionProvider"])
 
     def transform(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -76,8 +83,9 @@ class Preprocessor:
                      for c, t in self.columns.items()}
             return {k: v[:0] for k, v in self.transform(dummy).items()}
         parts: list[dict[str, np.ndarray]] = []
-        for start in range(0, n, CHUNK_ROWS):
-            feed = {c: columns[c][start:start + CHUNK_ROWS] for c in self.columns}
+        step = chunk_rows(self.features)
+        for start in range(0, n, step):
+            feed = {c: columns[c][start:start + step] for c in self.columns}
             outs = self.session.run(None, feed)
             parts.append({f.config.name: o for f, o in zip(self.features, outs)})
         if len(parts) == 1:

@@ -94,7 +94,10 @@ class TrainedModel:
 
         data.check_columns(df, prepare.wanted_columns(self.config, False), source)
         run = (lambda part: self._torch_outputs(part, source)) if engine == "torch" else self.predictor.run
-        parts = [run(df.iloc[i:i + CHUNK_ROWS]) for i in range(0, max(len(df), 1), CHUNK_ROWS)]
+        from toolkit.preprocess import chunk_rows
+
+        step = min(CHUNK_ROWS, chunk_rows(self.inputs))
+        parts = [run(df.iloc[i:i + step]) for i in range(0, max(len(df), 1), step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     # ---- the public calls ------------------------------------------------------

@@ -87,7 +87,7 @@ def total_loss(outputs, losses, preds, ys) -> tuple[torch.Tensor, list[float]]:
     """Σ weight_k · loss_k over outputs, each over the rows that have its target."""
     total, parts = 0.0, []
     for f, loss_fn, pred, y in zip(outputs, losses, preds, ys):
-        keep = ~torch.isnan(y)
+        keep = ~torch.isnan(y) if y.dim() == 1 else ~torch.isnan(y).flatten(1).any(dim=1)  # rows with a target
         value = loss_fn(pred[keep], y[keep]) if keep.any() else pred.sum() * 0.0
         total = total + f.config.loss_weight * value
         parts.append(float(value.detach()))
@@ -114,7 +114,7 @@ def evaluate(model, outputs, losses, data: Batches, metrics_for: set[str] | None
     result = {}
     for f, loss_fn, pred, y in zip(outputs, losses, preds, data.y):
         y_np = y.cpu().numpy()
-        keep = ~np.isnan(y_np)
+        keep = ~np.isnan(y_np) if y_np.ndim == 1 else ~np.isnan(y_np).reshape(len(y_np), -1).any(axis=1)
         with torch.no_grad():
             loss = float(loss_fn(torch.from_numpy(pred[keep]), torch.from_numpy(y_np[keep]))) if keep.any() else math.nan
         result[f.config.name] = {"loss": loss}

@@ -6,15 +6,20 @@ Adding a type is adding one module and one line in each dict that applies.
 from toolkit.features.binary import BinaryInput, BinaryOutput
 from toolkit.features.category import CategoryInput, CategoryOutput
 from toolkit.features.number import NumberInput, NumberOutput
+from toolkit.features.set import SetInput, SetOutput
+from toolkit.features.text import TextInput
 
 INPUT_FEATURES = {
     "number": NumberInput,
     "binary": BinaryInput,
     "category": CategoryInput,
+    "text": TextInput,
+    "set": SetInput,
 }
 
 OUTPUT_FEATURES = {
     "number": NumberOutput,
     "binary": BinaryOutput,
     "category": CategoryOutput,
+    "set": SetOutput,
 }
