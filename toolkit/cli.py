@@ -86,11 +86,32 @@ def export(
     quantize: Annotated[Optional[str], typer.Option(help="int8: dynamic quantization of the weights.")] = None,
     exporter: Annotated[str, typer.Option(help="torch.onnx exporter: torchscript (fast) or dynamo.")] = "torchscript",
     dataset: Dataset = None,
+    bento: Annotated[Optional[str], typer.Option("--bento", help="Store model.onnx in the BentoML model store under this name.")] = None,
 ):
     """Export the model as one ONNX file (preprocessing + model + postprocessing), parity-checked."""
     from toolkit import commands
 
+    if bento:
+        from toolkit import serve_cmd
+
+        _run(serve_cmd.export_bento, model, bento)
+        if onnx is None:
+            return
     _run(commands.export_onnx, model, onnx, opset, quantize, exporter, dataset)
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `tk train` (or its model.onnx).")],
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it beyond this machine).")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(help="Server processes, one Predictor each.")] = 1,
+    threads: Annotated[Optional[int], typer.Option(help="onnxruntime threads per worker [default: cores // workers - 1, ≥ 1].")] = None,
+):
+    """Serve a model over HTTP with BentoML: POST /predict, POST /predict_bulk, GET /metadata."""
+    from toolkit import serve_cmd
+
+    _run(serve_cmd.serve, model, port, host, workers, threads)
 
 
 @app.command("init-config")

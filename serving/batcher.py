@@ -1,0 +1,106 @@
+"""Greedy micro-batching: while one batch runs, requests queue; the next batch takes them all.
+
+    batcher = Batcher(predict_rows, max_batch_size=128, max_latency_ms=1000)
+    answers = await batcher(rows)        # in an async endpoint, one call per request
+
+No timer and no learned wait: an idle batcher runs a request at once (a batch
+of one), and under load the batches grow to what queued while the previous
+one ran — the batch size follows the load. `fn` runs in one worker thread, so
+the event loop keeps reading and validating requests meanwhile.
+
+- `max_batch_size`: rows per batch; requests are never split, so a request
+  bigger than this runs as a batch of its own.
+- `max_latency_ms`: a request that waited longer than this in the queue is
+  answered `Overloaded` (the service turns it into 503) instead of being run.
+- `fn` raising fails the requests of that batch only (rows are validated before
+  they get here, so that is a server fault, not a client's).
+
+Why not BentoML's `batchable=True` dispatcher: it waits on purpose for a
+batch to fill, and learns how long from the waits it measured. After a burst
+it keeps waiting: measured here, a lone client after a c=64 run got p50 43 ms
+and 24 req/s from BentoML's dispatcher, and the waits decay over minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+
+class Overloaded(Exception):
+    """A request waited longer than max_latency_ms in the queue."""
+
+
+class Batcher:
+    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000) -> None:
+        if max_batch_size < 1 or max_latency_ms < 1:
+            raise ValueError(f"{max_batch_size=} and {max_latency_ms=} must be ≥ 1")
+        self.fn = fn
+        self.max_batch_size = max_batch_size
+        self.max_latency = max_latency_ms / 1000
+        self.queue: deque = deque()
+        self.running = False
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="tk-batch")
+        self.batches = 0  # counters for /metadata-style introspection and tests
+        self.rows = 0
+
+    async def __call__(self, rows: list) -> list:
+        if not rows:
+            return []
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.append((rows, future, time.monotonic()))
+        if not self.running:
+            self.running = True
+            loop.create_task(self._drain())
+        return await future
+
+    def _take(self) -> list:
+        """The next batch: queued requests in order, up to max_batch_size rows (at least one request)."""
+        jobs, n = [], 0
+        deadline = time.monotonic() - self.max_latency
+        while self.queue:
+            rows, future, queued = self.queue[0]
+            if future.done():  # the client went away (cancelled)
+                self.queue.popleft()
+                continue
+            if queued < deadline:
+                self.queue.popleft()
+                future.set_exception(Overloaded(f"waited over {self.max_latency * 1000:.0f} ms in the queue"))
+                continue
+            if jobs and n + len(rows) > self.max_batch_size:
+                break
+            self.queue.popleft()
+            jobs.append((rows, future))
+            n += len(rows)
+        return jobs
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.queue:
+                jobs = self._take()
+                if not jobs:
+                    continue
+                batch = [row for rows, _ in jobs for row in rows]
+                try:
+                    out = await loop.run_in_executor(self.executor, self.fn, batch)
+                except Exception as e:  # noqa: BLE001 - handed to the requests of this batch
+                    for _, future in jobs:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                self.batches += 1
+                self.rows += len(batch)
+                i = 0
+                for rows, future in jobs:
+                    if not future.done():
+                        future.set_result(out[i:i + len(rows)])
+                    i += len(rows)
+        finally:
+            self.running = False
+            if self.queue:  # a request arrived as we were leaving
+                self.running = True
+                loop.create_task(self._drain())

@@ -1,0 +1,388 @@
+"""The BentoML service against a real server: `bentoml serve` on 127.0.0.1, a free port.
+
+One server for the module (started once, ~5 s), stopped by PID with its
+children in the finalizer; the last test stops it itself and checks that
+nothing is left. Every HTTP call has a timeout, so a hung server fails a test
+instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import json
+import os
+import random
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from serving import schemas
+from serving.process import ServerProcess
+from toolkit.runtime import Predictor
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_BODY = 200_000  # small, so the 413 tests send little
+
+
+# ---- fixtures ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_dir(churn_model):
+    return churn_model[1]
+
+
+@pytest.fixture(scope="module")
+def rows(model_dir):
+    """60 rows of the churn data as a JSON client sends them (blank → null)."""
+    inputs = Predictor(model_dir).inputs
+    with open(ROOT / "examples/churn/churn.csv", newline="") as f:
+        records = list(csv.DictReader(f))[:60]
+    out = []
+    for r in records:
+        row = {}
+        for c, t in inputs.items():
+            v = r[c]
+            row[c] = None if v == "" else (float(v) if t == schemas.FLOAT else v)
+        out.append(row)
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(model_dir, tmp_path_factory):
+    home = tmp_path_factory.mktemp("bentoml-home")
+    srv = ServerProcess(model_dir, env={"BENTOML_HOME": str(home), "TK_MAX_BODY_BYTES": str(MAX_BODY),
+                                        "TK_MAX_LATENCY_MS": "5000"}, start_timeout=60, stop_timeout=10)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def call(server, path, body=None, method="POST", headers=None, raw=False, timeout=20):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        payload = resp.read()
+        return resp.status, (payload if raw else json.loads(payload))
+    finally:
+        conn.close()
+
+
+def same(a, b):
+    """Predictions equal: labels exactly, probabilities to float32 precision."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for k in x:
+            assert x[k]["label"] == y[k]["label"]
+            assert x[k]["probabilities"] == pytest.approx(y[k]["probabilities"], rel=1e-6, abs=1e-7)
+
+
+# ---- predictions ---------------------------------------------------------------------
+
+
+def test_predictions_equal_the_predictors(server, model_dir, rows):
+    expected = Predictor(model_dir).predict(rows)
+    for path in ("/predict", "/predict_bulk"):
+        status, got = call(server, path, {"rows": rows})
+        assert status == 200, got
+        same(got, expected)
+    assert {r["churn"]["label"] for r in expected} == {"No", "Yes"}
+
+
+def test_200_concurrent_single_rows_from_16_threads(server, rows):
+    serial = [call(server, "/predict", {"rows": [r]})[1][0] for r in rows[:20]]
+    jobs = [i % 20 for i in range(200)]
+    random.Random(0).shuffle(jobs)
+
+    def one(i):
+        return i, call(server, "/predict", {"rows": [rows[i]]})
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, jobs))
+    assert [status for _, (status, _) in answers] == [200] * 200
+    for i, (_, body) in answers:
+        same(body, [serial[i]])
+
+
+def test_numbers_and_booleans_in_string_fields_mean_what_training_read(server, rows):
+    row = dict(rows[1])  # female etc. are "0"/"1" strings in the CSV
+    as_numbers = {**row, "female": int(row["female"]), "partner": float(row["partner"])}
+    assert call(server, "/predict", {"rows": [as_numbers]}) == call(server, "/predict", {"rows": [row]})
+
+
+def test_null_is_a_missing_value_and_an_empty_list_is_fine(server, rows):
+    row = {c: None for c in rows[0]}
+    status, body = call(server, "/predict", {"rows": [row]})
+    assert status == 200 and body[0]["churn"]["label"] in ("No", "Yes")
+    assert call(server, "/predict", {"rows": []}) == (200, [])
+    assert call(server, "/predict_bulk", {"rows": []}) == (200, [])
+
+
+# ---- bad requests ----------------------------------------------------------------------
+
+
+def _bad(rows, edit):
+    rs = [dict(r) for r in rows[:5]]
+    edit(rs)
+    return {"rows": rs}
+
+
+BAD = {
+    "missing field": (lambda rs: rs[3].pop("tenure"), "rows[3].tenure", "field required"),
+    "wrong type": (lambda rs: rs[0].update(tenure="three"), "rows[0].tenure", "expected a number"),
+    "numeric string for a number": (lambda rs: rs[2].update(monthly_charges="29.85"), "rows[2].monthly_charges", "number"),
+    "boolean for a number": (lambda rs: rs[1].update(tenure=True), "rows[1].tenure", "number"),
+    "object for a string": (lambda rs: rs[4].update(contract={"a": 1}), "rows[4].contract", "expected a string"),
+    "list for a string": (lambda rs: rs[0].update(contract=["x"]), "rows[0].contract", "expected a string"),
+    "unknown field": (lambda rs: rs[2].update(tenur=3), "rows[2].tenur", "unknown field"),
+    "row not an object": (lambda rs: rs.__setitem__(1, [1, 2]), "rows[1]", "expected an object"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+@pytest.mark.parametrize("path", ["/predict", "/predict_bulk"])
+def test_a_bad_row_is_a_400_naming_the_field(server, rows, name, path):
+    edit, where, words = BAD[name]
+    status, body = call(server, path, _bad(rows, edit))
+    assert status == 400, body
+    assert body["error"].startswith(where + ":"), body["error"]
+    assert words in body["error"]
+    assert any(d["loc"] == where for d in body["detail"])
+
+
+@pytest.mark.parametrize("body, where, words", [
+    (b'{"rows": [{"tenure": 3,', "(body)", "malformed JSON"),
+    (b'{"rows": [{"tenure": NaN}]}', "rows[0].tenure", "finite"),
+    (b'{"rows": [{"tenure": 1e999}]}', "rows[0].tenure", "finite"),
+    (b'{"rows": {"tenure": 3}}', "rows", "list"),
+    (b'{"row": []}', "rows", "field required"),
+    (b'[]', "(body)", "object"),
+    (b'"rows"', "(body)", "object"),
+    (b'', "rows", "field required"),
+])
+def test_malformed_bodies_are_400s(server, body, where, words):
+    status, answer = call(server, "/predict", body)
+    assert status == 400, answer
+    assert any(d["loc"] == where and words in d["msg"] for d in answer["detail"]), answer
+
+
+def test_a_body_over_the_limit_is_413(server, rows):
+    big = {"rows": rows * (MAX_BODY // len(json.dumps(rows)) + 2)}
+    status, body = call(server, "/predict_bulk", big)
+    assert status == 413 and "TK_MAX_BODY_BYTES" in body["error"]
+    # the same by chunked transfer (no Content-Length): counted as it arrives
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    data = json.dumps(big).encode()
+    conn.request("POST", "/predict_bulk", body=iter([data[i:i + 65536] for i in range(0, len(data), 65536)]),
+                 headers={"Content-Type": "application/json"}, encode_chunked=True)
+    assert conn.getresponse().status == 413
+    conn.close()
+
+
+def test_media_types(server, rows):
+    body = json.dumps({"rows": rows[:2]}).encode()
+    assert call(server, "/predict", body, headers={"Content-Type": "multipart/form-data; boundary=x"})[0] == 415
+    assert call(server, "/predict", body, headers={"Content-Type": "application/vnd.bentoml+pickle"})[0] == 415
+    for ctype in ("application/x-www-form-urlencoded", "text/plain", "application/json; charset=utf-8"):
+        assert call(server, "/predict", body, headers={"Content-Type": ctype})[0] == 200, ctype
+
+
+def test_bad_requests_do_not_fail_the_good_ones_batched_with_them(server, rows):
+    good = [(i, {"rows": [rows[i]]}) for i in range(20)]
+    bad = [(-1, _bad(rows, BAD[name][0])) for name in BAD] * 3
+    jobs = good * 4 + bad
+    random.Random(1).shuffle(jobs)
+    expected = {i: call(server, "/predict", b)[1] for i, b in good}
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda job: (job[0], call(server, "/predict", job[1])), jobs))
+    for i, (status, body) in answers:
+        if i < 0:
+            assert status == 400
+        else:
+            assert status == 200, body
+            same(body, expected[i])
+
+
+def test_no_client_mistake_gives_a_5xx(server, rows):
+    rng = random.Random(2)
+    good = json.dumps({"rows": rows[:3]}).encode()
+    bodies = [good[:rng.randrange(len(good))] for _ in range(25)]  # truncated
+    bodies += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(25)]  # noise
+    bodies += [json.dumps(v).encode() for v in (None, 1, 1.5, True, {}, {"rows": None}, {"rows": [None]},
+                                                {"rows": [{}]}, {"rows": [[]]}, {"rows": "x" * 1000},
+                                                {"rows": [{"tenure": {"$gt": 1}}]}, {"rows": [rows[0]] * 300})]
+    bodies.append(b"[" * 5000 + b"]" * 5000)  # deep nesting
+    for body in bodies:
+        for path in ("/predict", "/predict_bulk"):
+            status, _ = call(server, path, body, raw=True)
+            assert status < 500, (path, body[:80], status)
+    assert call(server, "/predict", good)[0] == 200  # and it still answers
+
+
+# ---- metadata ------------------------------------------------------------------------
+
+
+def test_metadata(server, model_dir):
+    p = Predictor(model_dir)
+    status, meta = call(server, "/metadata", method="GET")
+    assert status == 200
+    assert meta["inputs"] == {c: "number" if t == schemas.FLOAT else "string" for c, t in p.inputs.items()}
+    assert meta["outputs"] == p.outputs == ["churn::label", "churn::probabilities"]
+    assert meta["classes"] == {"churn": ["No", "Yes"]}
+    assert meta["versions"]["tk"] == p.metadata["tk.version"]
+    assert {"onnxruntime", "bentoml", "trained_with"} <= meta["versions"].keys()
+    assert meta["metrics"]["churn"]["roc_auc"] > 0.8
+    assert meta["serving"]["max_body_bytes"] == MAX_BODY and meta["serving"]["unknown_fields"] == "forbid"
+    assert call(server, "/readyz", method="GET", raw=True)[0] == 200
+
+
+# ---- pieces without a server -----------------------------------------------------------
+
+
+def test_schemas_paths_aliases_and_unknown_fields():
+    assert schemas.field_path(("rows", 3, "tenure")) == "rows[3].tenure"
+    assert schemas.field_path(()) == "(body)"
+    Row = schemas.row_model({"a b": schemas.FLOAT, "copy": schemas.STRING, "x": schemas.STRING})
+    row = Row.model_validate({"a b": 1, "copy": 2, "x": None})
+    assert schemas.columns_of([row], Row) == {"a b": [1.0], "copy": [2], "x": [None]}
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as e:
+        Row.model_validate({"a b": 1, "copy": [1], "x": None, "y": 1})
+    details = schemas.format_errors(e.value.errors())
+    assert [(d["loc"], d["type"]) for d in details] == [("copy", "string_type"), ("y", "extra_forbidden")]
+    Lax = schemas.row_model({"x": schemas.STRING}, unknown_fields="ignore")
+    assert Lax.model_validate({"x": "a", "y": 1}).model_dump() == {"x": "a"}
+    with pytest.raises(ValueError, match="unknown_fields"):
+        schemas.row_model({"x": schemas.STRING}, unknown_fields="allow")
+
+
+def test_serve_command(model_dir):
+    from toolkit.errors import TkError
+    from toolkit.serve_cmd import serve_command
+
+    cmd, env = serve_command(model_dir, 3123, workers=2, threads=1)
+    assert cmd[-5:] == ["serving.service:TkService", "--host", "127.0.0.1", "--port", "3123"]
+    assert cmd[1:4] == ["-m", "bentoml", "serve"] and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert env["TK_MODEL"].endswith("model.onnx") and env["TK_WORKERS"] == "2" and env["TK_THREADS"] == "1"
+    assert env["BENTOML_DO_NOT_TRACK"] in ("true", os.environ.get("BENTOML_DO_NOT_TRACK"))
+    with pytest.raises(TkError, match="no model.onnx"):
+        serve_command(model_dir / "nope", 3000)
+
+
+def test_export_bento_then_bentoml_build_offline(model_dir, tmp_path):
+    """`tk export --bento` stores the model; `bentoml build` packages service + model reference."""
+    home = tmp_path / "home"  # outside the build context (the repository)
+    env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", "TK_BENTO_MODEL": "churn-test"}
+    env.pop("TK_MODEL", None)
+    code = ("from toolkit.serve_cmd import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))")
+    out = subprocess.run([sys.executable, "-c", code, str(model_dir)], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    tag = out.stdout.strip().splitlines()[-1]
+    stored = home / "models" / "churn-test" / tag.split(":")[1]
+    assert (stored / "model.onnx").read_bytes() == (model_dir / "model.onnx").read_bytes()
+    build = subprocess.run([sys.executable, "-m", "bentoml", "build", "--output", "tag"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    bento = next((home / "bentos" / "tk").glob("*/bento.yaml")).read_text()
+    assert tag in bento and "BENTOML_DO_NOT_TRACK" in bento
+
+
+def test_batcher_batches_under_load_and_isolates_failures():
+    import asyncio
+    import threading
+    import time
+
+    from serving.batcher import Batcher, Overloaded
+
+    gate = threading.Event()
+    seen = []
+
+    def fn(batch):
+        gate.wait(5)
+        seen.append(len(batch))
+        if "boom" in batch:
+            raise RuntimeError("boom")
+        return [x * 2 for x in batch]
+
+    async def scenario():
+        b = Batcher(fn, max_batch_size=4, max_latency_ms=10_000)
+        first = asyncio.ensure_future(b([1]))  # runs alone, holding the gate
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(b([i, i])) for i in range(3)]  # 6 rows queue: batches of 4 then 2
+        bad = asyncio.ensure_future(b(["boom"] * 3))  # 2 + 3 rows > 4: a batch of its own
+        await asyncio.sleep(0.05)
+        gate.set()
+        out = await asyncio.gather(first, *rest, return_exceptions=True)
+        bad_out = await asyncio.gather(bad, return_exceptions=True)
+        assert await b([]) == []
+        return out, bad_out
+
+    out, bad_out = asyncio.run(scenario())
+    assert out == [[2], [0, 0], [2, 2], [4, 4]]
+    assert seen == [1, 4, 2, 3] and isinstance(bad_out[0], RuntimeError)
+
+    async def overloaded():
+        b = Batcher(lambda batch: time.sleep(0.2) or batch, max_batch_size=1, max_latency_ms=50)
+        return await asyncio.gather(b([1]), b([2]), return_exceptions=True)
+
+    first, second = asyncio.run(overloaded())
+    assert first == [1] and isinstance(second, Overloaded)
+
+
+def test_bentoml_dispatcher_mode_answers_alike(model_dir, rows, tmp_path):
+    """TK_BATCHING=bentoml: BentoML's own batchable API, same answers, same 400s."""
+    env = {"BENTOML_HOME": str(tmp_path / "home"), "TK_BATCHING": "bentoml", "TK_MAX_LATENCY_MS": "5000"}
+    with ServerProcess(model_dir, env=env, start_timeout=60) as srv:
+        expected = Predictor(model_dir).predict(rows[:20])
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda r: call(srv, "/predict", {"rows": [r]}), rows[:20]))
+        assert [a[0] for a in answers] == [200] * 20
+        same([a[1][0] for a in answers], expected)
+        status, body = call(srv, "/predict", _bad(rows, BAD["missing field"][0]))
+        assert status == 400 and body["error"].startswith("rows[3].tenure:")
+        assert call(srv, "/metadata", method="GET")[1]["serving"]["batching"] == "bentoml"
+    assert not srv.alive()
+
+
+def _has_cuda() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+@pytest.mark.skipif(not _has_cuda(), reason="onnxruntime here has no CUDAExecutionProvider "
+                                            "(install onnxruntime-gpu on a GPU machine)")
+def test_cuda_device_when_present(model_dir, rows, tmp_path):
+    """TK_DEVICE=cuda: onnxruntime's CUDA provider; skipped where onnxruntime has none."""
+    env = {"BENTOML_HOME": str(tmp_path / "home"), "TK_DEVICE": "cuda"}
+    with ServerProcess(model_dir, env=env, start_timeout=120) as srv:
+        status, got = call(srv, "/predict", {"rows": rows})
+        assert status == 200
+        assert call(srv, "/metadata", method="GET")[1]["serving"]["device"] == "cuda"
+    expected = Predictor(model_dir, device="cpu").predict(rows)
+    assert [g["churn"]["label"] for g in got] == [e["churn"]["label"] for e in expected]
+    for g, e in zip(got, expected):
+        assert g["churn"]["probabilities"] == pytest.approx(e["churn"]["probabilities"], abs=1e-4)
+
+
+# ---- last: the server stops cleanly -------------------------------------------------
+
+
+def test_server_stops_cleanly(server):
+    pids = server.all_pids()
+    assert len(pids) >= 2  # the supervisor and at least one worker
+    code = server.stop()
+    assert code is not None
+    assert not server.alive(), f"left running: {server.alive()}"
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", server.port, timeout=2).request("GET", "/readyz")

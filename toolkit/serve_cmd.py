@@ -1,0 +1,70 @@
+"""`tk serve DIR` and `tk export DIR --bento NAME`: the CLI's doors to serving.
+
+`serve` replaces the tk process with `python -m bentoml serve
+serving.service:TkService` (exec, so Ctrl-C and SIGTERM reach BentoML
+directly), the model given by `TK_MODEL`, bound to 127.0.0.1 unless told.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from toolkit.errors import TkError
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def serve_command(model_dir: str | os.PathLike, port: int, host: str = "127.0.0.1", workers: int = 1,
+                  threads: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment `serve` runs (separate, so it can be tested)."""
+    path = Path(model_dir).expanduser()
+    onnx_path = path / "model.onnx" if path.is_dir() else path
+    if not onnx_path.is_file():
+        raise TkError(f"{model_dir}: no model.onnx here (train with `tk train` first)")
+    if not 0 < port < 65536:
+        raise TkError(f"--port {port}: must be 1..65535")
+    if workers < 1:
+        raise TkError(f"--workers {workers}: must be ≥ 1")
+    if threads is not None and threads < 1:
+        raise TkError(f"--threads {threads}: must be ≥ 1")
+    env = {**os.environ, "TK_MODEL": str(onnx_path.resolve()), "TK_WORKERS": str(workers)}
+    if threads is not None:
+        env["TK_THREADS"] = str(threads)
+    else:  # the service's default: cores // workers - 1, at least 1
+        env.pop("TK_THREADS", None)
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService",
+           "--host", host, "--port", str(port)]
+    return cmd, env
+
+
+def serve(model_dir: str | os.PathLike, port: int = 3000, host: str = "127.0.0.1", workers: int = 1,
+          threads: int | None = None) -> None:
+    """Serve a model directory over HTTP with BentoML; does not return."""
+    cmd, env = serve_command(model_dir, port, host, workers, threads)
+    from toolkit import log
+
+    threads = env.get("TK_THREADS") or max(1, _cores() // workers - 1)
+    log.info(f"serving {env['TK_MODEL']} on http://{host}:{port} "
+             f"({workers} worker{'s' if workers > 1 else ''} × {threads} onnxruntime thread(s))")
+    root = Path(__file__).resolve().parents[1]  # so `serving` imports from a source checkout too
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
+    os.execvpe(cmd[0], cmd, env)
+
+
+def export_bento(model_dir: str | os.PathLike, name: str) -> str:
+    """`tk export DIR --bento NAME`: store the model in the BentoML model store; prints the tag."""
+    from exporters.bento import export_bento as _export
+    from toolkit import log
+
+    tag = _export(model_dir, name)
+    log.info(f"stored {tag} in the BentoML model store; serve it with "
+             f"`TK_BENTO_MODEL={tag.split(':')[0]} bentoml serve` (or `bentoml build` to package it)")
+    return tag
