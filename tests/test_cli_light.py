@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import CHURN
 
-HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime")
+HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime", "numpy")
 
 
 @pytest.mark.parametrize("argv", [

@@ -11,8 +11,20 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class _LazyNumpy:
+    """numpy, imported on first use: `tk config render` reads feature configs
+    from these modules and must not pay ~0.2 s for numpy it never touches."""
+
+    def __getattr__(self, name: str):
+        import numpy
+
+        return getattr(numpy, name)
+
+
+np = _LazyNumpy()
 
 #: ONNX element types of raw inputs: what one column arrives as.
 RAW_FLOAT = "float32"

@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel
+from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
 
 TRUE_WORDS = ("1", "1.0", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "0.0", "false", "f", "no", "n")
@@ -84,7 +83,7 @@ def lookup(strings: np.ndarray, mapping: dict) -> np.ndarray:
     return np.array([table.get(s.lower(), np.nan) for s in strings], dtype=np.float64)
 
 
-def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = np.nan) -> str:
+def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = float("nan")) -> str:
     """Emit string [N] → float32 [N] of 1/0, `default` for missing or unknown."""
     lower = g.op("StringNormalizer", raw, name=f"{name}/lower", case_change_action="LOWER",
                  locale="C.UTF-8")

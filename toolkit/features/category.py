@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel
+from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
 
 MISSING_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
-from toolkit.features.base import RAW_FLOAT, FeatureConfig, OutputFeatureConfig, StrictModel
+from toolkit.features.base import RAW_FLOAT, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
 from toolkit.errors import TkError
 
 

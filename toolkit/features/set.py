@@ -23,11 +23,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel
+from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
 from toolkit.features.text import python_lower, tokenize, tokens_to_onnx
 
 SPACES = "\t\n\f\r "

@@ -47,10 +47,9 @@ from collections import Counter
 from functools import lru_cache
 from typing import Iterator, Literal
 
-import numpy as np
 from pydantic import Field, model_validator
 
-from toolkit.features.base import RAW_STRING, FeatureConfig, StrictModel
+from toolkit.features.base import RAW_STRING, FeatureConfig, StrictModel, np  # numpy, lazily
 
 PAD_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
 
