@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
 from toolkit import log
 from toolkit.errors import TkError
 
@@ -125,6 +123,8 @@ def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | 
 
 def _quantize_and_report(model, full, df, dataset):
     """int8 weights; prints size and (with a labelled --dataset) the change in metrics."""
+    import numpy as np
+
     from exporters import onnx as onnx_export
     from toolkit.runtime import Predictor
 
