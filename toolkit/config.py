@@ -25,6 +25,10 @@ OutputFeatureConfig = Annotated[
     Union[tuple(cls.Config for cls in OUTPUT_FEATURES.values())], Field(discriminator="type")]
 
 
+#: trainer.validation_metric "combined.loss": the weighted sum of every output's loss
+COMBINED = "combined"
+
+
 class RandomSplit(StrictModel):
     type: Literal["random"] = "random"
     ratios: tuple[float, float, float] = Field((0.7, 0.1, 0.2), description="train, validation, test")
@@ -99,7 +103,7 @@ class TrainerConfig(StrictModel):
     lr_scheduler: Literal["cosine", "plateau", "none"] = "cosine"
     warmup_epochs: float = Field(1.0, ge=0)
     early_stop: int = Field(8, ge=0, description="Stop after this many epochs without improvement; 0 = never.")
-    validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc.")
+    validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc, or combined.loss (the default with several outputs).")
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 42
     threads: int | None = Field(None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores.")
@@ -144,6 +148,10 @@ class Config(StrictModel):
         if metric is not None:
             outputs = {f.name: OUTPUT_FEATURES[f.type] for f in self.output_features}
             name, _, m = metric.rpartition(".")
+            if name == COMBINED and name not in outputs:
+                if m != "loss":
+                    raise ValueError(f"trainer.validation_metric: {COMBINED} has only 'loss', got {m!r}")
+                return self
             if name not in outputs:
                 raise ValueError(f"trainer.validation_metric: {metric!r} names no output feature; "
                                  f"use <output>.<metric> with output in {sorted(outputs)}")
@@ -153,10 +161,16 @@ class Config(StrictModel):
         return self
 
     def validation_metric(self) -> tuple[str, str]:
-        """(output name, metric) used for early stopping and best weights."""
+        """(output name, metric) used for early stopping and best weights.
+
+        Default: the only output's default metric; with several outputs, the
+        weighted sum of their validation losses, named ("combined", "loss").
+        """
         if self.trainer.validation_metric:
             name, _, metric = self.trainer.validation_metric.rpartition(".")
             return name, metric
+        if len(self.output_features) > 1:
+            return COMBINED, "loss"
         first = self.output_features[0]
         return first.name, OUTPUT_FEATURES[first.type].default_metric
 

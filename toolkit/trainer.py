@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from toolkit import log
+from toolkit.config import COMBINED
 from toolkit.metrics import better
 
 EVAL_BATCH = 16_384
@@ -200,6 +201,9 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
 
             watched = set() if watch_metric == "loss" else {watch_output}
             val_metrics = evaluate(model, outputs, losses, val, metrics_for=watched)
+            if watch_output == COMBINED and COMBINED not in val_metrics:
+                val_metrics[COMBINED] = {"loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"]
+                                                     for f in outputs)}
             value = val_metrics[watch_output][watch_metric]
             if plateau is not None:
                 plateau.step(value if not math.isnan(value) else 0.0)
