@@ -26,6 +26,11 @@ def to_float32(values) -> tuple[np.ndarray, int]:
 
     Missing values (None, NaN, "") become NaN and are not counted as unparseable.
     """
+    with np.errstate(over="ignore"):  # beyond float32's range → ±inf, which features clamp
+        return _to_float32(values)
+
+
+def _to_float32(values) -> tuple[np.ndarray, int]:
     arr = np.asarray(values)
     if arr.dtype.kind in "fiub":
         return arr.astype(np.float32, copy=False).reshape(-1), 0

@@ -83,15 +83,33 @@ def check_columns(df: "pd.DataFrame", wanted: dict[str, str], source: str) -> No
         raise TkError(f"{source}: no such column: {where}; the data has: {has}")
 
 
-def raw_column(df: "pd.DataFrame", column: str, raw_dtype: str, source: str) -> np.ndarray:
-    """A column coerced to what the ONNX input takes; unparseable numbers counted and reported."""
+def raw_column(df: "pd.DataFrame", column: str, raw_dtype: str, source: str,
+               strict: bool = False) -> np.ndarray:
+    """A column coerced to what the ONNX input takes.
+
+    Unparseable numbers are counted and treated as missing when training
+    (`strict=False`); at prediction (`strict=True`) they are an error naming
+    the row, as the Predictor's are. A list or mapping in a string column is
+    always an error.
+    """
     values = column_values(df, column)
     if raw_dtype == RAW_FLOAT:
         out, bad = coerce.to_float32(values)
+        if bad and strict:
+            flat = np.asarray(values, dtype=object).reshape(-1)
+            row = next(i for i, v in enumerate(flat) if np.isnan(out[i]) and not coerce.is_missing_text(v))
+            raise TkError(f"{source}: row {row + 1}: column {column!r}: expected a number, "
+                          f"got {type(flat[row]).__name__} {flat[row]!r:.60}")
         if bad:
             log.warn(f"{source}: column {column!r}: {bad} value(s) are not numbers; treated as missing")
         return out
-    return coerce.to_strings(values)
+    try:
+        return coerce.to_strings(values)
+    except TypeError:
+        flat = np.asarray(values, dtype=object).reshape(-1)
+        row = next(i for i, v in enumerate(flat) if isinstance(v, (dict, list, tuple, set)))
+        raise TkError(f"{source}: row {row + 1}: column {column!r}: expected a string, "
+                      f"got {type(flat[row]).__name__}") from None
 
 
 def split_rows(df: "pd.DataFrame", split, target: np.ndarray | None, source: str) -> np.ndarray:

@@ -42,13 +42,13 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return np.isnan(values) if values.dtype.kind == "f" else values == ""
 
 
-def input_columns(inputs, df, source: str) -> dict[str, np.ndarray]:
-    """Raw input columns {column: [N]} coerced for the preprocessing graph."""
+def input_columns(inputs, df, source: str, strict: bool = False) -> dict[str, np.ndarray]:
+    """Raw input columns {column: [N]} coerced for the preprocessing graph (see data.raw_column)."""
     cols: dict[str, np.ndarray] = {}
     for f in inputs:
         col = f.config.source
         if col not in cols:
-            cols[col] = data.raw_column(df, col, f.raw_dtype, source)
+            cols[col] = data.raw_column(df, col, f.raw_dtype, source, strict)
     return cols
 
 

@@ -84,7 +84,7 @@ class TrainedModel:
         from toolkit import data
 
         data.check_columns(df, prepare.wanted_columns(self.config, False), source)
-        return torch_reference(self, prepare.input_columns(self.inputs, df, source))
+        return torch_reference(self, prepare.input_columns(self.inputs, df, source, strict=True))
 
     def outputs_for(self, df, source: str, engine: str = "onnx") -> dict[str, np.ndarray]:
         """{`<output>::label` / `::probabilities` / `::value`: [N, …]} for every row, in chunks."""
@@ -93,11 +93,20 @@ class TrainedModel:
         from toolkit import data
 
         data.check_columns(df, prepare.wanted_columns(self.config, False), source)
-        run = (lambda part: self._torch_outputs(part, source)) if engine == "torch" else self.predictor.run
         from toolkit.preprocess import chunk_rows
+        from toolkit.runtime import PredictorError
+
+        def run(start: int) -> dict[str, np.ndarray]:
+            part = df.iloc[start:start + step]
+            if engine == "torch":
+                return self._torch_outputs(part, source)
+            try:
+                return self.predictor.run(part)
+            except PredictorError as e:  # rows[i].col → the file's row number (1-based)
+                raise TkError(f"{source}: {_file_row(str(e), start)}") from None
 
         step = min(CHUNK_ROWS, chunk_rows(self.inputs))
-        parts = [run(df.iloc[i:i + step]) for i in range(0, max(len(df), 1), step)]
+        parts = [run(i) for i in range(0, max(len(df), 1), step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     # ---- the public calls ------------------------------------------------------
@@ -176,3 +185,14 @@ class TrainedModel:
             ONNX: self._onnx,
         }
         artifact.write_model_dir(Path(path), files)
+
+
+def _file_row(message: str, offset: int) -> str:
+    """'rows[3].age: …' (0-based in a chunk) → 'row 4: column 'age': …' (1-based in the file)."""
+    import re
+
+    m = re.match(r"rows\[(\d+)\]\.([^:]+): (.*)", message, re.S)
+    if not m:
+        return message
+    return f"row {int(m.group(1)) + offset + 1}: column {m.group(2)!r}: {m.group(3)}"
+

@@ -1,0 +1,416 @@
+"""Fuzzing with hypothesis: random configs and random rows never end in a traceback.
+
+Configs (issue 6, item 3):
+- random VALID configs over one small fixed table with number / binary /
+  category / text / set inputs and binary / category / number targets train
+  for one tiny epoch (`train(cfg, df)` in memory);
+- random INVALID mutations of a valid config (unknown key, wrong type,
+  negative size, unknown type, duplicate name, missing column, …) through the
+  real CLI exit 2 with `error:` lines naming cfg.yaml and a YAML path, and no
+  traceback.
+Rows: random raw values per column (any unicode with control characters and
+lone surrogates, NaN, ±inf, ±1e308, "", 10,000-character strings, ints,
+bools, None) through `Predictor(dir).predict(records)` and through
+`model.predict(DataFrame, engine="torch")` give identical labels and
+probabilities within 1e-5, or both raise a TkError naming the column.
+
+Every example count is bounded (`max_examples`) and printed (`pytest -s`);
+the module keeps a tally in COUNTS.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from toolkit import log, train
+from toolkit.cli import app
+from toolkit.errors import TkError
+from toolkit.runtime import Predictor
+
+COUNTS = {"valid_configs": 0, "invalid_configs": 0, "rows": 0, "row_batches": 0, "row_errors": 0}
+runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+INPUT_COLUMNS = {"n1": "number", "n2": "number", "b1": "binary", "c1": "category", "t1": "text", "s1": "set"}
+TARGETS = {"y_bin": "binary", "y_cat": "category", "y_num": "number"}
+
+
+def fuzz_frame(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    """Every input type, with missing values; three targets that depend on the inputs."""
+    rng = np.random.default_rng(seed)
+    n1 = rng.normal(size=n)
+    c1 = rng.choice(["red", "green", "blue", "Ünïcödé"], size=n)
+    b1 = rng.choice(["yes", "no"], size=n)
+    words = np.array(["good", "bad", "fine", "awful", "great", "ok", "café", "日本"])
+    t1 = [" ".join(rng.choice(words, size=rng.integers(1, 6))) for _ in range(n)]
+    members = np.array(["a", "b", "c", "d"])
+    s1 = [",".join(rng.choice(members, size=rng.integers(0, 4), replace=False)) for _ in range(n)]
+    score = n1 + (c1 == "red") - (b1 == "yes") + rng.normal(scale=0.3, size=n)
+    df = pd.DataFrame({
+        "n1": n1, "n2": rng.exponential(size=n) * 100, "b1": b1, "c1": c1, "t1": t1, "s1": s1,
+        "y_bin": np.where(score > 0, "Yes", "No"),
+        "y_cat": np.select([score < -0.5, score < 0.8], ["low", "mid"], "high"),
+        "y_num": score * 10 + 3,
+    })
+    df.loc[::17, "n1"] = np.nan
+    df.loc[::13, "c1"] = None
+    df.loc[::11, "b1"] = None
+    df.loc[::7, "t1"] = ""
+    return df
+
+
+DF = fuzz_frame()
+
+
+# ---- valid configs -------------------------------------------------------------
+
+small = st.integers(1, 8)
+dropout = st.sampled_from([0.0, 0.1, 0.5])
+
+
+def number_input(name):
+    return st.fixed_dictionaries({"name": st.just(name), "type": st.just("number")}, optional={
+        "preprocessing": st.fixed_dictionaries({}, optional={
+            "normalization": st.sampled_from(["zscore", "minmax", "none"]),
+            "missing_value_strategy": st.sampled_from(["mean", "median", "constant"]),
+            "fill_value": st.floats(-10, 10)}),
+        "encoder": st.one_of(
+            st.fixed_dictionaries({"type": st.just("piecewise")}, optional={"bins": st.integers(2, 12)}),
+            st.fixed_dictionaries({"type": st.just("dense")}, optional={"size": small}),
+            st.just({"type": "passthrough"})),
+    })
+
+
+def binary_input(name):
+    return st.just({"name": name, "type": "binary"})
+
+
+def category_input(name):
+    return st.fixed_dictionaries({"name": st.just(name), "type": st.just("category")}, optional={
+        "preprocessing": st.fixed_dictionaries({}, optional={
+            "min_count": st.integers(1, 3), "max_size": st.integers(1, 10)}),
+        "encoder": st.fixed_dictionaries({"type": st.sampled_from(["embed", "onehot"])},
+                                         optional={"dim": small, "dropout": dropout}),
+    })
+
+
+def text_input(name):
+    encoder = st.one_of(
+        st.fixed_dictionaries({"type": st.just("embed")}, optional={
+            "dim": small, "pooling": st.sampled_from(["idf_mean", "mean", "max"])}),
+        st.fixed_dictionaries({"type": st.just("cnn")}, optional={
+            "dim": small, "filters": small, "kernel_sizes": st.lists(st.integers(1, 3), min_size=1, max_size=2)}),
+        st.fixed_dictionaries({"type": st.just("gru")}, optional={"dim": small, "hidden_size": small}),
+        st.sampled_from([2, 4]).map(lambda h: {"type": "transformer", "dim": 4 * h, "num_heads": h,
+                                               "num_layers": 1}),
+    )
+    pre = st.fixed_dictionaries({}, optional={
+        "lowercase": st.booleans(), "punctuation": st.booleans(), "max_length": st.integers(1, 12),
+        "min_count": st.integers(1, 3), "max_size": st.integers(1, 50)})
+    return st.tuples(pre, encoder, st.booleans()).map(lambda t: {
+        "name": name, "type": "text",
+        "preprocessing": {**t[0], **({"ngrams": 2} if t[2] and t[1]["type"] == "embed" else {})},
+        "encoder": t[1]})
+
+
+def set_input(name):
+    return st.fixed_dictionaries({"name": st.just(name), "type": st.just("set")}, optional={
+        "preprocessing": st.fixed_dictionaries({}, optional={"lowercase": st.booleans(), "min_count": st.integers(1, 2)}),
+        "encoder": st.fixed_dictionaries({"type": st.sampled_from(["embed", "multi_hot"])}, optional={"dim": small}),
+    })
+
+
+MAKERS = {"number": number_input, "binary": binary_input, "category": category_input,
+          "text": text_input, "set": set_input}
+
+
+@st.composite
+def valid_configs(draw):
+    cols = draw(st.lists(st.sampled_from(sorted(INPUT_COLUMNS)), min_size=1, max_size=6, unique=True))
+    inputs = [draw(MAKERS[INPUT_COLUMNS[c]](c)) for c in cols]
+    targets = draw(st.lists(st.sampled_from(sorted(TARGETS)), min_size=1, max_size=3, unique=True))
+    outputs = []
+    for t in targets:
+        o = {"name": t, "type": TARGETS[t]}
+        if TARGETS[t] == "binary" and draw(st.booleans()):
+            o["threshold"] = draw(st.sampled_from([0.3, 0.5, 0.7]))
+        if TARGETS[t] == "number" and draw(st.booleans()):
+            o["loss"] = {"type": draw(st.sampled_from(["mse", "huber"]))}
+        outputs.append(o)
+    if draw(st.booleans()):
+        heads = draw(st.sampled_from([1, 2, 4]))
+        combiner = {"type": "transformer", "num_heads": heads, "d_token": heads * draw(st.integers(1, 4)),
+                    "num_layers": draw(st.integers(1, 2))}
+    else:
+        combiner = {"type": "concat", "num_layers": draw(st.integers(0, 2)), "hidden_size": draw(small),
+                    "norm": draw(st.sampled_from(["batch", "layer", "none"]))}
+    split = draw(st.sampled_from([{"type": "random"}, {"type": "stratified"}]))
+    return {"input_features": inputs, "output_features": outputs, "combiner": combiner,
+            "trainer": {"epochs": 1, "batch_size": draw(st.sampled_from([8, 16, 32]))},
+            "preprocessing": {"split": split}}
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(cfg=valid_configs())
+def test_random_valid_configs_train_one_epoch(cfg):
+    log.quiet = True
+    COUNTS["valid_configs"] += 1
+    note(yaml.safe_dump(cfg, sort_keys=False))
+    model = train(cfg, DF)
+    preds = model.predict(DF.head(5))
+    assert len(preds) == 5
+    assert set(f"{o['name']}::" for o in cfg["output_features"]) <= {c.split("::")[0] + "::" for c in preds.columns}
+
+
+# ---- invalid configs through the CLI ---------------------------------------------
+
+BASE = {
+    "input_features": [{"name": "n1", "type": "number"}, {"name": "c1", "type": "category"},
+                       {"name": "t1", "type": "text"}, {"name": "s1", "type": "set"}, {"name": "b1", "type": "binary"}],
+    "output_features": [{"name": "y_bin", "type": "binary"}],
+    "combiner": {"type": "concat", "hidden_size": 8},
+    "trainer": {"epochs": 1, "batch_size": 16},
+}
+
+# (YAML path that must appear in the error, mutation): each takes a fresh copy of BASE.
+NEGATIVE_SIZES = [
+    ("combiner.hidden_size", lambda c: c["combiner"].__setitem__("hidden_size", -3)),
+    ("trainer.batch_size", lambda c: c["trainer"].__setitem__("batch_size", 0)),
+    ("trainer.epochs", lambda c: c["trainer"].__setitem__("epochs", -1)),
+    ("trainer.learning_rate", lambda c: c["trainer"].__setitem__("learning_rate", -0.1)),
+    ("input_features[1].encoder.dim", lambda c: c["input_features"][1].__setitem__("encoder", {"dim": -4})),
+    ("input_features[2].preprocessing.max_length",
+     lambda c: c["input_features"][2].__setitem__("preprocessing", {"max_length": 0})),
+    ("input_features[0].encoder.bins", lambda c: c["input_features"][0].__setitem__("encoder", {"bins": 1})),
+    ("input_features[3].encoder.dim", lambda c: c["input_features"][3].__setitem__("encoder", {"dim": -1})),
+    ("output_features[0].threshold", lambda c: c["output_features"][0].__setitem__("threshold", 1.5)),
+    ("combiner.dropout", lambda c: c["combiner"].__setitem__("dropout", 1.0)),
+]
+WRONG_TYPES = [
+    ("trainer.epochs", lambda c: c["trainer"].__setitem__("epochs", "ten")),
+    ("trainer.batch_size", lambda c: c["trainer"].__setitem__("batch_size", [1, 2])),
+    ("combiner.hidden_size", lambda c: c["combiner"].__setitem__("hidden_size", {"a": 1})),
+    ("input_features[0].name", lambda c: c["input_features"][0].__setitem__("name", ["n1"])),
+    ("input_features", lambda c: c.__setitem__("input_features", "n1")),
+    ("trainer", lambda c: c.__setitem__("trainer", 5)),
+    ("input_features[2].preprocessing.lowercase",
+     lambda c: c["input_features"][2].__setitem__("preprocessing", {"lowercase": "perhaps"})),
+    ("input_features[3].preprocessing.delimiter",
+     lambda c: c["input_features"][3].__setitem__("preprocessing", {"delimiter": ";;"})),
+]
+UNKNOWN_TYPES = [
+    ("input_features[0].type", lambda c: c["input_features"][0].__setitem__("type", "nmber")),
+    ("output_features[0].type", lambda c: c["output_features"][0].__setitem__("type", "image")),
+    ("combiner.type", lambda c: c["combiner"].__setitem__("type", "tabnet")),
+    ("input_features[1].encoder.type", lambda c: c["input_features"][1].__setitem__("encoder", {"type": "bert"})),
+    ("input_features[2].encoder.type", lambda c: c["input_features"][2].__setitem__("encoder", {"type": "lstm"})),
+    ("preprocessing.split.type", lambda c: c.__setitem__("preprocessing", {"split": {"type": "kfold"}})),
+]
+STRUCTURE = [
+    ("input_features[5].name", lambda c: c["input_features"].append({"name": "n1", "type": "category"})),
+    ("output_features[0]", lambda c: c["output_features"].__setitem__(0, {"name": "y_bin", "column": "n1", "type": "binary"})),
+    ("input_features[0]", lambda c: c["input_features"][0].pop("type")),
+    ("input_features", lambda c: c.__setitem__("input_features", [])),
+    ("output_features", lambda c: c.pop("output_features")),
+    ("combiner.d_token", lambda c: c.__setitem__("combiner", {"type": "transformer", "d_token": 10, "num_heads": 4})),
+    ("trainer.validation_metric", lambda c: c["trainer"].__setitem__("validation_metric", "y_bin.bogus")),
+    ("input_features[2].encoder", lambda c: c["input_features"][2].__setitem__("encoder", {"type": "embed", "filters": 3})),
+    ("preprocessing.split", lambda c: c.__setitem__("preprocessing", {"split": {"ratios": [0.5, 0.5, 0.5]}})),
+]
+MISSING_COLUMN = [
+    ("input_features[0]", lambda c: c["input_features"][0].__setitem__("column", "no_such_col")),
+    ("output_features[0]", lambda c: c["output_features"][0].__setitem__("name", "no_target")),
+    ("input_features[5]", lambda c: c["input_features"].append({"name": "ghost", "type": "text"})),
+]
+
+
+@st.composite
+def unknown_key(draw):
+    """An unknown key in a random block of the config."""
+    blocks = [("", lambda c: c), ("combiner", lambda c: c["combiner"]), ("trainer", lambda c: c["trainer"]),
+              ("input_features[1]", lambda c: c["input_features"][1]),
+              ("output_features[0]", lambda c: c["output_features"][0])]
+    where, get = draw(st.sampled_from(blocks))
+    key = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=3, max_size=12))
+    assume(key not in {"name", "type", "column", "dataset", "input_features", "output_features", "combiner",
+                       "trainer", "preprocessing", "encoder", "threshold", "loss_weight", "positive_class_weight",
+                       "epochs", "batch_size", "learning_rate", "weight_decay", "lr_scheduler", "warmup_epochs",
+                       "early_stop", "validation_metric", "grad_clip", "seed", "threads", "device",
+                       "num_layers", "hidden_size", "dropout", "norm", "activation"})
+    value = draw(st.one_of(st.integers(), st.text(max_size=5), st.booleans()))
+    path = f"{where}.{key}" if where else key
+
+    def mutate(c):
+        get(c)[key] = value
+    return path, mutate
+
+
+invalid_mutations = st.one_of(
+    st.sampled_from(NEGATIVE_SIZES), st.sampled_from(WRONG_TYPES), st.sampled_from(UNKNOWN_TYPES),
+    st.sampled_from(STRUCTURE), st.sampled_from(MISSING_COLUMN), unknown_key())
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzzdata") / "data.csv"
+    DF.to_csv(path, index=False)
+    return path
+
+
+def _clean(text: str) -> str:
+    return "\n".join(" ".join(line.split()) for line in ANSI.sub("", text).splitlines())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(mutation=invalid_mutations, n_extra=st.integers(0, 2))
+def test_random_invalid_configs_exit_2_naming_the_yaml_path(tmp_path_factory, data_csv, mutation, n_extra):
+    path, mutate = mutation
+    cfg = copy.deepcopy(BASE)
+    mutate(cfg)
+    COUNTS["invalid_configs"] += 1
+    tmp = tmp_path_factory.mktemp("bad")
+    cfg_file = tmp / "cfg.yaml"
+    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    note(cfg_file.read_text())
+    result = runner.invoke(app, ["train", str(cfg_file), "--dataset", str(data_csv),
+                                 "--output", str(tmp / "model"), "--quiet"])
+    escaped = result.exception if not isinstance(result.exception, SystemExit) else None
+    stderr = _clean(result.stderr)
+    assert escaped is None, f"uncaught {type(escaped).__name__}: {escaped}\n{stderr}"
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2, f"exit {result.exit_code} for {path}\n{stderr}"
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert errors, stderr
+    assert any(path in line for line in errors), f"{path!r} not named in:\n" + "\n".join(errors)
+    # config errors name the file; data errors (missing column) name the data file
+    assert all("cfg.yaml" in line or "data.csv" in line for line in errors), errors
+    assert not (tmp / "model").exists(), "no model directory after a failed train"
+
+
+# ---- rows -----------------------------------------------------------------------
+
+ROW_CONFIG = {
+    "input_features": [
+        {"name": "n1", "type": "number"},
+        {"name": "n2", "type": "number", "encoder": {"type": "dense", "size": 4},
+         "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"}},
+        {"name": "b1", "type": "binary"},
+        {"name": "c1", "type": "category"},
+        {"name": "t1", "type": "text", "preprocessing": {"max_length": 16, "min_count": 1}},
+        {"name": "s1", "type": "set"},
+    ],
+    "output_features": [{"name": "y_bin", "type": "binary"}, {"name": "y_cat", "type": "category"}],
+    "trainer": {"epochs": 2, "batch_size": 16},
+}
+
+
+@pytest.fixture(scope="module")
+def row_model(tmp_path_factory):
+    log.quiet = True
+    path = tmp_path_factory.mktemp("rowmodel") / "m"
+    model = train(ROW_CONFIG, DF, output=path)
+    return model, Predictor(path)
+
+
+weird_strings = st.one_of(
+    st.text(max_size=30),  # any unicode, control characters and lone surrogates included
+    st.sampled_from(["", " ", "\x00", "\t\n", "\ud800", "a\udfffb", "NaN", "nan", "inf", "-inf", "1e308",
+                     "Yes", "no", "red", "RED", "a,b", ",,,", "日本 café", "😀" * 3, "\u202e", "\u0000x"]),
+    st.builds(lambda c, n: c * n, st.sampled_from(["x", "é", " ", "😀", "a,"]), st.just(10_000)),
+)
+weird_numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308, 0.0, -0.0, 5e-324]),
+    st.integers(-2**63, 2**63 - 1), st.booleans(),
+)
+raw_values = st.one_of(st.none(), weird_strings, weird_numbers)
+#: What a number column may hold and both engines coerce (text there is an error: see below).
+numeric_strings = st.one_of(
+    st.sampled_from(["", " ", "NaN", "nan", "NA", "null", "None", "inf", "-inf", "1e308", "-1e308", "1e400",
+                     " 3.5 ", "1e3", "-0", "0x10"[:1]]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers().map(str))
+number_values = st.one_of(st.none(), weird_numbers, numeric_strings)
+
+
+@st.composite
+def record_batches(draw):
+    n = draw(st.integers(1, 6))
+    records = []
+    for _ in range(n):
+        rec = {}
+        for col in INPUT_COLUMNS:
+            rec[col] = draw(number_values if INPUT_COLUMNS[col] == "number" else raw_values)
+        records.append(rec)
+    return records
+
+
+def _run_both(model, predictor, records):
+    """(labels+probs by onnx, by torch) or the errors raised."""
+    try:
+        by_onnx = predictor.predict(records)
+        onnx_err = None
+    except TkError as e:
+        by_onnx, onnx_err = None, e
+    try:
+        by_torch = model.predict(pd.DataFrame(records, dtype=object), engine="torch")
+        torch_err = None
+    except TkError as e:
+        by_torch, torch_err = None, e
+    return by_onnx, onnx_err, by_torch, torch_err
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(records=record_batches())
+def test_random_rows_predictor_equals_torch_or_both_name_the_column(row_model, records):
+    model, predictor = row_model
+    COUNTS["row_batches"] += 1
+    COUNTS["rows"] += len(records)
+    note(repr(records)[:3000])
+    by_onnx, onnx_err, by_torch, torch_err = _run_both(model, predictor, records)
+    if onnx_err or torch_err:
+        COUNTS["row_errors"] += 1
+        assert onnx_err is not None and torch_err is not None, (
+            f"only one path raised: onnx={onnx_err!r} torch={torch_err!r}")
+        for err in (onnx_err, torch_err):
+            assert any(c in str(err) for c in INPUT_COLUMNS), f"error names no column: {err}"
+        return
+    for i, rec in enumerate(by_onnx):
+        for out in ("y_bin", "y_cat"):
+            assert rec[out]["label"] == by_torch[f"{out}::label"].iloc[i], (out, i)
+            for cls, p in rec[out]["probabilities"].items():
+                assert abs(p - by_torch[f"{out}::probability::{cls}"].iloc[i]) <= 1e-5, (out, cls, i)
+
+
+def test_text_in_a_number_column_same_answer_on_both_engines(row_model):
+    model, predictor = row_model
+    records = [{"n1": 0.5, "n2": "abc", "b1": "yes", "c1": "red", "t1": "good", "s1": "a,b"}]
+    by_onnx, onnx_err, by_torch, torch_err = _run_both(model, predictor, records)
+    assert (onnx_err is None) == (torch_err is None), f"onnx={onnx_err!r} torch={torch_err!r}"
+
+
+@pytest.mark.parametrize("column", ["c1", "t1"])
+def test_a_list_in_a_string_column_is_a_clear_error_on_both_engines(row_model, column):
+    model, predictor = row_model
+    records = [{"n1": 0.5, "n2": 1.0, "b1": "yes", "c1": "red", "t1": "good", "s1": "a", column: ["a"]}]
+    try:
+        _run_both(model, predictor, records)
+    except TypeError as e:
+        raise AssertionError(f"uncaught TypeError: {e}") from None
+    with pytest.raises(TkError, match=column):
+        model.predict(pd.DataFrame(records, dtype=object), engine="torch")
+
+
+def test_zz_report_counts():
+    """Prints how many configs and rows the fuzz tests tried (run with -s to see it)."""
+    print(f"\nfuzz counts: {COUNTS}")
+    log.quiet = False
