@@ -91,6 +91,10 @@ def read_model_dir(path: Path, names: list[str]) -> dict[str, bytes]:
     """Read and verify the named files of a model directory against its manifest."""
     path = Path(path)
     if not path.is_dir():
+        old = sorted(path.parent.glob(f".{path.name}.tk-old-*")) if path.parent.is_dir() else []
+        if old:  # killed between the two renames of write_model_dir
+            raise TkError(f"{path}: incomplete model directory: a save was interrupted; "
+                          f"the previous model is in {old[-1]}")
         raise TkError(f"{path}: no such model directory")
     try:
         manifest = json.loads((path / MANIFEST).read_text())
