@@ -66,7 +66,7 @@ def tk(*args) -> Run:
     return run
 
 
-def fails(*args, needles=(), patterns=()) -> Run:
+def check_fails(*args, needles=(), patterns=()) -> Run:
     """Run tk, expect exit 2 and error lines that hold every needle (and match every regex)."""
     run = tk(*args)
     assert run.code == 2, f"exit {run.code}, expected 2\nstderr:\n{run.stderr}\nstdout:\n{run.stdout[-2000:]}"
@@ -140,42 +140,42 @@ def trained(tmp_path_factory) -> Path:
 
 def test_config_not_yaml(tmp_path, data):
     cfg = write_config(tmp_path / "cfg.yaml", "input_features: [\n  {name: age, type: number\noutput_features: x\n")
-    fails("train", cfg, "-d", data, needles=["cfg.yaml", "not valid YAML"], patterns=[r"line \d+"])
+    check_fails("train", cfg, "-d", data, needles=["cfg.yaml", "not valid YAML"], patterns=[r"line \d+"])
 
 
 def test_config_not_a_mapping(tmp_path, data):
     cfg = write_config(tmp_path / "cfg.yaml", "- age\n- label\n")
-    fails("train", cfg, "-d", data, needles=["cfg.yaml", "mapping", "list"])
+    check_fails("train", cfg, "-d", data, needles=["cfg.yaml", "mapping", "list"])
 
 
 def test_config_empty_file(tmp_path, data):
     cfg = write_config(tmp_path / "cfg.yaml", "")
-    fails("train", cfg, "-d", data, needles=["cfg.yaml", "mapping"])
+    check_fails("train", cfg, "-d", data, needles=["cfg.yaml", "mapping"])
 
 
 def test_config_unknown_key_suggests_nearest(tmp_path, data):
     cfg = base_config() | {"combiner": {"hiden_size": 32}}
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["cfg.yaml", "combiner.hiden_size", "unknown key", "did you mean 'hidden_size'"])
 
 
 def test_config_unknown_key_in_feature(tmp_path, data):
     cfg = base_config()
     cfg["input_features"][2]["encoder"] = {"dimm": 4}
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["input_features[2].encoder.dimm", "did you mean 'dim'"])
 
 
 def test_config_wrong_type(tmp_path, data):
     cfg = base_config() | {"trainer": {"epochs": "ten"}}
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["cfg.yaml", "trainer.epochs", "'ten'"], patterns=[r"integer"])
 
 
 def test_config_out_of_range(tmp_path, data):
     cfg = base_config()
     cfg["input_features"][2]["encoder"] = {"dim": -4}
-    run = fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    run = check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
                 needles=["cfg.yaml", "input_features[2].encoder.dim", "-4"], patterns=[r"greater than 0"])
     assert "input_features[2].category" not in run.errors, "the union tag is not part of the YAML path"
 
@@ -183,28 +183,28 @@ def test_config_out_of_range(tmp_path, data):
 def test_config_unknown_feature_type_suggests(tmp_path, data):
     cfg = base_config()
     cfg["input_features"][1]["type"] = "nmber"
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["input_features[1].type", "'nmber'", "did you mean 'number'", "category"])
 
 
 def test_config_feature_without_type(tmp_path, data):
     cfg = base_config()
     del cfg["input_features"][0]["type"]
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["input_features[0]", "type"])
 
 
 def test_config_duplicate_feature_names(tmp_path, data):
     cfg = base_config()
     cfg["input_features"].append({"name": "age", "type": "category"})
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["duplicate", "'age'", "input_features[3]", "input_features[0]"])
 
 
 def test_config_column_the_data_lacks(tmp_path, data):
     cfg = base_config()
     cfg["input_features"].append({"name": "weight", "type": "number"})
-    run = fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    run = check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
                 needles=["'weight'", "input_features[3]", "data.csv"])
     has = run.errors.split("weight", 1)[1]
     for column in COLUMNS:
@@ -214,7 +214,7 @@ def test_config_column_the_data_lacks(tmp_path, data):
 def test_config_target_column_the_data_lacks(tmp_path, data):
     cfg = base_config()
     cfg["output_features"] = [{"name": "churned", "type": "binary"}]
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
           needles=["'churned'", "output_features[0]", *COLUMNS])
 
 
@@ -225,7 +225,7 @@ def test_config_no_inputs(tmp_path, data, value):
         del cfg["input_features"]
     else:
         cfg["input_features"] = value
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data, needles=["cfg.yaml", "input_features"])
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data, needles=["cfg.yaml", "input_features"])
 
 
 @pytest.mark.parametrize("value", [[], None], ids=["empty-list", "key-missing"])
@@ -235,23 +235,23 @@ def test_config_no_outputs(tmp_path, data, value):
         del cfg["output_features"]
     else:
         cfg["output_features"] = value
-    fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data, needles=["cfg.yaml", "output_features"])
+    check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data, needles=["cfg.yaml", "output_features"])
 
 
 def test_config_file_missing(tmp_path, data):
-    fails("train", tmp_path / "nope.yaml", "-d", data, needles=["nope.yaml", "no such config file"])
+    check_fails("train", tmp_path / "nope.yaml", "-d", data, needles=["nope.yaml", "no such config file"])
 
 
 def test_config_render_reports_the_same_errors(tmp_path):
     cfg = base_config()
     cfg["input_features"][2]["encoder"] = {"dim": -4}
-    fails("config", "render", write_config(tmp_path / "cfg.yaml", cfg),
+    check_fails("config", "render", write_config(tmp_path / "cfg.yaml", cfg),
           needles=["input_features[2].encoder.dim", "-4"])
 
 
 def test_config_several_problems_one_line_each(tmp_path, data):
     cfg = base_config() | {"trainer": {"epochs": "ten", "batch_size": -1}}
-    run = fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
+    run = check_fails("train", write_config(tmp_path / "cfg.yaml", cfg), "-d", data,
                 needles=["trainer.epochs", "trainer.batch_size"])
     assert len(run.lines("error:")) == 2, run.stderr
 
@@ -274,13 +274,13 @@ def test_config_error_in_a_real_process(tmp_path, data):
 def test_data_empty_file(tmp_path, cfg_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    fails("train", cfg_path, "-d", empty, needles=["empty.csv", "empty"])
+    check_fails("train", cfg_path, "-d", empty, needles=["empty.csv", "empty"])
 
 
 def test_data_header_only(tmp_path, cfg_path):
     header = tmp_path / "header.csv"
     header.write_text(",".join(COLUMNS) + "\n")
-    fails("train", cfg_path, "-d", header, needles=["header.csv", "no rows"])
+    check_fails("train", cfg_path, "-d", header, needles=["header.csv", "no rows"])
 
 
 def test_data_not_utf8(tmp_path, cfg_path):
@@ -288,29 +288,29 @@ def test_data_not_utf8(tmp_path, cfg_path):
     text = "\n".join([",".join(COLUMNS)] + [f"{20 + i},{1000 + i},caf\xe9,{'yes' if i % 2 else 'no'}"
                                             for i in range(ROWS)]) + "\n"
     bad.write_bytes(text.encode("latin-1"))
-    fails("train", cfg_path, "-d", bad, needles=["latin1.csv", "UTF-8"])
+    check_fails("train", cfg_path, "-d", bad, needles=["latin1.csv", "UTF-8"])
 
 
 def test_data_is_a_directory(tmp_path, cfg_path):
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    fails("train", cfg_path, "-d", folder, needles=["folder.csv", "directory"])
+    check_fails("train", cfg_path, "-d", folder, needles=["folder.csv", "directory"])
 
 
 def test_data_file_missing(tmp_path, cfg_path):
-    fails("train", cfg_path, "-d", tmp_path / "absent.csv", needles=["absent.csv", "no such"])
+    check_fails("train", cfg_path, "-d", tmp_path / "absent.csv", needles=["absent.csv", "no such"])
 
 
 def test_data_unknown_suffix(tmp_path, cfg_path):
     odd = tmp_path / "data.xlsx"
     odd.write_bytes(b"PK\x03\x04 not really a spreadsheet")
-    fails("train", cfg_path, "-d", odd, needles=["data.xlsx", "'.xlsx'", ".csv", ".parquet"])
+    check_fails("train", cfg_path, "-d", odd, needles=["data.xlsx", "'.xlsx'", ".csv", ".parquet"])
 
 
 def test_data_target_all_missing(tmp_path, cfg_path):
     table = [r | {"label": ""} for r in rows()]
     data_file = write_csv(tmp_path / "data.csv", table)
-    fails("train", cfg_path, "-d", data_file, needles=["data.csv", "'label'", "missing"])
+    check_fails("train", cfg_path, "-d", data_file, needles=["data.csv", "'label'", "missing"])
 
 
 @pytest.mark.parametrize("kind", ["category", "binary"])
@@ -354,12 +354,12 @@ def test_data_unparseable_numbers_are_missing(tmp_path):
 
 def test_data_all_missing_input_column(tmp_path, cfg_path):
     data_file = write_csv(tmp_path / "data.csv", [r | {"income": ""} for r in rows()])
-    fails("train", cfg_path, "-d", data_file, needles=["data.csv", "'income'", "missing"])
+    check_fails("train", cfg_path, "-d", data_file, needles=["data.csv", "'income'", "missing"])
 
 
 def test_data_all_unparseable_input_column(tmp_path, cfg_path):
     data_file = write_csv(tmp_path / "data.csv", [r | {"income": "lots"} for r in rows()])
-    fails("train", cfg_path, "-d", data_file, needles=["'income'"])
+    check_fails("train", cfg_path, "-d", data_file, needles=["'income'"])
 
 
 def test_data_fixed_split_bad_value(tmp_path):
@@ -384,7 +384,7 @@ def test_data_fixed_split_column_missing(tmp_path, data):
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_model_dir_missing(tmp_path, data, command):
-    fails(command, tmp_path / "no-model", "-d", data, needles=["no-model", "no such model directory"])
+    check_fails(command, tmp_path / "no-model", "-d", data, needles=["no-model", "no such model directory"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
@@ -392,14 +392,14 @@ def test_model_dir_without_manifest(tmp_path, trained, data, command):
     broken = tmp_path / "half-written"
     shutil.copytree(trained, broken)
     (broken / "manifest.json").unlink()
-    fails(command, broken, "-d", data, needles=["half-written", "incomplete model directory", "manifest.json"])
+    check_fails(command, broken, "-d", data, needles=["half-written", "incomplete model directory", "manifest.json"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_model_dir_empty(tmp_path, data, command):
     empty = tmp_path / "empty-model"
     empty.mkdir()
-    fails(command, empty, "-d", data, needles=["empty-model", "incomplete model directory"])
+    check_fails(command, empty, "-d", data, needles=["empty-model", "incomplete model directory"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
@@ -407,25 +407,25 @@ def test_model_dir_missing_weights(tmp_path, trained, data, command):
     broken = tmp_path / "no-weights"
     shutil.copytree(trained, broken)
     (broken / "model.safetensors").unlink()
-    fails(command, broken, "-d", data, needles=["model.safetensors"], patterns=[r"incomplete|missing"])
+    check_fails(command, broken, "-d", data, needles=["model.safetensors"], patterns=[r"incomplete|missing"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_dataset_missing_an_input_column(tmp_path, trained, command):
     data_file = write_csv(tmp_path / "new.csv", rows(), columns=["age", "income", "label"])
-    fails(command, trained, "-d", data_file, needles=["new.csv", "'color'", "input_features[2]", "age, income"])
+    check_fails(command, trained, "-d", data_file, needles=["new.csv", "'color'", "input_features[2]", "age, income"])
 
 
 def test_evaluate_dataset_missing_the_target(tmp_path, trained):
     data_file = write_csv(tmp_path / "new.csv", rows(), columns=["age", "income", "color"])
-    fails("evaluate", trained, "-d", data_file, needles=["new.csv", "'label'", "output_features[0]"])
+    check_fails("evaluate", trained, "-d", data_file, needles=["new.csv", "'label'", "output_features[0]"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_predict_bad_dataset_file(tmp_path, trained, command):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    fails(command, trained, "-d", empty, needles=["empty.csv", "empty"])
+    check_fails(command, trained, "-d", empty, needles=["empty.csv", "empty"])
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
@@ -436,7 +436,7 @@ def test_tampered_weights(tmp_path, trained, data, command):
     blob = bytearray(weights.read_bytes())
     blob[len(blob) // 2] ^= 0x01
     weights.write_bytes(bytes(blob))
-    fails(command, tampered, "-d", data, needles=["model.safetensors"], patterns=[r"sha256|changed|damaged"])
+    check_fails(command, tampered, "-d", data, needles=["model.safetensors"], patterns=[r"sha256|changed|damaged"])
 
 
 def test_predict_and_evaluate_work_on_the_good_model(trained, data):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_bad_input import base_config, fails, rows, tk, train, write_csv
+from tests.test_bad_input import base_config, check_fails, rows, tk, train, write_csv
 
 ENGINES = ["onnx", "torch"]
 
@@ -79,7 +79,7 @@ def test_text_in_a_number_column_is_an_error_naming_file_row_and_column(tmp_path
     refuse them, like the Predictor, naming the file, the 1-based row and the column."""
     data = write(tmp_path / "new.csv", "age,income,color\n31,2000,blue\nabc,1000,red\n")
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
+    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
           needles=["new.csv", "row 2", "'age'", "'abc'"])
     assert leftovers(tmp_path, out) == []
 
@@ -90,7 +90,7 @@ def test_text_in_a_number_column_is_an_error_naming_file_row_and_column(tmp_path
 def test_missing_column_exits_2_listing_it_and_writes_nothing(tmp_path, model_dir, engine):
     data = write(tmp_path / "new.csv", "age,label\n30,yes\n")
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
+    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
           needles=["new.csv", "'income'", "'color'", "input_features[1]", "input_features[2]", "the data has: age, label"])
     assert leftovers(tmp_path, out) == []
 
@@ -100,7 +100,7 @@ def test_zero_row_file_exits_2_and_writes_nothing(tmp_path, model_dir, engine):
     """Header only: tk predict refuses with 'no rows' (it does not write an empty predictions file)."""
     data = write(tmp_path / "new.csv", "age,income,color,label\n")
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine, needles=["new.csv", "no rows"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine, needles=["new.csv", "no rows"])
     assert leftovers(tmp_path, out) == []
 
 
@@ -108,7 +108,7 @@ def test_zero_row_file_exits_2_and_writes_nothing(tmp_path, model_dir, engine):
 def test_line_with_too_many_fields_exits_2_naming_the_line(tmp_path, model_dir, engine):
     data = write(tmp_path / "new.csv", "age,income,color\n30,1000,red\n31,2000,blue,x,y\n32,3000,green\n")
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
+    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
           needles=["new.csv", "line 3"], patterns=[r"cannot parse"])
     assert leftovers(tmp_path, out) == []
 
@@ -116,7 +116,7 @@ def test_line_with_too_many_fields_exits_2_naming_the_line(tmp_path, model_dir, 
 def test_unclosed_quote_exits_2_naming_where(tmp_path, model_dir):
     data = write(tmp_path / "new.csv", 'age,income,color\n30,1000,"red\n31,2000,blue\n')
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, needles=["new.csv", "cannot parse"], patterns=[r"row \d+"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, needles=["new.csv", "cannot parse"], patterns=[r"row \d+"])
     assert leftovers(tmp_path, out) == []
 
 
@@ -124,7 +124,7 @@ def test_not_utf8_exits_2_naming_the_byte(tmp_path, model_dir):
     data = tmp_path / "new.csv"
     data.write_bytes(b"age,income,color\n30,1000,r\xffd\n")
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, needles=["new.csv", "UTF-8"], patterns=[r"byte \d+"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, needles=["new.csv", "UTF-8"], patterns=[r"byte \d+"])
     assert leftovers(tmp_path, out) == []
 
 
@@ -132,7 +132,7 @@ def test_a_failing_run_leaves_an_existing_output_untouched(tmp_path, model_dir):
     out = tmp_path / "out.csv"
     out.write_text("previous,complete\n1,2\n", encoding="utf-8")
     data = write(tmp_path / "new.csv", "age,label\n30,yes\n")
-    fails("predict", model_dir, "-d", data, "-o", out, needles=["'color'"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, needles=["'color'"])
     assert out.read_text(encoding="utf-8") == "previous,complete\n1,2\n"
     assert leftovers(tmp_path, out) == ["out.csv"]
 
@@ -140,7 +140,7 @@ def test_a_failing_run_leaves_an_existing_output_untouched(tmp_path, model_dir):
 def test_unknown_output_suffix_exits_2_and_writes_nothing(tmp_path, model_dir):
     data = write_csv(tmp_path / "new.csv", rows(3))
     out = tmp_path / "out.xlsx"
-    fails("predict", model_dir, "-d", data, "-o", out, needles=["out.xlsx", "'.xlsx'"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, needles=["out.xlsx", "'.xlsx'"])
     assert leftovers(tmp_path, out) == []
 
 
@@ -156,11 +156,11 @@ def test_the_control_writes_one_prediction_per_row(tmp_path, model_dir):
 def test_a_list_in_a_category_column_of_jsonl_exits_2_naming_it(tmp_path, model_dir):
     data = write(tmp_path / "new.jsonl", '{"age": 30, "income": 1000, "color": ["red"]}\n')
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, needles=["color", "list"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, needles=["color", "list"])
     assert leftovers(tmp_path, out) == []
 
 
 def test_a_list_in_a_category_column_of_jsonl_torch_engine_exits_2(tmp_path, model_dir):
     data = write(tmp_path / "new.jsonl", '{"age": 30, "income": 1000, "color": ["red"]}\n')
     out = tmp_path / "out.csv"
-    fails("predict", model_dir, "-d", data, "-o", out, "--engine", "torch", needles=["color"])
+    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", "torch", needles=["color"])
