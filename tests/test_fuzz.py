@@ -410,7 +410,9 @@ def test_a_list_in_a_string_column_is_a_clear_error_on_both_engines(row_model, c
         model.predict(pd.DataFrame(records, dtype=object), engine="torch")
 
 
-def test_zz_report_counts():
-    """Prints how many configs and rows the fuzz tests tried (run with -s to see it)."""
+@pytest.fixture(scope="module", autouse=True)
+def report_counts():
+    """After this module: print how many configs and rows the fuzz tests tried (see with -s)."""
+    yield
     print(f"\nfuzz counts: {COUNTS}")
     log.quiet = False
