@@ -30,7 +30,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model
 
-FLOAT, STRING = "tensor(float)", "tensor(string)"
+from toolkit.runtime import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
 
 #: A float column: a JSON number (ints too) or null; finite only.
 FloatValue = Annotated[Optional[float], Field(strict=True, allow_inf_nan=False)]

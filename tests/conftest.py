@@ -30,3 +30,17 @@ def penguins_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "penguins"
     model = train(PENGUINS / "config.yaml", output=out)
     return model, out
+
+
+@pytest.fixture(scope="session")
+def churn_json_rows(churn_model):
+    """60 churn rows as a JSON client sends them: numbers for float inputs, blank → null."""
+    import csv
+
+    from toolkit.runtime import FLOAT, Predictor
+
+    inputs = Predictor(churn_model[1]).inputs
+    with open(CHURN / "churn.csv", newline="") as f:
+        records = list(csv.DictReader(f))[:60]
+    return [{c: None if r[c] == "" else (float(r[c]) if t == FLOAT else r[c]) for c, t in inputs.items()}
+            for r in records]

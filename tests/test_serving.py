@@ -8,7 +8,6 @@ instead of hanging the suite.
 
 from __future__ import annotations
 
-import csv
 import http.client
 import json
 import os
@@ -37,19 +36,8 @@ def model_dir(churn_model):
 
 
 @pytest.fixture(scope="module")
-def rows(model_dir):
-    """60 rows of the churn data as a JSON client sends them (blank → null)."""
-    inputs = Predictor(model_dir).inputs
-    with open(ROOT / "examples/churn/churn.csv", newline="") as f:
-        records = list(csv.DictReader(f))[:60]
-    out = []
-    for r in records:
-        row = {}
-        for c, t in inputs.items():
-            v = r[c]
-            row[c] = None if v == "" else (float(v) if t == schemas.FLOAT else v)
-        out.append(row)
-    return out
+def rows(churn_json_rows):
+    return churn_json_rows
 
 
 @pytest.fixture(scope="module")

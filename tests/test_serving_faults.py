@@ -18,10 +18,8 @@ finalizer. Every HTTP call has a timeout.
 
 from __future__ import annotations
 
-import csv
 import http.client
 import json
-import os
 import random
 import statistics
 import time
@@ -31,7 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from serving import schemas
 from serving.process import ServerProcess, descendants
 from toolkit.runtime import Predictor
 
@@ -49,13 +46,8 @@ def model_dir(churn_model):
 
 
 @pytest.fixture(scope="module")
-def rows(model_dir):
-    """60 churn rows as a JSON client sends them (blank → null)."""
-    inputs = Predictor(model_dir).inputs
-    with open(ROOT / "examples/churn/churn.csv", newline="") as f:
-        records = list(csv.DictReader(f))[:60]
-    return [{c: None if r[c] == "" else (float(r[c]) if t == schemas.FLOAT else r[c]) for c, t in inputs.items()}
-            for r in records]
+def rows(churn_json_rows):
+    return churn_json_rows
 
 
 @pytest.fixture(scope="module")

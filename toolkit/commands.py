@@ -93,7 +93,6 @@ def init_config(dataset: Path, targets: list[str], output: Path | None) -> None:
 def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | None, exporter: str,
                 dataset: Path | None) -> None:
     """`tk export DIR --onnx PATH`: rebuild, parity-check, optionally quantize, write atomically."""
-    from exporters import onnx as onnx_export
     from toolkit import api, data
     from toolkit.artifact import atomic_write
 
