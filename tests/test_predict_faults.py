@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHURN
 from tests.test_bad_input import base_config, check_fails, rows, tk, train, write_csv
 
 ENGINES = ["onnx", "torch"]
@@ -164,3 +165,15 @@ def test_a_list_in_a_category_column_of_jsonl_torch_engine_exits_2(tmp_path, mod
     data = write(tmp_path / "new.jsonl", '{"age": 30, "income": 1000, "color": ["red"]}\n')
     out = tmp_path / "out.csv"
     check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", "torch", needles=["color"])
+
+
+def test_outputs_that_are_directories_are_refused_cleanly(tmp_path, model_dir):
+    """export --onnx, predict -o and init-config -o pointed at a folder: exit 2 naming it."""
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    data = write(tmp_path / "new.csv", "age,income,color\n31,2000,blue\n")
+    check_fails("export", model_dir, "--onnx", folder, needles=["a_folder", "directory"])
+    check_fails("predict", model_dir, "-d", data, "-o", folder, needles=["a_folder"])
+    check_fails("init-config", CHURN / "churn.csv", "--target", "churn", "-o", folder,
+                needles=["a_folder", "directory"])
+    assert list(folder.iterdir()) == []

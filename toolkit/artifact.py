@@ -37,6 +37,10 @@ def sha256(data: bytes) -> str:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temp file in the same directory and a rename."""
     path = Path(path)
+    if path.is_dir():
+        raise TkError(f"{path}: is a directory; give a file path")
+    if not path.parent.is_dir():
+        raise TkError(f"{path}: the folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)

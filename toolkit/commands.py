@@ -51,6 +51,8 @@ def write_table(df, output: Path | None) -> None:
                ".jsonl": lambda p: df.to_json(p, orient="records", lines=True, force_ascii=False)}
     if suffix not in writers:
         raise TkError(f"--output {output}: unknown file type {suffix!r}; use one of {', '.join(writers)}")
+    if output.is_dir():
+        raise TkError(f"--output {output}: is a directory; give a file path")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
     try:
@@ -98,6 +100,8 @@ def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | 
 
     if path is None:
         raise TkError("tk export: say where: --onnx PATH")
+    if path.is_dir():
+        raise TkError(f"--onnx {path}: is a directory; give a file path")
     if opset != 20:
         raise TkError(f"--opset: tk writes opset 20 (its preprocessing ops are proven there), got {opset}")
     if quantize not in (None, "int8"):
