@@ -40,12 +40,14 @@ def _dataset(cfg: Config, base: Path, dataset):
     return path, str(path)
 
 
-def train(config, dataset=None, output: str | Path | None = None, resume: bool = False) -> "TrainedModel":
+def train(config, dataset=None, output: str | Path | None = None, resume: bool = False,
+          on_epoch=None) -> "TrainedModel":
     """Train from a config (YAML path, dict or Config) on a path or DataFrame.
 
     Writes the model directory to `output` when given, with a checkpoint each
     epoch in `<output>.checkpoint/` (removed at the end); `resume` continues
-    from that checkpoint after an interruption. Returns the model.
+    from that checkpoint after an interruption. `on_epoch(record)` is passed
+    to `trainer.fit` (hyperopt pruning uses it). Returns the model.
     """
     from toolkit import data
 
@@ -78,7 +80,8 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     ckpt_dir = checkpoint.directory_for(Path(output)) if output is not None else None
     fp = checkpoint.fingerprint(render(cfg) + label + str(prep.summary["rows"]))
     history = trainer.fit(model, outputs, full.take(splits["train"]), full.take(splits["validation"]), cfg,
-                          checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp)
+                          checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp,
+                          on_epoch=on_epoch)
 
     losses = [f.loss() for f in outputs]
     metrics = {k: trainer.evaluate(model, outputs, losses, full.take(idx))

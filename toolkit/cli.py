@@ -93,10 +93,17 @@ def export(
     exporter: Annotated[str, typer.Option(help="torch.onnx exporter: torchscript (fast) or dynamo.")] = "torchscript",
     dataset: Dataset = None,
     bento: Annotated[Optional[str], typer.Option("--bento", help="Store model.onnx in the BentoML model store under this name.")] = None,
+    web: Annotated[Optional[Path], typer.Option("--web", help="Write a static page that predicts in the browser (onnxruntime-web) to this folder.")] = None,
 ):
     """Export the model as one ONNX file (preprocessing + model + postprocessing), parity-checked."""
     from toolkit import commands
 
+    if web is not None:
+        from exporters import web as web_export
+
+        _run(web_export.export_web, model, web)
+        if onnx is None and not bento:
+            return
     if bento:
         from toolkit import serve_cmd
 
@@ -118,6 +125,33 @@ def serve(
     from toolkit import serve_cmd
 
     _run(serve_cmd.serve, model, port, host, workers, threads)
+
+
+@app.command()
+def hyperopt(
+    config: Annotated[Path, typer.Argument(help="The YAML config, with a `hyperopt:` section.")],
+    dataset: Dataset = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the best model, trials.csv and plots.")] = Path("runs/hyperopt"),
+    trials: Annotated[Optional[int], typer.Option(help="Number of trials [default: hyperopt.trials].")] = None,
+    jobs: Annotated[int, typer.Option(help="Trials run at once, each in its own process.")] = 1,
+    storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL [default: sqlite:///<output>/study.db].")] = None,
+):
+    """Search hyperparameters with Optuna; resumable, parallel, with early pruning."""
+    from toolkit.hyperopt import run as hyperopt_run
+
+    _run(hyperopt_run.hyperopt, config, dataset, output, trials, jobs, storage)
+
+
+@app.command()
+def report(
+    models: Annotated[list[Path], typer.Argument(help="One or more model directories written by `tk train`.")],
+    dataset: Dataset = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.html and the PNGs.")] = Path("report"),
+):
+    """Write report.html and PNG plots: learning curves, confusion, ROC, calibration, importance."""
+    from toolkit.report import build as report_build
+
+    _run(report_build.report, models, dataset, output)
 
 
 @app.command("init-config")

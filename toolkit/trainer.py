@@ -125,11 +125,14 @@ def evaluate(model, outputs, losses, data: Batches, metrics_for: set[str] | None
 
 
 def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, resume: bool = False,
-        config_fp: str = "") -> History:
+        config_fp: str = "", on_epoch=None) -> History:
     """Train `model` in place; on return it holds the best validation weights.
 
     `cfg` is the whole Config. With `checkpoint_dir`, every epoch ends with a
     checkpoint there (toolkit.checkpoint); `resume` continues from it.
+    `on_epoch(record)`, if given, sees each epoch's record (epoch, train_loss,
+    validation {output: {metric: value}}, lr, seconds) after it is logged; an
+    exception it raises (e.g. an Optuna prune) ends training and propagates.
     """
     from toolkit import checkpoint
 
@@ -227,6 +230,8 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
                                 since_best=since_best, config_fp=config_fp)
             bar.update(advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, "
                                               f"{watch_metric} {value:.4f}")
+            if on_epoch is not None:
+                on_epoch(record)
             if tc.early_stop and since_best >= tc.early_stop:
                 history.stopped_early = True
                 log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
