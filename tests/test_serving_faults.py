@@ -7,10 +7,9 @@ finalizer. Every HTTP call has a timeout.
 - Mixed traffic: 400 good single-row /predict requests with 100 bad ones (20 %)
   shuffled in, from 12 threads: every bad one is a 4xx, every good one a 200
   equal to `toolkit.runtime.Predictor` on the same row, no 5xx, the same worker
-  PIDs before and after (no worker restart). The good requests' p99 in clean
-  and mixed runs (alternating 3 times, medians) is printed, not asserted:
-  a timing target is a benchmark's job, and on this shared machine one run
-  saw a 133 ms p99 between neighbours of 25–40 ms.
+  PIDs before and after (no worker restart). The good requests' p99, clean
+  against mixed, is a timing figure: bench/serve_faults.py measures it at a
+  fixed request rate; it is not asserted here.
 - schemathesis: the service's own OpenAPI document (/docs.json), /predict,
   /predict_bulk and /metadata, ≤ 100 generated requests each (positive and
   negative), `not_a_server_error` only.
@@ -21,7 +20,6 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import statistics
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +27,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.bad_requests import EARLY_CLOSE, HUGE, bad_bodies
 from serving.process import ServerProcess, descendants
 from toolkit.runtime import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BODY = 1_500_000  # a 1 MB string fits under it; OVERSIZED does not
-HUGE = "x" * 1_000_000
 GOOD, BAD, THREADS, ROUNDS = 400, 100, 12, 3
-P99_RATIO, P99_SLACK_S = 1.5, 0.005
 FIGURES: dict = {}  # filled by the tests; printed at the end (pytest -s) for the issue note
 
 
@@ -94,31 +91,6 @@ def worker_pids(server) -> set[int]:
     return descendants(server.proc.pid)
 
 
-def _bad_bodies(rows) -> list[tuple[str, bytes, dict]]:
-    """(kind, body, extra) — 10 kinds; extra: {"headers": …, "chunked": …}."""
-    r = rows[0]
-
-    def body(**edit):
-        row = {**r, **edit}
-        return json.dumps({"rows": [row]}).encode()
-
-    missing = dict(r)
-    missing.pop("tenure")
-    oversized = json.dumps({"rows": [{**r, "contract": "y" * (MAX_BODY + 100_000)}]}).encode()
-    return [
-        ("malformed JSON", json.dumps({"rows": [r]}).encode()[:-7], {}),
-        ("missing field", json.dumps({"rows": [missing]}).encode(), {}),
-        ("wrong type (string for a number)", body(tenure="three"), {}),
-        ("wrong type (object for a string)", body(contract={"a": 1}), {}),
-        ("oversized body (Content-Length)", oversized, {}),
-        ("oversized body (chunked)", oversized, {"chunked": True}),
-        ("huge string in a number field", body(tenure=HUGE), {}),
-        ("huge string in an unknown field", body(comment=HUGE), {}),
-        ("not JSON at all", bytes(random.Random(3).randrange(256) for _ in range(300)), {}),
-        ("multipart content-type", body(), {"headers": {"Content-Type": "multipart/form-data; boundary=x"}}),
-    ]
-
-
 def _run(server, jobs):
     """jobs: [(kind, row index or -1, body, extra)] → [(kind, i, status, payload, seconds)]."""
     def one(job):
@@ -134,15 +106,12 @@ def _run(server, jobs):
         return list(pool.map(one, jobs))
 
 
-def _p99(values):
-    values = sorted(values)
-    return values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
 
 
 def test_mixed_good_and_bad_traffic(server, rows, expected):
     good_jobs = [("good", i % len(rows), json.dumps({"rows": [rows[i % len(rows)]]}).encode(), {})
                  for i in range(GOOD)]
-    kinds = _bad_bodies(rows)
+    kinds = bad_bodies(rows[0], MAX_BODY)
     bad_jobs = [(kind, -1, body, extra) for n in range(BAD) for kind, body, extra in [kinds[n % len(kinds)]]]
     assert len(bad_jobs) == GOOD // 4  # 20 % of all requests
 
@@ -150,28 +119,18 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
     before = worker_pids(server)
     assert before, "no worker process under the server"
 
-    clean_p99, mixed_p99, results = [], [], []
-    for round_ in range(ROUNDS):  # clean, mixed, clean, mixed, …: the machine's drift falls on both
-        rng = random.Random(round_)
-        clean = list(good_jobs)
-        rng.shuffle(clean)
-        clean_out = _run(server, clean)
+    results = []
+    for round_ in range(ROUNDS):
         mixed = good_jobs + bad_jobs
-        rng.shuffle(mixed)
-        mixed_out = _run(server, mixed)
-        for kind, i, status, payload, dt in clean_out:
-            assert status == 200, (kind, status, payload[:300])
-            same(json.loads(payload), [expected[i]])
-        results += mixed_out
-        clean_p99.append(_p99([o[4] for o in clean_out]))
-        mixed_p99.append(_p99([o[4] for o in mixed_out if o[0] == "good"]))
+        random.Random(round_).shuffle(mixed)
+        results += _run(server, mixed)
 
     statuses: dict[str, list] = {}
     for kind, i, status, payload, dt in results:
         statuses.setdefault(kind, []).append(status)
     # An oversized body is answered 413 and the connection closed while the client may still be
     # sending: the client can then see the reset before it reads the 413 (an HTTP race, not a 5xx).
-    early_close = {"oversized body (Content-Length)", "oversized body (chunked)"}
+    early_close = EARLY_CLOSE
     fivexx = [(k, s) for k, ss in statuses.items() for s in ss
               if (s is None and k not in early_close) or (s is not None and s >= 500)]
     FIGURES["mixed"] = {
@@ -180,10 +139,6 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
         "4xx": sum(1 for *_, s, _, _ in results if s is not None and 400 <= s < 500),
         "5xx_or_no_answer": len(fivexx),
         "bad_statuses": {k: sorted(set(v)) for k, v in statuses.items() if k != "good"},
-        "p99_clean_ms_per_round": [round(v * 1e3, 1) for v in clean_p99],
-        "p99_mixed_ms_per_round": [round(v * 1e3, 1) for v in mixed_p99],
-        "p99_clean_ms": round(statistics.median(clean_p99) * 1e3, 1),
-        "p99_mixed_ms": round(statistics.median(mixed_p99) * 1e3, 1),
     }
     print("\nmixed traffic:", json.dumps(FIGURES["mixed"]))
 
@@ -205,12 +160,6 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
     after = worker_pids(server)
     assert after == before, f"worker processes changed (restart?): before {sorted(before)}, after {sorted(after)}"
     assert server.proc.poll() is None
-
-    # Latency is reported, not asserted: timing targets belong in bench/, not in tests that
-    # must pass on a shared 2-core machine (`pytest -s` prints the p99s, clean vs mixed).
-    p99_clean, p99_mixed = statistics.median(clean_p99), statistics.median(mixed_p99)
-    print(f"good requests' p99: clean {p99_clean * 1e3:.1f} ms, mixed {p99_mixed * 1e3:.1f} ms "
-          f"(target ratio ≤ {P99_RATIO})")
 
 
 def test_a_huge_string_in_a_string_field_is_an_unseen_category(server, rows, model_dir):
