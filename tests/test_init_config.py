@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toolkit import infer
+from toolkit import infer, sample_read
 from toolkit.config import validate_config
 from toolkit.errors import TkError
 
@@ -195,7 +195,7 @@ def test_tsv_with_a_byte_order_mark(tmp_path):
 
 
 def test_large_files_are_sampled_and_say_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(infer, "MAX_ROWS", 40)
+    monkeypatch.setattr(sample_read, "MAX_ROWS", 40)
     text = infer.config_yaml(write_csv(tmp_path / "d.csv", mixed_rows(100)), ["label"])
     assert text.startswith("# Written by `tk init-config` from d.csv (the first 40 rows, 12 columns).")
     assert infer.config_yaml(write_csv(tmp_path / "e.csv", mixed_rows(40)), ["label"]).startswith(
@@ -214,7 +214,7 @@ def test_dataset_path_relative_to_the_config_directory(tmp_path):
 def test_constants_agree_with_the_data_module():
     from toolkit import data
 
-    assert infer.READERS == data.READERS
+    assert sample_read.READERS == data.READERS
     assert infer.SPLIT_NAMES == set(data.SPLIT_NAMES)
 
 
