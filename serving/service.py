@@ -52,6 +52,7 @@ from starlette.routing import Route  # noqa: E402
 
 from serving import schemas  # noqa: E402
 from serving.batcher import Batcher, Overloaded  # noqa: E402
+from serving.docs import MetadataDoc  # noqa: E402
 from serving.guard import Guard  # noqa: E402
 from toolkit.runtime import Predictor  # noqa: E402
 
@@ -271,3 +272,4 @@ class TkService:
 
 
 TkService.add_asgi_middleware(Guard, paths=("/predict", "/predict_bulk"), max_body_bytes=MAX_BODY_BYTES)
+TkService.add_asgi_middleware(MetadataDoc)
