@@ -29,6 +29,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	sh examples/edge/node/install.sh
+	sh tests/web/install.sh
 	$(BIN)/python -m pytest -q
 
 clean:

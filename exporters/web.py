@@ -1,0 +1,249 @@
+"""`tk export MODEL --web SITE`: a static page that predicts in the browser.
+
+    SITE/index.html, app.js, style.css     the page (exporters/web_page/, plain HTML/JS/CSS)
+    SITE/model.onnx                        the model's ONNX file + metadata `tk.web` (the form)
+    SITE/ort/ort.wasm.min.js, ort-wasm-simd-threaded.{mjs,wasm}
+                                           onnxruntime-web ORT_WEB_VERSION, copied from npm's package
+
+The page reads the ONNX file's metadata_props (tk.inputs, tk.outputs, tk.features and the
+`tk.web` entry written here) and builds its form from them; nothing is fetched from
+another host. `tk.web` = {"version": 1, "title": str, "defaults_from": str,
+"fields": [{"column", "feature", "type", "dtype", "default", ...type-specific keys}]}:
+
+    number    default: median of the training data file (else the fill value), min, max
+    category  default: the most frequent training value; choices: the vocabulary
+    binary    default: the most frequent side; labels: [false spelling, true spelling]
+    text      default: ""; placeholder: "e.g. " + the first training text (cut to 120 characters)
+    set       default: ""; members: the vocabulary (suggestions); delimiter
+
+onnxruntime-web comes from, in order: $TK_ONNXRUNTIME_WEB (an onnxruntime-web package
+folder), a node_modules/onnxruntime-web in the working directory or the tk checkout
+(examples/edge/node), the cache ~/.cache/tk/onnxruntime-web-<version> ($XDG_CACHE_HOME
+respected), and last `npm pack onnxruntime-web@<version>` into that cache (needs npm and
+the registry; the tarball's sha512 must equal ORT_WEB_INTEGRITY). The version is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from toolkit import log
+from toolkit.errors import TkError
+
+ORT_WEB_VERSION = "1.30.0"  # the same pin as examples/edge/node/package.json
+ORT_WEB_INTEGRITY = ("sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1S"
+                     "igqR4CXAfKYQ==")  # npm's integrity of onnxruntime-web-1.30.0.tgz
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+PAGE = Path(__file__).with_name("web_page")
+PAGE_FILES = ("index.html", "app.js", "style.css")
+META_KEY = "tk.web"
+TEXT_PLACEHOLDER_CHARS = 120
+
+
+# ---- the form: one field per raw column -----------------------------------------------------
+
+def form_fields(model, frame=None) -> list[dict]:
+    """One form field per raw input column, with defaults from the training data.
+
+    `model`: a TrainedModel (fitted features); `frame`: the training data (DataFrame) or None,
+    used for number medians and a text placeholder.
+    """
+    import numpy as np
+
+    fields, seen = [], set()
+    for f in model.inputs:
+        column = f.config.source
+        if column in seen:  # two features on one column: the first one's field serves both
+            continue
+        seen.add(column)
+        values = _frame_column(frame, column)
+        field = {"column": column, "feature": f.config.name, "type": f.type, "dtype": f.raw_dtype}
+        if f.type == "number":
+            finite = None
+            if values is not None:
+                from toolkit import coerce
+
+                nums = coerce.to_float32(values)[0].astype(np.float64)
+                finite = nums[np.isfinite(nums)]
+            median = float(np.median(finite)) if finite is not None and len(finite) else f.fill_
+            field |= {"default": _round(median), "min": f.min_, "max": f.max_}
+        elif f.type == "category":
+            field |= {"default": f.vocab_[0] if f.vocab_ else "", "choices": list(f.vocab_)}
+        elif f.type == "binary":
+            labels = f.mapping_["labels"]
+            field |= {"default": labels[int(f.fill_ >= 0.5)], "labels": labels}
+        elif f.type == "set":
+            field |= {"default": "", "members": list(f.vocab_), "delimiter": f.config.preprocessing.delimiter}
+        else:  # text, and any type added later: free text
+            example = next((str(v) for v in (values if values is not None else [])
+                            if isinstance(v, str) and v.strip()), "")
+            field |= {"default": "", "placeholder": f"e.g. {example[:TEXT_PLACEHOLDER_CHARS]}" if example else ""}
+        fields.append(field)
+    return fields
+
+
+def _round(x: float) -> float:
+    """A median as a person would type it (at most 6 significant digits)."""
+    return float(f"{x:.6g}")
+
+
+def _frame_column(frame, column):
+    if frame is None or column not in frame.columns:
+        return None
+    return frame[column].to_numpy(dtype=object, na_value=None)
+
+
+def training_frame(model, model_dir: Path):
+    """The training data file named in training_stats.json, or None (with a note) when unreadable."""
+    from toolkit import data
+
+    source = model.stats.get("data", {}).get("source")
+    if not source or not Path(source).is_file():
+        log.info(f"--web: training data {source or '(not recorded)'} not found; number defaults are the "
+                 "features' fill values")
+        return None, "features.json"
+    try:
+        return data.read_table(source), str(source)
+    except TkError as e:
+        log.warn(f"--web: {e}; number defaults are the features' fill values")
+        return None, "features.json"
+
+
+def web_metadata(model, model_dir: Path) -> dict:
+    frame, source = training_frame(model, model_dir)
+    return {"version": 1, "title": Path(model_dir).resolve().name, "defaults_from": Path(source).name,
+            "fields": form_fields(model, frame)}
+
+
+# ---- onnxruntime-web: find, check, copy ------------------------------------------------------
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tk" / f"onnxruntime-web-{ORT_WEB_VERSION}"
+
+
+def _package_version(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "package.json").read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError):
+        return None
+
+
+def _usable(folder: Path, where: str, strict: bool) -> bool:
+    """True when `folder` is onnxruntime-web ORT_WEB_VERSION with every file we copy."""
+    version = _package_version(folder)
+    if version is None:
+        if strict:
+            raise TkError(f"{where}: {folder} is not an onnxruntime-web package folder (no package.json)")
+        return False
+    if version != ORT_WEB_VERSION:
+        if strict:
+            raise TkError(f"{where}: {folder} holds onnxruntime-web {version}, tk needs {ORT_WEB_VERSION} "
+                          f"(npm install onnxruntime-web@{ORT_WEB_VERSION})")
+        log.info(f"--web: skipping {folder}: onnxruntime-web {version}, not {ORT_WEB_VERSION}")
+        return False
+    missing = [n for n in ORT_FILES if not (folder / "dist" / n).is_file()]
+    if missing and strict:
+        raise TkError(f"{where}: {folder}/dist lacks {', '.join(missing)}")
+    return not missing
+
+
+def _candidates() -> list[Path]:
+    checkout = Path(__file__).resolve().parents[1]
+    found = [p / "node_modules" / "onnxruntime-web" for p in (Path.cwd(), *Path.cwd().parents)]
+    return found + [checkout / "examples" / "edge" / "node" / "node_modules" / "onnxruntime-web",
+                    cache_dir() / "package"]
+
+
+def npm_pack(dest: Path) -> Path:
+    """`npm pack onnxruntime-web@ORT_WEB_VERSION` into `dest`, integrity-checked and unpacked."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise TkError(f"--web: onnxruntime-web {ORT_WEB_VERSION} not found and npm is not installed: install "
+                      f"Node.js (npm), or `npm install onnxruntime-web@{ORT_WEB_VERSION}` here, or set "
+                      "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".tk-tmp-ort-") as tmp:
+        log.info(f"--web: npm pack onnxruntime-web@{ORT_WEB_VERSION} → {dest}")
+        proc = subprocess.run([npm, "pack", f"onnxruntime-web@{ORT_WEB_VERSION}", "--pack-destination", tmp,
+                               "--silent"], capture_output=True, text=True, timeout=600)
+        tgz = Path(tmp) / f"onnxruntime-web-{ORT_WEB_VERSION}.tgz"
+        if proc.returncode != 0 or not tgz.is_file():
+            why = (proc.stderr.strip().splitlines() or ["no tarball written"])[-1]
+            raise TkError(f"--web: npm pack onnxruntime-web@{ORT_WEB_VERSION} failed: {why} (offline? set "
+                          "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder)")
+        digest = "sha512-" + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
+        if digest != ORT_WEB_INTEGRITY:
+            raise TkError(f"--web: {tgz.name}: sha512 {digest[:24]}… differs from the pinned {ORT_WEB_INTEGRITY[:24]}…")
+        wanted = ["package/package.json", *(f"package/dist/{n}" for n in ORT_FILES)]
+        with tarfile.open(tgz) as tar:  # npm tarballs hold one folder, package/; keep what the site needs
+            tar.extractall(tmp, members=[tar.getmember(n) for n in wanted], filter="data")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(Path(tmp) / "package", dest)
+    return dest
+
+
+def find_ort_web() -> Path:
+    """The onnxruntime-web package folder to copy from (see the module docstring for the order)."""
+    explicit = os.environ.get("TK_ONNXRUNTIME_WEB")
+    if explicit:
+        folder = Path(explicit)
+        folder = folder.parent if folder.name == "dist" else folder
+        _usable(folder, "TK_ONNXRUNTIME_WEB", strict=True)
+        return folder
+    for folder in _candidates():
+        if _usable(folder, str(folder), strict=False):
+            return folder
+    folder = npm_pack(cache_dir() / "package")
+    _usable(folder, "npm pack", strict=True)
+    return folder
+
+
+# ---- the site --------------------------------------------------------------------------------
+
+def site_model(model, meta: dict) -> bytes:
+    """The model's ONNX bytes with the `tk.web` metadata entry added (replaced if present)."""
+    import onnx
+
+    proto = onnx.load_from_string(model.onnx_bytes)  # the directory's model.onnx, or a fresh export
+    props = [p for p in proto.metadata_props if p.key != META_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(props)
+    proto.metadata_props.append(onnx.StringStringEntryProto(key=META_KEY, value=json.dumps(meta)))
+    return proto.SerializeToString()
+
+
+def export_web(model_dir: Path, out_dir: Path) -> None:
+    """Write the static site for the model directory `model_dir` into `out_dir`."""
+    from toolkit import api
+    from toolkit.artifact import atomic_write
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TkError(f"--web {out_dir}: is a file; give a folder")
+    ort_folder = find_ort_web()
+    model = api.load(model_dir)
+    meta = web_metadata(model, Path(model_dir))
+    onnx_bytes = site_model(model, meta)
+    (out_dir / "ort").mkdir(parents=True, exist_ok=True)
+    for name in PAGE_FILES:
+        atomic_write(out_dir / name, (PAGE / name).read_bytes())
+    for name in ORT_FILES:
+        tmp = out_dir / "ort" / f".{name}.tmp-{os.getpid()}"
+        shutil.copyfile(ort_folder / "dist" / name, tmp)
+        os.replace(tmp, out_dir / "ort" / name)
+    atomic_write(out_dir / "ort" / "VERSION",
+                 f"onnxruntime-web {ORT_WEB_VERSION} (MIT License), files from its npm package\n".encode())
+    atomic_write(out_dir / "model.onnx", onnx_bytes)
+    size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file()) / 2**20
+    log.info(f"wrote {out_dir}/ (index.html, model.onnx, ort/ onnxruntime-web {ORT_WEB_VERSION}; "
+             f"{size:.1f} MiB); serve it: python -m http.server -d {out_dir} 8000")

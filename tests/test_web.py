@@ -1,0 +1,356 @@
+"""`tk export MODEL --web SITE`: the static page predicts in a real browser as Python does.
+
+The churn model (session fixture) and a 1-epoch reviews text model are exported with the
+CLI, each site is served by `python -m http.server` on 127.0.0.1, and tests/web/drive.js
+(playwright-core) drives Debian's headless chromium through the page's own labelled
+controls: three rows per model, the defaults, CSV uploads. Every label shown must equal
+Python onnxruntime's (toolkit.runtime.Predictor) and every probability be within 1e-5.
+
+Browser tests skip, saying what to install, without chromium (`apt-get install chromium`),
+node, or playwright-core (`sh tests/web/install.sh`); exporting needs onnxruntime-web
+(examples/edge/node/install.sh, or npm, see exporters/web.py).
+Set TK_WEB_SCREENSHOTS=docs to write the README screenshots (docs/web-*.png).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import CHURN, ROOT
+
+DRIVER = ROOT / "tests" / "web" / "drive.js"
+REVIEWS = ROOT / "examples" / "reviews"
+TOLERANCE = 1e-5
+
+
+# ---- what the browser tests need ------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser() -> dict:
+    """node + playwright-core + chromium, or a skip naming what to install."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not found: install Node.js ≥ 18 to run the browser tests of tk export --web")
+    if not (DRIVER.parent / "node_modules" / "playwright-core" / "package.json").exists():
+        pytest.skip("playwright-core not installed: run `sh tests/web/install.sh` (npm ci in tests/web)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium not found: `apt-get install chromium` (Debian) to run the browser tests")
+    return {"node": node, "chromium": chromium}
+
+
+@pytest.fixture(scope="session")
+def ort_web():
+    from exporters import web
+    from toolkit.errors import TkError
+
+    try:
+        return web.find_ort_web()
+    except TkError as e:
+        pytest.skip(f"onnxruntime-web unavailable: {e} (or run `sh examples/edge/node/install.sh`)")
+
+
+def export_site(model_dir: Path, site: Path) -> Path:
+    """`tk export MODEL --web SITE` through the real CLI (a subprocess: one plain line on error)."""
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(site)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return site
+
+
+class StaticServer:
+    """`python -m http.server` on 127.0.0.1, a free port; stopped by its PID."""
+
+    def __init__(self, folder: Path):
+        self.proc = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                                      "--directory", str(folder)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()  # "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        match = re.search(r"port (\d+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"http.server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{match.group(1)}/"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def drive(browser: dict, site: Path, tmp: Path, **plan) -> dict:
+    """Serve `site`, run tests/web/drive.js with `plan`, stop the server; → its JSON."""
+    server = StaticServer(site)
+    try:
+        path = tmp / "plan.json"
+        path.write_text(json.dumps({"url": server.url, "chromium": browser["chromium"], **plan}), encoding="utf-8")
+        proc = subprocess.run([browser["node"], str(DRIVER), str(path)], capture_output=True, text=True,
+                              encoding="utf-8", timeout=300)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, f"drive.js failed:\n{proc.stderr[-3000:]}"
+    out = json.loads(proc.stdout)
+    assert out["errors"] == [], f"browser console errors: {out['errors']}"
+    assert out["external"] == [], f"the page fetched from other hosts: {out['external']}"
+    return out
+
+
+def screenshots(tmp: Path, name: str, readme: bool = True) -> list[dict]:
+    """Desktop (1280 px) and phone (390 px) screenshots: into $TK_WEB_SCREENSHOTS for the README ones."""
+    folder = Path(os.environ.get("TK_WEB_SCREENSHOTS") if readme and os.environ.get("TK_WEB_SCREENSHOTS") else tmp)
+    if not folder.is_absolute():
+        folder = ROOT / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return [{"width": 1280, "height": 900, "path": str(folder / f"web-{name}-desktop.png")},
+            {"width": 390, "height": 844, "path": str(folder / f"web-{name}-phone.png")}]
+
+
+def assert_matches_python(predictor, values: dict, shown: dict, where: str) -> None:
+    """The page's label/probabilities for one row == Predictor's (labels equal, floats within 1e-5)."""
+    want = predictor.run([values])
+    for name, result in shown.items():
+        if f"{name}::label" in want:
+            assert result["label"] == str(want[f"{name}::label"][0]), f"{where}: {name} label"
+        if f"{name}::probabilities" in want:
+            expected = want[f"{name}::probabilities"][0].astype(np.float64)
+            got = np.array(result["probabilities"], dtype=np.float64)
+            assert got.shape == expected.shape, f"{where}: {name}: {got.shape} != {expected.shape}"
+            assert np.max(np.abs(got - expected)) <= TOLERANCE, f"{where}: {name}: {got} != {expected}"
+        if f"{name}::value" in want:
+            assert abs(result["value"] - float(want[f"{name}::value"][0])) <= TOLERANCE, f"{where}: {name} value"
+    assert sorted(shown) == sorted({k.split("::")[0] for k in want}), f"{where}: outputs shown {sorted(shown)}"
+
+
+def assert_csv_matches_python(predictor, uploaded: Path, download: str, where: str) -> None:
+    """The downloaded CSV: the uploaded columns unchanged + Predictor's columns (floats within 1e-5)."""
+    import pandas as pd
+
+    sent = pd.read_csv(uploaded, dtype=str, keep_default_na=False)
+    got = pd.read_csv(io.StringIO(download), dtype=str, keep_default_na=False)
+    want = predictor.predict(sent)
+    assert list(got.columns) == list(sent.columns) + list(want.columns), f"{where}: columns {list(got.columns)}"
+    assert len(got) == len(sent), f"{where}: {len(got)} rows, sent {len(sent)}"
+    pd.testing.assert_frame_equal(got[list(sent.columns)], sent, obj=f"{where}: uploaded columns")
+    for col in want.columns:
+        if want[col].dtype.kind == "f":
+            worst = np.max(np.abs(got[col].astype(np.float64).to_numpy() - want[col].to_numpy(np.float64)))
+            assert worst <= TOLERANCE, f"{where}: {col}: max |Δ| {worst:.3e}"
+        else:
+            assert got[col].tolist() == want[col].astype(str).tolist(), f"{where}: {col}"
+
+
+def assert_usable(out: dict) -> None:
+    """Every control labelled, all reachable by Tab, no sideways scrolling at 390 px."""
+    a11y = out["a11y"]
+    assert a11y["unlabelled"] == [], f"controls without a <label for>: {a11y['unlabelled']}"
+    unreached = [c for c in a11y["ids"] if c not in a11y["tabOrder"]]
+    assert not unreached, f"Tab does not reach {unreached} (order: {a11y['tabOrder']})"
+    for screen in out["screens"]:
+        assert not screen["overflowX"], f"at {screen['width']} px the page is {screen['scrollWidth']} px wide"
+
+
+# ---- churn: binary, number and category fields ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def churn_site(churn_model, ort_web, tmp_path_factory) -> Path:
+    return export_site(churn_model[1], tmp_path_factory.mktemp("web") / "churn-site")
+
+
+def test_site_model_is_the_model_plus_form_metadata(churn_model, churn_site):
+    import onnx
+    import pandas as pd
+
+    from exporters.web import ORT_FILES
+
+    original, site = onnx.load(churn_model[1] / "model.onnx"), onnx.load(churn_site / "model.onnx")
+    assert original.graph == site.graph
+    meta = {p.key: p.value for p in site.metadata_props}
+    assert {p.key: p.value for p in original.metadata_props}.items() <= meta.items()
+    form = json.loads(meta["tk.web"])
+    fields = {f["column"]: f for f in form["fields"]}
+    assert list(fields) == [i["name"] for i in json.loads(meta["tk.inputs"])]
+    train = pd.read_csv(CHURN / "churn.csv").query("split == 'train'")
+    everything = pd.read_csv(CHURN / "churn.csv")
+    assert fields["tenure"]["type"] == "number" and fields["tenure"]["default"] == everything["tenure"].median()
+    assert fields["contract"]["default"] == train["contract"].mode()[0]
+    assert fields["contract"]["choices"][0] == fields["contract"]["default"]
+    assert sorted(fields["contract"]["choices"]) == sorted(train["contract"].unique())
+    assert fields["partner"]["type"] == "binary" and fields["partner"]["labels"] == ["0", "1"]
+    assert fields["phone_service"]["default"] == str(train["phone_service"].mode()[0])
+    assert form["defaults_from"] == "churn.csv"  # a file name, never a local path
+    for name in ("index.html", "app.js", "style.css", *(f"ort/{n}" for n in ORT_FILES)):
+        assert (churn_site / name).is_file(), name
+    assert "onnxruntime-web 1.30.0" in (churn_site / "ort" / "VERSION").read_text()
+
+
+def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
+    from toolkit.runtime import Predictor
+
+    with open(CHURN / "sample.csv", newline="") as f:
+        rows = list(csv.DictReader(f))[:3]
+    rows[2]["total_charges"] = ""  # blank number field → missing (NaN), imputed by the graph
+    upload = tmp_path / "upload.csv"
+    frame = __import__("pandas").read_csv(CHURN / "churn.csv", dtype=str, keep_default_na=False)
+    frame = frame[frame["split"] == "validation"].head(40).drop(columns=["churn", "split"])
+    frame.iloc[0, frame.columns.get_loc("payment_method")] = 'Mailed "paper" check,\nby post'  # quotes, comma, newline
+    frame.to_csv(upload, index=False)
+    bad = tmp_path / "bad.csv"
+    frame.drop(columns=["tenure"]).head(3).to_csv(bad, index=False)
+
+    out = drive(browser, churn_site, tmp_path, rows=rows, csv=[str(upload), str(bad)],
+                screenshots=screenshots(tmp_path, "churn"))
+    predictor = Predictor(churn_site / "model.onnx")
+    assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")
+    for i, (row, shown) in enumerate(zip(rows, out["rows"])):
+        assert shown["values"] == row, f"row {i}: the form holds {shown['values']}"
+        assert_matches_python(predictor, row, shown["results"], f"row {i}")
+    labels = {r["results"]["churn"]["label"] for r in out["rows"]}
+    assert labels <= {"No", "Yes"}
+
+    good, missing = out["csv"]
+    assert good["state"] == "done", good["status"]
+    assert_csv_matches_python(predictor, upload, good["text"], "csv upload")
+    assert missing["state"] == "error" and "missing column: tenure" in missing["status"], missing["status"]
+    assert_usable(out)
+
+
+# ---- reviews: a text field ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reviews_site(ort_web, tmp_path_factory) -> Path:
+    """examples/reviews trained for 1 epoch (the page, not the accuracy, is under test)."""
+    import yaml
+
+    from toolkit import log, train
+
+    log.quiet = True
+    config = yaml.safe_load((REVIEWS / "config.yaml").read_text())
+    config["trainer"] |= {"epochs": 1}
+    out = tmp_path_factory.mktemp("runs") / "reviews"
+    train(config, dataset=REVIEWS / "reviews.csv", output=out)
+    return export_site(out, tmp_path_factory.mktemp("web") / "reviews-site")
+
+
+def test_reviews_page_predicts_like_python(browser, reviews_site, tmp_path):
+    import pandas as pd
+
+    from toolkit.runtime import Predictor
+
+    data = pd.read_csv(REVIEWS / "reviews.csv", dtype=str, keep_default_na=False)
+    validation = data[data["split"] == "validation"]
+    rows = [{"review": validation["review"].iloc[0]},
+            {"review": 'Ünïcödé "quoted", 日本語 😀 <br />best tea EVER!!!\nsecond line'},
+            {"review": ""}]
+    upload = tmp_path / "reviews.csv"
+    validation.head(30).to_csv(upload, index=False)  # real reviews: quoted fields with commas and ""
+
+    out = drive(browser, reviews_site, tmp_path, rows=rows, csv=[str(upload)],
+                screenshots=screenshots(tmp_path, "reviews"))
+    predictor = Predictor(reviews_site / "model.onnx")
+    for i, (row, shown) in enumerate(zip(rows, out["rows"])):
+        assert shown["values"] == row, f"row {i}: the form holds {shown['values']}"
+        assert_matches_python(predictor, row, shown["results"], f"row {i}")
+    assert out["csv"][0]["state"] == "done", out["csv"][0]["status"]
+    assert_csv_matches_python(predictor, upload, out["csv"][0]["text"], "reviews csv upload")
+    assert_usable(out)
+
+
+# ---- sets (tag input), a 3-class category and a number output, defaults without the data file --
+
+def pizza_frame(n: int = 300):
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    toppings = ["cheese", "ham", "olive", "pepper", "mushroom"]
+    rows = []
+    for i in range(n):
+        chosen = [t for t in toppings if rng.random() < 0.4]
+        size = float(rng.integers(20, 40))
+        kind = "meat" if "ham" in chosen else "veggie" if len(chosen) >= 2 else "plain"
+        rows.append({"toppings": ", ".join(chosen), "size": size, "kind": kind,
+                     "price": 5 + 0.2 * size + len(chosen), "split": ["train", "validation", "test"][i % 3 // 2]})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def pizza_site(ort_web, tmp_path_factory) -> Path:
+    from toolkit import log, train
+
+    log.quiet = True
+    cfg = {"input_features": [{"name": "toppings", "type": "set"}, {"name": "size", "type": "number"}],
+           "output_features": [{"name": "kind", "type": "category"}, {"name": "price", "type": "number"}],
+           "preprocessing": {"split": {"type": "fixed", "column": "split"}},
+           "trainer": {"epochs": 3, "batch_size": 32}}
+    out = tmp_path_factory.mktemp("runs") / "pizza"
+    train(cfg, pizza_frame(), output=out)  # a DataFrame: no data file, defaults from features.json
+    return export_site(out, tmp_path_factory.mktemp("web") / "pizza-site")
+
+
+def test_set_field_and_number_output_predict_like_python(browser, pizza_site, tmp_path):
+    from toolkit.runtime import Predictor
+
+    rows = [{"toppings": "ham,olive", "size": "31"}, {"toppings": "", "size": ""},
+            {"toppings": "mushroom,anchovy,pepper", "size": "55.5"}]  # an unseen member; beyond the range
+    out = drive(browser, pizza_site, tmp_path, rows=rows, screenshots=screenshots(tmp_path, "pizza", readme=False))
+    predictor = Predictor(pizza_site / "model.onnx")
+    fields = {f["column"]: f for f in predictor.metadata["tk.web"]["fields"]}
+    assert fields["toppings"]["type"] == "set" and set(fields["toppings"]["members"]) >= {"ham", "olive"}
+    assert predictor.metadata["tk.web"]["defaults_from"] == "features.json"
+    assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")
+    for i, (row, shown) in enumerate(zip(rows, out["rows"])):
+        assert shown["values"] == row, f"row {i}: the form holds {shown['values']}"
+        assert_matches_python(predictor, row, shown["results"], f"row {i}")
+        assert len(shown["results"]["kind"]["probabilities"]) == 3
+        assert shown["results"]["price"]["value"] is not None
+    assert_usable(out)
+
+
+# ---- exporting: where onnxruntime-web comes from, bad destinations --------------------------
+
+def test_pinned_onnxruntime_web_is_the_edge_example_pin():
+    from exporters.web import ORT_WEB_INTEGRITY, ORT_WEB_VERSION
+
+    edge = ROOT / "examples" / "edge" / "node"
+    assert json.loads((edge / "package.json").read_text())["dependencies"]["onnxruntime-web"] == ORT_WEB_VERSION
+    lock = json.loads((edge / "package-lock.json").read_text())["packages"]["node_modules/onnxruntime-web"]
+    assert (lock["version"], lock["integrity"]) == (ORT_WEB_VERSION, ORT_WEB_INTEGRITY)
+
+
+@pytest.mark.parametrize("package, message", [
+    (None, "is not an onnxruntime-web package folder"),
+    ({"name": "onnxruntime-web", "version": "1.17.0"}, "holds onnxruntime-web 1.17.0, tk needs 1.30.0"),
+    ({"name": "onnxruntime-web", "version": "1.30.0"}, "dist lacks ort.wasm.min.js"),
+])
+def test_a_wrong_onnxruntime_web_folder_is_one_clear_line(tmp_path, monkeypatch, package, message):
+    from exporters import web
+    from toolkit.errors import TkError
+
+    if package is not None:
+        (tmp_path / "package.json").write_text(json.dumps(package))
+    monkeypatch.setenv("TK_ONNXRUNTIME_WEB", str(tmp_path))
+    with pytest.raises(TkError, match="TK_ONNXRUNTIME_WEB") as info:
+        web.find_ort_web()
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_web_into_a_file_is_refused(churn_model, tmp_path):
+    target = tmp_path / "site"
+    target.write_text("not a folder")
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(churn_model[1]), "--web", str(target)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and f"--web {target}: is a file; give a folder" in proc.stderr, proc.stderr
