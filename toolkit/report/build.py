@@ -1,0 +1,157 @@
+"""`tk report MODEL... --dataset D --output DIR`: PNGs and one report.html.
+
+One model: DIR/report.html and DIR/*.png. Two or more: DIR/report.html with
+the metrics side by side and overlaid curves (DIR/compare_*.png), and each
+model's own plots in DIR/<model name>/. File names per model:
+
+    learning_curves.png
+    <output>_confusion.png  _roc.png  _precision_recall.png  _calibration.png  _probabilities.png
+    <output>_predicted_vs_actual.png  _residuals.png           (number outputs)
+    <output>_label_f1.png                                       (set outputs)
+    <output>_importance.png                                     (every output)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit import log
+from toolkit.errors import TkError
+
+
+@dataclass
+class Plot:
+    title: str
+    path: Path
+    wide: bool = False  # spans the page width in the HTML grid
+
+
+@dataclass
+class Section:
+    """One model's part of the page."""
+
+    run: object  # data.ModelRun
+    plots: list[Plot]
+    importances: list
+    config_yaml: str
+    notes: list[str] = field(default_factory=list)
+
+
+def report(models: list[Path], dataset: Path | None, output: Path, importance_repeats: int = 5) -> Path:
+    """Write `output`/report.html and the PNGs for `models` on the labelled `dataset`; return the HTML path."""
+    from toolkit import data as tkdata
+    from toolkit.artifact import atomic_write
+    from toolkit.report import data, html
+
+    models, output = [Path(m) for m in models], Path(output)
+    if not models:
+        raise TkError("tk report: name at least one model directory")
+    if dataset is None:
+        raise TkError("--dataset is required: the labelled rows to report on (e.g. the test split)")
+    if output.exists() and not output.is_dir():
+        raise TkError(f"--output {output}: exists and is a file; give a folder for report.html and the PNGs")
+    from toolkit import api
+
+    loaded = [api.load(m) for m in models]  # a missing or damaged model fails before the data is read
+    df = tkdata.read_table(dataset)
+    if len(df) == 0:
+        raise TkError(f"{dataset}: no rows to report on")
+    labels = _labels(models)
+    runs = []
+    for model, path, label in zip(loaded, models, labels):
+        log.info(f"{label}: evaluating on {dataset} ({len(df)} rows)")
+        runs.append(data.gather(model, path, label, df, str(dataset)))
+    output.mkdir(parents=True, exist_ok=True)
+    single = len(runs) == 1
+    sections = []
+    for run in runs:
+        folder = output if single else output / _file_part(run.label)
+        folder.mkdir(exist_ok=True)
+        sections.append(model_section(run, df, folder, importance_repeats))
+    compare = [] if single else compare_plots(runs, output)
+    summary = data.data_summary(df, runs)
+    page = html.page(dataset=str(dataset), created=time.strftime("%Y-%m-%d %H:%M:%S"), sections=sections,
+                     compare_plots=compare, summary=summary)
+    target = output / "report.html"
+    atomic_write(target, page.encode("utf-8"))
+    n_png = sum(len(s.plots) for s in sections) + len(compare)
+    log.info(f"wrote {target} ({len(page) / 1024:.0f} KiB) and {n_png} PNGs in {output}")
+    return target
+
+
+def model_section(run, df, folder: Path, repeats: int) -> Section:
+    """Every plot of one model into `folder`, and its permutation importance."""
+    from toolkit.config import render
+    from toolkit.report import importance, plots_classification as pc, plots_training, plots_values as pv
+
+    weights = {f.config.name: f.config.loss_weight for f in run.model.outputs}
+    plots = [Plot("Learning curves", plots_training.learning_curves(
+        [(run.label, plots_training.curves(run.stats, weights))], folder / "learning_curves.png"), wide=True)]
+    notes = []
+    kinds = {
+        "binary": [("confusion", "Confusion matrix", pc.confusion), ("roc", "ROC", pc.roc),
+                   ("precision_recall", "Precision-recall", pc.precision_recall),
+                   ("calibration", "Calibration", pc.calibration),
+                   ("probabilities", "Predicted probabilities", pc.probabilities)],
+        "number": [("predicted_vs_actual", "Predicted vs actual", pv.predicted_vs_actual),
+                   ("residuals", "Residuals", pv.residuals)],
+        "set": [("label_f1", "F1 per label", pv.label_f1)],
+    }
+    kinds["category"] = kinds["binary"]
+    for o in run.outputs:
+        if o.dropped:
+            notes.append(f"{o.name}: {o.dropped} row(s) without a known target left out of its plots and metrics.")
+        if len(o.y) == 0:
+            notes.append(f"{o.name}: no row with a known target; no plots.")
+            continue
+        for key, title, draw in kinds.get(o.type, []):
+            path = folder / f"{_file_part(o.name)}_{key}.png"
+            plots.append(Plot(f"{o.name}: {title}", draw(o, path)))
+    log.info(f"{run.label}: permutation importance ({repeats} repeats per column, through model.onnx)")
+    imps = importance.permutation_importance(run, df, repeats=repeats)
+    for imp in imps:
+        path = folder / f"{_file_part(imp.output)}_importance.png"
+        plots.append(Plot(f"{imp.output}: permutation importance", pv.importance(imp, path)))
+    return Section(run, plots, imps, render(run.model.config), notes)
+
+
+def compare_plots(runs, output: Path) -> list[Plot]:
+    """Overlaid learning curves, and per output shared by the models: ROC or residuals."""
+    from toolkit.report import plots_classification as pc, plots_training, plots_values as pv
+
+    curves = [(r.label, plots_training.curves(r.stats, {f.config.name: f.config.loss_weight
+                                                        for f in r.model.outputs})) for r in runs]
+    plots = [Plot("Learning curves, models compared",
+                  plots_training.learning_curves(curves, output / "compare_learning_curves.png"), wide=True)]
+    names = [o.name for o in runs[0].outputs]
+    for name in names:
+        found = [(r.label, o) for r in runs for o in r.outputs if o.name == name and len(o.y)]
+        if len(found) < 2 or len({o.type for _, o in found}) > 1:
+            continue
+        kind = found[0][1].type
+        if kind in ("binary", "category") and len({tuple(o.classes) for _, o in found}) == 1:
+            path = output / f"compare_{_file_part(name)}_roc.png"
+            plots.append(Plot(f"{name}: ROC, models compared", pc.compare_roc(name, found, path)))
+        elif kind == "number":
+            path = output / f"compare_{_file_part(name)}_residuals.png"
+            plots.append(Plot(f"{name}: residuals, models compared", pv.compare_residuals(name, found, path)))
+    return plots
+
+
+def _labels(models: list[Path]) -> list[str]:
+    """A short distinct name per model: the folder name, or more of the path when names repeat."""
+    names = [m.resolve().name for m in models]
+    if len(set(names)) == len(names):
+        return names
+    full = [str(m) for m in models]
+    if len(set(full)) == len(full):
+        return full
+    return [f"{n} ({i + 1})" for i, n in enumerate(full)]
+
+
+def _file_part(name: str) -> str:
+    from toolkit.report.figures import file_part
+
+    return file_part(name)

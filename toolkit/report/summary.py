@@ -1,0 +1,86 @@
+"""The table `tk train` prints when it is done.
+
+    best epoch 26 of 34 (churn.loss 0.4075, stopped early)
+    output  metric   train   validation  test
+    churn   loss     0.4043  0.4075      0.4176
+    …
+    train time 7.4 s · model.onnx 23.4 KiB · ONNX latency, 1 row: median 0.21 ms (50 runs)
+
+The latency is measured through toolkit.runtime.Predictor (what `tk serve`
+and `tk predict` run) on a single row, after one warm-up run; it is a rough
+figure on a possibly busy machine, not a benchmark (see bench/).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+LATENCY_RUNS = 50
+
+
+def onnx_latency_ms(predictor, row: dict | None = None, runs: int = LATENCY_RUNS) -> float:
+    """Median milliseconds of `predictor.run` on one row (default: every input missing)."""
+    import numpy as np
+
+    if row is None:
+        row = {name: None for name in predictor.inputs}
+    records = [row]
+    predictor.run(records)  # warm-up: first run allocates
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        predictor.run(records)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+def train_summary(model, output_dir: Path | None, row: dict | None = None):
+    """The rich renderables of the summary: (headline, table, footer line)."""
+    from rich.table import Table
+
+    stats = model.stats
+    splits = list(stats.get("metrics", {}))
+    epochs = len(stats.get("epochs", []))
+    early = ", stopped early" if stats.get("stopped_early") else ""
+    headline = (f"best epoch {stats.get('best_epoch')} of {epochs} "
+                f"({stats.get('validation_metric')} {stats.get('best_value', float('nan')):.4f}{early})")
+    table = Table(title="metrics per split", title_justify="left")
+    table.add_column("output")
+    table.add_column("metric")
+    for s in splits:
+        table.add_column(s, justify="right")
+    first = stats["metrics"][splits[0]] if splits else {}
+    for out, values in first.items():
+        for name in values:
+            table.add_row(out, name, *[_fmt(stats["metrics"][s].get(out, {}).get(name)) for s in splits])
+    parts = [f"train time {stats.get('train_seconds', float('nan')):.1f} s"]
+    onnx_path = Path(output_dir) / "model.onnx" if output_dir is not None else None
+    if onnx_path is not None and onnx_path.exists():
+        from toolkit.runtime import Predictor
+
+        parts.append(f"model.onnx {onnx_path.stat().st_size / 1024:.1f} KiB")
+        predictor = Predictor(onnx_path)
+    else:
+        parts.append(f"model.onnx {len(model.onnx_bytes) / 1024:.1f} KiB (not saved)")
+        predictor = model.predictor
+    latency = onnx_latency_ms(predictor, row)
+    parts.append(f"ONNX latency, 1 row: median {latency:.2f} ms ({LATENCY_RUNS} runs)")
+    return headline, table, " · ".join(parts)
+
+
+def print_train_summary(model, output_dir: Path | None, row: dict | None = None) -> None:
+    """Print the summary table on stderr (where tk's progress goes); nothing when log.quiet."""
+    from toolkit import log
+
+    if log.quiet:
+        return
+    headline, table, footer = train_summary(model, output_dir, row)
+    console = log.console()
+    console.print(headline, markup=False)
+    console.print(table)
+    console.print(footer, markup=False)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.4f}"
