@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import StrictModel
+from toolkit.hyperopt.space import HyperoptConfig
 
 InputFeatureConfig = Annotated[
     Union[tuple(cls.Config for cls in INPUT_FEATURES.values())], Field(discriminator="type")]
@@ -108,6 +109,7 @@ class TrainerConfig(StrictModel):
     seed: int = 42
     threads: int | None = Field(None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores.")
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    shuffle_buffer: int = Field(100_000, ge=1, description="Streaming training: rows in the shuffle buffer (data streamed from large files, globs, directories or --nproc > 1).")
 
 
 class Config(StrictModel):
@@ -117,6 +119,7 @@ class Config(StrictModel):
     combiner: Combiner = ConcatCombiner()
     trainer: TrainerConfig = TrainerConfig()
     preprocessing: Preprocessing = Preprocessing()
+    hyperopt: HyperoptConfig | None = Field(None, description="What `tk hyperopt` searches; `tk train` ignores it.")
 
     @model_validator(mode="before")
     @classmethod
@@ -232,6 +235,8 @@ def yaml_path(loc: tuple) -> str:
             out += f"[{part}]"
         elif i > 0 and (isinstance(loc[i - 1], int) or loc[i - 1] in _UNION_KEYS):
             continue
+        elif i > 1 and loc[i - 2] == "parameters" and loc[0] == "hyperopt":
+            continue  # hyperopt.parameters.<path>.<space tag>
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -240,7 +245,7 @@ def yaml_path(loc: tuple) -> str:
 _UNION_KEYS = ("combiner", "split")
 
 
-def _fields_at(loc: tuple) -> list[str]:
+def fields_at(loc: tuple) -> list[str]:
     """The valid keys of the config block at `loc` (for 'did you mean')."""
     from typing import get_args, get_origin
 
@@ -253,12 +258,14 @@ def _fields_at(loc: tuple) -> list[str]:
             return [m for a in get_args(t) for m in members(a)]
         return [t] if isinstance(t, type) and issubclass(t, StrictModel) else []
 
+    if tuple(loc[:2]) == ("hyperopt", "parameters") and len(loc) > 2:
+        loc = tuple(loc[:2]) + tuple(loc[3:])  # drop the dict key (a config path)
     current = [Config]
     for part in loc:
         if isinstance(part, int):
             continue
-        tagged = [c for c in current if c.model_fields.get("type") is not None
-                  and part in get_args(c.model_fields["type"].annotation)]
+        tagged = [c for c in current for tag in ("type", "space") if c.model_fields.get(tag) is not None
+                  and part in get_args(c.model_fields[tag].annotation)]
         if tagged:
             current = tagged
             continue
@@ -270,7 +277,8 @@ def _fields_at(loc: tuple) -> list[str]:
     return sorted({f for c in current for f in c.model_fields})
 
 
-def _suggest(word: str, options) -> str:
+def suggest(word: str, options) -> str:
+    """'; did you mean 'x'?' for the closest option, or ''."""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -281,25 +289,29 @@ def describe_error(err: dict[str, Any]) -> str:
     path = yaml_path(loc)
     if kind == "extra_forbidden":
         key = loc[-1]
-        fields = _fields_at(loc[:-1])
-        return f"{path}: unknown key {key!r}{_suggest(key, fields)} (valid keys: {', '.join(fields)})"
+        fields = fields_at(loc[:-1])
+        return f"{path}: unknown key {key!r}{suggest(key, fields)} (valid keys: {', '.join(fields)})"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-        return (f"{path}.type: unknown type {ctx.get('tag')!r}{_suggest(ctx.get('tag'), tags)} "
+        key = str(ctx.get("discriminator", "'type'")).strip("'")
+        return (f"{path}.{key}: unknown {key} {ctx.get('tag')!r}{suggest(ctx.get('tag'), tags)} "
                 f"(choose from {', '.join(tags)})")
     if kind == "union_tag_not_found":
-        return f"{path}: missing key 'type'"
+        key = str(err.get("ctx", {}).get("discriminator", "'type'")).strip("'")
+        return f"{path}: missing key {key!r}"
     if kind == "missing":
         return f"{path}: required key is missing"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         opts = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
-        return f"{path}: got {value!r}{_suggest(value, opts)} (choose from {expected})"
+        return f"{path}: got {value!r}{suggest(value, opts)} (choose from {expected})"
     if kind == "too_short" and path in ("input_features", "output_features"):
         return f"{path}: at least one feature is required"
     if kind == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")
+        if msg.startswith("."):  # relative to the block: ".low: must be < high"
+            return f"{path}{msg}"
         return msg if ":" in msg.split(" ")[0] else f"{path}: {msg}" if path else msg
     msg = str(err["msg"])
     msg = msg[0].lower() + msg[1:]
@@ -310,7 +322,7 @@ def render(config: Config) -> str:
     """The config as YAML with every default filled in."""
     import yaml
 
-    data = config.model_dump(mode="json")
+    data = config.model_dump(mode="json", exclude={"hyperopt"} if config.hyperopt is None else None)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

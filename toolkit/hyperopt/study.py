@@ -1,0 +1,96 @@
+"""The Optuna side: storage, sampler and pruner from the `hyperopt:` section.
+
+SQLite is shared by several processes, so its connections wait up to 30 s
+for a lock instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+
+COUNTED = ("COMPLETE", "PRUNED")  # trial states that use up the study's budget of trials
+
+
+def make_storage(url: str):
+    """An Optuna RDBStorage for `url` (sqlite:///…, postgresql://…, mysql://…)."""
+    import optuna
+
+    engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def make_sampler(section, seed: int | None):
+    """tpe | random | grid, as named by `hyperopt.sampler`."""
+    import optuna
+
+    from toolkit.hyperopt.space import grid_values
+
+    if section.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if section.sampler == "grid":
+        grid = {path: grid_values(p) for path, p in section.parameters.items()}
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def grid_size(section) -> int | None:
+    """Points in the grid (the most trials a grid search can run), or None for other samplers."""
+    import math
+
+    from toolkit.hyperopt.space import grid_values
+
+    if section.sampler != "grid":
+        return None
+    return math.prod(len(grid_values(p)) for p in section.parameters.values())
+
+
+def make_pruner(section):
+    """median | hyperband | none, fed by the per-epoch validation metric."""
+    import optuna
+
+    if section.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=3)
+    if section.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=2, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def study_name(config_stem: str, base: dict, section, metric: tuple[str, str], goal: str, dataset: str) -> str:
+    """Stable across re-runs of the same search; a changed space or config starts a new study."""
+    key = json.dumps({"config": base, "parameters": section.model_dump(mode="json")["parameters"],
+                      "metric": list(metric), "goal": goal, "dataset": dataset}, sort_keys=True, default=str)
+    return f"tk-{config_stem}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def fail_interrupted(study) -> list[int]:
+    """Mark FAIL the RUNNING trials whose worker process on this host is gone (a killed run).
+
+    Trials of workers on other machines (a shared RDB) are left alone.
+    Returns their numbers.
+    """
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    failed = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+        if where != host or _alive(int(pid or 0)):
+            continue
+        study.tell(t.number, state=TrialState.FAIL)
+        failed.append(t.number)
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

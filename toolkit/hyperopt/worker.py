@@ -1,0 +1,239 @@
+"""One search process: reserve a trial, train it, report each epoch, keep the best model.
+
+`main(job)` is the target of each worker process (multiprocessing, spawn).
+Trials are reserved under a file lock in the output folder, so N local
+processes never start more than the study's remaining trials. Each trial
+trains into `<output>/.trials/trial-<n>` (model.onnx and its parity check
+included); one that beats the best so far replaces `<output>/best_model`
+under a second lock, so only the best trial's directory is kept.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import shutil
+import socket
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+BEST_DIR = "best_model"
+BEST_MARKER = "best_trial.json"
+TRIALS_DIR = ".trials"
+
+
+@contextmanager
+def file_lock(path: Path, blocking: bool = True):
+    """An exclusive flock on `path` (created if missing); yields whether it was taken."""
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def trial_config(base: dict, section, metric: tuple[str, str], pick) -> tuple[dict, dict]:
+    """(config dict, {path: value}) for one trial; `pick(path, param)` gives each value.
+
+    `.type` paths are set first; a path that does not exist for the types
+    chosen (a concat-only key in a transformer trial) is not searched in that
+    trial. The trial early-stops and keeps its best epoch by the searched
+    metric, so `trainer.validation_metric` is set to it unless searched.
+    """
+    from toolkit.hyperopt import apply
+
+    data, values = base, {}
+    ordered = sorted(section.parameters.items(), key=lambda kv: not kv[0].endswith(".type"))
+    for path, param in ordered:
+        if not apply.applies(data, path):
+            continue
+        values[path] = pick(path, param)
+        data = apply.set_path(data, path, values[path])
+    if "trainer.validation_metric" not in section.parameters:
+        data = apply.set_path(data, "trainer.validation_metric", ".".join(metric))
+    return data, values
+
+
+def main(job: dict, stop=None) -> None:
+    """Run trials until the study has `job['total']` or the time is up.
+
+    The target of a worker process; with `stop` (a threading.Event) it runs
+    in a thread of the `tk hyperopt` process itself (--jobs 1) and checks it
+    between trials.
+    """
+    if job["one_thread"]:
+        os.environ["OMP_NUM_THREADS"] = "1"  # before torch is imported in this process
+    import optuna
+    import torch
+
+    from toolkit import api, log  # noqa: F401  (imported before the first trial's clock starts)
+    from toolkit.hyperopt import study as study_mod
+    from toolkit.hyperopt.space import HyperoptConfig
+
+    if stop is None:
+        log.quiet = True
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    section = HyperoptConfig.model_validate(job["section"])
+    if job["one_thread"]:
+        torch.set_num_threads(1)
+    study = optuna.load_study(study_name=job["study_name"], storage=study_mod.make_storage(job["storage"]),
+                              sampler=study_mod.make_sampler(section, job["seed"]),
+                              pruner=study_mod.make_pruner(section))
+    try:
+        while stop is None or not stop.is_set():
+            trial = reserve(study, job)
+            if trial is None:
+                return
+            run_trial(study, trial, section, job)
+    except KeyboardInterrupt:  # Ctrl-C reaches every worker; the trial is already marked FAIL
+        if stop is not None:
+            raise
+    except Exception as e:  # storage trouble: one line, not a traceback from each process
+        if stop is not None:
+            raise
+        log.error(f"hyperopt worker {worker_id()}: {type(e).__name__}: {e}")
+        raise SystemExit(1) from None
+
+
+def reserve(study, job: dict):
+    """A new RUNNING trial, or None when the study is full, time is up or the parent is gone."""
+    from optuna.trial import TrialState
+
+    output = Path(job["output"])
+    with file_lock(output / ".reserve.lock"):
+        if os.getppid() != job["parent"]:
+            return None
+        if job["deadline"] is not None and time.time() >= job["deadline"]:
+            return None
+        trials = study.get_trials(deepcopy=False)
+        active = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING,
+                                 TrialState.WAITING) for t in trials)
+        started_here = sum(t.user_attrs.get("run") == job["run_id"] for t in trials)
+        if active >= job["total"] or started_here >= job["budget"]:
+            return None
+        trial = study.ask()
+        trial.set_user_attr("run", job["run_id"])
+        trial.set_user_attr("worker", worker_id())
+        return trial
+
+
+def run_trial(study, trial, section, job: dict) -> None:
+    """Sample, validate, train with pruning, record; never raises for a bad trial."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from toolkit import api
+    from toolkit.config import validate_config
+    from toolkit.errors import TkError
+    from toolkit.hyperopt import space
+
+    out_name, metric = job["metric"]
+    n = trial.number
+    try:
+        data, _ = trial_config(job["base"], section, (out_name, metric),
+                               lambda path, param: space.suggest(trial, path, param))
+        if job["one_thread"] and not data.get("trainer", {}).get("threads"):
+            data = {**data, "trainer": {**data.get("trainer", {}), "threads": 1}}
+        cfg = validate_config(data, "trial config")
+    except Exception as e:  # TkError from validation; anything else is reported the same way
+        trial.set_user_attr("note", f"invalid config, skipped: {e}"[:2000])
+        tell(study, trial, state=TrialState.PRUNED)
+        return
+
+    def on_epoch(record: dict) -> None:
+        value = record["validation"].get(out_name, {}).get(metric)
+        if value is None or math.isnan(value):
+            return
+        trial.report(value, record["epoch"])
+        if trial.should_prune():
+            trial.set_user_attr("epochs", record["epoch"])
+            trial.set_user_attr("note", f"pruned at epoch {record['epoch']}")
+            raise optuna.TrialPruned()
+
+    tmp = Path(job["output"]) / TRIALS_DIR / f"trial-{n}"
+    try:
+        model = api.train(cfg, job["dataset"], output=tmp, on_epoch=on_epoch)
+        value = float(model.stats["best_value"])
+        trial.set_user_attr("epochs", len(model.stats["epochs"]))
+        trial.set_user_attr("best_epoch", model.stats["best_epoch"])
+        if math.isnan(value):
+            trial.set_user_attr("note", f"{out_name}.{metric} is NaN")
+            tell(study, trial, state=TrialState.FAIL)
+            return
+        keep_if_best(tmp, value, n, job)
+        tell(study, trial, value)
+    except optuna.TrialPruned:
+        tell(study, trial, state=TrialState.PRUNED)
+    except KeyboardInterrupt:
+        trial.set_user_attr("note", "interrupted")
+        tell(study, trial, state=TrialState.FAIL)
+        raise
+    except Exception as e:  # a trial's failure is recorded, the search goes on
+        reason = str(e) if isinstance(e, TkError) else f"{type(e).__name__}: {e}"
+        trial.set_user_attr("note", f"failed: {reason}"[:2000])
+        tell(study, trial, state=TrialState.FAIL)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp.with_name(tmp.name + ".checkpoint"), ignore_errors=True)
+
+
+def tell(study, trial, value=None, state=None) -> None:
+    """study.tell, where the grid sampler's own "grid exhausted" stop is not an error.
+
+    (GridSampler calls study.stop(), which Optuna allows only inside optimize;
+    here the run already caps the trials at the grid's size.)
+    """
+    try:
+        study.tell(trial, value, state=state)
+    except RuntimeError as e:
+        if "Study.stop" not in str(e):
+            raise
+
+
+def read_marker(output: Path) -> dict | None:
+    """{"study", "trial", "value"} of the model in best_model, or None."""
+    try:
+        return json.loads((output / BEST_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_marker(output: Path, study_name: str, number: int, value: float) -> None:
+    from toolkit.artifact import atomic_write
+
+    atomic_write(output / BEST_MARKER, json.dumps({"study": study_name, "trial": number, "value": value}).encode())
+
+
+def keep_if_best(trial_dir: Path, value: float, number: int, job: dict) -> None:
+    """Swap `trial_dir` in as best_model when `value` beats the marker's (under a lock)."""
+    output = Path(job["output"])
+    with file_lock(output / ".best.lock"):
+        marker = read_marker(output)
+        best = output / BEST_DIR
+        if marker is not None and marker.get("study") == job["study_name"] and best.is_dir():
+            old = marker["value"]
+            if not (value < old if job["direction"] == "minimize" else value > old):
+                return
+        install(trial_dir, best)
+        write_marker(output, job["study_name"], number, value)
+
+
+def install(model_dir: Path, best: Path) -> None:
+    """Replace `best` by `model_dir` with renames (same filesystem), old copy removed after."""
+    old = best.with_name(f".{best.name}.old-{os.getpid()}")
+    if best.exists():
+        os.replace(best, old)
+    os.replace(model_dir, best)
+    shutil.rmtree(old, ignore_errors=True)
