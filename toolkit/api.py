@@ -41,19 +41,30 @@ def _dataset(cfg: Config, base: Path, dataset):
 
 
 def train(config, dataset=None, output: str | Path | None = None, resume: bool = False,
-          on_epoch=None) -> "TrainedModel":
+          on_epoch=None, stream: bool | None = None, chunk_rows: int | None = None) -> "TrainedModel":
     """Train from a config (YAML path, dict or Config) on a path or DataFrame.
 
     Writes the model directory to `output` when given, with a checkpoint each
     epoch in `<output>.checkpoint/` (removed at the end); `resume` continues
     from that checkpoint after an interruption. `on_epoch(record)` is passed
     to `trainer.fit` (hyperopt pruning uses it). Returns the model.
+
+    A glob, a directory, files of at least TK_STREAM_BYTES, `stream=True` or a
+    torchrun launch (WORLD_SIZE > 1) take the streaming path
+    (toolkit.stream.train: bounded memory, DDP-aware; `chunk_rows` rows per
+    chunk); a DataFrame and smaller files are read into memory.
     """
     from toolkit import data
+    from toolkit.stream import ddp, readers
 
     started = time.perf_counter()
     cfg, base = _config_and_base(config)
     source, label = _dataset(cfg, base, dataset)
+    if not hasattr(source, "columns") and stream is not False and (
+            stream or readers.should_stream(source) or ddp.world_size() > 1):
+        from toolkit.stream.train import train_stream
+
+        return train_stream(cfg, source, label, output, resume, on_epoch, rows=chunk_rows or readers.CHUNK_ROWS)
     df = data.read_table(source)
     inputs, outputs = prepare.make_features(cfg)
     prep = prepare.prepare_training(cfg, df, label, inputs, outputs)
@@ -98,9 +109,6 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
         "total_seconds": time.perf_counter() - started,
     }
     result = TrainedModel(cfg, inputs, outputs, model, stats)
-    for split_name, per_output in metrics.items():
-        log.info(f"{split_name}: " + "; ".join(
-            f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()))
     if output is not None:
         check_rows = np.flatnonzero(prep.split == 1)[:PARITY_ROWS]
         result.save(output, parity_columns={c: v[check_rows] for c, v in prep.columns.items()})

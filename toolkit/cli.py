@@ -49,12 +49,21 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")] = Path("runs/model"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from <output>.checkpoint after an interruption.")] = False,
+    nproc: Annotated[int, typer.Option("--nproc", help="Training processes on this machine: DistributedDataParallel through torch's elastic launcher, data streamed.")] = 1,
 ):
     """Train a model from a config and write its model directory."""
     from toolkit import api, log
 
     log.quiet = quiet
-    _run(api.train, config, dataset, output=output, resume=resume)
+    if nproc != 1:
+        from toolkit import commands
+
+        _run(commands.train_processes, config, dataset, output, quiet, resume, nproc)
+        return
+    model = _run(api.train, config, dataset, output=output, resume=resume)
+    from toolkit.report.summary import print_train_summary
+
+    _run(print_train_summary, model, output)
 
 
 @app.command()
@@ -77,11 +86,12 @@ def predict(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="CSV, Parquet or JSON lines; default stdout (CSV).")] = None,
     keep: Annotated[Optional[str], typer.Option(help="Comma-separated input columns to copy into the output (e.g. an id).")] = None,
     engine: Engine = "onnx",
+    chunk_rows: Annotated[Optional[int], typer.Option("--chunk-rows", help="Stream the input in chunks of this many rows [default: stream only globs, directories and large files].")] = None,
 ):
-    """Predict labels and probabilities for every row of a dataset."""
+    """Predict labels and probabilities for every row of a dataset (large inputs in chunks, written as they go)."""
     from toolkit import commands
 
-    _run(commands.predict, model, dataset, output, keep, engine)
+    _run(commands.predict, model, dataset, output, keep, engine, chunk_rows)
 
 
 @app.command()

@@ -63,9 +63,21 @@ def write_table(df, output: Path | None) -> None:
 
 
 def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: str | None,
-            engine: str = "onnx") -> None:
+            engine: str = "onnx", chunk_rows: int | None = None) -> None:
+    """Predictions to `output`; a glob, a directory, a large file or `chunk_rows` streams in chunks."""
     from toolkit import api, data
+    from toolkit.stream import readers
 
+    if chunk_rows is not None and chunk_rows < 1:
+        raise TkError(f"--chunk-rows: must be >= 1, got {chunk_rows}")
+    if chunk_rows or readers.should_stream(_require_dataset(dataset)):
+        from toolkit.stream.predict import ChunkWriter, predict_stream
+
+        ChunkWriter(output)  # refuse a bad --output before any work
+        model = api.load(model_dir)
+        cols = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+        predict_stream(model, dataset, output, cols, engine, chunk_rows or readers.CHUNK_ROWS)
+        return
     model = api.load(model_dir)
     df = data.read_table(_require_dataset(dataset))
     preds = model.predict(df, source=str(dataset), engine=engine)
@@ -76,6 +88,25 @@ def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: st
     write_table(preds, output)
     if output is not None:
         log.info(f"wrote {len(preds)} predictions to {output}")
+
+
+def train_processes(config: Path, dataset: Path | None, output: Path, quiet: bool, resume: bool,
+                    nproc: int) -> None:
+    """`tk train --nproc N`: N DDP workers on this machine through torch's elastic launcher."""
+    from toolkit.config import load_config
+    from toolkit.stream import ddp
+
+    if nproc < 1:
+        raise TkError(f"--nproc: must be >= 1, got {nproc}")
+    if ddp.world_size() > 1:
+        raise TkError("--nproc: this process is already one of a torchrun launch; drop --nproc")
+    load_config(config)  # a bad config is one line here, not one per worker
+    args = ["train", str(config), "--output", str(output)]
+    args += ["--dataset", str(dataset)] if dataset is not None else []
+    args += ["--resume"] if resume else []
+    args += ["--quiet"] if quiet else []
+    ddp.launch(nproc, args)
+    log.info(f"wrote {output} (trained by {nproc} processes)")
 
 
 def init_config(dataset: Path, targets: list[str], output: Path | None) -> None:

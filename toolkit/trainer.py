@@ -112,9 +112,14 @@ def evaluate(model, outputs, losses, data: Batches, metrics_for: set[str] | None
     `metrics_for` (all when None): each epoch needs just the watched one.
     """
     preds = predict_raw(model, data.x)
+    return score_predictions(outputs, losses, preds, [y.cpu().numpy() for y in data.y], metrics_for)
+
+
+def score_predictions(outputs, losses, preds: list[np.ndarray], ys: list[np.ndarray],
+                      metrics_for: set[str] | None = None) -> dict[str, dict[str, float]]:
+    """`evaluate` from decoder outputs [N] / [N, C] and targets per output (numpy)."""
     result = {}
-    for f, loss_fn, pred, y in zip(outputs, losses, preds, data.y):
-        y_np = y.cpu().numpy()
+    for f, loss_fn, pred, y_np in zip(outputs, losses, preds, ys):
         keep = ~np.isnan(y_np) if y_np.ndim == 1 else ~np.isnan(y_np).reshape(len(y_np), -1).any(axis=1)
         with torch.no_grad():
             loss = float(loss_fn(torch.from_numpy(pred[keep]), torch.from_numpy(y_np[keep]))) if keep.any() else math.nan

@@ -46,8 +46,12 @@ def fit_mapping(strings: np.ndarray, true_label: str | None, where: str) -> dict
     Returns {"true": [lowercased keys], "false": [...], "labels": [false, true]}
     where `labels` are the most frequent original spellings, used for output.
     """
-    present = strings[strings != ""]
-    counts = Counter(present.tolist())
+    return mapping_from_counts(Counter(strings[strings != ""].tolist()), true_label, where)
+
+
+def mapping_from_counts(counts: Counter, true_label: str | None, where: str) -> dict:
+    """`fit_mapping` from {raw value: rows} (a streaming pass's counts); "" is ignored."""
+    counts = Counter({v: c for v, c in counts.items() if v != ""})
     lowered = Counter()
     spelling: dict[str, Counter] = {}
     for value, c in counts.items():
@@ -97,6 +101,15 @@ def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = floa
                 default_tensor=tensor("default", np.array([default], dtype=np.float32)))
 
 
+def _true_false(counts: Counter, mapping: dict) -> tuple[int, int]:
+    """(rows that look up as true, rows that look up as false) of {raw value: rows}."""
+    values = list(counts)
+    hits = lookup(np.array(values, dtype=object), mapping) if values else np.zeros(0)
+    trues = sum(counts[v] for v, h in zip(values, hits.tolist()) if h == 1.0)
+    falses = sum(counts[v] for v, h in zip(values, hits.tolist()) if h == 0.0)
+    return trues, falses
+
+
 class BinaryInput:
     """A two-valued column → 0.0 / 1.0 per row."""
 
@@ -110,11 +123,14 @@ class BinaryInput:
 
     def fit(self, column: np.ndarray) -> "BinaryInput":
         """`column`: strings [N] ("" = missing)."""
+        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+
+    def fit_counts(self, counts: Counter) -> "BinaryInput":
+        """Mapping and fill value (the training mode) from {raw value: rows}."""
         where = f"input feature {self.config.name!r} (column {self.config.source!r})"
-        self.mapping_ = fit_mapping(column, self.config.preprocessing.true_label, where)
-        values = lookup(column, self.mapping_)
-        known = values[~np.isnan(values)]
-        self.fill_ = float(known.mean() >= 0.5) if len(known) else 0.0
+        self.mapping_ = mapping_from_counts(counts, self.config.preprocessing.true_label, where)
+        trues, falses = _true_false(counts, self.mapping_)
+        self.fill_ = float(trues / (trues + falses) >= 0.5) if trues + falses else 0.0
         return self
 
     def state(self) -> dict:
@@ -156,15 +172,18 @@ class BinaryOutput:
         self.config = config
 
     def fit(self, column: np.ndarray) -> "BinaryOutput":
+        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+
+    def fit_counts(self, counts: Counter) -> "BinaryOutput":
+        """Mapping and positive weight from {raw value: rows}."""
         where = f"output feature {self.config.name!r} (column {self.config.source!r})"
-        self.mapping_ = fit_mapping(column, self.config.preprocessing.true_label, where)
-        y = lookup(column, self.mapping_)
-        y = y[~np.isnan(y)]
-        if len(np.unique(y)) < 2:
-            raise TkError(f"{where}: the target has one class only ({self.mapping_['labels'][int(y[0]) if len(y) else 0]!r}) "
+        self.mapping_ = mapping_from_counts(counts, self.config.preprocessing.true_label, where)
+        trues, falses = _true_false(counts, self.mapping_)
+        if not (trues and falses):
+            raise TkError(f"{where}: the target has one class only ({self.mapping_['labels'][int(trues > 0)]!r}) "
                           "in the training split; a classifier needs two")
         w = self.config.positive_class_weight
-        self.pos_weight_ = float((y == 0).sum() / (y == 1).sum()) if w == "balanced" else (w or 1.0)
+        self.pos_weight_ = float(falses / trues) if w == "balanced" else (w or 1.0)
         return self
 
     @property

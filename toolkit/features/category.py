@@ -52,9 +52,23 @@ class CategoryOutputConfig(OutputFeatureConfig):
 
 def fit_vocabulary(strings: np.ndarray, min_count: int, max_size: int) -> list[str]:
     """Distinct non-empty values by descending count, then alphabetically."""
-    counts = Counter(strings[strings != ""].tolist())
-    ranked = sorted((v for v, c in counts.items() if c >= min_count), key=lambda v: (-counts[v], v))
+    return vocabulary_from_counts(Counter(strings[strings != ""].tolist()), min_count, max_size)
+
+
+def vocabulary_from_counts(counts: Counter, min_count: int, max_size: int) -> list[str]:
+    """`fit_vocabulary` from {value: rows} (as a streaming pass counts them); "" is ignored."""
+    ranked = sorted((v for v, c in counts.items() if c >= min_count and v != ""), key=lambda v: (-counts[v], v))
     return ranked[:max_size]
+
+
+def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
+    """{value: rows} with values lowercased (and merged) when `lowercase`."""
+    if not lowercase:
+        return counts
+    out: Counter = Counter()
+    for v, c in counts.items():
+        out[v.lower()] += c
+    return out
 
 
 def vocabulary_to_onnx(g, raw: str, vocab: list[str], lowercase: bool, name: str,
@@ -98,6 +112,12 @@ class CategoryInput:
         """`column`: strings [N] ("" = missing)."""
         p = self.config.preprocessing
         self.vocab_ = fit_vocabulary(self._prepare(column), p.min_count, p.max_size)
+        return self
+
+    def fit_counts(self, counts: Counter) -> "CategoryInput":
+        """The same as `fit` from {raw value: rows} (a streaming pass's counts)."""
+        p = self.config.preprocessing
+        self.vocab_ = vocabulary_from_counts(lowered_counts(counts, p.lowercase), p.min_count, p.max_size)
         return self
 
     def state(self) -> dict:
@@ -150,16 +170,21 @@ class CategoryOutput:
         return strings
 
     def fit(self, column: np.ndarray) -> "CategoryOutput":
+        """`column`: target strings [N] (rows with a missing target already dropped)."""
+        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+
+    def fit_counts(self, counts: Counter) -> "CategoryOutput":
+        """Classes (and class weights) from {raw value: rows}."""
         where = f"output feature {self.config.name!r} (column {self.config.source!r})"
-        self.classes_ = fit_vocabulary(self._prepare(column), 1, 1_000_000)
+        counts = lowered_counts(counts, self.config.preprocessing.lowercase)
+        self.classes_ = vocabulary_from_counts(counts, 1, 1_000_000)
         if len(self.classes_) < 2:
             raise TkError(f"{where}: the target has one class only ({self.classes_[:1]}) in the "
                           "training split; a classifier needs two")
         cw = self.config.class_weights
         if cw == "balanced":
-            y = self.encode_target(column)
-            counts = np.bincount(y[y >= 0].astype(int), minlength=len(self.classes_))
-            self.weights_ = (counts.sum() / (len(counts) * np.maximum(counts, 1))).tolist()
+            per_class = np.array([counts[c] for c in self.classes_], dtype=np.int64)
+            self.weights_ = (per_class.sum() / (len(per_class) * np.maximum(per_class, 1))).tolist()
         elif isinstance(cw, dict):
             unknown = sorted(set(cw) - set(self.classes_))
             if unknown:

@@ -84,7 +84,16 @@ def split_members(column: np.ndarray, p: SetPreprocessing) -> list[list[str]]:
 
 def fit_members(column: np.ndarray, p: SetPreprocessing) -> list[str]:
     """Members by descending number of rows that hold them, then alphabetically."""
-    counts = Counter(m for row in split_members(column, p) for m in set(row))
+    return members_from_counts(Counter(np.asarray(column, dtype=object).tolist()), p)
+
+
+def members_from_counts(values: Counter, p: SetPreprocessing) -> list[str]:
+    """`fit_members` from {raw value: rows} (a streaming pass's counts)."""
+    distinct = list(values)
+    counts: Counter = Counter()
+    for v, row in zip(distinct, split_members(np.array(distinct, dtype=object), p)):
+        for m in set(row):
+            counts[m] += values[v]
     kept = sorted((m for m, c in counts.items() if c >= p.min_count), key=lambda m: (-counts[m], m))
     return kept[:p.max_size]
 
@@ -129,6 +138,11 @@ class SetInput:
         self.vocab_ = fit_members(column, self.config.preprocessing)
         return self
 
+    def fit_counts(self, counts: Counter) -> "SetInput":
+        """The same as `fit` from {raw value: rows}."""
+        self.vocab_ = members_from_counts(counts, self.config.preprocessing)
+        return self
+
     def state(self) -> dict:
         return {"vocab": self.vocab_}
 
@@ -170,7 +184,11 @@ class SetOutput:
         self.config = config
 
     def fit(self, column: np.ndarray) -> "SetOutput":
-        self.classes_ = fit_members(column, self.config.preprocessing)
+        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+
+    def fit_counts(self, counts: Counter) -> "SetOutput":
+        """Classes from {raw value: rows}."""
+        self.classes_ = members_from_counts(counts, self.config.preprocessing)
         if not self.classes_:
             raise TkError(f"output feature {self.config.name!r} (column {self.config.source!r}): no member "
                           f"occurs in the training split (delimiter {self.config.preprocessing.delimiter!r}, "
