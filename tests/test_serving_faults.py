@@ -138,7 +138,7 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
         "2xx": sum(1 for *_, s, _, _ in results if s is not None and 200 <= s < 300),
         "4xx": sum(1 for *_, s, _, _ in results if s is not None and 400 <= s < 500),
         "5xx_or_no_answer": len(fivexx),
-        "bad_statuses": {k: sorted(set(v)) for k, v in statuses.items() if k != "good"},
+        "bad_statuses": {k: sorted(set(v), key=str) for k, v in statuses.items() if k != "good"},
     }
     print("\nmixed traffic:", json.dumps(FIGURES["mixed"]))
 
