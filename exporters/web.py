@@ -46,6 +46,7 @@ PAGE = Path(__file__).with_name("web_page")
 PAGE_FILES = ("index.html", "app.js", "style.css")
 META_KEY = "tk.web"
 TEXT_PLACEHOLDER_CHARS = 120
+MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger training file is not read again for medians
 
 
 # ---- the form: one field per raw column -----------------------------------------------------
@@ -109,6 +110,10 @@ def training_frame(model, model_dir: Path):
     if not source or not Path(source).is_file():
         log.info(f"--web: training data {source or '(not recorded)'} not found; number defaults are the "
                  "features' fill values")
+        return None, "features.json"
+    if Path(source).stat().st_size > MAX_DEFAULTS_FILE_BYTES:
+        log.info(f"--web: training data {source} is over {MAX_DEFAULTS_FILE_BYTES >> 20} MiB; number defaults "
+                 "are the features' fill values")
         return None, "features.json"
     try:
         return data.read_table(source), str(source)
@@ -186,9 +191,13 @@ def npm_pack(dest: Path) -> Path:
         wanted = ["package/package.json", *(f"package/dist/{n}" for n in ORT_FILES)]
         with tarfile.open(tgz) as tar:  # npm tarballs hold one folder, package/; keep what the site needs
             tar.extractall(tmp, members=[tar.getmember(n) for n in wanted], filter="data")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(Path(tmp) / "package", dest)
+        try:
+            if dest.exists():
+                shutil.rmtree(dest)
+            os.replace(Path(tmp) / "package", dest)
+        except OSError:  # another export unpacked it at the same moment: use theirs if it is whole
+            if not _usable(dest, str(dest), strict=False):
+                raise TkError(f"--web: could not write the onnxruntime-web cache {dest}") from None
     return dest
 
 
@@ -230,6 +239,9 @@ def export_web(model_dir: Path, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TkError(f"--web {out_dir}: is a file; give a folder")
+    if (out_dir / "manifest.json").exists() or out_dir.resolve() == Path(model_dir).resolve():
+        raise TkError(f"--web {out_dir}: is a model directory (its model.onnx would be replaced); "
+                      "give another folder")
     ort_folder = find_ort_web()
     model = api.load(model_dir)
     meta = web_metadata(model, Path(model_dir))

@@ -354,3 +354,17 @@ def test_web_into_a_file_is_refused(churn_model, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(churn_model[1]), "--web", str(target)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and f"--web {target}: is a file; give a folder" in proc.stderr, proc.stderr
+
+
+def test_web_into_a_model_directory_is_refused(churn_model, tmp_path):
+    """The site's model.onnx carries extra metadata: written into a model directory it would break its manifest."""
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(churn_model[1], model_dir)
+    before = (model_dir / "model.onnx").read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(model_dir)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "is a model directory" in proc.stderr, proc.stderr
+    assert (model_dir / "model.onnx").read_bytes() == before
+    assert not (model_dir / "index.html").exists()
