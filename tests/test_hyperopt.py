@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,11 +22,11 @@ from toolkit.cli import app
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def penguins_search(tmp_path, trials: int = 4, **hyperopt) -> str:
+def penguins_search(tmp_path, trials: int = 4, epochs: int = 3, **hyperopt) -> str:
     """A penguins config with a 3-parameter search; returns the YAML's path."""
     cfg = yaml.safe_load((PENGUINS / "config.yaml").read_text())
     cfg["dataset"] = str(PENGUINS / "penguins.csv")
-    cfg["trainer"] = {"batch_size": 32, "epochs": 3, "early_stop": 0}
+    cfg["trainer"] = {"batch_size": 32, "epochs": epochs, "early_stop": 0}
     cfg["hyperopt"] = {
         "metric": "species.accuracy", "trials": trials, "sampler": "random", "seed": 3,
         "parameters": {
@@ -59,10 +61,21 @@ def test_two_jobs_finish_and_write_every_output(tmp_path):
     rows = read_trials(out)
     assert [int(r["number"]) for r in rows] == [0, 1, 2, 3]
     assert all(r["state"] == "COMPLETE" for r in rows), rows
-    values = [float(r["value"]) for r in rows]
     assert {r["combiner.hidden_size"] for r in rows} <= {"8", "16", "24", "32"}
-    assert max(values) >= min(values)
+    # accuracy is maximised: the study's best is the highest COMPLETE value, and best_model is its model
     best_row = max(rows, key=lambda r: float(r["value"]))
+    stats = json.loads((out / "best_model" / "training_stats.json").read_text())
+    assert stats["validation_metric"] == "species.accuracy"
+    assert stats["best_value"] == pytest.approx(float(best_row["value"]))
+    assert stats["epochs"][stats["best_epoch"] - 1]["validation"]["species"]["accuracy"] == \
+        pytest.approx(float(best_row["value"]))
+
+    import optuna  # two worker processes shared the trials
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
+    assert study.best_value == pytest.approx(float(best_row["value"]))
+    assert study.best_trial.params["trainer.learning_rate"] == pytest.approx(float(best_row["trainer.learning_rate"]))
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(workers) == 2 and all(w.rsplit(":", 1)[1] != str(os.getpid()) for w in workers), workers
 
     best_cfg = load_config(out / "best_config.yaml")
     assert best_cfg.hyperopt is None
@@ -71,7 +84,6 @@ def test_two_jobs_finish_and_write_every_output(tmp_path):
     assert best_cfg.combiner.hidden_size == int(best_row["combiner.hidden_size"])
 
     model = api.load(out / "best_model")
-    assert model.stats["best_value"] == pytest.approx(float(best_row["value"]))
     pred = model.predict(read_table(PENGUINS / "penguins.csv").head(20))
     assert set(pred["species::label"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     assert not (out / ".trials").exists() or not any((out / ".trials").iterdir())
@@ -88,11 +100,16 @@ def test_rerun_resumes_and_runs_only_the_remaining_trials(tmp_path):
     assert [r["number"] for r in read_trials(out)] == ["0", "1"]
     first = read_trials(out)
 
+    stale = [out / ".trials" / f"trial-1-p{dead_pid()}", out / ".trials" / f"trial-1-p{dead_pid()}.checkpoint"]
+    for folder in stale:  # what a Ctrl-C'd --jobs 1 run leaves behind
+        folder.mkdir(parents=True)
+        (folder / "model.onnx").write_bytes(b"x")
     code, output = run_cli(config, "-o", out, "--trials", "4")
     assert code == 0, output
     rows = read_trials(out)
     assert [r["number"] for r in rows] == ["0", "1", "2", "3"]
     assert rows[:2] == first  # the first two were not run again
+    assert not any(f.exists() for f in stale) and not any((out / ".trials").iterdir())
 
     code, output = run_cli(config, "-o", out, "--trials", "4")
     assert code == 0, output
@@ -127,6 +144,13 @@ def test_a_killed_search_resumes_and_reruns_the_interrupted_trial(tmp_path):
     interrupted = [r for r in rows if r["state"] == "FAIL"]
     assert len(interrupted) == 1 and "interrupted" in interrupted[0]["note"]
     assert len(rows) == 4  # the killed run's trials, plus only the missing ones
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def _states(db) -> list[str]:
@@ -171,6 +195,16 @@ BAD_SPACES = {
                       "did you mean 'loguniform'?"),
     "grid of a continuous space": ({"trainer.learning_rate": {"space": "uniform", "low": 0.1, "high": 1}},
                                    "hyperopt.parameters.trainer.learning_rate: the grid sampler needs"),
+    "uniform step not dividing the range": (
+        {"combiner.dropout": {"space": "uniform", "low": 0.0, "high": 0.01, "step": 0.006}},
+        ("hyperopt.parameters.combiner.dropout.step: (high - low) must be a multiple of step, "
+         "got high - low = 0.01, step 0.006")),
+    "int step not dividing the range": (
+        {"combiner.hidden_size": {"space": "int", "low": 8, "high": 30, "step": 8}},
+        ("hyperopt.parameters.combiner.hidden_size.step: (high - low) must be a multiple of step, "
+         "got high - low = 22, step 8")),
+    "log int with a step": ({"combiner.hidden_size": {"space": "int", "low": 8, "high": 64, "step": 8, "log": True}},
+                            "hyperopt.parameters.combiner.hidden_size.step: must be 1 with log: true, got 8"),
     "metric the output lacks": ({}, "hyperopt.metric: category output 'species' has no metric 'r2'"),
     "unknown output": ({}, "hyperopt.metric: 'specie.accuracy' names no output feature; did you mean 'species'?"),
 }
@@ -233,3 +267,91 @@ def test_switching_a_block_type_drops_the_keys_the_new_type_lacks():
     assert not apply.applies(switched, "combiner.hidden_size") and apply.applies(switched, "combiner.d_token")
     set_dim = apply.set_path(data, "input_features.island.encoder.dim", 4)
     assert set_dim["input_features"][0]["encoder"] == {"dim": 4}
+
+
+def test_the_median_pruner_stops_hopeless_trials(tmp_path):
+    config = penguins_search(tmp_path, trials=6, epochs=5, pruner="median", seed=6)  # lr draws: 1e-2 1e-2 1e-7 1e-2 1e-7 1e-7
+    cfg = yaml.safe_load(Path(config).read_text())
+    cfg["hyperopt"]["parameters"] = {"trainer.learning_rate": {"space": "choice", "values": [1e-2, 1e-7]}}
+    Path(config).write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "search"
+    code, output = run_cli(config, "-o", out, "--jobs", "1")
+    assert code == 0, output
+    rows = read_trials(out)
+    assert len(rows) == 6 and {r["state"] for r in rows} <= {"COMPLETE", "PRUNED"}, rows
+    pruned = [r for r in rows if r["state"] == "PRUNED"]
+    assert pruned, rows
+    for r in pruned:  # only after 4 complete trials (n_startup_trials) and from epoch 3 (n_warmup_steps)
+        assert r["note"] in ("pruned at epoch 3", "pruned at epoch 4", "pruned at epoch 5"), r
+        assert int(r["number"]) >= 4 and r["note"] == f"pruned at epoch {r['epochs']}", r
+    assert any(r["trainer.learning_rate"] == "1e-07" for r in pruned), rows
+    assert (out / "optimization_history.png").exists()
+    assert not (out / "param_importances.png").exists()  # one parameter: nothing to rank
+
+
+def test_the_search_goes_on_when_its_parent_shell_exits(tmp_path):
+    """Started in the background by a shell that exits (nohup, CI steps): every trial still runs."""
+    config, out = penguins_search(tmp_path, trials=3, epochs=2), tmp_path / "search"
+    out.mkdir()
+    log_file, pid_file = tmp_path / "search.log", tmp_path / "search.pid"
+    # the shell waits until the first trial is done, then exits while the search goes on
+    script = (f"{sys.executable} -m toolkit.cli hyperopt {config} -o {out} > {log_file} 2>&1 & echo $! > {pid_file}; "
+              f"for i in $(seq 600); do [ -e {out / 'best_trial.json'} ] && exit 0; sleep 0.2; done")
+    subprocess.run(["bash", "-c", script], timeout=150, check=True)
+    pid = int(pid_file.read_text())
+    try:
+        deadline = time.time() + 150
+        while _running(pid) and time.time() < deadline:
+            time.sleep(0.3)
+        assert not _running(pid), "the search did not end in time"
+    finally:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+    rows = read_trials(out)
+    assert [r["state"] for r in rows] == ["COMPLETE"] * 3, (rows, log_file.read_text())
+    assert (out / "best_model" / "model.onnx").exists()
+
+
+def _running(pid: int) -> bool:
+    """True while `pid` runs (a zombie, ended but not yet reaped by init, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_directory_or_glob_dataset_is_accepted_as_tk_train_accepts_it(tmp_path):
+    import pandas as pd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    df = pd.read_csv(PENGUINS / "penguins.csv")
+    df.iloc[:200].to_csv(data / "part-0.csv", index=False)
+    df.iloc[200:].to_csv(data / "part-1.csv", index=False)
+    config = penguins_search(tmp_path, trials=1, epochs=2)
+    code, output = run_cli(config, "-o", tmp_path / "dir", "--dataset", data)
+    assert code == 0, output
+    assert [r["state"] for r in read_trials(tmp_path / "dir")] == ["COMPLETE"]
+
+    code, output = run_cli(config, "-o", tmp_path / "none", "--dataset", tmp_path / "nothing-*.csv")
+    assert code == 2 and "--dataset " in output and "nothing-*.csv: no file matches" in output, output
+
+
+def test_stale_trial_folders_are_swept_but_live_ones_kept(tmp_path):
+    from toolkit.hyperopt import worker
+
+    trials = tmp_path / ".trials"
+    live = [trials / f"trial-3-p{os.getppid()}", trials / f"trial-3-p{os.getppid()}.checkpoint",
+            trials / f"trial-4-p{os.getpid()}"]
+    dead = [trials / f"trial-1-p{dead_pid()}", trials / f"retrain-2-p{dead_pid()}",
+            trials / f"trial-5-p{os.getpid()}", trials / "trial-0"]  # this process, no thread there
+    for folder in live + dead:
+        folder.mkdir(parents=True)
+    worker.ACTIVE.add(live[2].name)
+    try:
+        removed = worker.sweep_stale(tmp_path)
+    finally:
+        worker.ACTIVE.discard(live[2].name)
+    assert sorted(removed) == sorted(f.name for f in dead)
+    assert all(f.exists() for f in live) and not any(f.exists() for f in dead)

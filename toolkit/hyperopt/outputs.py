@@ -6,7 +6,8 @@
     best_config.yaml          the best trial's config, resolved (`tk train` reproduces it)
     best_model/               that trial's model directory, model.onnx included
     optimization_history.png  value per trial and best so far
-    param_importances.png     fANOVA importance of each path (needs 2+ completed trials)
+    param_importances.png     fANOVA importance of each path (drawn once 2+ trials completed
+                              and 2+ paths took more than one value among them)
 """
 
 from __future__ import annotations
@@ -66,16 +67,39 @@ def best_config(base: dict, section, metric: tuple[str, str], trial):
     return validate_config(data, f"trial {trial.number}")
 
 
+def varying_params(study) -> tuple[int, list[str]]:
+    """(completed trials, the paths that took 2+ values among them)."""
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    seen: dict[str, set] = {}
+    for t in done:
+        for path, value in t.params.items():
+            seen.setdefault(path, set()).add(repr(value))
+    return len(done), [path for path, values in seen.items() if len(values) > 1]
+
+
 def write_plots(output: Path, study) -> list[str]:
-    """The two PNGs through optuna.visualization.matplotlib; returns the files written."""
+    """The PNGs through optuna.visualization.matplotlib; returns the files written.
+
+    The history needs a completed trial; the importances need 2+ completed
+    trials and 2+ paths that vary among them (otherwise one line says why).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as vis
 
+    done, varying = varying_params(study)
+    plots = [(HISTORY_PNG, vis.plot_optimization_history)] if done else []
+    if done >= 2 and len(varying) >= 2:
+        plots.append((IMPORTANCES_PNG, vis.plot_param_importances))
+    elif done:
+        log.info(f"{IMPORTANCES_PNG} not drawn: it needs 2+ completed trials and 2+ parameters that vary "
+                 f"among them, got {done} completed, {len(varying)} varying")
     written = []
-    for name, draw in ((HISTORY_PNG, vis.plot_optimization_history), (IMPORTANCES_PNG, vis.plot_param_importances)):
+    for name, draw in plots:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ExperimentalWarning

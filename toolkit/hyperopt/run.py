@@ -59,22 +59,31 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
     with worker.file_lock(output / ".hyperopt.lock", blocking=False) as mine:
         if not mine:
             raise TkError(f"--output {output}: another `tk hyperopt` is running on this folder")
-        return _search(config_path, base, section, metric, goal, source, output, total, jobs, storage)
+        swept = worker.sweep_stale(output)
+        if swept:
+            log.info(f"removed {len(swept)} folder(s) that interrupted trials left in {output / worker.TRIALS_DIR}")
+        with study_mod.quiet_optuna():
+            return _search(config_path, base, section, metric, goal, source, output, total, jobs, storage)
 
 
 def _dataset_path(cfg, config_path: Path, dataset) -> str:
+    """The dataset as `tk train` takes it (a file, a glob or a directory), made absolute."""
+    from toolkit.stream import readers
+
     if dataset is None and cfg.dataset is None:
         raise TkError("no dataset: pass --dataset or set `dataset:` in the config")
     path = Path(dataset) if dataset is not None else (config_path.resolve().parent / cfg.dataset)
-    if not path.is_file():
-        raise TkError(f"{'--dataset' if dataset is not None else 'dataset'} {path}: no such file")
-    return str(path.resolve())
+    path = path.resolve()
+    try:
+        readers.files_of(path)  # TkError when nothing matches, a file is missing or empty
+    except TkError as e:
+        raise TkError(f"{'--dataset' if dataset is not None else 'dataset'} {e}") from None
+    return str(path)
 
 
 def _search(config_path, base, section, metric, goal, source, output, total, jobs, storage):
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = storage or f"sqlite:///{(output / 'study.db').resolve()}"
     name = study_mod.study_name(config_path.stem, base, section, metric, goal, source)
     try:
@@ -112,7 +121,9 @@ def _run_workers(study, job: dict, n: int, section) -> None:
 
     seed = section.seed
     existing = len(study.get_trials(deepcopy=False))
-    jobs = [{**job, "parent": os.getppid() if n == 1 else os.getpid(),
+    # A spawned worker stops when its parent (this process) is gone; a thread has no such check:
+    # this process being re-parented (nohup, a detached shell) must not stop the search.
+    jobs = [{**job, "parent": None if n == 1 else os.getpid(),
              "seed": None if seed is None else seed + 1000 * existing + i} for i in range(n)]
     stop = threading.Event()
     if n == 1:  # in this process: no second start-up (imports) to pay
@@ -238,7 +249,7 @@ def _retrain(cfg, source, output: Path, study_name: str, best, jobs: int) -> Non
 
     if jobs > 1 and not cfg.trainer.threads:
         cfg = cfg.model_copy(update={"trainer": cfg.trainer.model_copy(update={"threads": 1})})
-    tmp = output / worker.TRIALS_DIR / f"retrain-{best.number}"
+    tmp = worker.trial_dir(output, f"retrain-{best.number}")
     quiet, log.quiet = log.quiet, True
     try:
         api.train(cfg, source, output=tmp)

@@ -19,6 +19,7 @@ Nothing here imports optuna; `suggest` receives the Optuna trial.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
@@ -38,6 +39,17 @@ class _Range(StrictModel):
         return self
 
 
+def _check_step(low, high, step) -> None:
+    """(high - low) must be a whole number of steps (Optuna's own check, in decimals).
+
+    Optuna would otherwise lower `high` with a warning, and the grid sampler
+    would draw a point outside [low, high].
+    """
+    span = Decimal(str(high)) - Decimal(str(low))
+    if span % Decimal(str(step)) != 0:
+        raise ValueError(f".step: (high - low) must be a multiple of step, got high - low = {span}, step {step}")
+
+
 class Uniform(_Range):
     """A float drawn uniformly from [low, high] (on a grid of `step` when given)."""
 
@@ -45,6 +57,12 @@ class Uniform(_Range):
     low: float
     high: float
     step: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _whole_steps(self):
+        if self.step is not None and self.low < self.high:
+            _check_step(self.low, self.high, self.step)
+        return self
 
 
 class LogUniform(_Range):
@@ -65,9 +83,13 @@ class IntRange(_Range):
     log: bool = False
 
     @model_validator(mode="after")
-    def _log_needs_positive_low(self):
+    def _log_and_step(self):
         if self.log and self.low <= 0:
             raise ValueError(f".low: must be > 0 with log: true, got {self.low}")
+        if self.log and self.step != 1:  # Optuna cannot sample a stepped log scale
+            raise ValueError(f".step: must be 1 with log: true, got {self.step}")
+        if self.low < self.high:
+            _check_step(self.low, self.high, self.step)
         return self
 
 
@@ -173,8 +195,9 @@ def grid_values(param) -> list | None:
     if isinstance(param, IntRange) and not param.log:
         return list(range(param.low, param.high + 1, param.step))
     if isinstance(param, Uniform) and param.step:
-        n = int(round((param.high - param.low) / param.step))
-        return [param.low + i * param.step for i in range(n + 1)]
+        low, step = Decimal(str(param.low)), Decimal(str(param.step))
+        n = int((Decimal(str(param.high)) - low) / step)  # whole: checked by Uniform
+        return [float(low + i * step) for i in range(n + 1)]
     return None
 
 

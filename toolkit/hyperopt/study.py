@@ -10,8 +10,37 @@ import hashlib
 import json
 import os
 import socket
+import warnings
+from contextlib import contextmanager
 
 COUNTED = ("COMPLETE", "PRUNED")  # trial states that use up the study's budget of trials
+
+
+@contextmanager
+def quiet_optuna():
+    """Optuna's log lines below ERROR and its warnings off inside the block, restored after.
+
+    Its messages ("There are no complete trials", a `high` it adjusted) would
+    reach the user raw; tk checks the spaces up front and says what matters itself.
+    """
+    import optuna
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            silence_optuna_warnings()
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def silence_optuna_warnings() -> None:
+    """Ignore warnings raised in optuna's modules, and its ExperimentalWarning (for this process)."""
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.filterwarnings("ignore", module="optuna")
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
 
 
 def make_storage(url: str):
@@ -77,14 +106,14 @@ def fail_interrupted(study) -> list[int]:
     failed = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
-        if where != host or _alive(int(pid or 0)):
+        if where != host or process_alive(int(pid or 0)):
             continue
         study.tell(t.number, state=TrialState.FAIL)
         failed.append(t.number)
     return failed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:

@@ -3,9 +3,10 @@
 `main(job)` is the target of each worker process (multiprocessing, spawn).
 Trials are reserved under a file lock in the output folder, so N local
 processes never start more than the study's remaining trials. Each trial
-trains into `<output>/.trials/trial-<n>` (model.onnx and its parity check
-included); one that beats the best so far replaces `<output>/best_model`
-under a second lock, so only the best trial's directory is kept.
+trains into `<output>/.trials/trial-<n>-p<pid>` (model.onnx and its parity
+check included); one that beats the best so far replaces `<output>/best_model`
+under a second lock, so only the best trial's directory is kept. What a
+killed process left in `.trials` is removed at the next start (`sweep_stale`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import time
@@ -23,6 +25,8 @@ from pathlib import Path
 BEST_DIR = "best_model"
 BEST_MARKER = "best_trial.json"
 TRIALS_DIR = ".trials"
+#: names under .trials that threads of this process train into now (--jobs 1 runs in a thread)
+ACTIVE: set[str] = set()
 
 
 @contextmanager
@@ -38,6 +42,39 @@ def file_lock(path: Path, blocking: bool = True):
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def trial_dir(output: Path, name: str) -> Path:
+    """`<output>/.trials/<name>-p<pid>`: the pid tells `sweep_stale` whose folder it is."""
+    return Path(output) / TRIALS_DIR / f"{name}-p{os.getpid()}"
+
+
+def sweep_stale(output: Path) -> list[str]:
+    """Remove what ended trials left in `<output>/.trials`; returns the names removed.
+
+    Call it holding `.hyperopt.lock`. A folder (and its `.checkpoint`) is kept
+    while its process lives, unless that is this process and none of its
+    threads trains there (a thread abandoned by Ctrl-C in an earlier call).
+    """
+    from toolkit.hyperopt.study import process_alive
+
+    folder = Path(output) / TRIALS_DIR
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in sorted(folder.iterdir()):
+        name = entry.name.removesuffix(".checkpoint")
+        match = re.fullmatch(r".*-p(\d+)", name)
+        pid = int(match.group(1)) if match else 0
+        in_use = name in ACTIVE if pid == os.getpid() else process_alive(pid)
+        if in_use:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry.name)
+    return removed
 
 
 def worker_id() -> str:
@@ -82,9 +119,10 @@ def main(job: dict, stop=None) -> None:
     from toolkit.hyperopt import study as study_mod
     from toolkit.hyperopt.space import HyperoptConfig
 
-    if stop is None:
+    if stop is None:  # a process of its own: quiet for good (a thread runs inside study.quiet_optuna)
         log.quiet = True
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        study_mod.silence_optuna_warnings()
     section = HyperoptConfig.model_validate(job["section"])
     if job["one_thread"]:
         torch.set_num_threads(1)
@@ -108,12 +146,16 @@ def main(job: dict, stop=None) -> None:
 
 
 def reserve(study, job: dict):
-    """A new RUNNING trial, or None when the study is full, time is up or the parent is gone."""
+    """A new RUNNING trial, or None when the study is full, time is up or the parent is gone.
+
+    `job["parent"]` is the `tk hyperopt` pid for a spawned worker, None for the
+    thread of `--jobs 1` (whose own re-parenting, e.g. under nohup, is no reason to stop).
+    """
     from optuna.trial import TrialState
 
     output = Path(job["output"])
     with file_lock(output / ".reserve.lock"):
-        if os.getppid() != job["parent"]:
+        if job["parent"] is not None and os.getppid() != job["parent"]:
             return None
         if job["deadline"] is not None and time.time() >= job["deadline"]:
             return None
@@ -162,7 +204,8 @@ def run_trial(study, trial, section, job: dict) -> None:
             trial.set_user_attr("note", f"pruned at epoch {record['epoch']}")
             raise optuna.TrialPruned()
 
-    tmp = Path(job["output"]) / TRIALS_DIR / f"trial-{n}"
+    tmp = trial_dir(Path(job["output"]), f"trial-{n}")
+    ACTIVE.add(tmp.name)
     try:
         model = api.train(cfg, job["dataset"], output=tmp, on_epoch=on_epoch)
         value = float(model.stats["best_value"])
@@ -187,6 +230,7 @@ def run_trial(study, trial, section, job: dict) -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(tmp.with_name(tmp.name + ".checkpoint"), ignore_errors=True)
+        ACTIVE.discard(tmp.name)
 
 
 def tell(study, trial, value=None, state=None) -> None:
