@@ -34,8 +34,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same directory and a rename."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write `data` to `path` through a temp file in the same directory and a rename.
+
+    `durable` also fsyncs the file before the rename, so that it survives a
+    power cut; without it the write still survives a killed process (the
+    rename is atomic either way). Per-epoch checkpoints skip it: 68 fsyncs
+    cost 0.2-0.5 s of a churn run here.
+    """
     path = Path(path)
     if path.is_dir():
         raise TkError(f"{path}: is a directory; give a file path")
@@ -44,8 +50,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

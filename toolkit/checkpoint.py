@@ -6,8 +6,10 @@
 
 Both files are written atomically (temp file + rename), tensors first and the
 JSON last, so a kill at any moment leaves either the previous epoch's
-checkpoint or the new one. The directory is removed once the model directory
-is written. Nothing is pickled.
+checkpoint or the new one. They are not fsynced (a checkpoint guards against
+a killed process, not a power cut; two fsyncs per epoch were 5-10 % of a
+small run). The directory is removed once the model directory is written.
+Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -48,12 +50,23 @@ def save(path: Path, *, epoch: int, model, best_state, optimizer, schedulers: di
             tensors[f"optim.{idx}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
     tensors["rng.generator"] = generator.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
-    atomic_write(path / TENSORS, save_tensors(tensors))
+    atomic_write(path / TENSORS, _serialize(tensors), durable=False)
     state = {"epoch": epoch, "since_best": since_best, "history": history, "config": config_fp,
              "param_groups": opt["param_groups"],
              "schedulers": {k: s.state_dict()
                             for k, s in schedulers.items() if s is not None}}
-    atomic_write(path / STATE, json.dumps(state, default=float).encode())
+    atomic_write(path / STATE, json.dumps(state, default=float).encode(), durable=False)
+
+
+def _serialize(tensors: dict[str, torch.Tensor]) -> bytes:
+    """safetensors bytes; through numpy (the same bytes, ~5x less overhead per tensor) when it can."""
+    try:
+        arrays = {k: v.numpy() for k, v in tensors.items()}
+    except TypeError:  # a dtype numpy lacks (bfloat16)
+        return save_tensors(tensors)
+    from safetensors.numpy import save as save_arrays
+
+    return save_arrays(arrays)
 
 
 def load(path: Path, config_fp: str) -> dict | None:

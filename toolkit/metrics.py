@@ -37,12 +37,19 @@ def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     from sklearn import metrics as m
 
     pred = (p >= threshold).astype(int)
+    try:  # one call for the three (f1_score, precision_score and recall_score each make it)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            precision, recall, f1, _ = m.precision_recall_fscore_support(
+                y, pred, average="binary", zero_division=0)
+    except ValueError:
+        precision = recall = f1 = math.nan
     return {
         "roc_auc": _safe(m.roc_auc_score, y, p),
         "accuracy": _safe(m.accuracy_score, y, pred),
-        "f1": _safe(m.f1_score, y, pred, zero_division=0),
-        "precision": _safe(m.precision_score, y, pred, zero_division=0),
-        "recall": _safe(m.recall_score, y, pred, zero_division=0),
+        "f1": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
     }
 
 

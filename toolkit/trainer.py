@@ -18,6 +18,7 @@ import torch
 from toolkit import log
 from toolkit.config import COMBINED
 from toolkit.metrics import better
+from toolkit.optim import adamw
 
 EVAL_BATCH = 16_384
 
@@ -34,6 +35,10 @@ class Batches:
 
     def take(self, idx: torch.Tensor) -> "Batches":
         return Batches([t[idx] for t in self.x], [t[idx] for t in self.y])
+
+    def rows(self, start: int, stop: int) -> "Batches":
+        """Rows start:stop as views (no copy)."""
+        return Batches([t[start:stop] for t in self.x], [t[start:stop] for t in self.y])
 
     def to(self, device) -> "Batches":
         return Batches([t.to(device) for t in self.x], [t.to(device) for t in self.y])
@@ -88,8 +93,12 @@ def total_loss(outputs, losses, preds, ys) -> tuple[torch.Tensor, list[float]]:
     """Σ weight_k · loss_k over outputs, each over the rows that have its target."""
     total, parts = 0.0, []
     for f, loss_fn, pred, y in zip(outputs, losses, preds, ys):
-        keep = ~torch.isnan(y) if y.dim() == 1 else ~torch.isnan(y).flatten(1).any(dim=1)  # rows with a target
-        value = loss_fn(pred[keep], y[keep]) if keep.any() else pred.sum() * 0.0
+        unknown = torch.isnan(y) if y.dim() == 1 else torch.isnan(y).flatten(1).any(dim=1)  # rows without a target
+        if not unknown.any():  # the usual case: no masking (same rows, same values)
+            value = loss_fn(pred, y)
+        else:
+            keep = ~unknown
+            value = loss_fn(pred[keep], y[keep]) if keep.any() else pred.sum() * 0.0
         total = total + f.config.loss_weight * value
         parts.append(float(value.detach()))
     return total, parts
@@ -155,8 +164,7 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
         log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
         val = train
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay,
-                                  foreach=True)
+    optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     n = len(train)
     steps_per_epoch = max(1, math.ceil(n / tc.batch_size))
     warmup = int(tc.warmup_epochs * steps_per_epoch)
@@ -182,6 +190,7 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
             first_epoch = done + 1
             log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, "
                      f"{watch_output}.{watch_metric} {history.best_value:.4f})")
+    params = list(model.parameters())
     start = time.perf_counter()
     with log.progress(tc.epochs - first_epoch + 1, "training") as bar:
         for epoch in range(first_epoch, tc.epochs + 1):
@@ -189,23 +198,25 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
                 break
             model.train()
             order = torch.randperm(n, generator=generator).to(device)
+            shuffled = train.take(order)  # one gather per epoch; each batch is a slice of it
             train_loss, seen = 0.0, 0
             for i in range(0, n, tc.batch_size):
-                idx = order[i:i + tc.batch_size]
-                if len(idx) < 2 and n >= 2:  # BatchNorm cannot train on one row
+                rows = min(tc.batch_size, n - i)
+                if rows < 2 and n >= 2:  # BatchNorm cannot train on one row
                     continue
-                batch = train.take(idx)
+                batch = shuffled.rows(i, i + rows)
                 preds = model(*batch.x)
                 loss, _ = total_loss(outputs, losses, preds, batch.y)
-                optimizer.zero_grad(set_to_none=True)
+                for p in params:  # optimizer.zero_grad(set_to_none=True), minus its profiler hooks
+                    p.grad = None
                 loss.backward()
                 if tc.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+                    torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
                 optimizer.step()
                 if plateau is None or schedule.last_epoch < warmup:  # plateau owns the lr after warm-up
                     schedule.step()
-                train_loss += float(loss.detach()) * len(idx)
-                seen += len(idx)
+                train_loss += float(loss.detach()) * rows
+                seen += rows
 
             watched = set() if watch_metric == "loss" else {watch_output}
             val_metrics = evaluate(model, outputs, losses, val, metrics_for=watched)

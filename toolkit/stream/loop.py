@@ -26,6 +26,7 @@ import torch
 from toolkit import log
 from toolkit.config import COMBINED
 from toolkit.metrics import better
+from toolkit.optim import adamw
 from toolkit.stream import ddp
 from toolkit.stream.dataset import shuffled_batches
 from toolkit.trainer import History, lr_lambda, predict_raw, score_predictions, total_loss
@@ -83,8 +84,7 @@ def fit_stream(model, outputs, train, val, cfg, ctx, train_rows: int, checkpoint
         log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
         val = train
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay,
-                                  foreach=True)
+    optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     batch = max(2, tc.batch_size // ctx.world)
     steps_per_epoch = max(1, math.ceil(train_rows / tc.batch_size))
     warmup = int(tc.warmup_epochs * steps_per_epoch)

@@ -1,0 +1,82 @@
+"""Where the seconds of one `tk train` go: a phase breakdown of one run, in-process.
+
+Run by hand from the repository root (it is not a test):
+
+    .venv/bin/python bench/train_phases.py examples/churn/config.yaml -o /tmp/tk_phases
+
+It runs the real CLI (`toolkit.cli.app`) once, with timers wrapped around the
+functions named in PHASES (measurement only: the wrappers call the originals),
+and prints seconds per import step and per phase. Phases nest (evaluate
+includes the sklearn import; TrainedModel.save includes to_onnx), so they do
+not add up to the total. Interpreter start and exit are outside; compare with
+`/usr/bin/time -v .venv/bin/tk train …` for the whole process. On a shared
+machine run it several times and read medians.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import time
+
+PHASES = [  # (module, attribute path, label)
+    ("toolkit.data", "read_table", "read table (pandas import + parse)"),
+    ("toolkit.prepare", "prepare_training", "prepare_training (fit features)"),
+    ("toolkit.preprocess", "Preprocessor.transform", "preprocess (onnxruntime)"),
+    ("toolkit.trainer", "fit", "fit: the epoch loop"),
+    ("toolkit.checkpoint", "save", "  of which checkpoints"),
+    ("toolkit.trainer", "evaluate", "evaluate (every epoch + final splits)"),
+    ("toolkit.metrics", "binary", "  of which binary metrics (sklearn import)"),
+    ("toolkit.trained", "TrainedModel.save", "save model directory"),
+    ("toolkit.trained", "TrainedModel.to_onnx", "  of which ONNX export + parity"),
+    ("toolkit.report.summary", "print_train_summary", "summary (incl. ONNX latency)"),
+]
+
+
+def _wrap(totals: dict, module: str, path: str, label: str) -> None:
+    owner = importlib.import_module(module)
+    *parents, name = path.split(".")
+    for p in parents:
+        owner = getattr(owner, p)
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
+
+    setattr(owner, name, timed)
+
+
+def main(argv: list[str]) -> None:
+    t0 = time.perf_counter()
+    from toolkit.cli import app
+
+    t_cli = time.perf_counter()
+    import toolkit.api  # noqa: F401
+
+    t_api = time.perf_counter()
+    totals: dict[str, float] = {}
+    for module, path, label in PHASES:
+        _wrap(totals, module, path, label)  # imports torch (trainer) here
+    t_wrapped = time.perf_counter()
+    try:
+        app(["train", *argv])
+    except SystemExit:
+        pass
+    t_end = time.perf_counter()
+    rows = [("import toolkit.cli (typer)", t_cli - t0), ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
+            ("import torch + toolkit modules", t_wrapped - t_api), ("train command", t_end - t_wrapped)]
+    rows += [(label, totals[label]) for _, _, label in PHASES if label in totals]
+    print(f"\n{'phase':46s} seconds", file=sys.stderr)
+    for label, seconds in rows:
+        print(f"{label:46s} {seconds:7.2f}", file=sys.stderr)
+    print(f"{'total in process':46s} {t_end - t0:7.2f}  (CPU {time.process_time():.2f})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
