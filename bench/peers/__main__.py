@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.peers --quick --datasets credit   # a few minutes: ≤ 4,000 rows, 3 epochs
 
 Per dataset (bench/peers/datasets.py: one fixed train/validation/test split for every system):
-tk with `tk init-config`'s config and with the tuned config; Ludwig with the equivalent config;
+tk with `tk init-config`'s config and, where examples/ has one, the example's config; Ludwig with the equivalent config;
 scikit-learn LogisticRegression/Ridge (one-hot, TF-IDF) and HistGradientBoosting, each converted
 with skl2onnx and run in onnxruntime. Then served req/s and p99 at concurrency 1 and 32 on
 127.0.0.1 for tk's BentoML service, `ludwig serve`, and a plain BentoML service around the best
@@ -70,11 +70,11 @@ def run_dataset(name: str, args, log) -> dict[str, Any]:
         systems.append(_guard(sklearn_system.SYSTEMS[system], lambda s=system: sklearn_system.run(
             prep, s, work, args.timeout_sklearn, runs), log))
 
-    # served: tk (tuned, else default), Ludwig, the plain BentoML service around the best converted sklearn model
+    # served: tk (example config, else default), Ludwig, the plain BentoML service around the best converted sklearn model
     row = json_row(prep.frame("test")[list(prep.columns)].iloc[0])
     d = args.duration
     tk_rows = [s for s in systems if s.get("family") == "tk" and "error" not in s]
-    tk_served = next((s for s in tk_rows if s["config"] == "tuned"), tk_rows[0] if tk_rows else None)
+    tk_served = next((s for s in tk_rows if s["config"] == "example"), tk_rows[0] if tk_rows else None)
     if tk_served:
         tk_served["serving"] = _guard("tk serve", lambda: {"system": "tk serve", **serving.serve_tk(
             Path(tk_served["model_dir"]), row, d)}, log)
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ludwig-setup-log", default="/tmp/ludwig_setup.log")
     ap.add_argument("--readme", type=Path, default=None,
                     help="also write this README section (e.g. docs/_readme_peers.md) with the charts beside it")
+    ap.add_argument("--merge", metavar="WHY", default=None,
+                    help="re-run only --datasets and merge them into <out>/peers.json (its machine, command and "
+                         "other datasets kept); WHY (e.g. 'tk failed: toolkit/ edited mid-run') is printed beside them")
     ap.add_argument("--report-only", action="store_true", help="rewrite the reports from <out>/peers.json; run nothing")
     args = ap.parse_args(argv)
     if args.report_only:
@@ -134,8 +137,16 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"--datasets: unknown {', '.join(unknown)}; known: {', '.join(DATASETS)}")
     command = "python -m bench.peers " + " ".join(argv if argv is not None else sys.argv[1:])
-    res: dict[str, Any] = {"command": command, "quick": args.quick, "threads": args.threads,
-                           "machine": report.machine(), "datasets": {}}
+    if args.merge:
+        import json
+        from datetime import UTC, datetime
+
+        res = json.loads((args.out / "peers.json").read_text())
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        rerun = {"date": when, "why": args.merge, "command": command, "loadavg_start": list(os.getloadavg())}
+    else:
+        res = {"command": command, "quick": args.quick, "threads": args.threads,
+               "machine": report.machine(), "datasets": {}}
     t0 = time.perf_counter()
     for name in names:
         print(f"[{name}] …", flush=True)
@@ -143,12 +154,15 @@ def main(argv: list[str] | None = None) -> int:
             res["datasets"][name] = run_dataset(name, args, lambda m: print(m, flush=True))
         except Exception as e:  # noqa: BLE001 - a dataset that cannot even be prepared is reported
             res["datasets"][name] = {"error": f"{type(e).__name__}: {e}", "systems": []}
-        res["wall_s"] = round(time.perf_counter() - t0, 1)
-        res["machine"]["loadavg_end"] = list(os.getloadavg())
+        if args.merge:
+            res["datasets"][name]["rerun"] = {**rerun, "wall_s": round(time.perf_counter() - t0, 1)}
+        else:
+            res["wall_s"] = round(time.perf_counter() - t0, 1)
+            res["machine"]["loadavg_end"] = list(os.getloadavg())
         report.write(res, args.out)
     if args.readme:
         report.readme(res, args.readme, args.out)
-    print(f"done in {res['wall_s']:.0f} s → {args.out}/peers.md", flush=True)
+    print(f"done in {time.perf_counter() - t0:.0f} s → {args.out}/peers.md", flush=True)
     return 0
 
 

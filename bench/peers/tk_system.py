@@ -1,6 +1,6 @@
 """tk in the peers benchmark: `tk train` as its own process, then predictions through model.onnx.
 
-    r = run(prep, "tuned", workdir, timeout=600, latency_runs=300)
+    r = run(prep, "example", workdir, timeout=600, latency_runs=300)
     r["metrics"], r["train_wall_s"], r["latency"]["predictor"]["1"]["median_ms"], r["model_dir"]
 
 Train wall time and peak RSS are those of the `tk train` process (it also writes model.onnx:
