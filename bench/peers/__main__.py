@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-runs", type=int, default=None, help="timed predict calls per cell (default 200; quick 30)")
     ap.add_argument("--ludwig-setup-log", default="/tmp/ludwig_setup.log")
     ap.add_argument("--readme", type=Path, default=None,
-                    help="also write this README section (e.g. docs/_readme_peers.md) with the charts beside it")
+                    help="also write this README section (e.g. docs/peers.md) with the charts beside it")
     ap.add_argument("--merge", metavar="WHY", default=None,
                     help="re-run only --datasets and merge them into <out>/peers.json (its machine, command and "
                          "other datasets kept); WHY (e.g. 'tk failed: toolkit/ edited mid-run') is printed beside them")

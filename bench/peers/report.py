@@ -355,7 +355,7 @@ NOTES = """### How to read it
 
 
 def readme(res: dict, out_md: Path, results_dir: Path) -> None:
-    """The README section (docs/_readme_peers.md): the command, date, load, tables, charts, targets.
+    """The README section (docs/peers.md): the command, date, load, tables, charts, targets.
 
     The charts are copied beside it as docs/peers_*.png so the README can show them.
     """
