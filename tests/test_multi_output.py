@@ -26,7 +26,8 @@ SAMPLE_ROWS = 10_000
 def diamonds_config(**trainer) -> dict:
     cfg = yaml.safe_load((DIAMONDS / "config.yaml").read_text())
     cfg["dataset"] = None
-    cfg["trainer"] |= {"epochs": 20, **trainer}
+    # the 10,000-row sample takes the smaller batches (and their learning rate) the full data does not need
+    cfg["trainer"] |= {"epochs": 20, "batch_size": 256, "learning_rate": 2e-3, **trainer}
     return cfg
 
 
