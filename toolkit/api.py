@@ -101,17 +101,7 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     losses = [f.loss() for f in outputs]
     metrics = {k: trainer.evaluate(model, outputs, losses, full.take(idx))
                for k, idx in splits.items() if len(idx)}
-    stats = {
-        "best_epoch": history.best_epoch,
-        "validation_metric": ".".join(cfg.validation_metric()),
-        "best_value": history.best_value,
-        "stopped_early": history.stopped_early,
-        "epochs": history.epochs,
-        "metrics": metrics,
-        "data": prep.summary,
-        "train_seconds": history.seconds,
-        "total_seconds": time.perf_counter() - started,
-    }
+    stats = trainer.training_stats(cfg, history, metrics, prep.summary, started)
     result = TrainedModel(cfg, inputs, outputs, model, stats)
     if output is not None:
         check_rows = np.flatnonzero(prep.split == 1)[:PARITY_ROWS]

@@ -37,7 +37,7 @@ def _run(fn, *args, **kwargs):
 
         for line in str(e).splitlines():
             log.error(line)
-        raise typer.Exit(2) from None
+        raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 
@@ -52,6 +52,8 @@ def train(
     nproc: Annotated[int, typer.Option("--nproc", help="Training processes on this machine: DistributedDataParallel through torch's elastic launcher, data streamed.")] = 1,
 ):
     """Train a model from a config and write its model directory."""
+    import os
+
     from toolkit import api, log
 
     log.quiet = quiet
@@ -61,6 +63,8 @@ def train(
         _run(commands.train_processes, config, dataset, output, quiet, resume, nproc)
         return
     model = _run(api.train, config, dataset, output=output, resume=resume)
+    if os.environ.get("RANK", "0") != "0":  # a torchrun worker: rank 0 prints the summary
+        return
     from toolkit.report.summary import print_train_summary
 
     _run(print_train_summary, model, output)

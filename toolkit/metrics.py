@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-LOWER_IS_BETTER = {"loss", "mae", "rmse", "mse"}
+from toolkit.metric_names import LOWER_IS_BETTER
 
 
 def better(metric: str, a: float, b: float) -> bool:

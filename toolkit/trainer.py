@@ -17,6 +17,7 @@ import torch
 
 from toolkit import log
 from toolkit.config import COMBINED
+from toolkit.metric_names import LOWER_IS_BETTER
 from toolkit.metrics import better
 from toolkit.optim import adamw
 
@@ -138,6 +139,141 @@ def score_predictions(outputs, losses, preds: list[np.ndarray], ys: list[np.ndar
     return result
 
 
+@dataclass
+class Optimization:
+    """AdamW with the per-step warm-up/cosine schedule and, for `lr_scheduler: plateau`, ReduceLROnPlateau."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None
+    warmup: int  # warm-up steps
+
+    @property
+    def schedulers(self) -> dict:
+        """As the checkpoint stores them."""
+        return {"warmup_cosine": self.schedule, "plateau": self.plateau}
+
+    def step(self) -> None:
+        """optimizer.step(), then the schedule (plateau owns the lr after warm-up)."""
+        self.optimizer.step()
+        if self.plateau is None or self.schedule.last_epoch < self.warmup:
+            self.schedule.step()
+
+    def end_epoch(self, value: float) -> None:
+        if self.plateau is not None:
+            self.plateau.step(value if not math.isnan(value) else 0.0)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+
+def make_optimizer_and_schedules(model, cfg, steps_per_epoch: int) -> Optimization:
+    """The Optimization of a run of `cfg.trainer.epochs` epochs of `steps_per_epoch` optimizer steps."""
+    tc = cfg.trainer
+    _, watch_metric = cfg.validation_metric()
+    optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
+    warmup = int(tc.warmup_epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler))
+    plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min" if watch_metric in LOWER_IS_BETTER else "max", factor=0.5,
+        patience=max(1, tc.early_stop // 3)) if tc.lr_scheduler == "plateau" else None)
+    return Optimization(optimizer, schedule, plateau, warmup)
+
+
+@dataclass
+class Progress:
+    """What a run carries from one epoch to the next, and what a checkpoint restores."""
+
+    history: History = field(default_factory=History)
+    best_state: dict | None = None  # {name: tensor} of the best epoch so far
+    since_best: int = 0  # epochs since the best one
+    first_epoch: int = 1  # the next epoch to run
+
+
+def restore(ckpt: dict | None, where, model, opt: Optimization, generator, cfg, *, resume: bool = True,
+            main: bool = True) -> Progress:
+    """The Progress to start from: fresh, or loaded from `ckpt` (checkpoint.load's dict) into the live
+    model, optimizer, schedulers, generator and torch RNG. `where` names the checkpoint in messages."""
+    from toolkit import checkpoint
+
+    if ckpt is None:
+        if resume and main and where is not None:
+            log.warn(f"--resume: no checkpoint at {where}; starting from epoch 1")
+        return Progress()
+    best_state, past, since_best, done = checkpoint.restore(
+        ckpt, model=model, optimizer=opt.optimizer, schedulers=opt.schedulers, generator=generator)
+    history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
+    watch = ".".join(cfg.validation_metric())
+    log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, {watch} {history.best_value:.4f})")
+    return Progress(history, best_state, since_best, done + 1)
+
+
+def watched_value(val_metrics: dict, outputs, cfg) -> float:
+    """The validation metric that early stopping watches; adds the combined loss to `val_metrics` if asked."""
+    watch_output, watch_metric = cfg.validation_metric()
+    if watch_output == COMBINED and COMBINED not in val_metrics:
+        val_metrics[COMBINED] = {"loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"]
+                                             for f in outputs)}
+    return val_metrics[watch_output][watch_metric]
+
+
+def end_epoch(progress: Progress, record: dict, value: float, model, cfg, opt: Optimization, generator,
+              checkpoint_dir=None, config_fp: str = "") -> bool:
+    """Log the epoch, keep its weights if `value` is the best so far, write the checkpoint; True if improved."""
+    from toolkit import checkpoint
+
+    watch_output, watch_metric = cfg.validation_metric()
+    history = progress.history
+    history.epochs.append(record)
+    improved = progress.best_state is None or better(watch_metric, value, history.best_value)
+    if improved:
+        history.best_epoch, history.best_value, progress.since_best = record["epoch"], value, 0
+        progress.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    else:
+        progress.since_best += 1
+    progress.first_epoch = record["epoch"] + 1
+    log.info(f"epoch {record['epoch']:>3}/{cfg.trainer.epochs}  train loss {record['train_loss']:.4f}  "
+             f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}  "
+             f"({record['seconds']:.1f} s)")
+    if checkpoint_dir is not None:
+        checkpoint.save(checkpoint_dir, epoch=record["epoch"], model=model, best_state=progress.best_state,
+                        optimizer=opt.optimizer, schedulers=opt.schedulers, generator=generator,
+                        history={"epochs": history.epochs, "best_epoch": history.best_epoch,
+                                 "best_value": history.best_value},
+                        since_best=progress.since_best, config_fp=config_fp)
+    return improved
+
+
+def patience_ran_out(progress: Progress, cfg, announce: bool = False) -> bool:
+    """True when early stopping ends the run now; `announce` logs it and marks the history."""
+    es = cfg.trainer.early_stop
+    if not (es and progress.since_best >= es):
+        return False
+    if announce:
+        progress.history.stopped_early = True
+        watch_output, watch_metric = cfg.validation_metric()
+        log.info(f"early stop: no better {watch_output}.{watch_metric} for {es} epochs; "
+                 f"best epoch {progress.history.best_epoch} ({progress.history.best_value:.4f})")
+    return True
+
+
+def training_stats(cfg, history: History, metrics: dict, data_summary: dict, started: float) -> dict:
+    """training_stats.json of a run that began at time.perf_counter() `started`."""
+    return {
+        "best_epoch": history.best_epoch,
+        "validation_metric": ".".join(cfg.validation_metric()),
+        "best_value": history.best_value,
+        "stopped_early": history.stopped_early,
+        "epochs": history.epochs,
+        "metrics": metrics,
+        "data": data_summary,
+        "train_seconds": history.seconds,
+        "total_seconds": time.perf_counter() - started,
+    }
+
+
 def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, resume: bool = False,
         config_fp: str = "", on_epoch=None) -> History:
     """Train `model` in place; on return it holds the best validation weights.
@@ -159,42 +295,20 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
         if isinstance(loss_fn, torch.nn.Module):
             losses[i] = loss_fn.to(device)
     watch_output, watch_metric = cfg.validation_metric()
-    has_val = len(val) > 0
-    if not has_val:
+    if len(val) == 0:
         log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
         val = train
 
-    optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     n = len(train)
-    steps_per_epoch = max(1, math.ceil(n / tc.batch_size))
-    warmup = int(tc.warmup_epochs * steps_per_epoch)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler))
-    plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min" if watch_metric in ("loss", "mae", "rmse") else "max", factor=0.5,
-        patience=max(1, tc.early_stop // 3)) if tc.lr_scheduler == "plateau" else None)
+    opt = make_optimizer_and_schedules(model, cfg, max(1, math.ceil(n / tc.batch_size)))
     generator = torch.Generator().manual_seed(tc.seed)
-
-    history = History()
-    best_state = None
-    since_best, first_epoch = 0, 1
-    schedulers = {"warmup_cosine": schedule, "plateau": plateau}
-    if resume and checkpoint_dir is not None:
-        ckpt = checkpoint.load(checkpoint_dir, config_fp)
-        if ckpt is None:
-            log.warn(f"--resume: no checkpoint at {checkpoint_dir}; starting from epoch 1")
-        else:
-            best_state, past, since_best, done = checkpoint.restore(
-                ckpt, model=model, optimizer=optimizer, schedulers=schedulers, generator=generator)
-            history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
-            first_epoch = done + 1
-            log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, "
-                     f"{watch_output}.{watch_metric} {history.best_value:.4f})")
+    ckpt = checkpoint.load(checkpoint_dir, config_fp) if resume and checkpoint_dir is not None else None
+    progress = restore(ckpt, checkpoint_dir, model, opt, generator, cfg, resume=resume)
     params = list(model.parameters())
     start = time.perf_counter()
-    with log.progress(tc.epochs - first_epoch + 1, "training") as bar:
-        for epoch in range(first_epoch, tc.epochs + 1):
-            if tc.early_stop and since_best >= tc.early_stop:
+    with log.progress(tc.epochs - progress.first_epoch + 1, "training") as bar:
+        for epoch in range(progress.first_epoch, tc.epochs + 1):
+            if patience_ran_out(progress, cfg):
                 break
             model.train()
             order = torch.randperm(n, generator=generator).to(device)
@@ -212,48 +326,25 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
                 loss.backward()
                 if tc.grad_clip:
                     torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-                optimizer.step()
-                if plateau is None or schedule.last_epoch < warmup:  # plateau owns the lr after warm-up
-                    schedule.step()
+                opt.step()
                 train_loss += float(loss.detach()) * rows
                 seen += rows
 
             watched = set() if watch_metric == "loss" else {watch_output}
             val_metrics = evaluate(model, outputs, losses, val, metrics_for=watched)
-            if watch_output == COMBINED and COMBINED not in val_metrics:
-                val_metrics[COMBINED] = {"loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"]
-                                                     for f in outputs)}
-            value = val_metrics[watch_output][watch_metric]
-            if plateau is not None:
-                plateau.step(value if not math.isnan(value) else 0.0)
+            value = watched_value(val_metrics, outputs, cfg)
+            opt.end_epoch(value)
             record = {"epoch": epoch, "train_loss": train_loss / max(seen, 1),
-                      "validation": val_metrics, "lr": optimizer.param_groups[0]["lr"],
-                      "seconds": time.perf_counter() - start}
-            history.epochs.append(record)
-            improved = best_state is None or better(watch_metric, value, history.best_value)
-            if improved:
-                history.best_epoch, history.best_value, since_best = epoch, value, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                since_best += 1
-            log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
-                     f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}")
-            if checkpoint_dir is not None:
-                checkpoint.save(checkpoint_dir, epoch=epoch, model=model, best_state=best_state,
-                                optimizer=optimizer, schedulers=schedulers, generator=generator,
-                                history={"epochs": history.epochs, "best_epoch": history.best_epoch,
-                                         "best_value": history.best_value},
-                                since_best=since_best, config_fp=config_fp)
+                      "validation": val_metrics, "lr": opt.lr, "seconds": time.perf_counter() - start}
+            end_epoch(progress, record, value, model, cfg, opt, generator, checkpoint_dir, config_fp)
             bar.update(advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, "
                                               f"{watch_metric} {value:.4f}")
             if on_epoch is not None:
                 on_epoch(record)
-            if tc.early_stop and since_best >= tc.early_stop:
-                history.stopped_early = True
-                log.info(f"early stop: no better {watch_output}.{watch_metric} for {tc.early_stop} epochs; "
-                         f"best epoch {history.best_epoch} ({history.best_value:.4f})")
+            if patience_ran_out(progress, cfg, announce=True):
                 break
-    model.load_state_dict(best_state)
+    model.load_state_dict(progress.best_state)
     model.to("cpu")
+    history = progress.history
     history.seconds = time.perf_counter() - start
     return history

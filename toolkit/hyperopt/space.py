@@ -25,9 +25,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, field_validator, model_validator
 
 from toolkit.features.base import StrictModel
+from toolkit.metric_names import LOWER_IS_BETTER
 
-#: metrics where lower is better (as toolkit.metrics.LOWER_IS_BETTER, without importing numpy)
-LOWER_IS_BETTER = ("loss", "mae", "rmse", "mse")
 
 
 class _Range(StrictModel):

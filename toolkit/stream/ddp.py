@@ -36,6 +36,29 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def die_with_parent() -> None:
+    """Have Linux send this process SIGTERM when its parent (the launcher) dies, even by SIGKILL.
+
+    torch's launcher starts each worker in a session of its own, so a killed
+    launcher would otherwise leave its workers training (and writing) on.
+    Elsewhere a no-op.
+    """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the launcher died before prctl: nobody will send the signal
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def setup(device) -> Context:
     """Join the process group when launched with WORLD_SIZE > 1; `device` is the resolved torch.device."""
     import torch
@@ -44,6 +67,8 @@ def setup(device) -> Context:
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     if world > 1:
         import torch.distributed as dist
+
+        die_with_parent()
 
         if device.type == "cuda":
             device = torch.device("cuda", local)
@@ -75,6 +100,21 @@ def broadcast(ctx: Context, obj):
     return box[0]
 
 
+def on_rank0(ctx: Context, fn):
+    """`fn()` run on rank 0, its result on every rank; a TkError there is raised on rank 0 (which prints
+    it) and ends the other ranks with exit code 2, instead of leaving them waiting."""
+    result, message = None, None
+    if ctx.main:
+        try:
+            result = fn()
+        except TkError as e:
+            message = str(e)
+    message, result = broadcast(ctx, (message, result))
+    if message is not None:
+        raise TkError(message) if ctx.main else SystemExit(2)
+    return result
+
+
 def barrier(ctx: Context) -> None:
     if ctx.world > 1:
         import torch.distributed as dist
@@ -94,19 +134,25 @@ def launch(nproc: int, worker_args: list[str]) -> None:
     """Run `python -m toolkit.cli <worker_args>` in `nproc` workers through torch.distributed.run.
 
     A worker's TkError is printed by that worker (one line); here it becomes
-    one more line naming the failed rank.
+    one more line naming the failed rank. SIGINT / SIGTERM / SIGHUP to the
+    launcher stop the workers (torch's agent does) and end in one line with
+    exit code 128 + the signal number; a worker dies with a killed launcher
+    (die_with_parent).
     """
     if nproc < 1:
         raise TkError(f"--nproc: must be >= 1, got {nproc}")
     import logging
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    for name in ("torch.distributed.elastic", "torch.distributed.run"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "--module", "toolkit.cli", *worker_args])
+    # torch's elastic modules set their loggers' levels one by one (LOGLEVEL, default WARNING)
+    for name in [*logging.root.manager.loggerDict, "torch.distributed.elastic", "torch.distributed.run"]:
+        if name.startswith(("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")):
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         run(args)
     except ChildFailedError as e:
@@ -115,3 +161,10 @@ def launch(nproc: int, worker_args: list[str]) -> None:
         raise TkError(f"--nproc {nproc}: worker rank {first.rank} exited with code {first.exitcode}"
                       f"{' (and ' + str(len(ranks) - 1) + ' more)' if len(ranks) > 1 else ''}; "
                       "its error is printed above") from None
+    except (SignalException, KeyboardInterrupt) as e:
+        import signal
+
+        signum = int(getattr(e, "sigval", signal.SIGINT))
+        err = TkError(f"--nproc {nproc}: stopped by {signal.Signals(signum).name}; the workers were stopped")
+        err.exit_code = 128 + signum
+        raise err from None

@@ -10,8 +10,14 @@ early stopping, best weights, a checkpoint per epoch), except that:
     batch_size), and the DDP Join context lets ranks with fewer rows finish
     their epoch without hanging the others;
   - validation predictions of every rank are gathered, and metrics computed on
-    the whole split with sklearn, identically on each rank (so early stopping
-    agrees); only rank 0 logs and writes checkpoints.
+    the whole split with sklearn, and rank 0's values sent to every rank (so
+    early stopping and the plateau schedule agree); only rank 0 logs and
+    writes checkpoints;
+  - on --resume rank 0 reads the checkpoint and sends it to every rank, which
+    all restore it before DDP is built; torch's RNG is reseeded per epoch from
+    (seed, epoch, rank), so the resumed run ends with the uninterrupted run's
+    weights.
+The optimizer, schedules, restore and per-epoch bookkeeping are toolkit.trainer's.
 """
 
 from __future__ import annotations
@@ -24,12 +30,10 @@ import numpy as np
 import torch
 
 from toolkit import log
-from toolkit.config import COMBINED
-from toolkit.metrics import better
-from toolkit.optim import adamw
 from toolkit.stream import ddp
 from toolkit.stream.dataset import shuffled_batches
-from toolkit.trainer import History, lr_lambda, predict_raw, score_predictions, total_loss
+from toolkit.trainer import (History, end_epoch, make_optimizer_and_schedules, patience_ran_out, predict_raw,
+                             restore, score_predictions, total_loss, watched_value)
 
 
 def predictions(model, split, ctx, raw_rows: int = 0):
@@ -63,56 +67,50 @@ def evaluate_stream(model, outputs, losses, split, ctx, metrics_for=None) -> dic
     return score_predictions(outputs, losses, preds, ys, metrics_for)
 
 
-def fit_stream(model, outputs, train, val, cfg, ctx, train_rows: int, checkpoint_dir=None, resume: bool = False,
-               config_fp: str = "", on_epoch=None) -> History:
-    """Train `model` in place over StreamSplits `train` and `val`; on return it holds the best weights."""
+def _load_on_rank0(ctx, checkpoint_dir, config_fp: str):
+    """Rank 0's checkpoint (checkpoint.load's dict, or None), on every rank: the ranks need not share a disk."""
     from toolkit import checkpoint
 
+    return ddp.on_rank0(ctx, lambda: checkpoint.load(checkpoint_dir, config_fp))
+
+
+def fit_stream(model, outputs, train, val, cfg, ctx, train_rows: int, checkpoint_dir=None, resume: bool = False,
+               config_fp: str = "", on_epoch=None) -> History:
+    """Train `model` in place over StreamSplits `train` and `val`; on return it holds the best weights.
+
+    Every rank restores the same checkpoint (rank 0 reads it and sends it) before the model is
+    wrapped in DDP; only rank 0 writes checkpoints. Each epoch reseeds torch's RNG (dropout) from
+    (seed, epoch, rank), so a resumed epoch replays the same batches and the same dropout masks.
+    """
     tc = cfg.trainer
     model.to(ctx.device)
-    net = model
-    if ctx.world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     losses = [f.loss() for f in outputs]
     for i, loss_fn in enumerate(losses):
         if isinstance(loss_fn, torch.nn.Module):
             losses[i] = loss_fn.to(ctx.device)
     watch_output, watch_metric = cfg.validation_metric()
     if val is None:
-        log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
+        if ctx.main:
+            log.warn("no validation rows: early stopping and best-epoch selection use the training rows")
         val = train
 
-    optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     batch = max(2, tc.batch_size // ctx.world)
-    steps_per_epoch = max(1, math.ceil(train_rows / tc.batch_size))
-    warmup = int(tc.warmup_epochs * steps_per_epoch)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler))
-    plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min" if watch_metric in ("loss", "mae", "rmse") else "max", factor=0.5,
-        patience=max(1, tc.early_stop // 3)) if tc.lr_scheduler == "plateau" else None)
-    schedulers = {"warmup_cosine": schedule, "plateau": plateau}
+    opt = make_optimizer_and_schedules(model, cfg, max(1, math.ceil(train_rows / tc.batch_size)))
     generator = torch.Generator().manual_seed(tc.seed)  # unused by the stream; kept for the checkpoint format
+    ckpt = _load_on_rank0(ctx, checkpoint_dir, config_fp) if resume and checkpoint_dir is not None else None
+    progress = restore(ckpt, checkpoint_dir, model, opt, generator, cfg, resume=resume, main=ctx.main)
+    net = model
+    if ctx.world > 1:  # after the restore: DDP sends rank 0's weights to the others when it is built
+        from torch.nn.parallel import DistributedDataParallel
 
-    history, best_state, since_best, first_epoch = History(), None, 0, 1
-    if resume and checkpoint_dir is not None:
-        ckpt = checkpoint.load(checkpoint_dir, config_fp)
-        if ckpt is None:
-            log.warn(f"--resume: no checkpoint at {checkpoint_dir}; starting from epoch 1")
-        else:
-            best_state, past, since_best, done = checkpoint.restore(
-                ckpt, model=model, optimizer=optimizer, schedulers=schedulers, generator=generator)
-            history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
-            first_epoch = done + 1
-            log.info(f"resuming after epoch {done}")
+        net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     start = time.perf_counter()
-    for epoch in range(first_epoch, tc.epochs + 1):
-        if tc.early_stop and since_best >= tc.early_stop:
+    for epoch in range(progress.first_epoch, tc.epochs + 1):
+        if patience_ran_out(progress, cfg):
             break
         net.train()
         seed = (tc.seed * 1_000_003 + epoch) * 101 + ctx.rank
+        torch.manual_seed(seed)
         chunks = ((x, y) for x, y in train.tensors(order_seed=seed))
         loss_sum, seen = 0.0, 0
         join = contextlib.nullcontext()
@@ -124,52 +122,30 @@ def fit_stream(model, outputs, train, val, cfg, ctx, train_rows: int, checkpoint
             for bx, by in shuffled_batches(chunks, batch, tc.shuffle_buffer, seed):
                 bx, by = [t.to(ctx.device) for t in bx], [t.to(ctx.device) for t in by]
                 loss, _ = total_loss(outputs, losses, net(*bx), by)
-                optimizer.zero_grad(set_to_none=True)
+                opt.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if tc.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-                optimizer.step()
-                if plateau is None or schedule.last_epoch < warmup:
-                    schedule.step()
+                opt.step()
                 loss_sum += float(loss.detach()) * len(by[0])
                 seen += len(by[0])
         totals = np.sum(ddp.gather(ctx, (loss_sum, seen)), axis=0)
         watched = set() if watch_metric == "loss" else {watch_output}
         val_metrics = evaluate_stream(model, outputs, losses, val, ctx, metrics_for=watched)
-        if watch_output == COMBINED and COMBINED not in val_metrics:
-            val_metrics[COMBINED] = {"loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"]
-                                                 for f in outputs)}
-        value = val_metrics[watch_output][watch_metric]
-        if plateau is not None:
-            plateau.step(value if not math.isnan(value) else 0.0)
+        val_metrics = ddp.broadcast(ctx, val_metrics)  # rank 0's numbers decide, on every rank
+        value = watched_value(val_metrics, outputs, cfg)
+        opt.end_epoch(value)
         record = {"epoch": epoch, "train_loss": float(totals[0] / max(totals[1], 1)),
-                  "validation": val_metrics, "lr": optimizer.param_groups[0]["lr"],
+                  "validation": val_metrics, "lr": opt.lr,
                   "seconds": time.perf_counter() - start, "rows": int(totals[1])}
-        history.epochs.append(record)
-        improved = best_state is None or better(watch_metric, value, history.best_value)
-        if improved:
-            history.best_epoch, history.best_value, since_best = epoch, value, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            since_best += 1
-        if ctx.main:
-            log.info(f"epoch {epoch:>3}/{tc.epochs}  train loss {record['train_loss']:.4f}  "
-                     f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}  "
-                     f"({record['seconds']:.1f} s)")
-            if checkpoint_dir is not None:
-                checkpoint.save(checkpoint_dir, epoch=epoch, model=model, best_state=best_state,
-                                optimizer=optimizer, schedulers=schedulers, generator=generator,
-                                history={"epochs": history.epochs, "best_epoch": history.best_epoch,
-                                         "best_value": history.best_value},
-                                since_best=since_best, config_fp=config_fp)
+        end_epoch(progress, record, value, model, cfg, opt, generator,
+                  checkpoint_dir if ctx.main else None, config_fp)
         if on_epoch is not None:
             on_epoch(record)
-        if tc.early_stop and since_best >= tc.early_stop:
-            history.stopped_early = True
-            if ctx.main:
-                log.info(f"early stop: best epoch {history.best_epoch} ({history.best_value:.4f})")
+        if patience_ran_out(progress, cfg, announce=True):
             break
-    model.load_state_dict(best_state)
+    model.load_state_dict(progress.best_state)
     model.to("cpu")
+    history = progress.history
     history.seconds = time.perf_counter() - start
     return history

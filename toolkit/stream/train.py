@@ -4,8 +4,9 @@ Chosen by api.train for a glob, a directory, files of at least TK_STREAM_BYTES
 (readers.STREAM_BYTES), `stream=True`, or when launched with WORLD_SIZE > 1.
 Rank 0 fits the features over all the data and sends their JSON state to the
 other ranks (so every rank, and a 1-process run, has the same state); every
-rank then trains on its shard; rank 0 alone writes checkpoints and the model
-directory, which is the same as an in-memory run's (model.onnx included).
+rank then trains on its shard; rank 0 alone logs, writes checkpoints and the
+model directory, which is the same as an in-memory run's (model.onnx
+included). On --resume rank 0 reads the checkpoint and sends it to the others.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 from toolkit import log, prepare
 from toolkit.config import render
-from toolkit.errors import TkError
 from toolkit.stream import ddp, readers
 from toolkit.stream.dataset import StreamSplit, wanted
 
@@ -26,17 +26,12 @@ def _fit_on_rank0(cfg, src, inputs, outputs, ctx, rows: int, label: str):
     """Fit on rank 0, share the states; a TkError on rank 0 is raised on every rank."""
     from toolkit.stream import fit
 
-    message, states, summary = None, None, None
-    if ctx.main:
-        try:
-            summary = fit.fit_features(cfg, src, inputs, outputs, rows, label)
-            states = {"inputs": {f.config.name: f.state() for f in inputs},
-                      "outputs": {f.config.name: f.state() for f in outputs}}
-        except TkError as e:
-            message = str(e)
-    message, states, summary = ddp.broadcast(ctx, (message, states, summary))
-    if message is not None:
-        raise TkError(message) if ctx.main else SystemExit(2)
+    def fit_all():
+        summary = fit.fit_features(cfg, src, inputs, outputs, rows, label)
+        return summary, {"inputs": {f.config.name: f.state() for f in inputs},
+                         "outputs": {f.config.name: f.state() for f in outputs}}
+
+    summary, states = ddp.on_rank0(ctx, fit_all)
     if not ctx.main:
         inputs = [type(f).from_state(f.config, states["inputs"][f.config.name]) for f in inputs]
         outputs = [type(f).from_state(f.config, states["outputs"][f.config.name]) for f in outputs]
@@ -57,6 +52,8 @@ def train_stream(cfg, source, label: str, output=None, resume: bool = False, on_
     started = time.perf_counter()
     tc = cfg.trainer
     ctx = ddp.setup(trainer.pick_device(tc.device))
+    was_quiet = log.quiet
+    log.quiet = was_quiet or not ctx.main  # only rank 0 logs (warnings too, where the loop can tell)
     try:
         inputs, outputs = prepare.make_features(cfg)
         src = readers.Source(source, wanted(cfg, inputs, outputs))
@@ -82,22 +79,12 @@ def train_stream(cfg, source, label: str, output=None, resume: bool = False, on_
         ckpt_dir = checkpoint.directory_for(Path(output)) if output is not None else None
         fp = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
         history = fit_stream(model, outputs, splits["train"], splits["validation"] if has["validation"] else None,
-                             cfg, ctx, has["train"], checkpoint_dir=ckpt_dir if ctx.main else None,
+                             cfg, ctx, has["train"], checkpoint_dir=ckpt_dir,
                              resume=resume, config_fp=fp, on_epoch=on_epoch)
         losses = [f.loss() for f in outputs]
         metrics = {name: evaluate_stream(model, outputs, losses, split, ctx)
                    for name, split in splits.items() if has[name]}
-        stats = {
-            "best_epoch": history.best_epoch,
-            "validation_metric": ".".join(cfg.validation_metric()),
-            "best_value": history.best_value,
-            "stopped_early": history.stopped_early,
-            "epochs": history.epochs,
-            "metrics": metrics,
-            "data": summary | {"processes": ctx.world},
-            "train_seconds": history.seconds,
-            "total_seconds": time.perf_counter() - started,
-        }
+        stats = trainer.training_stats(cfg, history, metrics, summary | {"processes": ctx.world}, started)
         result = TrainedModel(cfg, inputs, outputs, model, stats)
         if ctx.main:
             for split_name, per_output in metrics.items():
@@ -113,5 +100,6 @@ def train_stream(cfg, source, label: str, output=None, resume: bool = False, on_
         ddp.barrier(ctx)
         return result
     finally:
+        log.quiet = was_quiet
         ddp.finish(ctx)
 
