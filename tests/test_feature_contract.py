@@ -21,7 +21,7 @@ from toolkit.features import INPUT_FEATURES
 from toolkit.features.binary import lookup
 from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
 from toolkit.features.set import python_members
-from toolkit.features.text import python_cut, python_tokens
+from toolkit.features.text_tokens import python_cut, python_tokens
 from toolkit.preprocess import Preprocessor
 
 TRAIN = {

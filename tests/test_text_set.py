@@ -15,10 +15,10 @@ from toolkit import log, train
 from toolkit.config import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
-from toolkit.features import text as text_mod
+from toolkit.features import text_tokens as text_mod
 from toolkit.features.set import member_pattern, python_members
-from toolkit.features.text import (PIECE_CHARS, TOKEN_PATTERN, WORD_PATTERN, cut_pieces, python_cut,
-                                   python_tokens, tokenize)
+from toolkit.features.text_tokens import (PIECE_CHARS, TOKEN_PATTERN, WORD_PATTERN, cut_pieces, python_cut,
+                                          python_tokens, tokenize)
 from toolkit.preprocess import Preprocessor
 from toolkit.text_encoders import EmbedPool, ParallelCNN, SetEmbedding, TextGRU, TextTransformer
 

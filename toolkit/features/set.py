@@ -27,7 +27,7 @@ from pydantic import Field
 
 from toolkit.errors import TkError
 from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
-from toolkit.features.text import python_lower, tokenize, tokens_to_onnx
+from toolkit.features.text_tokens import python_lower, tokenize, tokens_to_onnx
 
 SPACES = "\t\n\f\r "
 PAD_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
@@ -100,7 +100,7 @@ def members_from_counts(values: Counter, p: SetPreprocessing) -> list[str]:
 
 def multi_hot_onnx(g, raw: str, p: SetPreprocessing, vocab: list[str], name: str) -> str:
     """Emit string [N] → float32 [N, len(vocab)] (1.0 where the member is present)."""
-    from toolkit.features.text import lookup_onnx
+    from toolkit.features.text_tokens import lookup_onnx
     from toolkit.onnxgraph import tensor
 
     i64 = np.int64

@@ -118,7 +118,7 @@ class TextCounts:
     """Token (and bigram) counts over the ONNX tokenizer's output; document frequencies in pass 2."""
 
     def __init__(self, where: str, feature):
-        from toolkit.features.text import cut_pieces
+        from toolkit.features.text_tokens import cut_pieces
 
         p = feature.config.preprocessing
         self.where, self.warned = where, set()
@@ -128,7 +128,7 @@ class TextCounts:
         self.docs, self.unknown, self.rows, self.nonempty = Counter(), 0, 0, 0
 
     def add(self, values: np.ndarray) -> None:
-        from toolkit.features.text import count_tokens
+        from toolkit.features.text_tokens import count_tokens
 
         c, b = count_tokens(values, *self.args, self.ngrams)
         self.counts.update(c)
@@ -142,7 +142,7 @@ class TextCounts:
         return self.nonempty
 
     def choose(self, feature) -> None:
-        from toolkit.features.text import rank
+        from toolkit.features.text_tokens import rank
 
         p = feature.config.preprocessing
         feature.vocab_ = rank(self.counts, p.min_count, p.max_size)
@@ -150,14 +150,14 @@ class TextCounts:
         self.kept = (set(feature.vocab_), set(feature.bigrams_))
 
     def add_documents(self, values: np.ndarray) -> None:
-        from toolkit.features.text import document_frequencies
+        from toolkit.features.text_tokens import document_frequencies
 
         docs, unknown = document_frequencies(values, *self.args, self.ngrams, *self.kept)
         self.docs.update(docs)
         self.unknown += unknown
 
     def finish(self, feature) -> None:
-        from toolkit.features.text import smooth_idf
+        from toolkit.features.text_tokens import smooth_idf
 
         n = self.rows
         feature.idf_ = ([0.0, smooth_idf(self.unknown, n)]
