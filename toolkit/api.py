@@ -101,7 +101,9 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     losses = [f.loss() for f in outputs]
     metrics = {k: trainer.evaluate(model, outputs, losses, full.take(idx))
                for k, idx in splits.items() if len(idx)}
-    stats = trainer.training_stats(cfg, history, metrics, prep.summary, started)
+    from toolkit.epochs import training_stats
+
+    stats = training_stats(cfg, history, metrics, prep.summary, started)
     result = TrainedModel(cfg, inputs, outputs, model, stats)
     if output is not None:
         check_rows = np.flatnonzero(prep.split == 1)[:PARITY_ROWS]

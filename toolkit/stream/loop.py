@@ -17,7 +17,7 @@ early stopping, best weights, a checkpoint per epoch), except that:
     all restore it before DDP is built; torch's RNG is reseeded per epoch from
     (seed, epoch, rank), so the resumed run ends with the uninterrupted run's
     weights.
-The optimizer, schedules, restore and per-epoch bookkeeping are toolkit.trainer's.
+The optimizer, schedules, restore and per-epoch bookkeeping are toolkit.epochs' (shared with toolkit.trainer).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import torch
 from toolkit import log
 from toolkit.stream import ddp
 from toolkit.stream.dataset import shuffled_batches
-from toolkit.trainer import (History, end_epoch, make_optimizer_and_schedules, patience_ran_out, predict_raw,
-                             restore, score_predictions, total_loss, watched_value)
+from toolkit.epochs import History, end_epoch, make_optimizer_and_schedules, patience_ran_out, restore, watched_value
+from toolkit.trainer import predict_raw, score_predictions, total_loss
 
 
 def predictions(model, split, ctx, raw_rows: int = 0):

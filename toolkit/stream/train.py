@@ -43,7 +43,7 @@ def train_stream(cfg, source, label: str, output=None, resume: bool = False, on_
     """Train from a streamed source; returns the TrainedModel (on every rank)."""
     import torch
 
-    from toolkit import checkpoint, trainer
+    from toolkit import checkpoint, epochs, trainer
     from toolkit.model import TkModel
     from toolkit.preprocess import Preprocessor
     from toolkit.stream.loop import evaluate_stream, fit_stream
@@ -84,7 +84,7 @@ def train_stream(cfg, source, label: str, output=None, resume: bool = False, on_
         losses = [f.loss() for f in outputs]
         metrics = {name: evaluate_stream(model, outputs, losses, split, ctx)
                    for name, split in splits.items() if has[name]}
-        stats = trainer.training_stats(cfg, history, metrics, summary | {"processes": ctx.world}, started)
+        stats = epochs.training_stats(cfg, history, metrics, summary | {"processes": ctx.world}, started)
         result = TrainedModel(cfg, inputs, outputs, model, stats)
         if ctx.main:
             for split_name, per_output in metrics.items():
