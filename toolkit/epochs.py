@@ -167,6 +167,15 @@ def patience_ran_out(progress: Progress, cfg, announce: bool = False) -> bool:
     return True
 
 
+def finish(model, progress: Progress, start: float) -> History:
+    """End of training: the best epoch's weights back in `model` (on the CPU), the history with its seconds."""
+    model.load_state_dict(progress.best_state)
+    model.to("cpu")
+    history = progress.history
+    history.seconds = time.perf_counter() - start
+    return history
+
+
 def training_stats(cfg, history: History, metrics: dict, data_summary: dict, started: float) -> dict:
     """training_stats.json of a run that began at time.perf_counter() `started`."""
     return {

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from toolkit import log
-from toolkit.epochs import (History, end_epoch, make_optimizer_and_schedules, patience_ran_out,
+from toolkit.epochs import (History, end_epoch, finish, make_optimizer_and_schedules, patience_ran_out,
                             restore, watched_value)
 
 EVAL_BATCH = 16_384
@@ -185,8 +185,4 @@ def fit(model, outputs, train: Batches, val: Batches, cfg, checkpoint_dir=None, 
                 on_epoch(record)
             if patience_ran_out(progress, cfg, announce=True):
                 break
-    model.load_state_dict(progress.best_state)
-    model.to("cpu")
-    history = progress.history
-    history.seconds = time.perf_counter() - start
-    return history
+    return finish(model, progress, start)

@@ -57,14 +57,10 @@ def train_summary(model, output_dir: Path | None, row: dict | None = None):
     parts = [f"train time {stats.get('train_seconds', float('nan')):.1f} s"]
     onnx_path = Path(output_dir) / "model.onnx" if output_dir is not None else None
     if onnx_path is not None and onnx_path.exists():
-        from toolkit.runtime import Predictor
-
         parts.append(f"model.onnx {onnx_path.stat().st_size / 1024:.1f} KiB")
-        predictor = Predictor(onnx_path)
     else:
         parts.append(f"model.onnx {len(model.onnx_bytes) / 1024:.1f} KiB (not saved)")
-        predictor = model.predictor
-    latency = onnx_latency_ms(predictor, row)
+    latency = onnx_latency_ms(model.predictor, row)  # the session the model already holds (same bytes)
     parts.append(f"ONNX latency, 1 row: median {latency:.2f} ms ({LATENCY_RUNS} runs)")
     return headline, table, " · ".join(parts)
 

@@ -32,7 +32,8 @@ import torch
 from toolkit import log
 from toolkit.stream import ddp
 from toolkit.stream.dataset import shuffled_batches
-from toolkit.epochs import History, end_epoch, make_optimizer_and_schedules, patience_ran_out, restore, watched_value
+from toolkit.epochs import (History, end_epoch, finish, make_optimizer_and_schedules, patience_ran_out, restore,
+                            watched_value)
 from toolkit.trainer import predict_raw, score_predictions, total_loss
 
 
@@ -144,8 +145,4 @@ def fit_stream(model, outputs, train, val, cfg, ctx, train_rows: int, checkpoint
             on_epoch(record)
         if patience_ran_out(progress, cfg, announce=True):
             break
-    model.load_state_dict(progress.best_state)
-    model.to("cpu")
-    history = progress.history
-    history.seconds = time.perf_counter() - start
-    return history
+    return finish(model, progress, start)
