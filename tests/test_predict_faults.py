@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CHURN
-from tests.test_bad_input import base_config, check_fails, rows, tk, train, write_csv
+from tests.bad_input_helpers import base_config, check_fails, rows, tk, train, write_csv
 
 ENGINES = ["onnx", "torch"]
 

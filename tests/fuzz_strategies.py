@@ -1,45 +1,26 @@
-"""Fuzzing with hypothesis: random configs and random rows never end in a traceback.
+"""Shared data and hypothesis strategies for the fuzz tests (test_fuzz_configs, test_fuzz_rows).
 
-Configs (issue 6, item 3):
-- random VALID configs over one small fixed table with number / binary /
-  category / text / set inputs and binary / category / number targets train
-  for one tiny epoch (`train(cfg, df)` in memory);
-- random INVALID mutations of a valid config (unknown key, wrong type,
-  negative size, unknown type, duplicate name, missing column, …) through the
-  real CLI exit 2 with `error:` lines naming cfg.yaml and a YAML path, and no
-  traceback.
-Rows: random raw values per column (any unicode with control characters and
-lone surrogates, NaN, ±inf, ±1e308, "", 10,000-character strings, ints,
-bools, None) through `Predictor(dir).predict(records)` and through
-`model.predict(DataFrame, engine="torch")` give identical labels and
-probabilities within 1e-5, or both raise a TkError naming the column.
-
-Every example count is bounded (`max_examples`) and printed (`pytest -s`);
-the module keeps a tally in COUNTS.
+- `DF`: one small fixed table (80 rows) with number / binary / category / text /
+  set inputs (INPUT_COLUMNS) and binary / category / number targets (TARGETS);
+- `valid_configs()`: random VALID configs over DF;
+- `BASE` + `invalid_mutations`: (YAML path, mutation) pairs that make BASE invalid;
+- `record_batches()`: 1-6 records of random raw values per input column;
+- `COUNTS`: the tally of examples tried, printed by `print_counts()` after each
+  fuzz module (`pytest -s`).
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import re
 
 import numpy as np
 import pandas as pd
-import pytest
-import yaml
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import assume
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from toolkit import log, train
-from toolkit.cli import app
-from toolkit.errors import TkError
-from toolkit.runtime import Predictor
+from toolkit import log
 
 COUNTS = {"valid_configs": 0, "invalid_configs": 0, "rows": 0, "row_batches": 0, "row_errors": 0}
-runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 INPUT_COLUMNS = {"n1": "number", "n2": "number", "b1": "binary", "c1": "category", "t1": "text", "s1": "set"}
 TARGETS = {"y_bin": "binary", "y_cat": "category", "y_num": "number"}
@@ -159,19 +140,6 @@ def valid_configs(draw):
             "trainer": {"epochs": 1, "batch_size": draw(st.sampled_from([8, 16, 32]))},
             "preprocessing": {"split": split}}
 
-
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(cfg=valid_configs())
-def test_random_valid_configs_train_one_epoch(cfg):
-    log.quiet = True
-    COUNTS["valid_configs"] += 1
-    note(yaml.safe_dump(cfg, sort_keys=False))
-    model = train(cfg, DF)
-    preds = model.predict(DF.head(5))
-    assert len(preds) == 5
-    assert set(f"{o['name']}::" for o in cfg["output_features"]) <= {c.split("::")[0] + "::" for c in preds.columns}
-
-
 # ---- invalid configs through the CLI ---------------------------------------------
 
 BASE = {
@@ -260,67 +228,7 @@ invalid_mutations = st.one_of(
     st.sampled_from(STRUCTURE), st.sampled_from(MISSING_COLUMN), unknown_key())
 
 
-@pytest.fixture(scope="module")
-def data_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("fuzzdata") / "data.csv"
-    DF.to_csv(path, index=False)
-    return path
-
-
-def _clean(text: str) -> str:
-    return "\n".join(" ".join(line.split()) for line in ANSI.sub("", text).splitlines())
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(mutation=invalid_mutations, n_extra=st.integers(0, 2))
-def test_random_invalid_configs_exit_2_naming_the_yaml_path(tmp_path_factory, data_csv, mutation, n_extra):
-    path, mutate = mutation
-    cfg = copy.deepcopy(BASE)
-    mutate(cfg)
-    COUNTS["invalid_configs"] += 1
-    tmp = tmp_path_factory.mktemp("bad")
-    cfg_file = tmp / "cfg.yaml"
-    cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    note(cfg_file.read_text())
-    result = runner.invoke(app, ["train", str(cfg_file), "--dataset", str(data_csv),
-                                 "--output", str(tmp / "model"), "--quiet"])
-    escaped = result.exception if not isinstance(result.exception, SystemExit) else None
-    stderr = _clean(result.stderr)
-    assert escaped is None, f"uncaught {type(escaped).__name__}: {escaped}\n{stderr}"
-    assert "Traceback" not in result.output
-    assert result.exit_code == 2, f"exit {result.exit_code} for {path}\n{stderr}"
-    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert errors, stderr
-    assert any(path in line for line in errors), f"{path!r} not named in:\n" + "\n".join(errors)
-    # config errors name the file; data errors (missing column) name the data file
-    assert all("cfg.yaml" in line or "data.csv" in line for line in errors), errors
-    assert not (tmp / "model").exists(), "no model directory after a failed train"
-
-
 # ---- rows -----------------------------------------------------------------------
-
-ROW_CONFIG = {
-    "input_features": [
-        {"name": "n1", "type": "number"},
-        {"name": "n2", "type": "number", "encoder": {"type": "dense", "size": 4},
-         "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"}},
-        {"name": "b1", "type": "binary"},
-        {"name": "c1", "type": "category"},
-        {"name": "t1", "type": "text", "preprocessing": {"max_length": 16, "min_count": 1}},
-        {"name": "s1", "type": "set"},
-    ],
-    "output_features": [{"name": "y_bin", "type": "binary"}, {"name": "y_cat", "type": "category"}],
-    "trainer": {"epochs": 2, "batch_size": 16},
-}
-
-
-@pytest.fixture(scope="module")
-def row_model(tmp_path_factory):
-    log.quiet = True
-    path = tmp_path_factory.mktemp("rowmodel") / "m"
-    model = train(ROW_CONFIG, DF, output=path)
-    return model, Predictor(path)
-
 
 weird_strings = st.one_of(
     st.text(max_size=30),  # any unicode, control characters and lone surrogates included
@@ -334,7 +242,7 @@ weird_numbers = st.one_of(
     st.integers(-2**63, 2**63 - 1), st.booleans(),
 )
 raw_values = st.one_of(st.none(), weird_strings, weird_numbers)
-#: What a number column may hold and both engines coerce (text there is an error: see below).
+#: What a number column may hold and both engines coerce (text there is an error: see test_fuzz_rows.py).
 numeric_strings = st.one_of(
     st.sampled_from(["", " ", "NaN", "nan", "NA", "null", "None", "inf", "-inf", "1e308", "-1e308", "1e400",
                      " 3.5 ", "1e3", "-0", "0x10"[:1]]),
@@ -354,65 +262,7 @@ def record_batches(draw):
     return records
 
 
-def _run_both(model, predictor, records):
-    """(labels+probs by onnx, by torch) or the errors raised."""
-    try:
-        by_onnx = predictor.predict(records)
-        onnx_err = None
-    except TkError as e:
-        by_onnx, onnx_err = None, e
-    try:
-        by_torch = model.predict(pd.DataFrame(records, dtype=object), engine="torch")
-        torch_err = None
-    except TkError as e:
-        by_torch, torch_err = None, e
-    return by_onnx, onnx_err, by_torch, torch_err
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(records=record_batches())
-def test_random_rows_predictor_equals_torch_or_both_name_the_column(row_model, records):
-    model, predictor = row_model
-    COUNTS["row_batches"] += 1
-    COUNTS["rows"] += len(records)
-    note(repr(records)[:3000])
-    by_onnx, onnx_err, by_torch, torch_err = _run_both(model, predictor, records)
-    if onnx_err or torch_err:
-        COUNTS["row_errors"] += 1
-        assert onnx_err is not None and torch_err is not None, (
-            f"only one path raised: onnx={onnx_err!r} torch={torch_err!r}")
-        for err in (onnx_err, torch_err):
-            assert any(c in str(err) for c in INPUT_COLUMNS), f"error names no column: {err}"
-        return
-    for i, rec in enumerate(by_onnx):
-        for out in ("y_bin", "y_cat"):
-            assert rec[out]["label"] == by_torch[f"{out}::label"].iloc[i], (out, i)
-            for cls, p in rec[out]["probabilities"].items():
-                assert abs(p - by_torch[f"{out}::probability::{cls}"].iloc[i]) <= 1e-5, (out, cls, i)
-
-
-def test_text_in_a_number_column_same_answer_on_both_engines(row_model):
-    model, predictor = row_model
-    records = [{"n1": 0.5, "n2": "abc", "b1": "yes", "c1": "red", "t1": "good", "s1": "a,b"}]
-    by_onnx, onnx_err, by_torch, torch_err = _run_both(model, predictor, records)
-    assert (onnx_err is None) == (torch_err is None), f"onnx={onnx_err!r} torch={torch_err!r}"
-
-
-@pytest.mark.parametrize("column", ["c1", "t1"])
-def test_a_list_in_a_string_column_is_a_clear_error_on_both_engines(row_model, column):
-    model, predictor = row_model
-    records = [{"n1": 0.5, "n2": 1.0, "b1": "yes", "c1": "red", "t1": "good", "s1": "a", column: ["a"]}]
-    try:
-        _run_both(model, predictor, records)
-    except TypeError as e:
-        raise AssertionError(f"uncaught TypeError: {e}") from None
-    with pytest.raises(TkError, match=column):
-        model.predict(pd.DataFrame(records, dtype=object), engine="torch")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_counts():
-    """After this module: print how many configs and rows the fuzz tests tried (see with -s)."""
-    yield
+def print_counts() -> None:
+    """Print how many configs and rows the fuzz tests tried so far; turn tk's log back on."""
     print(f"\nfuzz counts: {COUNTS}")
     log.quiet = False
