@@ -1,0 +1,44 @@
+"""The models bench/latency.py times: one BenchModel entry per model in MODELS.
+
+Each entry names its tk config and data, how the test (and scikit-learn fit) rows
+are chosen, the batch sizes timed (1 and 256 rows by default) and a scikit-learn
+builder ({tk type: [column]} -> unfitted estimator) for the do-it-yourself peer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+def onehot_logreg(columns: dict[str, list[str]]):
+    """Numbers: mean-impute + standard-scale; every other column one-hot (unknown ignored)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numbers = columns.get("number", [])
+    others = [c for t, cols in columns.items() if t != "number" for c in cols]
+    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), numbers),
+                             ("cat", OneHotEncoder(handle_unknown="ignore"), others)])
+    return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))])
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    config: str                                   # tk config, relative to the repository root
+    data: str                                     # its dataset
+    split_column: str = "split"
+    test: tuple[str, ...] = ("test",)             # rows timed (the first 1 / 256 of them)
+    fit: tuple[str, ...] = ("train", "validation")  # rows the scikit-learn route fits on
+    sklearn: Callable | None = onehot_logreg      # builder({tk type: [column]}) → estimator, or None
+    sizes: tuple[int, ...] = (1, 256)
+
+
+MODELS: dict[str, BenchModel] = {
+    "churn": BenchModel("examples/churn/config.yaml", "examples/churn/churn.csv"),
+    # "reviews": BenchModel("examples/reviews/config.yaml", "examples/reviews/reviews.csv",
+    #                       sklearn=tfidf_logreg),   # when the text model lands
+}

@@ -1,0 +1,156 @@
+"""bench/train.py's report: the machine it ran on, the console table and train.md.
+
+Every function reads the results dict that bench/train.py also writes to train.json.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.train_datasets import REFERENCES, SYSTEM_LABELS, TARGETS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    cpu_model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "toolkit", "exporters"], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip())
+    except OSError:
+        commit, dirty = None, None
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gib": mem_gib,
+        "python": platform.python_version(),
+        "versions": {p: _version(p) for p in ("torch", "scikit-learn", "onnxruntime", "onnx", "pandas", "numpy",
+                                              "tk-toolkit")},
+        "git_commit": commit,
+        "toolkit_dirty": dirty,
+        "loadavg_start": list(os.getloadavg()),
+        "threads_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    header = ["dataset", "system", "test ROC AUC", "wall s", "peak RSS MB", "runs"]
+    rows = []
+    for ds, res in results["datasets"].items():
+        for sysname, s in res["systems"].items():
+            ok = sum("error" not in r for r in s["runs"])
+            rows.append([ds, SYSTEM_LABELS.get(sysname, sysname), _fmt(s["median"]["roc_auc"], ".4f"),
+                         _fmt(s["median"]["wall_s"], ".2f"), _fmt(s["median"]["rss_mb"], ".0f"),
+                         f"{ok}/{len(s['runs'])}"])
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="bench/train.py — medians")
+        for h in header:
+            table.add_column(h, justify="left" if h in ("dataset", "system") else "right")
+        for r in rows:
+            table.add_row(*r)
+        console = Console()
+        if not console.is_terminal:   # piped: rich would assume 80 columns and squeeze the table
+            console = Console(width=120)
+        console.print(table)
+    except ImportError:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    m = results["machine"]
+    v = m["versions"]
+    lines = [
+        "# Training benchmark",
+        "",
+        f"`{results['command']}` — {m['date']}, git {m['git_commit']}"
+        + (" (toolkit/ had uncommitted changes)" if m.get("toolkit_dirty") else ""),
+        "",
+        f"Machine: {m['cpu_count']} CPU ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"torch {v['torch']}, scikit-learn {v['scikit-learn']}, onnxruntime {v['onnxruntime']}. "
+        f"Load average at start {m['loadavg_start'][0]:.2f}, at end {m['loadavg_end'][0]:.2f}"
+        + (f"; all CPUs {m['cpu_busy_pct']:.0f} % busy during the benchmark, of which about "
+           f"{m['other_cpu_s']:.0f} CPU-s not ours (the benchmark's own runs: {m['benchmark_cpu_s']:.0f} CPU-s)"
+           if "cpu_busy_pct" in m else "")
+        + ". Threads: " + (f"OMP/MKL/OPENBLAS_NUM_THREADS={results['threads']}" if results.get("threads")
+                           else "library defaults (one per core)") + ".",
+        "",
+        f"Medians of {results['repeats']} run(s) per system, interleaved. Each run is a fresh process: wall time "
+        "and peak RSS (`ru_maxrss` of that process, MB = MiB) include interpreter start-up and imports. "
+        "tk is the real CLI (`tk train CONFIG --dataset DATA --output TMP -q`); it trains on `train` and "
+        "early-stops on `validation`. The scikit-learn baselines fit on `train` + `validation`. "
+        "All are scored on the `test` rows.",
+    ]
+    for ds, res in results["datasets"].items():
+        lines += ["", f"## {ds}", "",
+                  f"Config `{res['config']}`, data `{res['data']}`, target `{res['target']}` "
+                  f"(positive `{res['positive']}`).", "",
+                  "| system | test ROC AUC | wall s | peak RSS MB |", "|---|---:|---:|---:|"]
+        for sysname, s in res["systems"].items():
+            med = s["median"]
+            lines.append(f"| {SYSTEM_LABELS.get(sysname, sysname)} | {_fmt(med['roc_auc'], '.4f')} | "
+                         f"{_fmt(med['wall_s'], '.2f')} | {_fmt(med['rss_mb'], '.0f')} |")
+        for ref in REFERENCES.get(ds, []):
+            lines.append(f"| {ref['system']} | {ref['roc_auc']:.3f} | {ref['wall_s']:.1f} | {ref['rss_mb']:.0f} |")
+        target = TARGETS.get(ds)
+        if target:
+            lines.append(f"| **target for tk** | ≥ {target['roc_auc']:.3f} | ≤ {target['wall_s']:.0f} | "
+                         f"≤ {target['rss_mb']:.0f} |")
+            tk = res["systems"].get("tk", {}).get("median")
+            if tk and tk["roc_auc"] is not None:
+                checks = [("ROC AUC", tk["roc_auc"] >= target["roc_auc"]), ("wall", tk["wall_s"] <= target["wall_s"]),
+                          ("RSS", tk["rss_mb"] <= target["rss_mb"])]
+                lines += ["", "tk against its targets: " + ", ".join(f"{n} {'met' if ok else 'NOT met'}"
+                                                                     for n, ok in checks) + "."]
+        lines += ["", "Runs (in order):", ""]
+        for sysname, s in res["systems"].items():
+            cells = []
+            for r in s["runs"]:
+                if "error" in r:
+                    cells.append(f"error (rc {r['returncode']})")
+                else:
+                    cells.append(f"{r['roc_auc']:.4f} / {r['wall_s']:.2f} s / {r['rss_mb']:.0f} MB")
+            lines.append(f"- {SYSTEM_LABELS.get(sysname, sysname)}: " + "; ".join(cells))
+    path.write_text("\n".join(lines) + "\n")
