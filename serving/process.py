@@ -72,10 +72,16 @@ def cpu_seconds(pids) -> float:
 
 
 class ServerProcess:
-    """`bentoml serve serving.service:TkService` on 127.0.0.1 and a free port."""
+    """`bentoml serve serving.service:TkService` on 127.0.0.1 and a free port.
+
+    `cmd(port)`, if given, builds another server's command line instead (a
+    benchmark's peer servers); it is ready when GET `ready_path` answers 200.
+    """
 
     def __init__(self, model: str | os.PathLike | None = None, env: dict | None = None, port: int | None = None,
-                 start_timeout: float = 90.0, stop_timeout: float = 10.0, log: str | os.PathLike | None = None):
+                 start_timeout: float = 90.0, stop_timeout: float = 10.0, log: str | os.PathLike | None = None,
+                 cmd=None, ready_path: str = "/readyz"):
+        self.cmd, self.ready_path = cmd, ready_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
@@ -88,27 +94,28 @@ class ServerProcess:
         self.pids: set[int] = set()
 
     def start(self) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService",
-               "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = (self.cmd(self.port) if self.cmd is not None else
+               [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService",
+                "--host", "127.0.0.1", "--port", str(self.port)])
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"bentoml serve exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+                raise RuntimeError(f"{cmd[0]} … exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
             self.pids |= descendants(self.proc.pid)
             if self._ready():
                 self.pids |= descendants(self.proc.pid)
                 return self
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"bentoml serve not ready after {self.start_timeout:.0f} s:\n{self.log()[-3000:]}")
+        raise RuntimeError(f"{cmd[0]} … not ready after {self.start_timeout:.0f} s:\n{self.log()[-3000:]}")
 
     def _ready(self) -> bool:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
+            conn.request("GET", self.ready_path)
             ok = conn.getresponse().status == 200
             conn.close()
             return ok

@@ -13,80 +13,19 @@ Bodies: tk and the plain service take JSON {"rows": [row]}; Ludwig's /predict ta
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from bench import loadgen
 from bench.peers.common import ROOT
-from serving.process import ServerProcess, descendants, free_port
+from serving.process import ServerProcess
 
 CONCURRENCY = (1, 32)
-
-
-class Server:
-    """A command that serves HTTP on 127.0.0.1:port; ready when GET `ready_path` answers 200."""
-
-    def __init__(self, cmd: list[str], port: int, ready_path: str, env: dict | None = None,
-                 start_timeout: float = 120.0):
-        self.cmd, self.port, self.ready_path, self.start_timeout = cmd, port, ready_path, start_timeout
-        self.env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env or {})}
-        self.log_path = Path(tempfile.mkstemp(prefix="peers-serve-", suffix=".log")[1])
-        self.proc: subprocess.Popen | None = None
-        self.pids: set[int] = set()
-
-    def __enter__(self) -> Server:
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
-            self.pids |= descendants(self.proc.pid)
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", self.ready_path)
-                if conn.getresponse().status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError(f"server not ready after {self.start_timeout:.0f} s: {self.log_tail()}")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is None:
-            return
-        self.pids |= descendants(self.proc.pid)
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        for pid in self.pids | {self.proc.pid}:  # only our own: the group we started, or its descendants
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.proc.wait(10)
-        self._log.close()
-
-    def log_tail(self) -> str:
-        try:
-            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
-        except OSError:
-            return ""
-        errors = [ln for ln in lines if "Error" in ln or "error" in ln]
-        return (errors or lines or ["(no output)"])[-1][:400]
 
 
 def load(port: int, path: str, body: bytes, concurrency: int, duration: float,
@@ -121,19 +60,22 @@ def serve_tk(model_dir: Path, row: dict, duration: float) -> dict:
 
 
 def serve_plain(onnx_files: dict[str, str], columns: dict[str, str], row: dict, duration: float) -> dict:
-    port = free_port()
     env = {"PEERS_ONNX": json.dumps(onnx_files), "PEERS_COLUMNS": json.dumps(columns),
            "BENTOML_HOME": tempfile.mkdtemp(prefix="peers-bentoml-"), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "bench.peers.plain_bento_service:PlainOnnxService",
-           "--host", "127.0.0.1", "--port", str(port)]
-    with Server(cmd, port, "/readyz", env):
-        return _measure(port, "/predict", json.dumps({"rows": [row]}).encode(), duration)
+
+    def cmd(port: int) -> list[str]:
+        return [sys.executable, "-m", "bentoml", "serve", "bench.peers.plain_bento_service:PlainOnnxService",
+                "--host", "127.0.0.1", "--port", str(port)]
+
+    with ServerProcess(env=env, cmd=cmd, start_timeout=120) as server:
+        return _measure(server.port, "/predict", json.dumps({"rows": [row]}).encode(), duration)
 
 
 def serve_ludwig(python: Path, model_dir: str, row: dict, duration: float) -> dict:
     """Ludwig's own server (ludwig.serve.cli, i.e. `ludwig serve`) through ludwig_runner.py's compat shim."""
-    port = free_port()
-    cmd = [str(python), str(ROOT / "bench" / "peers" / "ludwig_runner.py"), "serve", model_dir, str(port)]
+    def cmd(port: int) -> list[str]:
+        return [str(python), str(ROOT / "bench" / "peers" / "ludwig_runner.py"), "serve", model_dir, str(port)]
+
     form = urlencode({k: "" if v is None else v for k, v in row.items()}).encode()
-    with Server(cmd, port, "/", start_timeout=180):
-        return _measure(port, "/predict", form, duration, "application/x-www-form-urlencoded")
+    with ServerProcess(cmd=cmd, ready_path="/", start_timeout=180) as server:
+        return _measure(server.port, "/predict", form, duration, "application/x-www-form-urlencoded")
