@@ -80,7 +80,7 @@ def build_routes(name: str, entry: BenchModel, trained, model_path: Path, df, co
     """{route: {size: zero-argument callable, or a median in µs measured elsewhere}}."""
     import torch
 
-    from exporters.onnx import export_core
+    from toolkit.export.onnx import export_core
     from toolkit.preprocess import pre_name
     from toolkit.runtime import Predictor
 

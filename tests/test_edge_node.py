@@ -3,7 +3,7 @@
 examples/edge/node/predict.js runs the file with each backend; its labels must
 equal Python onnxruntime's (toolkit.runtime.Predictor) and its probabilities
 be within 1e-5, on the churn validation rows plus the edge rows of
-exporters.parity.edge_columns (NaN, ±inf, empty and whitespace strings,
+toolkit.export.parity.edge_columns (NaN, ±inf, empty and whitespace strings,
 unseen categories, accents, CJK, emoji, a 10,000-character string).
 
 Skips, saying why, only where `node` is absent or the npm packages are not
@@ -101,7 +101,7 @@ def churn_edge(node_bin, churn_model, tmp_path_factory):
     """(model.onnx path, rows.json path, raw columns): validation rows + edge rows."""
     import pandas as pd
 
-    from exporters.parity import concat_columns, edge_columns
+    from toolkit.export.parity import concat_columns, edge_columns
     from toolkit import prepare
 
     model, out = churn_model

@@ -76,8 +76,8 @@ def models(tmp_path_factory):
 
 @pytest.mark.parametrize("kind", sorted(OUTPUTS))
 def test_export_parity_on_edge_rows_for_every_type(models, kind):
-    from exporters import parity
-    from exporters.onnx import session
+    from toolkit.export import parity
+    from toolkit.export.onnx import session
 
     model, path = models[kind]
     sess = session(onnx.load(path / "model.onnx"))
@@ -199,8 +199,8 @@ def test_cli_export_writes_a_parity_checked_file_and_quantizes(models, tmp_path,
 
 
 def test_dynamo_exporter_gives_the_same_answers(models):
-    from exporters import parity
-    from exporters.onnx import export, session
+    from toolkit.export import parity
+    from toolkit.export.onnx import export, session
 
     model, path = models["multi"]
     full, report = export(model, exporter="dynamo")

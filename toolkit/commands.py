@@ -159,7 +159,7 @@ def _quantize_and_report(model, full, df, dataset):
     """int8 weights; prints size and (with a labelled --dataset) the change in metrics."""
     import numpy as np
 
-    from exporters import onnx as onnx_export
+    from toolkit.export import onnx as onnx_export
     from toolkit.runtime import Predictor
 
     q = onnx_export.quantize_int8(full)

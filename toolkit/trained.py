@@ -79,7 +79,7 @@ class TrainedModel:
 
     def _torch_outputs(self, df, source: str) -> dict[str, np.ndarray]:
         """The same outputs as the ONNX file's, computed by preprocessing graph + torch model."""
-        from exporters.parity import torch_reference
+        from toolkit.export.parity import torch_reference
 
         from toolkit import data
 
@@ -161,7 +161,7 @@ class TrainedModel:
 
     def to_onnx(self, exporter: str = "torchscript", parity_columns: dict | None = None):
         """The single ONNX file (pre + model + post), parity-checked: (ModelProto, report)."""
-        from exporters import onnx as onnx_export
+        from toolkit.export import onnx as onnx_export
 
         return onnx_export.export(self, exporter, parity_columns)
 

@@ -173,7 +173,7 @@ def session(model: onnx.ModelProto, threads: int | None = 1):
 def export(trained, exporter: str = "torchscript", columns: dict | None = None,
            tolerance: float = 1e-5):
     """Build the full ONNX model and prove parity; returns (ModelProto, ParityReport)."""
-    from exporters import parity
+    from toolkit.export import parity
 
     full = build_full(trained, exporter)
     onnx.checker.check_model(full)
