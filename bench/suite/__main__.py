@@ -1,0 +1,82 @@
+"""`python -m bench.suite`: run the defaults suite and write its report (see bench/suite/__init__.py).
+
+    python -m bench.suite                                     # 13 sets × seeds 0-4 × tk, hgb, linear
+    python -m bench.suite --sets Boston,Titanic --seeds 0 --systems tk,hgb
+    python -m bench.suite --tk-override trainer.epochs=200 --label tk-e200 --name suite_e200
+    python -m bench.suite --tk-candidate wide --name suite_wide
+    python -m bench.suite --compare tk,tk-e200 --name suite_compare   # report only, from cached runs
+
+tk runs from `--tree` (default: this checkout), each `tk train` / `tk predict` in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from bench.suite.candidates import CANDIDATES
+from bench.suite.datasets import DATASETS
+from bench.suite.report import write
+from bench.suite.runner import TkSpec, run_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _label(args) -> str:
+    if args.label:
+        return args.label
+    if not args.tk_override and not args.tk_candidate:
+        return "tk"
+    return "tk+" + "+".join(([args.tk_candidate] if args.tk_candidate else []) + args.tk_override)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", default=",".join(DATASETS), help="comma-separated; default all 13")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated split seeds")
+    p.add_argument("--systems", default="tk,hgb,linear", help="tk, hgb, linear")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--name", default="suite", help="report file names: <out>/<name>.{json,md,png}")
+    p.add_argument("--tk-override", action="append", default=[], metavar="KEY=VALUE",
+                   help="dotted config path on top of the init-config YAML, e.g. trainer.epochs=200 (repeatable)")
+    p.add_argument("--tk-candidate", choices=sorted(CANDIDATES), help="named size-dependent defaults")
+    p.add_argument("--label", help="name of this tk variant in the results (default: from the overrides)")
+    p.add_argument("--compare", help="report only: comma-separated tk labels of cached runs, beside hgb, linear")
+    p.add_argument("--tree", type=Path, default=ROOT, help="source tree tk runs from (PYTHONPATH)")
+    p.add_argument("--work", type=Path, default=Path("/tmp/tk-suite"), help="data, models and cached runs")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per tk train / predict process")
+    p.add_argument("--fresh", action="store_true", help="re-run runs already cached in --work")
+    args = p.parse_args(argv)
+
+    sets = [s for s in args.sets.split(",") if s]
+    unknown = [s for s in sets if s not in DATASETS]
+    if unknown:
+        p.error(f"unknown sets {unknown}; known: {', '.join(DATASETS)}")
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    command = "python -m bench.suite " + shlex.join(argv if argv is not None else sys.argv[1:])
+    if args.compare:
+        tk_labels = args.compare.split(",")
+        results = []
+        for label in tk_labels:
+            results += run_suite(sets, seeds, ["tk"], args.work, args.tree, TkSpec(label=label), args.timeout,
+                                 cached_only=True)
+        baselines = [s for s in args.systems.split(",") if s != "tk"]
+        results += run_suite(sets, seeds, baselines, args.work, args.tree, timeout=args.timeout)
+        systems = tk_labels + baselines
+    else:
+        tk = TkSpec(_label(args), tuple(args.tk_override), args.tk_candidate)
+        systems = args.systems.split(",")
+        results = run_suite(sets, seeds, systems, args.work, args.tree, tk, args.timeout, args.fresh,
+                            log=lambda line: print(line, flush=True))
+        systems = [tk.label if s == "tk" else s for s in systems]
+    table = write(results, args.out, args.name, systems, command, seeds)
+    for s, t in table.items():
+        print(f"{s:>24}: mean rank {t['mean_rank']:.2f}, wtl {t['wtl']}, mean log loss {t['mean_log_loss']}, "
+              f"median train {t['median_train_s']} s, errors {t['errors']}")
+
+
+if __name__ == "__main__":
+    main()
