@@ -1,0 +1,63 @@
+"""The `gbm:` config section: LightGBM's main parameters under tk's names.
+
+Defaults are LightGBM's own (num_leaves 31, learning_rate 0.1, min_data_in_leaf 20,
+no sampling, no L2) except the number of trees: LightGBM stops at 100 rounds;
+tk grows up to `num_trees` and stops early when the validation metric has not
+improved for `early_stop` rounds, keeping the best round.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from toolkit.features.base import StrictModel
+
+
+class Bagging(StrictModel):
+    """Row subsampling: every `freq` rounds, draw `fraction` of the training rows."""
+
+    fraction: float = Field(1.0, gt=0, le=1, description="Share of rows each tree sees (1 = all: no bagging).")
+    freq: int = Field(0, ge=0, description="Redraw the rows every `freq` trees; 0 turns bagging off.")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "Bagging":
+        if self.fraction < 1 and self.freq == 0:
+            raise ValueError(f"bagging.fraction={self.fraction} needs bagging.freq > 0 (e.g. 1); "
+                             "with freq 0 LightGBM ignores the fraction")
+        return self
+
+
+class GbmConfig(StrictModel):
+    """LightGBM parameters; names in brackets are LightGBM's."""
+
+    num_trees: int = Field(1000, ge=1, le=100_000,
+                           description="Most boosting rounds [num_iterations]; early stopping usually ends sooner.")
+    learning_rate: float = Field(0.1, gt=0, le=1, description="Shrinkage of each tree [learning_rate].")
+    num_leaves: int = Field(31, ge=2, le=131_072, description="Leaves per tree [num_leaves].")
+    min_data_in_leaf: int = Field(20, ge=1, description="Fewest training rows in a leaf [min_data_in_leaf].")
+    feature_fraction: float = Field(1.0, gt=0, le=1,
+                                    description="Share of matrix columns each tree may split on [feature_fraction].")
+    bagging: Bagging = Bagging()
+    lambda_l2: float = Field(0.0, ge=0, description="L2 penalty on leaf values [lambda_l2].")
+    early_stop: int = Field(50, ge=0, description="Stop after this many rounds without a better validation "
+                                                   "metric; 0 trains all num_trees.")
+    seed: int = Field(42, ge=0, description="Seed of LightGBM's sampling (bagging, feature_fraction).")
+    threads: int = Field(0, ge=0, description="LightGBM threads; 0 = OpenMP's default (all cores).")
+
+    def lightgbm_params(self) -> dict:
+        """The LightGBM parameter dict (objective and metric excluded)."""
+        return {
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging.fraction,
+            "bagging_freq": self.bagging.freq,
+            "lambda_l2": self.lambda_l2,
+            "seed": self.seed,
+            "num_threads": self.threads,
+            "deterministic": True,
+            "force_col_wise": True,
+            "zero_as_missing": False,
+            "verbosity": -1,
+        }
