@@ -1,4 +1,4 @@
-"""bench/latency.py's report: the machine it ran on, and latency.md from the results dict.
+"""bench.latency's report: the machine it ran on, and latency.md from the results dict.
 
 Also holds the figures the report sets the measurements against: the route labels (ROUTES),
 earlier reference measurements (REFERENCES, not re-measured) and the targets (TARGETS).
@@ -6,15 +6,10 @@ earlier reference measurements (REFERENCES, not re-measured) and the targets (TA
 
 from __future__ import annotations
 
-import os
-import platform
 import shutil
 import subprocess
-from datetime import datetime, timezone
-from importlib import metadata
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import machine as common_machine
 
 ROUTES = {
     "onnx_full": "tk ONNX file, session.run (numpy columns)",
@@ -37,26 +32,13 @@ REFERENCES = {"churn": [
 TARGETS = {"churn": {"full_1_us": 40.0, "full_256_us": 300.0, "full_over_floor": 3.0}}
 
 
-def version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def machine() -> dict:
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    """bench.common.machine with the packages the routes use, and Node's version (the node/wasm routes)."""
+    info = common_machine(("onnxruntime", "onnx", "torch", "numpy", "scikit-learn", "skl2onnx"))
     node = shutil.which("node")
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpus": os.cpu_count(), "cpu": cpu,
-            "platform": platform.platform(), "python": platform.python_version(),
-            "versions": {p: version(p) for p in ("onnxruntime", "onnx", "torch", "numpy", "scikit-learn", "skl2onnx")}
-            | {"node": subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip() if node else None},
-            "git_commit": git("rev-parse", "--short", "HEAD"),
-            "git_dirty": bool(git("status", "--porcelain", "--", "toolkit", "exporters")),
-            "loadavg_start": list(os.getloadavg())}
+    info["versions"]["node"] = (subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+                                if node else None)
+    return info
 
 
 def fmt(us: float | None) -> str:
@@ -71,8 +53,8 @@ def markdown(res: dict) -> str:
     lines = [
         "# Inference latency", "",
         f"`{res['command']}` — {m['date']}, git {m['git_commit']}"
-        + (" (toolkit/ or exporters/ had uncommitted changes)" if m["git_dirty"] else ""), "",
-        f"Machine: {m['cpus']} CPU ({m['cpu']}), {v}. Load average at start {m['loadavg_start'][0]:.2f}, "
+        + (" (toolkit/ or exporters/ had uncommitted changes)" if m["toolkit_dirty"] else ""), "",
+        f"Machine: {m['cpu_count']} CPU ({m['cpu_model']}), {v}. Load average at start {m['loadavg_start'][0]:.2f}, "
         f"at end {m['loadavg_end'][0]:.2f}.", "",
         f"Median of {res['runs']} timed calls per cell (interleaved over {res['rounds']} rounds, after a warm-up, "
         "gc off), onnxruntime with 1 intra-op + 1 inter-op thread, torch with 1 thread. Every route starts from "

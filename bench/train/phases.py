@@ -2,7 +2,7 @@
 
 Run by hand from the repository root (it is not a test):
 
-    .venv/bin/python bench/train_phases.py examples/churn/config.yaml -o /tmp/tk_phases
+    .venv/bin/python -m bench.train.phases examples/churn/config.yaml -o /tmp/tk_phases
 
 It runs the real CLI (`toolkit.cli.app`) once, with timers wrapped around the
 functions named in PHASES (measurement only: the wrappers call the originals),

@@ -1,32 +1,5 @@
-"""Training benchmark: `tk train` against scikit-learn baselines on the same split.
+"""`python -m bench.train`: run the training benchmark, write train.json and train.md (see __init__.py)."""
 
-Run by hand from the repository root (it is not a test):
-
-    .venv/bin/python bench/train.py --datasets churn --repeats 3 --out bench/results
-
-Every measured run is its own fresh process, so wall time and peak RSS are
-whole-process figures (interpreter start and imports included) and comparable
-between systems:
-
-- tk:        the real CLI, `.venv/bin/tk train CONFIG --dataset DATA --output TMP -q`;
-             test ROC AUC read back from TMP/training_stats.json.
-- baselines: `python bench/train.py --one DATASET:SYSTEM`, which loads the data,
-             fits on the train + validation rows, scores the test rows and prints
-             one JSON line.
-
-Wall time is measured around the child by this (parent) process; peak RSS is the
-child's own `ru_maxrss` from `os.wait4` (the same source as `/usr/bin/time %M`),
-so it is per process and never mixed up with other children. Runs of the
-different systems are interleaved (tk, logreg, hgb, tk, logreg, hgb, ...) so
-that a noisy neighbour on a shared machine hits all of them alike; medians are
-reported.
-
-To add a dataset, add one entry to DATASETS: the tk config, a data path (or a
-function that writes the data file and returns its path), the target and its
-positive class, how the fixed split is read, and the baselines, each a function
-that takes the feature columns grouped by tk type and returns an unfitted
-scikit-learn estimator.
-"""
 
 from __future__ import annotations
 
@@ -38,23 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.train_datasets import DATASETS, REFERENCES, SYSTEM_LABELS, TARGETS, _data_path  # noqa: E402
-from bench.train_report import machine_info, print_table, write_markdown  # noqa: E402
-from bench.train_runs import _cpu_ticks, _median, run_baseline, run_one  # noqa: E402
-
-# machine_info is imported from here by bench/peers/report.py.
-__all__ = ["DATASETS", "machine_info", "main"]
-
-
-# --------------------------------------------------------------------------- main
+from bench.common import ROOT, command_line, cpu_ticks, machine
+from bench.train.datasets import DATASETS, REFERENCES, SYSTEM_LABELS, TARGETS, data_path
+from bench.train.report import print_table, write_markdown
+from bench.train.runs import median, run_baseline, run_one
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Benchmark `tk train` against scikit-learn baselines (test ROC AUC, wall time, peak RSS). "
+        prog="python -m bench.train", description="Benchmark `tk train` against scikit-learn baselines (test ROC AUC, wall time, peak RSS). "
                     "Run from anywhere; paths are relative to the repository root.")
     parser.add_argument("--datasets", default="churn",
                         help=f"comma-separated datasets to run; known: {', '.join(DATASETS)} (default: churn)")
@@ -89,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, Any] = {
-        "command": " ".join(["python", "bench/train.py", *(sys.argv[1:] if argv is None else argv)]),
+        "command": command_line("bench.train", argv),
         "repeats": args.repeats,
         "threads": args.threads,
-        "machine": machine_info(),
+        "machine": machine(),
         "datasets": {},
     }
-    ticks0 = _cpu_ticks()
+    ticks0 = cpu_ticks()
     for ds in names:
         entry = DATASETS[ds]
         systems = ["tk", *entry["baselines"]]
@@ -112,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{ds} {i + 1}/{args.repeats}] {system:<7} {status}", file=sys.stderr, flush=True)
         results["datasets"][ds] = {
             "config": entry["config"],
-            "data": str(_data_path(entry).relative_to(ROOT)) if _data_path(entry).is_relative_to(ROOT)
-            else str(_data_path(entry)),
+            "data": str(data_path(entry).relative_to(ROOT)) if data_path(entry).is_relative_to(ROOT)
+            else str(data_path(entry)),
             "target": entry["target"],
             "positive": entry["positive"],
             "split": entry["split"],
@@ -121,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             "references": REFERENCES.get(ds, []),
             "systems": {
                 s: {"label": SYSTEM_LABELS.get(s, s), "runs": rs,
-                    "median": {k: _median(rs, k) for k in ("roc_auc", "wall_s", "rss_mb")}}
+                    "median": {k: median(rs, k) for k in ("roc_auc", "wall_s", "rss_mb")}}
                 for s, rs in runs.items()
             },
         }
     results["machine"]["loadavg_end"] = list(os.getloadavg())
-    ticks1 = _cpu_ticks()
+    ticks1 = cpu_ticks()
     if ticks0 and ticks1 and ticks1[1] > ticks0[1]:
         # share of all CPUs busy while the benchmark ran (ours + anything else on the machine)
         results["machine"]["cpu_busy_pct"] = round(100 * (ticks1[0] - ticks0[0]) / (ticks1[1] - ticks0[1]), 1)

@@ -1,66 +1,14 @@
-"""bench/train.py's report: the machine it ran on, the console table and train.md.
+"""bench.train's report: the console table and train.md.
 
-Every function reads the results dict that bench/train.py also writes to train.json.
+Every function reads the results dict that bench.train also writes to train.json.
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import subprocess
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.train_datasets import REFERENCES, SYSTEM_LABELS, TARGETS
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _version(pkg: str) -> str | None:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info() -> dict[str, Any]:
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (ValueError, OSError):
-        pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "toolkit", "exporters"], cwd=ROOT,
-                                    capture_output=True, text=True).stdout.strip())
-    except OSError:
-        commit, dirty = None, None
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gib": mem_gib,
-        "python": platform.python_version(),
-        "versions": {p: _version(p) for p in ("torch", "scikit-learn", "onnxruntime", "onnx", "pandas", "numpy",
-                                              "tk-toolkit")},
-        "git_commit": commit,
-        "toolkit_dirty": dirty,
-        "loadavg_start": list(os.getloadavg()),
-        "threads_env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
-    }
+from bench.train.datasets import REFERENCES, SYSTEM_LABELS, TARGETS
 
 
 # --------------------------------------------------------------------------- report
@@ -83,7 +31,7 @@ def print_table(results: dict[str, Any]) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="bench/train.py — medians")
+        table = Table(title="bench.train — medians")
         for h in header:
             table.add_column(h, justify="left" if h in ("dataset", "system") else "right")
         for r in rows:

@@ -1,54 +1,34 @@
-"""Timing for bench/latency.py: interleaved medians per route and size, and onnxruntime's profiler.
+"""Timing for bench.latency: interleaved medians per route and size, and onnxruntime's profiler.
 
-measure -> {route: {size: {median_us, p10_us, p90_us, runs}}}; profile -> per-node, per-op and
-per-stage (pre / model / post) shares of the full pipeline's kernel time.
+measure -> {route: {size: {median_us, p10_us, p90_us, runs}}} (bench.common.interleaved); profile ->
+per-node, per-op and per-stage (pre / model / post) shares of the full pipeline's kernel time.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.latency_routes import ort_session
+from bench.common import interleaved, ort_session, summary_us
 
 
 def measure(routes: dict, sizes, runs: int, rounds: int) -> dict:
-    """{route: {size: {median_us, p10_us, p90_us, runs}}}; routes interleaved over `rounds`."""
-    samples = {r: {n: [] for n in sizes} for r, v in routes.items() if not isinstance(v[sizes[0]], float)}
-    per_round = -(-runs // rounds)
-    for fns in routes.values():  # warm-up
-        for n, fn in fns.items():
-            if callable(fn):
-                for _ in range(max(20, min(200, runs // 10))):
-                    fn()
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            for r in samples:
-                for n in sizes:
-                    fn, out = routes[r][n], samples[r][n]
-                    for _ in range(per_round):
-                        t0 = time.perf_counter_ns()
-                        fn()
-                        out.append(time.perf_counter_ns() - t0)
-    finally:
-        gc.enable()
+    """{route: {size: {median_us, p10_us, p90_us, runs}}}; routes interleaved over `rounds`.
+
+    A route whose entries are numbers (medians in µs measured elsewhere: Node) is reported as it is.
+    """
+    timed = {r: fns for r, fns in routes.items() if not isinstance(fns[sizes[0]], float)}
+    samples = interleaved(timed, runs=lambda n: runs, rounds=rounds, warmup=lambda n: max(20, min(200, runs // 10)))
     result = {}
     for r, fns in routes.items():
-        result[r] = {}
-        for n in sizes:
-            if r in samples:
-                ts = np.asarray(samples[r][n]) / 1e3
-                result[r][n] = {"median_us": float(np.median(ts)), "p10_us": float(np.percentile(ts, 10)),
-                                "p90_us": float(np.percentile(ts, 90)), "runs": int(len(ts))}
-            else:
-                result[r][n] = {"median_us": fns[n], "runs": runs, "measured_in": "Node.js"}
+        if r in samples:
+            result[r] = {n: summary_us(samples[r][n]) for n in sizes}
+        else:
+            result[r] = {n: {"median_us": fns[n], "runs": runs, "measured_in": "Node.js"} for n in sizes}
     return result
 
 

@@ -1,4 +1,4 @@
-"""What bench/train.py benchmarks: the datasets (DATASETS), their scikit-learn baselines, targets.
+"""What bench.train benchmarks: the datasets (DATASETS), their scikit-learn baselines, targets.
 
 A DATASETS entry gives the tk config, a data path (or a callable that writes the data file and
 returns its path), the target and its positive class, how the fixed split is read, and the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import ROOT
 
 # Targets for tk on churn (issue) and the Ludwig reference measured earlier on
 # this kind of machine (2 cores); neither is re-measured here.
@@ -123,13 +123,14 @@ SYSTEM_LABELS = {"tk": "tk", "logreg": "sklearn LogisticRegression", "hgb": "skl
                  "tfidf": "sklearn TF-IDF (1–2-grams) + LogisticRegression"}
 
 
-def _data_path(entry: dict[str, Any]) -> Path:
+def data_path(entry: dict[str, Any]) -> Path:
+    """The entry's data file, absolute (a callable `data` writes it first)."""
     data = entry["data"]
     path = Path(data() if callable(data) else data)
     return path if path.is_absolute() else ROOT / path
 
 
-def _columns_by_type(config_path: Path) -> dict[str, list[str]]:
+def columns_by_type(config_path: Path) -> dict[str, list[str]]:
     """The input columns of a tk config, grouped by their tk type."""
     import yaml
 

@@ -1,5 +1,6 @@
-"""The models bench/latency.py times: one BenchModel entry per model in MODELS.
+"""The models `python -m bench.latency` times: one BenchModel entry per model in MODELS.
 
+get_model trains a model once into runs/bench/<name> and loads it (bench.infer_speed reuses it).
 Each entry names its tk config and data, how the test (and scikit-learn fit) rows
 are chosen, the batch sizes timed (1 and 256 rows by default) and a scikit-learn
 builder ({tk type: [column]} -> unfitted estimator) for the do-it-yourself peer.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
+
+from bench.common import ROOT
 
 
 def onehot_logreg(columns: dict[str, list[str]]):
@@ -42,3 +45,15 @@ MODELS: dict[str, BenchModel] = {
     # "reviews": BenchModel("examples/reviews/config.yaml", "examples/reviews/reviews.csv",
     #                       sklearn=tfidf_logreg),   # when the text model lands
 }
+
+
+def get_model(name: str, entry: BenchModel, retrain: bool):
+    """Train once into runs/bench/<name> (reused unless `retrain`) and load it: (TrainedModel, model.onnx path)."""
+    from toolkit import load, log, train
+
+    out = ROOT / "runs" / "bench" / name
+    if retrain or not (out / "model.onnx").exists():
+        print(f"[{name}] training {entry.config} → {out.relative_to(ROOT)}", flush=True)
+        log.quiet = True
+        train(ROOT / entry.config, ROOT / entry.data, output=out)
+    return load(out), out / "model.onnx"

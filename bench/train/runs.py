@@ -1,8 +1,8 @@
-"""bench/train.py's measured runs: each system trained in its own process, timed from outside.
+"""bench.train's measured runs: each system trained in its own process, timed from outside.
 
-run_one starts one run (the tk CLI, or `bench/train.py --one DATASET:SYSTEM` for a baseline,
+run_one starts one run (the tk CLI, or `python -m bench.train --one DATASET:SYSTEM` for a baseline,
 which calls run_baseline in the child) and returns wall seconds, peak RSS (the child's own
-ru_maxrss from os.wait4), CPU seconds and test ROC AUC; _cpu_ticks reads whole-machine CPU use.
+ru_maxrss from os.wait4), CPU seconds and test ROC AUC; median summarises the runs.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.train_datasets import DATASETS, _columns_by_type, _data_path
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "bench" / "train.py"   # the measured baseline child runs this with --one
+from bench.common import ROOT, THREAD_VARS
+from bench.train.datasets import DATASETS, columns_by_type, data_path
 
 
 # --------------------------------------------------------------------------- child: one baseline
@@ -35,8 +33,8 @@ def run_baseline(dataset: str, system: str) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
     entry = DATASETS[dataset]
-    columns = _columns_by_type(ROOT / entry["config"])
-    path = _data_path(entry)
+    columns = columns_by_type(ROOT / entry["config"])
+    path = data_path(entry)
     df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     split = entry["split"]
     fit = df[df[split["column"]].isin(split["fit"])]
@@ -66,7 +64,7 @@ def child_env(threads: int | None) -> dict[str, str]:
     """The children's environment; with `threads`, cap OpenMP/BLAS pools (torch and sklearn follow OMP)."""
     env = dict(os.environ)
     if threads:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for var in THREAD_VARS:
             env[var] = str(threads)
     return env
 
@@ -102,10 +100,10 @@ def run_one(dataset: str, system: str, tk_bin: str, timeout: float, threads: int
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{dataset}-{system}-"))
     try:
         if system == "tk":
-            cmd = [tk_bin, "train", str(ROOT / entry["config"]), "--dataset", str(_data_path(entry)),
+            cmd = [tk_bin, "train", str(ROOT / entry["config"]), "--dataset", str(data_path(entry)),
                    "--output", str(tmp / "model"), "-q"]
         else:
-            cmd = [sys.executable, str(SCRIPT), "--one", f"{dataset}:{system}"]
+            cmd = [sys.executable, "-m", "bench.train", "--one", f"{dataset}:{system}"]  # cwd: ROOT
         m = measure(cmd, timeout, child_env(threads))
         run: dict[str, Any] = {"wall_s": round(m["wall_s"], 3), "rss_mb": round(m["rss_kib"] / 1024, 1),
                                "rss_kib": m["rss_kib"], "cpu_s": round(m["user_s"] + m["sys_s"], 2),
@@ -128,16 +126,7 @@ def run_one(dataset: str, system: str, tk_bin: str, timeout: float, threads: int
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+def median(runs: list[dict[str, Any]], key: str) -> float | None:
+    """The median of `key` over the runs that did not fail; None when none has it."""
     vals = [r[key] for r in runs if r.get(key) is not None and "error" not in r]
     return statistics.median(vals) if vals else None
-
-
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) jiffies of the whole machine from /proc/stat; None where there is none."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + iowait
-    return sum(fields[:8]) - idle, sum(fields[:8])

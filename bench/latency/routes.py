@@ -1,8 +1,8 @@
-"""The routes bench/latency.py times: zero-argument callables, one per route and batch size.
+"""The routes bench.latency times: zero-argument callables, one per route and batch size.
 
 build_routes returns {route: {size: callable, or a median in µs measured elsewhere (Node)}};
 every tk route is checked against the full ONNX pipeline first (labels identical,
-probabilities within TOLERANCE). ort_session is the one onnxruntime set-up all routes share
+probabilities within TOLERANCE). Every onnxruntime route uses bench.common.ort_session
 (CPU, 1 intra-op and 1 inter-op thread).
 """
 
@@ -18,26 +18,12 @@ from typing import Callable
 
 import numpy as np
 
-from bench.latency_models import BenchModel
+from bench.common import ROOT, ort_session
+from bench.latency import sklearn_peer
+from bench.latency.models import BenchModel
 
-ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "examples" / "edge" / "node"
 TOLERANCE = 1e-5
-
-
-def ort_session(model, profile_dir: str | None = None):
-    """onnxruntime, CPU, 1 intra-op and 1 inter-op thread, all graph optimisations."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    if profile_dir:
-        so.enable_profiling = True
-        so.profile_file_prefix = str(Path(profile_dir) / "ort")
-    source = model if isinstance(model, (str, bytes)) else model.SerializeToString()
-    return ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
 
 
 class Unsupported(Exception):
@@ -72,7 +58,7 @@ def python_preprocess(inputs) -> Callable[[dict], list[np.ndarray]]:
             steps.append(lambda c, col=col, ids=ids, lower=lower: np.fromiter(
                 (ids.get(v.lower() if lower else v, UNKNOWN_ID) for v in c[col]), dtype=np.int64, count=len(c[col])))
         else:
-            raise Unsupported(f"no Python twin of the {f.type!r} preprocessing in bench/latency.py yet")
+            raise Unsupported(f"no Python twin of the {f.type!r} preprocessing in bench.latency yet")
     return lambda columns: [step(columns) for step in steps]
 
 
@@ -146,33 +132,13 @@ def binding_floor(session):
 
 def sklearn_routes(entry: BenchModel, trained, df, sizes):
     """The do-it-yourself peer: a scikit-learn pipeline, and the same converted by skl2onnx."""
-    import pandas as pd
-    from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    from toolkit import prepare
-    from toolkit.features.base import RAW_FLOAT
-
-    by_type: dict[str, list[str]] = {}
-    for f in trained.inputs:
-        by_type.setdefault(f.type, []).append(f.config.source)
     fit = df[df[entry.split_column].isin(entry.fit)]
     test = df[df[entry.split_column].isin(entry.test)]
-    out = trained.outputs[0]
-    y = out.encode_target(prepare.target_columns([out], fit, "fit rows")[out.config.name])
-    keep = ~np.isnan(y)
-    x_fit = pd.DataFrame(prepare.input_columns(trained.inputs, fit, "fit rows"))[keep]
-    x_test = pd.DataFrame(prepare.input_columns(trained.inputs, test, "test rows"))
-    est = entry.sklearn(by_type).fit(x_fit, y[keep].astype(int))
-    types = [(c, FloatTensorType([None, 1]) if t == RAW_FLOAT else StringTensorType([None, 1]))
-             for c, t in trained.preprocessor.columns.items()]
-    onx = to_onnx(est, initial_types=types, options={id(est): {"zipmap": False}})
-    sess = ort_session(onx)
-    feeds = {n: {c: x_test[c].to_numpy()[:n].reshape(-1, 1) for c in x_test} for n in sizes}
+    est, sess = sklearn_peer.fit_and_convert(entry.sklearn, trained, fit)
+    x_test = sklearn_peer.frame(trained, test, "test rows")
+    feeds = {n: sklearn_peer.feed(x_test.iloc[:n]) for n in sizes}
     frames = {n: x_test.iloc[:n] for n in sizes}
-    got = sess.run(None, feeds[sizes[-1]])[1]
-    want = est.predict_proba(frames[sizes[-1]])
-    assert np.abs(got - want).max() < 1e-4, f"skl2onnx differs from scikit-learn by {np.abs(got - want).max():.2e}"
+    sklearn_peer.check(est, sess, frames[sizes[-1]])
     return ({n: (lambda f=frames[n]: est.predict_proba(f)) for n in sizes},
             {n: (lambda f=feeds[n]: sess.run(None, f)) for n in sizes})
 
