@@ -119,13 +119,11 @@ def test_onnx_and_torch_engines_agree_on_both_outputs(diamonds, sample):
 
 
 def test_evaluate_on_the_test_rows_matches_the_training_stats(diamonds, sample):
-    from toolkit import prepare
     from toolkit.config import load_config
+    from toolkit.fitting import table_split
 
     model, out = diamonds
-    cfg = load_config(diamonds_config())
-    inputs, outputs = prepare.make_features(cfg)
-    split = prepare.prepare_training(cfg, sample, "sample", inputs, outputs).split
+    split = table_split(load_config(diamonds_config()), sample, "sample")
     metrics = load(out).evaluate(sample[split == 2])
     expected = model.stats["metrics"]["test"]
     assert metrics["cut"]["accuracy"] == pytest.approx(expected["cut"]["accuracy"], abs=1e-3)

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import CHURN, ROOT
-from toolkit import data, log, prepare
+from toolkit import data, fitting, log, prepare
 from toolkit.config import load_config
-from toolkit.stream import dataset, fit, readers
+from toolkit.features import number
+from toolkit.stream import dataset, readers
 
 REVIEWS = ROOT / "examples" / "reviews"
 log.quiet = True
@@ -46,18 +47,18 @@ def _parts(df, k):
 def _both_fits(config_path, data_path, chunk_rows):
     cfg = load_config(config_path)
     mem_in, mem_out = prepare.make_features(cfg)
-    prep = prepare.prepare_training(cfg, data.read_table(data_path), "mem", mem_in, mem_out)
+    mem_summary = fitting.fit_features(cfg, readers.FrameSource(data.read_table(data_path)), mem_in, mem_out)
     st_in, st_out = prepare.make_features(cfg)
     src = readers.Source(data_path, dataset.wanted(cfg, st_in, st_out))
-    summary = fit.fit_features(cfg, src, st_in, st_out, rows=chunk_rows)
-    return prep, (mem_in + mem_out), summary, (st_in + st_out)
+    summary = fitting.fit_features(cfg, src, st_in, st_out, rows=chunk_rows)
+    return mem_summary, (mem_in + mem_out), summary, (st_in + st_out)
 
 
 def test_streaming_fit_equals_in_memory_fit_on_churn():
     """19 inputs (binary, category, piecewise numbers with a missing value) in chunks of 500 rows."""
-    prep, mem, summary, streamed = _both_fits(CHURN / "config.yaml", CHURN / "churn.csv", 500)
-    assert summary["rows_per_split"] == prep.summary["rows_per_split"]
-    assert summary["missing_per_column"] == prep.summary["missing_per_column"]
+    mem_summary, mem, summary, streamed = _both_fits(CHURN / "config.yaml", CHURN / "churn.csv", 500)
+    assert summary["rows_per_split"] == mem_summary["rows_per_split"]
+    assert summary["missing_per_column"] == mem_summary["missing_per_column"]
     assert summary["missing_per_column"]["total_charges"] == 11
     for a, b in zip(mem, streamed):
         _close(a.state(), b.state(), a.config.name)
@@ -65,7 +66,7 @@ def test_streaming_fit_equals_in_memory_fit_on_churn():
 
 def test_streaming_fit_equals_in_memory_fit_for_text_with_bigrams():
     """Vocabulary, bigrams and idf of a text feature from the ONNX tokenizer over 700-row chunks."""
-    prep, mem, _, streamed = _both_fits(REVIEWS / "config.yaml", REVIEWS / "reviews.csv", 700)
+    _, mem, _, streamed = _both_fits(REVIEWS / "config.yaml", REVIEWS / "reviews.csv", 700)
     text_mem, text_st = mem[0].state(), streamed[0].state()
     assert len(text_mem["vocab"]) > 1000 and len(text_mem["bigrams"]) > 1000
     _close(text_mem, text_st, "review")
@@ -101,14 +102,14 @@ def test_number_stats_above_the_reservoir_keep_exact_moments(monkeypatch):
     """Past RESERVOIR_SIZE values: mean, std, min, max stay exact (Chan merge); edges come from the sample."""
     from toolkit.features.number import NumberInput, NumberInputConfig
 
-    monkeypatch.setattr(fit, "RESERVOIR_SIZE", 1_000)
     values = np.random.default_rng(1).lognormal(size=50_000)
-    stats = fit.NumberStats("x", seed=0)
-    for part in np.array_split(values, 37):
-        stats.add(part)
-    streamed = NumberInput(NumberInputConfig(name="x", type="number"))
-    stats.finish(streamed)
     exact = NumberInput(NumberInputConfig(name="x", type="number")).fit(values)
+    monkeypatch.setattr(number, "RESERVOIR_SIZE", 1_000)
+    streamed = NumberInput(NumberInputConfig(name="x", type="number"))
+    stats = streamed.accumulator()
+    for part in np.array_split(values, 37):
+        stats.update(part)
+    stats.finish()
     for key in ("fill", "min", "max", "shift", "scale"):
         assert math.isclose(streamed.state()[key], exact.state()[key], rel_tol=1e-9), key
     assert len(stats.reservoir) == 1_000

@@ -1,13 +1,11 @@
-"""What both training loops share: optimizer and schedules, resume, per-epoch bookkeeping, stats.
-
-toolkit.trainer.fit (in memory) and toolkit.stream.loop (streamed, DDP) each
-run their own batches, and call these for the rest:
+"""The training loop's bookkeeping (toolkit.trainer.fit reads as the loop; the details live here):
 
     opt = make_optimizer_and_schedules(model, cfg, steps_per_epoch)   # AdamW + warm-up/cosine or plateau
-    first_epoch = restore(checkpoint, …)                              # --resume
+    state = LoopState(cfg, model, opt, generator, checkpoint_dir, fp)  # what an epoch changes
+    state.progress = restore(state, checkpoint, …)                    # --resume
     value = watched_value(val_metrics, outputs, cfg)                  # the metric early stopping follows
-    end_epoch(progress, record, value, …)                             # log line, best weights, checkpoint
-    patience_ran_out(progress, cfg)                                   # early stopping
+    end_epoch(state, record, value)                                   # log line, best weights, checkpoint
+    patience_ran_out(state)                                           # early stopping
     training_stats(cfg, history, metrics, summary, started)           # training_stats.json
 """
 
@@ -100,20 +98,33 @@ class Progress:
     first_epoch: int = 1  # the next epoch to run
 
 
-def restore(ckpt: dict | None, where, model, opt: Optimization, generator, cfg, *, resume: bool = True,
-            main: bool = True) -> Progress:
+@dataclass
+class LoopState:
+    """What the loop carries from one epoch to the next, and what a checkpoint stores."""
+
+    cfg: object                 # the whole Config
+    model: torch.nn.Module
+    opt: Optimization
+    generator: torch.Generator  # the in-memory permutation's; restored on --resume
+    checkpoint_dir: object = None  # Path: write a checkpoint each epoch (rank 0 only)
+    config_fp: str = ""            # the fingerprint a checkpoint must match
+    progress: Progress = field(default_factory=Progress)
+
+
+def restore(state: LoopState, ckpt: dict | None, where, announce: bool = True) -> Progress:
     """The Progress to start from: fresh, or loaded from `ckpt` (checkpoint.load's dict) into the live
     model, optimizer, schedulers, generator and torch RNG. `where` names the checkpoint in messages."""
     from toolkit import checkpoint
 
     if ckpt is None:
-        if resume and main and where is not None:
+        if announce and where is not None:
             log.warn(f"--resume: no checkpoint at {where}; starting from epoch 1")
         return Progress()
     best_state, past, since_best, done = checkpoint.restore(
-        ckpt, model=model, optimizer=opt.optimizer, schedulers=opt.schedulers, generator=generator)
+        ckpt, model=state.model, optimizer=state.opt.optimizer, schedulers=state.opt.schedulers,
+        generator=state.generator)
     history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
-    watch = ".".join(cfg.validation_metric())
+    watch = ".".join(state.cfg.validation_metric())
     log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, {watch} {history.best_value:.4f})")
     return Progress(history, best_state, since_best, done + 1)
 
@@ -127,51 +138,51 @@ def watched_value(val_metrics: dict, outputs, cfg) -> float:
     return val_metrics[watch_output][watch_metric]
 
 
-def end_epoch(progress: Progress, record: dict, value: float, model, cfg, opt: Optimization, generator,
-              checkpoint_dir=None, config_fp: str = "") -> bool:
+def end_epoch(state: LoopState, record: dict, value: float) -> bool:
     """Log the epoch, keep its weights if `value` is the best so far, write the checkpoint; True if improved."""
     from toolkit import checkpoint
 
+    cfg, progress = state.cfg, state.progress
     watch_output, watch_metric = cfg.validation_metric()
     history = progress.history
     history.epochs.append(record)
     improved = progress.best_state is None or better(watch_metric, value, history.best_value)
     if improved:
         history.best_epoch, history.best_value, progress.since_best = record["epoch"], value, 0
-        progress.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        progress.best_state = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
     else:
         progress.since_best += 1
     progress.first_epoch = record["epoch"] + 1
     log.info(f"epoch {record['epoch']:>3}/{cfg.trainer.epochs}  train loss {record['train_loss']:.4f}  "
              f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}  "
              f"({record['seconds']:.1f} s)")
-    if checkpoint_dir is not None:
-        checkpoint.save(checkpoint_dir, epoch=record["epoch"], model=model, best_state=progress.best_state,
-                        optimizer=opt.optimizer, schedulers=opt.schedulers, generator=generator,
+    if state.checkpoint_dir is not None:
+        checkpoint.save(state.checkpoint_dir, epoch=record["epoch"], model=state.model,
+                        best_state=progress.best_state, optimizer=state.opt.optimizer,
+                        schedulers=state.opt.schedulers, generator=state.generator,
                         history={"epochs": history.epochs, "best_epoch": history.best_epoch,
                                  "best_value": history.best_value},
-                        since_best=progress.since_best, config_fp=config_fp)
+                        since_best=progress.since_best, config_fp=state.config_fp)
     return improved
 
 
-def patience_ran_out(progress: Progress, cfg, announce: bool = False) -> bool:
+def patience_ran_out(state: LoopState, announce: bool = False) -> bool:
     """True when early stopping ends the run now; `announce` logs it and marks the history."""
-    es = cfg.trainer.early_stop
+    progress, es = state.progress, state.cfg.trainer.early_stop
     if not (es and progress.since_best >= es):
         return False
     if announce:
         progress.history.stopped_early = True
-        watch_output, watch_metric = cfg.validation_metric()
+        watch_output, watch_metric = state.cfg.validation_metric()
         log.info(f"early stop: no better {watch_output}.{watch_metric} for {es} epochs; "
                  f"best epoch {progress.history.best_epoch} ({progress.history.best_value:.4f})")
     return True
 
 
-def finish(model, progress: Progress, start: float) -> History:
-    """End of training: the best epoch's weights back in `model` (on the CPU), the history with its seconds."""
-    model.load_state_dict(progress.best_state)
-    model.to("cpu")
-    history = progress.history
+def finish(state: LoopState, start: float) -> History:
+    """End of training: the best epoch's weights back in the model, the history with its seconds."""
+    state.model.load_state_dict(state.progress.best_state)
+    history = state.progress.history
     history.seconds = time.perf_counter() - start
     return history
 

@@ -23,7 +23,8 @@ def better(metric: str, a: float, b: float) -> bool:
     return a < b if metric in LOWER_IS_BETTER else a > b
 
 
-def _safe(fn, *args, **kwargs) -> float:
+def safe(fn, *args, **kwargs) -> float:
+    """fn(*args) as a float; NaN where sklearn finds it undefined (ValueError), warnings silenced."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -45,8 +46,8 @@ def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     except ValueError:
         precision = recall = f1 = math.nan
     return {
-        "roc_auc": _safe(m.roc_auc_score, y, p),
-        "accuracy": _safe(m.accuracy_score, y, pred),
+        "roc_auc": safe(m.roc_auc_score, y, p),
+        "accuracy": safe(m.accuracy_score, y, pred),
         "f1": float(f1),
         "precision": float(precision),
         "recall": float(recall),
@@ -61,15 +62,15 @@ def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     pred = proba.argmax(axis=1)
     present = np.unique(y)
     if len(present) == proba.shape[1] == 2:
-        auc = _safe(m.roc_auc_score, y, proba[:, 1])
+        auc = safe(m.roc_auc_score, y, proba[:, 1])
     elif len(present) == proba.shape[1]:
-        auc = _safe(m.roc_auc_score, y, proba, multi_class="ovr", labels=labels)
+        auc = safe(m.roc_auc_score, y, proba, multi_class="ovr", labels=labels)
     else:  # one-vs-rest over the classes present, each needs positives and negatives
-        aucs = [_safe(m.roc_auc_score, (y == c).astype(int), proba[:, c]) for c in present]
+        aucs = [safe(m.roc_auc_score, (y == c).astype(int), proba[:, c]) for c in present]
         auc = float(np.nanmean(aucs)) if aucs and not all(map(math.isnan, aucs)) else math.nan
     return {
-        "accuracy": _safe(m.accuracy_score, y, pred),
-        "macro_f1": _safe(m.f1_score, y, pred, labels=present, average="macro", zero_division=0),
+        "accuracy": safe(m.accuracy_score, y, pred),
+        "macro_f1": safe(m.f1_score, y, pred, labels=present, average="macro", zero_division=0),
         "roc_auc": auc,
     }
 
@@ -79,9 +80,9 @@ def regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn import metrics as m
 
     return {
-        "mae": _safe(m.mean_absolute_error, y, pred),
-        "rmse": math.sqrt(_safe(m.mean_squared_error, y, pred)),
-        "r2": _safe(m.r2_score, y, pred),
+        "mae": safe(m.mean_absolute_error, y, pred),
+        "rmse": math.sqrt(safe(m.mean_squared_error, y, pred)),
+        "r2": safe(m.r2_score, y, pred),
     }
 
 
@@ -99,8 +100,8 @@ def multilabel(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
     pred = (np.asarray(p) >= threshold).astype(int)
     used = np.flatnonzero(y.any(axis=0) | pred.any(axis=0))
     return {
-        "jaccard": _safe(m.jaccard_score, y, pred, average="samples", zero_division=1.0),
-        "micro_f1": _safe(m.f1_score, y, pred, average="micro", zero_division=0),
-        "macro_f1": _safe(m.f1_score, y[:, used], pred[:, used], average="macro", zero_division=0)
+        "jaccard": safe(m.jaccard_score, y, pred, average="samples", zero_division=1.0),
+        "micro_f1": safe(m.f1_score, y, pred, average="micro", zero_division=0),
+        "macro_f1": safe(m.f1_score, y[:, used], pred[:, used], average="macro", zero_division=0)
         if len(used) else math.nan,
     }

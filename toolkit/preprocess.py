@@ -19,7 +19,7 @@ CHUNK_ROWS = 65_536
 
 def chunk_rows(features) -> int:
     """Rows per onnxruntime call: the smallest `max_chunk_rows` of the features (text wants few)."""
-    return min([getattr(f, "max_chunk_rows", CHUNK_ROWS) for f in features] + [CHUNK_ROWS])
+    return min([f.max_chunk_rows for f in features if f.max_chunk_rows] + [CHUNK_ROWS])
 
 
 def pre_name(feature) -> str:

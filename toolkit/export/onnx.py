@@ -138,7 +138,7 @@ def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
         "tk.features": json.dumps({
             "inputs": [{"name": f.config.name, "type": f.type, "column": f.config.source} for f in trained.inputs],
             "outputs": [{"name": o.config.name, "type": o.type, "column": o.config.source,
-                         **({"classes": list(o.classes)} if hasattr(o, "classes") else {})}
+                         **({"classes": list(o.classes)} if o.classes is not None else {})}
                         for o in trained.outputs]}),
         "tk.metrics": json.dumps(trained.stats.get("metrics", {}).get("validation", {})),
     }

@@ -18,25 +18,18 @@ import numpy as np
 from toolkit.errors import TkError
 from toolkit.features.base import RAW_FLOAT
 
-EDGE_FLOATS = [np.nan, np.inf, -np.inf, 0.0, -1.0, 1e30, -1e30, 3.4e38, 1e-30, 42.0]
-EDGE_STRINGS = ["", " ", "  \t ", "never-seen-before", "Ünïcödé façade", "日本語のテキスト", "x" * 10_000,
-                "<b>html</b><br />", "0", "1", "yes", "NO", "😀"]
-
 
 def edge_columns(trained, rows: int = 24) -> dict[str, np.ndarray]:
-    """{column: [rows]} of hostile values, mixed with known good ones (vocabulary, range)."""
+    """{column: [rows]} of hostile values mixed with known good ones: each input's `edge_values()`."""
     cols: dict[str, np.ndarray] = {}
     for k, f in enumerate(trained.inputs):
         col = f.config.source
         if col in cols:
             continue
-        state = f.state()
+        pool = f.edge_values()
         if f.raw_dtype == RAW_FLOAT:
-            pool = EDGE_FLOATS + [state.get("min", 0.0), state.get("max", 1.0), state.get("fill", 0.0)]
             cols[col] = np.array([pool[(i + k) % len(pool)] for i in range(rows)], dtype=np.float32)
         else:
-            known = list(state.get("vocab", []))[:5] + list(state.get("mapping", {}).get("true", []))[:2]
-            pool = EDGE_STRINGS + known
             cols[col] = np.array([pool[(i * 3 + k) % len(pool)] for i in range(rows)], dtype=object)
     return cols
 
@@ -64,12 +57,12 @@ def torch_reference(trained, columns: dict[str, np.ndarray]) -> dict[str, np.nda
     """Expected outputs by the training path, named like the ONNX outputs."""
     import torch
 
-    from toolkit import trainer
+    from toolkit.batches import predict_raw
 
     pre = trained.preprocessor.transform(columns)
     x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in trained.inputs]
     out = {}
-    for o, raw in zip(trained.outputs, trainer.predict_raw(trained.model, x)):
+    for o, raw in zip(trained.outputs, predict_raw(trained.model, x)):
         for key, value in o.predict(raw).items():
             out[f"{o.config.name}::{key}"] = value
     return out

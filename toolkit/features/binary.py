@@ -17,7 +17,8 @@ from typing import Literal
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
+from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
+                                   OutputFeatureConfig, StrictModel, np)  # numpy, lazily
 
 TRUE_WORDS = ("1", "1.0", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "0.0", "false", "f", "no", "n")
@@ -40,17 +41,12 @@ class BinaryOutputConfig(OutputFeatureConfig):
         None, description="Weight of true rows in the loss; 'balanced' uses negatives/positives.")
 
 
-def fit_mapping(strings: np.ndarray, true_label: str | None, where: str) -> dict:
-    """Learn how raw strings map to true/false.
+def mapping_from_counts(counts: Counter, true_label: str | None, where: str) -> dict:
+    """How raw strings map to true/false, from {raw value: rows}; "" is ignored.
 
     Returns {"true": [lowercased keys], "false": [...], "labels": [false, true]}
     where `labels` are the most frequent original spellings, used for output.
     """
-    return mapping_from_counts(Counter(strings[strings != ""].tolist()), true_label, where)
-
-
-def mapping_from_counts(counts: Counter, true_label: str | None, where: str) -> dict:
-    """`fit_mapping` from {raw value: rows} (a streaming pass's counts); "" is ignored."""
     counts = Counter({v: c for v, c in counts.items() if v != ""})
     lowered = Counter()
     spelling: dict[str, Counter] = {}
@@ -110,7 +106,7 @@ def _true_false(counts: Counter, mapping: dict) -> tuple[int, int]:
     return trues, falses
 
 
-class BinaryInput:
+class BinaryInput(InputFeature):
     """A two-valued column → 0.0 / 1.0 per row."""
 
     type = "binary"
@@ -118,12 +114,9 @@ class BinaryInput:
     pre_dtype = "float32"
     Config = BinaryInputConfig
 
-    def __init__(self, config: BinaryInputConfig):
-        self.config = config
-
-    def fit(self, column: np.ndarray) -> "BinaryInput":
-        """`column`: strings [N] ("" = missing)."""
-        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+    def accumulator(self) -> CountsAccumulator:
+        """Fitted from {raw value: rows} (strings, "" = missing)."""
+        return CountsAccumulator(self)
 
     def fit_counts(self, counts: Counter) -> "BinaryInput":
         """Mapping and fill value (the training mode) from {raw value: rows}."""
@@ -149,6 +142,14 @@ class BinaryInput:
         return g.op("Unsqueeze", filled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
                     name=f"{n}/pre")
 
+    def form_field(self, sample=None) -> dict:
+        """Two choices, the training mode first."""
+        labels = self.mapping_["labels"]
+        return {"default": labels[int(self.fill_ >= 0.5)], "labels": labels}
+
+    def edge_values(self) -> list:
+        return super().edge_values() + list(self.mapping_.get("true", []))[:2]
+
     def output_width(self) -> int:
         return 1
 
@@ -159,7 +160,7 @@ class BinaryInput:
         return Passthrough()
 
 
-class BinaryOutput:
+class BinaryOutput(OutputFeature):
     """A two-valued target: one logit, sigmoid, threshold."""
 
     type = "binary"
@@ -167,12 +168,11 @@ class BinaryOutput:
     raw_dtype = RAW_STRING
     metric_names = ("loss", "roc_auc", "accuracy", "f1", "precision", "recall")
     default_metric = "loss"
+    importance_metric = "roc_auc"
+    report_plots = ("confusion", "roc", "precision_recall", "calibration", "probabilities")
 
-    def __init__(self, config: BinaryOutputConfig):
-        self.config = config
-
-    def fit(self, column: np.ndarray) -> "BinaryOutput":
-        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+    def accumulator(self) -> CountsAccumulator:
+        return CountsAccumulator(self)
 
     def fit_counts(self, counts: Counter) -> "BinaryOutput":
         """Mapping and positive weight from {raw value: rows}."""
@@ -214,17 +214,18 @@ class BinaryOutput:
 
         return torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(self.pos_weight_))
 
+    def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
+        from sklearn.metrics import roc_auc_score
+
+        from toolkit.metrics import safe
+
+        return safe(roc_auc_score, y, outputs[f"{self.config.name}::probabilities"][:, 1])
+
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N] → label [N] (original spelling) and probabilities [N, 2] (false, true)."""
         p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         labels = np.array(self.classes, dtype=object)[(p >= self.config.threshold).astype(int)]
         return {"label": labels, "probabilities": np.stack([1 - p, p], axis=1)}
-
-    def metrics(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-        from toolkit import metrics
-
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        return metrics.binary(y, p, self.config.threshold)
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` 0/1 [N]."""

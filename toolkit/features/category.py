@@ -16,7 +16,8 @@ from typing import Literal
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
+from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
+                                   OutputFeatureConfig, StrictModel, np, rank)  # numpy, lazily
 
 MISSING_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
 
@@ -50,17 +51,6 @@ class CategoryOutputConfig(OutputFeatureConfig):
         None, description="Loss weight per class: 'balanced' or {class: weight}.")
 
 
-def fit_vocabulary(strings: np.ndarray, min_count: int, max_size: int) -> list[str]:
-    """Distinct non-empty values by descending count, then alphabetically."""
-    return vocabulary_from_counts(Counter(strings[strings != ""].tolist()), min_count, max_size)
-
-
-def vocabulary_from_counts(counts: Counter, min_count: int, max_size: int) -> list[str]:
-    """`fit_vocabulary` from {value: rows} (as a streaming pass counts them); "" is ignored."""
-    ranked = sorted((v for v, c in counts.items() if c >= min_count and v != ""), key=lambda v: (-counts[v], v))
-    return ranked[:max_size]
-
-
 def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
     """{value: rows} with values lowercased (and merged) when `lowercase`."""
     if not lowercase:
@@ -92,7 +82,7 @@ def embedding_dim(n: int) -> int:
     return int(min(64, max(2, round(1.6 * n**0.56))))
 
 
-class CategoryInput:
+class CategoryInput(InputFeature):
     """A column of labels → an id per row → an embedding or one-hot vector."""
 
     type = "category"
@@ -100,24 +90,14 @@ class CategoryInput:
     pre_dtype = "int64"
     Config = CategoryInputConfig
 
-    def __init__(self, config: CategoryInputConfig):
-        self.config = config
-
-    def _prepare(self, strings: np.ndarray) -> np.ndarray:
-        if self.config.preprocessing.lowercase:
-            return np.array([s.lower() for s in strings], dtype=object)
-        return strings
-
-    def fit(self, column: np.ndarray) -> "CategoryInput":
-        """`column`: strings [N] ("" = missing)."""
-        p = self.config.preprocessing
-        self.vocab_ = fit_vocabulary(self._prepare(column), p.min_count, p.max_size)
-        return self
+    def accumulator(self) -> CountsAccumulator:
+        """Fitted from {raw value: rows} (strings, "" = missing)."""
+        return CountsAccumulator(self)
 
     def fit_counts(self, counts: Counter) -> "CategoryInput":
         """The same as `fit` from {raw value: rows} (a streaming pass's counts)."""
         p = self.config.preprocessing
-        self.vocab_ = vocabulary_from_counts(lowered_counts(counts, p.lowercase), p.min_count, p.max_size)
+        self.vocab_ = rank(lowered_counts(counts, p.lowercase), p.min_count, p.max_size)
         return self
 
     def state(self) -> dict:
@@ -138,6 +118,13 @@ class CategoryInput:
         return vocabulary_to_onnx(g, raw, self.vocab_, self.config.preprocessing.lowercase,
                                   self.config.name, UNKNOWN_ID)
 
+    def form_field(self, sample=None) -> dict:
+        """A choice among the vocabulary, the most frequent first."""
+        return {"default": self.vocab_[0] if self.vocab_ else "", "choices": list(self.vocab_)}
+
+    def edge_values(self) -> list:
+        return super().edge_values() + list(self.vocab_)[:5]
+
     def output_width(self) -> int:
         e = self.config.encoder
         return self.n_ids if e.type == "onehot" else (e.dim or embedding_dim(self.n_ids))
@@ -152,7 +139,7 @@ class CategoryInput:
         return CategoryEmbedding(self.n_ids, self.output_width(), e.dropout)
 
 
-class CategoryOutput:
+class CategoryOutput(OutputFeature):
     """A target with C classes: C logits, softmax, argmax."""
 
     type = "category"
@@ -160,24 +147,22 @@ class CategoryOutput:
     raw_dtype = RAW_STRING
     metric_names = ("loss", "accuracy", "macro_f1", "roc_auc")
     default_metric = "loss"
+    importance_metric = "accuracy"
+    report_plots = ("confusion", "roc", "precision_recall", "calibration", "probabilities")
 
-    def __init__(self, config: CategoryOutputConfig):
-        self.config = config
+    def accumulator(self) -> CountsAccumulator:
+        return CountsAccumulator(self)
 
     def _prepare(self, strings: np.ndarray) -> np.ndarray:
         if self.config.preprocessing.lowercase:
             return np.array([s.lower() for s in strings], dtype=object)
         return strings
 
-    def fit(self, column: np.ndarray) -> "CategoryOutput":
-        """`column`: target strings [N] (rows with a missing target already dropped)."""
-        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
-
     def fit_counts(self, counts: Counter) -> "CategoryOutput":
         """Classes (and class weights) from {raw value: rows}."""
         where = f"output feature {self.config.name!r} (column {self.config.source!r})"
         counts = lowered_counts(counts, self.config.preprocessing.lowercase)
-        self.classes_ = vocabulary_from_counts(counts, 1, 1_000_000)
+        self.classes_ = rank(counts, 1, 1_000_000)
         if len(self.classes_) < 2:
             raise TkError(f"{where}: the target has one class only ({self.classes_[:1]}) in the "
                           "training split; a classifier needs two")
@@ -233,10 +218,8 @@ class CategoryOutput:
         p = z / z.sum(axis=1, keepdims=True)
         return {"label": np.array(self.classes_, dtype=object)[p.argmax(axis=1)], "probabilities": p}
 
-    def metrics(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-        from toolkit import metrics
-
-        return metrics.multiclass(y.astype(int), self.predict(logits)["probabilities"])
+    def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
+        return float(np.mean(outputs[f"{self.config.name}::probabilities"].argmax(axis=1) == y))
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` class index [N]."""

@@ -18,8 +18,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from toolkit.features.base import RAW_FLOAT, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
+from toolkit.features.base import (RAW_FLOAT, Accumulator, FeatureConfig, InputFeature, OutputFeature,
+                                   OutputFeatureConfig, StrictModel, np)  # numpy, lazily
 from toolkit.errors import TkError
+
+#: Values a number accumulator keeps for quantiles and the median (all of them below it).
+RESERVOIR_SIZE = 262_144
 
 
 class NumberPreprocessing(StrictModel):
@@ -55,7 +59,56 @@ def _finite(column: np.ndarray) -> np.ndarray:
     return col[np.isfinite(col)]
 
 
-class NumberInput:
+class NumberAccumulator(Accumulator):
+    """Count, mean and M2 merged chunk by chunk (Chan et al.), min, max, and a uniform
+    reservoir of RESERVOIR_SIZE finite values (Algorithm R).
+
+    While every value fits the reservoir the feature is fitted on all of them
+    (the in-memory fit); above it mean, std, min and max stay exact, and
+    quantile bin edges and a median fill come from the reservoir sample.
+    """
+
+    def __init__(self, feature, seed: int = 0):
+        super().__init__(feature)
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.lo, self.hi = np.inf, -np.inf
+        self.reservoir = np.empty(0, dtype=np.float64)
+        self.rng = np.random.default_rng(seed)
+
+    def update(self, column: np.ndarray) -> None:
+        self.rows += len(column)
+        x = _finite(column)
+        m = len(x)
+        if m == 0:
+            return
+        mean_b, m2_b = float(x.mean()), float(((x - x.mean()) ** 2).sum())
+        n = self.n + m
+        delta = mean_b - self.mean
+        self.mean += delta * m / n
+        self.m2 += m2_b + delta * delta * self.n * m / n
+        self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
+        room = RESERVOIR_SIZE - len(self.reservoir)
+        if room > 0:
+            self.reservoir = x[:room] if not len(self.reservoir) else np.concatenate([self.reservoir, x[:room]])
+        rest = x[max(room, 0):]
+        if len(rest):  # Algorithm R: value i (0-based, global) replaces slot r ~ U[0, i] when r < size
+            seen = np.arange(self.n + max(room, 0), self.n + m, dtype=np.int64)
+            slots = self.rng.integers(0, seen + 1)
+            hit = slots < RESERVOIR_SIZE
+            self.reservoir[slots[hit]] = rest[hit]
+        self.n = self.present = n
+
+    def exact(self) -> tuple[float, float, float, float] | None:
+        """(mean, std, min, max) over every value when the reservoir holds a sample only, else None."""
+        if self.n <= RESERVOIR_SIZE:
+            return None
+        return self.mean, float(np.sqrt(self.m2 / self.n)), self.lo, self.hi
+
+    def finish(self):
+        return self.feature.fit_values(self.reservoir, self.exact())
+
+
+class NumberInput(InputFeature):
     """A numeric column → one standardised float per row."""
 
     type = "number"
@@ -63,12 +116,12 @@ class NumberInput:
     pre_dtype = "float32"
     Config = NumberInputConfig
 
-    def __init__(self, config: NumberInputConfig):
-        self.config = config
+    def accumulator(self) -> NumberAccumulator:
+        return NumberAccumulator(self)
 
-    def fit(self, column: np.ndarray) -> "NumberInput":
-        """Learn fill value, clamp range and scaling from the training column [N]."""
-        values = _finite(column)
+    def fit_values(self, values: np.ndarray, exact=None) -> "NumberInput":
+        """Learn fill value, clamp range and scaling from finite training values [N] (float64);
+        `exact` (mean, std, min, max) over a larger column of which `values` is a sample."""
         if len(values) == 0:
             raise TkError(f"column {self.config.source!r} (input feature {self.config.name!r}): "
                           "no finite values in the training split; drop the feature or fix the data")
@@ -89,6 +142,15 @@ class NumberInput:
         if self.config.encoder.type == "piecewise":
             edges = np.unique(np.quantile(values, np.linspace(0, 1, self.config.encoder.bins + 1)))
             self.edges_ = [float(e) for e in edges] if len(edges) >= 2 else [lo, lo + 1.0]
+        if exact is not None:
+            mean, std, lo, hi = exact
+            self.min_, self.max_ = lo, hi
+            if p.missing_value_strategy == "mean":
+                self.fill_ = mean
+            if p.normalization == "zscore":
+                self.shift_, self.scale_ = mean, std if std > 0 else 1.0
+            elif p.normalization == "minmax":
+                self.shift_, self.scale_ = lo, (hi - lo) or 1.0
         return self
 
     def state(self) -> dict:
@@ -130,6 +192,20 @@ class NumberInput:
         return g.op("Clip", ratio, g.const(np.float32(0), name=f"{n}/zero"),
                     g.const(np.float32(1), name=f"{n}/one"), name=f"{n}/pre")
 
+    def form_field(self, sample: np.ndarray | None = None) -> dict:
+        """A number box: the training median (of `sample` when given, else the fill value), min, max."""
+        median = self.fill_
+        if sample is not None:
+            from toolkit import coerce
+
+            nums = coerce.to_float32(sample)[0].astype(np.float64)
+            finite = nums[np.isfinite(nums)]
+            median = float(np.median(finite)) if len(finite) else median
+        return {"default": float(f"{median:.6g}"), "min": self.min_, "max": self.max_}
+
+    def edge_values(self) -> list:
+        return super().edge_values() + [self.min_, self.max_, self.fill_]
+
     def output_width(self) -> int:
         if self.edges_:
             return len(self.edges_) - 1
@@ -144,7 +220,7 @@ class NumberInput:
         return Passthrough()
 
 
-class NumberOutput:
+class NumberOutput(OutputFeature):
     """A numeric target: regression on the z-scored value, reported in original units."""
 
     type = "number"
@@ -152,16 +228,20 @@ class NumberOutput:
     raw_dtype = RAW_FLOAT
     metric_names = ("loss", "mae", "rmse", "r2")
     default_metric = "loss"
+    importance_metric = "r2"
+    report_plots = ("predicted_vs_actual", "residuals")
 
-    def __init__(self, config: NumberOutputConfig):
-        self.config = config
+    def accumulator(self) -> NumberAccumulator:
+        return NumberAccumulator(self)
 
-    def fit(self, column: np.ndarray) -> "NumberOutput":
-        values = _finite(column)
+    def fit_values(self, values: np.ndarray, exact=None) -> "NumberOutput":
+        """Mean and std of the finite training targets [N] (`exact`: see NumberInput.fit_values)."""
         if len(values) == 0:
             raise TkError(f"column {self.config.source!r} (output feature {self.config.name!r}): "
                           "target has no numeric values")
         self.mean_, self.std_ = float(values.mean()), float(values.std()) or 1.0
+        if exact is not None:
+            self.mean_, self.std_ = exact[0], exact[1] or 1.0
         return self
 
     def state(self) -> dict:
@@ -197,11 +277,12 @@ class NumberOutput:
         """Decoder output [N] → {"value": [N]} in the target's units."""
         return {"value": out.astype(np.float64) * self.std_ + self.mean_}
 
-    def metrics(self, y: np.ndarray, out: np.ndarray) -> dict[str, float]:
-        """`y` z-scored target [N], `out` decoder output [N]."""
-        from toolkit import metrics
+    def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
+        from sklearn.metrics import r2_score
 
-        return metrics.regression(y * self.std_ + self.mean_, out * self.std_ + self.mean_)
+        from toolkit.metrics import safe
+
+        return safe(r2_score, y * self.std_ + self.mean_, outputs[f"{self.config.name}::value"])
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` z-scored target [N]."""

@@ -26,7 +26,8 @@ from typing import Literal
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import RAW_STRING, FeatureConfig, OutputFeatureConfig, StrictModel, np  # numpy, lazily
+from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
+                                   OutputFeatureConfig, StrictModel, np, rank)  # numpy, lazily
 from toolkit.features.text_tokens import python_lower, tokenize, tokens_to_onnx
 
 SPACES = "\t\n\f\r "
@@ -82,20 +83,14 @@ def split_members(column: np.ndarray, p: SetPreprocessing) -> list[list[str]]:
     return out
 
 
-def fit_members(column: np.ndarray, p: SetPreprocessing) -> list[str]:
-    """Members by descending number of rows that hold them, then alphabetically."""
-    return members_from_counts(Counter(np.asarray(column, dtype=object).tolist()), p)
-
-
 def members_from_counts(values: Counter, p: SetPreprocessing) -> list[str]:
-    """`fit_members` from {raw value: rows} (a streaming pass's counts)."""
+    """Members by descending number of rows that hold them, then alphabetically, from {raw value: rows}."""
     distinct = list(values)
     counts: Counter = Counter()
     for v, row in zip(distinct, split_members(np.array(distinct, dtype=object), p)):
         for m in set(row):
             counts[m] += values[v]
-    kept = sorted((m for m, c in counts.items() if c >= p.min_count), key=lambda m: (-counts[m], m))
-    return kept[:p.max_size]
+    return rank(counts, p.min_count, p.max_size)
 
 
 def multi_hot_onnx(g, raw: str, p: SetPreprocessing, vocab: list[str], name: str) -> str:
@@ -120,7 +115,7 @@ def multi_hot_onnx(g, raw: str, p: SetPreprocessing, vocab: list[str], name: str
                 g.const(np.array([1], dtype=i64), name=f"{name}/axis"), name=f"{name}/multi_hot")
 
 
-class SetInput:
+class SetInput(InputFeature):
     """Delimited members → multi-hot [N, V] → summed member embeddings."""
 
     type = "set"
@@ -130,16 +125,12 @@ class SetInput:
     #: rows per onnxruntime call that keep [rows, members] and [rows, vocabulary] small
     max_chunk_rows = 8192
 
-    def __init__(self, config: SetInputConfig):
-        self.config = config
-
-    def fit(self, column: np.ndarray) -> "SetInput":
-        """`column`: strings [N] ("" = missing = the empty set)."""
-        self.vocab_ = fit_members(column, self.config.preprocessing)
-        return self
+    def accumulator(self) -> CountsAccumulator:
+        """Fitted from {raw value: rows} (strings, "" = the empty set)."""
+        return CountsAccumulator(self)
 
     def fit_counts(self, counts: Counter) -> "SetInput":
-        """The same as `fit` from {raw value: rows}."""
+        """The vocabulary from {raw value: rows}."""
         self.vocab_ = members_from_counts(counts, self.config.preprocessing)
         return self
 
@@ -156,6 +147,13 @@ class SetInput:
         """string [N] → float32 [N, V]."""
         return multi_hot_onnx(g, raw, self.config.preprocessing, self.vocab_, self.config.name)
 
+    def form_field(self, sample=None) -> dict:
+        """Free members, with the known ones offered."""
+        return {"default": "", "members": list(self.vocab_), "delimiter": self.config.preprocessing.delimiter}
+
+    def edge_values(self) -> list:
+        return super().edge_values() + list(self.vocab_)[:5]
+
     def output_width(self) -> int:
         e = self.config.encoder
         return e.dim if e.type == "embed" else len(self.vocab_)
@@ -171,7 +169,7 @@ class SetInput:
         return SetEmbedding(len(self.vocab_), e.dim, e.dropout)
 
 
-class SetOutput:
+class SetOutput(OutputFeature):
     """A multi-label target: one logit per member, sigmoid, threshold."""
 
     type = "set"
@@ -179,12 +177,11 @@ class SetOutput:
     raw_dtype = RAW_STRING
     metric_names = ("loss", "jaccard", "micro_f1", "macro_f1")
     default_metric = "loss"
+    importance_metric = "micro_f1"
+    report_plots = ("label_f1",)
 
-    def __init__(self, config: SetOutputConfig):
-        self.config = config
-
-    def fit(self, column: np.ndarray) -> "SetOutput":
-        return self.fit_counts(Counter(np.asarray(column, dtype=object).tolist()))
+    def accumulator(self) -> CountsAccumulator:
+        return CountsAccumulator(self)
 
     def fit_counts(self, counts: Counter) -> "SetOutput":
         """Classes from {raw value: rows}."""
@@ -250,12 +247,13 @@ class SetOutput:
         p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         return {"label": self._labels(p >= self.config.threshold), "probabilities": p}
 
-    def metrics(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-        """`y` multi-hot [N, C], `logits` [N, C]."""
-        from toolkit import metrics
+    def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
+        from sklearn.metrics import f1_score
 
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        return metrics.multilabel(y, p, self.config.threshold)
+        from toolkit.metrics import safe
+
+        pred = (outputs[f"{self.config.name}::probabilities"] >= self.config.threshold).astype(int)
+        return safe(f1_score, y.astype(int), pred, average="micro", zero_division=0)
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` multi-hot [N, C]."""

@@ -45,10 +45,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from toolkit.features.base import RAW_STRING, FeatureConfig, StrictModel, np  # numpy, lazily
+from collections import Counter
+
+from toolkit.features.base import (RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np,  # numpy, lazily
+                                   prune, rank)
 from toolkit.features.text_tokens import (FIRST_ID, PAD_ID, TOKEN_PATTERN, UNKNOWN_ID, WORD_PATTERN, count_tokens,
                                           cut_onnx, cut_pieces, document_frequencies, lookup_onnx,
-                                          pad_truncate_onnx, rank, smooth_idf, tokens_to_onnx)
+                                          pad_truncate_onnx, smooth_idf, tokens_to_onnx)
 
 
 
@@ -119,7 +122,52 @@ class TextInputConfig(FeatureConfig):
         return self
 
 
-class TextInput:
+class TextAccumulator(Accumulator):
+    """Two passes over the training texts. Pass 1: token (and bigram) counts from the feature's own
+    ONNX tokenizer, chunk by chunk; the vocabulary is ranked at its end. Pass 2: documents holding
+    each kept token, and documents holding an unknown one, for the idf weights."""
+
+    passes = 2
+
+    def __init__(self, feature: "TextInput"):
+        super().__init__(feature)
+        p = feature.config.preprocessing
+        self.args = (feature.pattern, p.lowercase, cut_pieces(p.max_length))
+        self.counts, self.bigrams, self.warned = Counter(), Counter(), set()
+        self.docs, self.unknown = Counter(), 0
+
+    def update(self, column: np.ndarray) -> None:
+        ngrams = self.feature.config.preprocessing.ngrams
+        if self.pass_no == 0:
+            self.count(column)
+            counts, bigrams = count_tokens(column, *self.args, ngrams)
+            self.counts.update(counts)
+            self.bigrams.update(bigrams)
+            self.counts = prune(self.counts, self.feature.where, self.warned)
+            self.bigrams = prune(self.bigrams, self.feature.where + " bigrams", self.warned)
+        else:
+            # unknown is a token like any other: its document frequency is that of
+            # documents with at least one token outside the vocabulary.
+            docs, unknown = document_frequencies(column, *self.args, ngrams, self.kept[0], self.kept[1])
+            self.docs.update(docs)
+            self.unknown += unknown
+
+    def end_pass(self) -> None:
+        if self.pass_no == 0:  # rank the vocabulary; pass 2 counts the documents of its tokens
+            f, p = self.feature, self.feature.config.preprocessing
+            f.vocab_ = rank(self.counts, p.min_count, p.max_size)
+            f.bigrams_ = rank(self.bigrams, p.min_count, p.max_size) if p.ngrams == 2 else []
+            self.kept = (set(f.vocab_), set(f.bigrams_))
+            self.counts = self.bigrams = None
+        super().end_pass()
+
+    def finish(self) -> "TextInput":
+        f, n = self.feature, self.rows
+        f.idf_ = [0.0, smooth_idf(self.unknown, n)] + [smooth_idf(self.docs[t], n) for t in f.vocab_ + f.bigrams_]
+        return f
+
+
+class TextInput(InputFeature):
     """Free text → token ids → an encoder (pooled embeddings, CNN, transformer or GRU)."""
 
     type = "text"
@@ -129,24 +177,8 @@ class TextInput:
     #: rows per onnxruntime call: the tokenizer holds rows × (most tokens in a row) strings
     max_chunk_rows = 1024
 
-    def __init__(self, config: TextInputConfig):
-        self.config = config
-
-    def fit(self, column: np.ndarray) -> "TextInput":
-        """`column`: strings [N] ("" = missing). Learns vocabulary, bigrams and idf weights."""
-        p = self.config.preprocessing
-        pieces = cut_pieces(p.max_length)
-        counts, bigram_counts = count_tokens(column, self.pattern, p.lowercase, pieces, p.ngrams)
-        self.vocab_ = rank(counts, p.min_count, p.max_size)
-        self.bigrams_ = rank(bigram_counts, p.min_count, p.max_size) if p.ngrams == 2 else []
-        del counts, bigram_counts
-        # unknown is a token like any other: its document frequency is that of
-        # documents with at least one token outside the vocabulary.
-        docs, unknown = document_frequencies(column, self.pattern, p.lowercase, pieces, p.ngrams,
-                                             set(self.vocab_), set(self.bigrams_))
-        n = len(column)
-        self.idf_ = [0.0, smooth_idf(unknown, n)] + [smooth_idf(docs[t], n) for t in self.vocab_ + self.bigrams_]
-        return self
+    def accumulator(self) -> "TextAccumulator":
+        return TextAccumulator(self)
 
     def state(self) -> dict:
         return {"vocab": self.vocab_, "bigrams": self.bigrams_, "idf": self.idf_}
@@ -198,6 +230,16 @@ class TextInput:
                                f"{n}/bigram_ids")
         pair_ids = pad_truncate_onnx(g, pair_ids, p.max_length, f"{n}/bigram_ids")
         return g.op("Concat", ids, pair_ids, name=f"{n}/with_bigrams", axis=1)
+
+    def form_field(self, sample=None) -> dict:
+        """Free text, with a generic placeholder (never a training text)."""
+        return {"default": "", "placeholder": "type some text"}
+
+    def edge_values(self) -> list:
+        return super().edge_values() + list(self.vocab_)[:5]
+
+    def report_hints(self) -> dict:
+        return {"values": "text"}
 
     def output_width(self) -> int:
         e = self.config.encoder

@@ -143,12 +143,6 @@ def document_frequencies(strings: np.ndarray, pattern: str, lowercase: bool, pie
     return docs, unknown
 
 
-def rank(counts: Counter, min_count: int, max_size: int) -> list[str]:
-    """Tokens seen at least `min_count` times, most frequent first, ties alphabetically."""
-    kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
-    return kept[:max_size]
-
-
 def smooth_idf(df: int, n_docs: int) -> float:
     """scikit-learn's smooth idf: ln((1 + n) / (1 + df)) + 1."""
     return math.log((1 + n_docs) / (1 + df)) + 1.0

@@ -90,23 +90,21 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
     plots = [Plot("Learning curves", plots_training.learning_curves(
         [(run.label, plots_training.curves(run.stats, weights))], folder / "learning_curves.png"), wide=True)]
     notes = []
-    kinds = {
-        "binary": [("confusion", "Confusion matrix", pc.confusion), ("roc", "ROC", pc.roc),
-                   ("precision_recall", "Precision-recall", pc.precision_recall),
-                   ("calibration", "Calibration", pc.calibration),
-                   ("probabilities", "Predicted probabilities", pc.probabilities)],
-        "number": [("predicted_vs_actual", "Predicted vs actual", pv.predicted_vs_actual),
-                   ("residuals", "Residuals", pv.residuals)],
-        "set": [("label_f1", "F1 per label", pv.label_f1)],
+    plot_kinds = {  # what an output feature may name in its `report_plots`
+        "confusion": ("Confusion matrix", pc.confusion), "roc": ("ROC", pc.roc),
+        "precision_recall": ("Precision-recall", pc.precision_recall),
+        "calibration": ("Calibration", pc.calibration), "probabilities": ("Predicted probabilities", pc.probabilities),
+        "predicted_vs_actual": ("Predicted vs actual", pv.predicted_vs_actual), "residuals": ("Residuals", pv.residuals),
+        "label_f1": ("F1 per label", pv.label_f1),
     }
-    kinds["category"] = kinds["binary"]
-    for o in run.outputs:
+    for o, feature in zip(run.outputs, run.model.outputs):
         if o.dropped:
             notes.append(f"{o.name}: {o.dropped} row(s) without a known target left out of its plots and metrics.")
         if len(o.y) == 0:
             notes.append(f"{o.name}: no row with a known target; no plots.")
             continue
-        for key, title, draw in kinds.get(o.type, []):
+        for key in feature.report_plots:
+            title, draw = plot_kinds[key]
             path = folder / f"{_file_part(o.name)}_{key}.png"
             plots.append(Plot(f"{o.name}: {title}", draw(o, path)))
     log.info(f"{run.label}: permutation importance ({repeats} repeats per column, through model.onnx)")

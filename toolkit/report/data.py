@@ -78,8 +78,8 @@ def gather(model, path: Path, label: str, df, source: str) -> ModelRun:
 
 def _output_rows(o, y: np.ndarray, outs: dict[str, np.ndarray], dropped: int) -> OutputRows:
     name, kind = o.config.name, o.type
-    if kind == "number":
-        return OutputRows(name, kind, y.astype(np.float64) * o.std_ + o.mean_,
+    if o.classes is None:  # a value output: targets back in their units through the feature's own `predict`
+        return OutputRows(name, kind, o.predict(y)["value"],
                           value=outs[f"{name}::value"].astype(np.float64), dropped=dropped)
     proba = outs[f"{name}::probabilities"].astype(np.float64)
     threshold = getattr(o.config, "threshold", None)

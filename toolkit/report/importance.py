@@ -7,7 +7,7 @@ ONNX file in onnxruntime (toolkit.runtime.Predictor), so it is the deployed
 model that is explained, preprocessing included. One pass scores every output
 of a multi-output model.
 
-Score per output type (higher is better): IMPORTANCE_METRIC. The interval is
+Score per output (higher is better): the output feature's `importance_metric`. The interval is
 mean ± t(0.975, repeats − 1) · std / √repeats (Student t over the repeats);
 it measures the noise of shuffling, not of the data sample.
 """
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Output type → the metric (from TrainedModel.evaluate's set) whose drop is the importance.
-IMPORTANCE_METRIC = {"binary": "roc_auc", "category": "accuracy", "number": "r2", "set": "micro_f1"}
 MAX_ROWS = 2_000
 REPEATS = 5
 
@@ -74,33 +73,15 @@ def permutation_importance(run, df, repeats: int = REPEATS, max_rows: int = MAX_
         for name, o in outputs.items():
             y = targets[name][idx]
             keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
-            result[name] = _score(o, y[keep], {k: v[keep] for k, v in outs.items()}) if keep.any() else np.nan
+            result[name] = o.importance_score(y[keep], {k: v[keep] for k, v in outs.items()}) if keep.any() else np.nan
         return result
 
     estimator = _OnnxModel(predictor)
     baseline = score(estimator, X, np.arange(len(X)))
     found = sk_permutation_importance(estimator, X, np.arange(len(X)), scoring=score,
                                       n_repeats=repeats, random_state=seed)
-    return [_summarise(name, IMPORTANCE_METRIC[outputs[name].type], baseline[name], found[name].importances,
+    return [_summarise(name, outputs[name].importance_metric, baseline[name], found[name].importances,
                        list(X.columns)) for name in outputs]
-
-
-def _score(o, y: np.ndarray, outs: dict[str, np.ndarray]) -> float:
-    """IMPORTANCE_METRIC[o.type] of one output, equal to the value in `o.score(y, outs)`
-    (computed alone: the full metric set costs ~5× more per shuffle)."""
-    from sklearn import metrics as m
-
-    from toolkit.metrics import _safe
-
-    name = o.config.name
-    if o.type == "binary":
-        return _safe(m.roc_auc_score, y, outs[f"{name}::probabilities"][:, 1])
-    if o.type == "category":
-        return float(np.mean(outs[f"{name}::probabilities"].argmax(axis=1) == y))
-    if o.type == "number":
-        return _safe(m.r2_score, y * o.std_ + o.mean_, outs[f"{name}::value"])
-    pred = (outs[f"{name}::probabilities"] >= o.config.threshold).astype(int)
-    return _safe(m.f1_score, y.astype(int), pred, average="micro", zero_division=0)
 
 
 def _summarise(output: str, metric: str, baseline: float, drops, columns: list[str]) -> Importance:

@@ -1,4 +1,4 @@
-"""From chunks of a Source to training batches: split, targets, preprocessing, shuffle buffer.
+"""From chunks of a source to parts of rows: split, targets, rows without a target dropped.
 
 The split of a row never depends on which chunk or rank reads it:
   - `fixed`: the split column, as in memory;
@@ -7,15 +7,12 @@ The split of a row never depends on which chunk or rank reads it:
     close to stratified in expectation). So the same files and seed give the
     same split, whatever the chunk size or the number of processes.
 
-`StreamSplit` is a torch IterableDataset of preprocessed chunks of one split;
-`shuffled_batches` draws batches from a seeded shuffle buffer over them.
+toolkit.batches turns the parts of one split into training batches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
-
 import numpy as np
 
 from toolkit import data, prepare
@@ -60,94 +57,56 @@ class Part:
     raw_targets: dict[str, np.ndarray]  # raw targets [n]
     split: np.ndarray                   # int8 [n]
     dropped: int                        # rows of the chunk without a target
+    present: dict | None = None         # {output name: rows of the chunk that have its target}
 
 
-def read_part(cfg, inputs, outputs, chunk, source: str) -> Part:
-    """Raw columns, targets and split of a chunk, rows with a missing target dropped."""
+def whole_split(cfg, frame, keep: np.ndarray, raw_targets: dict, outputs, source: str) -> np.ndarray:
+    """int8 [n kept]: the random or stratified split of a table read whole, over its kept rows.
+
+    Stratified on the configured column (default: the first output); a number is
+    stratified on its quintiles.
+    """
+    split_cfg, strat = cfg.preprocessing.split, None
+    if split_cfg.type == "stratified":
+        strat_col = split_cfg.column or cfg.output_features[0].source
+        if strat_col in [f.config.source for f in outputs]:
+            strat = raw_targets[next(f.config.name for f in outputs if f.config.source == strat_col)]
+        else:
+            data.check_columns(frame, {strat_col: "preprocessing.split.column"}, source)
+            strat = data.raw_column(frame, strat_col, "string", source)[keep]
+        if strat.dtype.kind == "f":  # a number: stratify on its quintiles
+            edges = np.nanquantile(strat, [0.2, 0.4, 0.6, 0.8])
+            strat = np.digitize(np.nan_to_num(strat, nan=np.nanmedian(strat)), edges).astype(str)
+    return data.split_rows(frame.iloc[np.flatnonzero(keep)], split_cfg, strat, source)
+
+
+def read_part(cfg, inputs, outputs, chunk, source: str, whole: bool = False) -> Part:
+    """Raw columns, targets and split of a chunk, rows with a missing target dropped.
+
+    `whole`: the chunk is the whole table (an in-memory source), so a random or
+    stratified split is drawn over all its rows at once; otherwise each row's
+    split is a hash of its row number. The Part of a whole table is kept on its
+    chunk: every later pass reuses it.
+    """
+    if whole and getattr(chunk, "part", None) is not None:
+        return chunk.part
     frame = chunk.frame
     columns = prepare.input_columns(inputs, frame, source)
     raw_targets = prepare.target_columns(outputs, frame, source)
-    split = split_of(frame, chunk.row_numbers(), cfg.preprocessing.split, source)
-    keep = np.ones(len(frame), dtype=bool)
+    keep, present = np.ones(len(frame), dtype=bool), {}
     for f in outputs:
-        raw = raw_targets[f.config.name]
-        keep &= ~(f.missing(raw) if hasattr(f, "missing") else prepare.missing_mask(raw))
+        has = ~f.missing(raw_targets[f.config.name])
+        present[f.config.name] = int(has.sum())
+        keep &= has
+    if whole and cfg.preprocessing.split.type != "fixed":
+        raw_targets = {k: v[keep] for k, v in raw_targets.items()}
+        split = whole_split(cfg, frame, keep, raw_targets, outputs, source)
+    else:
+        split = split_of(frame, chunk.row_numbers(), cfg.preprocessing.split, source)[keep]
+        raw_targets = {k: v[keep] for k, v in raw_targets.items()}
     if not keep.all():
         columns = {c: v[keep] for c, v in columns.items()}
-        raw_targets = {k: v[keep] for k, v in raw_targets.items()}
-        split = split[keep]
-    return Part(columns, raw_targets, split, int((~keep).sum()))
-
-
-class StreamSplit:
-    """One split's rows, chunk by chunk, preprocessed: yields (x [n, …] per input, y [n] per output).
-
-    A torch IterableDataset in spirit (iterate it directly; it batches itself
-    through `shuffled_batches`). Each rank reads its own shard units.
-    """
-
-    def __init__(self, cfg, source, inputs, outputs, preprocessor, split: int, rank: int = 0, world: int = 1,
-                 rows: int = 65_536, label: str = "data"):
-        self.cfg, self.source, self.inputs, self.outputs = cfg, source, inputs, outputs
-        self.pre, self.split, self.rank, self.world, self.rows, self.label = (
-            preprocessor, split, rank, world, rows, label)
-
-    def raw_parts(self, order_seed: int | None = None) -> Iterator[Part]:
-        """This split's rows of each chunk of this rank, raw."""
-        for chunk in self.source.chunks(self.rows, self.rank, self.world, order_seed):
-            part = read_part(self.cfg, self.inputs, self.outputs, chunk, self.label)
-            mine = part.split == self.split
-            if mine.any():
-                yield Part({c: v[mine] for c, v in part.columns.items()},
-                           {k: v[mine] for k, v in part.raw_targets.items()}, part.split[mine], 0)
-
-    def tensors(self, order_seed: int | None = None, raw: bool = False):
-        """Yields (x list of torch tensors, y list of torch tensors[, raw columns])."""
-        import torch
-
-        for part in self.raw_parts(order_seed):
-            pre = self.pre.transform(part.columns)
-            x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in self.inputs]
-            y = [torch.from_numpy(f.encode_target(part.raw_targets[f.config.name])) for f in self.outputs]
-            yield (x, y, part.columns) if raw else (x, y)
-
-    def __iter__(self):
-        return self.tensors()
-
-
-def shuffled_batches(chunks, batch_size: int, buffer_rows: int, seed: int) -> Iterator[tuple[list, list]]:
-    """Batches (x, y) drawn from a shuffle buffer of at least `buffer_rows` rows.
-
-    Chunks fill the buffer; once full it is permuted with a generator seeded
-    by `seed`, half of it goes out as batches and half stays to mix with the
-    next chunks. The last partial batch is kept if it has ≥ 2 rows
-    (BatchNorm cannot train on one).
-    """
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    pool_x: list[list] = []
-    pool_y: list[list] = []
-    size = 0
-
-    def drain(final: bool):
-        nonlocal pool_x, pool_y, size
-        x = [torch.cat(ts) for ts in zip(*pool_x)]
-        y = [torch.cat(ts) for ts in zip(*pool_y)]
-        order = torch.randperm(size, generator=gen)
-        out = size if final else (size // 2) // batch_size * batch_size
-        for i in range(0, out, batch_size):
-            idx = order[i:min(i + batch_size, out)]
-            if len(idx) >= 2:
-                yield [t[idx] for t in x], [t[idx] for t in y]
-        rest = order[out:]
-        pool_x, pool_y, size = [[t[rest] for t in x]], [[t[rest] for t in y]], len(rest)
-
-    for x, y in chunks:
-        pool_x.append(x)
-        pool_y.append(y)
-        size += len(y[0])
-        if size >= max(buffer_rows, 2 * batch_size):
-            yield from drain(False)
-    if size:
-        yield from drain(True)
+    part = Part(columns, raw_targets, split, int((~keep).sum()), present)
+    if whole:
+        chunk.part = part
+    return part

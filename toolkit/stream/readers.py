@@ -117,8 +117,36 @@ class _Unit:
     offset: int
 
 
+class FrameSource:
+    """A table already in memory (a DataFrame) as a source of one chunk: the whole table.
+
+    Its rows can be split all at once (`whole`: exact stratified splits), and the
+    chunk is the same object on every pass, so what is read from it can be kept.
+    """
+
+    whole = True
+
+    def __init__(self, frame, label: str = "DataFrame"):
+        self.frame, self.label = frame, label
+        self.chunk = Chunk(0, frame, 0)
+
+    def check(self, wanted: dict[str, str]) -> None:
+        from toolkit import data
+
+        data.check_columns(self.frame, wanted, self.label)
+
+    def chunks(self, rows: int = CHUNK_ROWS, rank: int = 0, world: int = 1,
+               order_seed: int | None = None) -> Iterator[Chunk]:
+        """The one chunk (this rank's rows of it when world > 1)."""
+        chunk = _deal(self.chunk, rank, world) if world > 1 else self.chunk
+        if chunk is not None:
+            yield chunk
+
+
 class Source:
     """Chunked reading of the columns `wanted` ({column: "float32" | "string"}) of a source."""
+
+    whole = False  # rows arrive chunk by chunk: splits are hashed per row
 
     def __init__(self, source, wanted: dict[str, str] | None = None):
         self.label = str(source)

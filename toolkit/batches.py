@@ -1,0 +1,189 @@
+"""The rows of one split as the training loop sees them: batches, predictions, a raw sample.
+
+Two sources of the same shape, so the loop (toolkit.trainer) is written once:
+
+    MemorySplit   a table read whole: preprocessed once, its tensors kept on the
+                  training device; each epoch is one seeded permutation (a gather),
+                  each batch a slice of it — no per-batch host copies.
+    StreamSplit   chunks of files: each epoch reads this rank's chunks again
+                  (Parquet units in a seeded order), preprocesses them and draws
+                  batches from a seeded shuffle buffer; torch's RNG is reseeded
+                  from (seed, epoch, rank), so a resumed epoch replays the same
+                  batches and the same dropout masks.
+
+Both answer:
+    split.rows                                    rows of the split (this process's view: all ranks)
+    split.batches(batch_size, epoch, generator)   → (x list [b, …] per input, y list [b, …] per output)
+    split.predictions(model, ctx)                 → (decoder outputs per output, targets per output), numpy,
+                                                    every rank's rows together; (None, None) when empty
+    split.raw_sample(n)                           → {column: [≤ n]} raw input values (for the parity check)
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from toolkit import log
+from toolkit.stream import ddp
+from toolkit.stream.dataset import Part, read_part
+
+EVAL_BATCH = 16_384
+
+
+@torch.no_grad()
+def predict_raw(model, x: list[torch.Tensor]) -> list[np.ndarray]:
+    """Decoder outputs for all rows, in eval mode and big batches: list of [N] / [N, C] (numpy, float32)."""
+    model.eval()
+    n = len(x[0])
+    chunks = [model(*[t[i:i + EVAL_BATCH] for t in x]) for i in range(0, max(n, 1), EVAL_BATCH)]
+    return [torch.cat([c[k] for c in chunks]).float().cpu().numpy() for k in range(len(chunks[0]))]
+
+
+def tensors_of(part: Part, inputs, outputs, pre) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Preprocessed inputs (through the pre graph) and encoded targets of a part, as CPU tensors."""
+    cols = pre.transform(part.columns)
+    x = [torch.from_numpy(np.ascontiguousarray(cols[f.config.name])) for f in inputs]
+    y = [torch.from_numpy(f.encode_target(part.raw_targets[f.config.name])) for f in outputs]
+    return x, y
+
+
+class MemorySplit:
+    """One split of a table read whole, as tensors on `device`."""
+
+    def __init__(self, x: list[torch.Tensor], y: list[torch.Tensor], raw: dict[str, np.ndarray], device):
+        self.x = [t.to(device) for t in x]  # one tensor per input feature, [N, …]
+        self.y = [t.to(device) for t in y]  # one float tensor per output feature, [N] or [N, C] (NaN = unknown)
+        self.raw, self.device = raw, device
+        self.rows = len(y[0]) if y else 0
+
+    @classmethod
+    def all_splits(cls, source, cfg, inputs, outputs, pre, label: str, device) -> dict[int, "MemorySplit"]:
+        """{0: train, 1: validation, 2: test} of the one chunk of `source` (a readers.FrameSource)."""
+        chunk = next(iter(source.chunks()))
+        part = read_part(cfg, inputs, outputs, chunk, label, whole=True)
+        x, y = tensors_of(part, inputs, outputs, pre)
+        train = part.split == 0
+        for f, t in zip(outputs, y):  # a class never seen in training has no index: its rows leave the metrics
+            unknown = int((torch.isnan(t).reshape(len(t), -1).any(dim=1).numpy() & ~train).sum())
+            if unknown:
+                log.warn(f"{label}: {unknown} validation/test row(s) of {f.config.name!r} hold a target "
+                         "value never seen in training; they are left out of its metrics")
+        splits = {}
+        for k in range(3):
+            idx = torch.from_numpy(np.flatnonzero(part.split == k))
+            splits[k] = cls([t[idx] for t in x], [t[idx] for t in y],
+                            {c: v[idx.numpy()] for c, v in part.columns.items()}, device)
+        return splits
+
+    def batches(self, batch_size: int, epoch: int, generator: torch.Generator):
+        """One seeded permutation (a gather on the device), then slices; a last batch of 1 row is
+        skipped (BatchNorm cannot train on one)."""
+        n = self.rows
+        order = torch.randperm(n, generator=generator).to(self.device)
+        x, y = [t[order] for t in self.x], [t[order] for t in self.y]
+        for i in range(0, n, batch_size):
+            rows = min(batch_size, n - i)
+            if rows < 2 and n >= 2:
+                continue
+            yield [t[i:i + rows] for t in x], [t[i:i + rows] for t in y]
+
+    def predictions(self, model, ctx):
+        if self.rows == 0:
+            return None, None
+        return predict_raw(model, self.x), [t.cpu().numpy() for t in self.y]
+
+    def raw_sample(self, n: int) -> dict[str, np.ndarray]:
+        return {c: v[:n] for c, v in self.raw.items()}
+
+
+class StreamSplit:
+    """One split's rows of this rank, chunk by chunk, preprocessed on each pass."""
+
+    def __init__(self, cfg, source, inputs, outputs, pre, split: int, ctx, rows: int, total_rows: int,
+                 label: str = "data"):
+        self.cfg, self.source, self.inputs, self.outputs, self.pre = cfg, source, inputs, outputs, pre
+        self.split, self.ctx, self.chunk_rows, self.label = split, ctx, rows, label
+        self.rows = total_rows  # of every rank, from the fit's summary
+
+    def parts(self, order_seed: int | None = None, rank: int | None = None, world: int | None = None
+              ) -> Iterator[Part]:
+        """This split's rows of each chunk of this rank, raw."""
+        rank = self.ctx.rank if rank is None else rank
+        world = self.ctx.world if world is None else world
+        for chunk in self.source.chunks(self.chunk_rows, rank, world, order_seed):
+            part = read_part(self.cfg, self.inputs, self.outputs, chunk, self.label)
+            mine = part.split == self.split
+            if mine.any():
+                yield Part({c: v[mine] for c, v in part.columns.items()},
+                           {k: v[mine] for k, v in part.raw_targets.items()}, part.split[mine], 0)
+
+    def tensors(self, order_seed: int | None = None):
+        """(x list, y list) of CPU tensors per chunk of this rank."""
+        for part in self.parts(order_seed):
+            yield tensors_of(part, self.inputs, self.outputs, self.pre)
+
+    def batches(self, batch_size: int, epoch: int, generator: torch.Generator):
+        """Batches of batch_size / world rows from a seeded shuffle buffer, on the device."""
+        tc, ctx = self.cfg.trainer, self.ctx
+        seed = (tc.seed * 1_000_003 + epoch) * 101 + ctx.rank
+        torch.manual_seed(seed)  # dropout masks too: a resumed epoch replays them
+        size = max(2, batch_size // ctx.world)
+        for bx, by in shuffled_batches(self.tensors(order_seed=seed), size, tc.shuffle_buffer, seed):
+            yield [t.to(ctx.device) for t in bx], [t.to(ctx.device) for t in by]
+
+    def predictions(self, model, ctx):
+        preds, ys = [], []
+        for x, y in self.tensors():
+            preds.append(predict_raw(model, [t.to(ctx.device) for t in x]))
+            ys.append([t.numpy() for t in y])
+        mine = ([np.concatenate(p) for p in zip(*preds)] if preds else None,
+                [np.concatenate(t) for t in zip(*ys)] if ys else None)
+        parts = [p for p in ddp.gather(ctx, mine) if p[0] is not None]
+        if not parts:
+            return None, None
+        return ([np.concatenate(p) for p in zip(*(p[0] for p in parts))],
+                [np.concatenate(t) for t in zip(*(p[1] for p in parts))])
+
+    def raw_sample(self, n: int) -> dict[str, np.ndarray]:
+        """The first `n` rows of the first chunk that has any (read as one process would)."""
+        part = next(iter(self.parts(rank=0, world=1)), None)
+        return {c: v[:n] for c, v in part.columns.items()} if part is not None else {}
+
+
+def shuffled_batches(chunks, batch_size: int, buffer_rows: int, seed: int) -> Iterator[tuple[list, list]]:
+    """Batches (x, y) drawn from a shuffle buffer of at least `buffer_rows` rows.
+
+    Chunks fill the buffer; once full it is permuted with a generator seeded
+    by `seed`, half of it goes out as batches and half stays to mix with the
+    next chunks. The last partial batch is kept if it has ≥ 2 rows
+    (BatchNorm cannot train on one).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    pool_x: list[list] = []
+    pool_y: list[list] = []
+    size = 0
+
+    def drain(final: bool):
+        nonlocal pool_x, pool_y, size
+        x = [torch.cat(ts) for ts in zip(*pool_x)]
+        y = [torch.cat(ts) for ts in zip(*pool_y)]
+        order = torch.randperm(size, generator=gen)
+        out = size if final else (size // 2) // batch_size * batch_size
+        for i in range(0, out, batch_size):
+            idx = order[i:min(i + batch_size, out)]
+            if len(idx) >= 2:
+                yield [t[idx] for t in x], [t[idx] for t in y]
+        rest = order[out:]
+        pool_x, pool_y, size = [[t[rest] for t in x]], [[t[rest] for t in y]], len(rest)
+
+    for x, y in chunks:
+        pool_x.append(x)
+        pool_y.append(y)
+        size += len(y[0])
+        if size >= max(buffer_rows, 2 * batch_size):
+            yield from drain(False)
+    if size:
+        yield from drain(True)
