@@ -7,7 +7,7 @@ Each of `concurrency` connections sends one request, reads the whole answer
 latency and sends the next: a closed loop, like N users without think time.
 The requests are pre-encoded bytes, so the client's own cost is a write, a read
 and a header scan per request (~20 µs): `client_cpu_s` in the result says how
-much of a core it used; `python bench/loadgen.py` measures its ceiling against
+much of a core it used; `python -m bench.loadgen` measures its ceiling against
 a trivial in-process server.
 
 Bounded: stops after `duration` seconds or `max_requests`, whichever is first;
@@ -19,11 +19,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.common import percentile
 
-def request_bytes(host: str, port: int, path: str, body: bytes | None, method: str = "POST") -> bytes:
+
+def request_bytes(host: str, port: int, path: str, body: bytes | None, method: str = "POST",
+                  content_type: str = "application/json") -> bytes:
+    """One keep-alive HTTP/1.1 request, encoded once and sent as it is for every request of a run."""
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n"
     if body is not None:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
     return head.encode() + b"\r\n" + (body or b"")
 
 
@@ -138,17 +142,11 @@ async def _run(host, port, payload, concurrency, duration, max_requests, timeout
     return s.lat, s.errors, wall, time.process_time() - c0
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    k = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
-    return sorted_values[k]
-
-
 def run(host: str, port: int, path: str, body: bytes | None, concurrency: int, duration: float = 5.0,
-        max_requests: int = 10**9, timeout: float = 10.0, method: str = "POST", check=None) -> dict:
+        max_requests: int = 10**9, timeout: float = 10.0, method: str = "POST", check=None,
+        content_type: str = "application/json") -> dict:
     """Closed-loop load; returns req/s, p50/p99 ms, errors, client CPU seconds."""
-    payload = request_bytes(host, port, path, body, method)
+    payload = request_bytes(host, port, path, body, method, content_type)
     lat, errors, wall, cpu = asyncio.run(_run(host, port, payload, concurrency, duration, max_requests, timeout, check))
     lat.sort()
     return {"concurrency": concurrency, "requests": len(lat) + len(errors), "ok": len(lat), "errors": len(errors),

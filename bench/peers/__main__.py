@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.peers.common import ROOT
+from bench.common import ROOT
 
 
 def _guard(label: str, fn: Callable[[], dict], log) -> dict:
@@ -48,7 +48,7 @@ def _guard(label: str, fn: Callable[[], dict], log) -> dict:
 
 def run_dataset(name: str, args, log) -> dict[str, Any]:
     from bench.peers import ludwig_system, serving, sklearn_system, tk_system
-    from bench.peers.common import json_row
+    from bench.peers.rows import json_row
     from bench.peers.datasets import prepare
 
     work = args.work / name

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.common import ROOT
+
 TK = ROOT / ".venv" / "bin" / "tk"
 QUICK_ROWS, QUICK_EPOCHS = 4000, 3
 

@@ -7,7 +7,7 @@ is one, else `tk init-config`'s default): the same input types, the concat combi
 width and dropout, and the same epochs, early stopping, batch size, learning rate and validation
 metric. Text: Ludwig's `embed` encoder (a bag of word embeddings, mean-pooled) with tk's width and
 max length. Ludwig trains on `train`, early-stops on `validation`, predicts `test`; the metrics are
-computed here from its test predictions, as for every system (common.metrics).
+computed here from its test predictions, as for every system (rows.metrics).
 Missing venv or failed install: the row carries the reason (setup_ludwig.sh's log tail).
 """
 
@@ -19,7 +19,9 @@ from typing import Any
 
 import yaml
 
-from bench.peers.common import ROOT, metrics, run_child
+from bench.common import ROOT
+from bench.peers.children import run_child
+from bench.peers.rows import metrics
 
 VENV = ROOT / "bench" / ".venv-ludwig"
 PYTHON = VENV / "bin" / "python"

@@ -7,11 +7,11 @@ issue's targets as ratios), peers_accuracy_vs_train_time.png and peers_latency.p
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from bench.peers.common import ROOT
+from bench.common import PACKAGES, ROOT
+from bench.common import machine as common_machine
 
 TK_SERVED = "example"  # the example's config where examples/ has one, else tk init-config's default
 TARGETS = {"train_speedup_vs_ludwig": 4.0, "tabular_gap_to_sklearn": 0.005, "predict_speedup_vs_ludwig": 400.0,
@@ -19,18 +19,10 @@ TARGETS = {"train_speedup_vs_ludwig": 4.0, "tabular_gap_to_sklearn": 0.005, "pre
 
 
 def machine() -> dict[str, Any]:
-    from bench.train import machine_info
-
-    info = machine_info()
+    """bench.common.machine, with the versions of Ludwig (in bench/.venv-ludwig), skl2onnx and BentoML."""
+    info = common_machine((*PACKAGES, "skl2onnx", "bentoml"))
     ludwig = ROOT / "bench" / ".venv-ludwig" / "LUDWIG_VERSION"
-    info["versions"].update(ludwig=ludwig.read_text().strip() if ludwig.exists() else None)
-    for pkg in ("skl2onnx", "bentoml"):
-        from importlib import metadata
-        try:
-            info["versions"][pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            info["versions"][pkg] = None
-    info["loadavg_start"] = list(os.getloadavg())
+    info["versions"]["ludwig"] = ludwig.read_text().strip() if ludwig.exists() else None
     return info
 
 

@@ -3,7 +3,7 @@ service around the skl2onnx model, single-row requests, concurrency 1 and 32.
 
     rows = serve_tk(model_dir, row, duration=5)    # {"c1": {...}, "c32": {...}}
 
-Each server is started on a free port, warmed up for a second, loaded with bench/loadgen.py's
+Each server is started on a free port, warmed up for a second, loaded with bench.loadgen's
 closed-loop client for `duration` seconds per concurrency, and stopped by its PID (its process group
 and every descendant seen). Start-up is bounded by `start_timeout`, every run by `duration`.
 Bodies: tk and the plain service take JSON {"rows": [row]}; Ludwig's /predict takes a form
@@ -12,7 +12,6 @@ Bodies: tk and the plain service take JSON {"rows": [row]}; Ludwig's /predict ta
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import loadgen
-from bench.peers.common import ROOT
+from bench.common import ROOT
 from serving.process import ServerProcess
 
 CONCURRENCY = (1, 32)
@@ -30,17 +29,11 @@ CONCURRENCY = (1, 32)
 
 def load(port: int, path: str, body: bytes, concurrency: int, duration: float,
          content_type: str = "application/json") -> dict[str, Any]:
-    """bench/loadgen.py's closed loop with this content type; req/s, p50/p99 ms, errors."""
-    payload = loadgen.request_bytes("127.0.0.1", port, path, body)
-    payload = payload.replace(b"Content-Type: application/json", f"Content-Type: {content_type}".encode(), 1)
-    lat, errors, wall, cpu = asyncio.run(loadgen._run("127.0.0.1", port, payload, concurrency, duration,
-                                                      10**9, 10.0, None))
-    lat.sort()
-    return {"concurrency": concurrency, "ok": len(lat), "errors": len(errors),
-            "error_kinds": sorted({str(e) for e in errors})[:3], "wall_s": round(wall, 2),
-            "req_per_s": round(len(lat) / wall, 1) if wall else 0.0,
-            "p50_ms": round(loadgen.percentile(lat, 50) * 1000, 2),
-            "p99_ms": round(loadgen.percentile(lat, 99) * 1000, 2), "load_avg": round(os.getloadavg()[0], 2)}
+    """bench.loadgen's closed loop with this content type; req/s, p50/p99 ms, errors, load average."""
+    r = loadgen.run("127.0.0.1", port, path, body, concurrency, duration, content_type=content_type)
+    keep = ("concurrency", "ok", "errors", "error_kinds", "wall_s", "req_per_s", "p50_ms", "p99_ms")
+    return {**{k: r[k] for k in keep}, "error_kinds": r["error_kinds"][:3], "wall_s": round(r["wall_s"], 2),
+            "load_avg": round(os.getloadavg()[0], 2)}
 
 
 def _measure(port: int, path: str, body: bytes, duration: float, content_type: str = "application/json") -> dict:

@@ -5,7 +5,7 @@ Child side:   python -m bench.peers.sklearn_system SPEC.json   (SPEC from the pa
 
 Systems (one pipeline per output, fitted on train + validation):
 - `linear`: numbers median-imputed + standard-scaled, categories/binaries one-hot, a text column
-  TF-IDF (1–2-grams, sublinear tf, min_df 2); LogisticRegression (C 4 for text, as bench/train.py)
+  TF-IDF (1–2-grams, sublinear tf, min_df 2); LogisticRegression (C 4 for text, as bench.train)
   or Ridge for a number output;
 - `hgb`: HistGradientBoosting (classifier or regressor) on ordinal-coded categories (native
   categorical support) and raw numbers; tabular only.
@@ -26,14 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.peers.common import (
-    ROOT,
-    mark_trained,
-    metrics,
-    run_child,
-    tile_rows,
-    time_median,
-)
+from bench.common import ROOT, ort_session, time_median
+from bench.peers.children import mark_trained, run_child
+from bench.peers.rows import metrics, tile_rows
 
 SYSTEMS = {"linear": "sklearn LogisticRegression / Ridge (one-hot, TF-IDF)", "hgb": "sklearn HistGradientBoosting"}
 
@@ -157,15 +152,12 @@ def _coerce_int_lists() -> None:
 
 def convert(pipes, outputs, columns, x_test, out: Path) -> dict:
     import numpy as np
-    import onnxruntime as ort
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     _coerce_int_lists()
     out.mkdir(parents=True, exist_ok=True)
     types = [(c, FloatTensorType([None, 1]) if t == "number" else StringTensorType([None, 1])) for c, t in columns.items()]
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = 1, 1, 3
     feed, sessions, checks = onnx_feed(x_test, columns), {}, {}
     for o in outputs:
         pipe = pipes[o.name]
@@ -178,7 +170,7 @@ def convert(pipes, outputs, columns, x_test, out: Path) -> dict:
         tmp = path.with_suffix(".onnx.tmp")
         tmp.write_bytes(onx.SerializeToString())
         tmp.replace(path)
-        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        sess = ort_session(str(path))
         got = sess.run(None, feed)
         if o.type == "binary":
             d = np.abs(got[1][:, list(pipe.classes_).index(o.positive)] - _predict(pipe, x_test, o)).max()

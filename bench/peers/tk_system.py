@@ -5,7 +5,7 @@
 
 Train wall time and peak RSS are those of the `tk train` process (it also writes model.onnx:
 tk's export is part of its training run). Test metrics are computed from model.onnx's answers on
-the test rows (common.metrics, as for every system). Latency, 1 and 1,000 rows, median:
+the test rows (rows.metrics, as for every system). Latency, 1 and 1,000 rows, median:
 - `predictor`: toolkit.runtime.Predictor.predict(records) → records (what an application holds:
   a list of dicts, missing → None), onnxruntime 1 thread;
 - `onnx_session`: the same model.onnx, session.run on numpy columns prepared beforehand.
@@ -17,7 +17,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.peers.common import json_row, metrics, run_child, tile_rows, time_median
+from bench.common import time_median
+from bench.peers.children import run_child
+from bench.peers.rows import json_row, metrics, tile_rows
 from bench.peers.datasets import TK, Prepared
 
 
@@ -32,6 +34,17 @@ def predictions(frame, outputs) -> dict[str, Any]:
         else:
             out[o.name] = frame[f"{o.name}::value"].to_numpy()
     return out
+
+
+def session_feed(rows, inputs: dict[str, str]) -> dict[str, Any]:
+    """model.onnx's feed for a DataFrame: [N] float32 for float inputs (missing → NaN), else str (missing → "").
+
+    inputs: the Predictor's {input: onnx type}, e.g. "tensor(float)".
+    """
+    import numpy as np
+
+    return {c: (rows[c].to_numpy(np.float32, na_value=np.nan) if t == "tensor(float)"
+                else rows[c].fillna("").astype(str).to_numpy(object)) for c, t in inputs.items()}
 
 
 def run(prep: Prepared, config: str, workdir: Path, timeout: float, latency_runs: int,
@@ -59,7 +72,7 @@ def run(prep: Prepared, config: str, workdir: Path, timeout: float, latency_runs
     for n in (1, 1000):
         rows = tile_rows(inputs, n)
         records = [json_row(r) for _, r in rows.iterrows()]
-        feed = p._feed(p._columns(rows)[0])  # the Predictor's own conversion, done once, outside the timing
+        feed = session_feed(rows, p.inputs)  # converted once, outside the timing
         lat["predictor"][str(n)] = time_median(lambda: p.predict(records), latency_runs, budget_s)
         lat["onnx_session"][str(n)] = time_median(lambda: p.session.run(None, feed), latency_runs, budget_s)
     result["latency"] = lat

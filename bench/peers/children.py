@@ -1,4 +1,4 @@
-"""What every system module of the peers benchmark shares: child processes, timing, metrics.
+"""The child processes of the peers benchmark: each system trains in its own, measured from outside.
 
 A system trains in its own child process so that wall time and peak RSS are whole-process
 figures. The child prints JSON lines; `{"event": "trained", "t": time.time(), "rss_kib": …}`
@@ -9,33 +9,13 @@ training. `run_child` returns the parsed events with the wall time to that mark.
 from __future__ import annotations
 
 import json
-import math
 import os
-import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def vm_hwm_kib(pid: int | str = "self") -> int | None:
-    """Peak RSS (KiB) of a process's own memory since its exec: VmHWM in /proc/<pid>/status.
-
-    Not ru_maxrss: a child forked from a big parent inherits the parent's high-water mark in
-    ru_maxrss (Linux keeps it across exec), so a 200 MB child of a 750 MB parent reads 750 MB.
-    """
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+from bench.common import ROOT, vm_hwm_kib
 
 
 def mark_trained(**extra) -> None:
@@ -103,58 +83,3 @@ def last_error(text: str) -> str:
         if ("Error" in ln or "Exception" in ln or "error:" in ln) and not ln.startswith("File "):
             return ln[:500]
     return lines[-1][:500] if lines else "(no output)"
-
-
-def time_median(fn: Callable[[], Any], runs: int, budget_s: float, warmup: int = 3) -> dict[str, Any]:
-    """Median wall ms of fn() over at most `runs` calls and about `budget_s` seconds."""
-    for _ in range(warmup):
-        fn()
-    samples: list[float] = []
-    deadline = time.perf_counter() + budget_s
-    while len(samples) < runs and (len(samples) < 5 or time.perf_counter() < deadline):
-        t0 = time.perf_counter_ns()
-        fn()
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
-    return {"median_ms": round(statistics.median(samples), 4), "runs": len(samples)}
-
-
-def tile_rows(df, n: int):
-    """The first n rows of df, repeating it when it has fewer (test sets under 1,000 rows)."""
-    import pandas as pd
-
-    if len(df) >= n:
-        return df.iloc[:n].reset_index(drop=True)
-    return pd.concat([df] * math.ceil(n / len(df)), ignore_index=True).iloc[:n]
-
-
-def metrics(outputs, test, preds: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """{output: {metric: value}} with sklearn.metrics: ROC AUC of P(positive) for binary,
-    accuracy of the labels for category, R² of the values for number.
-
-    outputs: [datasets.Output]; test: the test DataFrame; preds: {output: array [N]}
-    (P(positive), label strings or values).
-    """
-    import numpy as np
-    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
-
-    out = {}
-    for o in outputs:
-        y, p = test[o.name], np.asarray(preds[o.name])
-        if o.type == "binary":
-            out[o.name] = {"roc_auc": float(roc_auc_score((y.astype(str) == o.positive).to_numpy(), p.astype(float)))}
-        elif o.type == "category":
-            out[o.name] = {"accuracy": float(accuracy_score(y.astype(str).to_numpy(), p.astype(str)))}
-        else:
-            out[o.name] = {"r2": float(r2_score(y.to_numpy(dtype=float), p.astype(float)))}
-    return out
-
-
-def json_row(row) -> dict[str, Any]:
-    """One DataFrame row as a JSON object (NaN → null, numpy scalars → Python)."""
-    out = {}
-    for k, v in row.items():
-        if isinstance(v, float) and math.isnan(v):
-            out[k] = None
-        else:
-            out[k] = v.item() if hasattr(v, "item") else v
-    return out
