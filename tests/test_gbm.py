@@ -25,7 +25,7 @@ from toolkit.features.category import (CategoryInput, CategoryInputConfig, Categ
                                        CategoryOutputConfig)
 from toolkit.features.number import NumberInput, NumberInputConfig, NumberOutput, NumberOutputConfig
 from toolkit.features.set import SetInput, SetInputConfig, SetOutput, SetOutputConfig
-from toolkit.gbm import ML_OPSET, GbmConfig, GbmModel, Layout
+from toolkit.gbm import GbmConfig, GbmModel, Layout, set_ml_opset
 from toolkit.gbm.objectives import score
 from toolkit.preprocess import build_graph
 
@@ -184,10 +184,7 @@ def test_pre_trees_post_in_one_file(data):
     for name, (dtype, shape) in specs.items():
         g.output(name, dtype, shape)
     post = g.build()
-    for m in (pre, post):
-        for op in m.opset_import:
-            if op.domain == "ai.onnx.ml":
-                op.version = ML_OPSET
+    pre, post = set_ml_opset(pre), set_ml_opset(post)
     core = model.to_onnx()
     full = compose.merge_models(pre, core, io_map=[(b.pre, b.pre) for b in model.layout_.blocks], prefix2="gbm/")
     full = compose.merge_models(full, post, io_map=[(f"gbm/{o.config.name}::raw", f"{o.config.name}::raw")
@@ -269,10 +266,7 @@ def test_zero_as_missing_booster_converts():
     xd = g.op("Cast", g.input("X", "float32", ["N", 2]), name="double", to=11)
     out = ensemble_onnx(g, zero_as_missing_onnx(g, xd, zero_columns(dump), 2, "z"), dump, "z")
     g.output(out, "float64", ["N", 1])
-    m = g.build()
-    for op in m.opset_import:
-        if op.domain == "ai.onnx.ml":
-            op.version = ML_OPSET
+    m = set_ml_opset(g.build())
     x[:8, 0] = [0.0, -0.0, 1e-36, np.nan, np.inf, -np.inf, 1e-30, -1e-36]
     got = _session(m).run(None, {"X": x})[0][:, 0]
     np.testing.assert_allclose(got, b.predict(x, raw_score=True), atol=1e-9)

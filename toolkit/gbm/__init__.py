@@ -19,8 +19,9 @@ The whole API (nothing here imports lightgbm until a booster is trained or loade
 
 The core graph imports ai.onnx.ml opset 5 (ML_OPSET; TreeEnsemble with
 BRANCH_MEMBER for categorical splits): the pre and post graphs it is merged
-with must import the same version (LabelEncoder's latest version is 4, so ml 5
-changes nothing for them).
+with must import the same version (`set_ml_opset(pre)`, `set_ml_opset(post)`;
+LabelEncoder's latest version is 4, so ml 5 changes nothing for them; checked
+in onnxruntime 1.32 and onnxruntime-node / -web (wasm) 1.30).
 
 Inputs: number, binary and set (its multi-hot bag) as numeric columns, category
 as one LightGBM categorical column (its id); text is refused with one line.
@@ -31,6 +32,6 @@ scores to ~1e-7 (float32 rounding), NaN, ±inf and unseen ids included.
 
 from toolkit.gbm.config import Bagging, GbmConfig
 from toolkit.gbm.matrix import Layout, matrix_onnx
-from toolkit.gbm.model import ML_OPSET, GbmModel
+from toolkit.gbm.model import ML_OPSET, GbmModel, set_ml_opset
 
-__all__ = ["Bagging", "GbmConfig", "GbmModel", "Layout", "ML_OPSET", "matrix_onnx"]
+__all__ = ["Bagging", "GbmConfig", "GbmModel", "Layout", "ML_OPSET", "matrix_onnx", "set_ml_opset"]

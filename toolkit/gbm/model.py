@@ -28,6 +28,19 @@ STATE_VERSION = 1
 COMBINED = "combined"
 
 
+def set_ml_opset(model, version: int = ML_OPSET):
+    """`model` importing ai.onnx.ml `version` (in place; returned). For the pre and post graphs
+    merged with the trees: onnx.compose refuses to join graphs whose ml opsets differ."""
+    from onnx import helper
+
+    for op in model.opset_import:
+        if op.domain == "ai.onnx.ml":
+            op.version = version
+            return model
+    model.opset_import.append(helper.make_opsetid("ai.onnx.ml", version))
+    return model
+
+
 class _Booster:
     """One trained booster and what is known about its output."""
 
@@ -127,8 +140,6 @@ class GbmModel:
         Opsets are tk's (onnxgraph.OPSETS) with ai.onnx.ml raised to ML_OPSET; the exporter must
         merge it with pre and post graphs that import the same ai.onnx.ml version.
         """
-        from onnx import helper
-
         from toolkit.onnxgraph import GraphBuilder
 
         g = GraphBuilder(name)
@@ -147,13 +158,7 @@ class GbmModel:
                 g.op("Squeeze", s32, g.const(np.array([1], np.int64), name=f"{b.name}/axis"),
                      name=f"{b.name}/raw", outputs=[raw])
                 g.output(raw, "float32", ["N"])
-        model = g.build(doc="tk gbm core: LightGBM trees")
-        for op in model.opset_import:
-            if op.domain == "ai.onnx.ml":
-                op.version = ML_OPSET
-        if not any(op.domain == "ai.onnx.ml" for op in model.opset_import):
-            model.opset_import.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
-        return model
+        return set_ml_opset(g.build(doc="tk gbm core: LightGBM trees"))
 
     # ---- persistence ---------------------------------------------------------------------------
     def state(self) -> dict:
