@@ -1,10 +1,5 @@
-"""Start-up time of the light commands (median of N fresh processes).
+"""`python -m bench.startup`: time the light commands, write startup.json and startup.md (see __init__.py)."""
 
-    .venv/bin/python bench/startup.py [--repeats 15]
-
-Writes bench/results/startup.json and startup.md. Target (issue 2): each
-≤ 0.5 s wall and no torch import; Ludwig's CLI spends 7-8.6 s importing.
-"""
 
 from __future__ import annotations
 
@@ -16,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import bench.startup
+from bench.common import RESULTS, ROOT
+
 TK = str(Path(sys.executable).with_name("tk"))
 COMMANDS = {
     "tk --help": [TK, "--help"],
@@ -26,11 +23,12 @@ COMMANDS = {
 }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.startup", description=bench.startup.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
     times: dict[str, list[float]] = {k: [] for k in COMMANDS}
     for _ in range(args.repeats):  # interleaved, so load changes hit every command alike
         for name, argv in COMMANDS.items():

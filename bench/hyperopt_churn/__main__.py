@@ -1,19 +1,5 @@
-"""Hyperopt benchmark: a 30-trial search on churn against the untuned default config.
+"""`python -m bench.hyperopt_churn`: the 30-trial search on churn against the default config (see __init__.py)."""
 
-Run by hand from the repository root (it is not a test):
-
-    .venv/bin/python bench/hyperopt_churn.py --jobs 2 --out bench/results
-
-1. `tk init-config examples/churn/churn.csv -t churn` → the untuned default config; `tk train` it.
-2. `tk train examples/churn/config.yaml` (the hand-tuned example), for reference.
-3. `tk hyperopt examples/churn/hyperopt.yaml --jobs N` (30 trials, timeout_minutes 20).
-Test ROC AUC of each model is read from its training_stats.json (the fixed test
-split, never seen by the search: trials are scored on the validation split).
-4. Seed spread: the default config and the search's best config trained again
-   with trainer.seed 1..S, so the gap between them can be read against the
-   noise of one training run (`--seeds-only` redoes just this step from the JSON).
-Writes hyperopt_churn.json, hyperopt_churn_trials.csv and the two PNGs.
-"""
 
 from __future__ import annotations
 
@@ -28,7 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import bench.hyperopt_churn
+from bench.common import RESULTS, ROOT, command_line
+
 TK = str(ROOT / ".venv" / "bin" / "tk")
 CHURN = ROOT / "examples" / "churn"
 
@@ -71,13 +59,14 @@ def spread(result: dict, default_cfg: str, seeds: int, tmp: Path) -> None:
     result["default_config"] = default_cfg
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.hyperopt_churn", description=bench.hyperopt_churn.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seeds-only", action="store_true", help="Only (re)do step 4 on the saved JSON.")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="tk-hyperopt-bench-"))
     if args.seeds_only:
         path = args.out / "hyperopt_churn.json"
@@ -106,7 +95,7 @@ def main() -> None:
         best = json.loads((search / "best_trial.json").read_text())
         result = {
             "date": time.strftime("%Y-%m-%d"),
-            "command": f".venv/bin/python bench/hyperopt_churn.py --jobs {args.jobs}",
+            "command": command_line("bench.hyperopt_churn", argv),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs: timings are noisy)",
             "search": {"config": "examples/churn/hyperopt.yaml", "jobs": args.jobs, "trials": len(trials),
                        "states": states, "wall_seconds": round(t_search, 1),
