@@ -8,8 +8,13 @@ of one), and under load the batches grow to what queued while the previous
 one ran — the batch size follows the load. `fn` runs in one worker thread, so
 the event loop keeps reading and validating requests meanwhile.
 
-- `max_batch_size`: rows per batch; requests are never split, so a request
-  bigger than this runs as a batch of its own.
+- `max_batch_size`: rows per batch. A request bigger than this is split into
+  pieces of `max_batch_size` rows, queued one after the other: each piece
+  goes to the back of the queue, so the requests that arrived meanwhile run
+  between its pieces (a 10,000-row request does not hold the worker while
+  one-row requests wait), and the worker's memory follows the piece, not the
+  request. `after_large()`, if given, runs in the batch thread after the last
+  piece of such a request (the service gives back onnxruntime's arena there).
 - `max_latency_ms`: a request that waited longer than this in the queue is
   answered `Overloaded` (the service turns it into 503) instead of being run.
 - `fn` raising fails the requests of that batch only (rows are validated before
@@ -34,10 +39,11 @@ class Overloaded(Exception):
 
 
 class Batcher:
-    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000) -> None:
+    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000, after_large=None) -> None:
         if max_batch_size < 1 or max_latency_ms < 1:
             raise ValueError(f"{max_batch_size=} and {max_latency_ms=} must be ≥ 1")
         self.fn = fn
+        self.after_large = after_large
         self.max_batch_size = max_batch_size
         self.max_latency = max_latency_ms / 1000
         self.queue: deque = deque()
@@ -49,6 +55,16 @@ class Batcher:
     async def __call__(self, rows: list) -> list:
         if not rows:
             return []
+        if len(rows) <= self.max_batch_size:
+            return await self._queue(rows)
+        out: list = []
+        for start in range(0, len(rows), self.max_batch_size):
+            out += await self._queue(rows[start:start + self.max_batch_size])
+        if self.after_large is not None:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.after_large)
+        return out
+
+    async def _queue(self, rows: list) -> list:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.queue.append((rows, future, time.monotonic()))

@@ -1,79 +1,140 @@
-"""ASGI middleware in front of the JSON endpoints: body limit, media type, readable 400s.
+"""ASGI middleware in front of every route: who may ask, how big, what media type, readable 4xx.
 
-- A body over `max_body_bytes` → 413 before BentoML reads it: by its
-  Content-Length at once; a chunked body is counted as it arrives.
-- Media type: JSON, or none / form-encoded / text/plain (what `curl -d` sends),
-  which are read as JSON; anything else (multipart, pickle, …) → 415, so no
-  other BentoML deserializer ever sees a client's body.
-- BentoML answers a pydantic ValidationError with 400 {"error": "1 validation
-  error for Input", "detail": [{"loc": ["rows", 3, "tenure"], …}]}; this
-  rewrites the body to {"error": "rows[3].tenure: expected a number or null",
-  "detail": [{"loc": "rows[3].tenure", "type", "msg"}]}. Only 4xx answers are
-  buffered; a 200 passes through untouched.
+    Guard(app, settings, readers={"/predict": RowsReader(...), "/predict_bulk": ...})
+
+Every HTTP request, in this order, each refusal one JSON line {"error", "detail"}:
+1. `Host` not in `TK_ALLOWED_HOSTS` (when set) → 400: a page on another
+   origin that re-points its DNS name at this service (DNS rebinding) cannot
+   read it. /livez and /readyz are exempt (probes use an IP).
+2. `TK_API_TOKEN` set and no `Authorization: Bearer <token>` (compared in
+   constant time) → 401 with `WWW-Authenticate: Bearer`. /livez and /readyz
+   are exempt.
+3. More than one `Content-Type` (or `Content-Length`) header → 400: BentoML
+   reads the first, a proxy may read the last; never guess.
+4. A body over `TK_MAX_BODY_BYTES` → 413, on every route: by Content-Length
+   at once; a chunked body is counted as it arrives.
+5. A non-empty body that is not `application/json` (or `…+json`) → 415, on
+   every route. Form-encoded and text/plain bodies are refused: a web page on
+   any origin may POST those without a CORS preflight.
+6. `POST` to a route with a reader (/predict, /predict_bulk): the body is
+   read and validated here (serving.request: rows limit → 413, at most
+   `TK_MAX_ERRORS` errors → 400); BentoML gets the validated value
+   (`scope["tk.input"]`, read by `serving.service`'s input spec) and never
+   parses a client's bytes itself.
+Other 4xx answers from BentoML are rewritten to the same shape when they
+are small (≤ 64 KiB); larger ones pass untouched (never re-parsed).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 
+from serving.request import ClientError, RowsReader
 from serving.schemas import error_text, field_path, format_errors
+from serving.settings import Settings
 
-_AS_JSON = {b"", b"application/json", b"application/x-www-form-urlencoded", b"text/plain"}
+EXEMPT = frozenset({"/livez", "/readyz"})  # health probes: no token, any Host
+SCOPE_KEY = "tk.input"
+_REWRITE_LIMIT = 64 * 1024
 
 
 class Guard:
-    def __init__(self, app, paths: tuple[str, ...], max_body_bytes: int) -> None:
+    def __init__(self, app, settings: Settings, readers: dict[str, RowsReader]) -> None:
         self.app = app
-        self.paths = frozenset(paths)
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes = settings.max_body_bytes
+        self.readers = readers
+        self.token = b"Bearer " + settings.api_token.encode() if settings.api_token else None
+        self.hosts = frozenset(h.encode("latin-1") for h in settings.allowed_hosts)
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = ctype = None
+        path = scope["path"]
+        length = ctype = host = auth = None
+        ctypes = lengths = 0
         for key, value in scope["headers"]:
             if key == b"content-length":
-                length = value
+                length, lengths = value, lengths + 1
             elif key == b"content-type":
-                ctype = value
-        media = (ctype or b"").split(b";")[0].strip().lower()
-        if media not in _AS_JSON and not media.endswith(b"+json"):
-            return await _reply(send, 415, f"unsupported content-type {media.decode('latin-1')!r}: send application/json")
-        if media != b"application/json":  # let BentoML pick its JSON reader
-            scope = dict(scope)
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            scope["headers"].append((b"content-type", b"application/json"))
+                ctype, ctypes = value, ctypes + 1
+            elif key == b"host":
+                host = value
+            elif key == b"authorization":
+                auth = value
+        if path not in EXEMPT:
+            if self.hosts and not self._host_allowed(host):
+                shown = (host or b"").decode("latin-1")[:100]
+                return await _refuse(send, 400, f"Host header {shown!r} is not one this service answers "
+                                                "(TK_ALLOWED_HOSTS)")
+            if self.token is not None and (auth is None or not hmac.compare_digest(auth, self.token)):
+                return await _refuse(send, 401, "missing or wrong API token: send `Authorization: Bearer <token>` "
+                                                "(TK_API_TOKEN)", [(b"www-authenticate", b"Bearer")])
+        if ctypes > 1 or lengths > 1:
+            which = "Content-Type" if ctypes > 1 else "Content-Length"
+            return await _refuse(send, 400, f"more than one {which} header: send exactly one")
+        size = None
         if length is not None:
             try:
                 size = int(length)
             except ValueError:
-                return await _reply(send, 400, "bad content-length header")
+                return await _refuse(send, 400, "bad Content-Length header")
             if size > self.max_body_bytes:
                 return await _too_large(send, self.max_body_bytes)
-        else:  # chunked (or no body): count what arrives, then replay it
-            body = bytearray()
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return  # the client went away
-                body += message.get("body", b"")
-                if len(body) > self.max_body_bytes:
-                    return await _too_large(send, self.max_body_bytes)
-                if not message.get("more_body", False):
-                    break
-            receive = _replay(bytes(body), receive)
-        await self.app(scope, receive, _ReadableErrors(send))
+        has_body = bool(size) if size is not None else _chunked(scope)
+        if has_body and not _is_json(ctype):
+            shown = (ctype or b"").split(b";")[0].strip().decode("latin-1")[:100]
+            return await _refuse(send, 415, f"unsupported content-type {shown!r}: send application/json")
+        reader = self.readers.get(path) if scope["method"] == "POST" else None
+        if reader is None and not (has_body and size is None):
+            return await self.app(scope, receive, _ReadableErrors(send))
+        body = bytearray()
+        while True:  # a chunked body, or a reader's route: count what arrives
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                return await _too_large(send, self.max_body_bytes)
+            if not message.get("more_body", False):
+                break
+        body = bytes(body)
+        if reader is not None:
+            try:
+                scope = {**scope, SCOPE_KEY: reader.read(body)}
+            except ClientError as e:
+                return await _reply(send, e.status, e.body())
+        await self.app(scope, _replay(body, receive), _ReadableErrors(send))
+
+    def _host_allowed(self, host: bytes | None) -> bool:
+        if not host:
+            return False
+        host = host.lower()
+        if host in self.hosts:
+            return True
+        name = host[:host.rindex(b":")] if b":" in host and not host.endswith(b"]") else host
+        return name in self.hosts
+
+
+def _chunked(scope) -> bool:
+    return any(k == b"transfer-encoding" for k, _ in scope["headers"])
+
+
+def _is_json(ctype: bytes | None) -> bool:
+    media = (ctype or b"").split(b";")[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
 class _ReadableErrors:
-    """A `send` that rewrites 4xx JSON bodies into {"error": "<path>: <message>", "detail"}."""
+    """A `send` that rewrites small 4xx JSON bodies into {"error": "<path>: <message>", "detail"}."""
 
-    __slots__ = ("send", "start", "chunks")
+    __slots__ = ("send", "start", "chunks", "size")
 
     def __init__(self, send) -> None:
         self.send = send
         self.start = None
         self.chunks: list[bytes] | None = None
+        self.size = 0
 
     async def __call__(self, message) -> None:
         if self.chunks is None:
@@ -83,8 +144,16 @@ class _ReadableErrors:
             return await self.send(message)
         if message["type"] != "http.response.body":
             return await self.send(message)
-        self.chunks.append(message.get("body", b""))
-        if message.get("more_body", False):
+        chunk = message.get("body", b"")
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        more = message.get("more_body", False)
+        if self.size > _REWRITE_LIMIT:  # too big to re-parse: pass it on as it is
+            start, chunks, self.chunks = self.start, self.chunks, None
+            await self.send(start)
+            await self.send({"type": "http.response.body", "body": b"".join(chunks), "more_body": more})
+            return
+        if more:
             return
         body = _rewrite(b"".join(self.chunks))
         headers = [(k, v) for k, v in self.start.get("headers", []) if k != b"content-length"]
@@ -130,13 +199,18 @@ def _replay(body: bytes, receive):
 
 
 async def _too_large(send, limit: int) -> None:
-    await _reply(send, 413, f"request body over {limit} bytes (TK_MAX_BODY_BYTES); "
-                            "split the rows over several requests")
+    await _refuse(send, 413, f"request body over {limit} bytes (TK_MAX_BODY_BYTES); "
+                             "split the rows over several requests")
 
 
-async def _reply(send, status: int, message: str) -> None:
-    body = json.dumps({"error": message, "detail": [{"loc": field_path(()), "type": "request", "msg": message}]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+async def _refuse(send, status: int, message: str, headers: list | None = None) -> None:
+    body = json.dumps({"error": message, "detail": [{"loc": field_path(()), "type": "request", "msg": message}]})
+    await _reply(send, status, body.encode(), headers, close=True)
+
+
+async def _reply(send, status: int, body: bytes, headers: list | None = None, close: bool = False) -> None:
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    if close:  # the body may still be arriving: do not read it, end the connection
+        head.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -70,6 +70,13 @@ def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str 
     return model
 
 
+def input_model(row: type[BaseModel], max_rows: int, base: type[BaseModel] = BaseModel,
+                name: str = "Input") -> type[BaseModel]:
+    """The request body: {"rows": [row, …]}, at most `max_rows` rows (`TK_MAX_ROWS`)."""
+    rows = Annotated[list[row], Field(max_length=max_rows, description=f"the rows to predict, at most {max_rows}")]
+    return create_model(name, __base__=base, rows=(rows, Field(...)))
+
+
 def columns_of(rows: list[BaseModel], model: type[BaseModel]) -> dict[str, list]:
     """Validated rows → {column: [value per row]}, what `Predictor.run` takes."""
     return {column: [getattr(r, field) for r in rows] for field, column in model.__tk_columns__.items()}
@@ -122,6 +129,7 @@ _MESSAGES = {
     "model_attributes_type": "expected an object",
     "list_type": "expected a list of rows",
     "dict_type": "expected an object",
+    "too_long": "too many rows (TK_MAX_ROWS)",
 }
 
 

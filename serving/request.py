@@ -1,0 +1,99 @@
+"""Read one /predict body into validated rows, with bounded work and a bounded answer.
+
+    reader = RowsReader(Input, max_rows=10_000, max_errors=20)
+    value = reader.read(body)            # an `Input` (pydantic), or raises ClientError(status, message, detail)
+
+Order of the checks, cheapest first, so no client can make the server do
+work in proportion to anything but the limits:
+1. rows per request: a body big enough to hold more than `max_rows` rows
+   is parsed once (pydantic-core's JSON parser, no validation) and its rows
+   counted; over the limit is a 413 naming `TK_MAX_ROWS`. No row is validated.
+2. validation: pydantic in JSON mode, the whole body in one call (the `rows`
+   field also carries `max_length`, so its OpenAPI schema says the limit).
+3. an invalid body: pydantic counts its errors without building them; when
+   there are more than `max_errors`, the rows are re-validated one at a time
+   only until `max_errors` are found, and the rest are counted, not listed.
+   The answer is at most `max_errors` entries: a 30 KB body of `{}` rows
+   gives a 400 of a few KB, not one error per field per row (~20 MB).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+
+from serving.schemas import error_text, format_errors
+
+
+class ClientError(Exception):
+    """A request the server refuses: HTTP `status`, one-line `message`, `detail` [{"loc", "type", "msg"}]."""
+
+    def __init__(self, status: int, message: str, detail: list[dict] | None = None, more: int = 0) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.detail = detail if detail is not None else [{"loc": "(body)", "type": "request", "msg": message}]
+        self.more = more  # errors found but not listed
+
+    def body(self) -> bytes:
+        doc = {"error": self.message, "detail": self.detail}
+        if self.more:
+            doc["more_errors"] = self.more
+        return json.dumps(doc).encode()
+
+
+class RowsReader:
+    def __init__(self, model: type[BaseModel], row_model: type[BaseModel], max_rows: int, max_errors: int) -> None:
+        """`model`: the request body's pydantic model (a `rows` list of `row_model`)."""
+        self.model, self.row_model = model, row_model
+        self.max_rows, self.max_errors = max_rows, max_errors
+
+    def read(self, body: bytes) -> BaseModel:
+        body = body or b"{}"
+        parsed = None
+        if len(body) > 3 * self.max_rows:  # the shortest row, `{}` and a comma, is 3 bytes
+            parsed = _parse(body)
+            rows = parsed.get("rows") if isinstance(parsed, dict) else None
+            if isinstance(rows, list) and len(rows) > self.max_rows:
+                raise ClientError(413, f"{len(rows)} rows in one request; the limit is {self.max_rows} "
+                                       "(TK_MAX_ROWS): split the rows over several requests")
+        try:
+            return self.model.model_validate_json(body)
+        except ValidationError as e:
+            raise self._invalid(e, body, parsed) from None
+
+    def _invalid(self, error: ValidationError, body: bytes, parsed) -> ClientError:
+        total = error.error_count()
+        if total <= self.max_errors:
+            raw = error.errors(include_url=False, include_context=False, include_input=False)
+            detail = format_errors(raw)
+            return ClientError(400, error_text(detail), detail)
+        if parsed is None:
+            parsed = _parse(body)
+        raw: list[dict] = []
+        rows = parsed.get("rows") if isinstance(parsed, dict) else None
+        for i, row in enumerate(rows if isinstance(rows, list) else []):
+            try:
+                self.row_model.model_validate_json(json.dumps(row))
+            except ValidationError as e:
+                raw += [{**d, "loc": ("rows", i, *d["loc"])}
+                        for d in e.errors(include_url=False, include_context=False, include_input=False)]
+            except ValueError:  # a value json cannot write back: report the row as a whole
+                raw.append({"loc": ("rows", i), "type": "value_error", "msg": "value out of range"})
+            if len(raw) >= self.max_errors:
+                break
+        if not raw:  # not a row problem after all: list what pydantic found, bounded
+            raw = error.errors(include_url=False, include_context=False, include_input=False)[:self.max_errors]
+        detail = format_errors(raw)[:self.max_errors]
+        more = max(0, total - len(raw))
+        return ClientError(400, error_text(detail) + (f" (and {more} more errors not listed)" if more else ""),
+                           detail, more)
+
+
+def _parse(body: bytes):
+    """The body as Python values (no validation); None when it is not JSON (validation then says so)."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError:
+        return None
