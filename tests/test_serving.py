@@ -175,10 +175,13 @@ def test_a_body_over_the_limit_is_413(server, rows):
 
 
 def test_media_types(server, rows):
+    """JSON only: form-encoded and text/plain bodies need no CORS preflight, so any web page could send them."""
     body = json.dumps({"rows": rows[:2]}).encode()
-    assert call(server, "/predict", body, headers={"Content-Type": "multipart/form-data; boundary=x"})[0] == 415
-    assert call(server, "/predict", body, headers={"Content-Type": "application/vnd.bentoml+pickle"})[0] == 415
-    for ctype in ("application/x-www-form-urlencoded", "text/plain", "application/json; charset=utf-8"):
+    for ctype in ("multipart/form-data; boundary=x", "application/vnd.bentoml+pickle",
+                  "application/x-www-form-urlencoded", "text/plain", "text/plain; charset=utf-8", ""):
+        status, answer = call(server, "/predict", body, headers={"Content-Type": ctype})
+        assert status == 415 and "application/json" in answer["error"], (ctype, answer)
+    for ctype in ("application/json", "application/json; charset=utf-8", "Application/JSON"):
         assert call(server, "/predict", body, headers={"Content-Type": ctype})[0] == 200, ctype
 
 
@@ -229,6 +232,9 @@ def test_metadata(server, model_dir):
     assert {"onnxruntime", "bentoml", "trained_with"} <= meta["versions"].keys()
     assert meta["metrics"]["churn"]["roc_auc"] > 0.8
     assert meta["serving"]["max_body_bytes"] == MAX_BODY and meta["serving"]["unknown_fields"] == "forbid"
+    assert meta["serving"]["max_rows"] == 10_000 and meta["serving"]["authentication"] == "none"
+    assert meta["model"] == model_dir.name  # a name, never the absolute path
+    assert str(model_dir) not in json.dumps(meta) and str(model_dir.parent) not in json.dumps(meta)
     assert call(server, "/readyz", method="GET", raw=True)[0] == 200
 
 
@@ -260,7 +266,7 @@ def test_serve_command(model_dir):
     cmd, env = serve_command(model_dir, 3123, workers=2, threads=1)
     assert cmd[-5:] == ["serving.service:TkService", "--host", "127.0.0.1", "--port", "3123"]
     assert cmd[1:4] == ["-m", "bentoml", "serve"] and cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    assert env["TK_MODEL"].endswith("model.onnx") and env["TK_WORKERS"] == "2" and env["TK_THREADS"] == "1"
+    assert env["TK_MODEL"] == str(model_dir.resolve()) and env["TK_WORKERS"] == "2" and env["TK_THREADS"] == "1"
     assert env["BENTOML_DO_NOT_TRACK"] in ("true", os.environ.get("BENTOML_DO_NOT_TRACK"))
     with pytest.raises(TkError, match="no model.onnx"):
         serve_command(model_dir / "nope", 3000)
