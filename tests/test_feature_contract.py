@@ -235,3 +235,101 @@ def test_string_coercion_of_numbers_matches_training_and_serving():
     values, bad = coerce.to_float32(np.array(["3.5", " 7 ", "", None, "abc", 2], dtype=object))
     assert bad == 1
     assert values[0] == 3.5 and values[1] == 7 and math.isnan(values[2]) and math.isnan(values[4])
+
+
+# ---- the whole protocol, for every registered input and output type ----------------------------
+
+OUTPUT_TRAIN = {
+    "number": np.array([1.0, 2.5, 10.0, -3.0, 7.0, 2.5, 100.0, 4.0], dtype=np.float32),
+    "binary": np.array(["Yes", "no", "YES", "No", "yes", "n", "y", "no"], dtype=object),
+    "category": np.array(["a", "b", "c", "a", "b", "a", "c", "a"], dtype=object),
+    "set": np.array(["x, y", "y", "", "x", "z,x", "y", "x", "z"], dtype=object),
+}
+
+
+def make_output(type_: str):
+    from toolkit.features import OUTPUT_FEATURES
+
+    cfg = validate_config({"input_features": [{"name": "x", "type": "number"}],
+                           "output_features": [{"name": "y", "type": type_}]})
+    return OUTPUT_FEATURES[type_](cfg.output_features[0])
+
+
+def overrides(cls, base, name: str) -> bool:
+    return getattr(cls, name) is not getattr(base, name)
+
+
+@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
+def test_input_type_implements_the_whole_protocol(type_):
+    """Subclass of InputFeature with every required member its own; the hooks answer sensibly."""
+    from toolkit.features.base import Accumulator, InputFeature
+
+    cls = INPUT_FEATURES[type_]
+    assert issubclass(cls, InputFeature) and cls.type == type_
+    for name in ("accumulator", "state", "from_state", "to_onnx", "output_width", "encoder"):
+        assert overrides(cls, InputFeature, name), f"{type_}: {name} is not implemented"
+    f = make(type_).fit(TRAIN[type_])
+    assert isinstance(f.accumulator(), Accumulator)
+    field = f.form_field(TRAIN[type_])
+    assert "default" in field and json.dumps(field)
+    edges = f.edge_values()
+    assert len(edges) >= 10 and all(isinstance(v, (str, float, int)) for v in edges)
+    assert f.report_hints()["values"] in ("numeric", "categorical", "text")
+    assert f.missing(TRAIN[type_]).dtype == bool
+
+
+@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
+def test_input_fit_in_chunks_equals_fit(type_):
+    """The accumulator over 3 chunks (every pass) gives the state of `fit` on the whole column."""
+    col = TRAIN[type_]
+    whole = make(type_).fit(col).state()
+    f = make(type_)
+    acc = f.accumulator()
+    for _ in range(acc.passes):
+        for part in np.array_split(col, 3):
+            acc.update(part)
+        acc.end_pass()
+    assert acc.finish().state() == whole
+
+
+def test_every_registered_output_has_training_data():
+    from toolkit.features import OUTPUT_FEATURES
+
+    assert set(OUTPUT_FEATURES) <= set(OUTPUT_TRAIN)
+
+
+@pytest.mark.parametrize("type_", sorted(OUTPUT_TRAIN))
+def test_output_type_implements_the_whole_protocol(type_):
+    """Subclass of OutputFeature; state round trip; chunked fit == fit; score_raw == score(predict)."""
+    from toolkit.features import OUTPUT_FEATURES
+    from toolkit.features.base import OutputFeature
+
+    cls = OUTPUT_FEATURES[type_]
+    assert issubclass(cls, OutputFeature) and cls.type == type_
+    for name in ("accumulator", "state", "from_state", "encode_target", "decoder", "loss", "predict", "score",
+                 "to_onnx_post"):
+        assert overrides(cls, OutputFeature, name), f"{type_}: {name} is not implemented"
+    assert not hasattr(cls, "metrics"), "metrics(y, raw) is score(y, predict(raw)): use score_raw"
+    col = OUTPUT_TRAIN[type_]
+    f = make_output(type_).fit(col)
+    again = cls.from_state(f.config, json.loads(json.dumps(f.state())))
+    assert again.state() == f.state()
+    acc = make_output(type_).accumulator()
+    for part in np.array_split(col, 3):
+        acc.update(part)
+    acc.end_pass()
+    assert acc.finish().state() == f.state()
+    y = f.encode_target(col)
+    raw = np.random.default_rng(0).normal(size=y.shape if y.ndim == 2 or f.classes is None
+                                          or type_ == "binary" else (len(y), len(f.classes))).astype(np.float32)
+    scores = f.score_raw(y, raw)
+    assert set(scores) <= set(f.metric_names) and f.importance_metric in scores
+    outs = {f"y::{k}": v for k, v in f.predict(raw).items()}
+    assert f.importance_score(y, outs) == pytest.approx(scores[f.importance_metric], nan_ok=True)
+    assert (f.classes is None) == (type_ == "number")
+    from toolkit.report.build import model_section  # noqa: F401  (the plots it names exist there)
+    import inspect
+    import toolkit.report.build as build
+
+    for plot in f.report_plots:
+        assert f'"{plot}"' in inspect.getsource(build.model_section), plot
