@@ -20,13 +20,14 @@ import importlib
 import sys
 import time
 
-PHASES = [  # (module, attribute path, label)
+PHASES = [  # (module, attribute path, label); a label named twice sums both call paths
     ("toolkit.data", "read_table", "read table (pandas import + parse)"),
-    ("toolkit.prepare", "prepare_training", "prepare_training (fit features)"),
+    ("toolkit.fitting", "fit_features", "fit features (accumulators over the chunks)"),
     ("toolkit.preprocess", "Preprocessor.transform", "preprocess (onnxruntime)"),
     ("toolkit.trainer", "fit", "fit: the epoch loop"),
     ("toolkit.checkpoint", "save", "  of which checkpoints"),
     ("toolkit.trainer", "evaluate", "evaluate (every epoch + final splits)"),
+    ("toolkit.evaluation", "evaluate", "evaluate (every epoch + final splits)"),
     ("toolkit.metrics", "binary", "  of which binary metrics (sklearn import)"),
     ("toolkit.trained", "TrainedModel.save", "save model directory"),
     ("toolkit.trained", "TrainedModel.to_onnx", "  of which ONNX export + parity"),
@@ -34,12 +35,15 @@ PHASES = [  # (module, attribute path, label)
 ]
 
 
-def _wrap(totals: dict, module: str, path: str, label: str) -> None:
+def _wrap(totals: dict, module: str, path: str, label: str) -> bool:
+    """Time every call of module.path under `label`; False when toolkit no longer has it (moved)."""
     owner = importlib.import_module(module)
     *parents, name = path.split(".")
     for p in parents:
-        owner = getattr(owner, p)
-    original = getattr(owner, name)
+        owner = getattr(owner, p, None)
+    original = getattr(owner, name, None)
+    if original is None:
+        return False
 
     @functools.wraps(original)
     def timed(*args, **kwargs):
@@ -50,6 +54,7 @@ def _wrap(totals: dict, module: str, path: str, label: str) -> None:
             totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
 
     setattr(owner, name, timed)
+    return True
 
 
 def main(argv: list[str]) -> None:
@@ -62,7 +67,8 @@ def main(argv: list[str]) -> None:
     t_api = time.perf_counter()
     totals: dict[str, float] = {}
     for module, path, label in PHASES:
-        _wrap(totals, module, path, label)  # imports torch (trainer) here
+        if not _wrap(totals, module, path, label):  # imports torch (trainer) here
+            print(f"not timed: {module}.{path} is gone (moved? update PHASES)", file=sys.stderr)
     t_wrapped = time.perf_counter()
     try:
         app(["train", *argv])
@@ -71,7 +77,7 @@ def main(argv: list[str]) -> None:
     t_end = time.perf_counter()
     rows = [("import toolkit.cli (typer)", t_cli - t0), ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
             ("import torch + toolkit modules", t_wrapped - t_api), ("train command", t_end - t_wrapped)]
-    rows += [(label, totals[label]) for _, _, label in PHASES if label in totals]
+    rows += [(label, totals[label]) for label in dict.fromkeys(label for _, _, label in PHASES) if label in totals]
     print(f"\n{'phase':46s} seconds", file=sys.stderr)
     for label, seconds in rows:
         print(f"{label:46s} {seconds:7.2f}", file=sys.stderr)
