@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import PENGUINS
 from toolkit.combiners import ConcatCombiner, TransformerBlock, TransformerCombiner
-from toolkit.config import ConcatCombiner as ConcatConfig
-from toolkit.config import TransformerCombiner as TransformerConfig
+from toolkit.combiner_configs import ConcatCombinerConfig as ConcatConfig
+from toolkit.combiner_configs import TransformerCombinerConfig as TransformerConfig
 from toolkit.config import load_config
 
 WIDTHS = [1, 4, 3, 8]  # a binary, a piecewise number, two category embeddings

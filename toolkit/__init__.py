@@ -9,7 +9,7 @@
 Imports are lazy: `import toolkit` costs nothing until you call something.
 """
 
-__version__ = "0.1.0"
+from toolkit.version import __version__
 
 __all__ = ["train", "load", "__version__"]
 

@@ -9,16 +9,18 @@ in toolkit.features.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, model_validator
 
+from toolkit.combiner_configs import ConcatCombinerConfig, TransformerCombinerConfig
+from toolkit.config_errors import describe_error
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import StrictModel
 from toolkit.hyperopt.space import HyperoptConfig
+from toolkit.metric_names import COMBINED
 
 InputFeatureConfig = Annotated[
     Union[tuple(cls.Config for cls in INPUT_FEATURES.values())], Field(discriminator="type")]
@@ -26,8 +28,6 @@ OutputFeatureConfig = Annotated[
     Union[tuple(cls.Config for cls in OUTPUT_FEATURES.values())], Field(discriminator="type")]
 
 
-#: trainer.validation_metric "combined.loss": the weighted sum of every output's loss
-COMBINED = "combined"
 
 
 class RandomSplit(StrictModel):
@@ -59,41 +59,7 @@ class Preprocessing(StrictModel):
     split: Split = RandomSplit()
 
 
-class ConcatCombiner(StrictModel):
-    """Concatenate the encoder outputs, then an MLP."""
-
-    type: Literal["concat"] = "concat"
-    num_layers: int = Field(2, ge=0)
-    hidden_size: int = Field(64, gt=0)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    norm: Literal["batch", "layer", "none"] = "none"
-    activation: Literal["relu", "gelu", "silu"] = "relu"
-
-
-class TransformerCombiner(StrictModel):
-    """FT-Transformer: one token per input feature plus a CLS token, pre-norm blocks."""
-
-    type: Literal["transformer"] = "transformer"
-    num_layers: int = Field(2, ge=1, description="Transformer blocks.")
-    d_token: int = Field(32, gt=0, description="Token width; a multiple of num_heads.")
-    num_heads: int = Field(4, gt=0)
-    ffn_multiplier: float = Field(4 / 3, gt=0, description="FFN hidden width = d_token × this.")
-    activation: Literal["reglu", "geglu", "gelu", "relu"] = "reglu"
-    attention_dropout: float = Field(0.1, ge=0, lt=1)
-    ffn_dropout: float = Field(0.05, ge=0, lt=1)
-    residual_dropout: float = Field(0.0, ge=0, lt=1)
-    output_activation: Literal["relu", "gelu", "silu"] = "relu"
-
-    @model_validator(mode="after")
-    def _heads_divide_width(self):
-        if self.d_token % self.num_heads:
-            raise ValueError(f"combiner.d_token: {self.d_token} is not divisible by "
-                             f"combiner.num_heads ({self.num_heads}); use a multiple of it, "
-                             f"e.g. {self.num_heads * max(1, round(self.d_token / self.num_heads))}")
-        return self
-
-
-Combiner = Annotated[Union[ConcatCombiner, TransformerCombiner], Field(discriminator="type")]
+Combiner = Annotated[Union[ConcatCombinerConfig, TransformerCombinerConfig], Field(discriminator="type")]
 
 
 class TrainerConfig(StrictModel):
@@ -116,7 +82,7 @@ class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
-    combiner: Combiner = ConcatCombiner()
+    combiner: Combiner = ConcatCombinerConfig()
     trainer: TrainerConfig = TrainerConfig()
     preprocessing: Preprocessing = Preprocessing()
     hyperopt: HyperoptConfig | None = Field(None, description="What `tk hyperopt` searches; `tk train` ignores it.")
@@ -217,105 +183,8 @@ def validate_config(data: dict, label: str = "config") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as e:
-        lines = [f"{label}: {describe_error(err)}" for err in e.errors()]
+        lines = [f"{label}: {describe_error(err, Config)}" for err in e.errors()]
         raise TkError("\n".join(lines)) from None
-
-
-# ---- error messages -------------------------------------------------------
-
-def yaml_path(loc: tuple) -> str:
-    """('input_features', 2, 'number', 'encoder', 'dim') → input_features[2].encoder.dim
-
-    Pydantic puts the union tag (the `type` value) into the location after a
-    list index or a union-valued key; it is not part of the YAML path.
-    """
-    out = ""
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif i > 0 and (isinstance(loc[i - 1], int) or loc[i - 1] in _UNION_KEYS):
-            continue
-        elif i > 1 and loc[i - 2] == "parameters" and loc[0] == "hyperopt":
-            continue  # hyperopt.parameters.<path>.<space tag>
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-_UNION_KEYS = ("combiner", "split")
-
-
-def fields_at(loc: tuple) -> list[str]:
-    """The valid keys of the config block at `loc` (for 'did you mean')."""
-    from typing import get_args, get_origin
-
-    def members(t) -> list:
-        if get_origin(t) is Annotated:
-            return members(get_args(t)[0])
-        if get_origin(t) in (Union, __import__("types").UnionType):
-            return [m for a in get_args(t) for m in members(a)]
-        if get_origin(t) in (list, tuple, dict):
-            return [m for a in get_args(t) for m in members(a)]
-        return [t] if isinstance(t, type) and issubclass(t, StrictModel) else []
-
-    if tuple(loc[:2]) == ("hyperopt", "parameters") and len(loc) > 2:
-        loc = tuple(loc[:2]) + tuple(loc[3:])  # drop the dict key (a config path)
-    current = [Config]
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        tagged = [c for c in current for tag in ("type", "space") if c.model_fields.get(tag) is not None
-                  and part in get_args(c.model_fields[tag].annotation)]
-        if tagged:
-            current = tagged
-            continue
-        nxt = []
-        for c in current:
-            if part in c.model_fields:
-                nxt += members(c.model_fields[part].annotation)
-        current = nxt
-    return sorted({f for c in current for f in c.model_fields})
-
-
-def suggest(word: str, options) -> str:
-    """'; did you mean 'x'?' for the closest option, or ''."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def describe_error(err: dict[str, Any]) -> str:
-    """One pydantic error → 'yaml.path: what is wrong, got X'."""
-    loc, kind, value = err["loc"], err["type"], err.get("input")
-    path = yaml_path(loc)
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        fields = fields_at(loc[:-1])
-        return f"{path}: unknown key {key!r}{suggest(key, fields)} (valid keys: {', '.join(fields)})"
-    if kind == "union_tag_invalid":
-        ctx = err.get("ctx", {})
-        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-        key = str(ctx.get("discriminator", "'type'")).strip("'")
-        return (f"{path}.{key}: unknown {key} {ctx.get('tag')!r}{suggest(ctx.get('tag'), tags)} "
-                f"(choose from {', '.join(tags)})")
-    if kind == "union_tag_not_found":
-        key = str(err.get("ctx", {}).get("discriminator", "'type'")).strip("'")
-        return f"{path}: missing key {key!r}"
-    if kind == "missing":
-        return f"{path}: required key is missing"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        opts = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
-        return f"{path}: got {value!r}{suggest(value, opts)} (choose from {expected})"
-    if kind == "too_short" and path in ("input_features", "output_features"):
-        return f"{path}: at least one feature is required"
-    if kind == "value_error":
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if msg.startswith("."):  # relative to the block: ".low: must be < high"
-            return f"{path}{msg}"
-        return msg if ":" in msg.split(" ")[0] else f"{path}: {msg}" if path else msg
-    msg = str(err["msg"])
-    msg = msg[0].lower() + msg[1:]
-    return f"{path}: {msg}, got {value!r}" if path else f"{msg}"
 
 
 def render(config: Config) -> str:

@@ -4,3 +4,6 @@ Every other metric (accuracy, roc_auc, r2, f1 …) is better when higher.
 """
 
 LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse", "mse"})
+
+#: trainer.validation_metric "combined.loss": the weighted sum of every output's loss
+COMBINED = "combined"

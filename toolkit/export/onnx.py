@@ -128,7 +128,7 @@ def _name_unnamed_nodes(graph) -> None:
 
 def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
     """metadata_props: tk version, signature, class labels, validation metrics."""
-    from toolkit import __version__
+    from toolkit.version import __version__
     from toolkit.prepare import describe_raw
 
     meta = {

@@ -25,7 +25,7 @@ class PathError(ValueError):
 
 def split_path(data: dict, path: str) -> list:
     """'input_features.review.encoder.type' → ['input_features', 3, 'encoder', 'type']."""
-    from toolkit.config import suggest
+    from toolkit.config_errors import did_you_mean
 
     parts = path.split(".")
     if any(not p for p in parts):
@@ -39,12 +39,12 @@ def split_path(data: dict, path: str) -> list:
         if name in names:
             return [parts[0], names.index(name)] + parts[end:]
     what = parts[1] if len(parts) > 1 else ""
-    raise PathError(f"no {parts[0][:-1].replace('_', ' ')} named {what!r}{suggest(what, names)} "
+    raise PathError(f"no {parts[0][:-1].replace('_', ' ')} named {what!r}{did_you_mean(what, names)} "
                     f"(features: {', '.join(map(str, names))})")
 
 
 def _schema_loc(data: dict, keys: list, tags_from_data: bool) -> tuple:
-    """The location config.fields_at understands: keys with each block's `type` as a tag.
+    """The location config_errors.fields_at understands: keys with each block's `type` as a tag.
 
     A feature's type is always known (it is required); other blocks' types
     are used only when `tags_from_data` (one trial's config, not the search).
@@ -65,18 +65,19 @@ def _has(node, key) -> bool:
 
 def check_path(data: dict, path: str, tags_from_data: bool = False) -> list:
     """Raise PathError unless `path` names a config key; return the split path."""
-    from toolkit.config import fields_at, suggest
+    from toolkit.config import Config
+    from toolkit.config_errors import did_you_mean, fields_at
 
     keys = split_path(data, path)
     for i, key in enumerate(keys):
         if isinstance(key, int):
             continue
         loc = _schema_loc(data, keys[:i], tags_from_data)
-        allowed = fields_at(loc)
+        allowed = fields_at(Config, loc)
         if not allowed:
             raise PathError(f"{keys[i - 1]!r} is a value, not a block with key {key!r}")
         if key not in allowed:
-            raise PathError(f"unknown key {key!r}{suggest(key, allowed)} (valid keys here: {', '.join(allowed)})")
+            raise PathError(f"unknown key {key!r}{did_you_mean(key, allowed)} (valid keys here: {', '.join(allowed)})")
     return keys
 
 
@@ -96,7 +97,8 @@ def set_path(data: dict, path: str, value) -> dict:
     type does not have (the base config's concat `hidden_size` when a trial
     picks the transformer combiner).
     """
-    from toolkit.config import fields_at
+    from toolkit.config import Config
+    from toolkit.config_errors import fields_at
 
     out = copy.deepcopy(data)
     keys = split_path(out, path)
@@ -109,7 +111,7 @@ def set_path(data: dict, path: str, value) -> dict:
     if last == "type" and isinstance(node, dict) and node.get("type") != value:
         node["type"] = value
         loc = _schema_loc(out, keys[:-1], tags_from_data=True)
-        keep = set(fields_at(loc))
+        keep = set(fields_at(Config, loc))
         for stale in [k for k in node if keep and k not in keep]:
             del node[stale]
     else:

@@ -28,7 +28,7 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
              jobs: int = 1, storage: str | None = None):
     """Run (or resume) the search; returns the Optuna study."""
     from toolkit.config import read_yaml, validate_config
-    from toolkit.hyperopt import space
+    from toolkit.hyperopt import checks, space
 
     config_path, output = Path(config_path), Path(output)
     label = str(config_path)
@@ -39,7 +39,7 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
     cfg = validate_config(data, label)
     section = cfg.hyperopt
     base = {k: v for k, v in data.items() if k != "hyperopt"}
-    space.check_section(section, base, cfg, label)
+    checks.check_section(section, base, cfg, label)
     if trials is not None and trials < 1:
         raise TkError(f"--trials: must be >= 1, got {trials}")
     if jobs < 1:

@@ -11,7 +11,7 @@
         combiner.type: {space: choice, values: [concat, transformer]}
 
 Pydantic checks each parameter on its own (low < high, low > 0 for log scales,
-a non-empty choice); `check_section` checks the section against the config
+a non-empty choice); toolkit.hyperopt.checks checks the section against the config
 (paths exist, the metric's output and metric exist, grid needs finite spaces).
 Nothing here imports optuna; `suggest` receives the Optuna trial.
 """
@@ -147,44 +147,6 @@ def resolve_metric(section: HyperoptConfig, cfg) -> tuple[str, str]:
         return cfg.validation_metric()
     name, _, metric = section.metric.rpartition(".")
     return name, metric
-
-
-def check_section(section: HyperoptConfig, data: dict, cfg, label: str) -> None:
-    """Check the section against the config; raise TkError with one line per problem."""
-    from toolkit.config import COMBINED, suggest
-    from toolkit.errors import TkError
-    from toolkit.features import OUTPUT_FEATURES
-    from toolkit.hyperopt import apply
-
-    problems = []
-    if section.metric is not None:
-        name, _, metric = section.metric.rpartition(".")
-        outputs = {f.name: OUTPUT_FEATURES[f.type] for f in cfg.output_features}
-        if not name:
-            problems.append(f"hyperopt.metric: {section.metric!r} is not <output>.<metric>, "
-                            f"e.g. {next(iter(outputs))}.loss")
-        elif name == COMBINED and name not in outputs:
-            if metric != "loss":
-                problems.append(f"hyperopt.metric: {COMBINED} has only 'loss', got {metric!r}")
-        elif name not in outputs:
-            problems.append(f"hyperopt.metric: {section.metric!r} names no output feature{suggest(name, outputs)} "
-                            f"(outputs: {', '.join(outputs)})")
-        elif metric not in outputs[name].metric_names:
-            problems.append(f"hyperopt.metric: {outputs[name].type} output {name!r} has no metric "
-                            f"{metric!r}{suggest(metric, outputs[name].metric_names)} "
-                            f"(choose from {', '.join(outputs[name].metric_names)})")
-    for path, param in section.parameters.items():
-        where = f"hyperopt.parameters.{path}"
-        try:
-            apply.check_path(data, path)
-        except apply.PathError as e:
-            problems.append(f"{where}: {e}")
-            continue
-        if section.sampler == "grid" and grid_values(param) is None:
-            problems.append(f"{where}: the grid sampler needs choice, int or uniform with step, "
-                            f"got {param.space}")
-    if problems:
-        raise TkError("\n".join(f"{label}: {p}" for p in problems))
 
 
 def grid_values(param) -> list | None:
