@@ -7,7 +7,7 @@ the files are a glob); a poller reads every process's peak RSS (VmHWM) from
 /proc. Reports seconds per epoch (training_stats.json), peak RSS of the
 largest process, and prediction rows/s through onnxruntime (the Predictor on
 in-memory columns, and `tk predict` streamed file to file). Data goes to
-bench/.data (gitignored). Writes bench/results/scale.json and scale.md.
+bench/.data (gitignored). Writes bench/results/scale.json and scale.md (or into --out).
 Timings on a shared 2-core machine are noisy: compare ratios measured side by side.
 
 The package: data.py (the stacked flights data and the tk config), runs.py (the measured

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 import bench.scale
 from bench.common import RESULTS, command_line
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000])
     ap.add_argument("--nproc", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=RESULTS, help="folder for scale.json and scale.md")
     args = ap.parse_args(argv)
     work = DATA / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -44,8 +46,8 @@ def main(argv: list[str] | None = None) -> None:
             ratios[f"{n}p"] = {"rss_ratio": b["peak_rss_mib_max_process"] / s["peak_rss_mib_max_process"],
                                "epoch_time_ratio": b["seconds_per_epoch"] / s["seconds_per_epoch"]}
     result["ratios"] = ratios
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(result, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale.json").write_text(json.dumps(result, indent=2))
     lines = [f"# Scale benchmark ({result['date']}, {result['cores']} cores, shared machine: noisy)", "",
              f"`{result['command']}`", "",
              "| rows | processes | s / epoch | peak RSS, largest process (MiB) | peak RSS, all (MiB) | test ROC AUC |",
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{pred['tk_predict_rows']:,} rows in {pred['tk_predict_wall_s']:.1f} s = "
               f"{pred['tk_predict_rows_per_s']:,.0f} rows/s (process start included), "
               f"peak RSS {pred['tk_predict_peak_rss_mib']:.0f} MiB (target ≥ 200,000 rows/s)."]
-    (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
+    (args.out / "scale.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
