@@ -85,7 +85,8 @@ class RowsReader:
                 break
         if not raw:  # not a row problem after all: list what pydantic found, bounded
             raw = error.errors(include_url=False, include_context=False, include_input=False)[:self.max_errors]
-        detail = format_errors(raw)[:self.max_errors]
+        raw = raw[:self.max_errors]
+        detail = format_errors(raw)
         more = max(0, total - len(raw))
         return ClientError(400, error_text(detail) + (f" (and {more} more errors not listed)" if more else ""),
                            detail, more)
