@@ -13,6 +13,8 @@ import math
 import numpy as np
 import torch
 
+from toolkit.features.base import known_rows
+
 
 def score_predictions(outputs, preds: list[np.ndarray], ys: list[np.ndarray],
                       metrics_for: set[str] | None = None) -> dict[str, dict[str, float]]:
@@ -22,7 +24,7 @@ def score_predictions(outputs, preds: list[np.ndarray], ys: list[np.ndarray],
     """
     result = {}
     for f, pred, y in zip(outputs, preds, ys):
-        keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).reshape(len(y), -1).any(axis=1)
+        keep = known_rows(y)
         loss = math.nan
         if keep.any():
             with torch.no_grad():

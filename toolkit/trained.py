@@ -16,6 +16,7 @@ import numpy as np
 from toolkit import artifact, log, prepare
 from toolkit.config import Config, render
 from toolkit.errors import TkError
+from toolkit.features.base import known_rows
 
 WEIGHTS = "model.safetensors"
 ONNX = "model.onnx"
@@ -150,7 +151,7 @@ class TrainedModel:
         result = {}
         for o in self.outputs:
             y = o.encode_target(data.raw_column(df, o.config.source, o.raw_dtype, source))
-            keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
+            keep = known_rows(y)
             if not keep.any():
                 raise TkError(f"{source}: column {o.config.source!r}: no row has a known target value")
             if (~keep).sum():

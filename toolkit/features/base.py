@@ -83,6 +83,16 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return np.isnan(values) if values.dtype.kind == "f" else values == ""
 
 
+def known_rows(y: np.ndarray) -> np.ndarray:
+    """bool [N]: rows whose encoded target [N] or [N, C] is known (holds no NaN)."""
+    return ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).reshape(len(y), -1).any(axis=1)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function in float64, the numpy twin of the graph's Sigmoid."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
 # ---- accumulators ------------------------------------------------------------------------------
 
 

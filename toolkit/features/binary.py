@@ -18,7 +18,7 @@ from pydantic import Field
 
 from toolkit.errors import TkError
 from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np)  # numpy, lazily
+                                   OutputFeatureConfig, StrictModel, np, sigmoid)  # numpy, lazily
 
 TRUE_WORDS = ("1", "1.0", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "0.0", "false", "f", "no", "n")
@@ -223,7 +223,7 @@ class BinaryOutput(OutputFeature):
 
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N] → label [N] (original spelling) and probabilities [N, 2] (false, true)."""
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        p = sigmoid(logits)
         labels = np.array(self.classes, dtype=object)[(p >= self.config.threshold).astype(int)]
         return {"label": labels, "probabilities": np.stack([1 - p, p], axis=1)}
 

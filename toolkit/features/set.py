@@ -27,7 +27,7 @@ from pydantic import Field
 
 from toolkit.errors import TkError
 from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np, rank)  # numpy, lazily
+                                   OutputFeatureConfig, StrictModel, np, rank, sigmoid)  # numpy, lazily
 from toolkit.features.text_tokens import python_lower, tokenize, tokens_to_onnx
 
 SPACES = "\t\n\f\r "
@@ -244,7 +244,7 @@ class SetOutput(OutputFeature):
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N, C] → label [N] (members at or above the threshold, joined by
         "<delimiter> " in class order; "" for none) and probabilities [N, C]."""
-        p = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        p = sigmoid(logits)
         return {"label": self._labels(p >= self.config.threshold), "probabilities": p}
 
     def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.features.base import known_rows
+
 CLASSIFICATION = ("binary", "category")
 
 
@@ -71,7 +73,7 @@ def gather(model, path: Path, label: str, df, source: str) -> ModelRun:
         name = o.config.name
         y = o.encode_target(tkdata.raw_column(df, o.config.source, o.raw_dtype, source))
         targets[name] = y
-        keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
+        keep = known_rows(y)
         rows.append(_output_rows(o, y[keep], {k: v[keep] for k, v in outs.items()}, int((~keep).sum())))
     return ModelRun(label, Path(path), model, metrics, rows, targets, interface(model))
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from toolkit.features.base import known_rows
+
 #: Output type → the metric (from TrainedModel.evaluate's set) whose drop is the importance.
 MAX_ROWS = 2_000
 REPEATS = 5
@@ -72,7 +74,7 @@ def permutation_importance(run, df, repeats: int = REPEATS, max_rows: int = MAX_
         result = {}
         for name, o in outputs.items():
             y = targets[name][idx]
-            keep = ~np.isnan(y) if y.ndim == 1 else ~np.isnan(y).any(axis=1)
+            keep = known_rows(y)
             result[name] = o.importance_score(y[keep], {k: v[keep] for k, v in outs.items()}) if keep.any() else np.nan
         return result
 
