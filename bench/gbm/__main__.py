@@ -1,0 +1,67 @@
+"""python -m bench.gbm: LightGBM directly vs tk's GBM vs HistGradientBoosting, one split per set.
+
+Per set (bench/gbm/datasets.py): test metric(s), train time, and for tk's GBM the one
+file's parity with the Python path and its onnxruntime latency (1 thread; 1 row, 256
+rows; whole file and trees alone). Writes <out>/gbm.json and <out>/gbm.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before any OpenMP runtime loads: one thread for every system
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from bench.gbm.datasets import SETS, load
+from bench.gbm.report import markdown
+from bench.gbm.systems import run_hgb, run_lightgbm
+from bench.gbm.tk_system import run_tk_gbm
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.gbm", description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default=",".join(SETS), help="comma-separated set names (default: all)")
+    ap.add_argument("--out", default="bench/results", help="folder for gbm.json and gbm.md")
+    ap.add_argument("--systems", default="lightgbm,tk_gbm,tk_gbm_raw,hgb")
+    args = ap.parse_args(argv)
+
+    import lightgbm
+    import onnxruntime
+    import sklearn
+
+    from toolkit import log
+    from toolkit.gbm import GbmConfig
+
+    log.quiet = True
+    cfg = GbmConfig(threads=int(os.environ["OMP_NUM_THREADS"]))
+    runners = {"lightgbm": lambda d: run_lightgbm(d, cfg), "tk_gbm": lambda d: run_tk_gbm(d, cfg, "tk"),
+               "tk_gbm_raw": lambda d: run_tk_gbm(d, cfg, "raw"), "hgb": run_hgb}
+    systems = args.systems.split(",")
+    results = []
+    for name in args.sets.split(","):
+        data = load(name)
+        row = {"set": name, "task": data.task, "rows": len(data.frame), "inputs": len(data.types),
+               "systems": {}}
+        for s in systems:
+            t = time.perf_counter()
+            row["systems"][s] = runners[s](data)
+            print(f"{name:18s} {s:11s} {json.dumps(row['systems'][s]['metrics'])} "
+                  f"({time.perf_counter() - t:.1f} s)", flush=True)
+        results.append(row)
+    meta = {"gbm_config": cfg.model_dump(), "lightgbm": lightgbm.__version__, "onnxruntime": onnxruntime.__version__,
+            "sklearn": sklearn.__version__, "python": platform.python_version(), "machine": platform.machine(),
+            "split": "one stratified 70/10/20 split, seed 0", "command": "python -m bench.gbm"}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gbm.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    (out / "gbm.md").write_text(markdown(meta, results))
+    print(f"wrote {out / 'gbm.json'} and {out / 'gbm.md'}")
+
+
+if __name__ == "__main__":
+    main()
