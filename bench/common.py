@@ -49,6 +49,15 @@ def command_line(module: str, argv: list[str] | None) -> str:
     return " ".join(["python", "-m", module, *(shlex.quote(a) for a in args)])
 
 
+def chosen(parser, option: str, text: str, known) -> list[str]:
+    """The comma-separated names of `option` (e.g. --datasets), each one of `known`, else parser.error."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        parser.error(f"{option}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
 # --------------------------------------------------------------------------- machine
 
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import bench.latency
-from bench.common import RESULTS, ROOT, command_line
+from bench.common import RESULTS, ROOT, chosen, command_line
 from bench.latency.models import MODELS, get_model
 from bench.latency.report import TARGETS, machine, markdown
 from bench.latency.routes import build_routes
@@ -53,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retrain", action="store_true", help="train again instead of reusing runs/bench/<model>")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    names = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODELS]
-    if unknown:
-        ap.error(f"--models: unknown {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    names = chosen(ap, "--models", args.models, MODELS)
     res = {"command": command_line("bench.latency", argv), "runs": args.runs, "rounds": args.rounds,
            "machine": machine(), "models": {}}
     for name in names:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import ROOT, THREAD_VARS, chosen, command_line
 
 
 def _guard(label: str, fn: Callable[[], dict], log) -> dict:
@@ -127,16 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     args.duration = args.duration or (1.5 if args.quick else 5.0)
     args.latency_runs = args.latency_runs or (30 if args.quick else 200)
     if args.threads:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for var in THREAD_VARS:
             os.environ[var] = str(args.threads)
     from bench.peers import report
     from bench.peers.datasets import DATASETS
 
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    unknown = [n for n in names if n not in DATASETS]
-    if unknown:
-        ap.error(f"--datasets: unknown {', '.join(unknown)}; known: {', '.join(DATASETS)}")
-    command = "python -m bench.peers " + " ".join(argv if argv is not None else sys.argv[1:])
+    names = chosen(ap, "--datasets", args.datasets, DATASETS)
+    command = command_line("bench.peers", argv)
     if args.merge:
         import json
         from datetime import UTC, datetime

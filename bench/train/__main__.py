@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, command_line, cpu_ticks, machine
+from bench.common import ROOT, chosen, command_line, cpu_ticks, machine
 from bench.train.datasets import DATASETS, REFERENCES, SYSTEM_LABELS, TARGETS, data_path
 from bench.train.report import print_table, write_markdown
 from bench.train.runs import median, run_baseline, run_one
@@ -41,10 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_baseline(dataset, system)))
         return 0
 
-    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    unknown = [d for d in names if d not in DATASETS]
-    if unknown:
-        parser.error(f"unknown dataset(s) {unknown}; known: {list(DATASETS)}")
+    names = chosen(parser, "--datasets", args.datasets, DATASETS)
     if args.repeats < 1:
         parser.error(f"{args.repeats=} must be >= 1")
     tk_bin = args.tk or str(Path(sys.executable).parent / "tk")
