@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.suite.candidates import CANDIDATES
 from bench.suite.datasets import DATASETS
-from bench.suite.report import write
+from bench.suite.report import candidates, candidates_markdown, write
 from bench.suite.runner import TkSpec, run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
                             log=lambda line: print(line, flush=True))
         systems = [tk.label if s == "tk" else s for s in systems]
     table = write(results, args.out, args.name, systems, command, seeds)
+    if args.compare:
+        rows = candidates(results, tk_labels, baselines)
+        (args.out / f"{args.name}_candidates.md").write_text(candidates_markdown(rows, baselines, command))
+        print(candidates_markdown(rows, baselines, command))
     for s, t in table.items():
         print(f"{s:>24}: mean rank {t['mean_rank']:.2f}, wtl {t['wtl']}, mean log loss {t['mean_log_loss']}, "
               f"median train {t['median_train_s']} s, errors {t['errors']}")

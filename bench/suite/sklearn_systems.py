@@ -13,7 +13,9 @@ here is at most 8,000 rows). Scored on test.
 - `linear`: numbers median-imputed and standard-scaled, categories/binaries one-hot (unknown
   ignored), text TF-IDF (1–2-grams, sublinear tf, min_df 2); LogisticRegression() (C 1,
   lbfgs, max_iter 2000) or Ridge() (alpha 1).
-Times: fit (train_s) and predict_proba / predict on the test rows (predict_s), in-process.
+Times: fit (train_s) and predict_proba / predict on the test rows (predict_s), in-process, on one
+thread (threadpoolctl; tk picks 1 torch thread for models under 1 M parameters, and OpenMP's
+spinning threads on a shared 2-core machine made HistGradientBoosting's times erratic, 4–120 s).
 """
 
 from __future__ import annotations
@@ -83,14 +85,17 @@ def run_sklearn(system: str, run, columns: dict[str, str]) -> dict[str, Any]:
     pipe = BUILDERS[system](usable, run.task)
     x_fit, x_test = frame(fit, usable), frame(test, usable)
     y_fit = fit[run.target].astype(float) if run.task == "regression" else fit[run.target].astype(str)
-    t0 = time.perf_counter()
-    pipe.fit(x_fit, y_fit)
-    train_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if run.task == "regression":
-        out = {"pred": pipe.predict(x_test)}
-    else:
-        out = {"proba": pipe.predict_proba(x_test), "classes": list(pipe.classes_)}
-    predict_s = time.perf_counter() - t0
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        pipe.fit(x_fit, y_fit)
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if run.task == "regression":
+            out = {"pred": pipe.predict(x_test)}
+        else:
+            out = {"proba": pipe.predict_proba(x_test), "classes": list(pipe.classes_)}
+        predict_s = time.perf_counter() - t0
     return {"train_s": round(train_s, 3), "predict_s": round(predict_s, 4),
             "metrics": score(run.task, test[run.target], **out)}
