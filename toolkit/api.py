@@ -15,7 +15,7 @@ from pathlib import Path
 from toolkit import artifact, prepare
 from toolkit.config import Config, load_config, render, validate_config
 from toolkit.errors import TkError
-from toolkit.trained import FILES, ONNX, WEIGHTS, TrainedModel
+from toolkit.trained import FILES, GBM, ONNX, WEIGHTS, TrainedModel
 
 
 def _config_and_base(config) -> tuple[Config, Path]:
@@ -66,7 +66,9 @@ def load(path: str | Path) -> "TrainedModel":
     """Load a model directory written by `train`, verifying its manifest."""
     import yaml
 
-    names = FILES + ([ONNX] if ONNX in artifact.manifest_files(Path(path)) else [])
+    listed = artifact.manifest_files(Path(path))
+    names = [n for n in FILES if n != WEIGHTS] + [GBM if GBM in listed else WEIGHTS]
+    names += [ONNX] if ONNX in listed else []
     files = artifact.read_model_dir(Path(path), names)
     try:
         cfg = validate_config(yaml.safe_load(files["config.yaml"]), f"{path}/config.yaml")
@@ -80,7 +82,7 @@ def load(path: str | Path) -> "TrainedModel":
         outputs = [type(f).from_state(f.config, state["outputs"][f.config.name]) for f in outputs]
     except KeyError as e:
         raise TkError(f"{path}/features.json: no state for {e}") from None
-    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files[WEIGHTS], onnx=files.get(ONNX))
+    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files.get(WEIGHTS, files.get(GBM)), onnx=files.get(ONNX))
 
 
 __all__ = ["train", "load", "TrainedModel"]

@@ -90,6 +90,10 @@ class MemorySplit:
                 continue
             yield [t[i:i + rows] for t in x], [t[i:i + rows] for t in y]
 
+    def arrays(self, inputs, max_rows: int | None = None) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        """({feature: pre tensor [N, …]}, targets per output) as numpy, for a model trained in one go."""
+        return ({f.config.name: t.cpu().numpy() for f, t in zip(inputs, self.x)}, [t.cpu().numpy() for t in self.y])
+
     def predictions(self, model, ctx):
         if self.rows == 0:
             return None, None
@@ -133,6 +137,22 @@ class StreamSplit:
         size = max(2, batch_size // ctx.world)
         for bx, by in shuffled_batches(self.tensors(order_seed=seed), size, tc.shuffle_buffer, seed):
             yield [t.to(ctx.device) for t in bx], [t.to(ctx.device) for t in by]
+
+    def arrays(self, inputs, max_rows: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        """The whole split in memory (as MemorySplit.arrays); TkError above `max_rows` rows."""
+        from toolkit.errors import TkError
+
+        if self.rows > max_rows:
+            raise TkError(f"{self.label}: {self.rows} rows in one split; a gbm model trains on at most "
+                          f"{max_rows} (TK_GBM_MAX_ROWS): sample the data or use model_type: nn")
+        xs, ys = [], []
+        for x, y in self.tensors():
+            xs.append(x)
+            ys.append(y)
+        if not xs:
+            return {}, []
+        return ({f.config.name: np.concatenate([x[i].numpy() for x in xs]) for i, f in enumerate(inputs)},
+                [np.concatenate([y[k].numpy() for y in ys]) for k in range(len(ys[0]))])
 
     def predictions(self, model, ctx):
         preds, ys = [], []

@@ -19,6 +19,7 @@ from toolkit.config_errors import describe_error
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import StrictModel
+from toolkit.gbm.config import GbmConfig
 from toolkit.hyperopt.space import HyperoptConfig
 from toolkit.metric_names import COMBINED
 
@@ -82,7 +83,11 @@ class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
+    model_type: Literal["nn", "gbm"] = Field(
+        "nn", description="nn: encoders → combiner → decoders (torch); gbm: LightGBM trees on the same "
+                          "preprocessing, one booster per output, in the same one-file ONNX.")
     combiner: Combiner = ConcatCombinerConfig()
+    gbm: GbmConfig = Field(GbmConfig(), description="LightGBM's parameters when model_type is gbm.")
     trainer: TrainerConfig = TrainerConfig()
     preprocessing: Preprocessing = Preprocessing()
     hyperopt: HyperoptConfig | None = Field(None, description="What `tk hyperopt` searches; `tk train` ignores it.")

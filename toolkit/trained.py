@@ -19,6 +19,7 @@ from toolkit.errors import TkError
 from toolkit.features.base import known_rows
 
 WEIGHTS = "model.safetensors"
+GBM = "gbm.json"  # model_type gbm: the boosters (LightGBM's model strings inside JSON) instead of WEIGHTS
 ONNX = "model.onnx"
 FILES = ["config.yaml", "features.json", WEIGHTS, "training_stats.json"]
 ENGINES = ("onnx", "torch")
@@ -30,6 +31,8 @@ class TrainedModel:
 
     def __init__(self, config: Config, inputs, outputs, model, stats: dict,
                  weights: bytes | None = None, onnx: bytes | None = None):
+        """`model`: the torch module (model_type nn) or a toolkit.gbm.core.GbmCore (gbm), or None with
+        `weights`: model.safetensors' bytes (nn) or gbm.json's (gbm)."""
         self.config, self.inputs, self.outputs, self.stats = config, inputs, outputs, stats
         self._model, self._weights, self._onnx = model, weights, onnx
         self._pre = self._predictor = None
@@ -39,6 +42,15 @@ class TrainedModel:
     @property
     def model(self):
         """The torch module (built from the saved weights on first use)."""
+        if self._model is None and self.config.model_type == "gbm":
+            from toolkit.gbm import GbmModel
+            from toolkit.gbm.core import GbmCore
+
+            try:
+                gbm = GbmModel.from_state(self.config.gbm, json.loads(self._weights))
+            except (ValueError, KeyError, TypeError) as e:
+                raise TkError(f"{GBM}: damaged: {e}") from None
+            self._model = GbmCore(gbm, [f.config.name for f in self.inputs])
         if self._model is None:
             from safetensors.torch import load as load_weights
 
@@ -177,11 +189,14 @@ class TrainedModel:
         state = {"inputs": {f.config.name: f.state() for f in self.inputs},
                  "outputs": {f.config.name: f.state() for f in self.outputs},
                  "raw_inputs": prepare.describe_raw(self.inputs)}
-        weights = {k: v.contiguous() for k, v in self.model.state_dict().items()}
+        if self.config.model_type == "gbm":
+            weights = {GBM: json.dumps(self.model.gbm.state()).encode()}
+        else:
+            weights = {WEIGHTS: save_weights({k: v.contiguous() for k, v in self.model.state_dict().items()})}
         files = {
             "config.yaml": render(self.config).encode(),
             "features.json": json.dumps(state, indent=1).encode(),
-            WEIGHTS: save_weights(weights),
+            **weights,
             "training_stats.json": json.dumps(self.stats, indent=1, default=float).encode(),
             ONNX: self._onnx,
         }

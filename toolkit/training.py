@@ -52,6 +52,47 @@ def make_splits(cfg, source, inputs, outputs, pre, ctx, rows: int, summary: dict
             for k, name in enumerate(prepare.SPLITS)}
 
 
+def gbm_max_rows() -> int:
+    """Rows of one split a gbm model trains on at most (TK_GBM_MAX_ROWS, default 20 million)."""
+    import os
+
+    return int(os.environ.get("TK_GBM_MAX_ROWS", 20_000_000))
+
+
+def fit_gbm(cfg, inputs, outputs, splits, ctx):
+    """model_type gbm: LightGBM boosters on the pre graph's outputs of the train split, early stopping on
+    the validation split. Returns (GbmCore, History of one record)."""
+    import math
+
+    from toolkit.epochs import History, watched_value
+    from toolkit.errors import TkError
+    from toolkit.evaluation import evaluate
+    from toolkit.gbm import GbmModel, Layout
+    from toolkit.gbm.core import GbmCore
+
+    if ctx.world > 1:
+        raise TkError("model_type gbm trains in one process: drop --nproc / torchrun")
+    start = time.perf_counter()
+    limit = gbm_max_rows()
+    pre_train, ys_train = splits["train"].arrays(inputs, limit)
+    pre_val, ys_val = splits["validation"].arrays(inputs, limit) if splits["validation"].rows else ({}, None)
+    layout = Layout.of(inputs, pre_train)
+    gbm = GbmModel(cfg.gbm).fit(layout.matrix(pre_train), ys_train, layout.matrix(pre_val) if pre_val else None,
+                                ys_val, outputs, layout, validation_metric=cfg.validation_metric())
+    core = GbmCore(gbm, [f.config.name for f in inputs])
+    val = splits["validation"] if splits["validation"].rows else splits["train"]
+    watch_output, watch_metric = cfg.validation_metric()
+    val_metrics = evaluate(core, outputs, val, ctx, metrics_for=None if watch_metric != "loss" else set())
+    value = watched_value(val_metrics, outputs, cfg)
+    seconds = time.perf_counter() - start
+    rounds = max((b["rounds"] for b in gbm.stats.values()), default=0)
+    record = {"epoch": 1, "train_loss": math.nan, "rows": splits["train"].rows, "validation": val_metrics,
+              "lr": cfg.gbm.learning_rate, "seconds": seconds, "rounds": rounds}
+    log.info(f"gbm: {len(gbm.stats)} booster(s), {rounds} rounds; validation {watch_output}.{watch_metric} "
+             f"{value:.4f} ({seconds:.1f} s)")
+    return core, History(epochs=[record], best_epoch=1, best_value=value, seconds=seconds)
+
+
 def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
         rows: int = readers.CHUNK_ROWS):
     """Train from `source` (readers.FrameSource or readers.Source); returns the TrainedModel (on every rank).
@@ -95,16 +136,21 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
         torch.manual_seed(tc.seed)
         pre = Preprocessor(inputs, threads=tc.threads or (1 if ctx.world > 1 else None))
         splits = make_splits(cfg, source, inputs, outputs, pre, ctx, rows, summary, label)
-        model = TkModel(inputs, outputs, cfg.combiner)
-        torch.set_num_threads(thread_count(tc.threads, model))
         ckpt_dir = checkpoint.directory_for(Path(output)) if output is not None else None
-        fp = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
-        history = trainer.fit(model, outputs, splits["train"], splits["validation"], cfg, ctx,
-                              checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp, on_epoch=on_epoch)
+        if cfg.model_type == "gbm":
+            model, history = fit_gbm(cfg, inputs, outputs, splits, ctx)
+        else:
+            model = TkModel(inputs, outputs, cfg.combiner)
+            torch.set_num_threads(thread_count(tc.threads, model))
+            fp = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
+            history = trainer.fit(model, outputs, splits["train"], splits["validation"], cfg, ctx,
+                                  checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp, on_epoch=on_epoch)
         metrics = {name: evaluate(model, outputs, split, ctx) for name, split in splits.items() if split.rows}
         model.to("cpu")
         extra = {"processes": ctx.world} if not source.whole else {}
         stats = epochs.training_stats(cfg, history, metrics, summary | extra, started)
+        if cfg.model_type == "gbm":
+            stats["gbm"] = {"boosters": model.gbm.stats, "gain": model.gbm.importances()}
         result = TrainedModel(cfg, inputs, outputs, model, stats)
         if not source.whole:
             for split_name, per_output in metrics.items():

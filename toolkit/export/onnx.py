@@ -99,13 +99,19 @@ def _join(first: onnx.ModelProto, second: onnx.ModelProto, io_map, outputs=None,
 def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
     """The single self-contained file: raw columns in; labels and probabilities out."""
     pre = build_graph(trained.inputs)
-    core = export_core(trained, exporter)
+    post, specs = build_post(trained.outputs)
+    if trained.config.model_type == "gbm":  # the trees: ai.onnx.ml 5 in all three graphs
+        from toolkit.gbm import set_ml_opset
+
+        core = trained.model.to_onnx()
+        pre, post = set_ml_opset(pre), set_ml_opset(post)
+    else:
+        core = export_core(trained, exporter)
     for op in core.opset_import:  # the pre graph must import every domain the core uses
         if op.domain not in {o.domain for o in pre.opset_import}:
             pre.opset_import.append(helper.make_opsetid(op.domain, op.version))
     pre_core = _join(pre, core, [(pre_name(f), pre_name(f)) for f in trained.inputs],
                      prefix2=MODEL_PREFIX)
-    post, specs = build_post(trained.outputs)
     full = _join(pre_core, post, [(MODEL_PREFIX + raw_name(o), raw_name(o)) for o in trained.outputs],
                  outputs=list(specs))
     full.graph.name = "tk"
