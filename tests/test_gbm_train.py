@@ -1,0 +1,87 @@
+"""model_type: gbm through the one training path: train, save, load, predict, evaluate, CLI.
+
+Penguins (category output, category + number inputs with missing values) and
+a small regression on the same data; the one-file ONNX must answer like
+LightGBM on the pre graph's outputs (the parity check every export runs, plus
+the torch-engine path here), and a reloaded model must give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import PENGUINS
+from toolkit import load, log, train
+from toolkit.errors import TkError
+
+log.quiet = True
+
+
+def gbm_config(output: dict, **gbm) -> dict:
+    return {"input_features": [{"name": "island", "type": "category"}, {"name": "bill_length_mm", "type": "number"},
+                               {"name": "bill_depth_mm", "type": "number"}, {"name": "flipper_length_mm", "type": "number"},
+                               {"name": "sex", "type": "category"}],
+            "output_features": [output], "model_type": "gbm",
+            "gbm": {"num_trees": 60, "threads": 1, **gbm},
+            "preprocessing": {"split": {"type": "stratified", "ratios": [0.6, 0.2, 0.2], "seed": 7}}}
+
+
+@pytest.fixture(scope="module")
+def penguins():
+    return pd.read_csv(PENGUINS / "penguins.csv")
+
+
+@pytest.fixture(scope="module")
+def species_gbm(penguins, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gbm") / "species"
+    return train(gbm_config({"name": "species", "type": "category"}), penguins, output=out), out
+
+
+def test_gbm_classifier_trains_saves_and_reloads(species_gbm, penguins):
+    model, out = species_gbm
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    names = [f["name"] if isinstance(f, dict) else f for f in files] if isinstance(files, list) else list(files)
+    assert "gbm.json" in names and "model.safetensors" not in names
+    assert model.stats["metrics"]["test"]["species"]["accuracy"] > 0.9
+    assert model.stats["gbm"]["boosters"]["species"]["rounds"] >= 1
+    assert set(model.stats["gbm"]["gain"]["species"]) == {"island", "bill_length_mm", "bill_depth_mm",
+                                                           "flipper_length_mm", "sex"}
+    again = load(out)
+    a, b = model.predict(penguins), again.predict(penguins)
+    pd.testing.assert_frame_equal(a, b)
+    torch_engine = again.predict(penguins, engine="torch")
+    assert (torch_engine["species::label"] == a["species::label"]).all()
+    cols = [c for c in a.columns if "::probability::" in c]
+    np.testing.assert_allclose(torch_engine[cols].to_numpy(), a[cols].to_numpy(), atol=1e-5)
+    assert again.evaluate(penguins)["species"]["accuracy"] > 0.9
+
+
+def test_gbm_regression_and_edge_rows(penguins, tmp_path):
+    model = train(gbm_config({"name": "body_mass_g", "type": "number"}), penguins, output=tmp_path / "m")
+    assert model.stats["metrics"]["test"]["body_mass_g"]["r2"] > 0.6
+    hostile = pd.DataFrame({"island": ["", "Atlantis", "Biscoe"], "bill_length_mm": [np.nan, np.inf, -1e30],
+                            "bill_depth_mm": [1e30, np.nan, 17.0], "flipper_length_mm": [-np.inf, 200.0, np.nan],
+                            "sex": ["", "unknown", "male"]})
+    onnx_out = load(tmp_path / "m").predict(hostile)["body_mass_g::value"].to_numpy()
+    torch_out = load(tmp_path / "m").predict(hostile, engine="torch")["body_mass_g::value"].to_numpy()
+    assert np.isfinite(onnx_out).all()
+    np.testing.assert_allclose(onnx_out, torch_out, rtol=1e-5)
+
+
+def test_gbm_refuses_text_inputs_in_one_line(penguins):
+    cfg = gbm_config({"name": "species", "type": "category"})
+    cfg["input_features"].append({"name": "island_text", "column": "island", "type": "text"})
+    with pytest.raises(TkError, match="island_text") as e:
+        train(cfg, penguins)
+    assert "\n" not in str(e.value)
+
+
+def test_gbm_config_errors_name_the_path():
+    from toolkit.config import validate_config
+
+    with pytest.raises(TkError, match=r"gbm\.num_leaves"):
+        validate_config(gbm_config({"name": "species", "type": "category"}, num_leaves=1))
