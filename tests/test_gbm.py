@@ -233,6 +233,12 @@ def test_importances_and_early_stopping(data):
 
 
 def test_categorical_is_one_lightgbm_categorical(data):
+    from toolkit.features.category import MISSING_ID
+
+    col = data["layout"].blocks[2].start
+    ids = data["pre_train"]["city"]
+    assert (ids == MISSING_ID).any()
+    np.testing.assert_array_equal(np.isnan(data["x_train"][:, col]), ids == MISSING_ID)  # missing = LightGBM's NaN
     model, _ = _fit(data, ["binary"])
     dump = model.boosters_[0].booster.dump_model()
     city = data["layout"].categorical
