@@ -23,6 +23,7 @@ import gc
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,17 @@ def chosen(parser, option: str, text: str, known) -> list[str]:
     if unknown:
         parser.error(f"{option}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
     return names
+
+
+def python_path() -> str:
+    """PYTHONPATH for a child that imports bench.*: the repository root, then whatever was set already."""
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
+
+def tk_executable() -> str:
+    """The `tk` command of this Python's environment (beside sys.executable), else the one on PATH."""
+    beside = Path(sys.executable).with_name("tk")
+    return str(beside) if beside.exists() else shutil.which("tk") or str(beside)
 
 
 # --------------------------------------------------------------------------- machine

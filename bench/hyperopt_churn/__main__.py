@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import bench.hyperopt_churn
-from bench.common import RESULTS, ROOT, command_line
+from bench.common import RESULTS, ROOT, command_line, tk_executable
 
-TK = str(ROOT / ".venv" / "bin" / "tk")
+TK = tk_executable()
 CHURN = ROOT / "examples" / "churn"
 
 

@@ -1,18 +1,4 @@
-"""tk side by side with Ludwig and scikit-learn (+ skl2onnx): one command, JSON + markdown + PNG charts.
-
-    bash bench/peers/setup_ludwig.sh                      # once: Ludwig in bench/.venv-ludwig
-    .venv/bin/python -m bench.peers --datasets churn,reviews,credit,diamonds --out bench/results/
-    .venv/bin/python -m bench.peers --quick --datasets credit   # a few minutes: ≤ 4,000 rows, 3 epochs
-
-Per dataset (bench/peers/datasets.py: one fixed train/validation/test split for every system):
-tk with `tk init-config`'s config and, where examples/ has one, the example's config; Ludwig with the equivalent config;
-scikit-learn LogisticRegression/Ridge (one-hot, TF-IDF) and HistGradientBoosting, each converted
-with skl2onnx and run in onnxruntime. Then served req/s and p99 at concurrency 1 and 32 on
-127.0.0.1 for tk's BentoML service, `ludwig serve`, and a plain BentoML service around the best
-converted scikit-learn model. Every system has a timeout; a failure is a row with its error.
-Writes <out>/peers.json, peers.md, peers_accuracy_vs_train_time.png, peers_latency.png
-(after each dataset, so an interrupted run keeps what it finished).
-"""
+"""`python -m bench.peers`: tk side by side with Ludwig and scikit-learn (see __init__.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench.peers
 from bench.common import ROOT, THREAD_VARS, chosen, command_line
 
 
@@ -93,7 +80,7 @@ def run_dataset(name: str, args, log) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m bench.peers", description=bench.peers.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="churn,reviews,credit,diamonds")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import ROOT, tk_executable
 
-TK = ROOT / ".venv" / "bin" / "tk"
+TK = tk_executable()
 QUICK_ROWS, QUICK_EPOCHS = 4000, 3
 
 

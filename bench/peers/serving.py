@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench import loadgen
-from bench.common import ROOT
+from bench.common import ROOT, python_path
 from serving.process import ServerProcess
 
 CONCURRENCY = (1, 32)
@@ -54,7 +54,7 @@ def serve_tk(model_dir: Path, row: dict, duration: float) -> dict:
 
 def serve_plain(onnx_files: dict[str, str], columns: dict[str, str], row: dict, duration: float) -> dict:
     env = {"PEERS_ONNX": json.dumps(onnx_files), "PEERS_COLUMNS": json.dumps(columns),
-           "BENTOML_HOME": tempfile.mkdtemp(prefix="peers-bentoml-"), "PYTHONPATH": str(ROOT)}
+           "BENTOML_HOME": tempfile.mkdtemp(prefix="peers-bentoml-"), "PYTHONPATH": python_path()}
 
     def cmd(port: int) -> list[str]:
         return [sys.executable, "-m", "bentoml", "serve", "bench.peers.plain_bento_service:PlainOnnxService",

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, ort_session, time_median
+from bench.common import ort_session, python_path, time_median
 from bench.peers.children import mark_trained, run_child
 from bench.peers.rows import metrics, tile_rows
 
@@ -195,7 +195,7 @@ def run(prep, system: str, workdir: Path, timeout: float, latency_runs: int, bud
     spec_path = workdir / f"sklearn-{system}.json"
     spec_path.write_text(json.dumps(spec))
     r = run_child([sys.executable, "-m", "bench.peers.sklearn_system", str(spec_path)], timeout,
-                  {"PYTHONPATH": str(ROOT)})
+                  {"PYTHONPATH": python_path()})
     result: dict[str, Any] = {"system": SYSTEMS[system], "family": "sklearn", "config": system,
                               "train_wall_s": r["train_wall_s"], "peak_rss_mb": r["peak_rss_mb"]}
     if "error" in r or not r["result"]:

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import bench.startup
-from bench.common import RESULTS, ROOT
+from bench.common import RESULTS, ROOT, tk_executable
 
-TK = str(Path(sys.executable).with_name("tk"))
+TK = tk_executable()
 COMMANDS = {
     "tk --help": [TK, "--help"],
     "tk config render": [TK, "config", "render", "examples/churn/config.yaml"],

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, chosen, command_line, cpu_ticks, machine
+from bench.common import ROOT, chosen, command_line, cpu_ticks, machine, tk_executable
 from bench.train.datasets import DATASETS, REFERENCES, SYSTEM_LABELS, TARGETS, data_path
 from bench.train.report import print_table, write_markdown
 from bench.train.runs import median, run_baseline, run_one
@@ -44,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     names = chosen(parser, "--datasets", args.datasets, DATASETS)
     if args.repeats < 1:
         parser.error(f"{args.repeats=} must be >= 1")
-    tk_bin = args.tk or str(Path(sys.executable).parent / "tk")
-    if not args.tk and not Path(tk_bin).exists():
-        tk_bin = shutil.which("tk") or tk_bin
+    tk_bin = args.tk or tk_executable()
     out = args.out if args.out.is_absolute() else ROOT / args.out
     out.mkdir(parents=True, exist_ok=True)
 
