@@ -308,3 +308,24 @@ def test_config_defaults():
     assert (cfg.num_trees, cfg.learning_rate, cfg.num_leaves, cfg.min_data_in_leaf) == (1000, 0.1, 31, 20)
     assert cfg.bagging.fraction == 1.0 and cfg.early_stop == 50
     assert GbmConfig(bagging={"fraction": 0.8, "freq": 1}).lightgbm_params()["bagging_fraction"] == 0.8
+
+
+def test_trees_without_splits():
+    """Constant features: LightGBM's trees are single leaves (the bias); the ONNX ensemble says the same."""
+    import lightgbm as lgb
+
+    from toolkit.gbm.trees import ensemble_onnx
+    from toolkit.onnxgraph import GraphBuilder
+
+    x = np.ones((100, 2), np.float32)
+    y = np.r_[np.zeros(30), np.ones(70)]
+    b = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(x, y), num_boost_round=3)
+    dump = b.dump_model()
+    assert all("leaf_value" in t["tree_structure"] for t in dump["tree_info"])
+    g = GraphBuilder("leaves")
+    xd = g.op("Cast", g.input("X", "float32", ["N", 2]), name="double", to=11)
+    g.output(ensemble_onnx(g, xd, dump, "leaves"), "float64", ["N", 1])
+    x[:3] = [[np.nan, np.inf], [-np.inf, 0], [5, -5]]
+    got = _session(set_ml_opset(g.build())).run(None, {"X": x})[0][:, 0]
+    np.testing.assert_allclose(got, b.predict(x, raw_score=True), atol=1e-12)
+    assert abs(got[0] - np.log(0.7 / 0.3)) < 1e-6  # boost from average: the logit of the base rate
