@@ -59,6 +59,7 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
     from typing import Annotated
 
     import bentoml
+    import pydantic_core
     from bentoml.validators import ContentType
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, Response
@@ -114,6 +115,12 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
         def _predict(self, rows: list) -> list[dict]:
             return self.predictor.predict(schemas.columns_of(rows, Row))
 
+        @staticmethod
+        def _answer(predictions: list[dict]) -> Response:
+            """The predictions as JSON, written once: the records already have the documented shape,
+            and re-validating 10,000 of them into Prediction models held the event loop ~160 ms."""
+            return Response(pydantic_core.to_json(predictions), media_type="application/json")
+
         if settings.batching == "bentoml":
 
             @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size,
@@ -128,7 +135,7 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             async def predict(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
                 """Predict rows; concurrent requests are batched together."""
                 try:
-                    return await self.batcher(rows)
+                    return self._answer(await self.batcher(rows))
                 except Overloaded as e:
                     return JSONResponse({"error": f"server overloaded: {e} "
                                                   f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
@@ -137,7 +144,7 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
         @bentoml.api(input_spec=Input)
         def predict_bulk(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
             """Predict many rows in one call, without adaptive batching."""
-            return self._predict(rows)
+            return self._answer(self._predict(rows))
 
         @bentoml.api
         async def ping(self) -> Annotated[dict, as_json]:
