@@ -2,6 +2,10 @@
 
     from bench.common import ROOT, RESULTS, command_line, machine, summary_us, interleaved
 
+Command line: `command_line` is the command a report prints, `chosen` checks a comma-separated
+--models / --datasets against its registry, `tk_executable` finds the `tk` command and
+`python_path` lets a child process import bench.*.
+
 Machine: `machine(packages)` is the one description of the machine written into every result
 JSON (date, platform, CPU model and counts, memory, Python, package versions, git commit and
 whether toolkit/ or exporters/ had uncommitted changes, load average, thread variables);
@@ -45,7 +49,7 @@ PACKAGES = ("torch", "scikit-learn", "onnxruntime", "onnx", "pandas", "numpy", "
 
 
 def command_line(module: str, argv: list[str] | None) -> str:
-    """How this run was started, as the reports print it: `python -m bench.<module> ARGS`."""
+    """How this run was started, as the reports print it: `python -m <module> ARGS` (module: "bench.latency")."""
     args = sys.argv[1:] if argv is None else argv
     return " ".join(["python", "-m", module, *(shlex.quote(a) for a in args)])
 
