@@ -329,3 +329,19 @@ def test_trees_without_splits():
     got = _session(set_ml_opset(g.build())).run(None, {"X": x})[0][:, 0]
     np.testing.assert_allclose(got, b.predict(x, raw_score=True), atol=1e-12)
     assert abs(got[0] - np.log(0.7 / 0.3)) < 1e-6  # boost from average: the logit of the base rate
+
+
+@pytest.mark.parametrize("kind, metric, lightgbm_name", [
+    ("category", "accuracy", "multi_error"),   # LightGBM's built-in where it ranks the same
+    ("category", "macro_f1", "macro_f1"),      # else tk's own score as a custom evaluation
+    ("number", "r2", "l2"),
+    ("number", "mae", "l1"),
+    ("binary", "roc_auc", "auc"),
+])
+def test_early_stopping_metric(data, kind, metric, lightgbm_name):
+    name = TARGET[kind]
+    model, _ = _fit(data, [kind], metric=(name, metric), num_trees=60)
+    info = model.stats[name]
+    assert info["early_stop_metric"] == f"{name}.{metric}"
+    assert list(info["validation"]) == [lightgbm_name]
+    assert 1 <= info["rounds"] <= info["rounds_trained"] <= 60
