@@ -1,6 +1,6 @@
 """`tk --help`, `tk config render` and `tk init-config` never import torch (or pandas/sklearn).
 
-Their speed is measured in bench/startup.py; here we hold the cause: nothing
+Their speed is measured in `python -m bench.startup`; here we hold the cause: nothing
 heavy is imported by commands that do not need it.
 """
 

@@ -8,7 +8,7 @@ finalizer. Every HTTP call has a timeout.
   shuffled in, from 12 threads: every bad one is a 4xx, every good one a 200
   equal to `toolkit.runtime.Predictor` on the same row, no 5xx, the same worker
   PIDs before and after (no worker restart). The good requests' p99, clean
-  against mixed, is a timing figure: bench/serve_faults.py measures it at a
+  against mixed, is a timing figure: `python -m bench.serve_faults` measures it at a
   fixed request rate; it is not asserted here.
 - schemathesis: the service's own OpenAPI document (/docs.json), /predict,
   /predict_bulk and /metadata, ≤ 100 generated requests each (positive and

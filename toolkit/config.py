@@ -75,7 +75,11 @@ class TrainerConfig(StrictModel):
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 42
     threads: int | None = Field(None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores.")
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="cpu, cuda, or auto (the GPU when torch sees one). The exported ONNX is the same float32 file.")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: forward and loss under torch.autocast (bfloat16) on the training device; "
+                            "weights, optimizer and the exported ONNX stay float32.")
     shuffle_buffer: int = Field(100_000, ge=1, description="Streaming training: rows in the shuffle buffer (data streamed from large files, globs, directories or --nproc > 1).")
 
 

@@ -26,3 +26,17 @@ class ClassifierDecoder(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.linear(h)
+
+
+class IndexCrossEntropy(nn.Module):
+    """(logits [N, C], class index as float [N]) → mean cross-entropy, optionally class-weighted.
+
+    A module (not a closure) so that `.to(device)` moves its class weights with the model.
+    """
+
+    def __init__(self, weights: list[float] | None = None):
+        super().__init__()
+        self.register_buffer("weight", torch.tensor(weights, dtype=torch.float32) if weights else None)
+
+    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits, y.long(), weight=self.weight)

@@ -77,6 +77,7 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
 
         net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     params = list(model.parameters())
+    autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=tc.precision == "bf16")
     start = time.perf_counter()
 
     with log.progress(tc.epochs - state.progress.first_epoch + 1, "training") as bar:
@@ -94,8 +95,9 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
                 join = Join([net])
             with join:
                 for x, y in train.batches(tc.batch_size, epoch, generator):
-                    preds = net(*x)                                   # forward
-                    loss, _ = total_loss(outputs, losses, preds, y)   # loss
+                    with autocast:                                    # bf16 when asked
+                        preds = net(*x)                               # forward
+                        loss, _ = total_loss(outputs, losses, preds, y)  # loss
                     for p in params:                                  # zero_grad(set_to_none=True)
                         p.grad = None
                     loss.backward()                                   # backward

@@ -205,11 +205,10 @@ class CategoryOutput(OutputFeature):
         return ClassifierDecoder(d_in, len(self.classes_))
 
     def loss(self):
-        import torch
+        """(logits [N, C], class index [N]) → scalar (class weights as a buffer: it moves with `.to`)."""
+        from toolkit.decoders import IndexCrossEntropy
 
-        w = torch.tensor(self.weights_, dtype=torch.float32) if self.weights_ else None
-        ce = torch.nn.CrossEntropyLoss(weight=w)
-        return lambda logits, y: ce(logits, y.long())
+        return IndexCrossEntropy(self.weights_)
 
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N, C] → label [N] and probabilities [N, C]."""
