@@ -88,10 +88,11 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
             raise TkError(f"{path}: is a symbolic link; a model directory holds only regular files, "
                           "not links (copy the file in)") from None
         raise TkError(f"{path}: cannot be read: {e.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file; the model directory is damaged")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file; the model directory is damaged")
         if size is not None and st.st_size != size:
             raise TkError(f"{path}: {st.st_size} bytes, {MANIFEST} says {size}; the file was changed "
                           "or damaged after training")
@@ -116,7 +117,7 @@ def _kind(mode: int) -> str:
 
 def versions() -> dict[str, str]:
     """Versions of what made the model (only of modules already imported)."""
-    from toolkit import __version__
+    from toolkit.version import __version__
 
     out = {"tk": __version__, "python": sys.version.split()[0]}
     for mod in ("torch", "onnx", "onnxruntime", "numpy", "pandas"):

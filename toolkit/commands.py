@@ -133,6 +133,7 @@ def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | 
         raise TkError("tk export: say where: --onnx PATH")
     if path.is_dir():
         raise TkError(f"--onnx {path}: is a directory; give a file path")
+    refuse_inside_model_dir("--onnx", path)
     if opset != 20:
         raise TkError(f"--opset: tk writes opset 20 (its preprocessing ops are proven there), got {opset}")
     if quantize not in (None, "int8"):
@@ -153,6 +154,17 @@ def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, full.SerializeToString())
     log.info(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")
+
+
+def refuse_inside_model_dir(option: str, path: Path) -> None:
+    """A TkError when `path` is inside a tk model directory: a file written there breaks its manifest
+    (or is lost when the directory is replaced by the next `tk train`)."""
+    from toolkit.artifact import model_dir_of
+
+    folder = model_dir_of(Path(path).parent)
+    if folder is not None:
+        raise TkError(f"{option} {path}: is inside the model directory {folder} (its manifest would no longer "
+                      "match, or the next save would delete it); write it somewhere else")
 
 
 def _quantize_and_report(model, full, df, dataset):
