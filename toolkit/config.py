@@ -107,6 +107,8 @@ class Config(StrictModel):
             pre = data.get("preprocessing")
             if isinstance(pre, dict) and isinstance(pre.get("split"), dict) and "type" not in pre["split"]:
                 data["preprocessing"] = {**pre, "split": {"type": "random", **pre["split"]}}
+            if data.get("model_type") == "gbm" and isinstance(data.get("input_features"), list):
+                data["input_features"] = [gbm_number_defaults(f) for f in data["input_features"]]
         return data
 
     @model_validator(mode="after")
@@ -118,6 +120,11 @@ class Config(StrictModel):
                     raise ValueError(f"{kind}[{i}].name: duplicate feature name {f.name!r} "
                                      f"(also {seen[f.name]})")
                 seen[f.name] = f"{kind}[{i}]"
+        if self.model_type == "nn":
+            for i, f in enumerate(self.input_features):
+                if f.type == "number" and f.preprocessing.missing_value_strategy == "keep":
+                    raise ValueError(f"input_features[{i}].preprocessing.missing_value_strategy: keep needs "
+                                     "model_type: gbm (a network cannot take NaN); use mean, median or constant")
         in_cols = {f.source for f in self.input_features}
         for i, f in enumerate(self.output_features):
             if f.source in in_cols:
@@ -151,6 +158,17 @@ class Config(StrictModel):
             return COMBINED, "loss"
         first = self.output_features[0]
         return first.name, OUTPUT_FEATURES[first.type].default_metric
+
+
+def gbm_number_defaults(feature):
+    """A number input of a gbm model, unless the config says otherwise: its raw value (NaN kept,
+    clamped to the training range, not rescaled) as one column — trees need no scaling, and LightGBM
+    routes missing values itself (mean-imputed, piecewise-linear columns lost up to 0.02 ROC AUC)."""
+    if not (isinstance(feature, dict) and feature.get("type") == "number"):
+        return feature
+    pre = feature.get("preprocessing") if isinstance(feature.get("preprocessing"), dict) else {}
+    return {**feature, "encoder": feature.get("encoder", {"type": "passthrough"}),
+            "preprocessing": {"normalization": "none", "missing_value_strategy": "keep", **pre}}
 
 
 def load_config(source: str | Path | dict) -> Config:

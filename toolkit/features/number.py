@@ -28,7 +28,9 @@ RESERVOIR_SIZE = 262_144
 
 class NumberPreprocessing(StrictModel):
     normalization: Literal["zscore", "minmax", "none"] = "zscore"
-    missing_value_strategy: Literal["mean", "median", "constant"] = "mean"
+    missing_value_strategy: Literal["mean", "median", "constant", "keep"] = Field(
+        "mean", description="How NaN is filled; keep: NaN passes through (model_type gbm, the default there: "
+                            "trees route missing values themselves).")
     fill_value: float = Field(0.0, description="Used when missing_value_strategy is constant.")
 
 
@@ -126,8 +128,8 @@ class NumberInput(InputFeature):
             raise TkError(f"column {self.config.source!r} (input feature {self.config.name!r}): "
                           "no finite values in the training split; drop the feature or fix the data")
         p = self.config.preprocessing
-        fill = {"mean": values.mean(), "median": np.median(values), "constant": p.fill_value}[
-            p.missing_value_strategy]
+        fill = {"mean": values.mean(), "median": np.median(values), "constant": p.fill_value,
+                "keep": 0.0}[p.missing_value_strategy]
         lo, hi = float(values.min()), float(values.max())
         if p.normalization == "zscore":
             shift, scale = float(values.mean()), float(values.std())
@@ -173,6 +175,8 @@ class NumberInput(InputFeature):
         filled = g.op("Where", isnan, g.const(f32(self.fill_), name=f"{n}/fill"), raw, name=f"{n}/impute")
         clamped = g.op("Clip", filled, g.const(f32(self.min_), name=f"{n}/min"),
                        g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
+        if self.config.preprocessing.missing_value_strategy == "keep":  # NaN back where it was
+            clamped = g.op("Where", isnan, raw, clamped, name=f"{n}/keep_nan")
         if self.edges_:
             return self._piecewise_onnx(g, clamped)
         shifted = g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub")
