@@ -5,6 +5,7 @@ Adding a type is adding one module and one line in each dict that applies.
 
 from toolkit.features.binary import BinaryInput, BinaryOutput
 from toolkit.features.category import CategoryInput, CategoryOutput
+from toolkit.features.date import DateInput
 from toolkit.features.number import NumberInput, NumberOutput
 from toolkit.features.set import SetInput, SetOutput
 from toolkit.features.text import TextInput
@@ -15,6 +16,7 @@ INPUT_FEATURES = {
     "category": CategoryInput,
     "text": TextInput,
     "set": SetInput,
+    "date": DateInput,
 }
 
 OUTPUT_FEATURES = {
