@@ -85,3 +85,25 @@ def test_gbm_config_errors_name_the_path():
 
     with pytest.raises(TkError, match=r"gbm\.num_leaves"):
         validate_config(gbm_config({"name": "species", "type": "category"}, num_leaves=1))
+
+
+def test_gbm_report_shows_gain_beside_permutation_importance(species_gbm, penguins, tmp_path):
+    from toolkit.report.build import report
+
+    _, out = species_gbm
+    data = tmp_path / "penguins.csv"
+    penguins.to_csv(data, index=False)
+    page = report([out], data, tmp_path / "report", importance_repeats=2)
+    assert (tmp_path / "report" / "species_gain.png").stat().st_size > 1000
+    assert (tmp_path / "report" / "species_importance.png").is_file()
+    assert "LightGBM gain" in page.read_text()
+
+
+def test_gbm_parameters_are_searchable_by_dotted_path():
+    from toolkit.hyperopt import apply
+
+    base = gbm_config({"name": "species", "type": "category"})
+    assert apply.check_path(base, "gbm.num_leaves") == ["gbm", "num_leaves"]
+    assert apply.set_path(base, "gbm.learning_rate", 0.05)["gbm"]["learning_rate"] == 0.05
+    with pytest.raises(apply.PathError, match="num_leaf"):
+        apply.check_path(base, "gbm.num_leaf")

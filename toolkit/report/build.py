@@ -109,9 +109,13 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
             plots.append(Plot(f"{o.name}: {title}", draw(o, path)))
     log.info(f"{run.label}: permutation importance ({repeats} repeats per column, through model.onnx)")
     imps = importance.permutation_importance(run, df, repeats=repeats)
+    gains = run.stats.get("gbm", {}).get("gain", {})  # model_type gbm: the trees' own view, beside it
     for imp in imps:
         path = folder / f"{_file_part(imp.output)}_importance.png"
         plots.append(Plot(f"{imp.output}: permutation importance", pv.importance(imp, path)))
+        if imp.output in gains:
+            path = folder / f"{_file_part(imp.output)}_gain.png"
+            plots.append(Plot(f"{imp.output}: LightGBM gain", pv.gain(imp.output, gains[imp.output], path)))
     return Section(run, plots, imps, render(run.model.config), notes)
 
 

@@ -86,6 +86,20 @@ def importance(imp, path: Path, top: int = 25) -> Path:
     return save_png(fig, path)
 
 
+def gain(output: str, gains: dict[str, float], path: Path, top: int = 25) -> Path:
+    """Horizontal bars: LightGBM's total split gain per input feature (model_type gbm), as a share."""
+    order = sorted(gains, key=lambda k: -gains[k])[:top]
+    total = sum(gains.values()) or 1.0
+    share = np.array([gains[k] / total for k in order])
+    fig, ax = new_figure(7.5, max(3.6, 1.4 + 0.32 * len(order)))
+    ax.barh(range(len(order)), share, color=color(1), alpha=0.8)
+    ax.set_yticks(range(len(order)), order, fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel="share of the total split gain over all trees", title=f"{output}: LightGBM gain")
+    ax.grid(alpha=0.3, axis="x")
+    return save_png(fig, path)
+
+
 def compare_residuals(name: str, runs: list[tuple[str, object]], path: Path) -> Path:
     """Histogram outlines of the residuals of one number output for several models."""
     fig, ax = new_figure(6.8, 4.6)
