@@ -2,7 +2,8 @@
 
 examples/edge/node/predict.js runs the file with each backend; its labels must
 equal Python onnxruntime's (toolkit.runtime.Predictor) and its probabilities
-be within 1e-5, on the churn validation rows plus the edge rows of
+be within 1e-5, on the churn validation rows (of the neural model and of a
+`model_type: gbm` one) plus the edge rows of
 toolkit.export.parity.edge_columns (NaN, ±inf, empty and whitespace strings,
 unseen categories, accents, CJK, emoji, a 10,000-character string).
 
@@ -164,6 +165,41 @@ def test_zero_rows_give_empty_outputs(node_bin, churn_edge, tmp_path, backend):
     write_json(rows, [])
     got = run_predict(node_bin, churn_edge[0], rows, *flags_for(backend))
     assert got == {"churn::label": [], "churn::probabilities": []}
+
+
+# ---- a gbm model: the trees (ai.onnx.ml 5 TreeEnsemble) between the same pre and post graphs ----
+
+@pytest.fixture(scope="module")
+def gbm_edge(node_bin, tmp_path_factory):
+    """(model.onnx path, rows.json path, raw columns) of churn trained with model_type gbm."""
+    import pandas as pd
+    import yaml
+
+    from toolkit import log, prepare, train
+    from toolkit.export.parity import concat_columns, edge_columns
+
+    log.quiet = True
+    cfg = yaml.safe_load((CHURN / "config.yaml").read_text())
+    cfg |= {"model_type": "gbm", "gbm": {"num_trees": 40, "threads": 1}, "dataset": str(CHURN / "churn.csv")}
+    out = tmp_path_factory.mktemp("edge_gbm") / "churn_gbm"
+    model = train(cfg, output=out)
+    df = pd.read_csv(CHURN / "churn.csv")
+    validation = prepare.input_columns(model.inputs, df[df["split"] == "validation"], "churn.csv")
+    columns = concat_columns(validation, edge_columns(model))
+    rows = tmp_path_factory.mktemp("edge_gbm_rows") / "rows.json"
+    write_json(rows, {c: json_column(v) for c, v in columns.items()})
+    return out / "model.onnx", rows, columns
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_gbm_parity_with_python_onnxruntime(node_bin, gbm_edge, backend):
+    from toolkit.runtime import Predictor
+
+    path, rows, columns = gbm_edge
+    want = Predictor(path).run(columns)
+    got = run_predict(node_bin, path, rows, *flags_for(backend))
+    assert len(got["churn::label"]) == len(columns["tenure"]) > 24
+    assert_same(got, want, backend)
 
 
 # ---- the string ops tk's recipes use (text and set features included) -----------------------
