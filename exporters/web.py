@@ -13,14 +13,18 @@ another host. `tk.web` = {"version": 1, "title": str, "defaults_from": str,
     number    default: median of the training data file (else the fill value), min, max
     category  default: the most frequent training value; choices: the vocabulary
     binary    default: the most frequent side; labels: [false spelling, true spelling]
-    text      default: ""; placeholder: "e.g. " + the first training text (cut to 120 characters)
+    text      default: ""; placeholder: a generic hint (never a training text: the page is public)
     set       default: ""; members: the vocabulary (suggestions); delimiter
 
 onnxruntime-web comes from, in order: $TK_ONNXRUNTIME_WEB (an onnxruntime-web package
 folder), a node_modules/onnxruntime-web in the working directory or the tk checkout
 (examples/edge/node), the cache ~/.cache/tk/onnxruntime-web-<version> ($XDG_CACHE_HOME
 respected), and last `npm pack onnxruntime-web@<version>` into that cache (needs npm and
-the registry; the tarball's sha512 must equal ORT_WEB_INTEGRITY). The version is checked.
+the registry; the tarball's sha512 must equal ORT_WEB_INTEGRITY). Whatever the source, every
+file copied into the site must have the size and sha256 pinned in ORT_WEB_FILES (those of the
+npm tarball): a folder whose files differ is skipped with a warning (refused when named by
+TK_ONNXRUNTIME_WEB), so a planted node_modules copy never reaches a site. The bytes hashed are
+the bytes written.
 """
 
 from __future__ import annotations
@@ -41,11 +45,17 @@ from toolkit.errors import TkError
 ORT_WEB_VERSION = "1.30.0"  # the same pin as examples/edge/node/package.json
 ORT_WEB_INTEGRITY = ("sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1S"
                      "igqR4CXAfKYQ==")  # npm's integrity of onnxruntime-web-1.30.0.tgz
-ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+#: name in dist/ → (bytes, sha256) of the files of onnxruntime-web-1.30.0.tgz (ORT_WEB_INTEGRITY) tk copies
+ORT_WEB_FILES = {
+    "ort.wasm.min.js": (50196, "faece07e84faa9001f5104bbe4e5c70861d06cb2376a0dea1fa0ad33a67adc81"),
+    "ort-wasm-simd-threaded.mjs": (24381, "e13f7f94fc51b4ca72b12faeb1ee95f4ace6dfbc8939bc718aabdc0a27c4299b"),
+    "ort-wasm-simd-threaded.wasm": (14239897, "3398c10d07d229bd91b364548e130e0e51a8e5704b88c7c083ebbeb78842dee2"),
+}
+ORT_FILES = tuple(ORT_WEB_FILES)
 PAGE = Path(__file__).with_name("web_page")
-PAGE_FILES = ("index.html", "app.js", "style.css")
+PAGE_FILES = ("index.html", "csv.js", "app.js", "style.css")
 META_KEY = "tk.web"
-TEXT_PLACEHOLDER_CHARS = 120
+TEXT_PLACEHOLDER = "type some text"  # generic: the site is public, the training texts are not
 MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger training file is not read again for medians
 
 
@@ -55,7 +65,7 @@ def form_fields(model, frame=None) -> list[dict]:
     """One form field per raw input column, with defaults from the training data.
 
     `model`: a TrainedModel (fitted features); `frame`: the training data (DataFrame) or None,
-    used for number medians and a text placeholder.
+    used for number medians.
     """
     import numpy as np
 
@@ -84,9 +94,7 @@ def form_fields(model, frame=None) -> list[dict]:
         elif f.type == "set":
             field |= {"default": "", "members": list(f.vocab_), "delimiter": f.config.preprocessing.delimiter}
         else:  # text, and any type added later: free text
-            example = next((str(v) for v in (values if values is not None else [])
-                            if isinstance(v, str) and v.strip()), "")
-            field |= {"default": "", "placeholder": f"e.g. {example[:TEXT_PLACEHOLDER_CHARS]}" if example else ""}
+            field |= {"default": "", "placeholder": TEXT_PLACEHOLDER}
         fields.append(field)
     return fields
 
@@ -143,7 +151,7 @@ def _package_version(folder: Path) -> str | None:
 
 
 def _usable(folder: Path, where: str, strict: bool) -> bool:
-    """True when `folder` is onnxruntime-web ORT_WEB_VERSION with every file we copy."""
+    """True when `folder` is onnxruntime-web ORT_WEB_VERSION with every file we copy, as pinned."""
     version = _package_version(folder)
     if version is None:
         if strict:
@@ -156,9 +164,46 @@ def _usable(folder: Path, where: str, strict: bool) -> bool:
         log.info(f"--web: skipping {folder}: onnxruntime-web {version}, not {ORT_WEB_VERSION}")
         return False
     missing = [n for n in ORT_FILES if not (folder / "dist" / n).is_file()]
-    if missing and strict:
-        raise TkError(f"{where}: {folder}/dist lacks {', '.join(missing)}")
-    return not missing
+    if missing:
+        if strict:
+            raise TkError(f"{where}: {folder}/dist lacks {', '.join(missing)}")
+        return False
+    try:
+        ort_files(folder)
+    except TkError as e:
+        if strict:
+            raise TkError(f"{where}: {e}") from None
+        log.warn(f"--web: skipping {folder}: {e}")
+        return False
+    return True
+
+
+def ort_files(folder: Path) -> dict[str, bytes]:
+    """name → bytes of the files tk copies from the package `folder`, each checked against ORT_WEB_FILES.
+
+    The size is checked before reading (a link to /dev/zero or a FIFO is refused, not read).
+    """
+    import stat
+
+    out = {}
+    for name, (size, digest) in ORT_WEB_FILES.items():
+        path = folder / "dist" / name
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as e:
+            raise TkError(f"{path}: cannot be read: {e.strerror}") from None
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+                raise TkError(f"{path}: not the file onnxruntime-web {ORT_WEB_VERSION} ships "
+                              f"({st.st_size if stat.S_ISREG(st.st_mode) else 'not a regular file'}, "
+                              f"pinned {size} bytes)")
+            data = fh.read(size + 1)
+        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+            raise TkError(f"{path}: sha256 differs from the one pinned for onnxruntime-web {ORT_WEB_VERSION}; "
+                          "not copied into the site")
+        out[name] = data
+    return out
 
 
 def _candidates() -> list[Path]:
@@ -236,23 +281,27 @@ def export_web(model_dir: Path, out_dir: Path) -> None:
     from toolkit import api
     from toolkit.artifact import atomic_write
 
+    from toolkit.artifact import model_dir_of
+
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TkError(f"--web {out_dir}: is a file; give a folder")
-    if (out_dir / "manifest.json").exists() or out_dir.resolve() == Path(model_dir).resolve():
+    inside = model_dir_of(out_dir)
+    if inside == out_dir.absolute() or out_dir.resolve() == Path(model_dir).resolve():
         raise TkError(f"--web {out_dir}: is a model directory (its model.onnx would be replaced); "
                       "give another folder")
-    ort_folder = find_ort_web()
+    if inside is not None:
+        raise TkError(f"--web {out_dir}: is inside the model directory {inside} (the next save there would "
+                      "delete it); give another folder")
+    ort = ort_files(find_ort_web())
     model = api.load(model_dir)
     meta = web_metadata(model, Path(model_dir))
     onnx_bytes = site_model(model, meta)
     (out_dir / "ort").mkdir(parents=True, exist_ok=True)
     for name in PAGE_FILES:
         atomic_write(out_dir / name, (PAGE / name).read_bytes())
-    for name in ORT_FILES:
-        tmp = out_dir / "ort" / f".{name}.tmp-{os.getpid()}"
-        shutil.copyfile(ort_folder / "dist" / name, tmp)
-        os.replace(tmp, out_dir / "ort" / name)
+    for name, data in ort.items():
+        atomic_write(out_dir / "ort" / name, data)
     atomic_write(out_dir / "ort" / "VERSION",
                  f"onnxruntime-web {ORT_WEB_VERSION} (MIT License), files from its npm package\n".encode())
     atomic_write(out_dir / "model.onnx", onnx_bytes)

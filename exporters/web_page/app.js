@@ -281,7 +281,7 @@ function render(out, key) {
   byId('results').replaceChildren(...sections);
 }
 
-// ---- CSV: RFC 4180 (quoted fields, "" escapes, CRLF or LF), header row ---------------------
+// ---- CSV: RFC 4180 (quoted fields, "" escapes, CRLF or LF), header row; cells written by csvField (csv.js) --
 
 function parseCsv(text) {
   const rows = [];
@@ -303,11 +303,6 @@ function parseCsv(text) {
   if (quoted) throw new InputError('the file ends inside a quoted field');
   if (field !== '' || row.length || wasQuoted) { row.push(field); rows.push(row); }
   return rows.filter((r) => !(r.length === 1 && r[0] === ''));
-}
-
-function csvField(v) {
-  const s = v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '' : String(v);
-  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 async function predictCsv(file) {
