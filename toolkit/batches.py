@@ -34,11 +34,13 @@ EVAL_BATCH = 16_384
 
 
 @torch.no_grad()
-def predict_raw(model, x: list[torch.Tensor]) -> list[np.ndarray]:
-    """Decoder outputs for all rows, in eval mode and big batches: list of [N] / [N, C] (numpy, float32)."""
+def predict_raw(model, x: list[torch.Tensor], device=None) -> list[np.ndarray]:
+    """Decoder outputs for all rows, in eval mode and big batches (moved to `device` when given):
+    list of [N] / [N, C] (numpy, float32)."""
     model.eval()
     n = len(x[0])
-    chunks = [model(*[t[i:i + EVAL_BATCH] for t in x]) for i in range(0, max(n, 1), EVAL_BATCH)]
+    chunks = [model(*[t[i:i + EVAL_BATCH].to(device) if device is not None else t[i:i + EVAL_BATCH] for t in x])
+              for i in range(0, max(n, 1), EVAL_BATCH)]
     return [torch.cat([c[k] for c in chunks]).float().cpu().numpy() for k in range(len(chunks[0]))]
 
 
@@ -50,14 +52,33 @@ def tensors_of(part: Part, inputs, outputs, pre) -> tuple[list[torch.Tensor], li
     return x, y
 
 
+#: Share of the GPU's free memory the training tensors may take; above it they stay in (pinned) host
+#: memory and each batch is copied over.
+DEVICE_SHARE = 0.5
+
+
+def fits_on(device, tensors: list[torch.Tensor]) -> bool:
+    """True when `tensors` may live on `device`: always on the CPU; on a GPU when their bytes are at most
+    DEVICE_SHARE of its free memory (the model, activations and optimizer state need the rest)."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return sum(t.numel() * t.element_size() for t in tensors) <= DEVICE_SHARE * free
+
+
 class MemorySplit:
-    """One split of a table read whole, as tensors on `device`."""
+    """One split of a table read whole, as tensors on `device` when they fit there (see `fits_on`)."""
 
     def __init__(self, x: list[torch.Tensor], y: list[torch.Tensor], raw: dict[str, np.ndarray], device):
-        self.x = [t.to(device) for t in x]  # one tensor per input feature, [N, …]
-        self.y = [t.to(device) for t in y]  # one float tensor per output feature, [N] or [N, C] (NaN = unknown)
-        self.raw, self.device = raw, device
+        self.device, self.raw = device, raw
         self.rows = len(y[0]) if y else 0
+        home = device if fits_on(device, x + y) else torch.device("cpu")
+        if home != device:
+            log.info(f"{self.rows} rows do not fit in {DEVICE_SHARE:.0%} of the free GPU memory: "
+                     "kept in pinned host memory, copied per batch")
+            x, y = [t.pin_memory() for t in x], [t.pin_memory() for t in y]
+        self.x = [t.to(home) for t in x]  # one tensor per input feature, [N, …]
+        self.y = [t.to(home) for t in y]  # one float tensor per output feature, [N] or [N, C] (NaN = unknown)
 
     @classmethod
     def all_splits(cls, source, cfg, inputs, outputs, pre, label: str, device) -> dict[int, "MemorySplit"]:
@@ -81,14 +102,18 @@ class MemorySplit:
     def batches(self, batch_size: int, epoch: int, generator: torch.Generator):
         """One seeded permutation (a gather on the device), then slices; a last batch of 1 row is
         skipped (BatchNorm cannot train on one)."""
-        n = self.rows
-        order = torch.randperm(n, generator=generator).to(self.device)
+        n, home = self.rows, self.x[0].device if self.x else self.device
+        order = torch.randperm(n, generator=generator).to(home)
         x, y = [t[order] for t in self.x], [t[order] for t in self.y]
         for i in range(0, n, batch_size):
             rows = min(batch_size, n - i)
             if rows < 2 and n >= 2:
                 continue
-            yield [t[i:i + rows] for t in x], [t[i:i + rows] for t in y]
+            if home == self.device:  # the usual case: slices of tensors already on the device
+                yield [t[i:i + rows] for t in x], [t[i:i + rows] for t in y]
+            else:
+                yield ([t[i:i + rows].to(self.device, non_blocking=True) for t in x],
+                       [t[i:i + rows].to(self.device, non_blocking=True) for t in y])
 
     def arrays(self, inputs, max_rows: int | None = None) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
         """({feature: pre tensor [N, …]}, targets per output) as numpy, for a model trained in one go."""
@@ -97,7 +122,7 @@ class MemorySplit:
     def predictions(self, model, ctx):
         if self.rows == 0:
             return None, None
-        return predict_raw(model, self.x), [t.cpu().numpy() for t in self.y]
+        return predict_raw(model, self.x, self.device), [t.cpu().numpy() for t in self.y]
 
     def raw_sample(self, n: int) -> dict[str, np.ndarray]:
         return {c: v[:n] for c, v in self.raw.items()}
