@@ -9,6 +9,8 @@ from toolkit.features.date import DateInput
 from toolkit.features.number import NumberInput, NumberOutput
 from toolkit.features.set import SetInput, SetOutput
 from toolkit.features.text import TextInput
+from toolkit.features.timeseries import TimeseriesInput
+from toolkit.features.vector import VectorInput
 
 INPUT_FEATURES = {
     "number": NumberInput,
@@ -17,6 +19,8 @@ INPUT_FEATURES = {
     "text": TextInput,
     "set": SetInput,
     "date": DateInput,
+    "vector": VectorInput,
+    "timeseries": TimeseriesInput,
 }
 
 OUTPUT_FEATURES = {

@@ -1,0 +1,292 @@
+r"""Time series input feature: a variable-length list of numbers in one string, e.g. "3 5 2.5 7".
+
+    - {name: last_readings, type: timeseries}                           # space-separated, window learned
+    - {name: sales, type: timeseries, preprocessing: {delimiter: ",", max_length: 24}, encoder: {type: gru}}
+
+Input preprocessing (ONNX, string [N] → float32 [N, 2L]; L = `max_length`):
+    parse as the vector type does (toolkit.features.vector.numbers_onnx: RegexFullMatch, Tokenizer, Cast),
+    keeping the first L numbers → a row that is empty or not a list of numbers is the empty series
+    → each value clamped to the training [min, max] and z-scored with the training mean and std
+      (one scale for all positions), 0.0 after the end → values [N, L]
+    → then the mask [N, L]: 1.0 at a value, 0.0 at padding. Output: values ‖ mask.
+Rows that are not lists are counted at training, and read as the empty series at prediction
+(never an error). `max_length` defaults to the longest training series (at most 1000).
+
+Encoders (float [N, 2L] → [N, output_width()]):
+- summary (default, cheap): mean, std, min, max, first and last value and the length (over the
+  present values; zeros for an empty series), with the padded values and mask, through Linear + ReLU.
+- cnn, gru, transformer: each value projected to `dim` (Linear(1, dim), zero at padding), then the
+  layers of toolkit.text_encoders (ParallelCNN's convolutions with the max over valid windows; a
+  bidirectional GRU; SelfAttentionBlock with padded keys masked), pooled with text_encoders.Pool
+  over the present positions.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+
+from toolkit.errors import TkError
+from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
+from toolkit.features.number import NumberAccumulator
+from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, component, numbers_onnx, parse_lists
+
+
+class TimeseriesPreprocessing(ListPreprocessing):
+    max_length: int | None = Field(None, ge=1, le=MAX_LENGTH, description="Values kept per row (the first ones); "
+                                                                          "default: the longest in training.")
+
+
+class TimeseriesEncoder(StrictModel):
+    type: Literal["summary", "cnn", "gru", "transformer"] = "summary"
+    size: int = Field(32, gt=0, description="summary: output width.")
+    dim: int = Field(16, gt=0, description="cnn, gru, transformer: width of each projected value.")
+    filters: int = Field(16, gt=0, description="cnn: filters per kernel size.")
+    kernel_sizes: list[int] = Field([3, 5], min_length=1, description="cnn: widths of the convolutions.")
+    hidden_size: int = Field(16, gt=0, description="gru: hidden units per direction.")
+    num_heads: int = Field(2, gt=0, description="transformer: attention heads (dim must be a multiple).")
+    num_layers: int = Field(1, ge=1, le=8)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class TimeseriesInputConfig(FeatureConfig):
+    type: Literal["timeseries"]
+    preprocessing: TimeseriesPreprocessing = TimeseriesPreprocessing()
+    encoder: TimeseriesEncoder = TimeseriesEncoder()
+
+
+class TimeseriesAccumulator(Accumulator):
+    """Every value of every list through one number accumulator; lengths counted for `max_length`."""
+
+    def __init__(self, feature: "TimeseriesInput"):
+        super().__init__(feature)
+        self.values = NumberAccumulator(component(feature.config.name, 0))
+        self.longest, self.bad, self.examples = 0, 0, []
+
+    def update(self, column: np.ndarray) -> None:
+        column = np.asarray(column, dtype=object)
+        self.count(column)
+        limit = self.feature.config.preprocessing.max_length or MAX_LENGTH
+        offset = 0
+        for values, present, count in parse_lists(column, self.feature.config.preprocessing.delimiter):
+            raw = column[offset:offset + len(count)]
+            offset += len(count)
+            bad = (count == 0) & (raw != "")
+            self.bad += int(bad.sum())
+            self.examples += [str(v)[:40] for v in raw[bad][:3 - len(self.examples)]]
+            self.longest = max(self.longest, int(count.max(initial=0)))
+            window = present[:, :limit]
+            self.values.update(values[:, :limit][window].astype(np.float64))
+
+    def finish(self) -> "TimeseriesInput":
+        f = self.feature
+        if self.values.n == 0:
+            seen = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
+            raise TkError(f"{f.where}: no row of the training split is a list of numbers{seen}")
+        fitted = self.values.finish()
+        f.max_length_ = f.config.preprocessing.max_length or min(self.longest, MAX_LENGTH)
+        f.min_, f.max_, f.shift_, f.scale_ = fitted.min_, fitted.max_, fitted.shift_, fitted.scale_
+        f.bad_ = self.bad
+        if self.bad:
+            from toolkit import log
+
+            log.warn(f"{f.where}: {self.bad} value(s) are not lists of numbers (e.g. "
+                     f"{', '.join(map(repr, self.examples))}); read as empty series")
+        return f
+
+
+class TimeseriesInput(InputFeature):
+    """A list of numbers → the first L values, z-scored, with their mask → a sequence encoder."""
+
+    type = "timeseries"
+    raw_dtype = RAW_STRING
+    pre_dtype = "float32"
+    Config = TimeseriesInputConfig
+    max_chunk_rows = 8192
+
+    def accumulator(self) -> TimeseriesAccumulator:
+        return TimeseriesAccumulator(self)
+
+    def state(self) -> dict:
+        return {"max_length": self.max_length_, "min": self.min_, "max": self.max_, "shift": self.shift_,
+                "scale": self.scale_, "bad": self.bad_}
+
+    @classmethod
+    def from_state(cls, config: TimeseriesInputConfig, state: dict) -> "TimeseriesInput":
+        self = cls(config)
+        self.max_length_, self.min_, self.max_ = state["max_length"], state["min"], state["max"]
+        self.shift_, self.scale_, self.bad_ = state["shift"], state["scale"], state["bad"]
+        return self
+
+    def to_onnx(self, g, raw: str) -> str:
+        """string [N] → float32 [N, 2L]: z-scored values (0 at padding), then the mask."""
+        n, f32 = self.config.name, np.float32
+        values, present, _, _ = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.max_length_, n)
+        clamped = g.op("Clip", values, g.const(f32(self.min_), name=f"{n}/min"), g.const(f32(self.max_), name=f"{n}/max"),
+                       name=f"{n}/clamp")
+        scaled = g.op("Div", g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub"),
+                      g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
+        mask = g.op("Cast", present, name=f"{n}/mask", to=1)
+        kept = g.op("Mul", scaled, mask, name=f"{n}/zero_padding")
+        return g.op("Concat", kept, mask, name=f"{n}/values_mask", axis=1)
+
+    def output_width(self) -> int:
+        e = self.config.encoder
+        if e.type == "summary":
+            return e.size
+        if e.type == "cnn":
+            return e.filters * len(e.kernel_sizes)
+        if e.type == "gru":
+            return 2 * e.hidden_size
+        return e.dim
+
+    def encoder(self):
+        """float [N, 2L] → [N, output_width()] (see the module docstring)."""
+        e, length = self.config.encoder, self.max_length_
+        classes = _encoder_classes()
+        if e.type == "summary":
+            return classes["summary"](length, e.size, e.dropout)
+        if e.type == "cnn":
+            return classes["cnn"](e.dim, e.filters, e.kernel_sizes, e.dropout)
+        if e.type == "gru":
+            return classes["gru"](e.dim, e.hidden_size, e.num_layers, e.dropout)
+        return classes["transformer"](e.dim, length, e.num_layers, e.num_heads, e.dropout)
+
+    def form_field(self, sample=None) -> dict:
+        d = self.config.preprocessing.delimiter or " "
+        return {"default": "", "delimiter": d, "max_length": self.max_length_, "placeholder": d.join(["1", "2", "3"])}
+
+    def edge_values(self) -> list:
+        d = self.config.preprocessing.delimiter or " "
+        return list(EDGE_STRINGS) + [d.join(["1"] * (self.max_length_ + 5)), d.join(["nan", "1"]), d.join(["inf", "2"]),
+                                     d.join(["1e99", "-1e99"]), d.join(["1", "", "2"]), f"{self.min_:.6g}",
+                                     f"{self.max_:.6g}", d.join(["3.5"] * 3) + d]
+
+    def report_hints(self) -> dict:
+        return {"values": "numeric"}
+
+
+@lru_cache(maxsize=1)
+def _encoder_classes() -> dict:
+    """The torch modules, defined on first use (feature modules do not import torch at import time)."""
+    import torch
+    from torch import nn
+
+    from toolkit import text_encoders as te
+
+    def split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[N, 2L] → values [N, L], mask [N, L]."""
+        length = x.shape[1] // 2
+        return x[:, :length], x[:, length:]
+
+    class Summary(nn.Module):
+        """Statistics of the present values + the padded sequence → Linear + ReLU.
+
+        Shape: [N, 2L] → [N, size].
+        """
+
+        def __init__(self, length: int, size: int, dropout: float = 0.0):
+            super().__init__()
+            self.linear = nn.Linear(7 + 2 * length, size)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            v, m = split(x)
+            n = m.sum(dim=1, keepdim=True)  # [N, 1]
+            safe_n = n.clamp(min=1.0)
+            mean = (v * m).sum(dim=1, keepdim=True) / safe_n
+            std = ((((v - mean) * m) ** 2).sum(dim=1, keepdim=True) / safe_n).sqrt()
+            some = (n > 0).to(x.dtype)
+            big = torch.full_like(v, 1e4)
+            lo = torch.where(m > 0, v, big).amin(dim=1, keepdim=True) * some
+            hi = torch.where(m > 0, v, -big).amax(dim=1, keepdim=True) * some
+            last_at = (n - 1).clamp(min=0).long()  # [N, 1]: values come first, padding after
+            last = v.gather(1, last_at) * some
+            stats = torch.cat([mean, std, lo, hi, v[:, :1], last, n / m.shape[1]], dim=1)
+            return self.dropout(torch.relu(self.linear(torch.cat([stats, x], dim=1))))
+
+    class Project(nn.Module):
+        """values [N, L], mask [N, L] → [N, L, dim]: each value times a learned vector plus a bias, 0 at padding."""
+
+        def __init__(self, dim: int):
+            super().__init__()
+            self.linear = nn.Linear(1, dim)
+
+        def forward(self, v: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+            return self.linear(v.unsqueeze(-1)) * m.unsqueeze(-1)
+
+    def ids(m: torch.Tensor) -> torch.Tensor:
+        """The mask as text_encoders' ids: 0 (te.PAD_ID) at padding, 1 at a value."""
+        return m.long()
+
+    class CNN(nn.Module):
+        """text_encoders.ParallelCNN's convolutions over projected values.
+
+        Shape: [N, 2L] → [N, filters · len(kernel_sizes)].
+        """
+
+        def __init__(self, dim: int, filters: int, kernel_sizes: list[int], dropout: float = 0.0):
+            super().__init__()
+            self.project = Project(dim)
+            self.kernel_sizes = list(kernel_sizes)
+            self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k, padding=k - 1) for k in self.kernel_sizes)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            v, m = split(x)
+            h = self.project(v, m).transpose(1, 2)  # [N, dim, L]
+            lengths = m.sum(dim=1, keepdim=True)  # [N, 1]
+            pooled = []
+            for k, conv in zip(self.kernel_sizes, self.convs):
+                y = torch.relu(conv(h))  # [N, filters, L + k - 1]
+                positions = torch.arange(y.shape[-1], device=x.device).unsqueeze(0).to(x.dtype)
+                valid = (positions < lengths + (k - 1)) & (lengths > 0)
+                pooled.append((y * valid.unsqueeze(1).to(y.dtype)).amax(dim=-1))
+            return self.dropout(torch.cat(pooled, dim=1))
+
+    class GRU(nn.Module):
+        """A bidirectional GRU over projected values, pooled (text_encoders.Pool, mean) over the values.
+
+        Shape: [N, 2L] → [N, 2 · hidden_size].
+        """
+
+        def __init__(self, dim: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
+            super().__init__()
+            self.project = Project(dim)
+            self.gru = nn.GRU(dim, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=True,
+                              dropout=dropout if num_layers > 1 else 0.0)
+            self.pool = te.Pool("mean")
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            v, m = split(x)
+            out, _ = self.gru(self.project(v, m))
+            return self.dropout(self.pool(out, ids(m)))
+
+    class Transformer(nn.Module):
+        """Projected values + learned positions → text_encoders.SelfAttentionBlock × num_layers → norm → mean.
+
+        Shape: [N, 2L] → [N, dim].
+        """
+
+        def __init__(self, dim: int, length: int, num_layers: int = 1, num_heads: int = 2, dropout: float = 0.0):
+            super().__init__()
+            if dim % num_heads:
+                raise ValueError(f"{dim=} must be a multiple of {num_heads=}")
+            self.project = Project(dim)
+            self.position = nn.Parameter(torch.randn(length, dim) * 0.02)
+            self.blocks = nn.ModuleList(te.SelfAttentionBlock(dim, num_heads, dropout) for _ in range(num_layers))
+            self.norm = nn.LayerNorm(dim)
+            self.pool = te.Pool("mean")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            v, m = split(x)
+            h = self.project(v, m) + self.position[: v.shape[1]]
+            key_bias = ((1.0 - m) * te._NEG)[:, None, None, :]  # [N, 1, 1, L]
+            for block in self.blocks:
+                h = block(h, key_bias)
+            return self.pool(self.norm(h), ids(m))
+
+    return {"summary": Summary, "cnn": CNN, "gru": GRU, "transformer": Transformer}

@@ -1,0 +1,282 @@
+r"""Vector input feature: a fixed-length list of numbers in one string, e.g. "0.5 1.25 -3" or "0.5,1.25,-3".
+
+    - {name: embedding, type: vector}                                   # space-separated, size learned
+    - {name: rgb, type: vector, preprocessing: {delimiter: ",", size: 3}}
+
+The list is parsed inside the ONNX graph (`numbers_onnx`, shared with the timeseries type):
+    RegexFullMatch(raw, LIST)           → bool [N]: numbers (NUMBER) between delimiters, spaces around
+                                          them allowed, at least one number; else the row is missing
+    Tokenizer(raw, NUMBER)              → the numbers as strings [N, D]
+    → Cast (float64, then float32)      → values [N, W] (0 where absent), present [N, W], count [N]
+A number is ASCII: an optional sign, ≤ 20 digits, an optional point and ≤ 20 digits, an optional
+2-digit exponent ("1e5"); "nan", "inf", "1_000" are not numbers (so Cast never fails). Values beyond
+float32 become ±inf and are clamped like numbers. The Python twin (tests' oracle) is
+`[float(p) for p in s.split(d)]` with each piece stripped and matched to NUMBER.
+
+Input preprocessing (ONNX, string [N] → float32 [N, size + 1]):
+    parse → a row that is empty, not a list of numbers, or of another length than `size` is missing:
+    every component gets its training mean; the last column is 1.0 for missing rows, else 0.0
+    → per component: clamp to the training [min, max], then z-score (`normalization: none` skips it).
+At prediction a wrong row is missing with the flag, never an error: the graph cannot raise one
+(an error naming the row would be the runtime's check before the graph, as for numbers).
+At training such rows are counted and reported. `size` defaults to the most common length in training.
+Encoder: Linear + ReLU (dense) or the columns as they are (passthrough).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from toolkit.errors import TkError
+from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
+                                   StrictModel, np)  # numpy, lazily
+from toolkit.features.date_parse import SPACE
+from toolkit.features.number import NumberAccumulator, NumberInput, NumberInputConfig, NumberPreprocessing, \
+    NumberEncoder
+
+NUMBER = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,2})?"
+#: Longest list a vector (and the window of a time series) may have: RE2 repeats at most 1000 times.
+MAX_LENGTH = 1000
+FORBIDDEN_DELIMITERS = set("0123456789.+-eE")
+
+
+def list_pattern(delimiter: str | None) -> str:
+    """RE2 full match of a list of at least one NUMBER between `delimiter`s (None: runs of spaces)."""
+    if delimiter is None:
+        return f"{SPACE}*{NUMBER}(?:{SPACE}+{NUMBER})*{SPACE}*"
+    d = f"\\x{{{ord(delimiter):x}}}"
+    return f"{SPACE}*{NUMBER}(?:{SPACE}*{d}{SPACE}*{NUMBER})*{SPACE}*"
+
+
+def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
+    """The Python twin of the ONNX parse (test oracle): the numbers, or None when `s` is not a list."""
+    import re
+
+    pieces = s.split() if delimiter is None else [p.strip() for p in s.split(delimiter)]
+    if not pieces or not all(re.fullmatch(NUMBER, p) for p in pieces):
+        return None
+    with np.errstate(over="ignore"):  # beyond float32 → ±inf, as the graph's Cast
+        return [float(np.float32(float(p))) for p in pieces]
+
+
+def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: str):
+    """Emit string [N] → (values float32 [N, W], present bool [N, W], count int64 [N], ok bool [N]).
+
+    W = `width` (numbers after the first `width` are cut; rows with fewer are padded), or the most
+    numbers in the batch (at least 1) when `width` is None. Rows that are not lists have ok False,
+    count 0 and nothing present.
+    """
+    i64 = np.int64
+    ok = g.op("RegexFullMatch", raw, name=f"{name}/list_ok", pattern=list_pattern(delimiter))
+    tokens = g.op("Tokenizer", raw, name=f"{name}/numbers", domain="com.microsoft", tokenexp=NUMBER,
+                  mark=0, pad_value="", mincharnum=1)
+    g.declare(tokens, "string", ["N", f"{name}:numbers"])
+    rows = g.op("Shape", raw, name=f"{name}/n", start=0, end=1)
+    shape = g.op("Concat", rows, g.const(np.array([width or 1], dtype=i64), name=f"{name}/pad_width"),
+                 name=f"{name}/pad_shape", axis=0)
+    blank = g.const(np.array([[""]], dtype=object), "string", name=f"{name}/blank")
+    padded = g.op("Concat", tokens, g.op("Expand", blank, shape, name=f"{name}/blanks"), name=f"{name}/padded",
+                  axis=1)
+    if width is not None:
+        padded = g.op("Slice", padded, g.const(np.array([0], dtype=i64), name=f"{name}/start"),
+                      g.const(np.array([width], dtype=i64), name=f"{name}/stop"),
+                      g.const(np.array([1], dtype=i64), name=f"{name}/axis"), name=f"{name}/window")
+    g.declare(padded, "string", ["N", width or f"{name}:width"])
+    row_ok = g.op("Unsqueeze", ok, g.const(np.array([1], dtype=i64), name=f"{name}/col"), name=f"{name}/row_ok")
+    present = g.op("And", g.op("Not", g.op("Equal", padded, blank, name=f"{name}/is_blank"), name=f"{name}/filled"),
+                   row_ok, name=f"{name}/present")
+    safe = g.op("Where", present, padded, g.const(np.array([["0"]], dtype=object), "string", name=f"{name}/zero"),
+                name=f"{name}/safe")
+    values = g.op("Cast", g.op("Cast", safe, name=f"{name}/f64", to=11), name=f"{name}/f32", to=1)
+    all_tokens = g.op("Not", g.op("Equal", tokens, blank, name=f"{name}/token_blank"), name=f"{name}/is_token")
+    count = g.op("ReduceSum", g.op("Cast", all_tokens, name=f"{name}/token_1", to=7),
+                 g.const(np.array([1], dtype=i64), name=f"{name}/sum_axis"), name=f"{name}/count_all", keepdims=0)
+    count = g.op("Where", ok, count, g.const(np.array(0, dtype=i64), name=f"{name}/none"), name=f"{name}/count")
+    return values, present, count, ok
+
+
+@lru_cache(maxsize=8)
+def _parse_session(delimiter: str | None):
+    import onnxruntime as ort
+
+    from toolkit.onnxgraph import GraphBuilder
+    from toolkit.preprocess import session_options
+
+    g = GraphBuilder("tk_number_list")
+    raw = g.input("raw", "string", ["N"])
+    outs = numbers_onnx(g, raw, delimiter, None, "list")
+    for name, dtype, value in zip(("values", "present", "count"), ("float32", "bool", "int64"), outs):
+        g.op("Identity", value, name=f"list/out_{name}", outputs=[name])
+        g.output(name, dtype, None)
+    options = session_options()
+    options.enable_cpu_mem_arena = False
+    return ort.InferenceSession(g.build().SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def parse_lists(strings: np.ndarray, delimiter: str | None, chunk: int = 4096):
+    """Run the ONNX list parser over `strings` [N]: yields (values [n, D], present [n, D], count [n]) per chunk."""
+    strings = np.asarray(strings, dtype=object)
+    session = _parse_session(delimiter)
+    for start in range(0, len(strings), chunk):
+        yield tuple(session.run(None, {"raw": strings[start:start + chunk]}))
+
+
+class ListPreprocessing(StrictModel):
+    delimiter: str | None = Field(None, description="The one character between numbers; default: spaces.")
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter_is_not_part_of_a_number(cls, v):
+        if v is not None and (len(v) != 1 or v in FORBIDDEN_DELIMITERS or v.isspace()):
+            raise ValueError(f"delimiter {v!r} must be one character, not a space (leave it out for spaces), "
+                             "digit, sign, point or e")
+        return v
+
+
+class VectorPreprocessing(ListPreprocessing):
+    size: int | None = Field(None, ge=1, le=MAX_LENGTH, description="Numbers per row; default: the most common "
+                                                                     "length in training.")
+    normalization: Literal["zscore", "none"] = "zscore"
+
+
+class VectorEncoder(StrictModel):
+    type: Literal["dense", "passthrough"] = "dense"
+    size: int = Field(32, gt=0, description="Output width of the dense encoder.")
+
+
+class VectorInputConfig(FeatureConfig):
+    type: Literal["vector"]
+    preprocessing: VectorPreprocessing = VectorPreprocessing()
+    encoder: VectorEncoder = VectorEncoder()
+
+
+def component(name: str, i: int) -> NumberInput:
+    """An unfitted number input for one component (mean fill, z-score, no bins)."""
+    return NumberInput(NumberInputConfig(name=f"{name}[{i}]", type="number", encoder=NumberEncoder(type="passthrough"),
+                                         preprocessing=NumberPreprocessing(normalization="zscore",
+                                                                           missing_value_strategy="mean")))
+
+
+class VectorAccumulator(Accumulator):
+    """Rows by length, and per length a number accumulator per component (so `size` can be chosen last)."""
+
+    def __init__(self, feature: "VectorInput"):
+        super().__init__(feature)
+        self.lengths: Counter = Counter()
+        self.numbers: dict[int, list[NumberAccumulator]] = {}
+        self.examples: list[str] = []
+
+    def update(self, column: np.ndarray) -> None:
+        column = np.asarray(column, dtype=object)
+        self.count(column)
+        p = self.feature.config.preprocessing
+        offset = 0
+        for values, present, count in parse_lists(column, p.delimiter):
+            raw = column[offset:offset + len(count)]
+            offset += len(count)
+            bad = (count == 0) & (raw != "")
+            self.examples += [str(v)[:40] for v in raw[bad][:3 - len(self.examples)]]
+            self.lengths.update(count[count > 0].tolist())
+            for length in np.unique(count[(count > 0) & (count <= MAX_LENGTH)]).tolist():
+                if p.size is not None and length != p.size:
+                    continue
+                rows = values[count == length, :length].astype(np.float64)
+                accs = self.numbers.setdefault(length, [NumberAccumulator(component(self.feature.config.name, i))
+                                                        for i in range(length)])
+                for i, acc in enumerate(accs):
+                    acc.update(rows[:, i])
+
+    def finish(self) -> "VectorInput":
+        f, p = self.feature, self.feature.config.preprocessing
+        size = p.size or min((n for n in self.lengths if n <= MAX_LENGTH),
+                             key=lambda n: (-self.lengths[n], n), default=None)
+        if size is None or size not in self.numbers:
+            seen = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
+            raise TkError(f"{f.where}: no row of the training split is a list of {p.size or 'some'} numbers{seen}")
+        fitted = [acc.finish() for acc in self.numbers[size]]
+        f.size_ = size
+        f.fill_ = [c.fill_ for c in fitted]
+        f.min_, f.max_ = [c.min_ for c in fitted], [c.max_ for c in fitted]
+        f.shift_ = [c.shift_ for c in fitted] if p.normalization == "zscore" else [0.0] * size
+        f.scale_ = [c.scale_ for c in fitted] if p.normalization == "zscore" else [1.0] * size
+        f.wrong_ = self.present - self.lengths[size]
+        if f.wrong_:
+            from toolkit import log
+
+            log.warn(f"{f.where}: {f.wrong_} value(s) are not lists of {size} numbers"
+                     + (f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else "")
+                     + "; treated as missing")
+        return f
+
+
+class VectorInput(InputFeature):
+    """A list of `size` numbers in one string → z-scored components + a missing flag → dense."""
+
+    type = "vector"
+    raw_dtype = RAW_STRING
+    pre_dtype = "float32"
+    Config = VectorInputConfig
+    max_chunk_rows = 16384
+
+    def accumulator(self) -> VectorAccumulator:
+        return VectorAccumulator(self)
+
+    def state(self) -> dict:
+        return {"size": self.size_, "fill": self.fill_, "min": self.min_, "max": self.max_, "shift": self.shift_,
+                "scale": self.scale_, "wrong": self.wrong_}
+
+    @classmethod
+    def from_state(cls, config: VectorInputConfig, state: dict) -> "VectorInput":
+        self = cls(config)
+        self.size_, self.fill_, self.min_, self.max_ = state["size"], state["fill"], state["min"], state["max"]
+        self.shift_, self.scale_, self.wrong_ = state["shift"], state["scale"], state["wrong"]
+        return self
+
+    def to_onnx(self, g, raw: str) -> str:
+        """string [N] → float32 [N, size + 1]: clamped, z-scored components, then the missing flag."""
+        n, f32 = self.config.name, np.float32
+        values, _, count, _ = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.size_, n)
+        ok = g.op("Equal", count, g.const(np.array(self.size_, dtype=np.int64), name=f"{n}/size"), name=f"{n}/ok")
+        row_ok = g.op("Unsqueeze", ok, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/row_ok")
+        filled = g.op("Where", row_ok, values, g.const(np.array(self.fill_, dtype=f32), name=f"{n}/fill"),
+                      name=f"{n}/impute")
+        clamped = g.op(  # per-component bounds: Clip takes scalars only
+            "Min", g.op("Max", filled, g.const(np.array(self.min_, dtype=f32), name=f"{n}/min"), name=f"{n}/lo"),
+            g.const(np.array(self.max_, dtype=f32), name=f"{n}/max"), name=f"{n}/hi")
+        scaled = g.op("Div", g.op("Sub", clamped, g.const(np.array(self.shift_, dtype=f32), name=f"{n}/shift"),
+                                  name=f"{n}/sub"),
+                      g.const(np.array(self.scale_, dtype=f32), name=f"{n}/scale"), name=f"{n}/div")
+        flag = g.op("Cast", g.op("Not", row_ok, name=f"{n}/not_ok"), name=f"{n}/missing", to=1)
+        return g.op("Concat", scaled, flag, name=f"{n}/with_flag", axis=1)
+
+    def output_width(self) -> int:
+        e = self.config.encoder
+        return e.size if e.type == "dense" else self.size_ + 1
+
+    def encoder(self):
+        """float [N, size + 1] → [N, encoder.size] (dense) or the same (passthrough)."""
+        from toolkit.encoders import DenseEncoder, Passthrough
+
+        e = self.config.encoder
+        return DenseEncoder(self.size_ + 1, e.size) if e.type == "dense" else Passthrough()
+
+    def form_field(self, sample=None) -> dict:
+        """A text box holding `size` numbers (the training means), written with the delimiter."""
+        d = self.config.preprocessing.delimiter
+        return {"default": (d or " ").join(f"{v:.6g}" for v in self.fill_), "size": self.size_,
+                "delimiter": d or " "}
+
+    def edge_values(self) -> list:
+        """Generic strings + wrong lengths, NaN and inf inside the list, huge numbers, the means."""
+        d = self.config.preprocessing.delimiter or " "
+        ok = [f"{v:.6g}" for v in self.fill_]
+        return list(EDGE_STRINGS) + [d.join(ok), d.join(ok[:-1]), d.join(ok + ["1"]), d.join(["nan"] + ok[1:]),
+                                     d.join(["inf"] + ok[1:]), d.join(["1e99"] + ok[1:]), d.join(["-1e30"] + ok[1:]),
+                                     d.join(ok) + d, "[" + ", ".join(ok) + "]"]
+
+    def report_hints(self) -> dict:
+        return {"values": "numeric"}
