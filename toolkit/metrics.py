@@ -45,12 +45,17 @@ def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
                 y, pred, average="binary", zero_division=0)
     except ValueError:
         precision = recall = f1 = math.nan
+    from toolkit.calibration import expected_calibration_error
+
+    proba = np.stack([1 - p, p], axis=1)
     return {
         "roc_auc": safe(m.roc_auc_score, y, p),
         "accuracy": safe(m.accuracy_score, y, pred),
         "f1": float(f1),
         "precision": float(precision),
         "recall": float(recall),
+        "log_loss": safe(m.log_loss, y, proba, labels=[0, 1]),
+        "ece": expected_calibration_error(y, proba),
     }
 
 
@@ -68,10 +73,14 @@ def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     else:  # one-vs-rest over the classes present, each needs positives and negatives
         aucs = [safe(m.roc_auc_score, (y == c).astype(int), proba[:, c]) for c in present]
         auc = float(np.nanmean(aucs)) if aucs and not all(map(math.isnan, aucs)) else math.nan
+    from toolkit.calibration import expected_calibration_error
+
     return {
         "accuracy": safe(m.accuracy_score, y, pred),
         "macro_f1": safe(m.f1_score, y, pred, labels=present, average="macro", zero_division=0),
         "roc_auc": auc,
+        "log_loss": safe(m.log_loss, y, np.clip(proba, 1e-15, 1), labels=labels),
+        "ece": expected_calibration_error(y, proba),
     }
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from toolkit import log, prepare
 from toolkit.config import render
+from toolkit.features.base import OutputFeature
 from toolkit.stream import ddp, readers
 
 PARITY_ROWS = 2_000
@@ -93,6 +94,24 @@ def fit_gbm(cfg, inputs, outputs, splits, ctx):
     return core, History(epochs=[record], best_epoch=1, best_value=value, seconds=seconds)
 
 
+def fit_post(model, outputs, split, ctx) -> dict:
+    """Each output's `fit_post` (temperature, threshold) on the validation rows' decoder outputs:
+    {output: what it reports}, only the outputs that fitted something. Every rank computes the same."""
+    from toolkit.features.base import known_rows
+
+    if not any(type(f).fit_post is not OutputFeature.fit_post for f in outputs):
+        return {}
+    preds, ys = split.predictions(model, ctx)
+    found = {}
+    for f, pred, y in zip(outputs, preds or [], ys or []):
+        keep = known_rows(y)
+        info = f.fit_post(y[keep], pred[keep]) if keep.any() else None
+        if info:
+            found[f.config.name] = info
+            log.info(f"{f.config.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in info.items()))
+    return found
+
+
 def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
         rows: int = readers.CHUNK_ROWS):
     """Train from `source` (readers.FrameSource or readers.Source); returns the TrainedModel (on every rank).
@@ -145,10 +164,13 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
             fp = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
             history = trainer.fit(model, outputs, splits["train"], splits["validation"], cfg, ctx,
                                   checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp, on_epoch=on_epoch)
+        post = fit_post(model, outputs, splits["validation"] if splits["validation"].rows else splits["train"], ctx)
         metrics = {name: evaluate(model, outputs, split, ctx) for name, split in splits.items() if split.rows}
         model.to("cpu")
         extra = {"processes": ctx.world} if not source.whole else {}
         stats = epochs.training_stats(cfg, history, metrics, summary | extra, started)
+        if post:
+            stats["calibration"] = post
         if cfg.model_type == "gbm":
             stats["gbm"] = {"boosters": model.gbm.stats, "gain": model.gbm.importances()}
         result = TrainedModel(cfg, inputs, outputs, model, stats)

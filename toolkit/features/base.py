@@ -289,5 +289,15 @@ class OutputFeature(Feature):
         """Class names of a classification output, else None."""
         return None
 
+    @property
+    def threshold(self) -> float | None:
+        """The probability at or above which a label is given (binary, set), else None."""
+        return None
+
+    def fit_post(self, y: np.ndarray, raw: np.ndarray) -> dict | None:
+        """After training: fit what is fitted on the validation rows' decoder outputs `raw` and known
+        targets `y` (calibration, a threshold); returns what to report in training_stats.json, or None."""
+        return None
+
     #: the plots `tk report` draws for this output (names in toolkit.report.build.PLOTS)
     report_plots: ClassVar[tuple[str, ...]] = ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from toolkit.errors import TkError
 from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
@@ -36,7 +36,21 @@ class BinaryInputConfig(FeatureConfig):
 class BinaryOutputConfig(OutputFeatureConfig):
     type: Literal["binary"]
     preprocessing: BinaryPreprocessing = BinaryPreprocessing()
-    threshold: float = Field(0.5, gt=0, lt=1, description="Probability at or above which the label is true.")
+    threshold: float | Literal["auto"] = Field(
+        0.5, description="Probability at or above which the label is true; auto: the cut-off that maximises "
+                         "threshold_metric on the validation rows (written into the ONNX graph).")
+    threshold_metric: Literal["f1", "accuracy", "balanced_accuracy", "mcc"] = Field(
+        "f1", description="What threshold: auto maximises.")
+    calibration: Literal["temperature", "none"] = Field(
+        "none", description="temperature: the logit divided by one number fitted on the validation rows "
+                            "(lower log loss, same ranking); applied inside the ONNX graph.")
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_in_range(cls, v):
+        if v != "auto" and not 0 < v < 1:
+            raise ValueError(f"must be > 0 and < 1 (or auto), got {v}")
+        return v
     positive_class_weight: float | Literal["balanced"] | None = Field(
         None, description="Weight of true rows in the loss; 'balanced' uses negatives/positives.")
 
@@ -166,7 +180,7 @@ class BinaryOutput(OutputFeature):
     type = "binary"
     Config = BinaryOutputConfig
     raw_dtype = RAW_STRING
-    metric_names = ("loss", "roc_auc", "accuracy", "f1", "precision", "recall")
+    metric_names = ("loss", "roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "ece")
     default_metric = "loss"
     importance_metric = "roc_auc"
     report_plots = ("confusion", "roc", "precision_recall", "calibration", "probabilities")
@@ -184,19 +198,44 @@ class BinaryOutput(OutputFeature):
                           "in the training split; a classifier needs two")
         w = self.config.positive_class_weight
         self.pos_weight_ = float(falses / trues) if w == "balanced" else (w or 1.0)
+        self.temperature_ = 1.0
+        self.threshold_ = 0.5 if self.config.threshold == "auto" else float(self.config.threshold)
         return self
+
+    def fit_post(self, y: np.ndarray, logits: np.ndarray) -> dict | None:
+        """Temperature and/or an automatic threshold from the validation rows (`y` 0/1, `logits` [N])."""
+        from toolkit import calibration as cal
+
+        c = self.config
+        if c.calibration == "none" and c.threshold != "auto":
+            return None
+        info = {"ece_before": cal.expected_calibration_error(y, cal.probabilities(logits))}
+        if c.calibration == "temperature":
+            self.temperature_ = cal.fit_temperature(logits, y)
+        p = cal.probabilities(logits / self.temperature_)
+        if c.threshold == "auto":
+            self.threshold_ = cal.best_threshold(y, p[:, 1], c.threshold_metric)
+        return info | {"ece_after": cal.expected_calibration_error(y, p), "temperature": self.temperature_,
+                       "threshold": self.threshold_}
 
     @property
     def classes(self) -> list[str]:
         return self.mapping_["labels"]
 
+    @property
+    def threshold(self) -> float:
+        return self.threshold_
+
     def state(self) -> dict:
-        return {"mapping": self.mapping_, "pos_weight": self.pos_weight_}
+        return {"mapping": self.mapping_, "pos_weight": self.pos_weight_, "temperature": self.temperature_,
+                "threshold": self.threshold_}
 
     @classmethod
     def from_state(cls, config: BinaryOutputConfig, state: dict) -> "BinaryOutput":
         self = cls(config)
         self.mapping_, self.pos_weight_ = state["mapping"], state["pos_weight"]
+        self.temperature_ = state.get("temperature", 1.0)
+        self.threshold_ = state.get("threshold", 0.5 if config.threshold == "auto" else config.threshold)
         return self
 
     def encode_target(self, column: np.ndarray) -> np.ndarray:
@@ -223,26 +262,29 @@ class BinaryOutput(OutputFeature):
 
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N] → label [N] (original spelling) and probabilities [N, 2] (false, true)."""
-        p = sigmoid(logits)
-        labels = np.array(self.classes, dtype=object)[(p >= self.config.threshold).astype(int)]
+        p = sigmoid(np.asarray(logits, dtype=np.float64) / self.temperature_)
+        labels = np.array(self.classes, dtype=object)[(p >= self.threshold_).astype(int)]
         return {"label": labels, "probabilities": np.stack([1 - p, p], axis=1)}
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` 0/1 [N]."""
         from toolkit import metrics
 
-        return metrics.binary(y, outputs[f"{self.config.name}::probabilities"][:, 1], self.config.threshold)
+        return metrics.binary(y, outputs[f"{self.config.name}::probabilities"][:, 1], self.threshold_)
 
     def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
         """Logits [N] → `<name>::label` string [N], `<name>::probabilities` float [N, 2]."""
         from toolkit.onnxgraph import tensor
 
         n = self.config.name
+        if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows
+            logits = g.op("Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"),
+                          name=f"{n}/calibrate")
         p = g.op("Sigmoid", logits, name=f"{n}/sigmoid")
         p_col = g.op("Unsqueeze", p, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/p_col")
         q_col = g.op("Sub", g.const(np.float32(1), name=f"{n}/one"), p_col, name=f"{n}/q_col")
         g.op("Concat", q_col, p_col, name=f"{n}/probabilities", axis=1, outputs=[f"{n}::probabilities"])
-        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.config.threshold), name=f"{n}/threshold"),
+        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.threshold_), name=f"{n}/threshold"),
                    name=f"{n}/over")
         idx = g.op("Cast", hit, name=f"{n}/index", to=7)  # INT64
         g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],

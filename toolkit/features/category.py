@@ -49,6 +49,9 @@ class CategoryOutputConfig(OutputFeatureConfig):
     preprocessing: CategoryOutputPreprocessing = CategoryOutputPreprocessing()
     class_weights: Literal["balanced"] | dict[str, float] | None = Field(
         None, description="Loss weight per class: 'balanced' or {class: weight}.")
+    calibration: Literal["temperature", "none"] = Field(
+        "none", description="temperature: the logits divided by one number fitted on the validation rows "
+                            "(lower log loss, same argmax); applied inside the ONNX graph.")
 
 
 def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
@@ -145,7 +148,7 @@ class CategoryOutput(OutputFeature):
     type = "category"
     Config = CategoryOutputConfig
     raw_dtype = RAW_STRING
-    metric_names = ("loss", "accuracy", "macro_f1", "roc_auc")
+    metric_names = ("loss", "accuracy", "macro_f1", "roc_auc", "log_loss", "ece")
     default_metric = "loss"
     importance_metric = "accuracy"
     report_plots = ("confusion", "roc", "precision_recall", "calibration", "probabilities")
@@ -178,19 +181,32 @@ class CategoryOutput(OutputFeature):
             self.weights_ = [float(cw.get(c, 1.0)) for c in self.classes_]
         else:
             self.weights_ = None
+        self.temperature_ = 1.0
         return self
+
+    def fit_post(self, y: np.ndarray, logits: np.ndarray) -> dict | None:
+        """Temperature scaling from the validation rows (`y` class index [N], `logits` [N, C])."""
+        from toolkit import calibration as cal
+
+        if self.config.calibration == "none":
+            return None
+        before = cal.expected_calibration_error(y, cal.probabilities(logits))
+        self.temperature_ = cal.fit_temperature(logits, y)
+        after = cal.expected_calibration_error(y, cal.probabilities(logits / self.temperature_))
+        return {"ece_before": before, "ece_after": after, "temperature": self.temperature_}
 
     @property
     def classes(self) -> list[str]:
         return self.classes_
 
     def state(self) -> dict:
-        return {"classes": self.classes_, "weights": self.weights_}
+        return {"classes": self.classes_, "weights": self.weights_, "temperature": self.temperature_}
 
     @classmethod
     def from_state(cls, config: CategoryOutputConfig, state: dict) -> "CategoryOutput":
         self = cls(config)
         self.classes_, self.weights_ = state["classes"], state["weights"]
+        self.temperature_ = state.get("temperature", 1.0)
         return self
 
     def encode_target(self, column: np.ndarray) -> np.ndarray:
@@ -212,7 +228,7 @@ class CategoryOutput(OutputFeature):
 
     def predict(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Logits [N, C] → label [N] and probabilities [N, C]."""
-        z = logits.astype(np.float64)
+        z = logits.astype(np.float64) / self.temperature_
         z = np.exp(z - z.max(axis=1, keepdims=True))
         p = z / z.sum(axis=1, keepdims=True)
         return {"label": np.array(self.classes_, dtype=object)[p.argmax(axis=1)], "probabilities": p}
@@ -231,6 +247,9 @@ class CategoryOutput(OutputFeature):
         from toolkit.onnxgraph import tensor
 
         n, c = self.config.name, len(self.classes_)
+        if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows
+            logits = g.op("Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"),
+                          name=f"{n}/calibrate")
         g.op("Softmax", logits, name=f"{n}/softmax", axis=1, outputs=[f"{n}::probabilities"])
         idx = g.op("ArgMax", logits, name=f"{n}/argmax", axis=1, keepdims=0)
         g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],

@@ -196,6 +196,10 @@ class SetOutput(OutputFeature):
     def classes(self) -> list[str]:
         return self.classes_
 
+    @property
+    def threshold(self) -> float:
+        return self.config.threshold
+
     def state(self) -> dict:
         return {"classes": self.classes_}
 

@@ -84,7 +84,7 @@ def _output_rows(o, y: np.ndarray, outs: dict[str, np.ndarray], dropped: int) ->
         return OutputRows(name, kind, o.predict(y)["value"],
                           value=outs[f"{name}::value"].astype(np.float64), dropped=dropped)
     proba = outs[f"{name}::probabilities"].astype(np.float64)
-    threshold = getattr(o.config, "threshold", None)
+    threshold = o.threshold
     return OutputRows(name, kind, y.astype(int), proba=proba, classes=list(o.classes),
                       threshold=threshold, dropped=dropped)
 
