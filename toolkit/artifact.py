@@ -68,13 +68,14 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
 
 
 def read_regular(path: Path, size: int | None = None, limit: int | None = None,
-                 follow_links: bool = False) -> bytes:
+                 follow_links: bool = False, listed_in: str = MANIFEST) -> bytes:
     """The bytes of the regular file `path`: never through a symlink, never blocking on a FIFO.
 
     `size`: the size the file must have (checked before reading); `limit`: the
     most bytes it may have; `follow_links`: for a file the user named
     themselves (a bare .onnx), a link is followed, but it must still end in a
-    regular file. FileNotFoundError propagates (callers say what is missing);
+    regular file; `listed_in`: the file that gives `size`, for messages.
+    FileNotFoundError propagates (callers say what is missing);
     anything else that is not a plain readable file is a TkError.
     """
     path = Path(path)
@@ -94,7 +95,7 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
         raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file; the model directory is damaged")
     with os.fdopen(fd, "rb") as fh:
         if size is not None and st.st_size != size:
-            raise TkError(f"{path}: {st.st_size} bytes, {MANIFEST} says {size}; the file was changed "
+            raise TkError(f"{path}: {st.st_size} bytes, {listed_in} says {size}; the file was changed "
                           "or damaged after training")
         if limit is not None and st.st_size > limit:
             raise TkError(f"{path}: {st.st_size} bytes, more than the {limit} a {path.name} can have; "
