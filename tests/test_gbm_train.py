@@ -107,3 +107,18 @@ def test_gbm_parameters_are_searchable_by_dotted_path():
     assert apply.set_path(base, "gbm.learning_rate", 0.05)["gbm"]["learning_rate"] == 0.05
     with pytest.raises(apply.PathError, match="num_leaf"):
         apply.check_path(base, "gbm.num_leaf")
+
+
+def test_model_type_auto_keeps_the_better_on_validation(penguins, tmp_path):
+    from toolkit.metrics import better
+
+    cfg = gbm_config({"name": "species", "type": "category"})
+    cfg["model_type"] = "auto"
+    cfg["trainer"] = {"epochs": 8}
+    model = train(cfg, penguins, output=tmp_path / "m")
+    auto = model.stats["auto"]
+    assert auto["chosen"] in ("nn", "gbm") and auto["validation_metric"] == "species.loss"
+    other = "gbm" if auto["chosen"] == "nn" else "nn"
+    assert not better("loss", auto[other], auto[auto["chosen"]])
+    assert load(tmp_path / "m").config.model_type == auto["chosen"]  # the directory holds the resolved config
+    assert (tmp_path / "m" / ("gbm.json" if auto["chosen"] == "gbm" else "model.safetensors")).is_file()

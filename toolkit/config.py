@@ -87,9 +87,10 @@ class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
-    model_type: Literal["nn", "gbm"] = Field(
+    model_type: Literal["nn", "gbm", "auto"] = Field(
         "nn", description="nn: encoders → combiner → decoders (torch); gbm: LightGBM trees on the same "
-                          "preprocessing, one booster per output, in the same one-file ONNX.")
+                          "preprocessing, one booster per output, in the same one-file ONNX; auto: both on the "
+                          "same split, the better on the validation metric kept.")
     combiner: Combiner = ConcatCombinerConfig()
     gbm: GbmConfig = Field(GbmConfig(), description="LightGBM's parameters when model_type is gbm.")
     trainer: TrainerConfig = TrainerConfig()
@@ -120,7 +121,7 @@ class Config(StrictModel):
                     raise ValueError(f"{kind}[{i}].name: duplicate feature name {f.name!r} "
                                      f"(also {seen[f.name]})")
                 seen[f.name] = f"{kind}[{i}]"
-        if self.model_type == "nn":
+        if self.model_type != "gbm":
             for i, f in enumerate(self.input_features):
                 if f.type == "number" and f.preprocessing.missing_value_strategy == "keep":
                     raise ValueError(f"input_features[{i}].preprocessing.missing_value_strategy: keep needs "

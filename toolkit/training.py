@@ -112,6 +112,50 @@ def fit_post(model, outputs, split, ctx) -> dict:
     return found
 
 
+def gbm_variant(cfg):
+    """The gbm half of model_type auto: the same config with model_type gbm and every number input as a
+    tree wants it (raw value, NaN kept; see config.gbm_number_defaults)."""
+    from toolkit.config import validate_config
+
+    data = cfg.model_dump(mode="json", exclude={"hyperopt"})
+    data["model_type"] = "gbm"
+    for f in data["input_features"]:
+        if f["type"] == "number":
+            f["encoder"] = {"type": "passthrough"}
+            f["preprocessing"] |= {"normalization": "none", "missing_value_strategy": "keep"}
+    return validate_config(data, "model_type auto (gbm)")
+
+
+def run_auto(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
+             rows: int = readers.CHUNK_ROWS):
+    """model_type auto: the neural model and the GBM on the same split, the better on the validation
+    metric kept (its config, model_type resolved, is what the model directory holds). Text inputs or
+    several processes: the neural model alone."""
+    from toolkit.metrics import better
+
+    nn_cfg = cfg.model_copy(update={"model_type": "nn"})
+    if ddp.world_size() > 1 or any(f.type == "text" for f in cfg.input_features):
+        return run(nn_cfg, source, label, output, resume, on_epoch, rows)
+    if resume:
+        log.warn("--resume: model_type auto keeps no checkpoint; training both models again")
+    started = time.perf_counter()
+    found = {"nn": run(nn_cfg, source, label, None, False, on_epoch, rows),
+             "gbm": run(gbm_variant(cfg), source, label, None, False, None, rows)}
+    watch = ".".join(cfg.validation_metric())
+    values = {k: m.stats["best_value"] for k, m in found.items()}
+    chosen = "gbm" if better(cfg.validation_metric()[1], values["gbm"], values["nn"]) else "nn"
+    result = found[chosen]
+    result.stats["auto"] = {"validation_metric": watch, "nn": values["nn"], "gbm": values["gbm"],
+                            "chosen": chosen, "nn_seconds": found["nn"].stats["total_seconds"],
+                            "gbm_seconds": found["gbm"].stats["total_seconds"]}
+    result.stats["total_seconds"] = time.perf_counter() - started
+    log.info(f"model_type auto: validation {watch} nn {values['nn']:.4f}, gbm {values['gbm']:.4f} → {chosen}")
+    if output is not None:
+        result.save(output, parity_columns=result.parity_columns)
+        log.info(f"wrote {output}")
+    return result
+
+
 def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
         rows: int = readers.CHUNK_ROWS):
     """Train from `source` (readers.FrameSource or readers.Source); returns the TrainedModel (on every rank).
@@ -120,6 +164,8 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
     epoch in `<output>.checkpoint/` (removed at the end); `resume` continues
     from it. `on_epoch(record)` sees each epoch's record (hyperopt pruning).
     """
+    if cfg.model_type == "auto":
+        return run_auto(cfg, source, label, output, resume, on_epoch, rows)
     import torch
 
     from toolkit import checkpoint, epochs, trainer
@@ -174,13 +220,14 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
         if cfg.model_type == "gbm":
             stats["gbm"] = {"boosters": model.gbm.stats, "gain": model.gbm.importances()}
         result = TrainedModel(cfg, inputs, outputs, model, stats)
+        check = splits["validation"] if splits["validation"].rows else splits["train"]
+        result.parity_columns = check.raw_sample(PARITY_ROWS) or None  # rows the export is checked on
         if not source.whole:
             for split_name, per_output in metrics.items():
                 log.info(f"{split_name}: " + "; ".join(
                     f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()))
         if output is not None and ctx.main:
-            check = splits["validation"] if splits["validation"].rows else splits["train"]
-            result.save(output, parity_columns=check.raw_sample(PARITY_ROWS) or None)
+            result.save(output, parity_columns=result.parity_columns)
             checkpoint.remove(ckpt_dir)
             log.info(f"wrote {output}")
         ddp.barrier(ctx)
