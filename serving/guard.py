@@ -101,7 +101,7 @@ class Guard:
         body = bytes(body)
         if reader is not None:
             try:
-                scope = {**scope, SCOPE_KEY: reader.read(body)}
+                scope = {**scope, SCOPE_KEY: await reader.read_async(body)}
             except ClientError as e:
                 return await _reply(send, e.status, e.body())
         await self.app(scope, _replay(body, receive), _ReadableErrors(send))

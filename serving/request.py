@@ -5,9 +5,11 @@
 
 Order of the checks, cheapest first, so no client can make the server do
 work in proportion to anything but the limits:
-1. rows per request: a body big enough to hold more than `max_rows` rows
-   is parsed once (pydantic-core's JSON parser, no validation) and its rows
-   counted; over the limit is a 413 naming `TK_MAX_ROWS`. No row is validated.
+1. rows per request: a body with more than `max_rows` commas (so one that
+   could hold more than `max_rows` rows; counting bytes costs ~0.05 ms per
+   MB) is parsed once (pydantic-core's JSON parser, no validation) and its
+   rows counted; over the limit is a 413 naming `TK_MAX_ROWS`. No row is
+   validated. (A 1 MB string in one row is not parsed twice.)
 2. validation: pydantic in JSON mode, the whole body in one call (the `rows`
    field also carries `max_length`, so its OpenAPI schema says the limit).
 3. an invalid body: pydantic counts its errors without building them; when
@@ -15,16 +17,29 @@ work in proportion to anything but the limits:
    only until `max_errors` are found, and the rest are counted, not listed.
    The answer is at most `max_errors` entries: a 30 KB body of `{}` rows
    gives a 400 of a few KB, not one error per field per row (~20 MB).
+
+`await reader.read_async(body)` is the same answer for the event loop: a body
+over `SLICE_BYTES` is parsed once, then validated `SLICE_ROWS` rows at a
+time (each slice written back to JSON and validated in JSON mode, so the
+rules are exactly those of one call), yielding to the event loop between
+slices: pydantic holds the GIL, and validating a 4 MiB body in one call held
+the loop ~250 ms while small requests waited. Anything unusual about the
+body (not an object of `rows`, a slice that fails) falls back to `read`,
+whose answer is the reference.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from serving.schemas import error_text, format_errors
+
+SLICE_BYTES = 256 * 1024  # bodies above this are validated in slices
+SLICE_ROWS = 256  # rows per slice: ~5-10 ms of validation on the event loop
 
 
 class ClientError(Exception):
@@ -52,7 +67,7 @@ class RowsReader:
     def read(self, body: bytes) -> BaseModel:
         body = body or b"{}"
         parsed = None
-        if len(body) > 3 * self.max_rows:  # the shortest row, `{}` and a comma, is 3 bytes
+        if len(body) > 3 * self.max_rows and body.count(b",") >= self.max_rows:  # n rows need n - 1 commas
             parsed = _parse(body)
             rows = parsed.get("rows") if isinstance(parsed, dict) else None
             if isinstance(rows, list) and len(rows) > self.max_rows:
@@ -62,6 +77,27 @@ class RowsReader:
             return self.model.model_validate_json(body)
         except ValidationError as e:
             raise self._invalid(e, body, parsed) from None
+
+    async def read_async(self, body: bytes) -> BaseModel:
+        """`read(body)`, validating a large body in slices with the event loop served between them."""
+        if len(body) <= SLICE_BYTES:
+            return self.read(body)
+        parsed = _parse(body)
+        rows = parsed.get("rows") if isinstance(parsed, dict) and len(parsed) == 1 else None
+        if not isinstance(rows, list):
+            return self.read(body)
+        if len(rows) > self.max_rows:
+            raise ClientError(413, f"{len(rows)} rows in one request; the limit is {self.max_rows} "
+                                   "(TK_MAX_ROWS): split the rows over several requests")
+        valid: list = []
+        for start in range(0, len(rows), SLICE_ROWS):
+            await asyncio.sleep(0)  # let the requests that arrived meanwhile run
+            try:
+                part = json.dumps({"rows": rows[start:start + SLICE_ROWS]}, allow_nan=True).encode()
+                valid += self.model.model_validate_json(part).rows
+            except (ValidationError, ValueError):
+                return self.read(body)  # the reference answer, with its bounded errors
+        return self.model.model_construct(rows=valid)
 
     def _invalid(self, error: ValidationError, body: bytes, parsed) -> ClientError:
         total = error.error_count()

@@ -359,3 +359,35 @@ def test_importing_the_service_loads_no_model_and_no_framework(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Settings", str(tmp_path / "no-such-model"), "12", "[]"]
+
+
+def test_a_large_body_validated_in_slices_gets_the_same_answer_as_one_call(model_dir, rows):
+    """serving.request: bodies over SLICE_BYTES are validated slice by slice; same rows, same errors."""
+    import asyncio
+
+    from serving import schemas
+    from serving.request import SLICE_BYTES, ClientError, RowsReader
+
+    Row = schemas.row_model(dict(Predictor(model_dir).inputs))
+    reader = RowsReader(schemas.input_model(Row, 5000), Row, max_rows=5000, max_errors=MAX_ERRORS)
+    batch = (rows * 80)[:4000]
+    body = json.dumps({"rows": batch}).encode()
+    assert len(body) > SLICE_BYTES
+    sliced, whole = asyncio.run(reader.read_async(body)), reader.read(body)
+    assert [r.model_dump() for r in sliced.rows] == [r.model_dump() for r in whole.rows]
+    for edit in ({"tenure": "three"}, {"tenure": float("nan")}, {"contract": {"a": 1}}, {"tenurre": 1}):
+        bad = [dict(r) for r in batch]
+        bad[3001].update(edit)
+        for i in range(3100, 3100 + MAX_ERRORS + 5):
+            bad[i] = {}
+        bad_body = json.dumps({"rows": bad}).encode().replace(b"NaN", b"1e999")
+        with pytest.raises(ClientError) as a:
+            asyncio.run(reader.read_async(bad_body))
+        with pytest.raises(ClientError) as b:
+            reader.read(bad_body)
+        assert (a.value.status, a.value.body()) == (b.value.status, b.value.body()) and a.value.status == 400
+        assert a.value.detail[0]["loc"].startswith("rows[3001].") and a.value.more > 0
+    too_many = json.dumps({"rows": (rows * 100)[:5001]}).encode()
+    with pytest.raises(ClientError) as e:
+        asyncio.run(reader.read_async(too_many))
+    assert e.value.status == 413 and "TK_MAX_ROWS" in e.value.message
