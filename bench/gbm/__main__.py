@@ -28,6 +28,9 @@ def main(argv=None) -> None:
     ap.add_argument("--sets", default=",".join(SETS), help="comma-separated set names (default: all)")
     ap.add_argument("--out", default="bench/results", help="folder for gbm.json and gbm.md")
     ap.add_argument("--systems", default="lightgbm,tk_gbm,tk_gbm_raw,hgb")
+    ap.add_argument("--seeds", default="0", help="comma-separated split seeds; tables show the mean over them")
+    ap.add_argument("--gbm", default="{}", help='JSON overrides of the gbm config, e.g. \'{"learning_rate": 0.05}\'')
+    ap.add_argument("--name", default="gbm", help="stem of the output files")
     args = ap.parse_args(argv)
 
     import lightgbm
@@ -38,29 +41,33 @@ def main(argv=None) -> None:
     from toolkit.gbm import GbmConfig
 
     log.quiet = True
-    cfg = GbmConfig(threads=int(os.environ["OMP_NUM_THREADS"]))
+    cfg = GbmConfig(**({"threads": int(os.environ["OMP_NUM_THREADS"])} | json.loads(args.gbm)))
     runners = {"lightgbm": lambda d: run_lightgbm(d, cfg), "tk_gbm": lambda d: run_tk_gbm(d, cfg, "tk"),
                "tk_gbm_raw": lambda d: run_tk_gbm(d, cfg, "raw"), "hgb": run_hgb}
     systems = args.systems.split(",")
     results = []
+    seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.sets.split(","):
-        data = load(name)
-        row = {"set": name, "task": data.task, "rows": len(data.frame), "inputs": len(data.types),
-               "systems": {}}
-        for s in systems:
-            t = time.perf_counter()
-            row["systems"][s] = runners[s](data)
-            print(f"{name:18s} {s:11s} {json.dumps(row['systems'][s]['metrics'])} "
-                  f"({time.perf_counter() - t:.1f} s)", flush=True)
-        results.append(row)
+        for seed in seeds:
+            data = load(name, seed)
+            row = {"set": name, "seed": seed, "task": data.task, "rows": len(data.frame),
+                   "inputs": len(data.types), "systems": {}}
+            for s in systems:
+                t = time.perf_counter()
+                row["systems"][s] = runners[s](data)
+                print(f"{name:18s} {seed} {s:11s} {json.dumps(row['systems'][s]['metrics'])} "
+                      f"({time.perf_counter() - t:.1f} s)", flush=True)
+            results.append(row)
     meta = {"gbm_config": cfg.model_dump(), "lightgbm": lightgbm.__version__, "onnxruntime": onnxruntime.__version__,
             "sklearn": sklearn.__version__, "python": platform.python_version(), "machine": platform.machine(),
-            "split": "one stratified 70/10/20 split, seed 0", "command": "python -m bench.gbm"}
+            "split": f"stratified 70/10/20 splits, seeds {args.seeds}",
+            "command": "python -m bench.gbm" + "".join(f" --{k} '{v}'" for k, v in vars(args).items()
+                                                       if v != ap.get_default(k))}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gbm.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    (out / "gbm.md").write_text(markdown(meta, results))
-    print(f"wrote {out / 'gbm.json'} and {out / 'gbm.md'}")
+    (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    (out / f"{args.name}.md").write_text(markdown(meta, results))
+    print(f"wrote {out / args.name}.json and .md")
 
 
 if __name__ == "__main__":
