@@ -140,7 +140,7 @@ def test_a_killed_search_resumes_and_reruns_the_interrupted_trial(tmp_path):
     code, output = run_cli(config, "-o", out)
     assert code == 0, output
     rows = read_trials(out)
-    assert sum(r["state"] in ("COMPLETE", "PRUNED") for r in rows) == 3
+    assert sum(r["state"] in ("COMPLETE", "PRUNED") for r in rows) == 3, rows
     interrupted = [r for r in rows if r["state"] == "FAIL"]
     assert len(interrupted) == 1 and "interrupted" in interrupted[0]["note"]
     assert len(rows) == 4  # the killed run's trials, plus only the missing ones
@@ -355,3 +355,55 @@ def test_stale_trial_folders_are_swept_but_live_ones_kept(tmp_path):
         worker.ACTIVE.discard(live[2].name)
     assert sorted(removed) == sorted(f.name for f in dead)
     assert all(f.exists() for f in live) and not any(f.exists() for f in dead)
+
+
+# ---- issue 16: the best model and its marker; the storage password ------------------------------
+
+def test_best_model_and_its_marker_change_together(tmp_path):
+    """A swap cut short where the marker is written (a directory stands where its temp file goes, in
+    the output folder and in the trial's folder) never leaves best_model/ under another trial's marker."""
+    import shutil
+
+    from toolkit.hyperopt import worker
+
+    out = tmp_path / "search"
+    out.mkdir()
+    job = {"output": str(out), "study_name": "tk-s", "direction": "maximize"}
+
+    def trial(name: str) -> Path:
+        folder = out / ".trials" / name
+        folder.mkdir(parents=True)
+        (folder / "which.txt").write_text(name)
+        return folder
+
+    worker.keep_if_best(trial("a"), 0.5, 1, job)
+    assert worker.read_marker(out)["trial"] == 1 and (out / "best_model" / "which.txt").read_text() == "a"
+    b = trial("b")
+    blockers = [folder / f".{worker.BEST_MARKER}.tmp-{os.getpid()}" for folder in (out, b)]
+    for blocker in blockers:
+        blocker.mkdir()
+    with pytest.raises(OSError):
+        worker.keep_if_best(b, 0.9, 2, job)
+    for folder in (out, b, out / "best_model"):  # wherever the swap left them
+        shutil.rmtree(folder / f".{worker.BEST_MARKER}.tmp-{os.getpid()}", ignore_errors=True)
+    marker, holds = worker.read_marker(out), (out / "best_model" / "which.txt").read_text()
+    assert (marker["trial"], holds) in ((1, "a"), (2, "b")), f"marker says trial {marker['trial']}, best_model holds {holds}"
+
+    worker.keep_if_best(b, 0.9, 2, job)  # the same swap, uninterrupted
+    assert worker.read_marker(out) == {"study": "tk-s", "trial": 2, "value": 0.9}
+    assert (out / "best_model" / "which.txt").read_text() == "b"
+    assert json.loads((out / "best_trial.json").read_text())["trial"] == 2  # the readers' copy
+
+
+def test_the_storage_password_is_never_printed(tmp_path):
+    code, output = run_cli(penguins_search(tmp_path), "-o", tmp_path / "search",
+                           "--storage", "postgresql://tk:s3cret@127.0.0.1:1/optuna")
+    assert code == 2, output
+    assert "cannot open the study" in output and "tk:***@127.0.0.1:1" in output, output
+    assert "s3cret" not in output
+
+    from toolkit.hyperopt.study import mask_url
+
+    assert mask_url("postgresql://tk:s3cret@db:5432/optuna") == "postgresql://tk:***@db:5432/optuna"
+    assert mask_url("mysql+pymysql://u:p%40ss@h/db") == "mysql+pymysql://u:***@h/db"
+    assert mask_url("sqlite:////tmp/study.db") == "sqlite:////tmp/study.db"

@@ -90,13 +90,14 @@ def _search(config_path, base, section, metric, goal, source, output, total, job
         study = optuna.create_study(storage=study_mod.make_storage(url), study_name=name,
                                     direction=goal, load_if_exists=True)
     except Exception as e:  # a bad URL, a missing driver, an unreachable server
-        raise TkError(f"--storage {url}: cannot open the study: {type(e).__name__}: {e}") from None
+        why = study_mod.mask_secrets(f"{type(e).__name__}: {e}", url).splitlines()[0]
+        raise TkError(f"--storage {study_mod.mask_url(url)}: cannot open the study: {why}") from None
     interrupted = study_mod.fail_interrupted(study)
     if interrupted:
         log.warn(f"trials {interrupted} of an earlier run were interrupted; marked FAIL, run again")
     done = len(study.get_trials(deepcopy=False, states=_states(study_mod.COUNTED)))
     remaining = max(0, total - done)
-    log.info(f"study {name} in {url}: {done} of {total} trials done; running {remaining} "
+    log.info(f"study {name} in {study_mod.mask_url(url)}: {done} of {total} trials done; running {remaining} "
              f"with {min(jobs, remaining) or 0} process(es); metric {'.'.join(metric)} ({goal})")
     if remaining:
         deadline = time.time() + section.timeout_minutes * 60 if section.timeout_minutes else None
@@ -256,5 +257,4 @@ def _retrain(cfg, source, output: Path, study_name: str, best, jobs: int) -> Non
     finally:
         log.quiet = quiet
     with worker.file_lock(output / ".best.lock"):
-        worker.install(tmp, output / worker.BEST_DIR)
-        worker.write_marker(output, study_name, best.number, best.value)
+        worker.install_best(tmp, output, study_name, best.number, best.value)

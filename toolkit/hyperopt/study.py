@@ -43,6 +43,41 @@ def silence_optuna_warnings() -> None:
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
 
 
+def mask_url(url: str) -> str:
+    """`url` as it may be printed: a password in it replaced by ***.
+
+    postgresql://tk:s3cret@db/optuna → postgresql://tk:***@db/optuna (SQLAlchemy's own rendering);
+    a URL SQLAlchemy cannot parse has any `user:password@` part masked all the same.
+    """
+    import re
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def mask_secrets(text: str, url: str) -> str:
+    """`text` (an error message that may quote `url`) with the URL's password masked wherever it appears."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = text.replace(url, mask_url(url))
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError, TypeError):
+        password = None
+    if password:
+        from urllib.parse import quote
+
+        for form in {str(password), quote(str(password), safe="")}:
+            text = text.replace(form, "***")
+    return text
+
+
 def make_storage(url: str):
     """An Optuna RDBStorage for `url` (sqlite:///…, postgresql://…, mysql://…)."""
     import optuna

@@ -5,8 +5,14 @@ Trials are reserved under a file lock in the output folder, so N local
 processes never start more than the study's remaining trials. Each trial
 trains into `<output>/.trials/trial-<n>-p<pid>` (model.onnx and its parity
 check included); one that beats the best so far replaces `<output>/best_model`
-under a second lock, so only the best trial's directory is kept. What a
-killed process left in `.trials` is removed at the next start (`sweep_stale`).
+under a second lock, so only the best trial's directory is kept. The marker
+naming the trial (`best_trial.json`: study, trial, value) is written inside
+the trial's folder before the rename that installs it, so best_model/ and its
+marker change together: a crash at any moment cannot leave one trial's model
+under another trial's marker (and so under another trial's best_config.yaml).
+`<output>/best_trial.json` is a copy for readers, written after; tk trusts
+only the one inside best_model/. What a killed process left in `.trials` is
+removed at the next start (`sweep_stale`).
 """
 
 from __future__ import annotations
@@ -141,7 +147,8 @@ def main(job: dict, stop=None) -> None:
     except Exception as e:  # storage trouble: one line, not a traceback from each process
         if stop is not None:
             raise
-        log.error(f"hyperopt worker {worker_id()}: {type(e).__name__}: {e}")
+        why = study_mod.mask_secrets(f"{type(e).__name__}: {e}", job["storage"]).splitlines()[0]
+        log.error(f"hyperopt worker {worker_id()}: {why}")
         raise SystemExit(1) from None
 
 
@@ -247,17 +254,33 @@ def tell(study, trial, value=None, state=None) -> None:
 
 
 def read_marker(output: Path) -> dict | None:
-    """{"study", "trial", "value"} of the model in best_model, or None."""
+    """{"study", "trial", "value"} of the model in `<output>/best_model` (its own marker), or None."""
     try:
-        return json.loads((output / BEST_MARKER).read_text())
+        marker = json.loads((Path(output) / BEST_DIR / BEST_MARKER).read_text())
     except (OSError, ValueError):
         return None
+    return marker if isinstance(marker, dict) else None
 
 
-def write_marker(output: Path, study_name: str, number: int, value: float) -> None:
+def write_marker(folder: Path, study_name: str, number: int, value: float) -> None:
+    """The marker of the trial whose model is in `folder` (a trial folder about to be installed)."""
     from toolkit.artifact import atomic_write
 
-    atomic_write(output / BEST_MARKER, json.dumps({"study": study_name, "trial": number, "value": value}).encode())
+    atomic_write(Path(folder) / BEST_MARKER,
+                 json.dumps({"study": study_name, "trial": number, "value": value}).encode())
+
+
+def install_best(model_dir: Path, output: Path, study_name: str, number: int, value: float) -> None:
+    """Mark `model_dir` as trial `number`'s, then swap it in as best_model; call it holding .best.lock."""
+    output = Path(output)
+    write_marker(model_dir, study_name, number, value)
+    install(model_dir, output / BEST_DIR)
+    from toolkit.errors import TkError
+
+    try:  # the readers' copy; nothing in tk reads it
+        write_marker(output, study_name, number, value)
+    except (OSError, TkError):
+        pass
 
 
 def keep_if_best(trial_dir: Path, value: float, number: int, job: dict) -> None:
@@ -270,8 +293,7 @@ def keep_if_best(trial_dir: Path, value: float, number: int, job: dict) -> None:
             old = marker["value"]
             if not (value < old if job["direction"] == "minimize" else value > old):
                 return
-        install(trial_dir, best)
-        write_marker(output, job["study_name"], number, value)
+        install_best(trial_dir, output, job["study_name"], number, value)
 
 
 def install(model_dir: Path, best: Path) -> None:
