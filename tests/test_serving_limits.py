@@ -391,3 +391,29 @@ def test_a_large_body_validated_in_slices_gets_the_same_answer_as_one_call(model
     with pytest.raises(ClientError) as e:
         asyncio.run(reader.read_async(too_many))
     assert e.value.status == 413 and "TK_MAX_ROWS" in e.value.message
+
+
+def test_a_stored_model_is_checked_against_its_recorded_sha256(model_dir, tmp_path):
+    """TK_BENTO_MODEL: the model store's copy must match the sha256 `tk export --bento` recorded."""
+    code = """
+import sys
+from pathlib import Path
+from serving.model_source import ModelSourceError, locate
+from serving.settings import Settings
+from toolkit.serve_cmd import export_bento
+tag = export_bento(sys.argv[1], "churn-sha")
+source = locate(Settings(bento_model="churn-sha"))
+assert source.onnx == (Path(sys.argv[1]) / "model.onnx").read_bytes() and source.name == tag, source.name
+import bentoml
+stored = Path(bentoml.models.get(tag).path) / "model.onnx"
+stored.write_bytes(stored.read_bytes()[:-1] + bytes([stored.read_bytes()[-1] ^ 1]))
+try:
+    locate(Settings(bento_model="churn-sha"))
+except ModelSourceError as e:
+    print("refused:", e)
+"""
+    env = {"PATH": "/usr/bin:/bin", "BENTOML_HOME": str(tmp_path / "home"), "BENTOML_DO_NOT_TRACK": "true"}
+    out = subprocess.run([sys.executable, "-c", code, str(model_dir)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "refused: stored model churn-sha:" in out.stdout and "does not match the sha256" in out.stdout
