@@ -81,7 +81,8 @@ shaped = st.builds(lambda fmt, y, m, d, hh, mm, ss, sep, noise: (fmt, _fill(fmt,
     st.sampled_from(FORMATS), _num(0, 10000), _num(0, 13), _num(0, 32), _num(0, 24), _num(0, 60), _num(0, 61),
     st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000"]), st.sampled_from(["", "", "", " ", "Z", "x", "0"]))
 junk = st.text(max_size=25) | st.sampled_from(["", " ", "2024-02-30", "0000-01-01", "9999-12-31 23:59:59",
-                                                "2016-12-31 23:59:60", "1e30", "NaN", "２０２４-01-01", "x" * 5000])
+                                                "2016-12-31 23:59:60", "1e30", "NaN", "２０２４-01-01", "x" * 5000,
+                                                "2024-01-31T10:20Z", "2024-01-31 10:20:30.5z", "2024-01-31Z"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,7 +95,8 @@ def test_strptime_formats_parse_as_python_does(rows, extra):
 iso_shaped = st.builds(lambda y, m, d, t, hh, mm, ss, frac: f"{y}-{m}-{d}" + (
     "" if t == "" else f"{t}{hh}:{mm}" + ("" if ss is None else f":{ss}" + frac)),
     _num(0, 10000), _num(0, 13), _num(0, 32), st.sampled_from(["", "T", "t", " ", "  ", "_"]),
-    _num(0, 24), _num(0, 60), st.none() | _num(0, 61), st.sampled_from(["", ".5", ".123456", ".1234567", "."]))
+    _num(0, 24), _num(0, 60), st.none() | _num(0, 61),
+    st.sampled_from(["", ".5", ".123456", ".1234567", ".", "Z", "z", ".5Z", "+02:00", "ZZ", " Z"]))
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,11 +26,11 @@ Input columns, in this order (first rule that applies):
   - strings:
       dates → date, with the format that reads ≥ 95 % of the present values
         with Python's datetime.strptime: ISO 8601 (2024-01-31, optionally with
-        "T" or a space and a time; the default, not written), else one of
+        "T" or a space and a time, and "Z"; the default, not written), else one of
         DATE_FORMATS (day/month/year orders with "/", "." or "-") with an
         optional " %H:%M" or " %H:%M:%S" (written as `preprocessing.format`;
         when day and month both read, day first wins and a note says so);
-        ISO dates with a time zone → skipped (tk reads wall-clock dates);
+        ISO dates with a time zone other than Z → skipped;
       lists of numbers (≥ 95 % of the values; numbers between spaces, or
         between "," ";" "|" with at least 3 numbers in some row; "1,234" style
         thousands are not lists) → vector when every row has the same length,
@@ -84,8 +84,8 @@ SET_SPACES = "\t\n\f\r "    # stripped around members (toolkit.features.set.SPAC
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y")
 DATE_TIMES = ("", " %H:%M", " %H:%M:%S")
 # toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config.py checks they agree)
-ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
-               "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
+_ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
+ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z") for t in _ISO_TIMES)
 LIST_DELIMITERS = (None, ",", ";", "|")  # None: runs of spaces
 MAX_LIST_LENGTH = 1000      # toolkit.features.vector.MAX_LENGTH
 EPOCH_RANGE = (946_684_800, 2_208_988_800)  # 2000-01-01 … 2040-01-01 in seconds since 1970
@@ -298,7 +298,7 @@ def _date_format(col: Column) -> tuple[str | None, str] | None:
             note = f"day and month both read as {swapped!r} too; check which comes first"
         return f"date, preprocessing: {{format: {json.dumps(fmt)}}}", note
     if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= need:
-        return None, "looks like dates with a time zone; tk reads wall-clock dates (2024-01-31 10:20): drop the zone"
+        return None, "looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) or in UTC (…Z): drop the zone"
     return None
 
 

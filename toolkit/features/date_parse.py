@@ -18,8 +18,9 @@ case-insensitive). In the graph:
     weekday = (days + 3) mod 7 (Monday 0), day of year, elapsed days (with the time of day)
 
 `iso` is `%Y-%m-%d`, optionally followed by `T` (or spaces) `%H:%M`, optionally `:%S`,
-optionally `.%f`: a value is valid when one of those strptime formats accepts it.
-Time zones are not read (a value with one is missing).
+optionally `.%f`, then optionally `Z` (UTC, as written): a value is valid when one of those
+strptime formats (ISO_FORMATS) accepts it. Other time zones (+02:00) are not read: such a value
+is missing.
 
 `epoch` is seconds since 1970-01-01 UTC, written as a number: the column is read
 as a string (float32 would round 1.7e9 s to 128 s) and must match
@@ -68,8 +69,8 @@ SPACE = r"[\p{Z}\t-\r\x{1c}-\x{1f}\x{85}]"
 EPOCH_PATTERN = r"[+-]?([0-9]{1,20}(\.[0-9]{0,20})?|\.[0-9]{1,20})([eE][+-]?[0-9]{1,2})?"
 #: Seconds since 1970 of 0001-01-01 00:00:00 and of 10000-01-01 00:00:00 (Python's datetime range).
 EPOCH_MIN, EPOCH_END = -62_135_596_800, 253_402_300_800
-ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
-               "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
+_ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
+ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z") for t in _ISO_TIMES)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def compile_format(text: str) -> DateFormat:
         return DateFormat(text, EPOCH_PATTERN, (), epoch=True)
     if text == "iso":
         y, m, d, hh, mm, ss, ff = (f"({DIRECTIVES[k]})" for k in "YmdHMSf")
-        pattern = f"(?i){y}-{m}-{d}(?:(?:T|{SPACE}+){hh}:{mm}(?::{ss}(?:\\.{ff})?)?)?"
+        pattern = f"(?i){y}-{m}-{d}(?:(?:T|{SPACE}+){hh}:{mm}(?::{ss}(?:\\.{ff})?)?Z?)?"
         return DateFormat(text, pattern, tuple("YmdHMSf"))
     out, fields, i, last_numeric = [], [], 0, False
     while i < len(text):
