@@ -9,12 +9,13 @@ one ran — the batch size follows the load. `fn` runs in one worker thread, so
 the event loop keeps reading and validating requests meanwhile.
 
 - `max_batch_size`: rows per batch. A request bigger than this is split into
-  pieces of `max_batch_size` rows, queued one after the other: each piece
-  goes to the back of the queue, so the requests that arrived meanwhile run
-  between its pieces (a 10,000-row request does not hold the worker while
-  one-row requests wait), and the worker's memory follows the piece, not the
-  request. `after_large()`, if given, runs in the batch thread after the last
-  piece of such a request (the service gives back onnxruntime's arena there).
+  pieces of `piece_rows` rows (default: `max_batch_size`), queued one after
+  the other: each piece goes to the back of the queue, so the requests that
+  arrived meanwhile run between its pieces (a 10,000-row request does not
+  hold the worker while one-row requests wait: they wait for one piece at
+  most), and the worker's memory follows the piece, not the request.
+  `after_large()`, if given, runs in the batch thread after the last piece of
+  such a request (the service gives back onnxruntime's arena there).
 - `max_latency_ms`: a request that waited longer than this in the queue is
   answered `Overloaded` (the service turns it into 503) instead of being run.
 - `fn` raising fails the requests of that batch only (rows are validated before
@@ -39,10 +40,13 @@ class Overloaded(Exception):
 
 
 class Batcher:
-    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000, after_large=None) -> None:
-        if max_batch_size < 1 or max_latency_ms < 1:
-            raise ValueError(f"{max_batch_size=} and {max_latency_ms=} must be ≥ 1")
+    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000, piece_rows: int | None = None,
+                 after_large=None) -> None:
+        piece_rows = piece_rows or max_batch_size
+        if max_batch_size < 1 or max_latency_ms < 1 or not 1 <= piece_rows <= max_batch_size:
+            raise ValueError(f"{max_batch_size=} and {max_latency_ms=} must be ≥ 1, {piece_rows=} in 1..max_batch_size")
         self.fn = fn
+        self.piece_rows = piece_rows
         self.after_large = after_large
         self.max_batch_size = max_batch_size
         self.max_latency = max_latency_ms / 1000
@@ -58,8 +62,8 @@ class Batcher:
         if len(rows) <= self.max_batch_size:
             return await self._queue(rows)
         out: list = []
-        for start in range(0, len(rows), self.max_batch_size):
-            out += await self._queue(rows[start:start + self.max_batch_size])
+        for start in range(0, len(rows), self.piece_rows):
+            out += await self._queue(rows[start:start + self.piece_rows])
         if self.after_large is not None:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.after_large)
         return out
