@@ -198,13 +198,9 @@ def model_dir_of(path: Path) -> Path | None:
     return None
 
 
-def write_model_dir(out: Path, files: dict[str, bytes]) -> None:
-    """Write `files` (name → bytes) plus a manifest as the directory `out`, atomically.
-
-    An existing tk model directory at `out` (its manifest parses as one) is
-    replaced; any other non-empty directory or file there is refused, so no
-    user data is overwritten.
-    """
+def check_output_dir(out: Path) -> None:
+    """A TkError unless `out` may become a model directory: absent, empty, or a tk model already
+    (its manifest parses as one). Call it before training too, so a refusal costs no training run."""
     out = Path(out)
     if out.exists() or out.is_symlink():
         if not out.is_dir():
@@ -215,6 +211,17 @@ def write_model_dir(out: Path, files: dict[str, bytes]) -> None:
             except TkError as e:
                 raise TkError(f"--output {out}: a non-empty directory that is not a tk model "
                               f"({_reason(e, out)}); choose another path or empty it") from None
+
+
+def write_model_dir(out: Path, files: dict[str, bytes]) -> None:
+    """Write `files` (name → bytes) plus a manifest as the directory `out`, atomically.
+
+    An existing tk model directory at `out` (its manifest parses as one) is
+    replaced; any other non-empty directory or file there is refused, so no
+    user data is overwritten.
+    """
+    out = Path(out)
+    check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tk-tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -255,9 +255,12 @@ def tell(study, trial, value=None, state=None) -> None:
 
 def read_marker(output: Path) -> dict | None:
     """{"study", "trial", "value"} of the model in `<output>/best_model` (its own marker), or None."""
-    try:
-        marker = json.loads((Path(output) / BEST_DIR / BEST_MARKER).read_text())
-    except (OSError, ValueError):
+    from toolkit.artifact import read_regular
+    from toolkit.errors import TkError
+
+    try:  # a regular file of at most 64 KiB: a FIFO or a link put there is no marker
+        marker = json.loads(read_regular(Path(output) / BEST_DIR / BEST_MARKER, limit=1 << 16))
+    except (OSError, ValueError, TkError):
         return None
     return marker if isinstance(marker, dict) else None
 
