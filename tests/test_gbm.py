@@ -305,8 +305,8 @@ def test_config_errors(bad, path):
 
 def test_config_defaults():
     cfg = GbmConfig()
-    assert (cfg.num_trees, cfg.learning_rate, cfg.num_leaves, cfg.min_data_in_leaf) == (1000, 0.1, 31, 20)
-    assert cfg.bagging.fraction == 1.0 and cfg.early_stop == 50
+    assert (cfg.num_trees, cfg.learning_rate, cfg.num_leaves, cfg.min_data_in_leaf) == (1000, 0.05, 31, 20)
+    assert cfg.bagging.fraction == 1.0 and cfg.early_stop == 100
     assert GbmConfig(bagging={"fraction": 0.8, "freq": 1}).lightgbm_params()["bagging_fraction"] == 0.8
 
 
