@@ -9,11 +9,14 @@ one ran — the batch size follows the load. `fn` runs in one worker thread, so
 the event loop keeps reading and validating requests meanwhile.
 
 - `max_batch_size`: rows per batch. A request bigger than this is split into
-  pieces of `piece_rows` rows (default: `max_batch_size`), queued one after
-  the other: each piece goes to the back of the queue, so the requests that
-  arrived meanwhile run between its pieces (a 10,000-row request does not
-  hold the worker while one-row requests wait: they wait for one piece at
-  most), and the worker's memory follows the piece, not the request.
+  pieces queued one after the other: each piece goes to the back of the
+  queue, so the requests that arrived meanwhile run between its pieces (a
+  10,000-row request does not hold the worker while one-row requests wait:
+  they wait for one piece at most), and the worker's memory follows the
+  piece, not the request. The first piece has `piece_rows` rows; each next
+  one is sized from the time per row of the one before to take about
+  `piece_ms` (at most `max_batch_size` rows): few hops for a fast model,
+  short waits behind a slow one.
   `after_large()`, if given, runs in the batch thread after the last piece of
   such a request (the service gives back onnxruntime's arena there).
 - `max_latency_ms`: a request that waited longer than this in the queue is
@@ -41,12 +44,14 @@ class Overloaded(Exception):
 
 class Batcher:
     def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000, piece_rows: int | None = None,
-                 after_large=None) -> None:
+                 piece_ms: float = 10.0, after_large=None) -> None:
         piece_rows = piece_rows or max_batch_size
-        if max_batch_size < 1 or max_latency_ms < 1 or not 1 <= piece_rows <= max_batch_size:
-            raise ValueError(f"{max_batch_size=} and {max_latency_ms=} must be ≥ 1, {piece_rows=} in 1..max_batch_size")
+        if max_batch_size < 1 or max_latency_ms < 1 or not 1 <= piece_rows <= max_batch_size or piece_ms <= 0:
+            raise ValueError(f"{max_batch_size=}, {max_latency_ms=} and {piece_ms=} must be ≥ 1 (> 0), "
+                             f"{piece_rows=} in 1..max_batch_size")
         self.fn = fn
         self.piece_rows = piece_rows
+        self.piece_seconds = piece_ms / 1000
         self.after_large = after_large
         self.max_batch_size = max_batch_size
         self.max_latency = max_latency_ms / 1000
@@ -62,8 +67,13 @@ class Batcher:
         if len(rows) <= self.max_batch_size:
             return await self._queue(rows)
         out: list = []
-        for start in range(0, len(rows), self.piece_rows):
-            out += await self._queue(rows[start:start + self.piece_rows])
+        start, size = 0, self.piece_rows
+        while start < len(rows):
+            began = time.monotonic()
+            out += await self._queue(rows[start:start + size])
+            start += size
+            per_row = (time.monotonic() - began) / size
+            size = max(1, min(self.max_batch_size, int(self.piece_seconds / per_row) if per_row > 0 else size))
         if self.after_large is not None:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.after_large)
         return out

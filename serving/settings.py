@@ -13,7 +13,7 @@ Reading the settings does no work beyond parsing strings: no model is opened
 | TK_BENTO_MODEL | | a BentoML model store tag (when TK_MODEL is unset) |
 | TK_WORKERS | 1 | worker processes |
 | TK_THREADS | cores ÷ workers − 1, ≥ 1 | onnxruntime threads per worker |
-| TK_MAX_BATCH_SIZE | 128 | rows per batch of /predict; a bigger request runs in pieces of 32 rows, others served between them |
+| TK_MAX_BATCH_SIZE | 128 | rows per batch of /predict; a bigger request runs in pieces of ~10 ms of work, others served between them |
 | TK_MAX_LATENCY_MS | 1000 | a request queued longer gets 503 |
 | TK_MAX_BODY_BYTES | 4 MiB | request body limit, every route (413) |
 | TK_MAX_ROWS | 10000 | rows per request (413), checked before any row is validated |
