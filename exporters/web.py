@@ -144,9 +144,11 @@ def cache_dir() -> Path:
 
 
 def _package_version(folder: Path) -> str | None:
-    try:
-        return json.loads((folder / "package.json").read_text(encoding="utf-8")).get("version")
-    except (OSError, ValueError):
+    from toolkit.artifact import read_regular
+
+    try:  # bounded and non-blocking: a FIFO or a huge file planted as package.json is no package
+        return json.loads(read_regular(folder / "package.json", limit=1 << 20, follow_links=True)).get("version")
+    except (OSError, ValueError, AttributeError, TkError):
         return None
 
 
