@@ -142,7 +142,8 @@ def test_a_large_request_does_not_hold_back_small_ones():
         return list(batch)
 
     async def scenario():
-        b = Batcher(fn, max_batch_size=4, max_latency_ms=10_000, after_large=lambda: released.append(len(order)))
+        b = Batcher(fn, max_batch_size=4, max_latency_ms=10_000, piece_ms=60_000,  # pieces stay at 4 rows
+                    after_large=lambda: released.append(len(order)))
         big = asyncio.ensure_future(b(list(range(100, 112))))  # 12 rows: 3 pieces of 4
         while not started.is_set():
             await asyncio.sleep(0.001)
@@ -155,6 +156,27 @@ def test_a_large_request_does_not_hold_back_small_ones():
     assert big == list(range(100, 112)) and small == ["small"]
     assert order == [(100, 4), ("small", 1), (104, 4), (108, 4)]  # between the pieces, not after them
     assert released == [len(order)]  # after its last piece
+
+
+def test_pieces_of_a_slow_model_are_sized_to_the_time_per_row():
+    """Each piece after the first takes about piece_ms: at ≥ 2 ms per row, pieces of 10 ms hold ≤ 5 rows."""
+    import asyncio
+    import time
+
+    from serving.batcher import Batcher
+
+    sizes = []
+
+    def fn(batch):
+        sizes.append(len(batch))
+        time.sleep(0.002 * len(batch))
+        return list(batch)
+
+    async def scenario():
+        return await Batcher(fn, max_batch_size=64, max_latency_ms=10_000, piece_rows=16, piece_ms=10)(list(range(200)))
+
+    assert asyncio.run(scenario()) == list(range(200))
+    assert sizes[0] == 16 and sum(sizes) == 200 and all(1 <= n <= 5 for n in sizes[1:]), sizes
 
 
 # ---- item 2: error amplification -------------------------------------------------------
