@@ -86,13 +86,13 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
         raise
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise TkError(f"{path}: is a symbolic link; a model directory holds only regular files, "
-                          "not links (copy the file in)") from None
+            raise TkError(f"{path}: is a symbolic link; tk reads a model's files only as regular files, "
+                          "never through a link (copy the file in)") from None
         raise TkError(f"{path}: cannot be read: {e.strerror}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file; the model directory is damaged")
+        raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file")
     with os.fdopen(fd, "rb") as fh:
         if size is not None and st.st_size != size:
             raise TkError(f"{path}: {st.st_size} bytes, {listed_in} says {size}; the file was changed "

@@ -97,7 +97,7 @@ def load(path: Path, config_fp: str) -> dict | None:
         entry = state.get("tensors") if isinstance(state, dict) else None
     except FileNotFoundError:
         return None
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, TkError) as e:  # TkError: a link or a FIFO as state.json
         raise TkError(f"{path}: damaged checkpoint ({e}); delete it to start over") from None
     if not isinstance(state, dict) or state.get("config") != config_fp:
         raise TkError(f"{path}: the checkpoint belongs to another config or dataset; "
