@@ -44,7 +44,7 @@ class Guard:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
         self.readers = readers
-        self.token = b"Bearer " + settings.api_token.encode() if settings.api_token else None
+        self.token = settings.api_token.encode() if settings.api_token else None
         self.hosts = frozenset(h.encode("latin-1") for h in settings.allowed_hosts)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -67,7 +67,7 @@ class Guard:
                 shown = (host or b"").decode("latin-1")[:100]
                 return await _refuse(send, 400, f"Host header {shown!r} is not one this service answers "
                                                 "(TK_ALLOWED_HOSTS)")
-            if self.token is not None and (auth is None or not hmac.compare_digest(auth, self.token)):
+            if self.token is not None and not _bearer_ok(auth, self.token):
                 return await _refuse(send, 401, "missing or wrong API token: send `Authorization: Bearer <token>` "
                                                 "(TK_API_TOKEN)", [(b"www-authenticate", b"Bearer")])
         if ctypes > 1 or lengths > 1:
@@ -114,6 +114,13 @@ class Guard:
             return True
         name = host[:host.rindex(b":")] if b":" in host and not host.endswith(b"]") else host
         return name in self.hosts
+
+
+def _bearer_ok(auth: bytes | None, token: bytes) -> bool:
+    """`Authorization: Bearer <token>` (the scheme in any case), the token compared in constant time."""
+    if auth is None or auth[:7].lower() != b"bearer ":
+        return False
+    return hmac.compare_digest(auth[7:].strip(b" "), token)
 
 
 def _chunked(scope) -> bool:

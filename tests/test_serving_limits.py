@@ -282,6 +282,7 @@ def test_the_token_is_required_except_for_probes(locked, rows):
     assert call(locked, "/metrics", method="GET")[0] == 401
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert call(locked, "/predict", body, headers=auth)[0] == 200
+    assert call(locked, "/predict", body, headers={"Authorization": f"bearer {TOKEN}"})[0] == 200  # RFC 7235
     assert call(locked, "/metadata", method="GET", headers=auth)[1]["serving"]["authentication"] == "bearer token"
     for probe in ("/livez", "/readyz"):
         assert call(locked, probe, method="GET")[0] == 200
