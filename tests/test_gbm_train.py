@@ -122,3 +122,32 @@ def test_model_type_auto_keeps_the_better_on_validation(penguins, tmp_path):
     assert not better("loss", auto[other], auto[auto["chosen"]])
     assert load(tmp_path / "m").config.model_type == auto["chosen"]  # the directory holds the resolved config
     assert (tmp_path / "m" / ("gbm.json" if auto["chosen"] == "gbm" else "model.safetensors")).is_file()
+
+
+def test_model_type_ensemble_averages_both_members_in_the_graph(penguins, tmp_path):
+    cfg = gbm_config({"name": "body_mass_g", "type": "number"})
+    cfg["model_type"] = "ensemble"
+    cfg["trainer"] = {"epochs": 6}
+    model = train(cfg, penguins, output=tmp_path / "m")
+    info = model.stats["ensemble"]
+    assert set(info) == {"validation_metric", "nn", "gbm", "ensemble"}
+    files = {p.name for p in (tmp_path / "m").iterdir()}
+    assert {"model.safetensors", "gbm.json", "model.onnx"} <= files
+    again = load(tmp_path / "m")
+    names = [f.config.name for f in again.inputs]
+    assert names[:4] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    assert "bill_length_mm__raw" in names  # the trees' own raw number feature on the same column
+    core = again.model
+    x = again.preprocessor.transform({c: penguins[c].to_numpy(np.float32) if penguins[c].dtype.kind == "f"
+                                      else penguins[c].fillna("").astype(str).to_numpy(dtype=object)
+                                      for c in again.preprocessor.columns})
+    import torch
+
+    pre = [torch.from_numpy(np.ascontiguousarray(x[n])) for n in names]
+    with torch.no_grad():
+        net = core.net(*pre[:core.n_net])[0].numpy()
+        trees = core.gbm(*[pre[i] for i in core.gbm_index])[0].numpy()
+    onnx_value = again.predict(penguins)["body_mass_g::value"].to_numpy()
+    expected = again.outputs[0].predict((net + trees) / 2)["value"]
+    np.testing.assert_allclose(onnx_value, expected, rtol=1e-5)
+    assert again.evaluate(penguins)["body_mass_g"]["r2"] > 0.6

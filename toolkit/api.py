@@ -67,8 +67,8 @@ def load(path: str | Path) -> "TrainedModel":
     import yaml
 
     listed = artifact.manifest_files(Path(path))
-    names = [n for n in FILES if n != WEIGHTS] + [GBM if GBM in listed else WEIGHTS]
-    names += [ONNX] if ONNX in listed else []
+    names = [n for n in FILES if n != WEIGHTS or GBM not in listed]  # model.safetensors unless trees alone
+    names += [n for n in (WEIGHTS, GBM, ONNX) if n in listed and n not in names]
     files = artifact.read_model_dir(Path(path), names)
     try:
         cfg = validate_config(yaml.safe_load(files["config.yaml"]), f"{path}/config.yaml")
@@ -82,7 +82,7 @@ def load(path: str | Path) -> "TrainedModel":
         outputs = [type(f).from_state(f.config, state["outputs"][f.config.name]) for f in outputs]
     except KeyError as e:
         raise TkError(f"{path}/features.json: no state for {e}") from None
-    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files.get(WEIGHTS, files.get(GBM)), onnx=files.get(ONNX))
+    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files.get(WEIGHTS), gbm=files.get(GBM), onnx=files.get(ONNX))
 
 
 __all__ = ["train", "load", "TrainedModel"]

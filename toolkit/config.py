@@ -87,10 +87,11 @@ class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
-    model_type: Literal["nn", "gbm", "auto"] = Field(
+    model_type: Literal["nn", "gbm", "auto", "ensemble"] = Field(
         "nn", description="nn: encoders → combiner → decoders (torch); gbm: LightGBM trees on the same "
                           "preprocessing, one booster per output, in the same one-file ONNX; auto: both on the "
-                          "same split, the better on the validation metric kept.")
+                          "same split, the better on the validation metric kept; ensemble: both, their outputs "
+                          "averaged inside the graph.")
     combiner: Combiner = ConcatCombinerConfig()
     gbm: GbmConfig = Field(GbmConfig(), description="LightGBM's parameters when model_type is gbm.")
     trainer: TrainerConfig = TrainerConfig()

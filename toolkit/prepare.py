@@ -22,8 +22,14 @@ SPLITS = ("train", "validation", "test")
 
 
 def make_features(cfg):
-    """Unfitted feature objects for the config's inputs and outputs, in order."""
-    inputs = [INPUT_FEATURES[fc.type](fc) for fc in cfg.input_features]
+    """Unfitted feature objects for the config's inputs and outputs, in order (model_type ensemble: the
+    trees' own number features after the config's inputs; see toolkit.ensemble)."""
+    configs = list(cfg.input_features)
+    if cfg.model_type == "ensemble":
+        from toolkit.ensemble import member_inputs
+
+        configs += member_inputs(cfg)[1]
+    inputs = [INPUT_FEATURES[fc.type](fc) for fc in configs]
     outputs = [OUTPUT_FEATURES[fc.type](fc) for fc in cfg.output_features]
     return inputs, outputs
 

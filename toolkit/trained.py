@@ -30,39 +30,53 @@ class TrainedModel:
     """A trained model: config, fitted features, weights, ONNX file, training stats."""
 
     def __init__(self, config: Config, inputs, outputs, model, stats: dict,
-                 weights: bytes | None = None, onnx: bytes | None = None):
-        """`model`: the torch module (model_type nn) or a toolkit.gbm.core.GbmCore (gbm), or None with
-        `weights`: model.safetensors' bytes (nn) or gbm.json's (gbm)."""
+                 weights: bytes | None = None, onnx: bytes | None = None, gbm: bytes | None = None):
+        """`model`: the torch module (model_type nn), a toolkit.gbm.core.GbmCore (gbm) or a
+        toolkit.ensemble.EnsembleCore (ensemble); or None with the saved bytes: `weights`
+        (model.safetensors) and/or `gbm` (gbm.json)."""
         self.config, self.inputs, self.outputs, self.stats = config, inputs, outputs, stats
-        self._model, self._weights, self._onnx = model, weights, onnx
+        self._model, self._weights, self._gbm, self._onnx = model, weights, gbm, onnx
         self._pre = self._predictor = None
 
     # ---- engines -------------------------------------------------------------
 
     @property
     def model(self):
-        """The torch module (built from the saved weights on first use)."""
-        if self._model is None and self.config.model_type == "gbm":
-            from toolkit.gbm import GbmModel
-            from toolkit.gbm.core import GbmCore
-
-            try:
-                gbm = GbmModel.from_state(self.config.gbm, json.loads(self._weights))
-            except (ValueError, KeyError, TypeError) as e:
-                raise TkError(f"{GBM}: damaged: {e}") from None
-            self._model = GbmCore(gbm, [f.config.name for f in self.inputs])
+        """The model behind the pre graph (built from the saved bytes on first use): see __init__."""
         if self._model is None:
-            from safetensors.torch import load as load_weights
+            kind, names = self.config.model_type, [f.config.name for f in self.inputs]
+            if kind == "gbm":
+                self._model = self._trees(names)
+            elif kind == "ensemble":
+                from toolkit.ensemble import EnsembleCore
 
-            from toolkit.model import TkModel
-
-            model = TkModel(self.inputs, self.outputs, self.config.combiner)
-            try:
-                model.load_state_dict(load_weights(self._weights))
-            except (RuntimeError, KeyError) as e:
-                raise TkError(f"{WEIGHTS}: weights do not fit the config: {str(e).splitlines()[0]}") from None
-            self._model = model.eval()
+                n_net = len(self.config.input_features)
+                self._model = EnsembleCore(self._network(self.inputs[:n_net]), self._trees([]), n_net, names)
+            else:
+                self._model = self._network(self.inputs)
         return self._model
+
+    def _network(self, inputs):
+        from safetensors.torch import load as load_weights
+
+        from toolkit.model import TkModel
+
+        model = TkModel(inputs, self.outputs, self.config.combiner)
+        try:
+            model.load_state_dict(load_weights(self._weights))
+        except (RuntimeError, KeyError) as e:
+            raise TkError(f"{WEIGHTS}: weights do not fit the config: {str(e).splitlines()[0]}") from None
+        return model.eval()
+
+    def _trees(self, input_names: list[str]):
+        from toolkit.gbm import GbmModel
+        from toolkit.gbm.core import GbmCore
+
+        try:
+            gbm = GbmModel.from_state(self.config.gbm, json.loads(self._gbm))
+        except (ValueError, KeyError, TypeError) as e:
+            raise TkError(f"{GBM}: damaged: {e}") from None
+        return GbmCore(gbm, input_names)
 
     @property
     def preprocessor(self):
@@ -189,10 +203,14 @@ class TrainedModel:
         state = {"inputs": {f.config.name: f.state() for f in self.inputs},
                  "outputs": {f.config.name: f.state() for f in self.outputs},
                  "raw_inputs": prepare.describe_raw(self.inputs)}
-        if self.config.model_type == "gbm":
-            weights = {GBM: json.dumps(self.model.gbm.state()).encode()}
-        else:
-            weights = {WEIGHTS: save_weights({k: v.contiguous() for k, v in self.model.state_dict().items()})}
+        kind, model = self.config.model_type, self.model
+        weights = {}
+        if kind in ("nn", "ensemble"):
+            net = model.net if kind == "ensemble" else model
+            weights[WEIGHTS] = save_weights({k: v.contiguous() for k, v in net.state_dict().items()})
+        if kind in ("gbm", "ensemble"):
+            trees = model.gbm if kind == "ensemble" else model
+            weights[GBM] = json.dumps(trees.gbm.state()).encode()
         files = {
             "config.yaml": render(self.config).encode(),
             "features.json": json.dumps(state, indent=1).encode(),

@@ -112,18 +112,62 @@ def fit_post(model, outputs, split, ctx) -> dict:
     return found
 
 
+def run_ensemble(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
+                 rows: int = readers.CHUNK_ROWS):
+    """model_type ensemble: the network and the GBM on the same split (toolkit.ensemble), their raw
+    outputs averaged; calibration, metrics and the export on the average. A streamed source or
+    several processes: the network alone."""
+    from toolkit import ensemble, epochs
+    from toolkit.devices import pick_device
+    from toolkit.evaluation import evaluate
+    from toolkit.preprocess import Preprocessor
+    from toolkit.trained import TrainedModel
+
+    nn_cfg = cfg.model_copy(update={"model_type": "nn"})
+    if not source.whole or ddp.world_size() > 1 or not any(f.type != "text" for f in cfg.input_features):
+        log.info("model_type ensemble: the network alone (streamed data, several processes or text only)")
+        return run(nn_cfg, source, label, output, resume, on_epoch, rows)
+    started = time.perf_counter()
+    net = run(nn_cfg, source, label, None, resume, on_epoch, rows)
+    trees = run(ensemble.gbm_member_config(cfg), source, label, None, False, None, rows)
+    by_name = {f.config.name: f for f in trees.inputs}
+    extra = [by_name[fc.name] for fc in ensemble.member_inputs(cfg)[1]]
+    inputs, outputs = net.inputs + extra, net.outputs
+    core = ensemble.EnsembleCore(net.model, trees.model, len(net.inputs), [f.config.name for f in inputs])
+    ctx = ddp.setup(pick_device(cfg.trainer.device))
+    pre = Preprocessor(inputs, threads=cfg.trainer.threads)
+    summary = net.stats["data"]
+    splits = make_splits(cfg, source, inputs, outputs, pre, ctx, rows, summary, label)
+    val = splits["validation"] if splits["validation"].rows else splits["train"]
+    post = fit_post(core, outputs, val, ctx)
+    metrics = {name: evaluate(core, outputs, split, ctx) for name, split in splits.items() if split.rows}
+    watch_output, watch_metric = cfg.validation_metric()
+    value = epochs.watched_value(metrics.get("validation", metrics["train"]), outputs, cfg)
+    history = epochs.History(epochs=net.stats["epochs"], best_epoch=net.stats["best_epoch"], best_value=value,
+                             stopped_early=net.stats["stopped_early"],
+                             seconds=net.stats["train_seconds"] + trees.stats["train_seconds"])
+    stats = epochs.training_stats(cfg, history, metrics, summary, started)
+    stats["ensemble"] = {"validation_metric": f"{watch_output}.{watch_metric}", "nn": net.stats["best_value"],
+                         "gbm": trees.stats["best_value"], "ensemble": value}
+    stats["gbm"] = trees.stats["gbm"]
+    if post:
+        stats["calibration"] = post
+    log.info(f"model_type ensemble: validation {watch_output}.{watch_metric} nn {net.stats['best_value']:.4f}, "
+             f"gbm {trees.stats['best_value']:.4f}, both {value:.4f}")
+    result = TrainedModel(cfg, inputs, outputs, core, stats)
+    result.parity_columns = val.raw_sample(PARITY_ROWS) or None
+    if output is not None:
+        result.save(output, parity_columns=result.parity_columns)
+        log.info(f"wrote {output}")
+    return result
+
+
 def gbm_variant(cfg):
     """The gbm half of model_type auto: the same config with model_type gbm and every number input as a
-    tree wants it (raw value, NaN kept; see config.gbm_number_defaults)."""
-    from toolkit.config import validate_config
+    tree wants it (raw value, NaN kept; see config.gbm_number_defaults); text inputs left out."""
+    from toolkit.ensemble import gbm_member_config
 
-    data = cfg.model_dump(mode="json", exclude={"hyperopt"})
-    data["model_type"] = "gbm"
-    for f in data["input_features"]:
-        if f["type"] == "number":
-            f["encoder"] = {"type": "passthrough"}
-            f["preprocessing"] |= {"normalization": "none", "missing_value_strategy": "keep"}
-    return validate_config(data, "model_type auto (gbm)")
+    return gbm_member_config(cfg, rename=False)
 
 
 def run_auto(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
@@ -134,7 +178,7 @@ def run_auto(cfg, source, label: str, output=None, resume: bool = False, on_epoc
     from toolkit.metrics import better
 
     nn_cfg = cfg.model_copy(update={"model_type": "nn"})
-    if ddp.world_size() > 1 or any(f.type == "text" for f in cfg.input_features):
+    if ddp.world_size() > 1 or not any(f.type != "text" for f in cfg.input_features):
         return run(nn_cfg, source, label, output, resume, on_epoch, rows)
     if resume:
         log.warn("--resume: model_type auto keeps no checkpoint; training both models again")
@@ -166,6 +210,8 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
     """
     if cfg.model_type == "auto":
         return run_auto(cfg, source, label, output, resume, on_epoch, rows)
+    if cfg.model_type == "ensemble":
+        return run_ensemble(cfg, source, label, output, resume, on_epoch, rows)
     import torch
 
     from toolkit import checkpoint, epochs, trainer

@@ -100,11 +100,20 @@ def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
     """The single self-contained file: raw columns in; labels and probabilities out."""
     pre = build_graph(trained.inputs)
     post, specs = build_post(trained.outputs)
-    if trained.config.model_type == "gbm":  # the trees: ai.onnx.ml 5 in all three graphs
+    kind = trained.config.model_type
+    if kind in ("gbm", "ensemble"):  # the trees: ai.onnx.ml 5 in all three graphs
         from toolkit.gbm import set_ml_opset
 
-        core = trained.model.to_onnx()
         pre, post = set_ml_opset(pre), set_ml_opset(post)
+    if kind == "gbm":
+        core = trained.model.to_onnx()
+    elif kind == "ensemble":
+        from toolkit import ensemble
+        from toolkit.trained import TrainedModel
+
+        n_net = len(trained.config.input_features)
+        net = TrainedModel(trained.config, trained.inputs[:n_net], trained.outputs, trained.model.net, {})
+        core = ensemble.core_onnx(export_core(net, exporter), trained.model.gbm.to_onnx(), trained.outputs, raw_name)
     else:
         core = export_core(trained, exporter)
     for op in core.opset_import:  # the pre graph must import every domain the core uses
