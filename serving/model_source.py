@@ -57,7 +57,8 @@ def locate(settings: Settings) -> ModelSource:
     if want and hashlib.sha256(onnx).hexdigest() != want:
         raise ModelSourceError(f"stored model {stored.tag}: model.onnx does not match the sha256 "
                                "recorded by `tk export --bento`; export the model again")
-    return ModelSource(onnx, str(stored.tag), _read_json(folder / "manifest.json"), bentoml.models.BentoModel(stored.tag))
+    ref = bentoml.models.BentoModel(stored.tag)
+    return ModelSource(onnx, str(stored.tag), _read_json(folder / "manifest.json"), ref)
 
 
 def _from_path(path: Path) -> ModelSource:

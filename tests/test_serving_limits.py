@@ -243,7 +243,8 @@ HEADER_VALUES = {
     b"Cookie": [b"a=" + b"b" * 3000],
 }
 BODIES = [b'{"rows": [{"tenure": ' + b"9" * 5000 + b"}]}", b"[" * 3000 + b"]" * 3000, b"", b"{}",
-          b'{"rows": [{}]}', b"\x00\x01\x02", b"--x\r\nContent-Disposition: form-data; name=\"rows\"\r\n\r\n[]\r\n--x--",
+          b'{"rows": [{}]}', b"\x00\x01\x02",
+          b"--x\r\nContent-Disposition: form-data; name=\"rows\"\r\n\r\n[]\r\n--x--",
           b'{"rows": "' + b"x" * 2000 + b'"}', b'{"rows": [[]], "rows": 1}']
 
 
