@@ -41,6 +41,7 @@ from pathlib import Path
 
 from toolkit import log
 from toolkit.errors import TkError
+from toolkit.features.text import PLACEHOLDER as TEXT_PLACEHOLDER  # noqa: F401  (the page's text fields)
 
 ORT_WEB_VERSION = "1.30.0"  # the same pin as examples/edge/node/package.json
 ORT_WEB_INTEGRITY = ("sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1S"
@@ -55,53 +56,27 @@ ORT_FILES = tuple(ORT_WEB_FILES)
 PAGE = Path(__file__).with_name("web_page")
 PAGE_FILES = ("index.html", "csv.js", "app.js", "style.css")
 META_KEY = "tk.web"
-TEXT_PLACEHOLDER = "type some text"  # generic: the site is public, the training texts are not
 MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger training file is not read again for medians
 
 
 # ---- the form: one field per raw column -----------------------------------------------------
 
 def form_fields(model, frame=None) -> list[dict]:
-    """One form field per raw input column, with defaults from the training data.
+    """One form field per raw input column: {column, feature, type, dtype} and what the feature type
+    says of its control (`InputFeature.form_field`: default, choices, range, placeholder …).
 
     `model`: a TrainedModel (fitted features); `frame`: the training data (DataFrame) or None,
-    used for number medians.
+    given to each feature (numbers take their median from it).
     """
-    import numpy as np
-
     fields, seen = [], set()
     for f in model.inputs:
         column = f.config.source
         if column in seen:  # two features on one column: the first one's field serves both
             continue
         seen.add(column)
-        values = _frame_column(frame, column)
         field = {"column": column, "feature": f.config.name, "type": f.type, "dtype": f.raw_dtype}
-        if f.type == "number":
-            finite = None
-            if values is not None:
-                from toolkit import coerce
-
-                nums = coerce.to_float32(values)[0].astype(np.float64)
-                finite = nums[np.isfinite(nums)]
-            median = float(np.median(finite)) if finite is not None and len(finite) else f.fill_
-            field |= {"default": _round(median), "min": f.min_, "max": f.max_}
-        elif f.type == "category":
-            field |= {"default": f.vocab_[0] if f.vocab_ else "", "choices": list(f.vocab_)}
-        elif f.type == "binary":
-            labels = f.mapping_["labels"]
-            field |= {"default": labels[int(f.fill_ >= 0.5)], "labels": labels}
-        elif f.type == "set":
-            field |= {"default": "", "members": list(f.vocab_), "delimiter": f.config.preprocessing.delimiter}
-        else:  # text, and any type added later: free text
-            field |= {"default": "", "placeholder": TEXT_PLACEHOLDER}
-        fields.append(field)
+        fields.append(field | f.form_field(_frame_column(frame, column)))
     return fields
-
-
-def _round(x: float) -> float:
-    """A median as a person would type it (at most 6 significant digits)."""
-    return float(f"{x:.6g}")
 
 
 def _frame_column(frame, column):

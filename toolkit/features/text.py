@@ -122,6 +122,10 @@ class TextInputConfig(FeatureConfig):
         return self
 
 
+#: The web page's placeholder of a text field: generic, since the site is public and the training texts are not.
+PLACEHOLDER = "type some text"
+
+
 class TextAccumulator(Accumulator):
     """Two passes over the training texts. Pass 1: token (and bigram) counts from the feature's own
     ONNX tokenizer, chunk by chunk; the vocabulary is ranked at its end. Pass 2: documents holding
@@ -233,7 +237,7 @@ class TextInput(InputFeature):
 
     def form_field(self, sample=None) -> dict:
         """Free text, with a generic placeholder (never a training text)."""
-        return {"default": "", "placeholder": "type some text"}
+        return {"default": "", "placeholder": PLACEHOLDER}
 
     def edge_values(self) -> list:
         return super().edge_values() + list(self.vocab_)[:5]
