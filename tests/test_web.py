@@ -240,6 +240,38 @@ def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
     assert_usable(out)
 
 
+# ---- churn as a GBM + network ensemble: the trees (ai.onnx.ml 5) in onnxruntime-web ------------
+
+@pytest.fixture(scope="module")
+def churn_ensemble_site(ort_web, tmp_path_factory) -> Path:
+    """examples/churn with model_type ensemble (network + LightGBM averaged in the graph), 3 epochs."""
+    import yaml
+
+    from toolkit import log, train
+
+    log.quiet = True
+    config = yaml.safe_load((CHURN / "config.yaml").read_text())
+    config["trainer"] |= {"epochs": 3}
+    config |= {"model_type": "ensemble", "gbm": {"num_trees": 40, "threads": 1}}
+    out = tmp_path_factory.mktemp("runs") / "churn-ensemble"
+    train(config, dataset=CHURN / "churn.csv", output=out)
+    return export_site(out, tmp_path_factory.mktemp("web") / "churn-ensemble-site")
+
+
+def test_gbm_ensemble_page_predicts_like_python(browser, churn_ensemble_site, tmp_path):
+    from toolkit.runtime import Predictor
+
+    with open(CHURN / "sample.csv", newline="") as f:
+        rows = list(csv.DictReader(f))[:3]
+    rows[1]["total_charges"] = ""  # missing: the network imputes it, the trees route NaN their own way
+    out = drive(browser, churn_ensemble_site, tmp_path, rows=rows)
+    predictor = Predictor(churn_ensemble_site / "model.onnx")
+    assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")
+    for i, (row, shown) in enumerate(zip(rows, out["rows"])):
+        assert shown["values"] == row, f"row {i}: the form holds {shown['values']}"
+        assert_matches_python(predictor, row, shown["results"], f"row {i}")
+
+
 # ---- reviews: a text field ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
