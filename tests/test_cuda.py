@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TOL = 0.005
-BOUNDED = ("accuracy", "roc_auc", "f1", "r2", "jaccard", "precision", "recall", "average_precision")
+BOUNDED = ("accuracy", "roc_auc", "f1", "r2", "jaccard", "precision", "recall", "average_precision", "ece")
 
 
 def merge(base: dict, extra: dict) -> dict:

@@ -224,7 +224,7 @@ def train(spec: Run, work: Path, sample_gpu: bool) -> dict:
 
 
 BOUNDED = ("accuracy", "roc_auc", "macro_f1", "f1", "precision", "recall", "r2", "average_precision",
-           "balanced_accuracy", "jaccard", "hamming")
+           "balanced_accuracy", "jaccard", "hamming", "ece")
 TOLERANCE = 0.005
 
 
