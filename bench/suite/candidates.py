@@ -55,9 +55,24 @@ def _min_steps(info: DataInfo) -> dict[str, Any]:
     return {"trainer.epochs": min(300, max(50, math.ceil(2000 / _steps_per_epoch(info, 128))))}
 
 
+WIDE = {"combiner.hidden_size": 256, "combiner.num_layers": 3}   # RealMLP's and TabM's 256-wide, 3-deep MLP
+
+
+def _sized_wide(info: DataInfo) -> dict[str, Any]:
+    """sized_steps with a 256 × 3 MLP instead of 64 × 2."""
+    return {**_sized_steps(info), **WIDE}
+
+
+def _sized_wide_bins16(info: DataInfo) -> dict[str, Any]:
+    """sized_wide with 16 piecewise-linear bins per number instead of 8."""
+    return {**_sized_wide(info), "input_features[type=number].encoder.bins": 16}
+
+
 CANDIDATES: dict[str, Callable[[DataInfo], dict[str, Any]]] = {
     "none": _none,
     "sized_batch": _sized_batch,
     "sized_steps": _sized_steps,
     "min_steps": _min_steps,
+    "sized_wide": _sized_wide,
+    "sized_wide_bins16": _sized_wide_bins16,
 }
