@@ -12,8 +12,9 @@ imported, and its pieces tested, without a model on disk.
 Endpoints (JSON in, JSON out):
 - `POST /predict` {"rows": [row, …]} → [prediction, …]: concurrent requests
   are batched (serving.batcher: greedy, `TK_MAX_BATCH_SIZE` rows at most; a
-  bigger request runs in pieces of ~10 ms of work with other requests served between them; a
-  request that waited over `TK_MAX_LATENCY_MS` in the queue gets 503).
+  bigger request runs in pieces of ~10 ms of work, other requests served
+  between them; a request that waited over `TK_MAX_LATENCY_MS` in the queue
+  gets 503).
   `TK_BATCHING=bentoml` uses BentoML's `batchable=True` dispatcher instead.
   Rows are validated per request, before batching (serving.guard and
   serving.request), so a bad request never fails the others in its batch.
