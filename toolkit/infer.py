@@ -26,11 +26,11 @@ Input columns, in this order (first rule that applies):
   - strings:
       dates → date, with the format that reads ≥ 95 % of the present values
         with Python's datetime.strptime: ISO 8601 (2024-01-31, optionally with
-        "T" or a space and a time, and "Z"; the default, not written), else one of
+        "T" or a space and a time, and "Z" or "+00:00"; the default, not written), else one of
         DATE_FORMATS (day/month/year orders with "/", "." or "-") with an
         optional " %H:%M" or " %H:%M:%S" (written as `preprocessing.format`;
         when day and month both read, day first wins and a note says so);
-        ISO dates with a time zone other than Z → skipped;
+        ISO dates with a time zone other than UTC → skipped;
       lists of numbers (≥ 95 % of the values; numbers between spaces, or
         between "," ";" "|" with at least 3 numbers in some row; "1,234" style
         thousands are not lists) → vector when every row has the same length,
@@ -85,7 +85,7 @@ DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-
 DATE_TIMES = ("", " %H:%M", " %H:%M:%S")
 # toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config.py checks they agree)
 _ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
-ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z") for t in _ISO_TIMES)
+ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z", "+00:00") for t in _ISO_TIMES)
 LIST_DELIMITERS = (None, ",", ";", "|")  # None: runs of spaces
 MAX_LIST_LENGTH = 1000      # toolkit.features.vector.MAX_LENGTH
 EPOCH_RANGE = (946_684_800, 2_208_988_800)  # 2000-01-01 … 2040-01-01 in seconds since 1970

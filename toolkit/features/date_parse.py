@@ -18,9 +18,9 @@ case-insensitive). In the graph:
     weekday = (days + 3) mod 7 (Monday 0), day of year, elapsed days (with the time of day)
 
 `iso` is `%Y-%m-%d`, optionally followed by `T` (or spaces) `%H:%M`, optionally `:%S`,
-optionally `.%f`, then optionally `Z` (UTC, as written): a value is valid when one of those
-strptime formats (ISO_FORMATS) accepts it. Other time zones (+02:00) are not read: such a value
-is missing.
+optionally `.%f`, then optionally `Z` or `+00:00` (UTC, as pandas writes a UTC timestamp): a
+value is valid when one of those strptime formats (ISO_FORMATS) accepts it. Other time zones
+(+02:00) are not read: such a value is missing.
 
 `epoch` is seconds since 1970-01-01 UTC, written as a number: the column is read
 as a string (float32 would round 1.7e9 s to 128 s) and must match
@@ -70,7 +70,7 @@ EPOCH_PATTERN = r"[+-]?([0-9]{1,20}(\.[0-9]{0,20})?|\.[0-9]{1,20})([eE][+-]?[0-9
 #: Seconds since 1970 of 0001-01-01 00:00:00 and of 10000-01-01 00:00:00 (Python's datetime range).
 EPOCH_MIN, EPOCH_END = -62_135_596_800, 253_402_300_800
 _ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
-ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z") for t in _ISO_TIMES)
+ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z", "+00:00") for t in _ISO_TIMES)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def compile_format(text: str) -> DateFormat:
         return DateFormat(text, EPOCH_PATTERN, (), epoch=True)
     if text == "iso":
         y, m, d, hh, mm, ss, ff = (f"({DIRECTIVES[k]})" for k in "YmdHMSf")
-        pattern = f"(?i){y}-{m}-{d}(?:(?:T|{SPACE}+){hh}:{mm}(?::{ss}(?:\\.{ff})?)?Z?)?"
+        pattern = f"(?i){y}-{m}-{d}(?:(?:T|{SPACE}+){hh}:{mm}(?::{ss}(?:\\.{ff})?)?(?:Z|\\+00:00)?)?"
         return DateFormat(text, pattern, tuple("YmdHMSf"))
     out, fields, i, last_numeric = [], [], 0, False
     while i < len(text):
