@@ -284,6 +284,7 @@ def test_the_token_is_required_except_for_probes(locked, rows):
         assert status == 401 and "TK_API_TOKEN" in answer["error"] and got.get("www-authenticate") == "Bearer"
     assert call(locked, "/metadata", method="GET")[0] == 401
     assert call(locked, "/metrics", method="GET")[0] == 401
+    assert call(locked, "/", method="GET")[0] == 401 and call(locked, "/docs.json", method="GET")[0] == 401
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert call(locked, "/predict", body, headers=auth)[0] == 200
     assert call(locked, "/predict", body, headers={"Authorization": f"bearer {TOKEN}"})[0] == 200  # RFC 7235
