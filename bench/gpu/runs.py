@@ -216,6 +216,7 @@ def train(spec: Run, work: Path, sample_gpu: bool) -> dict:
         "best_epoch": stats["best_epoch"],
         "epochs_run": len(stats["epochs"]),
         "test": stats["metrics"].get("test", {}),
+        "process_cpu_s": round(phases.get("in_process_cpu_seconds", float("nan")), 2),  # all its threads
         "phases": {k: round(v, 3) for k, v in phases["phases"].items() if v >= 0.05},
     }
     if sampler is not None:
