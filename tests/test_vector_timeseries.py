@@ -15,7 +15,7 @@ from toolkit import log, train
 from toolkit.config import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
-from toolkit.features.vector import parse_lists, python_numbers
+from toolkit.features.vector import cut_chars, parse_lists, python_numbers, python_window
 from toolkit.preprocess import Preprocessor
 
 VECTORS = np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object)
@@ -40,6 +40,9 @@ def roundtrip(f):
     return type(f).from_state(f.config, json.loads(json.dumps(f.state())))
 
 
+#: rows longer than the cut (1000 characters for up to 15 numbers): padded with spaces, or many numbers
+long_rows = st.builds(lambda k, pad: " ".join(["1.5"] * k) + " " * pad + " 2", st.integers(1, 600), st.sampled_from([0, 990, 2000]))
+
 numbers = (st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}")
            | st.integers(-10**6, 10**6).map(str)
            | st.sampled_from(["1e99", "-1e99", "1e-99", ".5", "5.", "+3", "1E5", "nan", "inf", "1_0", "", "x",
@@ -54,7 +57,8 @@ def listed(delimiter):
 
 
 lists = st.sampled_from([None, ",", "|"]).flatmap(
-    lambda d: st.tuples(st.just(d), st.lists(listed(d) | st.text(max_size=12), min_size=1, max_size=20)))
+    lambda d: st.tuples(st.just(d), st.lists(listed(d) | st.text(max_size=12) | long_rows.map(
+        lambda r: r if d is None else r.replace(" 2", d + "2").replace("1.5 ", "1.5" + d)), min_size=1, max_size=20)))
 
 
 @settings(max_examples=60, deadline=None)
@@ -77,7 +81,7 @@ def vector_oracle(f, raw) -> np.ndarray:
     out = []
     for r in raw:
         v = python_numbers(r, d)
-        ok = v is not None and len(v) == s["size"]
+        ok = v is not None and len(v) == s["size"] and len(r) <= cut_chars(s["size"])
         x = np.array(v if ok else s["fill"], dtype=np.float32)
         x = np.minimum(np.maximum(x, np.float32(s["min"])), np.float32(s["max"]))
         x = (x - np.array(s["shift"], dtype=np.float32)) / np.array(s["scale"], dtype=np.float32)
@@ -90,7 +94,7 @@ def series_oracle(f, raw) -> np.ndarray:
     s, d, length = f.state(), f.config.preprocessing.delimiter, f.state()["max_length"]
     out = []
     for r in raw:
-        v = (python_numbers(r, d) or [])[:length]
+        v = python_window(r, d, length) or []
         x = np.clip(np.array(v, dtype=np.float32), np.float32(s["min"]), np.float32(s["max"]))
         x = (x - np.float32(s["shift"])) / np.float32(s["scale"])
         pad = [0.0] * (length - len(v))
@@ -197,3 +201,16 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path, encoder):
     assert r2 > (0.75 if encoder["type"] == "summary" else 0.5), r2
     out = model.predict(pd.DataFrame({"v": ["", "1,2", "1,2,3,4,5", "nan,1,1,1"], "s": ["", "1e99", "1 " * 900, "x"]}))
     assert np.isfinite(out["y::value"]).all()
+
+
+def test_hostile_long_rows_stay_cheap_and_read_as_documented():
+    """A 400,000-number row in a batch: the vector reads it as missing, the series keeps its first L values."""
+    huge = " ".join(["7"] * 400_000)
+    v = make("vector").fit(VECTORS)
+    out = run(v, [huge, "1 2 3", "1 2 3" + " " * 5000])
+    assert out[0, -1] == 1 and out[1, -1] == 0 and out[2, -1] == 1  # too long to read whole: missing
+    assert v.max_chunk_rows == 16384
+    t = make("timeseries", {"max_length": 4}).fit(SERIES)
+    out = run(t, [huge, "1 2"])
+    assert out[0, 4:].tolist() == [1, 1, 1, 1] and out[1, 4:].tolist() == [1, 1, 0, 0]
+    assert make("timeseries", {"max_length": 1000}).fit(SERIES).max_chunk_rows == 262

@@ -10,8 +10,8 @@ minute and second; a day may be " 5"; a 4-digit year; matching is
 case-insensitive). In the graph:
 
     RegexFullMatch(raw, pattern)                    → bool [N]: the shape is right
-    Tokenizer(raw, "[0-9]+") → first K digit runs   → int64 [N, K] (K = the format's fields;
-                                                      rows of the wrong shape read "0"s)
+    Tokenizer(raw, "[0-9]+") → first K digit runs   → int64 [N, K] (K = the format's fields; rows
+                                                      of the wrong shape are blanked before, read "0"s)
     year ≥ 1, day ≤ days in the month (leap years), second ≤ 59
                                                     → bool [N] valid, as datetime.strptime
     days_from_civil (Howard Hinnant, int64)         → days since 1970-01-01
@@ -207,7 +207,10 @@ def _fields_onnx(g, o: _Ops, raw: str, fmt: DateFormat, name: str) -> tuple[dict
     """string [N] → ({field letter: int64 [N]}, bool [N] shape ok)."""
     i64 = np.int64
     ok = g.op("RegexFullMatch", raw, name=f"{name}/shape_ok", pattern=fmt.pattern)
-    runs = g.op("Tokenizer", raw, name=f"{name}/digits", domain="com.microsoft", tokenexp="[0-9]+",
+    blank = g.const(np.array("", dtype=object), "string", name=f"{name}/blank")
+    # only rows of the right shape are tokenized: a hostile row of many digit runs cannot widen the batch
+    shaped = g.op("Where", ok, raw, blank, name=f"{name}/shaped")
+    runs = g.op("Tokenizer", shaped, name=f"{name}/digits", domain="com.microsoft", tokenexp="[0-9]+",
                 mark=0, pad_value="", mincharnum=1)
     g.declare(runs, "string", ["N", f"{name}:digits"])
     k = len(fmt.fields)
@@ -221,9 +224,8 @@ def _fields_onnx(g, o: _Ops, raw: str, fmt: DateFormat, name: str) -> tuple[dict
     g.declare(first, "string", ["N", k])
     row_ok = g.op("Unsqueeze", ok, _c(g, [1], f"{name}/col", i64), name=f"{name}/row_ok")
     safe = g.op("Where", row_ok, first, zero, name=f"{name}/safe")  # wrong shape: no Cast of a long run
-    blank = g.op("Equal", safe, g.const(np.array("", dtype=object), "string", name=f"{name}/blank"),
-                 name=f"{name}/is_blank")
-    safe = g.op("Where", blank, zero, safe, name=f"{name}/unblank")
+    empty = g.op("Equal", safe, blank, name=f"{name}/is_blank")
+    safe = g.op("Where", empty, zero, safe, name=f"{name}/unblank")
     ints = o.cast(safe, 7)  # int64 [N, K]
     out = {}
     for j, f in enumerate(fmt.fields):

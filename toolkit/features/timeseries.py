@@ -4,8 +4,9 @@ r"""Time series input feature: a variable-length list of numbers in one string, 
     - {name: sales, type: timeseries, preprocessing: {delimiter: ",", max_length: 24}, encoder: {type: gru}}
 
 Input preprocessing (ONNX, string [N] → float32 [N, 2L]; L = `max_length`):
-    parse as the vector type does (toolkit.features.vector.numbers_onnx: RegexFullMatch, Tokenizer, Cast),
-    keeping the first L numbers → a row that is empty or not a list of numbers is the empty series
+    parse as the vector type does (toolkit.features.vector.numbers_onnx: RegexFullMatch on the whole
+    row, then Tokenizer and Cast on its first cut_chars(L) characters: 64 per number), keeping the
+    first L numbers → a row that is empty or not a list of numbers is the empty series
     → each value clamped to the training [min, max] and z-scored with the training mean and std
       (one scale for all positions), 0.0 after the end → values [N, L]
     → then the mask [N, L]: 1.0 at a value, 0.0 at padding. Output: values ‖ mask.
@@ -31,7 +32,7 @@ from pydantic import Field
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
-from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, component, numbers_onnx, parse_lists
+from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
 
 
 class TimeseriesPreprocessing(ListPreprocessing):
@@ -104,7 +105,11 @@ class TimeseriesInput(InputFeature):
     raw_dtype = RAW_STRING
     pre_dtype = "float32"
     Config = TimeseriesInputConfig
-    max_chunk_rows = 8192
+
+    @property
+    def max_chunk_rows(self) -> int:
+        """Rows per onnxruntime call (see toolkit.features.vector.chunk_rows)."""
+        return chunk_rows(getattr(self, "max_length_", 1))
 
     def accumulator(self) -> TimeseriesAccumulator:
         return TimeseriesAccumulator(self)

@@ -6,12 +6,16 @@ r"""Vector input feature: a fixed-length list of numbers in one string, e.g. "0.
 The list is parsed inside the ONNX graph (`numbers_onnx`, shared with the timeseries type):
     RegexFullMatch(raw, LIST)           → bool [N]: numbers (NUMBER) between delimiters, spaces around
                                           them allowed, at least one number; else the row is missing
-    Tokenizer(raw, NUMBER)              → the numbers as strings [N, D]
+                                          (blanked before the Tokenizer)
+    cut to the first cut_chars(size) characters (64 per number, in 1000s, at most 64,000; the
+    text type's cut): a longer row is missing, and no hostile row can widen the batch
+    Tokenizer(cut, NUMBER)              → the numbers as strings [N, D]
     → Cast (float64, then float32)      → values [N, W] (0 where absent), present [N, W], count [N]
 A number is ASCII: an optional sign, ≤ 20 digits, an optional point and ≤ 20 digits, an optional
 2-digit exponent ("1e5"); "nan", "inf", "1_000" are not numbers (so Cast never fails). Values beyond
 float32 become ±inf and are clamped like numbers. The Python twin (tests' oracle) is
-`[float(p) for p in s.split(d)]` with each piece stripped and matched to NUMBER.
+`[float(p) for p in s.split(d)]` with each piece stripped and matched to NUMBER (python_numbers),
+for rows of at most cut_chars(size) characters.
 
 Input preprocessing (ONNX, string [N] → float32 [N, size + 1]):
     parse → a row that is empty, not a list of numbers, or of another length than `size` is missing:
@@ -25,6 +29,7 @@ Encoder: Linear + ReLU (dense) or the columns as they are (passthrough).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from functools import lru_cache
 from typing import Literal
@@ -42,6 +47,10 @@ NUMBER = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]
 #: Longest list a vector (and the window of a time series) may have: RE2 repeats at most 1000 times.
 MAX_LENGTH = 1000
 FORBIDDEN_DELIMITERS = set("0123456789.+-eE")
+#: Characters read per wanted number (a row is cut to cut_chars(width) before it is tokenized).
+CHARS_PER_NUMBER = 64
+#: Tokens (numbers) one onnxruntime call may hold: rows per call × numbers per cut row.
+MAX_CHUNK_TOKENS = 1 << 23
 
 
 def list_pattern(delimiter: str | None) -> str:
@@ -63,16 +72,44 @@ def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
         return [float(np.float32(float(p))) for p in pieces]
 
 
-def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: str):
-    """Emit string [N] → (values float32 [N, W], present bool [N, W], count int64 [N], ok bool [N]).
+def cut_chars(width: int) -> int:
+    """Characters of a row that the graph tokenizes when `width` numbers are wanted (CHARS_PER_NUMBER each)."""
+    from toolkit.features.text_tokens import MAX_PIECES, PIECE_CHARS
 
-    W = `width` (numbers after the first `width` are cut; rows with fewer are padded), or the most
-    numbers in the batch (at least 1) when `width` is None. Rows that are not lists have ok False,
-    count 0 and nothing present.
+    return PIECE_CHARS * max(1, min(MAX_PIECES, math.ceil(CHARS_PER_NUMBER * width / PIECE_CHARS)))
+
+
+def python_window(s: str, delimiter: str | None, width: int) -> list[float] | None:
+    """The Python twin of `numbers_onnx(…, width)`: the first `width` numbers of a list, read from its first
+    cut_chars(width) characters; None when `s` is not a list."""
+    import re
+
+    if python_numbers(s, delimiter) is None:
+        return None
+    with np.errstate(over="ignore"):
+        return [float(np.float32(float(t))) for t in re.findall(NUMBER, s[:cut_chars(width)])[:width]]
+
+
+def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: str):
+    """Emit string [N] → (values float32 [N, W], present bool [N, W], count int64 [N], whole bool [N]).
+
+    whole: the row is a list and was read to its end (not cut).
+
+    W = `width`: the numbers are read from the first cut_chars(width) characters of the row (so a
+    hostile row cannot widen the batch; count is then that of the cut row) and the first `width`
+    kept, rows with fewer padded. With `width` None (fitting): every number, W the most in the batch
+    (at least 1). Rows that are not lists (checked on the whole row) have ok False, count 0 and
+    nothing present; they are blanked before the Tokenizer.
     """
+    from toolkit.features.text_tokens import PIECE_CHARS, cut_onnx
+
     i64 = np.int64
     ok = g.op("RegexFullMatch", raw, name=f"{name}/list_ok", pattern=list_pattern(delimiter))
-    tokens = g.op("Tokenizer", raw, name=f"{name}/numbers", domain="com.microsoft", tokenexp=NUMBER,
+    text = g.op("Where", ok, raw, g.const(np.array("", dtype=object), "string", name=f"{name}/empty"),
+                name=f"{name}/lists")
+    if width is not None:
+        text = cut_onnx(g, text, cut_chars(width) // PIECE_CHARS, f"{name}/cut")
+    tokens = g.op("Tokenizer", text, name=f"{name}/numbers", domain="com.microsoft", tokenexp=NUMBER,
                   mark=0, pad_value="", mincharnum=1)
     g.declare(tokens, "string", ["N", f"{name}:numbers"])
     rows = g.op("Shape", raw, name=f"{name}/n", start=0, end=1)
@@ -96,7 +133,14 @@ def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: st
     count = g.op("ReduceSum", g.op("Cast", all_tokens, name=f"{name}/token_1", to=7),
                  g.const(np.array([1], dtype=i64), name=f"{name}/sum_axis"), name=f"{name}/count_all", keepdims=0)
     count = g.op("Where", ok, count, g.const(np.array(0, dtype=i64), name=f"{name}/none"), name=f"{name}/count")
-    return values, present, count, ok
+    whole = ok if width is None else g.op("And", ok, g.op("Equal", text, raw, name=f"{name}/uncut"),
+                                          name=f"{name}/whole")
+    return values, present, count, whole
+
+
+def chunk_rows(width: int) -> int:
+    """Rows per onnxruntime call for rows cut to cut_chars(width) (≤ 1 number per 2 characters)."""
+    return max(64, min(16384, MAX_CHUNK_TOKENS // (cut_chars(width) // 2)))
 
 
 @lru_cache(maxsize=8)
@@ -220,7 +264,11 @@ class VectorInput(InputFeature):
     raw_dtype = RAW_STRING
     pre_dtype = "float32"
     Config = VectorInputConfig
-    max_chunk_rows = 16384
+
+    @property
+    def max_chunk_rows(self) -> int:
+        """Rows per onnxruntime call: the numbers of a cut row times the rows stay under MAX_CHUNK_TOKENS."""
+        return chunk_rows(getattr(self, "size_", 1))
 
     def accumulator(self) -> VectorAccumulator:
         return VectorAccumulator(self)
@@ -239,8 +287,9 @@ class VectorInput(InputFeature):
     def to_onnx(self, g, raw: str) -> str:
         """string [N] → float32 [N, size + 1]: clamped, z-scored components, then the missing flag."""
         n, f32 = self.config.name, np.float32
-        values, _, count, _ = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.size_, n)
-        ok = g.op("Equal", count, g.const(np.array(self.size_, dtype=np.int64), name=f"{n}/size"), name=f"{n}/ok")
+        values, _, count, whole = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.size_, n)
+        ok = g.op("And", whole, g.op("Equal", count, g.const(np.array(self.size_, dtype=np.int64), name=f"{n}/size"),
+                                     name=f"{n}/size_ok"), name=f"{n}/ok")
         row_ok = g.op("Unsqueeze", ok, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/row_ok")
         filled = g.op("Where", row_ok, values, g.const(np.array(self.fill_, dtype=f32), name=f"{n}/fill"),
                       name=f"{n}/impute")
