@@ -140,7 +140,7 @@ def test_a_killed_search_resumes_and_reruns_the_interrupted_trial(tmp_path):
     code, output = run_cli(config, "-o", out)
     assert code == 0, output
     rows = read_trials(out)
-    assert sum(r["state"] in ("COMPLETE", "PRUNED") for r in rows) == 3, rows
+    assert sum(r["state"] in ("COMPLETE", "PRUNED") for r in rows) == 3, (rows, output)
     interrupted = [r for r in rows if r["state"] == "FAIL"]
     assert len(interrupted) == 1 and "interrupted" in interrupted[0]["note"]
     assert len(rows) == 4  # the killed run's trials, plus only the missing ones
@@ -407,3 +407,21 @@ def test_the_storage_password_is_never_printed(tmp_path):
     assert mask_url("postgresql://tk:s3cret@db:5432/optuna") == "postgresql://tk:***@db:5432/optuna"
     assert mask_url("mysql+pymysql://u:p%40ss@h/db") == "mysql+pymysql://u:***@h/db"
     assert mask_url("sqlite:////tmp/study.db") == "sqlite:////tmp/study.db"
+
+
+def test_a_trial_left_unlabelled_by_a_kill_is_failed_and_run_again(tmp_path):
+    """A kill between `study.ask()` and the trial's worker label left a RUNNING trial that no
+    process owned: it used to count as running for ever, so the search ran one trial short."""
+    import optuna
+
+    config, out = penguins_search(tmp_path, trials=1, epochs=1), tmp_path / "search"
+    code, output = run_cli(config, "-o", out)
+    assert code == 0, output
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
+    orphan = study.ask()  # what the killed process left: RUNNING, no "worker" label
+
+    code, output = run_cli(config, "-o", out, "--trials", "2")
+    assert code == 0, output
+    rows = read_trials(out)
+    assert [(int(r["number"]), r["state"]) for r in rows] == [(0, "COMPLETE"), (orphan.number, "FAIL"),
+                                                              (2, "COMPLETE")], (rows, output)

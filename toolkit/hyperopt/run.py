@@ -92,7 +92,8 @@ def _search(config_path, base, section, metric, goal, source, output, total, job
     except Exception as e:  # a bad URL, a missing driver, an unreachable server
         why = study_mod.mask_secrets(f"{type(e).__name__}: {e}", url).splitlines()[0]
         raise TkError(f"--storage {study_mod.mask_url(url)}: cannot open the study: {why}") from None
-    interrupted = study_mod.fail_interrupted(study)
+    with worker.file_lock(output / ".reserve.lock"):  # no local worker between ask() and its label
+        interrupted = study_mod.fail_interrupted(study, all_workers_local=url.startswith("sqlite"))
     if interrupted:
         log.warn(f"trials {interrupted} of an earlier run were interrupted; marked FAIL, run again")
     done = len(study.get_trials(deepcopy=False, states=_states(study_mod.COUNTED)))

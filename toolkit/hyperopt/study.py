@@ -129,20 +129,37 @@ def study_name(config_stem: str, base: dict, section, metric: tuple[str, str], g
     return f"tk-{config_stem}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def fail_interrupted(study) -> list[int]:
+UNLABELLED_GRACE_S = 60.0  # a worker labels its trial right after study.ask(); one unlabelled longer is abandoned
+
+
+def fail_interrupted(study, all_workers_local: bool = False) -> list[int]:
     """Mark FAIL the RUNNING trials whose worker process on this host is gone (a killed run).
 
-    Trials of workers on other machines (a shared RDB) are left alone.
-    Returns their numbers.
+    Trials of workers on other machines (a shared RDB) are left alone. A
+    worker labels its trial ("worker": host:pid) right after `study.ask()`,
+    under `<output>/.reserve.lock`; a trial without a label was left by a
+    process killed between the two. Call this holding that lock, so no local
+    worker is in between: an unlabelled trial is then abandoned when
+    `all_workers_local` (SQLite storage) or when it started more than
+    UNLABELLED_GRACE_S ago. Returns their numbers.
     """
+    import datetime
+
     from optuna.trial import TrialState
 
     host = socket.gethostname()
     failed = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
-        if where != host or process_alive(int(pid or 0)):
-            continue
+        label = t.user_attrs.get("worker")
+        if label is None:
+            started = t.datetime_start or datetime.datetime.now()
+            age = (datetime.datetime.now() - started).total_seconds()
+            if not (all_workers_local or age > UNLABELLED_GRACE_S):
+                continue
+        else:
+            where, _, pid = str(label).rpartition(":")
+            if where != host or process_alive(int(pid or 0)):
+                continue
         study.tell(t.number, state=TrialState.FAIL)
         failed.append(t.number)
     return failed
