@@ -4,7 +4,10 @@
                               epochs, note (why pruned / skipped / failed), then one
                               column per searched path (blank where a trial did not use it)
     best_config.yaml          the best trial's config, resolved (`tk train` reproduces it)
-    best_model/               that trial's model directory, model.onnx included
+    best_model/               that trial's model directory, model.onnx included, and
+                              best_trial.json (study, trial, value): its marker, moved in
+                              with it by the one rename that installs it
+    best_trial.json           a copy of that marker for readers (tk reads the one inside)
     optimization_history.png  value per trial and best so far
     param_importances.png     fANOVA importance of each path (drawn once 2+ trials completed
                               and 2+ paths took more than one value among them)
