@@ -108,11 +108,13 @@ def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
     if kind == "gbm":
         core = trained.model.to_onnx()
     elif kind == "ensemble":
-        from toolkit import ensemble
-        from toolkit.trained import TrainedModel
+        from types import SimpleNamespace
 
-        n_net = len(trained.config.input_features)
-        net = TrainedModel(trained.config, trained.inputs[:n_net], trained.outputs, trained.model.net, {})
+        from toolkit import ensemble
+
+        n_net = len(trained.config.input_features)  # the network's inputs come first
+        net = SimpleNamespace(model=trained.model.net, inputs=trained.inputs[:n_net], outputs=trained.outputs,
+                              preprocessor=trained.preprocessor)
         core = ensemble.core_onnx(export_core(net, exporter), trained.model.gbm.to_onnx(), trained.outputs, raw_name)
     else:
         core = export_core(trained, exporter)
