@@ -19,7 +19,7 @@ work in proportion to anything but the limits:
    gives a 400 of a few KB, not one error per field per row (~20 MB).
 
 `await reader.read_async(body)` is the same answer for the event loop: a body
-over `SLICE_BYTES` is parsed once, then validated `SLICE_ROWS` rows at a
+over `SLICE_BYTES` with at least `SLICE_ROWS` commas is parsed once, then validated `SLICE_ROWS` rows at a
 time (each slice written back to JSON and validated in JSON mode, so the
 rules are exactly those of one call), yielding to the event loop between
 slices: pydantic holds the GIL, and validating a 4 MiB body in one call held
@@ -80,7 +80,7 @@ class RowsReader:
 
     async def read_async(self, body: bytes) -> BaseModel:
         """`read(body)`, validating a large body in slices with the event loop served between them."""
-        if len(body) <= SLICE_BYTES:
+        if len(body) <= SLICE_BYTES or body.count(b",") < SLICE_ROWS:  # small, or few rows (a 1 MB string)
             return self.read(body)
         parsed = _parse(body)
         rows = parsed.get("rows") if isinstance(parsed, dict) and len(parsed) == 1 else None
