@@ -214,3 +214,33 @@ def test_hostile_long_rows_stay_cheap_and_read_as_documented():
     out = run(t, [huge, "1 2"])
     assert out[0, 4:].tolist() == [1, 1, 1, 1] and out[1, 4:].tolist() == [1, 1, 0, 0]
     assert make("timeseries", {"max_length": 1000}).fit(SERIES).max_chunk_rows == 262
+
+
+CONTRACT_TRAIN = {
+    "date": np.array(["2024-01-31", "", "2023-12-25 08:30", "nonsense", "2024-02-30", "1999-01-01",
+                      "2020-06-15T12:00:00Z", "2021-03-04"], dtype=object),
+    "vector": VECTORS, "timeseries": SERIES}
+CONTRACT_ENCODERS = {"date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
+                     "vector": [{"type": "dense"}, {"type": "passthrough"}],
+                     "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}]}
+
+
+@pytest.mark.parametrize("type_", sorted(CONTRACT_TRAIN))
+def test_new_types_pass_the_feature_contract(monkeypatch, type_):
+    """tests/test_feature_contract.py's per-type checks, with this type's training column and encoders
+    (the lead adds CONTRACT_TRAIN / CONTRACT_ENCODERS to that file's TRAIN / ENCODERS)."""
+    from tests import test_feature_contract as contract
+
+    monkeypatch.setitem(contract.TRAIN, type_, CONTRACT_TRAIN[type_])
+    monkeypatch.setitem(contract.ENCODERS, type_, CONTRACT_ENCODERS[type_])
+    contract.test_state_round_trips_through_json(type_)
+    contract.test_zero_rows_give_zero_rows(type_)
+    contract.test_input_type_implements_the_whole_protocol(type_)
+    contract.test_input_fit_in_chunks_equals_fit(type_)
+    for enc in CONTRACT_ENCODERS[type_]:  # each encoder takes the preprocessed tensor to [N, output_width()]
+        import torch
+
+        f = contract.make(type_, enc).fit(CONTRACT_TRAIN[type_])
+        pre = run(f, CONTRACT_TRAIN[type_])
+        out = f.encoder()(torch.from_numpy(pre))
+        assert out.shape == (len(pre), f.output_width()) and torch.isfinite(out).all()
