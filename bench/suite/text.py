@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", default="suite_text")
     p.add_argument("--tk-override", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--no-example", action="store_true", help="skip examples/reviews/config.yaml")
     args = p.parse_args(argv)
 
     csv = args.tree / "examples" / "reviews" / "reviews.csv"
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     configs = {"tk init-config": apply(yaml.safe_load(guessed.read_text()), args.tk_override),
                "tk example (hand-tuned)": yaml.safe_load((args.tree / "examples/reviews/config.yaml").read_text())}
+    if args.no_example:
+        configs.pop("tk example (hand-tuned)")
     for label, cfg in configs.items():
         cfg.pop("dataset", None)
         run = Run("reviews", 0, label.split(" ")[1], args.work, "binary", TARGET)
