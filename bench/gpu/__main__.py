@@ -93,6 +93,19 @@ def markdown(result: dict) -> str:
             for c in rows:
                 lines.append(f"| {key} | {c['output']} | {c['metric']} | {fmt(c['reference'])} | {fmt(c['value'])} | "
                              f"{c['diff']:.4f}{' rel' if c['relative'] else ''} | {'**FLAG**' if c['flag'] else ''} |")
+    ok = {r["key"]: r for r in result["runs"] if r.get("rc") == 0}
+    targets = []
+    for name in sorted({r["run"] for r in result["runs"] if r["group"] == "big"}):
+        gpu, cpu = ok.get(f"{name}@cuda"), ok.get(f"{name}@cpu")
+        if gpu:
+            loop_util = (gpu.get("gpu") or {}).get("util_mean_loop")
+            targets.append(f"- {name}: around the loop {gpu['around_s']:.1f} s of {gpu['wall_s']:.1f} s on cuda "
+                           f"({gpu['around_s'] / gpu['wall_s']:.0%}; target ≤ 33 %), GPU busy {fmt(loop_util, 0)} % "
+                           "of the epoch loop (target ≥ 50 %)" + (
+                               f", cuda / cpu ({cpu['threads'] or 'default'} threads) whole wall "
+                               f"{gpu['wall_s'] / cpu['wall_s']:.2f} (target ≤ 0.33)" if cpu else ""))
+    if targets:
+        lines += ["", "## Issue 20's targets", ""] + targets
     big = [r for r in result["runs"] if r["group"] == "big" and r.get("phases")]
     if big:
         lines += ["", "## Where the time around the loop goes (exclusive seconds per phase, bench/gpu/phases.py)", ""]
