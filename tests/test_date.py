@@ -96,7 +96,8 @@ iso_shaped = st.builds(lambda y, m, d, t, hh, mm, ss, frac: f"{y}-{m}-{d}" + (
     "" if t == "" else f"{t}{hh}:{mm}" + ("" if ss is None else f":{ss}" + frac)),
     _num(0, 10000), _num(0, 13), _num(0, 32), st.sampled_from(["", "T", "t", " ", "  ", "_"]),
     _num(0, 24), _num(0, 60), st.none() | _num(0, 61),
-    st.sampled_from(["", ".5", ".123456", ".1234567", ".", "Z", "z", ".5Z", "+02:00", "ZZ", " Z", "+00:00", ".25+00:00", "+0000"]))
+    st.sampled_from(["", ".5", ".123456", ".1234567", ".", "Z", "z", ".5Z", "+02:00", "ZZ", " Z", "+00:00",
+                     ".25+00:00", "+0000"]))
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_edge_node import BACKENDS, assert_same, flags_for, json_column, node_bin, run_predict, write_json  # noqa: F401
+from tests.test_edge_node import (BACKENDS, assert_same, flags_for, json_column, node_bin,  # noqa: F401
+                                  run_predict, write_json)
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ def roundtrip(f):
 
 
 #: rows longer than the cut (1000 characters for up to 15 numbers): padded with spaces, or many numbers
-long_rows = st.builds(lambda k, pad: " ".join(["1.5"] * k) + " " * pad + " 2", st.integers(1, 600), st.sampled_from([0, 990, 2000]))
+long_rows = st.builds(lambda k, pad: " ".join(["1.5"] * k) + " " * pad + " 2", st.integers(1, 600),
+                      st.sampled_from([0, 990, 2000]))
 
 numbers = (st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}")
            | st.integers(-10**6, 10**6).map(str)
@@ -163,7 +164,8 @@ def test_timeseries_window_and_missing():
     ({"type": "timeseries", "encoder": {"type": "lstm"}}, "encoder")])
 def test_config_errors_name_the_yaml_path(block, where):
     with pytest.raises(TkError) as e:
-        validate_config({"input_features": [{"name": "x", **block}], "output_features": [{"name": "y", "type": "binary"}]})
+        validate_config({"input_features": [{"name": "x", **block}],
+                         "output_features": [{"name": "y", "type": "binary"}]})
     assert "input_features" in str(e.value) and where in str(e.value)
 
 

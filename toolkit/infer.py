@@ -298,7 +298,8 @@ def _date_format(col: Column) -> tuple[str | None, str] | None:
             note = f"day and month both read as {swapped!r} too; check which comes first"
         return f"date, preprocessing: {{format: {json.dumps(fmt)}}}", note
     if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= need:
-        return None, "looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) or in UTC (…Z): drop the zone"
+        return None, ("looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) "
+                      "or in UTC (…Z): drop the zone")
     return None
 
 

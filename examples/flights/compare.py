@@ -28,9 +28,9 @@ TARGET, DATE = "delayed", "time_hour"
 
 def date_parts(s: pd.Series) -> pd.DataFrame:
     d = pd.to_datetime(s, format="%Y-%m-%dT%H:%M:%SZ")
+    elapsed = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
     return pd.DataFrame({"month": d.dt.month, "weekday": d.dt.day_of_week, "day_of_year": d.dt.day_of_year,
-                         "hour": d.dt.hour, "elapsed_days": (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400},
-                        index=s.index)
+                         "hour": d.dt.hour, "elapsed_days": elapsed}, index=s.index)
 
 
 def baseline(df: pd.DataFrame, with_date: bool) -> dict:

@@ -40,7 +40,8 @@ def baseline(df: pd.DataFrame, with_date: bool) -> dict:
         x = pd.concat([x, date_parts(df["arrival_date"])], axis=1)
     train, test = df["split"] == 0, df["split"] == 2
     t = time.perf_counter()
-    model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0).fit(x[train], df.loc[train, TARGET])
+    model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
+    model.fit(x[train], df.loc[train, TARGET])
     seconds = time.perf_counter() - t
     return scores(df.loc[test, TARGET], model.predict(x[test]), seconds)
 

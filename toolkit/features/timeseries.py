@@ -129,8 +129,8 @@ class TimeseriesInput(InputFeature):
         """string [N] → float32 [N, 2L]: z-scored values (0 at padding), then the mask."""
         n, f32 = self.config.name, np.float32
         values, present, _, _ = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.max_length_, n)
-        clamped = g.op("Clip", values, g.const(f32(self.min_), name=f"{n}/min"), g.const(f32(self.max_), name=f"{n}/max"),
-                       name=f"{n}/clamp")
+        clamped = g.op("Clip", values, g.const(f32(self.min_), name=f"{n}/min"),
+                       g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
         scaled = g.op("Div", g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub"),
                       g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
         mask = g.op("Cast", present, name=f"{n}/mask", to=1)
