@@ -22,7 +22,8 @@ from toolkit.features.date import render
 from toolkit.features.date_parse import CYCLES, EPOCH_PATTERN, ISO_FORMATS, PARTS, parse
 from toolkit.preprocess import Preprocessor
 
-FORMATS = ["%Y-%m-%d", "%d/%m/%Y %H:%M", "%m.%d.%Y %H:%M:%S", "%H:%M:%S on %d %m %Y", "T%Yx%d%%%m"]
+FORMATS = ["%Y-%m-%d", "%d/%m/%Y %H:%M", "%m.%d.%Y %H:%M:%S", "%H:%M:%S on %d %m %Y", "T%Yx%d%%%m",
+           "%Y-%m-%d %H:%M:%S.%f", "%d %m"]
 TRAIN = np.array(["2024-01-31", "2023-12-25 08:30", "", "2024-02-29T23:59:59", "nonsense", "2020-06-15 12:00:00.25",
                   "2024-02-30", "1999-01-01"], dtype=object)
 
