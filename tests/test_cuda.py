@@ -42,7 +42,7 @@ def example(name: str, extra: dict | None = None, rows: int | None = None) -> tu
     path = EXAMPLES / name / "config.yaml"
     cfg = yaml.safe_load(path.read_text())
     df = pd.read_csv(path.parent / cfg.pop("dataset"))
-    return merge(cfg, extra or {}), (df.head(rows) if rows else df)
+    return merge(cfg, extra or {}), (df.sample(n=rows, random_state=0).reset_index(drop=True) if rows else df)
 
 
 def all_types(n: int = 3000, seed: int = 0) -> tuple[dict, pd.DataFrame]:
@@ -84,7 +84,7 @@ def all_types(n: int = 3000, seed: int = 0) -> tuple[dict, pd.DataFrame]:
 
 NO_DROPOUT_TRANSFORMER = {"type": "transformer", "attention_dropout": 0.0, "ffn_dropout": 0.0, "residual_dropout": 0.0}
 TEXT = lambda enc: {"input_features": [{"name": "review", "type": "text",  # noqa: E731
-                                        "preprocessing": {"punctuation": False, "max_length": 128},
+                                        "preprocessing": {"punctuation": False, "max_length": 64},
                                         "encoder": {"dropout": 0.0, **enc}}]}
 
 CASES = {
@@ -95,9 +95,9 @@ CASES = {
     "diamonds": lambda: example("diamonds"),
     "penguins": lambda: example("penguins", {"combiner": {"dropout": 0.0}}),
     "combiner_transformer": lambda: example("diamonds", {"combiner": NO_DROPOUT_TRANSFORMER}, rows=12_000),
-    "text_cnn": lambda: example("reviews", TEXT({"type": "cnn", "filters": 16})),
-    "text_transformer": lambda: example("reviews", TEXT({"type": "transformer", "dim": 32})),
-    "text_gru": lambda: example("reviews", TEXT({"type": "gru", "hidden_size": 32})),
+    "text_cnn": lambda: example("reviews", TEXT({"type": "cnn", "filters": 16}), rows=2500),
+    "text_transformer": lambda: example("reviews", TEXT({"type": "transformer", "dim": 32}), rows=2500),
+    "text_gru": lambda: example("reviews", TEXT({"type": "gru", "hidden_size": 32}), rows=2500),
     "every_type": all_types,
 }
 
