@@ -1,5 +1,8 @@
 """Every registered input type through the same checks.
 
+(The oracles of date, vector and timeseries — Python's datetime.strptime and
+list parsing — are in tests/test_date.py and tests/test_vector_timeseries.py.)
+
 fit → state JSON round trip → the ONNX transform (run in onnxruntime) equals
 a tiny Python oracle on hypothesis-generated raw values: NaN, ±inf, huge and
 negative numbers, empty strings, unseen values, any unicode.
@@ -32,11 +35,19 @@ TRAIN = {
                       "Ünïcödé café 日本 日本 ΣΊΣΥΦΟΣ", "   ", "good\u00a0good İstanbul!", "x" * 10_000], dtype=object),
     "set": np.array(["sauce, vegan", "vegan,gift ,  ", "", "sauce", "Ünï,日本", "sauce,,vegan", " gift ", "日本"],
                     dtype=object),
+    "date": np.array(["2024-01-31", "", "2023-12-25 08:30", "nonsense", "2024-02-30", "1999-01-01",
+                      "2020-06-15T12:00:00Z", "2021-03-04"], dtype=object),
+    "vector": np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object),
+    "timeseries": np.array(["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"],
+                           dtype=object),
 }
 ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
             "category": [{"type": "embed"}],
             "text": [{"type": "embed"}, {"type": "cnn"}, {"type": "transformer"}, {"type": "gru"}],
-            "set": [{"type": "embed"}, {"type": "multi_hot"}]}
+            "set": [{"type": "embed"}, {"type": "multi_hot"}],
+            "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
+            "vector": [{"type": "dense"}, {"type": "passthrough"}],
+            "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}]}
 #: preprocessing variants the text and set oracles are checked under
 TEXT_PREPROCESSING = [{}, {"ngrams": 2, "min_count": 1, "max_length": 6},
                       {"punctuation": False, "lowercase": False, "max_length": 3}]

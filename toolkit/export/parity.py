@@ -30,7 +30,8 @@ def edge_columns(trained, rows: int = 24) -> dict[str, np.ndarray]:
         if f.raw_dtype == RAW_FLOAT:
             cols[col] = np.array([pool[(i + k) % len(pool)] for i in range(rows)], dtype=np.float32)
         else:
-            cols[col] = np.array([pool[(i * 3 + k) % len(pool)] for i in range(rows)], dtype=object)
+            step = 3 if len(pool) % 3 else 1  # a stride that divides the pool would skip most of it
+            cols[col] = np.array([pool[(i * step + k) % len(pool)] for i in range(rows)], dtype=object)
     return cols
 
 

@@ -30,7 +30,8 @@ from toolkit.errors import TkError
 from toolkit.features.category import MISSING_ID  # a missing category's id: NaN in the matrix
 
 #: Input type → how its pre tensor enters the matrix. Types not listed are refused.
-KINDS = {"number": "numeric", "binary": "numeric", "set": "numeric", "category": "categorical"}
+KINDS = {"number": "numeric", "binary": "numeric", "set": "numeric", "category": "categorical",
+         "date": "numeric", "vector": "numeric", "timeseries": "numeric"}  # parsed parts, components, values
 REFUSED = {"text": "token ids are positions in a sequence, not features a tree can split on; "
                    "use a set feature (bag of words) or model_type: nn"}
 
