@@ -272,6 +272,40 @@ def test_gbm_ensemble_page_predicts_like_python(browser, churn_ensemble_site, tm
         assert_matches_python(predictor, row, shown["results"], f"row {i}")
 
 
+# ---- a date field: a date picker; the value goes to the model in the column's own format --------
+
+@pytest.fixture(scope="module")
+def dates_site(ort_web, tmp_path_factory) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    from toolkit import log, train
+
+    log.quiet = True
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, 600), unit="D")
+    frame = pd.DataFrame({"when": days.strftime("%d/%m/%Y"), "x": rng.normal(size=600)})
+    frame["y"] = np.sin(days.month.to_numpy() / 12 * 2 * np.pi) * 3 + frame["x"] + rng.normal(0, 0.1, 600)
+    config = {"input_features": [{"name": "when", "type": "date", "preprocessing": {"format": "%d/%m/%Y"}},
+                                 {"name": "x", "type": "number"}],
+              "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 3}}
+    out = tmp_path_factory.mktemp("runs") / "dates"
+    train(config, dataset=frame, output=out)
+    return export_site(out, tmp_path_factory.mktemp("web") / "dates-site")
+
+
+def test_date_picker_writes_the_column_format_and_predicts_like_python(browser, dates_site, tmp_path):
+    from toolkit.runtime import Predictor
+
+    rows = [{"when": "2024-03-05", "x": "1.5"}, {"when": "2021-12-31", "x": "-0.25"}]
+    out = drive(browser, dates_site, tmp_path, rows=rows)
+    predictor = Predictor(dates_site / "model.onnx")
+    assert [r["values"]["when"] for r in out["rows"]] == ["05/03/2024", "31/12/2021"]
+    for i, shown in enumerate(out["rows"]):
+        assert_matches_python(predictor, shown["values"], shown["results"], f"row {i}")
+    assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")
+
+
 # ---- reviews: a text field ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -144,6 +144,7 @@ function buildField(f) {
     return el('div', { class: 'field check' }, box, label,
       el('span', { class: 'hint', id: hintId, text: `checked = ${f.labels[1]}, unchecked = ${f.labels[0]}` }));
   }
+  if (f.control === 'date' || f.control === 'datetime') return buildDate(f, id, label, hintId);
   let control, hint;
   if (f.type === 'category') {
     control = el('select', { id, name: f.column });
@@ -165,6 +166,53 @@ function buildField(f) {
   f.reset();
   const wide = control.tagName === 'TEXTAREA';
   return el('div', { class: wide ? 'field wide' : 'field' }, label, control, el('span', { class: 'hint', id: hintId, text: hint }));
+}
+
+// ---- dates: a picker; the value is written in the column's format, which the graph parses ----
+
+const DATE_FIELDS = { Y: 4, m: 2, d: 2, H: 2, M: 2, S: 2 };
+
+/** "2024-03-05T07:08" (a picker's value) → the text `format` ("iso" or strptime %Y %m %d %H %M %S) asks for. */
+function writeDate(format, pickerValue) {
+  const [date, time = '00:00'] = pickerValue.split('T');
+  const [Y, m, d] = date.split('-');
+  const [H, M, S = '00'] = time.split(':');
+  const parts = { Y, m, d, H, M, S };
+  if (format === 'iso') return pickerValue.length > 10 ? `${date}T${H}:${M}:${S}` : date;
+  return format.replace(/%([YmdHMS%])/g, (_, k) => (k === '%' ? '%' : parts[k].padStart(DATE_FIELDS[k], '0')));
+}
+
+/** The picker's value ("YYYY-MM-DD" or "YYYY-MM-DDTHH:MM") of a date written in `format`, or "" if it does not read. */
+function readDate(format, text, withTime) {
+  if (!text) return '';
+  let names = ['Y', 'm', 'd', 'H', 'M', 'S'];
+  let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/;
+  if (format !== 'iso') {
+    names = [];
+    const body = format.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%([YmdHMS])/g, (_, k) => {
+      names.push(k);
+      return k === 'Y' ? '(\\d{4})' : '(\\d{1,2})';
+    });
+    pattern = new RegExp(`^${body}`);
+  }
+  const m = pattern.exec(text);
+  if (!m) return '';
+  const got = { H: '00', M: '00' };
+  names.forEach((k, i) => { if (m[i + 1] !== undefined) got[k] = m[i + 1].padStart(DATE_FIELDS[k], '0'); });
+  const date = `${got.Y}-${got.m}-${got.d}`;
+  return withTime ? `${date}T${got.H}:${got.M}` : date;
+}
+
+/** A date field: <input type=date> (or datetime-local); what the model receives is written in its format. */
+function buildDate(f, id, label, hintId) {
+  const withTime = f.control === 'datetime';
+  const control = el('input', { type: withTime ? 'datetime-local' : 'date', id, name: f.column,
+    'aria-describedby': hintId });
+  f.read = () => (control.value ? writeDate(f.format, control.value) : '');
+  f.reset = () => { control.value = readDate(f.format, f.default || '', withTime); };
+  f.reset();
+  return el('div', { class: 'field' }, label, control,
+    el('span', { class: 'hint', id: hintId, text: `sent as ${f.format === 'iso' ? 'ISO 8601' : f.format}; blank = missing` }));
 }
 
 /** A tag input for a set feature: Enter or the delimiter adds a member; Backspace on empty removes one. */
