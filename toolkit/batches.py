@@ -69,7 +69,8 @@ def fits_on(device, tensors: list[torch.Tensor]) -> bool:
 class MemorySplit:
     """One split of a table read whole, as tensors on `device` when they fit there (see `fits_on`)."""
 
-    def __init__(self, x: list[torch.Tensor], y: list[torch.Tensor], raw: dict[str, np.ndarray], device):
+    def __init__(self, x: list[torch.Tensor], y: list[torch.Tensor], raw: tuple[dict, np.ndarray], device):
+        """`raw`: (the whole table's raw columns, this split's row indices), read only by `raw_sample`."""
         self.device, self.raw = device, raw
         self.rows = len(y[0]) if y else 0
         home = device if fits_on(device, x + y) else torch.device("cpu")
@@ -95,8 +96,7 @@ class MemorySplit:
         splits = {}
         for k in range(3):
             idx = torch.from_numpy(np.flatnonzero(part.split == k))
-            splits[k] = cls([t[idx] for t in x], [t[idx] for t in y],
-                            {c: v[idx.numpy()] for c, v in part.columns.items()}, device)
+            splits[k] = cls([t[idx] for t in x], [t[idx] for t in y], (part.columns, idx.numpy()), device)
         return splits
 
     def batches(self, batch_size: int, epoch: int, generator: torch.Generator):
@@ -125,7 +125,15 @@ class MemorySplit:
         return predict_raw(model, self.x, self.device), [t.cpu().numpy() for t in self.y]
 
     def raw_sample(self, n: int) -> dict[str, np.ndarray]:
-        return {c: v[:n] for c, v in self.raw.items()}
+        columns, idx = self.raw
+        return {c: v[idx[:n]] for c, v in columns.items()}
+
+    def sample(self, n: int, seed: int) -> "MemorySplit":
+        """A seeded random subset of `n` rows (a gather where the tensors live), for scoring a big split."""
+        idx = torch.randperm(self.rows, generator=torch.Generator().manual_seed(seed))[:n]
+        columns, rows = self.raw
+        return MemorySplit([t[idx.to(t.device)] for t in self.x], [t[idx.to(t.device)] for t in self.y],
+                           (columns, rows[idx.numpy()]), self.device)
 
 
 class StreamSplit:

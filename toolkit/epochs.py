@@ -31,6 +31,7 @@ class History:
     best_value: float = math.nan
     stopped_early: bool = False
     seconds: float = 0.0
+    best_predictions: tuple | None = field(default=None, repr=False)  # (preds, ys) of validation, best epoch
 
 
 def lr_lambda(warmup_steps: int, total_steps: int, kind: str):

@@ -58,6 +58,8 @@ def session_options(threads: int | None = None):
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
     so.log_severity_level = 3
+    # threads that spin between calls only steal the CPU from torch (2.8 s → 0.7 s over 539k rows, 2 cores)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return so
 
 

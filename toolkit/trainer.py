@@ -26,7 +26,7 @@ import torch
 from toolkit import log
 from toolkit.epochs import (History, LoopState, end_epoch, finish, make_optimizer_and_schedules,
                             patience_ran_out, restore, watched_value)
-from toolkit.evaluation import evaluate
+from toolkit.evaluation import score_predictions
 from toolkit.stream import ddp
 
 
@@ -111,14 +111,17 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
 
             # ---- validate: rank 0's numbers decide on every rank ----
             watched = set() if watch_metric == "loss" else {watch_output}
-            val_metrics = ddp.broadcast(ctx, evaluate(model, outputs, val, ctx, metrics_for=watched))
+            preds, ys = val.predictions(model, ctx)
+            val_metrics = ddp.broadcast(ctx, score_predictions(outputs, preds, ys, watched) if preds is not None
+                                        else {f.config.name: {"loss": math.nan} for f in outputs})
             value = watched_value(val_metrics, outputs, cfg)
             opt.end_epoch(value)
 
             # ---- bookkeeping: best weights, checkpoint, early stop ----
             record = {"epoch": epoch, "train_loss": float(totals[0] / max(totals[1], 1)), "rows": int(totals[1]),
                       "validation": val_metrics, "lr": opt.lr, "seconds": time.perf_counter() - start}
-            end_epoch(state, record, value)
+            if end_epoch(state, record, value):  # the best epoch's validation answers, kept for the final scores
+                state.progress.history.best_predictions = (preds, ys) if val is not train else None
             bar.update(advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, "
                                               f"{watch_metric} {value:.4f}")
             if on_epoch is not None:

@@ -94,14 +94,37 @@ def fit_gbm(cfg, inputs, outputs, splits, ctx):
     return core, History(epochs=[record], best_epoch=1, best_value=value, seconds=seconds)
 
 
-def fit_post(model, outputs, split, ctx) -> dict:
-    """Each output's `fit_post` (temperature, threshold) on the validation rows' decoder outputs:
-    {output: what it reports}, only the outputs that fitted something. Every rank computes the same."""
+#: Train-split rows scored at the end (a seeded sample above it: the scores are estimates, the rows counted).
+TRAIN_SCORE_ROWS = 50_000
+
+
+def final_scores(model, outputs, splits, ctx, val_answers=None, seed: int = 0) -> dict:
+    """{split: {output: {metric: value}}} of the trained model; the validation split from the loop's
+    answers of the best epoch when given (the same weights), a big in-memory train split on a sample."""
+    from toolkit.evaluation import evaluate, score_predictions
+
+    metrics = {}
+    for name, split in splits.items():
+        if not split.rows:
+            continue
+        if name == "validation" and val_answers is not None and val_answers[0] is not None:
+            metrics[name] = score_predictions(outputs, *val_answers)
+        elif name == "train" and split.rows > TRAIN_SCORE_ROWS and hasattr(split, "sample"):
+            metrics[name] = evaluate(model, outputs, split.sample(TRAIN_SCORE_ROWS, seed), ctx)
+        else:
+            metrics[name] = evaluate(model, outputs, split, ctx)
+    return metrics
+
+
+def fit_post(model, outputs, split, ctx, answers=None) -> dict:
+    """Each output's `fit_post` (temperature, threshold) on the validation rows' decoder outputs
+    (`answers`: (preds, ys) already computed, else computed here): {output: what it reports}, only the
+    outputs that fitted something. Every rank computes the same."""
     from toolkit.features.base import known_rows
 
     if not any(type(f).fit_post is not OutputFeature.fit_post for f in outputs):
         return {}
-    preds, ys = split.predictions(model, ctx)
+    preds, ys = answers if answers is not None and answers[0] is not None else split.predictions(model, ctx)
     found = {}
     for f, pred, y in zip(outputs, preds or [], ys or []):
         keep = known_rows(y)
@@ -256,8 +279,12 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
             fp = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
             history = trainer.fit(model, outputs, splits["train"], splits["validation"], cfg, ctx,
                                   checkpoint_dir=ckpt_dir, resume=resume, config_fp=fp, on_epoch=on_epoch)
-        post = fit_post(model, outputs, splits["validation"] if splits["validation"].rows else splits["train"], ctx)
-        metrics = {name: evaluate(model, outputs, split, ctx) for name, split in splits.items() if split.rows}
+        val_answers = getattr(history, "best_predictions", None)  # the loop scored the best weights already
+        post = fit_post(model, outputs, splits["validation"] if splits["validation"].rows else splits["train"], ctx,
+                        val_answers)
+        metrics = final_scores(model, outputs, splits, ctx, val_answers, tc.seed)
+        if source.whole and splits["train"].rows > TRAIN_SCORE_ROWS:
+            summary["train_rows_scored"] = TRAIN_SCORE_ROWS  # train metrics estimated on a seeded sample
         model.to("cpu")
         extra = {"processes": ctx.world} if not source.whole else {}
         stats = epochs.training_stats(cfg, history, metrics, summary | extra, started)
