@@ -37,8 +37,17 @@ onnxruntime (LightGBM's own precision) and match its raw scores to ~1e-7,
 NaN, ±inf, values at every threshold and unseen ids included.
 """
 
-from toolkit.gbm.config import Bagging, GbmConfig
-from toolkit.gbm.matrix import Layout, matrix_onnx
-from toolkit.gbm.model import ML_OPSET, GbmModel, set_ml_opset
+#: name → the submodule that holds it. Imported on first use, as `toolkit` does for train/load: reading a
+#: config imports toolkit.gbm.config and must not pay for onnx and numpy (1.5 s on a busy machine).
+_WHERE = {"Bagging": "config", "GbmConfig": "config", "Layout": "matrix", "matrix_onnx": "matrix",
+          "ML_OPSET": "model", "GbmModel": "model", "set_ml_opset": "model"}
 
-__all__ = ["Bagging", "GbmConfig", "GbmModel", "Layout", "ML_OPSET", "matrix_onnx", "set_ml_opset"]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"toolkit.gbm.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'toolkit.gbm' has no attribute {name!r}")
