@@ -39,10 +39,10 @@ class SettingsError(ValueError):
 
 
 def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """CPUs this process may run on (toolkit.devices.cpu_count: one rule for training and serving)."""
+    from toolkit.devices import cpu_count
+
+    return cpu_count()
 
 
 @dataclass(frozen=True)

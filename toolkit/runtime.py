@@ -88,11 +88,9 @@ class Predictor:
                 raise TkError(f"{path}: no such ONNX file")
             else:
                 source = str(path)
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        if threads:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
+        from toolkit.ort_options import session_options
+
+        so = session_options(threads)
         try:
             self.session = ort.InferenceSession(source, so, providers=_providers(device))
         except Exception as e:  # onnxruntime raises its own exception types

@@ -20,10 +20,10 @@ from toolkit.errors import TkError
 
 
 def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """CPUs this process may run on (toolkit.devices.cpu_count: one rule for training and serving)."""
+    from toolkit.devices import cpu_count
+
+    return cpu_count()
 
 
 def serve_command(model_dir: str | os.PathLike, port: int, host: str = "127.0.0.1", workers: int = 1,
