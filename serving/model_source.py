@@ -70,18 +70,22 @@ def _from_path(path: Path) -> ModelSource:
             onnx = artifact.read_model_dir(path, ["model.onnx"])["model.onnx"]
         except TkError as e:
             raise ModelSourceError(f"TK_MODEL: {e}") from None
-        return ModelSource(onnx, path.resolve().name, _read_json(path / artifact.MANIFEST))
+        return ModelSource(onnx, path.resolve().name, artifact.read_manifest(path))  # checked: read once more
     if not path.exists():
         raise ModelSourceError(f"TK_MODEL={path}: no such model directory or .onnx file")
     return ModelSource(_read_regular(path, "TK_MODEL"), path.name, {})
 
 
 def _read_regular(path: Path, where: str) -> bytes:
-    """A regular file's bytes (a FIFO or a device would hang or fill memory)."""
+    """A regular file's bytes, as toolkit.artifact reads model files (a FIFO or a device would hang or fill
+    memory); a link the user named is followed but must end in a regular file."""
+    from toolkit import artifact
+    from toolkit.errors import TkError
+
     try:
-        if not path.is_file():
-            raise ModelSourceError(f"{where}: {path.name} is not a regular file")
-        return path.read_bytes()
+        return artifact.read_regular(path, follow_links=True)
+    except TkError as e:
+        raise ModelSourceError(f"{where}: {e}") from None
     except OSError as e:
         raise ModelSourceError(f"{where}: cannot read {path.name}: {e.strerror}") from None
 

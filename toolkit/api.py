@@ -53,6 +53,8 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     from toolkit.stream import ddp, readers
 
     cfg, base = _config_and_base(config)
+    if output is not None:  # a refused --output is said before training, not after it
+        artifact.check_output_dir(Path(output))
     source, label = _dataset(cfg, base, dataset)
     if not hasattr(source, "columns") and stream is not False and (
             stream or readers.should_stream(source) or ddp.world_size() > 1):
