@@ -46,6 +46,7 @@ def main(argv=None) -> None:
                "tk_gbm_raw": lambda d: run_tk_gbm(d, cfg, "raw"), "hgb": run_hgb}
     systems = args.systems.split(",")
     results = []
+    load_before = os.getloadavg()[0]
     seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.sets.split(","):
         for seed in seeds:
@@ -60,7 +61,8 @@ def main(argv=None) -> None:
             results.append(row)
     meta = {"gbm_config": cfg.model_dump(), "lightgbm": lightgbm.__version__, "onnxruntime": onnxruntime.__version__,
             "sklearn": sklearn.__version__, "python": platform.python_version(), "machine": platform.machine(),
-            "split": f"stratified 70/10/20 splits, seeds {args.seeds}",
+            "split": f"stratified 70/10/20 splits, seeds {args.seeds}", "cpus": os.cpu_count(),
+            "load_average": f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
             "command": "python -m bench.gbm" + "".join(f" --{k} '{v}'" for k, v in vars(args).items()
                                                        if v != ap.get_default(k))}
     out = Path(args.out)

@@ -48,7 +48,10 @@ def markdown(meta: dict, results: list[dict]) -> str:
              f"per system. LightGBM direct and tk: the tk gbm config (num_trees {c['num_trees']}, learning_rate "
              f"{c['learning_rate']}, num_leaves {c['num_leaves']}, min_data_in_leaf {c['min_data_in_leaf']}, "
              f"early_stop {c['early_stop']} on validation); HistGradientBoosting*() defaults fitted on "
-             "train + validation.", "",
+             "train + validation." + (f" Load average during the run: {meta['load_average']} on "
+                                       f"{meta.get('cpus', '?')} cores (a shared machine): seconds and "
+                                       "milliseconds are inflated and noisy; metrics are not affected."
+                                       if meta.get("load_average") else ""), "",
              "## Test metric: ROC AUC (binary), accuracy (multiclass), R² (regression)", ""]
     lines += _metric_table(sets, systems, MAIN_METRIC.get)
     lines += ["", "## Second metric: log loss (classification), RMSE (regression); lower is better", ""]
@@ -73,3 +76,20 @@ def markdown(meta: dict, results: list[dict]) -> str:
                              f"{x['file_ms_1']:.3f} | {x['trees_ms_1']:.3f} | {x['file_ms_256']:.3f} | "
                              f"{x['trees_ms_256']:.3f} | {x['file_bytes'] / 1e3:.0f} |")
     return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    """python -m bench.gbm.report gbm.json: rewrite gbm.md beside it from the JSON."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(prog="python -m bench.gbm.report")
+    ap.add_argument("json")
+    path = Path(ap.parse_args(argv).json)
+    data = json.loads(path.read_text())
+    path.with_suffix(".md").write_text(markdown(data["meta"], data["results"]))
+
+
+if __name__ == "__main__":
+    main()
