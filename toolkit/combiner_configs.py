@@ -21,6 +21,10 @@ class ConcatCombinerConfig(StrictModel):
     dropout: float = Field(0.1, ge=0, lt=1)
     norm: Literal["batch", "layer", "none"] = "none"
     activation: Literal["relu", "gelu", "silu"] = "relu"
+    ensemble: int = Field(1, ge=1, description=(
+        "k members sharing the MLP (TabM-mini): each has its own ±1 adapter on the input and its own "
+        "output heads; trained on the mean of their losses, their outputs averaged in the graph. "
+        "1 = a plain MLP."))
 
 
 class TransformerCombinerConfig(StrictModel):

@@ -24,13 +24,24 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
 class ConcatCombiner(nn.Module):
     """Concatenate encoder outputs, then `num_layers` × (Linear → norm → act → dropout).
 
-    Shape: list of [N, d_i] → [N, hidden_size] (or [N, Σ d_i] with 0 layers).
+    With `ensemble: k` > 1 (TabM-mini, Gorishniy et al., 2025, "TabM: Advancing
+    Tabular Deep Learning with Parameter-Efficient Ensembling") the row is
+    copied to k members, member i's copy is multiplied by its own adapter
+    `r[i]` (fixed-at-init random ±1 signs, then trained), and all members go
+    through the one shared MLP; the decoders then give each member its own head.
+
+    Shape: list of [N, d_i] → [N, hidden_size] (or [N, Σ d_i] with 0 layers);
+    with k > 1: → [N, k, hidden_size].
     """
 
     def __init__(self, widths: list[int], config):
         super().__init__()
         layers: list[nn.Module] = []
         width = sum(widths)
+        self.k = config.ensemble
+        if self.k > 1:
+            signs = torch.randint(0, 2, (self.k, width)).float() * 2 - 1
+            self.adapter = nn.Parameter(signs)  # [k, Σ d_i]
         for _ in range(config.num_layers):
             layers.append(nn.Linear(width, config.hidden_size))
             if config.norm == "batch":
@@ -43,7 +54,12 @@ class ConcatCombiner(nn.Module):
         self.d_out = width
 
     def forward(self, encoded: list[torch.Tensor]) -> torch.Tensor:
-        return self.mlp(torch.cat(encoded, dim=1))
+        x = torch.cat(encoded, dim=1)  # [N, d]
+        if self.k == 1:
+            return self.mlp(x)
+        x = x.unsqueeze(1) * self.adapter  # [N, k, d]
+        h = self.mlp(x.flatten(0, 1))  # [N·k, d] through the one MLP (BatchNorm sees rows × members)
+        return h.unflatten(0, (-1, self.k))  # [N, k, hidden_size]
 
 
 # ---- FT-Transformer --------------------------------------------------------

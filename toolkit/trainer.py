@@ -30,10 +30,17 @@ from toolkit.evaluation import score_predictions
 from toolkit.stream import ddp
 
 
-def total_loss(outputs, losses, preds, ys) -> tuple[torch.Tensor, list[float]]:
-    """Σ weight_k · loss_k over outputs, each over the rows that have its target."""
+def total_loss(outputs, losses, preds, ys, members: int = 1) -> tuple[torch.Tensor, list[float]]:
+    """Σ weight_k · loss_k over outputs, each over the rows that have its target.
+
+    With `members` > 1 (an ensemble model in training mode) each pred is [N, members, …]: the
+    loss is the mean over members of each member's loss (members as extra rows, targets repeated).
+    """
     total, parts = 0.0, []
     for f, loss_fn, pred, y in zip(outputs, losses, preds, ys):
+        if members > 1:
+            # [N·k, …]: row n's member j at n·k + j, beside its own target
+            pred, y = pred.flatten(0, 1), y.repeat_interleave(members, dim=0)
         unknown = torch.isnan(y) if y.dim() == 1 else torch.isnan(y).flatten(1).any(dim=1)  # rows without a target
         if not unknown.any():  # the usual case: no masking (same rows, same values)
             value = loss_fn(pred, y)
@@ -97,7 +104,7 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
                 for x, y in train.batches(tc.batch_size, epoch, generator):
                     with autocast:                                    # bf16 when asked
                         preds = net(*x)                               # forward
-                        loss, _ = total_loss(outputs, losses, preds, y)  # loss
+                        loss, _ = total_loss(outputs, losses, preds, y, getattr(model, "ensemble", 1))
                     for p in params:                                  # zero_grad(set_to_none=True)
                         p.grad = None
                     loss.backward()                                   # backward

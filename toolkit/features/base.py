@@ -256,7 +256,8 @@ class OutputFeature(Feature):
         """Raw targets [N] → float32 [N] or [N, C]; NaN where unknown."""
         raise NotImplementedError
 
-    def decoder(self, d_in: int):
+    def decoder(self, d_in: int, k: int = 1):
+        """[N, d_in] → the raw output; with k ensemble members [N, k, d_in] → [N, k, …] (one head each)."""
         raise NotImplementedError
 
     def loss(self):

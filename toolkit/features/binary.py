@@ -242,11 +242,11 @@ class BinaryOutput(OutputFeature):
         """Raw strings [N] → float32 [N] of 1/0; NaN for missing or unknown values."""
         return lookup(column, self.mapping_).astype(np.float32)
 
-    def decoder(self, d_in: int):
+    def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N] logits."""
         from toolkit.decoders import RegressionDecoder
 
-        return RegressionDecoder(d_in)
+        return RegressionDecoder(d_in, k)
 
     def loss(self):
         import torch

@@ -214,11 +214,11 @@ class CategoryOutput(OutputFeature):
         index = {c: float(i) for i, c in enumerate(self.classes_)}
         return np.array([index.get(s, np.nan) for s in self._prepare(column)], dtype=np.float32)
 
-    def decoder(self, d_in: int):
+    def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N, C] logits."""
         from toolkit.decoders import ClassifierDecoder
 
-        return ClassifierDecoder(d_in, len(self.classes_))
+        return ClassifierDecoder(d_in, len(self.classes_), k)
 
     def loss(self):
         """(logits [N, C], class index [N]) → scalar (class weights as a buffer: it moves with `.to`)."""

@@ -263,11 +263,11 @@ class NumberOutput(OutputFeature):
         col = np.where(np.isfinite(col), col, math.nan)
         return ((col - self.mean_) / self.std_).astype(np.float32)
 
-    def decoder(self, d_in: int):
+    def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N] (z-scored prediction)."""
         from toolkit.decoders import RegressionDecoder
 
-        return RegressionDecoder(d_in)
+        return RegressionDecoder(d_in, k)
 
     def loss(self):
         """(pred [N], target [N]) → scalar."""

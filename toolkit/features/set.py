@@ -227,11 +227,11 @@ class SetOutput(OutputFeature):
                     y[r, index[m]] = 1.0
         return y
 
-    def decoder(self, d_in: int):
+    def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N, C] logits."""
         from toolkit.decoders import ClassifierDecoder
 
-        return ClassifierDecoder(d_in, len(self.classes_))
+        return ClassifierDecoder(d_in, len(self.classes_), k)
 
     def loss(self):
         """(logits [N, C], multi-hot [N, C]) → mean binary cross-entropy over rows and members."""
