@@ -255,12 +255,12 @@ def _input_type(col: Column) -> tuple[str | None, str]:
         return _set_type(delimiter), _set_note(col, delimiter)
     text = col.mean_words() >= TEXT_WORDS
     if col.all_distinct():
-        return ("text", _text_note(col)) if text else (None, "looks like an id (all values distinct)")
+        return (TEXT_KIND, _text_note(col)) if text else (None, "looks like an id (all values distinct)")
     if col.distinct <= MAX_CATEGORIES and (col.distinct <= MAX_CATEGORY_SHARE * col.present
                                            or col.distinct <= SMALL_CATEGORY):
         return "category", ""
     if text:
-        return "text", _text_note(col)
+        return TEXT_KIND, _text_note(col)
     return None, f"too many distinct values for a category ({col.distinct} in {col.present} rows)"
 
 
@@ -382,6 +382,12 @@ def _set_note(col: Column, delimiter: str) -> str:
     return f"{len(members)} members split at {delimiter!r}, e.g. {top}"
 
 
+#: Words and word bigrams in the embedding bag (fastText's recipe, Joulin et al. 2017): on examples/reviews
+#: this scored 0.876 ROC AUC against the schema defaults' 0.838 and TF-IDF + LogisticRegression's 0.879
+#: (python -m bench.suite.text); the schema keeps ngrams 1 because bigrams need the embed encoder.
+TEXT_KIND = "text, preprocessing: {ngrams: 2, punctuation: false}"
+
+
 def _text_note(col: Column) -> str:
     words = sorted((len(v.split()), n) for v, n in col.counts.items())
     seen, p95 = 0, 0
@@ -390,7 +396,8 @@ def _text_note(col: Column) -> str:
         if seen >= 0.95 * col.present:
             p95 = w
             break
-    return f"{col.mean_words():.0f} words on average, 95 % ≤ {p95} (preprocessing.max_length counts tokens)"
+    return (f"{col.mean_words():.0f} words on average, 95 % ≤ {p95} (preprocessing.max_length counts tokens); "
+            "words and word bigrams (bench.suite.text)")
 
 
 def _target_type(dataset: Path, col: Column) -> tuple[str, str | None]:
