@@ -14,6 +14,10 @@ because a misspelt or forgotten column would otherwise be silently imputed.
   integral number prints without ".0" (`1` and `1.0` → "1"), `true` → "true".
   So `{"senior_citizen": 1}` means what the CSV's `1` meant. Objects and lists
   are refused. `null` is missing ("").
+- vector and timeseries inputs (strings holding lists of numbers): the string, or
+  a JSON array of finite numbers (a vector's exactly its size long, a time
+  series' at most 1000), or `null`; a string that is not such a list is a 400
+  naming the row (the Predictor's check).
 - unknown fields: refused by default (`extra="forbid"`, 400 naming the field),
   for the same reason as missing ones; `TK_UNKNOWN_FIELDS=ignore` drops them
   instead (for clients that send whole records with ids).
@@ -30,6 +34,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model
 
+from toolkit.number_lists import MAX_LENGTH, ListColumn
 from toolkit.runtime import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
 
 #: A float column: a JSON number (ints too) or null; finite only.
@@ -44,12 +49,23 @@ def _safe_name(column: str) -> bool:
             and not column.startswith("model_") and not hasattr(BaseModel, column))
 
 
-def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str = "Row") -> type[BaseModel]:
+def _list_value(lists: ListColumn):
+    """A vector / timeseries column: its string, a JSON array of finite numbers, or null."""
+    longest = lists.size or MAX_LENGTH
+    numbers = Annotated[list[Annotated[float, Field(strict=True, allow_inf_nan=False)]],
+                        Field(min_length=lists.size or 0, max_length=longest)]
+    return Optional[Union[StrictStr, numbers]], f"{lists.describe()}, or null when missing"
+
+
+def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str = "Row",
+              lists: dict[str, ListColumn] | None = None) -> type[BaseModel]:
     """A pydantic model of one row: {column: value} for every model input.
 
     `inputs`: {column: "tensor(float)" | "tensor(string)"} (`Predictor.inputs`).
     `unknown_fields`: "forbid" (400) or "ignore" (dropped).
+    `lists`: {column: ListColumn} of the vector / timeseries inputs (`Predictor.list_columns`).
     """
+    lists = lists or {}
     if unknown_fields not in ("forbid", "ignore"):
         raise ValueError(f"{unknown_fields=} must be 'forbid' or 'ignore'")
     fields: dict[str, Any] = {}
@@ -57,6 +73,8 @@ def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str 
     for i, (column, dtype) in enumerate(inputs.items()):
         if dtype == FLOAT:
             typ, doc = FloatValue, "a number, or null when missing"
+        elif dtype == STRING and column in lists:
+            typ, doc = _list_value(lists[column])
         elif dtype == STRING:
             typ, doc = StringValue, "a string (numbers and booleans are converted), or null when missing"
         else:

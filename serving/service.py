@@ -81,7 +81,7 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
     _quiet_bentoml()
     source = locate(settings)
     signature = Predictor(source.onnx, threads=1, device="cpu")
-    Row = schemas.row_model(dict(signature.inputs), settings.unknown_fields)
+    Row = schemas.row_model(dict(signature.inputs), settings.unknown_fields, lists=signature.list_columns)
     Prediction = schemas.prediction_model(signature.output_features, signature.outputs)
     Input = schemas.input_model(Row, settings.max_rows, base=_input_base())
     metadata_json = json.dumps(_metadata(signature, source, settings), separators=(",", ":")).encode()

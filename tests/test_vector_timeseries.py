@@ -201,8 +201,12 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path, encoder):
     assert (tmp_path / "m" / "model.onnx").exists()
     r2 = model.stats["metrics"]["test"]["y"]["r2"]
     assert r2 > (0.75 if encoder["type"] == "summary" else 0.5), r2
-    out = model.predict(pd.DataFrame({"v": ["", "1,2", "1,2,3,4,5", "nan,1,1,1"], "s": ["", "1e99", "1 " * 900, "x"]}))
+    out = model.predict(pd.DataFrame({"v": ["", "1,2,3,4", "1e99,0,0,-1e99", None], "s": ["", "1e99", "1 " * 900, None]}))
     assert np.isfinite(out["y::value"]).all()
+    with pytest.raises(TkError, match=r"row 2: column 'v': expected a list of 4 numbers separated by ','.*got 2"):
+        model.predict(pd.DataFrame({"v": ["1,2,3,4", "1,2"], "s": ["1", "2"]}))
+    with pytest.raises(TkError, match=r"row 1: column 's': expected a list of numbers.*got 'x'"):
+        model.predict(pd.DataFrame({"v": ["1,2,3,4"], "s": ["x"]}))
 
 
 def test_hostile_long_rows_stay_cheap_and_read_as_documented():

@@ -47,7 +47,7 @@ def read_table(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
         elif kind == "parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_json(path, lines=True, dtype=False, convert_dates=False)  # as the streaming reader
+            df = pd.read_json(path, lines=True, dtype=False)  # as the streaming reader (dtype=False: no date guessing either)
     except pd.errors.EmptyDataError:
         raise TkError(f"{path}: the data file is empty") from None
     except pd.errors.ParserError as e:
@@ -84,15 +84,28 @@ def check_columns(df: "pd.DataFrame", wanted: dict[str, str], source: str) -> No
 
 
 def raw_column(df: "pd.DataFrame", column: str, raw_dtype: str, source: str,
-               strict: bool = False) -> np.ndarray:
+               strict: bool = False, lists=None) -> np.ndarray:
     """A column coerced to what the ONNX input takes.
 
     Unparseable numbers are counted and treated as missing when training
     (`strict=False`); at prediction (`strict=True`) they are an error naming
-    the row, as the Predictor's are. A list or mapping in a string column is
-    always an error.
+    the row, as the Predictor's are. `lists` (a number_lists.ListColumn, for
+    vector and timeseries inputs): list cells (Parquet lists, JSON arrays)
+    become the delimited string the graph parses, and at prediction a row that
+    is not such a list is an error naming it. Any other list or mapping in a
+    string column is an error.
     """
     values = column_values(df, column)
+    if lists is None:
+        return _coerced(values, column, raw_dtype, source, strict)
+    strings = _coerced(lists.join(values), column, raw_dtype, source, strict)
+    bad = lists.first_bad(strings) if strict else None
+    if bad is not None:
+        raise TkError(f"{source}: row {bad[0] + 1}: column {column!r}: {bad[1]}")
+    return strings
+
+
+def _coerced(values, column: str, raw_dtype: str, source: str, strict: bool) -> np.ndarray:
     if raw_dtype == RAW_FLOAT:
         out, bad = coerce.to_float32(values)
         if bad and strict:

@@ -48,7 +48,7 @@ def input_columns(inputs, df, source: str, strict: bool = False) -> dict[str, np
     for f in inputs:
         col = f.config.source
         if col not in cols:
-            cols[col] = data.raw_column(df, col, f.raw_dtype, source, strict)
+            cols[col] = data.raw_column(df, col, f.raw_dtype, source, strict, f.list_column)
     return cols
 
 

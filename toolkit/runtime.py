@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import coerce
+from toolkit.number_lists import ListColumn
 from toolkit.errors import TkError
 
 FLOAT, STRING = "tensor(float)", "tensor(string)"
@@ -108,6 +109,10 @@ class Predictor:
         features = self.metadata.get("tk.features", {})
         self.output_features = features.get("outputs", []) if isinstance(features, dict) else []
         self.classes = {o["name"]: o["classes"] for o in self.output_features if "classes" in o}
+        #: column → ListColumn for vector / timeseries inputs (a JSON array or delimited string per row)
+        self.list_columns = {i["column"]: ListColumn.from_metadata(i["list"])
+                             for i in (features.get("inputs", []) if isinstance(features, dict) else [])
+                             if isinstance(i, dict) and "list" in i and i.get("column") in self.inputs}
 
     # ---- input -------------------------------------------------------------
 
@@ -141,6 +146,8 @@ class Predictor:
         for name, values in columns.items():
             if self.inputs[name] == FLOAT:
                 feed[name] = _as_float(values, name)
+            elif name in self.list_columns:
+                feed[name] = _as_list_strings(values, name, self.list_columns[name])
             else:
                 feed[name] = _as_strings(values, name)
         return feed
@@ -285,6 +292,15 @@ def _as_float(values, column: str) -> np.ndarray:
         row = next(i for i, v in enumerate(flat) if np.isnan(out[i]) and not coerce.is_missing_text(v))
         raise PredictorError(f"rows[{row}].{column}: expected a number, got {type(flat[row]).__name__} {flat[row]!r:.60}")
     return out
+
+
+def _as_list_strings(values, column: str, lists: ListColumn) -> np.ndarray:
+    """A vector / timeseries column: list cells joined, then every present row checked (error naming it)."""
+    strings = _as_strings(lists.join(values), column)
+    bad = lists.first_bad(strings)
+    if bad is not None:
+        raise PredictorError(f"rows[{bad[0]}].{column}: {bad[1]}")
+    return strings
 
 
 def _as_strings(values, column: str) -> np.ndarray:

@@ -153,7 +153,9 @@ def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
         "tk.inputs": json.dumps(describe_raw(trained.inputs)),
         "tk.outputs": json.dumps([{"name": n, "dtype": d, "shape": s} for n, (d, s) in specs.items()]),
         "tk.features": json.dumps({
-            "inputs": [{"name": f.config.name, "type": f.type, "column": f.config.source} for f in trained.inputs],
+            "inputs": [{"name": f.config.name, "type": f.type, "column": f.config.source,
+                        **({"list": f.list_column.metadata()} if f.list_column is not None else {})}
+                       for f in trained.inputs],
             "outputs": [{"name": o.config.name, "type": o.type, "column": o.config.source,
                          **({"classes": list(o.classes)} if o.classes is not None else {})}
                         for o in trained.outputs]}),

@@ -219,6 +219,12 @@ class InputFeature(Feature):
     pre_dtype: ClassVar[str] = "float32"  # element type of the preprocessed tensor
     max_chunk_rows: ClassVar[int | None] = None  # rows per onnxruntime call, when a type needs fewer
 
+    @property
+    def list_column(self):
+        """toolkit.number_lists.ListColumn when the raw column holds lists of numbers (vector, timeseries:
+        list cells are joined into the string the graph parses); None for every other type."""
+        return None
+
     def to_onnx(self, g, raw: str) -> str:
         """Emit the preprocessing nodes on GraphBuilder `g`; returns the name of the [N, …] tensor."""
         raise NotImplementedError

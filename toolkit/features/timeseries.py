@@ -10,8 +10,10 @@ Input preprocessing (ONNX, string [N] → float32 [N, 2L]; L = `max_length`):
     → each value clamped to the training [min, max] and z-scored with the training mean and std
       (one scale for all positions), 0.0 after the end → values [N, L]
     → then the mask [N, L]: 1.0 at a value, 0.0 at padding. Output: values ‖ mask.
-Rows that are not lists are counted at training, and read as the empty series at prediction
-(never an error). `max_length` defaults to the longest training series (at most 1000).
+Rows that are not lists are counted at training and read as the empty series by the graph; tk's
+Python runtime refuses them at prediction with an error naming the row, as for vectors (list cells:
+Parquet lists, JSON arrays, are joined first). `max_length` defaults to the longest training series
+(at most 1000).
 
 Encoders (float [N, 2L] → [N, output_width()]):
 - summary (default, cheap): mean, std, min, max, first and last value and the length (over the
@@ -32,6 +34,7 @@ from pydantic import Field
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
+from toolkit.number_lists import ListColumn
 from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
 
 
@@ -110,6 +113,11 @@ class TimeseriesInput(InputFeature):
     def max_chunk_rows(self) -> int:
         """Rows per onnxruntime call (see toolkit.features.vector.chunk_rows)."""
         return chunk_rows(getattr(self, "max_length_", 1))
+
+    @property
+    def list_column(self) -> ListColumn:
+        """Lists of any length (rows longer than max_length are cut in the graph)."""
+        return ListColumn(self.config.preprocessing.delimiter)
 
     def accumulator(self) -> TimeseriesAccumulator:
         return TimeseriesAccumulator(self)

@@ -21,8 +21,11 @@ Input preprocessing (ONNX, string [N] → float32 [N, size + 1]):
     parse → a row that is empty, not a list of numbers, or of another length than `size` is missing:
     every component gets its training mean; the last column is 1.0 for missing rows, else 0.0
     → per component: clamp to the training [min, max], then z-score (`normalization: none` skips it).
-At prediction a wrong row is missing with the flag, never an error: the graph cannot raise one
-(an error naming the row would be the runtime's check before the graph, as for numbers).
+In the graph a wrong row is missing with the flag (a graph cannot raise an error). Before the graph,
+as for numbers, tk's Python runtime (`tk predict`, toolkit.runtime.Predictor, the server) refuses a
+present row that is not a list of `size` numbers with an error naming the row
+(toolkit.number_lists.ListColumn.first_bad); a list cell (Parquet list, JSON array) is joined into
+the delimited string first. Other runtimes (Node, the browser page) read such a row as missing.
 At training such rows are counted and reported. `size` defaults to the most common length in training.
 Encoder: Linear + ReLU (dense) or the columns as they are (passthrough).
 """
@@ -40,12 +43,10 @@ from toolkit.errors import TkError
 from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
                                    StrictModel, np)  # numpy, lazily
 from toolkit.features.date_parse import SPACE
+from toolkit.number_lists import MAX_LENGTH, NUMBER, ListColumn, python_numbers  # noqa: F401 (python_numbers: tests' oracle)
 from toolkit.features.number import NumberAccumulator, NumberInput, NumberInputConfig, NumberPreprocessing, \
     NumberEncoder
 
-NUMBER = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,2})?"
-#: Longest list a vector (and the window of a time series) may have: RE2 repeats at most 1000 times.
-MAX_LENGTH = 1000
 FORBIDDEN_DELIMITERS = set("0123456789.+-eE")
 #: Characters read per wanted number (a row is cut to cut_chars(width) before it is tokenized).
 CHARS_PER_NUMBER = 64
@@ -59,17 +60,6 @@ def list_pattern(delimiter: str | None) -> str:
         return f"{SPACE}*{NUMBER}(?:{SPACE}+{NUMBER})*{SPACE}*"
     d = f"\\x{{{ord(delimiter):x}}}"
     return f"{SPACE}*{NUMBER}(?:{SPACE}*{d}{SPACE}*{NUMBER})*{SPACE}*"
-
-
-def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
-    """The Python twin of the ONNX parse (test oracle): the numbers, or None when `s` is not a list."""
-    import re
-
-    pieces = s.split() if delimiter is None else [p.strip() for p in s.split(delimiter)]
-    if not pieces or not all(re.fullmatch(NUMBER, p) for p in pieces):
-        return None
-    with np.errstate(over="ignore"):  # beyond float32 → ±inf, as the graph's Cast
-        return [float(np.float32(float(p))) for p in pieces]
 
 
 def cut_chars(width: int) -> int:
@@ -269,6 +259,11 @@ class VectorInput(InputFeature):
     def max_chunk_rows(self) -> int:
         """Rows per onnxruntime call: the numbers of a cut row times the rows stay under MAX_CHUNK_TOKENS."""
         return chunk_rows(getattr(self, "size_", 1))
+
+    @property
+    def list_column(self) -> ListColumn:
+        """Lists of `size_` numbers (before fitting: of the configured size, if any)."""
+        return ListColumn(self.config.preprocessing.delimiter, getattr(self, "size_", self.config.preprocessing.size))
 
     def accumulator(self) -> VectorAccumulator:
         return VectorAccumulator(self)

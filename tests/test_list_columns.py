@@ -1,0 +1,98 @@
+"""Vector and timeseries columns that hold lists (Parquet list columns, JSON arrays), not strings:
+init-config types them, training and prediction read them as the delimited string the graph parses,
+and at prediction a row that is not a list of the right length is an error naming the row (the
+Predictor's, `tk predict`'s and the server's request schema), never a silent missing value."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from toolkit import infer, log, train
+from toolkit.errors import TkError
+from toolkit.number_lists import ListColumn, python_numbers
+from toolkit.runtime import Predictor, PredictorError
+
+
+def _frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    emb = rng.normal(size=(n, 3))
+    series = [rng.normal(size=k).round(4) for k in rng.integers(1, 7, n)]
+    y = emb @ np.array([1.0, -1.0, 0.5]) + np.array([s[-1] for s in series])
+    return pd.DataFrame({"emb": list(emb), "series": series, "y": y})
+
+
+def test_join_writes_list_cells_exactly_and_leaves_the_rest():
+    spec = ListColumn(",", 3)
+    cells = np.empty(5, dtype=object)
+    cells[:] = [np.array([0.1, -2.0, 1e-30]), [1, 2, 3], None, "4,5,6", (1.5, float("nan"), 2)]
+    joined = spec.join(cells)
+    assert joined.tolist() == ["0.1,-2.0,1e-30", "1,2,3", None, "4,5,6", "1.5,nan,2"]
+    assert python_numbers(joined[0], ",") == [float(np.float32(v)) for v in (0.1, -2.0, 1e-30)]
+    assert spec.join(np.arange(6.0).reshape(2, 3)).tolist() == ["0.0,1.0,2.0", "3.0,4.0,5.0"]
+    strings = np.array(["1,2,3", "", "1.5,nan,2"], dtype=object)
+    assert spec.first_bad(strings) == (2, "expected a list of 3 numbers separated by ',' (a string or a JSON "
+                                          "array), got '1.5,nan,2'")
+    assert ListColumn().first_bad(np.array(["1 2", "3"], dtype=object)) is None
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
+    log.quiet = True
+    df = _frame()
+    path = tmp_path / f"d{suffix}"
+    df.to_parquet(path) if suffix == ".parquet" else df.to_json(path, orient="records", lines=True)
+    text = infer.config_yaml(path, ["y"])
+    assert "{name: emb, type: vector, preprocessing: {size: 3}}" in text
+    assert "{name: series, type: timeseries, preprocessing: {max_length: 6}}" in text
+
+    cfg = {"input_features": [{"name": "emb", "type": "vector"}, {"name": "series", "type": "timeseries"}],
+           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 20}}
+    model = train(cfg, path, output=tmp_path / "m")
+    assert model.stats["metrics"]["test"]["y"]["r2"] > 0.6
+    assert model.inputs[0].size_ == 3
+
+    # the same rows as strings give the same answers as the list cells
+    as_strings = pd.DataFrame({"emb": [" ".join(map(repr, map(float, v))) for v in df["emb"]],
+                               "series": [" ".join(map(repr, map(float, s))) for s in df["series"]]})
+    want = model.predict(as_strings)["y::value"].to_numpy()
+    got = model.predict(df[["emb", "series"]])["y::value"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    torch = model.predict(df[["emb", "series"]], engine="torch")["y::value"].to_numpy()
+    np.testing.assert_allclose(torch, want, rtol=1e-4, atol=1e-4)
+
+    bad = df[["emb", "series"]].copy()
+    bad.at[7, "emb"] = [1.0, 2.0]
+    with pytest.raises(TkError, match=r"row 8: column 'emb': expected a list of 3 numbers .* got 2 numbers"):
+        model.predict(bad)
+
+    predictor = Predictor(tmp_path / "m" / "model.onnx")
+    assert predictor.list_columns == {"emb": ListColumn(None, 3), "series": ListColumn(None, None)}
+    one = predictor.run([{"emb": [0.1, 0.2, 0.3], "series": [1, 2.5]}])["y::value"]
+    same = predictor.run({"emb": ["0.1 0.2 0.3"], "series": ["1 2.5"]})["y::value"]
+    assert one.tolist() == same.tolist() and math.isfinite(one[0])
+    missing = predictor.run([{"emb": None, "series": None}])["y::value"]
+    assert math.isfinite(missing[0])
+    with pytest.raises(PredictorError, match=r"rows\[1\]\.series: expected a list of numbers .* got 'a b'"):
+        predictor.run([{"emb": [1, 2, 3], "series": [1]}, {"emb": [1, 2, 3], "series": "a b"}])
+
+
+def test_server_request_schema_takes_arrays_of_the_right_length():
+    from serving.schemas import row_model
+
+    Row = row_model({"emb": "tensor(string)", "series": "tensor(string)", "x": "tensor(float)"},
+                    lists={"emb": ListColumn(",", 3), "series": ListColumn()})
+    ok = Row.model_validate({"emb": [1, 2.5, -3], "series": list(range(1000)), "x": 1.0})
+    assert ok.emb == [1.0, 2.5, -3.0]
+    assert Row.model_validate({"emb": "1,2,3", "series": None, "x": None}).emb == "1,2,3"
+    for row, where in [({"emb": [1, 2], "series": "1", "x": 0}, "emb"),
+                       ({"emb": [1, 2, float("nan")], "series": "1", "x": 0}, "emb"),
+                       ({"emb": "1,2,3", "series": list(range(1001)), "x": 0}, "series"),
+                       ({"emb": {"a": 1}, "series": "1", "x": 0}, "emb")]:
+        with pytest.raises(ValidationError) as e:
+            Row.model_validate(row)
+        assert {err["loc"][0] for err in e.value.errors()} == {where}

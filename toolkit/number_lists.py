@@ -1,0 +1,111 @@
+"""Lists of numbers in one column (vector and timeseries inputs), outside the graph.
+
+The ONNX graph reads a list as one string ("0.5 1.25 -3", or with a delimiter); this module is
+what Python does before it, shared by training (toolkit.data), the Predictor and the server, so a
+list is read the same way in each. Numpy only: the runtime must not need pandas or pydantic.
+
+    spec = ListColumn(delimiter=",", size=3)      # size: vectors only (None for a time series)
+    strings = spec.join(values)                   # [N] objects: list/tuple/ndarray cells → "1,2.5,3"
+    bad = spec.first_bad(strings)                 # (row, why) of the first wrong row, or None
+
+A list cell (a Parquet list column, a JSON array) is written with `repr` of each number (exact for
+float64); NaN, infinities and non-numbers are written as they print, so the graph reads the row as
+not a list (missing), as it reads such a string.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+#: One number as the graph's Tokenizer reads it: ASCII, optional sign, ≤ 20 digits, an optional point
+#: and ≤ 20 digits, an optional 2-digit exponent. "nan", "inf", "1_000" are not numbers.
+NUMBER = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,2})?"
+_NUMBER = re.compile(NUMBER)
+#: Longest list a vector (and the window of a time series) may have: RE2 repeats at most 1000 times.
+MAX_LENGTH = 1000
+_LIST_CELL = (list, tuple, np.ndarray)
+
+
+def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
+    """The numbers of list string `s` as float32 values, or None when `s` is not a list of numbers.
+
+    The Python twin of the graph's parse (toolkit.features.vector.numbers_onnx), its tests' oracle.
+    """
+    pieces = s.split() if delimiter is None else [p.strip() for p in s.split(delimiter)]
+    if not pieces or not all(_NUMBER.fullmatch(p) for p in pieces):
+        return None
+    with np.errstate(over="ignore"):  # beyond float32 → ±inf, as the graph's Cast
+        return [float(np.float32(float(p))) for p in pieces]
+
+
+def _item_text(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return str(v)  # not a number: the row reads as missing
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return repr(f) if math.isfinite(f) else str(f)
+    return str(v)
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """How one column holds lists: `delimiter` between numbers (None: spaces), `size` numbers per row
+    (a vector's; None for a time series, whose rows may have any length)."""
+
+    delimiter: str | None = None
+    size: int | None = None
+
+    def join(self, values):
+        """Column [N] with every list cell written as one delimited string; other cells as they are.
+
+        `values`: a sequence or 1-D array of cells, or a 2-D numeric array (one list per row)."""
+        if isinstance(values, np.ndarray) and values.ndim == 2:
+            values = list(values)
+        elif isinstance(values, np.ndarray) and values.dtype != object:
+            return values
+        items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        if not any(isinstance(v, _LIST_CELL) for v in items):
+            return values
+        sep = " " if self.delimiter is None else self.delimiter
+        out = np.empty(len(items), dtype=object)
+        out[:] = [sep.join(map(_item_text, v)) if isinstance(v, _LIST_CELL) else v for v in items]
+        return out
+
+    def first_bad(self, strings: np.ndarray) -> tuple[int, str] | None:
+        """(row, why) of the first present row that is not a list of `size` numbers; None when all are.
+
+        Missing rows ("") pass: they are missing, as a number's NaN. Time series (size None) accept
+        any list, so only a non-list is wrong.
+        """
+        for i, s in enumerate(strings.tolist()):
+            if s == "":
+                continue
+            numbers = python_numbers(s, self.delimiter)
+            if numbers is None:
+                return i, f"expected {self.describe()}, got {s!r:.60}"
+            if self.size is not None and len(numbers) != self.size:
+                return i, f"expected {self.describe()}, got {len(numbers)} number{'s' * (len(numbers) != 1)}"
+        return None
+
+    def describe(self) -> str:
+        """'a list of 3 numbers separated by ","' — for messages and schemas."""
+        count = f"{self.size} numbers" if self.size is not None else "numbers"
+        sep = "spaces" if self.delimiter is None else repr(self.delimiter)
+        return f"a list of {count} separated by {sep} (a string or a JSON array)"
+
+    def metadata(self) -> dict:
+        """What the ONNX file's tk.features records, for the runtime to rebuild this."""
+        return {"delimiter": self.delimiter, **({"size": self.size} if self.size is not None else {})}
+
+    @classmethod
+    def from_metadata(cls, entry: dict | None) -> "ListColumn | None":
+        if not isinstance(entry, dict):
+            return None
+        size = entry.get("size")
+        return cls(entry.get("delimiter"), int(size) if isinstance(size, int) else None)
