@@ -9,6 +9,7 @@ model's own plots in DIR/<model name>/. File names per model:
     <output>_predicted_vs_actual.png  _residuals.png           (number outputs)
     <output>_label_f1.png                                       (set outputs)
     <output>_importance.png                                     (every output)
+    <output>_along_<date input>.png                             (each date input: plots_time)
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
             title, draw = plot_kinds[key]
             path = folder / f"{_file_part(o.name)}_{key}.png"
             plots.append(Plot(f"{o.name}: {title}", draw(o, path)))
+    plots += time_plots(run, df, folder)
     log.info(f"{run.label}: permutation importance ({repeats} repeats per column, through model.onnx)")
     imps = importance.permutation_importance(run, df, repeats=repeats)
     gains = run.stats.get("gbm", {}).get("gain", {})  # model_type gbm: the trees' own view, beside it
@@ -117,6 +119,22 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
             path = folder / f"{_file_part(imp.output)}_gain.png"
             plots.append(Plot(f"{imp.output}: LightGBM gain", pv.gain(imp.output, gains[imp.output], path)))
     return Section(run, plots, imps, render(run.model.config), notes)
+
+
+def time_plots(run, df, folder: Path) -> list[Plot]:
+    """Each output along each date input (plots_time.over_time); none where too few rows are dated."""
+    from toolkit.report import plots_time
+
+    plots = []
+    for f in [f for f in run.model.inputs if f.type == "date"]:
+        days = plots_time.dated_days(f, df)
+        for o in run.outputs:
+            if len(o.y) == 0:
+                continue
+            path = folder / f"{_file_part(o.name)}_along_{_file_part(f.config.name)}.png"
+            if plots_time.over_time(o, days, f.config.name, path) is not None:
+                plots.append(Plot(f"{o.name} along {f.config.name}", path, wide=True))
+    return plots
 
 
 def compare_plots(runs, output: Path) -> list[Plot]:

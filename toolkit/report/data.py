@@ -36,6 +36,7 @@ class OutputRows:
     classes: list[str] = field(default_factory=list)
     threshold: float | None = None
     dropped: int = 0  # rows without a known target
+    rows: np.ndarray | None = None  # int [N]: where these rows are in the data (for plots along a column)
 
     @property
     def pred(self) -> np.ndarray:
@@ -75,6 +76,7 @@ def gather(model, path: Path, label: str, df, source: str) -> ModelRun:
         targets[name] = y
         keep = known_rows(y)
         rows.append(_output_rows(o, y[keep], {k: v[keep] for k, v in outs.items()}, int((~keep).sum())))
+        rows[-1].rows = np.flatnonzero(keep)
     return ModelRun(label, Path(path), model, metrics, rows, targets, interface(model))
 
 
