@@ -32,7 +32,8 @@ from __future__ import annotations
 import keyword
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, create_model
+from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr, WithJsonSchema,
+                      create_model)
 
 from toolkit.number_lists import MAX_LENGTH, ListColumn
 from toolkit.runtime import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
@@ -50,11 +51,37 @@ def _safe_name(column: str) -> bool:
 
 
 def _list_value(lists: ListColumn):
-    """A vector / timeseries column: its string, a JSON array of finite numbers, or null."""
+    """A vector / timeseries column: its string, a JSON array of finite numbers, or null. Either form is
+    checked here as the Predictor would check it (one error naming the field), so a bad row is a 400 of
+    its own request and never reaches a batch shared with others."""
+    import math
+
+    import numpy as np
+
     longest = lists.size or MAX_LENGTH
-    numbers = Annotated[list[Annotated[float, Field(strict=True, allow_inf_nan=False)]],
-                        Field(min_length=lists.size or 0, max_length=longest)]
-    return Optional[Union[StrictStr, numbers]], f"{lists.describe()}, or null when missing"
+    expected = f"expected {lists.describe()}, or null"
+
+    def check(value):
+        if value is None or value == "":
+            return value
+        if isinstance(value, list):
+            if len(value) > longest or not all(type(v) in (int, float) and math.isfinite(v) for v in value):
+                raise ValueError(f"{expected}; got a list of {len(value)} item(s)"
+                                 + ("" if len(value) > longest else " that are not all finite numbers"))
+            value = [float(v) for v in value]
+        elif not isinstance(value, str):
+            raise ValueError(f"{expected}; got {type(value).__name__}")
+        cell = np.empty(1, dtype=object)
+        cell[0] = value
+        bad = lists.first_bad(lists.join(cell))
+        if bad is not None:
+            raise ValueError(bad[1])
+        return value
+
+    schema = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}, "maxItems": longest,
+                                             **({"minItems": lists.size} if lists.size else {})},
+                        {"type": "null"}]}
+    return Annotated[Any, PlainValidator(check), WithJsonSchema(schema)], f"{lists.describe()}, or null when missing"
 
 
 def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str = "Row",
@@ -164,6 +191,8 @@ def format_errors(errors: list[dict]) -> list[dict]:
         kind = e.get("type", "")
         if loc and loc[-1] in _UNION_TAGS and len(loc) >= 2:
             loc, kind, msg = loc[:-1], "string_type", "expected a string, number, boolean or null"
+        elif kind == "value_error":  # a field's own check (vector / timeseries lists): its message as it is
+            msg = e.get("msg", kind).removeprefix("Value error, ")
         elif kind == "json_invalid":
             msg = e.get("msg", "invalid JSON").replace("Invalid JSON", "malformed JSON")
         else:

@@ -81,6 +81,51 @@ def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
         predictor.run([{"emb": [1, 2, 3], "series": [1]}, {"emb": [1, 2, 3], "series": "a b"}])
 
 
+def test_server_takes_arrays_and_answers_a_bad_list_with_a_400_of_its_own(tmp_path):
+    """A real `bentoml serve` on 127.0.0.1: arrays and strings answer as the Predictor does; a wrong
+    list (as an array or as a string) is a 400 naming the row, and the good request beside it is answered."""
+    import http.client
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serving.process import ServerProcess
+
+    log.quiet = True
+    cfg = {"input_features": [{"name": "emb", "type": "vector"}, {"name": "series", "type": "timeseries"}],
+           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 3}}
+    train(cfg, _frame(), output=tmp_path / "m")
+    good = [{"emb": [0.1, 0.2, 0.3], "series": [1, 2.5]}, {"emb": "1 2 3", "series": None}]
+    want = Predictor(tmp_path / "m" / "model.onnx").predict(good)
+
+    def post(body):
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+        try:
+            conn.request("POST", "/predict", body=json.dumps({"rows": body}),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read())
+        finally:
+            conn.close()
+
+    srv = ServerProcess(tmp_path / "m", env={"BENTOML_HOME": str(tmp_path / "bentoml")}, start_timeout=60,
+                        stop_timeout=10)
+    srv.start()
+    try:
+        status, got = post(good)
+        assert status == 200 and [r["y"]["value"] for r in got] == pytest.approx([r["y"]["value"] for r in want], rel=1e-6)
+        bad_rows = [[good[0], {"emb": [1, 2], "series": [1]}], [good[0], {"emb": "1 2 x", "series": "1"}],
+                    [{"emb": [1, 2, 3], "series": "a b"}]]
+        with ThreadPoolExecutor(4) as pool:  # sent together: batched with a good request
+            answers = list(pool.map(post, bad_rows + [good]))
+        for (status, body), where in zip(answers[:3], ["rows[1].emb", "rows[1].emb", "rows[0].series"]):
+            assert status == 400 and where in json.dumps(body), body
+        assert "got 2 numbers" in json.dumps(answers[0][1])
+        assert answers[3][0] == 200 and [r["y"]["value"] for r in answers[3][1]] == pytest.approx([r["y"]["value"] for r in want], rel=1e-6)
+    finally:
+        srv.stop()
+    assert not srv.alive()
+
+
 def test_server_request_schema_takes_arrays_of_the_right_length():
     from serving.schemas import row_model
 
@@ -92,7 +137,9 @@ def test_server_request_schema_takes_arrays_of_the_right_length():
     for row, where in [({"emb": [1, 2], "series": "1", "x": 0}, "emb"),
                        ({"emb": [1, 2, float("nan")], "series": "1", "x": 0}, "emb"),
                        ({"emb": "1,2,3", "series": list(range(1001)), "x": 0}, "series"),
-                       ({"emb": {"a": 1}, "series": "1", "x": 0}, "emb")]:
+                       ({"emb": {"a": 1}, "series": "1", "x": 0}, "emb"),
+                       ({"emb": "1,2", "series": "1", "x": 0}, "emb"),
+                       ({"emb": "1,2,3", "series": "1 x", "x": 0}, "series")]:
         with pytest.raises(ValidationError) as e:
             Row.model_validate(row)
         assert {err["loc"][0] for err in e.value.errors()} == {where}
