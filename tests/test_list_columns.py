@@ -70,6 +70,17 @@ def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
     with pytest.raises(TkError, match=r"row 8: column 'emb': expected a list of 3 numbers .* got 2 numbers"):
         model.predict(bad)
 
+    if suffix == ".parquet":  # streamed in chunks of 64 rows: the same fitted features as in memory
+        fixed = df.assign(split=np.arange(len(df)) % 10 // 7 + (np.arange(len(df)) % 10 == 9))
+        fixed.to_parquet(tmp_path / "fixed.parquet")
+        cfg_fixed = {**cfg, "preprocessing": {"split": {"type": "fixed", "column": "split"}}, "trainer": {"epochs": 1}}
+        states = [[f.state() for f in train(cfg_fixed, tmp_path / "fixed.parquet", stream=stream, chunk_rows=64).inputs]
+                  for stream in (False, True)]
+        for in_memory, streamed in zip(*states):
+            assert in_memory.keys() == streamed.keys()
+            for key, value in in_memory.items():
+                np.testing.assert_allclose(streamed[key], value, rtol=1e-6, err_msg=key)
+
     predictor = Predictor(tmp_path / "m" / "model.onnx")
     assert predictor.list_columns == {"emb": ListColumn(None, 3), "series": ListColumn(None, None)}
     one = predictor.run([{"emb": [0.1, 0.2, 0.3], "series": [1, 2.5]}])["y::value"]
