@@ -49,10 +49,13 @@ def model_and_rows(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_node_and_wasm_equal_python_onnxruntime(node_bin, model_and_rows, backend):
-    from toolkit.runtime import Predictor
+    import onnxruntime as ort
 
     path, rows, columns = model_and_rows
-    want = Predictor(path).run(columns)
+    # the graph itself in Python onnxruntime: tk's Predictor refuses a malformed vector before the graph,
+    # and what is compared here is how each runtime's graph reads it
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = dict(zip([o.name for o in session.get_outputs()], session.run(None, columns)))
     got = run_predict(node_bin, path, rows, *flags_for(backend))
     assert len(got["y::label"]) == len(columns["when"]) > 60
     for hostile in ("2024-02-30 00:00:00", "0000-01-01 00:00:00", "9999-12-31 23:59:59", "2016-12-31 23:59:60"):

@@ -10,7 +10,8 @@ list is read the same way in each. Numpy only: the runtime must not need pandas 
 
 A list cell (a Parquet list column, a JSON array) is written with `repr` of each number (exact for
 float64); NaN, infinities and non-numbers are written as they print, so the graph reads the row as
-not a list (missing), as it reads such a string.
+not a list (missing), as it reads such a string. numpy is imported on first use (`tk config render`
+reads the feature configs that import this module, and must not pay for numpy).
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 #: One number as the graph's Tokenizer reads it: ASCII, optional sign, ≤ 20 digits, an optional point
 #: and ≤ 20 digits, an optional 2-digit exponent. "nan", "inf", "1_000" are not numbers.
 NUMBER = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,2})?"
 _NUMBER = re.compile(NUMBER)
 #: Longest list a vector (and the window of a time series) may have: RE2 repeats at most 1000 times.
 MAX_LENGTH = 1000
-_LIST_CELL = (list, tuple, np.ndarray)
 
 
 def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
@@ -35,6 +33,8 @@ def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
 
     The Python twin of the graph's parse (toolkit.features.vector.numbers_onnx), its tests' oracle.
     """
+    import numpy as np
+
     pieces = s.split() if delimiter is None else [p.strip() for p in s.split(delimiter)]
     if not pieces or not all(_NUMBER.fullmatch(p) for p in pieces):
         return None
@@ -43,6 +43,8 @@ def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
 
 
 def _item_text(v) -> str:
+    import numpy as np
+
     if isinstance(v, (bool, np.bool_)):
         return str(v)  # not a number: the row reads as missing
     if isinstance(v, (int, np.integer)):
@@ -65,26 +67,29 @@ class ListColumn:
         """Column [N] with every list cell written as one delimited string; other cells as they are.
 
         `values`: a sequence or 1-D array of cells, or a 2-D numeric array (one list per row)."""
+        import numpy as np
+
+        cell_types = (list, tuple, np.ndarray)
         if isinstance(values, np.ndarray) and values.ndim == 2:
             values = list(values)
         elif isinstance(values, np.ndarray) and values.dtype != object:
             return values
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        if not any(isinstance(v, _LIST_CELL) for v in items):
+        if not any(isinstance(v, cell_types) for v in items):
             return values
         sep = " " if self.delimiter is None else self.delimiter
         out = np.empty(len(items), dtype=object)
-        out[:] = [sep.join(map(_item_text, v)) if isinstance(v, _LIST_CELL) else v for v in items]
+        out[:] = [sep.join(map(_item_text, v)) if isinstance(v, cell_types) else v for v in items]
         return out
 
-    def first_bad(self, strings: np.ndarray) -> tuple[int, str] | None:
+    def first_bad(self, strings) -> tuple[int, str] | None:
         """(row, why) of the first present row that is not a list of `size` numbers; None when all are.
 
-        Missing rows ("") pass: they are missing, as a number's NaN. Time series (size None) accept
+        Missing rows ("" or spaces only) pass: they are missing, as a number's NaN. Time series (size None) accept
         any list, so only a non-list is wrong.
         """
         for i, s in enumerate(strings.tolist()):
-            if s == "":
+            if not s.strip():  # missing, as a blank number is
                 continue
             numbers = python_numbers(s, self.delimiter)
             if numbers is None:
