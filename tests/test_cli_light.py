@@ -24,6 +24,20 @@ HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime", "numpy")
     ["init-config", str(CHURN / "churn.csv"), "--target", "churn"],
 ])
 def test_light_commands_import_nothing_heavy(argv):
+    _assert_light(argv)
+
+
+def test_init_config_on_json_lines_with_lists_imports_nothing_heavy(tmp_path):
+    """A JSON array of numbers becomes a vector without numpy (toolkit.number_lists.cell_text)."""
+    import json
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"v": [i, i + 0.5, -2], "y": i % 2}) + "\n" for i in range(40)))
+    stdout = _assert_light(["init-config", str(path), "--target", "y"])
+    assert "{name: v, type: vector, preprocessing: {size: 3}}" in stdout
+
+
+def _assert_light(argv) -> str:
     script = textwrap.dedent(f"""
         import sys
         from toolkit.cli import app
@@ -37,6 +51,7 @@ def test_light_commands_import_nothing_heavy(argv):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in result.stderr, result.stderr[-2000:]
     assert result.stdout.strip(), "the command printed its result"
+    return result.stdout
 
 
 def test_config_render_fills_every_default():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 
 #: One number as the graph's Tokenizer reads it: ASCII, optional sign, ≤ 20 digits, an optional point
@@ -43,16 +44,20 @@ def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
 
 
 def _item_text(v) -> str:
-    import numpy as np
+    kind = type(v)
+    if kind is int:
+        return str(v)
+    if kind is float:
+        return repr(v) if math.isfinite(v) else str(v)
+    np = sys.modules.get("numpy")  # a numpy scalar exists only once numpy is imported
+    if np is not None and isinstance(v, (np.integer, np.floating)) and not isinstance(v, np.bool_):
+        return _item_text(v.item())
+    return str(v)  # bool, str, None, …: not a number, so the row reads as not a list
 
-    if isinstance(v, (bool, np.bool_)):
-        return str(v)  # not a number: the row reads as missing
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return repr(f) if math.isfinite(f) else str(f)
-    return str(v)
+
+def cell_text(cell, delimiter: str | None) -> str:
+    """One list cell (list, tuple or 1-D array of numbers) as the delimited string the graph parses."""
+    return (" " if delimiter is None else delimiter).join(map(_item_text, cell))
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,8 @@ class ListColumn:
         items = values.tolist() if isinstance(values, np.ndarray) else list(values)
         if not any(isinstance(v, cell_types) for v in items):
             return values
-        sep = " " if self.delimiter is None else self.delimiter
         out = np.empty(len(items), dtype=object)
-        out[:] = [sep.join(map(_item_text, v)) if isinstance(v, cell_types) else v for v in items]
+        out[:] = [cell_text(v, self.delimiter) if isinstance(v, cell_types) else v for v in items]
         return out
 
     def first_bad(self, strings) -> tuple[int, str] | None:

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from toolkit.errors import TkError
-from toolkit.number_lists import ListColumn
+from toolkit.number_lists import cell_text
 
 MAX_ROWS = 100_000
 # The same as toolkit.data.READERS (importing toolkit.data would load numpy and
@@ -142,7 +142,7 @@ def _as_string(v) -> str | None:
             return None
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
     if isinstance(v, list) and v and all(type(x) in (int, float) for x in v):
-        return ListColumn().join([v])[0]  # a list of numbers: as a vector / timeseries input reads it
+        return cell_text(v, None)  # a list of numbers: as a vector / timeseries input reads it
     if isinstance(v, (list, dict)):
         return json.dumps(v, ensure_ascii=False, default=str)
     if isinstance(v, bytes):
