@@ -404,11 +404,12 @@ def test_what_is_not_a_date_or_a_list(tmp_path, name, values, expected):
 
 
 def test_iso_formats_agree_with_the_date_parser():
+    from toolkit import infer_shapes
     from toolkit.features.date_parse import ISO_FORMATS
     from toolkit.features.vector import MAX_LENGTH, NUMBER
 
-    assert infer.ISO_FORMATS == ISO_FORMATS and infer.MAX_LIST_LENGTH == MAX_LENGTH
-    assert infer._LIST_NUMBER.pattern == NUMBER
+    assert infer_shapes.ISO_FORMATS == ISO_FORMATS and infer_shapes.MAX_LIST_LENGTH == MAX_LENGTH
+    assert infer_shapes._LIST_NUMBER.pattern == NUMBER
 
 
 def test_generated_config_with_a_date_a_vector_and_a_series_trains(tmp_path):

@@ -61,6 +61,7 @@ from functools import cached_property
 from pathlib import Path
 
 from toolkit.errors import TkError
+from toolkit.infer_shapes import NUMERIC_SHARE, date_format, is_epoch, number_list
 from toolkit.sample_read import read_columns
 
 # The same as toolkit.data.SPLIT_NAMES (importing toolkit.data would load numpy and
@@ -75,29 +76,13 @@ MAX_CATEGORIES = 1000
 MAX_CATEGORY_SHARE = 0.5    # distinct values / present rows
 SMALL_CATEGORY = 20         # always fine as a category
 TEXT_WORDS = 3.0            # mean words per value that make a column free text
-NUMERIC_SHARE = 0.95        # present values that must parse as numbers
 TARGET_NUMBER_MIN = 11      # a numeric target with fewer distinct values is a category
 SET_DELIMITERS = (",", ";", "|")
 SET_MIN_SHARE = 0.1         # present values holding the delimiter
 SET_MAX_MEMBER_WORDS = 3.0  # mean words per member
 SET_SPACES = "\t\n\f\r "    # stripped around members (toolkit.features.set.SPACES)
-DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y")
-DATE_TIMES = ("", " %H:%M", " %H:%M:%S")
-# toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config.py checks they agree)
-_ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
-ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z", "+00:00") for t in _ISO_TIMES)
-LIST_DELIMITERS = (None, ",", ";", "|")  # None: runs of spaces
-MAX_LIST_LENGTH = 1000      # toolkit.features.vector.MAX_LENGTH
-EPOCH_RANGE = (946_684_800, 2_208_988_800)  # 2000-01-01 … 2040-01-01 in seconds since 1970
-
 _CODE = re.compile(r"\s*[+-]?0\d")  # zero-padded: "007", "02134"
 _NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
-_LIST_NUMBER = re.compile(  # toolkit.features.vector.NUMBER
-    r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,2})?")
-_THOUSANDS = re.compile(r"[0-9]{3}")
-_TIME_NAME = re.compile(r"(?i).*(time|epoch|stamp|date)|(.*_)?ts|.*_at")
-_DATE_SHAPE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}([ T].{0,20})?")
-_DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 @dataclass
@@ -237,17 +222,17 @@ def _input_type(col: Column) -> tuple[str | None, str]:
     if col.distinct_folded == 2:
         return "binary", ""
     if col.numeric:
-        if _is_epoch(col):
+        if is_epoch(col):
             return "date, preprocessing: {format: epoch}", "whole seconds since 1970 in 2000-2039"
         if col.all_distinct() and all(x.is_integer() for x in col.numbers.values()):
             return None, "looks like an id (all values distinct)"
         note = (f"{col.present - col.number_rows} value(s) are not numbers "
                 f"({', '.join(map(_short, col.junk()[:3]))}): read as missing") if col.number_rows < col.present else ""
         return "number", note
-    found = _date_format(col)
+    found = date_format(col)
     if found is not None:
         return found
-    listed = _number_list(col)
+    listed = number_list(col)
     if listed is not None:
         return listed
     delimiter = _set_delimiter(col)
@@ -262,87 +247,6 @@ def _input_type(col: Column) -> tuple[str | None, str]:
     if text:
         return TEXT_KIND, _text_note(col)
     return None, f"too many distinct values for a category ({col.distinct} in {col.present} rows)"
-
-
-def _is_epoch(col: Column) -> bool:
-    """A numeric column named like a time whose values are whole seconds in EPOCH_RANGE."""
-    lo, hi = EPOCH_RANGE
-    return (_TIME_NAME.fullmatch(col.name.strip()) is not None and col.number_rows == col.present
-            and all(x.is_integer() and lo <= x < hi for x in col.numbers.values()))
-
-
-def _reads(col: Column, formats: tuple[str, ...]) -> int:
-    """Present rows that one of `formats` reads with datetime.strptime (stops early once < 95 % is certain)."""
-    from datetime import datetime
-
-    allowed, read, failed = col.present - NUMERIC_SHARE * col.present, 0, 0
-    for value, n in col.counts.items():
-        for fmt in formats:
-            try:
-                datetime.strptime(value, fmt)
-            except ValueError:
-                continue
-            read += n
-            break
-        else:
-            failed += n
-            if failed > allowed:
-                return read
-    return read
-
-
-def _date_format(col: Column) -> tuple[str | None, str] | None:
-    """(type, note) of a date column (see the module docstring), (None, why) to skip it, or None."""
-    shaped = sum(n for v, n in col.counts.items() if _DATE_SHAPE.fullmatch(v))
-    if shaped < NUMERIC_SHARE * col.present:
-        return None
-    need = NUMERIC_SHARE * col.present
-    if _reads(col, ISO_FORMATS) >= need:
-        return "date", ""
-    readers = [f + t for f in DATE_FORMATS for t in DATE_TIMES]
-    good = [f for f in readers if _reads(col, (f,)) >= need]
-    if good:
-        fmt = good[0]
-        note = ""
-        swapped = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
-        if swapped in good:
-            note = f"day and month both read as {swapped!r} too; check which comes first"
-        return f"date, preprocessing: {{format: {json.dumps(fmt)}}}", note
-    if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= need:
-        return None, ("looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) "
-                      "or in UTC (…Z): drop the zone")
-    return None
-
-
-def _list_numbers(value: str, delimiter: str | None) -> int:
-    """How many numbers `value` lists with `delimiter` (as toolkit.features.vector reads it), or 0."""
-    pieces = value.split() if delimiter is None else [p.strip() for p in value.split(delimiter)]
-    if not pieces or not all(_LIST_NUMBER.fullmatch(p) for p in pieces):
-        return 0
-    if delimiter == "," and len(pieces) > 1 and all(_THOUSANDS.fullmatch(p) for p in pieces[1:]):
-        return 0  # "1,234,567": one number with thousands separators
-    return len(pieces)
-
-
-def _number_list(col: Column) -> tuple[str, str] | None:
-    """(vector or timeseries type, note) when ≥ 95 % of the present values are lists of numbers, else None."""
-    for d in LIST_DELIMITERS:
-        lengths: Counter = Counter()
-        for value, n in col.counts.items():
-            k = _list_numbers(value, d)
-            if k:
-                lengths[k] += n
-        rows = sum(lengths.values())
-        if rows < NUMERIC_SHARE * col.present or max(lengths) < (2 if d is None else 3):
-            continue
-        extra = "" if d is None else f", delimiter: {json.dumps(d)}"
-        if len(lengths) == 1 and max(lengths) <= MAX_LIST_LENGTH:
-            size = max(lengths)
-            return f"vector, preprocessing: {{size: {size}{extra}}}", f"{size} numbers per row"
-        longest = min(max(lengths), MAX_LIST_LENGTH)
-        return (f"timeseries, preprocessing: {{max_length: {longest}{extra}}}",
-                f"{min(lengths)} to {max(lengths)} numbers per row")
-    return None
 
 
 def _set_members(col: Column, delimiter: str) -> Counter:
