@@ -81,6 +81,8 @@ SET_DELIMITERS = (",", ";", "|")
 SET_MIN_SHARE = 0.1         # present values holding the delimiter
 SET_MAX_MEMBER_WORDS = 3.0  # mean words per member
 SET_SPACES = "\t\n\f\r "    # stripped around members (toolkit.features.set.SPACES)
+# dates and lists of numbers: toolkit.infer_shapes
+
 _CODE = re.compile(r"\s*[+-]?0\d")  # zero-padded: "007", "02134"
 _NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 
