@@ -1,8 +1,9 @@
-"""Compare gbm configs on LightGBM called directly: python -m bench.gbm.compare A.json B.json … --out X.md
+"""Compare gbm configs: python -m bench.gbm.compare A.json B.json … --out X.md [--system tk_gbm]
 
-Each JSON is a `python -m bench.gbm --systems lightgbm --gbm '{…}'` run over the same sets
-and seeds; the table gives per set the mean test metric of each config, and below it how
-often each is within 0.001 of the best, the mean log loss (classification) and total train time.
+Each JSON is a `python -m bench.gbm --systems <system> --gbm '{…}'` run over the same sets
+and seeds; the table gives per set the mean test metric of each config (named by its `--gbm`
+overrides, or by its learning rate and patience when it has none), and below it how often each is
+within 0.001 of the best, the mean log loss (classification) and total train time.
 """
 
 from __future__ import annotations
@@ -17,15 +18,23 @@ from bench.gbm.scoring import MAIN_METRIC
 
 
 def label(meta: dict) -> str:
+    """The run's `--gbm` overrides as written, else its learning rate and patience."""
+    import re
+
+    found = re.search(r"--gbm '(\{.*?\})'", meta.get("command", ""))
+    if found:
+        return found.group(1).strip("{}").replace('"', "") or "the defaults"
+    if "--gbm" not in meta.get("command", ""):
+        return "the defaults"
     c = meta["gbm_config"]
     return f"learning_rate {c['learning_rate']}, early_stop {c['early_stop']}"
 
 
-def markdown(runs: dict[str, dict]) -> str:
+def markdown(runs: dict[str, dict], system: str = "lightgbm") -> str:
     names = list(runs)
     first = runs[names[0]]["results"]
     sets = list(dict.fromkeys(r["set"] for r in first))
-    lines = ["# gbm defaults: LightGBM (the tk gbm model) under candidate configs", "",
+    lines = [f"# gbm defaults: {system} under candidate configs", "",
              "Mean test metric over the seeds (ROC AUC binary, accuracy multiclass, R² regression); "
              "commands: " + "; ".join("`" + r["meta"]["command"] + "`" for r in runs.values()) + ".", "",
              "| set | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(names))]
@@ -37,10 +46,10 @@ def markdown(runs: dict[str, dict]) -> str:
         for n in names:
             rs = [r for r in runs[n]["results"] if r["set"] == s]
             task = rs[0]["task"]
-            row.append(float(np.mean([r["systems"]["lightgbm"]["metrics"][MAIN_METRIC[task]] for r in rs])))
-            seconds[n] += sum(r["systems"]["lightgbm"]["train_s"] for r in rs)
+            row.append(float(np.mean([r["systems"][system]["metrics"][MAIN_METRIC[task]] for r in rs])))
+            seconds[n] += sum(r["systems"][system]["train_s"] for r in rs)
             if task != "regression":
-                losses[n].append(float(np.mean([r["systems"]["lightgbm"]["metrics"]["log_loss"] for r in rs])))
+                losses[n].append(float(np.mean([r["systems"][system]["metrics"]["log_loss"] for r in rs])))
         best = max(row)
         for n, v in zip(names, row):
             near[n] += v >= best - 0.001
@@ -56,12 +65,13 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.gbm.compare", description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="JSON files written by python -m bench.gbm")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--system", default="lightgbm", help="which system of the runs to compare (lightgbm, tk_gbm)")
     args = ap.parse_args(argv)
     runs = {}
     for path in args.runs:
         data = json.loads(Path(path).read_text())
         runs[label(data["meta"])] = data
-    Path(args.out).write_text(markdown(runs))
+    Path(args.out).write_text(markdown(runs, args.system))
     print(f"wrote {args.out}")
 
 
