@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from toolkit import infer, log, train
@@ -38,6 +40,19 @@ def test_join_writes_list_cells_exactly_and_leaves_the_rest():
     assert spec.first_bad(strings) == (2, "expected a list of 3 numbers separated by ',' (a string or a JSON "
                                           "array), got '1.5,nan,2'")
     assert ListColumn().first_bad(np.array(["1 2", "3"], dtype=object)) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list("0123456789 .,|+-eE\t\u00a0x") + ["nan", "1e5", "12"]), max_size=12).map("".join),
+       st.sampled_from([None, ",", "|"]), st.integers(1, 4))
+def test_first_bad_reads_a_row_as_python_numbers_does(s, delimiter, size):
+    """The check before the graph (one regular expression per row) agrees with the graph's Python twin."""
+    numbers = python_numbers(s, delimiter)
+    bad = ListColumn(delimiter, size).first_bad(np.array([s], dtype=object))
+    if not s.strip():
+        assert bad is None
+    else:
+        assert (bad is None) == (numbers is not None and len(numbers) == size), (s, numbers, bad)
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])

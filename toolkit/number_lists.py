@@ -16,6 +16,7 @@ reads the feature configs that import this module, and must not pay for numpy).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -41,6 +42,14 @@ def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
         return None
     with np.errstate(over="ignore"):  # beyond float32 → ±inf, as the graph's Cast
         return [float(np.float32(float(p))) for p in pieces]
+
+
+@functools.lru_cache(maxsize=8)
+def _list_regex(delimiter: str | None) -> "re.Pattern":
+    """A whole list as python_numbers reads it: NUMBERs between runs of whitespace, or between
+    `delimiter`s with whitespace around them allowed."""
+    between = r"\s+" if delimiter is None else rf"\s*{re.escape(delimiter)}\s*"
+    return re.compile(rf"\s*(?:{NUMBER})(?:{between}(?:{NUMBER}))*\s*")
 
 
 def _item_text(v) -> str:
@@ -89,17 +98,20 @@ class ListColumn:
     def first_bad(self, strings) -> tuple[int, str] | None:
         """(row, why) of the first present row that is not a list of `size` numbers; None when all are.
 
-        Missing rows ("" or spaces only) pass: they are missing, as a number's NaN. Time series (size None) accept
-        any list, so only a non-list is wrong.
+        Missing rows ("" or spaces only) pass: they are missing, as a number's NaN. Time series (size None)
+        accept any list, so only a non-list is wrong. One regular-expression match per row (what
+        python_numbers reads, without converting the numbers).
         """
+        whole = _list_regex(self.delimiter)
         for i, s in enumerate(strings.tolist()):
-            if not s.strip():  # missing, as a blank number is
+            if not s.strip():
                 continue
-            numbers = python_numbers(s, self.delimiter)
-            if numbers is None:
+            if not whole.fullmatch(s):
                 return i, f"expected {self.describe()}, got {s!r:.60}"
-            if self.size is not None and len(numbers) != self.size:
-                return i, f"expected {self.describe()}, got {len(numbers)} number{'s' * (len(numbers) != 1)}"
+            if self.size is not None:
+                n = len(s.split()) if self.delimiter is None else s.count(self.delimiter) + 1
+                if n != self.size:
+                    return i, f"expected {self.describe()}, got {n} number{'s' * (n != 1)}"
         return None
 
     def describe(self) -> str:
