@@ -35,11 +35,28 @@ def test_join_writes_list_cells_exactly_and_leaves_the_rest():
     joined = spec.join(cells)
     assert joined.tolist() == ["0.1,-2.0,1e-30", "1,2,3", None, "4,5,6", "1.5,nan,2"]
     assert python_numbers(joined[0], ",") == [float(np.float32(v)) for v in (0.1, -2.0, 1e-30)]
-    assert spec.join(np.arange(6.0).reshape(2, 3)).tolist() == ["0.0,1.0,2.0", "3.0,4.0,5.0"]
+    assert spec.join(np.arange(6.0).reshape(2, 3)).tolist() == ["0,1,2", "3,4,5"]  # numpy rows: joined by pyarrow
     strings = np.array(["1,2,3", "", "1.5,nan,2"], dtype=object)
     assert spec.first_bad(strings) == (2, "expected a list of 3 numbers separated by ',' (a string or a JSON "
                                           "array), got '1.5,nan,2'")
     assert ListColumn().first_bad(np.array(["1 2", "3"], dtype=object)) is None
+
+
+def test_numpy_cells_joined_in_arrow_read_as_the_python_join():
+    """Parquet's cells (numpy arrays) take pyarrow's join; a number reads back as the same float64."""
+    rng = np.random.default_rng(1)
+    cells = np.empty(300, dtype=object)
+    for i in range(300):
+        cells[i] = rng.normal(size=5) * 10.0 ** rng.integers(-40, 40)
+    cells[:6] = [None, np.array([1.5, np.nan, np.inf, -0.0]), np.array([], dtype=float), np.arange(3),
+                 np.array([0.1, 2.5], dtype=np.float32), np.array([1e300, -1e-300])]
+    spec = ListColumn(",")
+    fast = spec.join(cells)
+    slow = spec.join([None if c is None else c.tolist() for c in cells])  # lists: the Python path
+    assert fast[0] is None and slow[0] is None and fast[2] == slow[2] == ""
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(np.array(a.split(",") if a else [], dtype=np.float64),
+                                      np.array(b.split(",") if b else [], dtype=np.float64))
 
 
 @settings(max_examples=400, deadline=None)

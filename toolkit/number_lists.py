@@ -64,6 +64,26 @@ def _item_text(v) -> str:
     return str(v)  # bool, str, None, …: not a number, so the row reads as not a list
 
 
+def _arrow_join(items: list, delimiter: str | None) -> list | None:
+    """`cell_text` of every cell in C++ (pyarrow: float64 → shortest round-trip text, then joined), when
+    every cell is a 1-D numeric numpy array or None (a Parquet list column, 4x faster); else None.
+    Each number reads back as the same float64 as cell_text's repr (both write the shortest such
+    text; the forms differ: "1e-7" / "1e-07", "-0" / "-0.0"), so the graph reads the same values."""
+    import numpy as np
+
+    if not all(v is None or (type(v) is np.ndarray and v.ndim == 1 and v.dtype.kind in "fiu") for v in items):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cells = pa.array(items, type=pa.list_(pa.float64()))
+        return pc.binary_join(pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
+                              ).to_pylist()
+    except (ImportError, pa.ArrowException, TypeError, ValueError):
+        return None
+
+
 def cell_text(cell, delimiter: str | None) -> str:
     """One list cell (list, tuple or 1-D array of numbers) as the delimited string the graph parses."""
     return (" " if delimiter is None else delimiter).join(map(_item_text, cell))
@@ -92,7 +112,9 @@ class ListColumn:
         if not any(isinstance(v, cell_types) for v in items):
             return values
         out = np.empty(len(items), dtype=object)
-        out[:] = [cell_text(v, self.delimiter) if isinstance(v, cell_types) else v for v in items]
+        fast = _arrow_join(items, self.delimiter)
+        out[:] = fast if fast is not None else [cell_text(v, self.delimiter) if isinstance(v, cell_types) else v
+                                                for v in items]
         return out
 
     def first_bad(self, strings) -> tuple[int, str] | None:
