@@ -76,11 +76,13 @@ def _arrow_join(items: list, delimiter: str | None) -> list | None:
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
-
+    except ImportError:
+        return None
+    try:
         cells = pa.array(items, type=pa.list_(pa.float64()))
         return pc.binary_join(pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
                               ).to_pylist()
-    except (ImportError, pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError):
         return None
 
 
