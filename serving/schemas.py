@@ -65,10 +65,10 @@ def _list_value(lists: ListColumn):
         if value is None or value == "":
             return value
         if isinstance(value, list):
-            if len(value) > longest or not all(type(v) in (int, float) and math.isfinite(v) for v in value):
-                raise ValueError(f"{expected}; got a list of {len(value)} item(s)"
-                                 + ("" if len(value) > longest else " that are not all finite numbers"))
-            value = [float(v) for v in value]
+            if len(value) > longest or (lists.size is not None and len(value) != lists.size):
+                raise ValueError(f"{expected}; got {len(value)} number{'s' * (len(value) != 1)}")
+            if not all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in value):
+                raise ValueError(f"{expected}; got a list whose items are not all finite numbers")
         elif not isinstance(value, str):
             raise ValueError(f"{expected}; got {type(value).__name__}")
         cell = np.empty(1, dtype=object)

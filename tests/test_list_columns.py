@@ -59,6 +59,30 @@ def test_numpy_cells_joined_in_arrow_read_as_the_python_join():
                                       np.array(b.split(",") if b else [], dtype=np.float64))
 
 
+def test_edge_cells_the_review_found():
+    """float32 values near 1e-5 (Arrow writes them as long decimals), numbers beyond float32 written with
+    3-digit exponents, huge ints, strings inside a list, rows longer than the graph reads, a numpy
+    array in a string column, and a column read by both a vector and a series."""
+    from toolkit import coerce
+    from toolkit.number_lists import by_column
+
+    tiny = np.empty(2, dtype=object)
+    tiny[0], tiny[1] = np.array([3e-5, 1.5e-5, 7e-6], dtype=np.float32), np.array([1e-300, 1e300, 10.0])
+    spec = ListColumn(None, 3)
+    joined = spec.join(tiny)
+    assert spec.first_bad(joined) is None, joined
+    assert python_numbers(joined[0], None) == [float(np.float32(v)) for v in (3e-5, 1.5e-5, 7e-6)]
+    assert python_numbers(joined[1], None)[:2] == [0.0, float("inf")]  # what float32 makes of them
+    assert spec.first_bad(spec.join([[10**400, -10**30, 2]])) is None
+    assert spec.first_bad(spec.join([["1 2", 3]])) is not None  # a string in a list is not a number
+    vector = ListColumn(None, 3, max_chars=192)
+    assert "characters" in vector.first_bad(np.array(["0.1 0.2 0.3" + " " * 1000], dtype=object))[1]
+    with pytest.raises(TypeError, match="ndarray"):
+        coerce.to_strings(np.array([np.array([1.0, 2.0]), "x"], dtype=object))
+    assert by_column([("c", ListColumn()), ("c", ListColumn(",", 3)), ("d", None)]) == {"c": ListColumn(",", 3)}
+    assert by_column([("c", ListColumn(",", 3)), ("c", ListColumn())]) == {"c": ListColumn(",", 3)}
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(list("0123456789 .,|+-eE\t\u00a0x") + ["nan", "1e5", "12"]), max_size=12).map("".join),
        st.sampled_from([None, ",", "|"]), st.integers(1, 4))
@@ -114,7 +138,7 @@ def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
                 np.testing.assert_allclose(streamed[key], value, rtol=1e-6, err_msg=key)
 
     predictor = Predictor(tmp_path / "m" / "model.onnx")
-    assert predictor.list_columns == {"emb": ListColumn(None, 3), "series": ListColumn(None, None)}
+    assert predictor.list_columns == {"emb": ListColumn(None, 3, max_chars=1000), "series": ListColumn(None, None)}
     one = predictor.run([{"emb": [0.1, 0.2, 0.3], "series": [1, 2.5]}])["y::value"]
     same = predictor.run({"emb": ["0.1 0.2 0.3"], "series": ["1 2.5"]})["y::value"]
     assert one.tolist() == same.tolist() and math.isfinite(one[0])
@@ -175,13 +199,16 @@ def test_server_request_schema_takes_arrays_of_the_right_length():
     Row = row_model({"emb": "tensor(string)", "series": "tensor(string)", "x": "tensor(float)"},
                     lists={"emb": ListColumn(",", 3), "series": ListColumn()})
     ok = Row.model_validate({"emb": [1, 2.5, -3], "series": list(range(1000)), "x": 1.0})
-    assert ok.emb == [1.0, 2.5, -3.0]
+    assert ok.emb == [1, 2.5, -3]
+    assert Row.model_validate({"emb": [10**400, 1e-300, 0], "series": [], "x": 0}).emb[0] == 10**400  # no OverflowError
     assert Row.model_validate({"emb": "1,2,3", "series": None, "x": None}).emb == "1,2,3"
     for row, where in [({"emb": [1, 2], "series": "1", "x": 0}, "emb"),
                        ({"emb": [1, 2, float("nan")], "series": "1", "x": 0}, "emb"),
                        ({"emb": "1,2,3", "series": list(range(1001)), "x": 0}, "series"),
                        ({"emb": {"a": 1}, "series": "1", "x": 0}, "emb"),
                        ({"emb": "1,2", "series": "1", "x": 0}, "emb"),
+                       ({"emb": [], "series": "1", "x": 0}, "emb"),
+                       ({"emb": [1, 2, True], "series": "1", "x": 0}, "emb"),
                        ({"emb": "1,2,3", "series": "1 x", "x": 0}, "series")]:
         with pytest.raises(ValidationError) as e:
             Row.model_validate(row)

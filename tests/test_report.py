@@ -324,3 +324,26 @@ def test_outputs_along_a_date_input(tmp_path):
     price = run.outputs[0]
     first = price.rows[index[price.rows] == 0]
     assert df.loc[first, "price"].mean() < 115  # January's prices, as the first period shows
+
+
+def test_dates_at_the_calendar_ends_and_a_set_output(tmp_path):
+    """Sentinel dates (0001-01-01, 9999-12-31) still give a plot along the date; a set output gets none."""
+    from toolkit import log, train
+    from toolkit.report.build import report
+
+    log.quiet = True
+    rng = np.random.default_rng(6)
+    n = 300
+    day = rng.integers(0, 365, n)
+    df = pd.DataFrame({"when": (pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d"),
+                       "price": 100 + 0.5 * day + rng.normal(0, 5, n), "tags": np.where(day > 180, "a, b", "b")})
+    df.loc[::10, "when"] = "9999-12-31"
+    df.loc[5::10, "when"] = "0001-01-01"
+    cfg = {"input_features": [{"name": "when", "type": "date"}],
+           "output_features": [{"name": "price", "type": "number"}, {"name": "tags", "type": "set"}],
+           "trainer": {"epochs": 2}}
+    train(cfg, df, output=tmp_path / "m")
+    df.to_csv(tmp_path / "rows.csv", index=False)
+    report([tmp_path / "m"], tmp_path / "rows.csv", tmp_path / "report", importance_repeats=1)
+    assert sorted(p.name for p in (tmp_path / "report").glob("*_along_*")) == ["price_along_when.png"]
+    check_png(tmp_path / "report" / "price_along_when.png")

@@ -17,6 +17,10 @@ import math
 import numpy as np
 
 
+#: Cells that are not one value (a JSON object or array, a Parquet list): an error in a string column.
+CONTAINERS = (dict, list, tuple, set, np.ndarray)
+
+
 def _is_missing(v) -> bool:
     return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
 
@@ -127,7 +131,7 @@ def _one_string(v) -> str:
         return str(v)
     if kind is float:
         return "" if v != v else (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v))
-    if isinstance(v, (dict, list, tuple, set)):
+    if isinstance(v, CONTAINERS):
         raise TypeError(f"expected a string, got {kind.__name__}")
     if _is_missing(v):
         return ""

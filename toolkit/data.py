@@ -120,7 +120,7 @@ def _coerced(values, column: str, raw_dtype: str, source: str, strict: bool) -> 
         return coerce.to_strings(values)
     except TypeError:
         flat = np.asarray(values, dtype=object).reshape(-1)
-        row = next(i for i, v in enumerate(flat) if isinstance(v, (dict, list, tuple, set)))
+        row = next(i for i, v in enumerate(flat) if isinstance(v, coerce.CONTAINERS))
         raise TkError(f"{source}: row {row + 1}: column {column!r}: expected a string, "
                       f"got {type(flat[row]).__name__}") from None
 

@@ -10,3 +10,10 @@ class TkError(Exception):
     """A user-facing error: bad config, bad data, bad model directory."""
 
     exit_code = 2
+
+
+def shift_row(message: str, offset: int) -> str:
+    """'… row 3: …' (1-based within a chunk) → the same message with the row number in the whole input."""
+    import re
+
+    return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + offset}", message, count=1)

@@ -52,21 +52,41 @@ def _list_regex(delimiter: str | None) -> "re.Pattern":
     return re.compile(rf"\s*(?:{NUMBER})(?:{between}(?:{NUMBER}))*\s*")
 
 
+def _float_text(f: float) -> str:
+    """A float as NUMBER reads it: repr, except that magnitudes written with 3-digit exponents become
+    what float32 makes of them anyway (below 1e-99: 0; from 1e100: 1e99, which is clamped like inf)."""
+    if not math.isfinite(f):
+        return str(f)  # nan, inf: not numbers, so the row reads as not a list
+    size = abs(f)
+    if size < 1e-99:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    if size >= 1e100:
+        return "-1e99" if f < 0 else "1e99"
+    return repr(f)
+
+
 def _item_text(v) -> str:
     kind = type(v)
-    if kind is int:
-        return str(v)
     if kind is float:
-        return repr(v) if math.isfinite(v) else str(v)
+        return _float_text(v)
+    if kind is int:
+        if abs(v) < 10**20:
+            return str(v)
+        return ("-1e99" if v < 0 else "1e99") if abs(v) >= 10**100 else _float_text(float(v))
     np = sys.modules.get("numpy")  # a numpy scalar exists only once numpy is imported
-    if np is not None and isinstance(v, (np.integer, np.floating)) and not isinstance(v, np.bool_):
-        return _item_text(v.item())
-    return str(v)  # bool, str, None, …: not a number, so the row reads as not a list
+    if np is not None and not isinstance(v, np.bool_):
+        if isinstance(v, np.integer):
+            return _item_text(int(v))
+        if isinstance(v, np.floating):
+            return _float_text(float(v))
+    if kind is str:
+        return repr(v)  # quoted: a string inside a list is not a number, so the row reads as not a list
+    return str(v)  # bool, None, …: not a number either
 
 
 def _arrow_join(items: list, delimiter: str | None) -> list | None:
     """`cell_text` of every cell in C++ (pyarrow: float64 → shortest round-trip text, then joined), when
-    every cell is a 1-D numeric numpy array or None (a Parquet list column, 4x faster); else None.
+    every cell is a 1-D numeric numpy array or None (a Parquet list column, 3x faster); else None.
     Each number reads back as the same float64 as cell_text's repr (both write the shortest such
     text; the forms differ: "1e-7" / "1e-07", "-0" / "-0.0"), so the graph reads the same values."""
     import numpy as np
@@ -80,10 +100,14 @@ def _arrow_join(items: list, delimiter: str | None) -> list | None:
         return None
     try:
         cells = pa.array(items, type=pa.list_(pa.float64()))
-        return pc.binary_join(pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
-                              ).to_pylist()
+        joined = pc.binary_join(pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
+                                ).to_pylist()
     except (pa.ArrowException, TypeError, ValueError):
         return None
+    whole = _list_regex(delimiter)
+    # Arrow writes 1e-6..1e-4 in plain decimals, which may pass NUMBER's 20 digits, and big exponents
+    # with 3 digits: such rows (and empty or NaN ones) are written again by cell_text
+    return [t if t is None or whole.fullmatch(t) else cell_text(items[i], delimiter) for i, t in enumerate(joined)]
 
 
 def cell_text(cell, delimiter: str | None) -> str:
@@ -98,6 +122,7 @@ class ListColumn:
 
     delimiter: str | None = None
     size: int | None = None
+    max_chars: int | None = None  # a longer row is missing in the graph (a vector's cut): refused before it
 
     def join(self, values):
         """Column [N] with every list cell written as one delimited string; other cells as they are.
@@ -130,6 +155,9 @@ class ListColumn:
         for i, s in enumerate(strings.tolist()):
             if not s.strip():
                 continue
+            if self.max_chars is not None and len(s) > self.max_chars:
+                return i, (f"expected {self.describe()}, got a row of {len(s)} characters "
+                           f"(the model reads at most {self.max_chars})")
             if not whole.fullmatch(s):
                 return i, f"expected {self.describe()}, got {s!r:.60}"
             if self.size is not None:
@@ -146,11 +174,23 @@ class ListColumn:
 
     def metadata(self) -> dict:
         """What the ONNX file's tk.features records, for the runtime to rebuild this."""
-        return {"delimiter": self.delimiter, **({"size": self.size} if self.size is not None else {})}
+        return {"delimiter": self.delimiter, **({"size": self.size} if self.size is not None else {}),
+                **({"max_chars": self.max_chars} if self.max_chars is not None else {})}
 
     @classmethod
     def from_metadata(cls, entry: dict | None) -> "ListColumn | None":
         if not isinstance(entry, dict):
             return None
-        size = entry.get("size")
-        return cls(entry.get("delimiter"), int(size) if isinstance(size, int) else None)
+        size, chars = entry.get("size"), entry.get("max_chars")
+        return cls(entry.get("delimiter"), size if isinstance(size, int) else None,
+                   chars if isinstance(chars, int) else None)
+
+
+def by_column(pairs) -> dict[str, ListColumn]:
+    """{column: ListColumn} from (column, ListColumn or None) pairs; where a vector and a time series
+    read one column, the vector's (the stricter: a size) is the one checked."""
+    out: dict[str, ListColumn] = {}
+    for column, spec in pairs:
+        if spec is not None and (column not in out or out[column].size is None):
+            out[column] = spec
+    return out

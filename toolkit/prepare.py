@@ -17,6 +17,7 @@ from toolkit import data, log
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import RAW_FLOAT, missing_mask  # noqa: F401  (re-exported: one missing rule)
+from toolkit.number_lists import by_column
 
 SPLITS = ("train", "validation", "test")
 
@@ -44,11 +45,12 @@ def wanted_columns(cfg, with_targets: bool) -> dict[str, str]:
 
 def input_columns(inputs, df, source: str, strict: bool = False) -> dict[str, np.ndarray]:
     """Raw input columns {column: [N]} coerced for the preprocessing graph (see data.raw_column)."""
+    lists = by_column((f.config.source, f.list_column) for f in inputs)
     cols: dict[str, np.ndarray] = {}
     for f in inputs:
         col = f.config.source
         if col not in cols:
-            cols[col] = data.raw_column(df, col, f.raw_dtype, source, strict, f.list_column)
+            cols[col] = data.raw_column(df, col, f.raw_dtype, source, strict, lists.get(col))
     return cols
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit import coerce
-from toolkit.number_lists import ListColumn
+from toolkit.number_lists import ListColumn, by_column
 from toolkit.errors import TkError
 
 FLOAT, STRING = "tensor(float)", "tensor(string)"
@@ -110,9 +110,9 @@ class Predictor:
         self.output_features = features.get("outputs", []) if isinstance(features, dict) else []
         self.classes = {o["name"]: o["classes"] for o in self.output_features if "classes" in o}
         #: column → ListColumn for vector / timeseries inputs (a JSON array or delimited string per row)
-        self.list_columns = {i["column"]: ListColumn.from_metadata(i["list"])
-                             for i in (features.get("inputs", []) if isinstance(features, dict) else [])
-                             if isinstance(i, dict) and "list" in i and i.get("column") in self.inputs}
+        self.list_columns = by_column((i["column"], ListColumn.from_metadata(i["list"]))
+                                      for i in (features.get("inputs", []) if isinstance(features, dict) else [])
+                                      if isinstance(i, dict) and "list" in i and i.get("column") in self.inputs)
 
     # ---- input -------------------------------------------------------------
 
@@ -331,5 +331,5 @@ def _as_strings(values, column: str) -> np.ndarray:
         return coerce.to_strings(values)
     except TypeError:
         flat = np.asarray(values, dtype=object).reshape(-1)
-        row = next(i for i, v in enumerate(flat) if isinstance(v, (dict, list, tuple, set)))
+        row = next(i for i, v in enumerate(flat) if isinstance(v, coerce.CONTAINERS))
         raise PredictorError(f"rows[{row}].{column}: expected a string, got {type(flat[row]).__name__}") from None

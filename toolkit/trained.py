@@ -15,7 +15,7 @@ import numpy as np
 
 from toolkit import artifact, log, prepare
 from toolkit.config import Config, render
-from toolkit.errors import TkError
+from toolkit.errors import TkError, shift_row
 from toolkit.features.base import known_rows
 
 WEIGHTS = "model.safetensors"
@@ -126,7 +126,10 @@ class TrainedModel:
         def run(start: int) -> dict[str, np.ndarray]:
             part = df.iloc[start:start + step]
             if engine == "torch":
-                return self._torch_outputs(part, source)
+                try:
+                    return self._torch_outputs(part, source)
+                except TkError as e:  # 'row 3' of this chunk → its row in the file
+                    raise TkError(shift_row(str(e), start)) from None
             try:
                 return self.predictor.run(part)
             except PredictorError as e:  # rows[i].col → the file's row number (1-based)

@@ -263,7 +263,8 @@ class VectorInput(InputFeature):
     @property
     def list_column(self) -> ListColumn:
         """Lists of `size_` numbers (before fitting: of the configured size, if any)."""
-        return ListColumn(self.config.preprocessing.delimiter, getattr(self, "size_", self.config.preprocessing.size))
+        size = getattr(self, "size_", self.config.preprocessing.size)
+        return ListColumn(self.config.preprocessing.delimiter, size, cut_chars(size) if size is not None else None)
 
     def accumulator(self) -> VectorAccumulator:
         return VectorAccumulator(self)

@@ -122,17 +122,23 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
 
 
 def time_plots(run, df, folder: Path) -> list[Plot]:
-    """Each output along each date input (plots_time.over_time); none where too few rows are dated."""
+    """Each number, binary and category output along each date input (plots_time.over_time); none where
+    too few rows are dated."""
     from toolkit.report import plots_time
 
     plots = []
     for f in [f for f in run.model.inputs if f.type == "date"]:
         days = plots_time.dated_days(f, df)
         for o in run.outputs:
-            if len(o.y) == 0:
+            if len(o.y) == 0 or o.type not in plots_time.OUTPUT_TYPES:
                 continue
             path = folder / f"{_file_part(o.name)}_along_{_file_part(f.config.name)}.png"
-            if plots_time.over_time(o, days, f.config.name, path) is not None:
+            try:
+                drawn = plots_time.over_time(o, days, f.config.name, path)
+            except (ValueError, OverflowError) as e:  # matplotlib's date axis ends at the years 1 and 9999
+                log.warn(f"{run.label}: no plot of {o.name} along {f.config.name}: {e}")
+                continue
+            if drawn is not None:
                 plots.append(Plot(f"{o.name} along {f.config.name}", path, wide=True))
     return plots
 

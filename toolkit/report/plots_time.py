@@ -19,6 +19,7 @@ from toolkit.report.figures import color, new_figure, save_png
 
 BINS = 20
 MIN_ROWS = 40  # fewer dated rows than this: no plot
+OUTPUT_TYPES = ("number", "binary", "category")  # set outputs (many labels per row) get no such plot
 
 
 def dated_days(feature, df) -> np.ndarray:
@@ -80,5 +81,10 @@ def over_time(o, days: np.ndarray, date_name: str, path: Path) -> Path | None:
     ax.set(xlabel=f"{date_name} (periods of ~{per} rows each)", title=f"{o.name} along {date_name}")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
+    span = max(1, int((x[-1] - x[0]).astype(int)))
+    pad = np.timedelta64(max(1, span // 50), "D") if span < 3_000_000 else np.timedelta64(1, "D")
+    # explicit limits inside matplotlib's years 1..9999: autoscaled margins around sentinel dates
+    # (0001-01-01, 9999-12-31) would pass them
+    ax.set_xlim(max(x[0] - pad, np.datetime64("0001-01-02")), min(x[-1] + pad, np.datetime64("9999-12-30")))
     fig.autofmt_xdate()
     return save_png(fig, path)

@@ -9,12 +9,11 @@ existing file untouched). CSV to stdout is streamed as is.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
 from toolkit import log, prepare
-from toolkit.errors import TkError
+from toolkit.errors import TkError, shift_row
 from toolkit.stream import readers
 
 WRITERS = (".csv", ".tsv", ".parquet", ".jsonl")
@@ -73,11 +72,6 @@ class ChunkWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def _shift_row(message: str, offset: int) -> str:
-    """'… row 3: …' (1-based in the chunk) → the row number in the whole input."""
-    return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + offset}", message, count=1)
-
-
 def predict_stream(model, dataset, output: Path | None, keep: list[str], engine: str = "onnx",
                    rows: int = readers.CHUNK_ROWS) -> int:
     """Write predictions for every row of `dataset` (a file, glob or directory); returns the row count."""
@@ -90,7 +84,7 @@ def predict_stream(model, dataset, output: Path | None, keep: list[str], engine:
             try:
                 preds = model.predict(chunk.frame, source=src.label, engine=engine)
             except TkError as e:
-                raise TkError(_shift_row(str(e), chunk.offset)) from None
+                raise TkError(shift_row(str(e), chunk.offset)) from None
             if keep:
                 preds = chunk.frame[keep].join(preds)
             writer.write(preds)
