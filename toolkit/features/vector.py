@@ -23,7 +23,8 @@ Input preprocessing (ONNX, string [N] → float32 [N, size + 1]):
     → per component: clamp to the training [min, max], then z-score (`normalization: none` skips it).
 In the graph a wrong row is missing with the flag (a graph cannot raise an error). Before the graph,
 as for numbers, tk's Python runtime (`tk predict`, toolkit.runtime.Predictor, the server) refuses a
-present row that is not a list of `size` numbers with an error naming the row
+present row that is not a list of `size` numbers (or longer than the cut_chars(size) characters the
+graph reads) with an error naming the row
 (toolkit.number_lists.ListColumn.first_bad); a list cell (Parquet list, JSON array) is joined into
 the delimited string first. Other runtimes (Node, the browser page) read such a row as missing.
 At training such rows are counted and reported. `size` defaults to the most common length in training.
