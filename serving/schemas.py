@@ -35,7 +35,7 @@ from typing import Annotated, Any, Optional, Union
 from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr, WithJsonSchema,
                       create_model)
 
-from toolkit.number_lists import MAX_LENGTH, ListColumn
+from toolkit.number_lists import MAX_LENGTH, ListColumn, cell_text
 from toolkit.runtime import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
 
 #: A float column: a JSON number (ints too) or null; finite only.
@@ -56,8 +56,6 @@ def _list_value(lists: ListColumn):
     its own request and never reaches a batch shared with others."""
     import math
 
-    import numpy as np
-
     longest = lists.size or MAX_LENGTH
     expected = f"expected {lists.describe()}, or null"
 
@@ -71,9 +69,7 @@ def _list_value(lists: ListColumn):
                 raise ValueError(f"{expected}; got a list whose items are not all finite numbers")
         elif not isinstance(value, str):
             raise ValueError(f"{expected}; got {type(value).__name__}")
-        cell = np.empty(1, dtype=object)
-        cell[0] = value
-        bad = lists.first_bad(lists.join(cell))
+        bad = lists.first_bad([value if isinstance(value, str) else cell_text(value, lists.delimiter)])
         if bad is not None:
             raise ValueError(bad[1])
         return value

@@ -47,7 +47,7 @@ def read_table(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
         elif kind == "parquet":
             df = pd.read_parquet(path)
         else:
-            df = pd.read_json(path, lines=True, dtype=False)  # as the streaming reader (dtype=False: no date guessing either)
+            df = pd.read_json(path, lines=True, dtype=False)  # as the streaming reader; no type or date guessing
     except pd.errors.EmptyDataError:
         raise TkError(f"{path}: the data file is empty") from None
     except pd.errors.ParserError as e:

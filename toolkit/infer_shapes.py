@@ -17,13 +17,12 @@ from toolkit.number_lists import MAX_LENGTH, NUMBER
 NUMERIC_SHARE = 0.95        # present values that must parse as numbers (or read as dates, or as lists)
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y")
 DATE_TIMES = ("", " %H:%M", " %H:%M:%S")
-# toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config.py checks they agree)
+# toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config_shapes.py checks they agree)
 _ISO_TIMES = ("T%H:%M", " %H:%M", "T%H:%M:%S", " %H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f")
 ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z", "+00:00") for t in _ISO_TIMES)
 LIST_DELIMITERS = (None, ",", ";", "|")  # None: runs of spaces
 MAX_LIST_LENGTH = MAX_LENGTH  # toolkit.number_lists: the longest list a vector or series may have
 EPOCH_RANGE = (946_684_800, 2_208_988_800)  # 2000-01-01 … 2040-01-01 in seconds since 1970
-
 
 
 class Column(Protocol):

@@ -9,8 +9,9 @@ list is read the same way in each. Numpy only: the runtime must not need pandas 
     bad = spec.first_bad(strings)                 # (row, why) of the first wrong row, or None
 
 A list cell (a Parquet list column, a JSON array) is written with `repr` of each number (exact for
-float64); NaN, infinities and non-numbers are written as they print, so the graph reads the row as
-not a list (missing), as it reads such a string. numpy is imported on first use (`tk config render`
+float64; pyarrow's shortest form for numpy cells), magnitudes beyond float32 as what float32 makes
+of them; NaN, infinities and non-numbers (strings, booleans) make the row not a list (missing), as
+the graph reads such a string. numpy is imported on first use (`tk config render`
 reads the feature configs that import this module, and must not pay for numpy).
 """
 
@@ -145,14 +146,14 @@ class ListColumn:
         return out
 
     def first_bad(self, strings) -> tuple[int, str] | None:
-        """(row, why) of the first present row that is not a list of `size` numbers; None when all are.
+        """(row, why) of the first of `strings` ([N] array or sequence of str) present row that is not a list of `size` numbers; None when all are.
 
         Missing rows ("" or spaces only) pass: they are missing, as a number's NaN. Time series (size None)
         accept any list, so only a non-list is wrong. One regular-expression match per row (what
         python_numbers reads, without converting the numbers).
         """
         whole = _list_regex(self.delimiter)
-        for i, s in enumerate(strings.tolist()):
+        for i, s in enumerate(strings.tolist() if hasattr(strings, "tolist") else strings):
             if not s.strip():
                 continue
             if self.max_chars is not None and len(s) > self.max_chars:

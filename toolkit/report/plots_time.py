@@ -54,7 +54,8 @@ def over_time(o, days: np.ndarray, date_name: str, path: Path) -> Path | None:
     if o.type == "number":
         actual = [o.y[index == k].mean() for k in keep]
         predicted = [o.value[index == k].mean() for k in keep]
-        mae = [np.abs(o.y - o.value)[index == k].mean() for k in keep]
+        error = np.abs(o.y - o.value)
+        mae = [error[index == k].mean() for k in keep]
         ax.plot(x, actual, marker="o", color=color(0), label=f"actual {o.name} (mean)")
         ax.plot(x, predicted, marker="s", color=color(1), label="predicted (mean)")
         twin = ax.twinx()
