@@ -4,7 +4,7 @@ The stored model is a folder with the model's own files, unchanged:
 `model.onnx` (everything the service needs) plus `manifest.json`,
 `config.yaml`, `training_stats.json` and `features.json` when the model
 directory has them, for whoever inspects the store. A model directory is
-verified as `tk predict` verifies it (toolkit.artifact.read_model_dir: no
+verified as `tk predict` verifies it (toolkit.runtime.model_dir.read_model_dir: no
 symlinks or special files, sizes and sha256 as the manifest says), and the
 bytes verified are the bytes stored. Its BentoML metadata repeats what the
 ONNX file says about itself (inputs, outputs, classes, metrics, tk version)
@@ -20,7 +20,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from toolkit import artifact
+from toolkit.runtime import model_dir as artifact
 from toolkit.errors import TkError
 
 ONNX = "model.onnx"
@@ -52,7 +52,7 @@ def model_files(model: Path) -> dict[str, bytes]:
 
 def metadata_of(onnx: Path | bytes) -> dict:
     """The model store metadata: what the ONNX file says about itself, plus its sha256."""
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     data = onnx if isinstance(onnx, bytes) else artifact.read_regular(Path(onnx), follow_links=True)
     p = Predictor(data, threads=1, device="cpu")

@@ -39,7 +39,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from toolkit import log
+from toolkit.common import log
 from toolkit.errors import TkError
 from toolkit.features.text import PLACEHOLDER as TEXT_PLACEHOLDER  # noqa: F401  (the page's text fields)
 
@@ -87,7 +87,7 @@ def _frame_column(frame, column):
 
 def training_frame(model, model_dir: Path):
     """The training data file named in training_stats.json, or None (with a note) when unreadable."""
-    from toolkit import data
+    from toolkit.data import tables as data
 
     source = model.stats.get("data", {}).get("source")
     if not source or not Path(source).is_file():
@@ -119,7 +119,7 @@ def cache_dir() -> Path:
 
 
 def _package_version(folder: Path) -> str | None:
-    from toolkit.artifact import read_regular
+    from toolkit.runtime.model_dir import read_regular
 
     try:  # bounded and non-blocking: a FIFO or a huge file planted as package.json is no package
         return json.loads(read_regular(folder / "package.json", limit=1 << 20, follow_links=True)).get("version")
@@ -256,9 +256,9 @@ def site_model(model, meta: dict) -> bytes:
 def export_web(model_dir: Path, out_dir: Path) -> None:
     """Write the static site for the model directory `model_dir` into `out_dir`."""
     from toolkit import api
-    from toolkit.artifact import atomic_write
+    from toolkit.runtime.model_dir import atomic_write
 
-    from toolkit.artifact import model_dir_of
+    from toolkit.runtime.model_dir import model_dir_of
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

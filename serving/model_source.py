@@ -62,7 +62,7 @@ def locate(settings: Settings) -> ModelSource:
 
 
 def _from_path(path: Path) -> ModelSource:
-    from toolkit import artifact
+    from toolkit.runtime import model_dir as artifact
     from toolkit.errors import TkError
 
     if path.is_dir():
@@ -77,9 +77,9 @@ def _from_path(path: Path) -> ModelSource:
 
 
 def _read_regular(path: Path, where: str) -> bytes:
-    """A regular file's bytes, as toolkit.artifact reads model files (a FIFO or a device would hang or fill
+    """A regular file's bytes, as toolkit.runtime.model_dir reads model files (a FIFO or a device would hang or fill
     memory); a link the user named is followed but must end in a regular file."""
-    from toolkit import artifact
+    from toolkit.runtime import model_dir as artifact
     from toolkit.errors import TkError
 
     try:

@@ -10,7 +10,7 @@ because a misspelt or forgotten column would otherwise be silently imputed.
   numbers, and a string there is nearly always a client bug. NaN / Infinity
   literals and numbers that overflow (`1e999`) are refused: not finite.
 - string inputs (`tensor(string)`): strings, or numbers and booleans, which are
-  converted exactly as training converted its columns (`toolkit.coerce`): an
+  converted exactly as training converted its columns (`toolkit.data.coerce`): an
   integral number prints without ".0" (`1` and `1.0` → "1"), `true` → "true".
   So `{"senior_citizen": 1}` means what the CSV's `1` meant. Objects and lists
   are refused. `null` is missing ("").
@@ -35,8 +35,8 @@ from typing import Annotated, Any, Optional, Union
 from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr, WithJsonSchema,
                       create_model)
 
-from toolkit.number_lists import MAX_LENGTH, ListColumn, cell_text
-from toolkit.runtime import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
+from toolkit.data.number_lists import MAX_LENGTH, ListColumn, cell_text
+from toolkit.runtime.predictor import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
 
 #: A float column: a JSON number (ints too) or null; finite only.
 FloatValue = Annotated[Optional[float], Field(strict=True, allow_inf_nan=False)]

@@ -76,7 +76,7 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
     from serving.guard import Guard
     from serving.model_source import locate
     from serving.request import RowsReader
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     _quiet_bentoml()
     source = locate(settings)

@@ -39,8 +39,8 @@ class SettingsError(ValueError):
 
 
 def cores() -> int:
-    """CPUs this process may run on (toolkit.devices.cpu_count: one rule for training and serving)."""
-    from toolkit.devices import cpu_count
+    """CPUs this process may run on (toolkit.training.devices.cpu_count: one rule for training and serving)."""
+    from toolkit.training.devices import cpu_count
 
     return cpu_count()
 

@@ -1,6 +1,6 @@
 """Shared helpers for the bad-input tests (test_bad_config, test_bad_data, test_bad_model_dir).
 
-`tk(*args)` runs the real CLI (`toolkit.cli:app` through typer's CliRunner, which
+`tk(*args)` runs the real CLI (`toolkit.cli.main:app` through typer's CliRunner, which
 keeps stderr apart from stdout) and fails on any escaped exception or traceback;
 `check_fails` expects exit 2 with `error:` lines holding given needles. `rows()`
 is a ROWS-row table (age, income, color, label); `base_config()` trains it for
@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from toolkit.cli import app
+from toolkit.cli.main import app
 
 ROWS = 60
 COLUMNS = ["age", "income", "color", "label"]

@@ -14,7 +14,8 @@ PENGUINS = ROOT / "examples" / "penguins"
 @pytest.fixture(scope="session")
 def churn_model(tmp_path_factory):
     """The churn example trained once, saved to a model directory: (model, dir)."""
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     out = tmp_path_factory.mktemp("runs") / "churn"
@@ -24,7 +25,8 @@ def churn_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def penguins_model(tmp_path_factory):
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     out = tmp_path_factory.mktemp("runs") / "penguins"
@@ -37,7 +39,7 @@ def churn_json_rows(churn_model):
     """60 churn rows as a JSON client sends them: numbers for float inputs, blank → null."""
     import csv
 
-    from toolkit.runtime import FLOAT, Predictor
+    from toolkit.runtime.predictor import FLOAT, Predictor
 
     inputs = Predictor(churn_model[1]).inputs
     with open(CHURN / "churn.csv", newline="") as f:

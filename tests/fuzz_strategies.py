@@ -18,7 +18,7 @@ import pandas as pd
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from toolkit import log
+from toolkit.common import log
 
 COUNTS = {"valid_configs": 0, "invalid_configs": 0, "rows": 0, "row_batches": 0, "row_errors": 0}
 

@@ -145,7 +145,7 @@ def test_config_error_in_a_real_process(tmp_path, data):
     """Outside CliRunner (stderr a pipe, rich never loaded): one plain line, exit 2."""
     cfg = base_config()
     cfg["input_features"][2]["encoder"] = {"dim": -4}
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "train", str(write_config(tmp_path / "cfg.yaml", cfg)),
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "train", str(write_config(tmp_path / "cfg.yaml", cfg)),
                            "-d", str(data)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr

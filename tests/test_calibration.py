@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import CHURN, PENGUINS
-from toolkit import calibration as cal
-from toolkit import load, log, train
+from toolkit.scoring import calibration as cal
+from toolkit import load
+from toolkit.common import log
+from toolkit import train
 
 log.quiet = True
 
@@ -90,7 +92,7 @@ def test_category_temperature_keeps_the_argmax(tmp_path):
 
 
 def test_threshold_out_of_range_is_a_config_error():
-    from toolkit.config import validate_config
+    from toolkit.config.schema import validate_config
     from toolkit.errors import TkError
 
     with pytest.raises(TkError, match=r"output_features\[0\]\.threshold: .*got 1\.5"):

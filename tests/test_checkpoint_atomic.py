@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from toolkit import checkpoint
+from toolkit.training import checkpoint
 from toolkit.errors import TkError
 
 FP = "fingerprint-0001"

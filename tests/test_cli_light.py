@@ -28,7 +28,7 @@ def test_light_commands_import_nothing_heavy(argv):
 
 
 def test_init_config_on_json_lines_with_lists_imports_nothing_heavy(tmp_path):
-    """A JSON array of numbers becomes a vector without numpy (toolkit.number_lists.cell_text)."""
+    """A JSON array of numbers becomes a vector without numpy (toolkit.data.number_lists.cell_text)."""
     import json
 
     path = tmp_path / "rows.jsonl"
@@ -40,7 +40,7 @@ def test_init_config_on_json_lines_with_lists_imports_nothing_heavy(tmp_path):
 def _assert_light(argv) -> str:
     script = textwrap.dedent(f"""
         import sys
-        from toolkit.cli import app
+        from toolkit.cli.main import app
         try:
             app({argv!r}, standalone_mode=False)
         except SystemExit:
@@ -59,7 +59,7 @@ def test_config_render_fills_every_default():
 
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     result = CliRunner().invoke(app, ["config", "render", str(CHURN / "config.yaml")])
     assert result.exit_code == 0
@@ -74,7 +74,7 @@ def test_config_schema_is_json_schema_with_feature_types():
 
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     result = CliRunner().invoke(app, ["config", "schema"])
     schema = json.loads(result.stdout)

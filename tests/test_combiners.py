@@ -9,10 +9,10 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import PENGUINS
-from toolkit.combiners import ConcatCombiner, TransformerBlock, TransformerCombiner
-from toolkit.combiner_configs import ConcatCombinerConfig as ConcatConfig
-from toolkit.combiner_configs import TransformerCombinerConfig as TransformerConfig
-from toolkit.config import load_config
+from toolkit.nn.combiners import ConcatCombiner, TransformerBlock, TransformerCombiner
+from toolkit.config.combiners import ConcatCombinerConfig as ConcatConfig
+from toolkit.config.combiners import TransformerCombinerConfig as TransformerConfig
+from toolkit.config.schema import load_config
 
 WIDTHS = [1, 4, 3, 8]  # a binary, a piecewise number, two category embeddings
 
@@ -100,7 +100,7 @@ def test_transformer_defaults_render():
 
 
 def test_d_token_not_divisible_by_heads_is_a_cli_error_naming_the_yaml_path(tmp_path):
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(_penguins(d_token=30, num_heads=8)))
@@ -115,7 +115,7 @@ def test_d_token_not_divisible_by_heads_is_a_cli_error_naming_the_yaml_path(tmp_
 @pytest.mark.parametrize("key, value", [("num_layers", 0), ("d_token", 0), ("num_heads", -1),
                                         ("attention_dropout", 1.0)])
 def test_out_of_range_transformer_keys_name_the_key(tmp_path, key, value):
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(_penguins(**{key: value})))
@@ -125,7 +125,7 @@ def test_out_of_range_transformer_keys_name_the_key(tmp_path, key, value):
 
 
 def test_unknown_transformer_key_suggests_the_right_one(tmp_path):
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(_penguins(num_head=4)))
@@ -137,7 +137,8 @@ def test_unknown_transformer_key_suggests_the_right_one(tmp_path):
 # ---- training ---------------------------------------------------------------
 
 def test_transformer_same_seed_gives_bit_identical_weights(tmp_path):
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     cfg = _penguins()
@@ -152,7 +153,8 @@ def test_transformer_same_seed_gives_bit_identical_weights(tmp_path):
 
 
 def test_transformer_learns_penguins():
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     model = train(_penguins())
@@ -167,7 +169,8 @@ def test_transformer_model_exports_with_a_dynamic_batch_axis(tmp_path):
     """torch.onnx.export(dynamo=True) of a whole TkModel; onnxruntime equals torch for 1 and 37 rows."""
     import onnxruntime as ort
 
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     cfg = _penguins()

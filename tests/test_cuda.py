@@ -103,7 +103,8 @@ CASES = {
 
 
 def trained(cfg: dict, df: pd.DataFrame, device: str, output=None, epochs: int = 2, **trainer):
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     cfg = merge(cfg, {"trainer": {"device": device, "epochs": epochs, **trainer}})
@@ -135,7 +136,7 @@ def test_cuda_trains_to_the_cpu_metrics(case, tmp_path):
 
 
 def test_device_auto_picks_the_gpu():
-    from toolkit.devices import pick_device
+    from toolkit.training.devices import pick_device
 
     assert pick_device("auto").type == "cuda"
 
@@ -144,7 +145,7 @@ def test_bf16_keeps_the_metrics_and_exports_float32(tmp_path):
     """trainer.precision: bf16 (autocast) on the diamonds example: metrics near fp32's, model.onnx float32."""
     import onnx
 
-    from toolkit.config import validate_config
+    from toolkit.config.schema import validate_config
     from toolkit.errors import TkError
 
     cfg, df = example("diamonds")

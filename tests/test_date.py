@@ -14,13 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import coerce, log, train
-from toolkit.config import validate_config
+from toolkit.data import coerce
+from toolkit.common import log
+from toolkit import train
+from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
 from toolkit.features.date import render
 from toolkit.features.date_parse import CYCLES, EPOCH_PATTERN, ISO_FORMATS, PARTS, parse
-from toolkit.preprocess import Preprocessor
+from toolkit.features.pregraph import Preprocessor
 
 FORMATS = ["%Y-%m-%d", "%d/%m/%Y %H:%M", "%m.%d.%Y %H:%M:%S", "%H:%M:%S on %d %m %Y", "T%Yx%d%%%m",
            "%Y-%m-%d %H:%M:%S.%f", "%d %m"]
@@ -268,7 +270,7 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path):
 
 
 def test_pandas_timestamps_coerced_to_strings_parse_as_iso():
-    """Parquet/JSON timestamps reach the graph through toolkit.coerce.to_strings: naive, NaT and UTC ones read."""
+    """Parquet/JSON timestamps reach the graph through toolkit.data.coerce.to_strings: naive, NaT and UTC ones read."""
     naive = pd.Series(pd.to_datetime(["2024-01-31 10:20:30", None]))
     utc = pd.Series(pd.to_datetime(["2024-01-31 10:20:30", "2016-02-29 00:00:00"])).dt.tz_localize("UTC")
     strings = coerce.to_strings(naive.to_numpy()).tolist() + coerce.to_strings(utc.to_numpy()).tolist()

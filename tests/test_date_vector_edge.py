@@ -15,7 +15,9 @@ from tests.test_edge_node import (BACKENDS, assert_same, flags_for, json_column,
 
 @pytest.fixture(scope="module")
 def model_and_rows(tmp_path_factory):
-    from toolkit import log, prepare, train
+    from toolkit.common import log
+    from toolkit.features import columns as prepare
+    from toolkit import train
     from toolkit.export.parity import concat_columns
 
     log.quiet = True

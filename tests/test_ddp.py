@@ -30,7 +30,7 @@ def _env() -> dict:
 
 
 def tk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "toolkit.cli", *args]
+    return [sys.executable, "-m", "toolkit.cli.main", *args]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,9 @@ def churn_cfg(tmp_path_factory):
 
 
 def test_two_processes_match_one(churn_cfg, tmp_path):
-    from toolkit import api, log
-    from toolkit.runtime import Predictor
+    from toolkit import api
+    from toolkit.common import log
+    from toolkit.runtime.predictor import Predictor
 
     log.quiet = True
     one = api.train(churn_cfg, output=tmp_path / "one", stream=True)
@@ -73,7 +74,7 @@ def test_two_processes_match_one(churn_cfg, tmp_path):
 
 
 def _workers(launcher: int) -> list[int]:
-    """PIDs of the launcher's children that run toolkit.cli (the workers, in sessions of their own)."""
+    """PIDs of the launcher's children that run toolkit.cli.main (the workers, in sessions of their own)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -83,7 +84,7 @@ def _workers(launcher: int) -> list[int]:
             cmd = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == launcher and b"toolkit.cli" in cmd:
+        if ppid == launcher and b"toolkit.cli.main" in cmd:
             found.append(int(entry.name))
     return found
 
@@ -168,7 +169,7 @@ def test_a_killed_two_process_run_resumes_on_both_ranks(tmp_path):
 def test_a_bad_config_fails_before_any_worker_starts(tmp_path):
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("input_features: [{name: a, type: nope}]\noutput_features: [{name: b, type: binary}]\n")

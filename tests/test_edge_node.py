@@ -1,7 +1,7 @@
 """The same model.onnx on the edge: onnxruntime-node and onnxruntime-web (wasm) under Node.js.
 
 examples/edge/node/predict.js runs the file with each backend; its labels must
-equal Python onnxruntime's (toolkit.runtime.Predictor) and its probabilities
+equal Python onnxruntime's (toolkit.runtime.predictor.Predictor) and its probabilities
 be within 1e-5, on the churn validation rows (of the neural model and of a
 `model_type: gbm` one) plus the edge rows of
 toolkit.export.parity.edge_columns (NaN, ±inf, empty and whitespace strings,
@@ -103,7 +103,7 @@ def churn_edge(node_bin, churn_model, tmp_path_factory):
     import pandas as pd
 
     from toolkit.export.parity import concat_columns, edge_columns
-    from toolkit import prepare
+    from toolkit.features import columns as prepare
 
     model, out = churn_model
     df = pd.read_csv(CHURN / "churn.csv")
@@ -116,7 +116,7 @@ def churn_edge(node_bin, churn_model, tmp_path_factory):
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_churn_parity_with_python_onnxruntime(node_bin, churn_edge, backend):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     path, rows, columns = churn_edge
     want = Predictor(path).run(columns)
@@ -130,7 +130,7 @@ def test_records_are_coerced_like_the_python_predictor(node_bin, churn_edge, tmp
     """Records with omitted fields, numeric strings, numbers in string columns, null, booleans."""
     import pandas as pd
 
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     path = churn_edge[0]
     sample = pd.read_csv(CHURN / "sample.csv", dtype=str, keep_default_na=False).head(5)
@@ -175,7 +175,9 @@ def gbm_edge(node_bin, tmp_path_factory):
     import pandas as pd
     import yaml
 
-    from toolkit import log, prepare, train
+    from toolkit.common import log
+    from toolkit.features import columns as prepare
+    from toolkit import train
     from toolkit.export.parity import concat_columns, edge_columns
 
     log.quiet = True
@@ -193,7 +195,7 @@ def gbm_edge(node_bin, tmp_path_factory):
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_gbm_parity_with_python_onnxruntime(node_bin, gbm_edge, backend):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     path, rows, columns = gbm_edge
     want = Predictor(path).run(columns)
@@ -210,7 +212,7 @@ def string_ops_model(path) -> None:
     from onnx import TensorProto as T
     from onnx import helper
 
-    from toolkit.onnxgraph import IR_VERSION, OPSETS, tensor
+    from toolkit.common.onnxgraph import IR_VERSION, OPSETS, tensor
 
     def node(op, ins, outs, domain="", **attrs):
         return helper.make_node(op, ins, outs, name=f"{op}/{outs[0]}", domain=domain, **attrs)

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from toolkit import log, train
-from toolkit.cli import app
-from toolkit.runtime import Predictor, PredictorError
+from toolkit.common import log
+from toolkit import train
+from toolkit.cli.main import app
+from toolkit.runtime.predictor import Predictor, PredictorError
 
 
 def mixed_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -166,7 +167,7 @@ def test_runtime_never_imports_torch(models, tmp_path):
     script = textwrap.dedent(f"""
         import sys
         sys.modules["torch"] = None          # any import of torch now raises ImportError
-        from toolkit.runtime import Predictor
+        from toolkit.runtime.predictor import Predictor
         p = Predictor({str(path / "model.onnx")!r}, threads=1)
         out = p.predict([{{"x1": 1.0, "x2": 3.0, "x3": 1.0, "color": "red", "flag": "no"}}])
         assert out[0]["y_bin"]["label"] in ("Yes", "No"), out

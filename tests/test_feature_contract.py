@@ -18,14 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import coerce
-from toolkit.config import validate_config
+from toolkit.data import coerce
+from toolkit.config.schema import validate_config
 from toolkit.features import INPUT_FEATURES
 from toolkit.features.binary import lookup
 from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
 from toolkit.features.set import python_members
 from toolkit.features.text_tokens import python_cut, python_tokens
-from toolkit.preprocess import Preprocessor
+from toolkit.features.pregraph import Preprocessor
 
 TRAIN = {
     "number": np.array([1.0, 2.5, np.nan, 10.0, -3.0, 7.0, 2.5, 100.0], dtype=np.float32),

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from tests.bad_input_helpers import clean, runner
 from tests.fuzz_strategies import BASE, COUNTS, DF, invalid_mutations, print_counts, valid_configs
-from toolkit import log, train
-from toolkit.cli import app
+from toolkit.common import log
+from toolkit import train
+from toolkit.cli.main import app
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)

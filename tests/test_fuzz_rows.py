@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from tests.fuzz_strategies import COUNTS, DF, INPUT_COLUMNS, print_counts, record_batches
-from toolkit import log, train
+from toolkit.common import log
+from toolkit import train
 from toolkit.errors import TkError
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 
 ROW_CONFIG = {

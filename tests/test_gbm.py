@@ -1,4 +1,4 @@
-"""model_type gbm (toolkit/gbm): LightGBM trees as ONNX, against LightGBM itself.
+"""model_type gbm (toolkit/models/gbm): LightGBM trees as ONNX, against LightGBM itself.
 
 Real features fitted on synthetic data (numbers with NaN, a category with 80
 levels, a yes/no flag, a set), real LightGBM, real onnxruntime. Each model's
@@ -25,9 +25,9 @@ from toolkit.features.category import (CategoryInput, CategoryInputConfig, Categ
                                        CategoryOutputConfig)
 from toolkit.features.number import NumberInput, NumberInputConfig, NumberOutput, NumberOutputConfig
 from toolkit.features.set import SetInput, SetInputConfig, SetOutput, SetOutputConfig
-from toolkit.gbm import GbmConfig, GbmModel, Layout, set_ml_opset
-from toolkit.gbm.objectives import score
-from toolkit.preprocess import build_graph
+from toolkit.models.gbm import GbmConfig, GbmModel, Layout, set_ml_opset
+from toolkit.models.gbm.objectives import score
+from toolkit.features.pregraph import build_graph
 
 N_TRAIN, N_VAL, LEVELS = 1500, 400, 80
 TOL = 1e-5
@@ -73,7 +73,7 @@ TARGET = {"binary": "yes", "category": "kind", "number": "amount"}
 
 
 class _PreGraph:
-    """The pre graph (toolkit.preprocess.build_graph) in onnxruntime: raw columns → {feature: pre tensor}."""
+    """The pre graph (toolkit.features.pregraph.build_graph) in onnxruntime: raw columns → {feature: pre tensor}."""
 
     def __init__(self, inputs):
         self.inputs = inputs
@@ -173,7 +173,7 @@ def test_onnx_core_equals_lightgbm(data, kind):
 
 def test_pre_trees_post_in_one_file(data):
     """Raw columns → pre graph (ml opset raised to 5) → trees → each output's post graph."""
-    from toolkit.onnxgraph import GraphBuilder
+    from toolkit.common.onnxgraph import GraphBuilder
 
     model, outputs = _fit(data, ["binary", "category", "number"], metric=("yes", "roc_auc"))
     pre = build_graph(data["inputs"])
@@ -257,8 +257,8 @@ def test_zero_as_missing_booster_converts():
     """LightGBM's zero_as_missing routing (not tk's default) converts exactly too."""
     import lightgbm as lgb
 
-    from toolkit.gbm.trees import ensemble_onnx, zero_as_missing_onnx, zero_columns
-    from toolkit.onnxgraph import GraphBuilder
+    from toolkit.models.gbm.trees import ensemble_onnx, zero_as_missing_onnx, zero_columns
+    from toolkit.common.onnxgraph import GraphBuilder
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(800, 2)).astype(np.float32)
@@ -314,8 +314,8 @@ def test_trees_without_splits():
     """Constant features: LightGBM's trees are single leaves (the bias); the ONNX ensemble says the same."""
     import lightgbm as lgb
 
-    from toolkit.gbm.trees import ensemble_onnx
-    from toolkit.onnxgraph import GraphBuilder
+    from toolkit.models.gbm.trees import ensemble_onnx
+    from toolkit.common.onnxgraph import GraphBuilder
 
     x = np.ones((100, 2), np.float32)
     y = np.r_[np.zeros(30), np.ones(70)]

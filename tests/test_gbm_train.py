@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import PENGUINS
-from toolkit import load, log, train
+from toolkit import load
+from toolkit.common import log
+from toolkit import train
 from toolkit.errors import TkError
 
 log.quiet = True
@@ -81,7 +83,7 @@ def test_gbm_refuses_text_inputs_in_one_line(penguins):
 
 
 def test_gbm_config_errors_name_the_path():
-    from toolkit.config import validate_config
+    from toolkit.config.schema import validate_config
 
     with pytest.raises(TkError, match=r"gbm\.num_leaves"):
         validate_config(gbm_config({"name": "species", "type": "category"}, num_leaves=1))
@@ -110,7 +112,7 @@ def test_gbm_parameters_are_searchable_by_dotted_path():
 
 
 def test_model_type_auto_keeps_the_better_on_validation(penguins, tmp_path):
-    from toolkit.metrics import better
+    from toolkit.scoring.metrics import better
 
     cfg = gbm_config({"name": "species", "type": "category"})
     cfg["model_type"] = "auto"

@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import PENGUINS
-from toolkit.cli import app
+from toolkit.cli.main import app
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -51,8 +51,8 @@ def read_trials(out):
 
 def test_two_jobs_finish_and_write_every_output(tmp_path):
     from toolkit import api
-    from toolkit.config import load_config
-    from toolkit.data import read_table
+    from toolkit.config.schema import load_config
+    from toolkit.data.tables import read_table
 
     out = tmp_path / "search"
     code, output = run_cli(penguins_search(tmp_path), "-o", out, "--jobs", "2")
@@ -120,7 +120,7 @@ def test_a_killed_search_resumes_and_reruns_the_interrupted_trial(tmp_path):
     config, out = penguins_search(tmp_path, trials=3), tmp_path / "search"
     out.mkdir()
     db = out / "study.db"
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "hyperopt", config, "-o", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli.main", "hyperopt", config, "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 240
@@ -238,7 +238,7 @@ def test_a_config_without_a_hyperopt_section_is_refused(tmp_path):
 
 
 def test_tk_train_ignores_the_section_and_render_keeps_it(tmp_path):
-    from toolkit.config import load_config, render
+    from toolkit.config.schema import load_config, render
 
     cfg = load_config(penguins_search(tmp_path))
     assert cfg.hyperopt.trials == 4 and cfg.hyperopt.pruner == "median"
@@ -248,7 +248,7 @@ def test_tk_train_ignores_the_section_and_render_keeps_it(tmp_path):
 
 
 def test_direction_is_inferred_from_the_metric_name_unless_given():
-    from toolkit.hyperopt.space import HyperoptConfig, direction
+    from toolkit.config.hyperopt import HyperoptConfig, direction
 
     section = HyperoptConfig.model_validate({"parameters": {"trainer.epochs": {"space": "int", "low": 1, "high": 2}}})
     assert [direction(section, m) for m in ("loss", "rmse", "mae", "roc_auc", "accuracy")] == \
@@ -295,7 +295,7 @@ def test_the_search_goes_on_when_its_parent_shell_exits(tmp_path):
     out.mkdir()
     log_file, pid_file = tmp_path / "search.log", tmp_path / "search.pid"
     # the shell waits until the first trial is done, then exits while the search goes on
-    script = (f"{sys.executable} -m toolkit.cli hyperopt {config} -o {out} > {log_file} 2>&1 & echo $! > {pid_file}; "
+    script = (f"{sys.executable} -m toolkit.cli.main hyperopt {config} -o {out} > {log_file} 2>&1 & echo $! > {pid_file}; "
               f"for i in $(seq 600); do [ -e {out / 'best_trial.json'} ] && exit 0; sleep 0.2; done")
     subprocess.run(["bash", "-c", script], timeout=150, check=True)
     pid = int(pid_file.read_text())

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toolkit import infer, sample_read
-from toolkit.config import validate_config
+from toolkit.config import guess as infer
+from toolkit.data import sample as sample_read
+from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ CHURN_TYPES = {
 
 
 def tk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit.cli", *args], cwd=cwd or ROOT,
+    return subprocess.run([sys.executable, "-m", "toolkit.cli.main", *args], cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -211,7 +212,7 @@ def test_dataset_path_relative_to_the_config_directory(tmp_path):
 
 
 def test_constants_agree_with_the_data_module():
-    from toolkit import data
+    from toolkit.data import tables as data
 
     assert sample_read.READERS == data.READERS
     assert infer.SPLIT_NAMES == set(data.SPLIT_NAMES)
@@ -265,7 +266,7 @@ def test_init_config_never_imports_the_heavy_stack(tmp_path):
     code = f"""
 import sys
 from typer.testing import CliRunner
-from toolkit.cli import app
+from toolkit.cli.main import app
 r = CliRunner().invoke(app, ["init-config", {str(CHURN)!r}, "-t", "churn", "-o", {str(tmp_path / 'c.yaml')!r}])
 assert r.exit_code == 0, r.output
 heavy = sorted({{"torch", "pandas", "sklearn", "onnx", "onnxruntime"}} & set(sys.modules))
@@ -347,7 +348,8 @@ def test_commas_alone_do_not_make_a_set(tmp_path, values, expected):
 
 def test_generated_reviews_config_trains(tmp_path):
     """init-config on the reviews, as written, trains to a useful model (defaults: punctuation, unigrams)."""
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     shutil.copy(REVIEWS, tmp_path / "reviews.csv")

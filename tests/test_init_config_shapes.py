@@ -1,4 +1,4 @@
-"""`tk init-config` on strings with a shape (toolkit.infer_shapes): dates and their format, lists of
+"""`tk init-config` on strings with a shape (toolkit.config.guess_shapes): dates and their format, lists of
 numbers as vectors or time series, and a generated config with all three that trains."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from tests.test_init_config import types, write_csv
-from toolkit import infer
-from toolkit.config import validate_config
+from toolkit.config import guess as infer
+from toolkit.config.schema import validate_config
 
 
 @pytest.mark.parametrize("values, yaml_type", [
@@ -52,7 +52,7 @@ def test_what_is_not_a_date_or_a_list(tmp_path, name, values, expected):
 
 
 def test_iso_formats_agree_with_the_date_parser():
-    from toolkit import infer_shapes
+    from toolkit.config import guess_shapes as infer_shapes
     from toolkit.features.date_parse import ISO_FORMATS
     from toolkit.features.vector import MAX_LENGTH, NUMBER
 
@@ -61,7 +61,8 @@ def test_iso_formats_agree_with_the_date_parser():
 
 
 def test_generated_config_with_a_date_a_vector_and_a_series_trains(tmp_path):
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     rows = [{"day": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}", "v": f"{i % 5} {i % 3} 1",

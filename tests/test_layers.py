@@ -95,15 +95,85 @@ def test_the_import_graph_has_no_cycle():
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     graph = import_graph()
-    graph["toolkit.config"].add("toolkit.trainer")  # trainer → epochs → config: a cycle back
-    assert any("toolkit.config" in c and "toolkit.trainer" in c for c in cycles(graph))
+    graph["toolkit.config.schema"].add("toolkit.training.loop")  # trainer → epochs → config: a cycle back
+    assert any("toolkit.config.schema" in c and "toolkit.training.loop" in c for c in cycles(graph))
+
+
+#: toolkit's rooms by stage, lowest first: a module may import its own room and rooms below it, never above.
+#: The top-level modules are rooms of their own (errors and version at the bottom, the public API on top);
+#: the delivery targets (exporters/, serving/) sit on the core, and the command line on everything.
+LAYERS = (
+    ("toolkit.errors", "toolkit.version"),
+    ("toolkit.common",),
+    ("toolkit.scoring",),
+    ("toolkit.data",),
+    ("toolkit.runtime",),
+    ("toolkit.nn",),
+    ("toolkit.features",),
+    ("toolkit.config",),
+    ("toolkit.training",),
+    ("toolkit.models",),
+    ("toolkit.export",),
+    ("toolkit.pipeline",),
+    ("toolkit.api", "toolkit"),
+    ("toolkit.report", "toolkit.hyperopt"),
+    ("exporters", "serving"),
+    ("toolkit.cli",),
+)
+
+
+def layer_of(module: str) -> int:
+    best, found = -1, None
+    for k, rooms in enumerate(LAYERS):
+        for room in rooms:
+            if (module == room or module.startswith(room + ".")) and len(room) > best:
+                best, found = len(room), k
+    assert found is not None, f"{module}: in no room of LAYERS (add its folder there)"
+    return found
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    return sorted((m, t) for m in graph for t in graph[m] if layer_of(t) > layer_of(m))
+
+
+def test_no_room_imports_a_higher_room():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_finds_a_planted_upward_import():
+    graph = import_graph()
+    graph["toolkit.features.base"].add("toolkit.pipeline.run")
+    assert ("toolkit.features.base", "toolkit.pipeline.run") in upward_imports(graph)
+
+
+def test_the_top_of_toolkit_holds_the_public_api_only():
+    top = sorted(p.stem for p in (ROOT / "toolkit").glob("*.py"))
+    assert len(top) <= 8, top
 
 
 #: the command line sits on top of everything: it may call the delivery targets
-COMMAND_LINE = ("toolkit.cli", "toolkit.commands", "toolkit.serve_cmd")
+COMMAND_LINE = ("toolkit.cli.main", "toolkit.cli.commands", "toolkit.cli.serve")
 
 
 def test_delivery_targets_sit_on_top_of_the_core():
     graph = import_graph()
     core = [m for m in graph if m.startswith("toolkit") and m not in COMMAND_LINE]
     assert not [(m, t) for m in core for t in graph[m] if t.startswith("exporters")]
+
+
+def model_type_branches() -> list[str]:
+    """Comparisons with a `model_type` (attribute, key or name) outside the config and the model kinds."""
+    found = []
+    for name, (path, tree) in modules().items():
+        if name.startswith(("toolkit.config", "toolkit.models")):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                text = ast.unparse(node)
+                if "model_type" in text:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text}")
+    return found
+
+
+def test_only_the_config_and_the_model_kinds_branch_on_model_type():
+    assert model_type_branches() == []

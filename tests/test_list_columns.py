@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from toolkit import infer, log, train
+from toolkit.config import guess as infer
+from toolkit.common import log
+from toolkit import train
 from toolkit.errors import TkError
-from toolkit.number_lists import ListColumn, python_numbers
-from toolkit.runtime import Predictor, PredictorError
+from toolkit.data.number_lists import ListColumn, python_numbers
+from toolkit.runtime.predictor import Predictor, PredictorError
 
 
 def _frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -63,8 +65,8 @@ def test_edge_cells_the_review_found():
     """float32 values near 1e-5 (Arrow writes them as long decimals), numbers beyond float32 written with
     3-digit exponents, huge ints, strings inside a list, rows longer than the graph reads, a numpy
     array in a string column, and a column read by both a vector and a series."""
-    from toolkit import coerce
-    from toolkit.number_lists import by_column
+    from toolkit.data import coerce
+    from toolkit.data.number_lists import by_column
 
     tiny = np.empty(2, dtype=object)
     tiny[0], tiny[1] = np.array([3e-5, 1.5e-5, 7e-6], dtype=np.float32), np.array([1e-300, 1e300, 10.0])

@@ -97,7 +97,7 @@ def test_symlink_to_dev_zero_is_refused_without_reading(model, data):
 
     (model / "model.safetensors").unlink()
     os.symlink("/dev/zero", model / "model.safetensors")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "predict", str(model), "-d", str(data)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT, preexec_fn=cap)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "model.safetensors" in proc.stderr and "symbolic link" in proc.stderr
@@ -107,7 +107,7 @@ def test_fifo_is_refused_not_waited_on(model, data):
     """A FIFO as features.json hung `tk predict`: it must end at once with one error line."""
     (model / "features.json").unlink()
     os.mkfifo(model / "features.json")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "predict", str(model), "-d", str(data)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert "features.json" in proc.stderr and "FIFO" in proc.stderr and "Traceback" not in proc.stderr

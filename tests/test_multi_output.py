@@ -16,7 +16,9 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from toolkit import load, log, train
+from toolkit import load
+from toolkit.common import log
+from toolkit import train
 
 DIAMONDS = ROOT / "examples" / "diamonds"
 CUTS = ["Fair", "Good", "Very Good", "Premium", "Ideal"]
@@ -45,7 +47,7 @@ def diamonds(sample, tmp_path_factory):
 
 
 def test_example_config_has_two_outputs_and_the_whole_csv():
-    from toolkit.config import load_config
+    from toolkit.config.schema import load_config
 
     cfg = load_config(DIAMONDS / "config.yaml")
     assert [(f.name, f.type) for f in cfg.output_features] == [("price", "number"), ("cut", "category")]
@@ -119,8 +121,8 @@ def test_onnx_and_torch_engines_agree_on_both_outputs(diamonds, sample):
 
 
 def test_evaluate_on_the_test_rows_matches_the_training_stats(diamonds, sample):
-    from toolkit.config import load_config
-    from toolkit.fitting import table_split
+    from toolkit.config.schema import load_config
+    from toolkit.training.fitting import table_split
 
     model, out = diamonds
     split = table_split(load_config(diamonds_config()), sample, "sample")
@@ -133,7 +135,7 @@ def test_evaluate_on_the_test_rows_matches_the_training_stats(diamonds, sample):
 def test_cli_evaluate_reports_both_outputs(diamonds, sample, tmp_path):
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     _, out = diamonds
     data = tmp_path / "rows.csv"
@@ -147,9 +149,9 @@ def test_cli_evaluate_reports_both_outputs(diamonds, sample, tmp_path):
 def test_total_loss_weighs_each_output():
     import torch
 
-    from toolkit import trainer
-    from toolkit.config import load_config
-    from toolkit.prepare import make_features
+    from toolkit.training import loop as trainer
+    from toolkit.config.schema import load_config
+    from toolkit.features.columns import make_features
 
     cfg = diamonds_config()
     cfg["output_features"][0]["loss_weight"] = 3.0

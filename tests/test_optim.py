@@ -1,4 +1,4 @@
-"""toolkit.optim.LeanAdamW: torch's AdamW arithmetic and state, without importing torch._dynamo."""
+"""toolkit.nn.optim.LeanAdamW: torch's AdamW arithmetic and state, without importing torch._dynamo."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def _train(cls, steps: int = 12):
 
 
 def test_lean_adamw_matches_torch_adamw_bit_for_bit():
-    from toolkit.optim import _RAW, LeanAdamW
+    from toolkit.nn.optim import _RAW, LeanAdamW
 
-    assert _RAW is not None, "torch's optimizer wrappers changed: toolkit.optim falls back to torch.optim.AdamW"
+    assert _RAW is not None, "torch's optimizer wrappers changed: toolkit.nn.optim falls back to torch.optim.AdamW"
     lean_w, lean_state = _train(LeanAdamW)
     ref_w, ref_state = _train(torch.optim.AdamW)
     assert all(torch.equal(a, b) for a, b in zip(lean_w, ref_w))
@@ -42,7 +42,7 @@ def test_lean_adamw_matches_torch_adamw_bit_for_bit():
 
 
 def test_state_dict_round_trip_continues_identically():
-    from toolkit.optim import LeanAdamW
+    from toolkit.nn.optim import LeanAdamW
 
     torch.manual_seed(1)
     model = torch.nn.Linear(3, 1)
@@ -57,7 +57,7 @@ def test_state_dict_round_trip_continues_identically():
 
 def test_training_steps_do_not_import_torch_dynamo():
     code = ("import sys, torch\n"
-            "from toolkit.optim import adamw\n"
+            "from toolkit.nn.optim import adamw\n"
             "m = torch.nn.Linear(3, 1)\n"
             "o = adamw(m.parameters(), lr=0.01, weight_decay=0.01)\n"
             "s = torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1.0)\n"

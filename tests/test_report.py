@@ -26,7 +26,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import CHURN, ROOT
-from toolkit.cli import app
+from toolkit.cli.main import app
 
 DIAMONDS = ROOT / "examples" / "diamonds"
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
@@ -84,7 +84,7 @@ def churn_report(churn_model, churn_test_csv, tmp_path_factory):
     """`tk report` run as a user runs it, in a process with no display: the output folder."""
     out = tmp_path_factory.mktemp("report") / "churn"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "report", str(churn_model[1]),
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "report", str(churn_model[1]),
                            "--dataset", str(churn_test_csv), "--output", str(out)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -132,7 +132,8 @@ def test_text_is_escaped(churn_model, tmp_path):
 
 
 def test_compare_two_models(churn_model, churn_test_csv, tmp_path):
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report.build import report
 
     log.quiet = True
@@ -161,7 +162,8 @@ def test_compare_two_models(churn_model, churn_test_csv, tmp_path):
 
 def test_multi_output_regression_and_category(tmp_path):
     """examples/diamonds on 1,500 rows, 3 epochs: price gets regression plots, cut classification ones."""
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report.build import report
 
     log.quiet = True
@@ -186,7 +188,9 @@ def test_multi_output_regression_and_category(tmp_path):
 
 def test_permutation_importance_ranks_the_deciding_feature_first(tmp_path):
     """y = (x1 > 0); x2, x3 and a colour are noise. Shuffling x1 must cost the most ROC AUC."""
-    from toolkit import api, log, train
+    from toolkit import api
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report import data, importance
 
     log.quiet = True
@@ -235,7 +239,7 @@ def test_bad_input_is_one_line(case, churn_model, churn_test_csv, tmp_path):
 
 
 def test_train_summary_table(churn_model, capsys, monkeypatch):
-    from toolkit import log
+    from toolkit.common import log
     from toolkit.report.summary import print_train_summary
 
     model, model_dir = churn_model
@@ -254,7 +258,8 @@ def test_train_summary_table(churn_model, capsys, monkeypatch):
 def test_set_output_with_text_input(tmp_path, capsys, monkeypatch):
     """A set output gets its per-label F1 bars and importance; the summary's latency row works with text."""
     from tests.test_text_set import multilabel_frame
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report.build import report
     from toolkit.report.summary import print_train_summary
 
@@ -283,7 +288,9 @@ def test_set_output_with_text_input(tmp_path, capsys, monkeypatch):
 def test_outputs_along_a_date_input(tmp_path):
     """A date drives every output (price rises over 2023, sales are 'high' in summer, a category by
     quarter): each output gets a plot along the date, and its periods hold what the rows say."""
-    from toolkit import api, log, train
+    from toolkit import api
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report import data, plots_time
     from toolkit.report.build import report
 
@@ -328,7 +335,8 @@ def test_outputs_along_a_date_input(tmp_path):
 
 def test_dates_at_the_calendar_ends_and_a_set_output(tmp_path):
     """Sentinel dates (0001-01-01, 9999-12-31) still give a plot along the date; a set output gets none."""
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.report.build import report
 
     log.quiet = True

@@ -25,7 +25,7 @@ def config_file(tmp_path: Path) -> Path:
 
 
 def tk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "toolkit.cli", *args]
+    return [sys.executable, "-m", "toolkit.cli.main", *args]
 
 
 def test_resume_after_sigkill_gives_identical_weights(tmp_path):

@@ -21,7 +21,7 @@ import pytest
 
 from serving import schemas
 from serving.process import ServerProcess
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BODY = 200_000  # small, so the 413 tests send little
@@ -261,7 +261,7 @@ def test_schemas_paths_aliases_and_unknown_fields():
 
 def test_serve_command(model_dir):
     from toolkit.errors import TkError
-    from toolkit.serve_cmd import serve_command
+    from toolkit.cli.serve import serve_command
 
     cmd, env = serve_command(model_dir, 3123, workers=2, threads=1)
     assert cmd[-5:] == ["serving.service:TkService", "--host", "127.0.0.1", "--port", "3123"]
@@ -277,7 +277,7 @@ def test_export_bento_then_bentoml_build_offline(model_dir, tmp_path):
     home = tmp_path / "home"  # outside the build context (the repository)
     env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", "TK_BENTO_MODEL": "churn-test"}
     env.pop("TK_MODEL", None)
-    code = ("from toolkit.serve_cmd import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))")
+    code = ("from toolkit.cli.serve import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))")
     out = subprocess.run([sys.executable, "-c", code, str(model_dir)], env=env, cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr

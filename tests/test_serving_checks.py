@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.test_serving_limits import MAX_ERRORS, ROOT, model_dir, rows  # noqa: F401 (fixtures)
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 
 # ---- item 9: the manifest is verified before model.onnx is loaded -------------------------
@@ -30,7 +30,7 @@ def tampered(model_dir, tmp_path):
 
 def test_predictor_and_tk_serve_refuse_a_changed_model_onnx(tampered):
     from toolkit.errors import TkError
-    from toolkit.serve_cmd import serve_command
+    from toolkit.cli.serve import serve_command
 
     Predictor(tampered / "model.onnx")  # a bare .onnx file is loaded as it is
     with pytest.raises(TkError, match="model.onnx: sha256 does not match manifest.json"):
@@ -103,7 +103,7 @@ import sys
 from pathlib import Path
 from serving.model_source import ModelSourceError, locate
 from serving.settings import Settings
-from toolkit.serve_cmd import export_bento
+from toolkit.cli.serve import export_bento
 tag = export_bento(sys.argv[1], "churn-sha")
 source = locate(Settings(bento_model="churn-sha"))
 assert source.onnx == (Path(sys.argv[1]) / "model.onnx").read_bytes() and source.name == tag, source.name

@@ -6,7 +6,7 @@ finalizer. Every HTTP call has a timeout.
 
 - Mixed traffic: 400 good single-row /predict requests with 100 bad ones (20 %)
   shuffled in, from 12 threads: every bad one is a 4xx, every good one a 200
-  equal to `toolkit.runtime.Predictor` on the same row, no 5xx, the same worker
+  equal to `toolkit.runtime.predictor.Predictor` on the same row, no 5xx, the same worker
   PIDs before and after (no worker restart). The good requests' p99, clean
   against mixed, is a timing figure: `python -m bench.serve_faults` measures it at a
   fixed request rate; it is not asserted here.
@@ -29,7 +29,7 @@ import pytest
 
 from bench.bad_requests import EARLY_CLOSE, HUGE, bad_bodies
 from serving.process import ServerProcess, descendants
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BODY = 1_500_000  # a 1 MB string fits under it; OVERSIZED does not

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from serving.process import ServerProcess
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_ROWS, MAX_ERRORS, MAX_BODY = 50, 10, 100_000
@@ -302,7 +302,7 @@ def test_a_host_outside_the_allow_list_is_refused(locked, rows):
 
 
 def test_tk_serve_warns_when_not_on_loopback():
-    from toolkit.serve_cmd import exposure_warning, is_loopback
+    from toolkit.cli.serve import exposure_warning, is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com"))

@@ -14,10 +14,14 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import CHURN, ROOT
-from toolkit import data, fitting, log, prepare
-from toolkit.config import load_config
+from toolkit.data import tables as data
+from toolkit.training import fitting
+from toolkit.common import log
+from toolkit.features import columns as prepare
+from toolkit.config.schema import load_config
 from toolkit.features import number
-from toolkit.stream import dataset, readers
+from toolkit.training import rows as dataset
+from toolkit.data import readers
 
 REVIEWS = ROOT / "examples" / "reviews"
 log.quiet = True
@@ -159,7 +163,7 @@ def test_readers_take_a_glob_and_a_directory_in_sorted_order(tmp_path):
 
 def test_chunked_predict_equals_in_memory_predict(tmp_path, churn_model):
     """tk predict in chunks of 700 rows (CSV in, Parquet and CSV out) == model.predict on the whole file."""
-    from toolkit import commands
+    from toolkit.cli import commands
 
     model, model_dir = churn_model
     expected = model.predict(pd.read_csv(CHURN / "churn.csv"))
@@ -174,7 +178,7 @@ def test_chunked_predict_equals_in_memory_predict(tmp_path, churn_model):
 
 
 def test_predict_over_a_glob_of_parquet_files_keeps_row_order(tmp_path, churn_model):
-    from toolkit import commands
+    from toolkit.cli import commands
 
     model, model_dir = churn_model
     df = pd.read_csv(CHURN / "churn.csv")
@@ -192,7 +196,7 @@ def test_an_error_mid_file_leaves_no_partial_output(tmp_path, churn_model):
     file, row and column; no output file, no temporary file left."""
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     _, model_dir = churn_model
     df = pd.read_csv(CHURN / "churn.csv").astype({"tenure": str})
@@ -211,7 +215,7 @@ def test_an_error_mid_file_leaves_no_partial_output(tmp_path, churn_model):
 def test_a_bad_number_in_a_streamed_csv_names_the_column(tmp_path, churn_model):
     from typer.testing import CliRunner
 
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     _, model_dir = churn_model
     df = pd.read_csv(CHURN / "churn.csv").astype({"tenure": object})
@@ -228,7 +232,7 @@ def test_streamed_training_writes_a_normal_model_directory(tmp_path):
     as well as the in-memory model does: test ROC AUC within 0.01 of an in-memory run of the same
     config on the same rows (churn's fixed split), though batches are drawn differently."""
     from toolkit import api
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     cfg = load_config(CHURN / "config.yaml").model_copy(deep=True)
     cfg.trainer.epochs = 4

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from toolkit.combiner_configs import ConcatCombinerConfig
-from toolkit.combiners import ConcatCombiner
+from toolkit.config.combiners import ConcatCombinerConfig
+from toolkit.nn.combiners import ConcatCombiner
 
 WIDTHS = [1, 4, 3]
 
@@ -63,7 +63,7 @@ def test_members_share_the_mlp_through_sign_adapters():
 
 
 def test_loss_is_the_mean_of_the_members_losses():
-    from toolkit.trainer import total_loss
+    from toolkit.training.loop import total_loss
 
     class Out:
         class config:
@@ -79,7 +79,8 @@ def test_loss_is_the_mean_of_the_members_losses():
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 def test_k4_trains_averages_in_eval_mode_and_exports_with_parity():
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
     from toolkit.export.onnx import export
 
     log.quiet = True

@@ -11,16 +11,17 @@ import pandas as pd
 import pytest
 import torch
 
-from toolkit import log, train
-from toolkit.config import validate_config
+from toolkit.common import log
+from toolkit import train
+from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features import text_tokens as text_mod
 from toolkit.features.set import member_pattern, python_members
 from toolkit.features.text_tokens import (PIECE_CHARS, TOKEN_PATTERN, WORD_PATTERN, cut_pieces, python_cut,
                                           python_tokens, tokenize)
-from toolkit.preprocess import Preprocessor
-from toolkit.text_encoders import EmbedPool, ParallelCNN, SetEmbedding, TextGRU, TextTransformer
+from toolkit.features.pregraph import Preprocessor
+from toolkit.nn.sequence import EmbedPool, ParallelCNN, SetEmbedding, TextGRU, TextTransformer
 
 ROOT = Path(__file__).resolve().parents[1]
 REVIEWS = ROOT / "examples" / "reviews"
@@ -228,7 +229,7 @@ def test_set_input_multi_hot_with_repeated_empty_and_unknown_members():
 def test_multilabel_metrics_come_from_sklearn():
     from sklearn.metrics import f1_score, jaccard_score
 
-    from toolkit.metrics import multilabel
+    from toolkit.scoring.metrics import multilabel
 
     y = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 0]])
     p = np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.7], [0.1, 0.1, 0.1], [0.6, 0.3, 0.2]])

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import CHURN, PENGUINS
-from toolkit import load, log, train
+from toolkit import load
+from toolkit.common import log
+from toolkit import train
 from toolkit.errors import TkError
 
 

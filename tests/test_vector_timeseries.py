@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import log, train
-from toolkit.config import validate_config
+from toolkit.common import log
+from toolkit import train
+from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
 from toolkit.features.vector import cut_chars, parse_lists, python_numbers, python_window
-from toolkit.preprocess import Preprocessor
+from toolkit.features.pregraph import Preprocessor
 
 VECTORS = np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object)
 SERIES = np.array(["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"], dtype=object)

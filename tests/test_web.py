@@ -4,7 +4,7 @@ The churn model (session fixture) and a 1-epoch reviews text model are exported 
 CLI, each site is served by `python -m http.server` on 127.0.0.1, and tests/web/drive.js
 (playwright-core) drives Debian's headless chromium through the page's own labelled
 controls: three rows per model, the defaults, CSV uploads. Every label shown must equal
-Python onnxruntime's (toolkit.runtime.Predictor) and every probability be within 1e-5.
+Python onnxruntime's (toolkit.runtime.predictor.Predictor) and every probability be within 1e-5.
 
 Browser tests skip, saying what to install, without chromium (`apt-get install chromium`),
 node, or playwright-core (`sh tests/web/install.sh`); exporting needs onnxruntime-web
@@ -63,7 +63,7 @@ def ort_web():
 
 def export_site(model_dir: Path, site: Path) -> Path:
     """`tk export MODEL --web SITE` through the real CLI (a subprocess: one plain line on error)."""
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(site)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return site
@@ -209,7 +209,7 @@ def test_site_model_is_the_model_plus_form_metadata(churn_model, churn_site):
 
 
 def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     with open(CHURN / "sample.csv", newline="") as f:
         rows = list(csv.DictReader(f))[:3]
@@ -247,7 +247,8 @@ def churn_ensemble_site(ort_web, tmp_path_factory) -> Path:
     """examples/churn with model_type ensemble (network + LightGBM averaged in the graph), 3 epochs."""
     import yaml
 
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     config = yaml.safe_load((CHURN / "config.yaml").read_text())
@@ -259,7 +260,7 @@ def churn_ensemble_site(ort_web, tmp_path_factory) -> Path:
 
 
 def test_gbm_ensemble_page_predicts_like_python(browser, churn_ensemble_site, tmp_path):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     with open(CHURN / "sample.csv", newline="") as f:
         rows = list(csv.DictReader(f))[:3]
@@ -279,7 +280,8 @@ def dates_site(ort_web, tmp_path_factory) -> Path:
     import numpy as np
     import pandas as pd
 
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     rng = np.random.default_rng(0)
@@ -295,7 +297,7 @@ def dates_site(ort_web, tmp_path_factory) -> Path:
 
 
 def test_date_picker_writes_the_column_format_and_predicts_like_python(browser, dates_site, tmp_path):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     rows = [{"when": "2024-03-05", "x": "1.5"}, {"when": "2021-12-31", "x": "-0.25"}]
     out = drive(browser, dates_site, tmp_path, rows=rows)
@@ -313,7 +315,8 @@ def reviews_site(ort_web, tmp_path_factory) -> Path:
     """examples/reviews trained for 1 epoch (the page, not the accuracy, is under test)."""
     import yaml
 
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     config = yaml.safe_load((REVIEWS / "config.yaml").read_text())
@@ -326,7 +329,7 @@ def reviews_site(ort_web, tmp_path_factory) -> Path:
 def test_reviews_page_predicts_like_python(browser, reviews_site, tmp_path):
     import pandas as pd
 
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     data = pd.read_csv(REVIEWS / "reviews.csv", dtype=str, keep_default_na=False)
     validation = data[data["split"] == "validation"]
@@ -366,7 +369,8 @@ def pizza_frame(n: int = 300):
 
 @pytest.fixture(scope="module")
 def pizza_site(ort_web, tmp_path_factory) -> Path:
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     cfg = {"input_features": [{"name": "toppings", "type": "set"}, {"name": "size", "type": "number"}],
@@ -379,7 +383,7 @@ def pizza_site(ort_web, tmp_path_factory) -> Path:
 
 
 def test_set_field_and_number_output_predict_like_python(browser, pizza_site, tmp_path):
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     rows = [{"toppings": "ham,olive", "size": "31"}, {"toppings": "", "size": ""},
             {"toppings": "mushroom,anchovy,pepper", "size": "55.5"}]  # an unseen member; beyond the range

@@ -48,7 +48,7 @@ def test_a_wrong_onnxruntime_web_folder_is_one_clear_line(tmp_path, monkeypatch,
 def test_web_into_a_file_is_refused(churn_model, tmp_path):
     target = tmp_path / "site"
     target.write_text("not a folder")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(churn_model[1]), "--web", str(target)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(target)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and f"--web {target}: is a file; give a folder" in proc.stderr, proc.stderr
 
@@ -60,7 +60,7 @@ def test_web_into_a_model_directory_is_refused(churn_model, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(churn_model[1], model_dir)
     before = (model_dir / "model.onnx").read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(model_dir)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(model_dir)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and "is a model directory" in proc.stderr, proc.stderr
     assert (model_dir / "model.onnx").read_bytes() == before
@@ -73,7 +73,7 @@ def test_web_inside_a_model_directory_is_refused(churn_model, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(churn_model[1], model_dir)
     site = model_dir / "site"
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(model_dir), "--web", str(site)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and "is inside the model directory" in proc.stderr, proc.stderr
     assert not site.exists()
@@ -86,7 +86,8 @@ def test_text_placeholder_publishes_no_training_text(tmp_path):
     import pandas as pd
 
     from exporters import web
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     secrets = [f"patient {i} was told the diagnosis privately" for i in range(40)]
@@ -157,7 +158,7 @@ def test_a_planted_node_modules_copy_never_reaches_the_site(churn_model, ort_web
     env = {k: v for k, v in os.environ.items() if k != "TK_ONNXRUNTIME_WEB"}
     env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "export", str(churn_model[1]), "--web", str(site)],
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(site)],
                           capture_output=True, text=True, timeout=300, cwd=work, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "skipping" in proc.stderr and "node_modules/onnxruntime-web" in proc.stderr, proc.stderr

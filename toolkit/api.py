@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from toolkit import artifact, prepare
-from toolkit.config import Config, load_config, render, validate_config
+from toolkit.runtime import model_dir as artifact
+from toolkit.features import columns as prepare
+from toolkit.config.schema import Config, load_config, render, validate_config
 from toolkit.errors import TkError
-from toolkit.trained import FILES, GBM, ONNX, WEIGHTS, TrainedModel
+from toolkit.models import kind_of
+from toolkit.pipeline.trained import FILES, ONNX, TrainedModel
 
 
 def _config_and_base(config) -> tuple[Config, Path]:
@@ -47,10 +49,12 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     A DataFrame and files under TK_STREAM_BYTES are read into memory (one
     chunk); a glob, a directory, bigger files, `stream=True` or a torchrun
     launch (WORLD_SIZE > 1) are streamed in chunks of `chunk_rows` rows. Both
-    take the same path: toolkit.training.run.
+    take the same path: toolkit.pipeline.run.run.
     """
-    from toolkit import data, training
-    from toolkit.stream import ddp, readers
+    from toolkit.data import tables as data
+    from toolkit.pipeline import run as training
+    from toolkit.training import ddp
+    from toolkit.data import readers
 
     cfg, base = _config_and_base(config)
     if output is not None:  # a refused --output is said before training, not after it
@@ -69,22 +73,27 @@ def load(path: str | Path) -> "TrainedModel":
     import yaml
 
     listed = artifact.manifest_files(Path(path))
-    names = [n for n in FILES if n != WEIGHTS or GBM not in listed]  # model.safetensors unless trees alone
-    names += [n for n in (WEIGHTS, GBM, ONNX) if n in listed and n not in names]
-    files = artifact.read_model_dir(Path(path), names)
+    first = artifact.read_model_dir(Path(path), ["config.yaml"])
     try:
-        cfg = validate_config(yaml.safe_load(files["config.yaml"]), f"{path}/config.yaml")
-        state = json.loads(files["features.json"])
-        stats = json.loads(files["training_stats.json"])
+        cfg = validate_config(yaml.safe_load(first["config.yaml"]), f"{path}/config.yaml")
     except (ValueError, yaml.YAMLError) as e:
         raise TkError(f"{path}: damaged model directory: {e}") from None
-    inputs, outputs = prepare.make_features(cfg)
+    kind = kind_of(cfg.model_type)
+    names = FILES + list(kind.file_names) + ([ONNX] if ONNX in listed else [])
+    files = artifact.read_model_dir(Path(path), names)
+    try:
+        state = json.loads(files["features.json"])
+        stats = json.loads(files["training_stats.json"])
+    except ValueError as e:
+        raise TkError(f"{path}: damaged model directory: {e}") from None
+    inputs, outputs = kind.make_features(cfg)
     try:
         inputs = [type(f).from_state(f.config, state["inputs"][f.config.name]) for f in inputs]
         outputs = [type(f).from_state(f.config, state["outputs"][f.config.name]) for f in outputs]
     except KeyError as e:
         raise TkError(f"{path}/features.json: no state for {e}") from None
-    return TrainedModel(cfg, inputs, outputs, None, stats, weights=files.get(WEIGHTS), gbm=files.get(GBM), onnx=files.get(ONNX))
+    return TrainedModel(cfg, inputs, outputs, None, stats, core_files={n: files[n] for n in kind.file_names},
+                        onnx=files.get(ONNX))
 
 
 __all__ = ["train", "load", "TrainedModel"]

@@ -37,8 +37,8 @@ def main(argv=None) -> None:
     import onnxruntime
     import sklearn
 
-    from toolkit import log
-    from toolkit.gbm import GbmConfig
+    from toolkit.common import log
+    from toolkit.models.gbm import GbmConfig
 
     log.quiet = True
     cfg = GbmConfig(**({"threads": int(os.environ["OMP_NUM_THREADS"])} | json.loads(args.gbm)))

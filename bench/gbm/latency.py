@@ -25,7 +25,8 @@ KINDS = ("nn", "gbm", "ensemble")
 def train_kinds(retrain: bool) -> dict[str, Path]:
     import yaml
 
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     found = {}
@@ -44,7 +45,8 @@ def feeds(model_dir: Path, rows: int) -> dict[str, np.ndarray]:
     """The first `rows` test rows as the file's raw inputs."""
     import pandas as pd
 
-    from toolkit import load, prepare
+    from toolkit import load
+    from toolkit.features import columns as prepare
 
     model = load(model_dir)
     df = pd.read_csv(ROOT / "examples/churn/churn.csv")

@@ -4,7 +4,7 @@ input), and scored on test.
 
     lightgbm   LightGBM called directly: numbers raw (NaN kept), other columns as pandas
                categoricals (LightGBM categorical features), the same parameters as tk's GbmConfig
-    tk_gbm     tk's path: features fitted, the pre graph run in onnxruntime, toolkit.gbm on its
+    tk_gbm     tk's path: features fitted, the pre graph run in onnxruntime, toolkit.models.gbm on its
                outputs (`numbers`: "tk" = tk's default number preprocessing, mean-imputed and
                piecewise-linear [N, 8]; "raw" = a bench-only number feature that passes the raw
                float through, NaN kept, to measure what the imputation costs a GBM)

@@ -1,4 +1,4 @@
-"""tk's GBM path on one benchmark set: tk features → pre graph (onnxruntime) → toolkit.gbm.
+"""tk's GBM path on one benchmark set: tk features → pre graph (onnxruntime) → toolkit.models.gbm.
 
     r = run_tk_gbm(data, cfg, numbers="tk")   # metrics, times, rounds, one-file parity and latency
 
@@ -95,8 +95,8 @@ def one_file(pre_model, core, out):
     """pre graph + trees + the output's post graph, merged as the exporter merges them."""
     from onnx import compose
 
-    from toolkit.gbm import set_ml_opset
-    from toolkit.onnxgraph import GraphBuilder
+    from toolkit.models.gbm import set_ml_opset
+    from toolkit.common.onnxgraph import GraphBuilder
 
     g = GraphBuilder("post")
     n = out.config.name
@@ -110,8 +110,8 @@ def one_file(pre_model, core, out):
 
 
 def run_tk_gbm(data, cfg, numbers: str = "tk") -> dict:
-    from toolkit.gbm import GbmModel, Layout
-    from toolkit.preprocess import build_graph
+    from toolkit.models.gbm import GbmModel, Layout
+    from toolkit.features.pregraph import build_graph
 
     train, val, test = data.part("train"), data.part("validation"), data.part("test")
     start = time.perf_counter()

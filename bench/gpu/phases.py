@@ -4,7 +4,7 @@
 
 It imports what a training run imports first (timed as "imports"), then wraps
 the functions named in PHASES with timers (measurement only: each wrapper calls
-the original) and runs the real CLI (`toolkit.cli.app(["train", …])`). Time is
+the original) and runs the real CLI (`toolkit.cli.main.app(["train", …])`). Time is
 EXCLUSIVE: a phase running inside another is subtracted from the outer one, so
 the rows add up to the run (the rest is "other"). Each row is keyed by its path
 of phases ("final metrics > model forward"), so the same function called from
@@ -24,36 +24,36 @@ import time
 
 PHASES = [  # (module, attribute path, label)
     ("toolkit.api", "train", "api.train"),
-    ("toolkit.data", "read_table", "read table (CSV/Parquet)"),
-    ("toolkit.data", "raw_column", "coerce columns"),
-    ("toolkit.stream.dataset", "read_part", "split + targets (read_part)"),
-    ("toolkit.fitting", "fit_features", "fit features"),
-    ("toolkit.preprocess", "Preprocessor.__init__", "compile pre graph (ORT session)"),
-    ("toolkit.preprocess", "Preprocessor.transform", "run pre graph"),
-    ("toolkit.batches", "tensors_of", "build tensors"),
-    ("toolkit.batches", "MemorySplit.all_splits", "build splits"),
-    ("toolkit.trainer", "fit", "epoch loop"),
-    ("toolkit.training", "fit_post", "calibration (fit_post)"),
-    ("toolkit.evaluation", "evaluate", "evaluate"),
-    ("toolkit.batches", "predict_raw", "model forward (eval)"),
-    ("toolkit.evaluation", "score_predictions", "score (losses + metrics)"),
-    ("toolkit.trained", "TrainedModel.save", "save"),
+    ("toolkit.data.tables", "read_table", "read table (CSV/Parquet)"),
+    ("toolkit.data.tables", "raw_column", "coerce columns"),
+    ("toolkit.training.rows", "read_part", "split + targets (read_part)"),
+    ("toolkit.training.fitting", "fit_features", "fit features"),
+    ("toolkit.features.pregraph", "Preprocessor.__init__", "compile pre graph (ORT session)"),
+    ("toolkit.features.pregraph", "Preprocessor.transform", "run pre graph"),
+    ("toolkit.training.batches", "tensors_of", "build tensors"),
+    ("toolkit.training.batches", "MemorySplit.all_splits", "build splits"),
+    ("toolkit.training.loop", "fit", "epoch loop"),
+    ("toolkit.pipeline.run", "fit_post", "calibration (fit_post)"),
+    ("toolkit.training.evaluation", "evaluate", "evaluate"),
+    ("toolkit.training.batches", "predict_raw", "model forward (eval)"),
+    ("toolkit.training.evaluation", "score_predictions", "score (losses + metrics)"),
+    ("toolkit.pipeline.trained", "TrainedModel.save", "save"),
     ("toolkit.export.onnx", "export_core", "torch.onnx.export"),
     ("toolkit.export.onnx", "build_full", "build full ONNX (merge)"),
     ("onnx.checker", "check_model", "onnx check_model"),
     ("toolkit.export.onnx", "session", "ORT session of model.onnx"),
     ("toolkit.export.parity", "assert_parity", "parity check"),
-    ("toolkit.artifact", "write_model_dir", "write model dir"),
+    ("toolkit.runtime.model_dir", "write_model_dir", "write model dir"),
     ("toolkit.report.summary", "print_train_summary", "summary"),
-    ("toolkit.runtime", "Predictor.__init__", "Predictor session"),
+    ("toolkit.runtime.predictor", "Predictor.__init__", "Predictor session"),
 ]
 
 #: Imported (and timed) before the run, so that no phase carries an import.
-IMPORTS = ["toolkit.cli", "toolkit.api", "pandas", "pyarrow", "pyarrow.csv", "torch", "torch.onnx", "onnx",
-           "onnxruntime", "sklearn.metrics", "safetensors.torch", "toolkit.training", "toolkit.trainer",
-           "toolkit.batches", "toolkit.fitting", "toolkit.evaluation", "toolkit.model", "toolkit.preprocess",
-           "toolkit.export.onnx", "toolkit.export.parity", "toolkit.trained", "toolkit.runtime",
-           "toolkit.report.summary", "toolkit.checkpoint", "toolkit.epochs"]
+IMPORTS = ["toolkit.cli.main", "toolkit.api", "pandas", "pyarrow", "pyarrow.csv", "torch", "torch.onnx", "onnx",
+           "onnxruntime", "sklearn.metrics", "safetensors.torch", "toolkit.pipeline.run", "toolkit.training.loop",
+           "toolkit.training.batches", "toolkit.training.fitting", "toolkit.training.evaluation", "toolkit.nn.network", "toolkit.features.pregraph",
+           "toolkit.export.onnx", "toolkit.export.parity", "toolkit.pipeline.trained", "toolkit.runtime.predictor",
+           "toolkit.report.summary", "toolkit.training.checkpoint", "toolkit.training.epochs"]
 
 
 class Timer:
@@ -125,7 +125,7 @@ def run(argv: list[str]) -> dict:
     t_imports, c_imports = time.perf_counter() - t0, time.process_time() - c0
     timer = Timer()
     missing = install(timer)
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     start, cpu_start = time.perf_counter(), time.process_time()
     try:

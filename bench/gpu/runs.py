@@ -81,7 +81,7 @@ def run_config(spec: Run) -> dict:
 
 def accepts(cfg: dict) -> str | None:
     """None when tk validates `cfg`, else its first error line (e.g. trainer.precision unknown)."""
-    from toolkit.config import validate_config
+    from toolkit.config.schema import validate_config
     from toolkit.errors import TkError
 
     try:

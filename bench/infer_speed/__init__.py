@@ -9,9 +9,9 @@ Writes bench/results/infer_speed.json and infer_speed.md. Routes, each timed at 
 onnxruntime with 1 intra-op and 1 inter-op thread:
 
   tk_ort            tk's model.onnx, `session.run` on numpy columns (float32 / str, shape [N])
-  tk_predictor      `toolkit.runtime.Predictor.predict(records)`: dict rows in, dict rows out
+  tk_predictor      `toolkit.runtime.predictor.Predictor.predict(records)`: dict rows in, dict rows out
   tk_predictor_before  the same, with the Predictor of `--before` (default `git:HEAD`, i.e.
-                    toolkit/runtime.py as last committed), loaded from a temporary copy: the
+                    toolkit/runtime/predictor.py as last committed), loaded from a temporary copy: the
                     before/after of the runtime change, measured in the same run
   tk_frame          `Predictor.run(DataFrame)`: the raw output arrays, what `tk predict` (via
                     TrainedModel.outputs_for) calls per chunk; the frame is read back from a

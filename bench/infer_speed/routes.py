@@ -21,12 +21,12 @@ SIZES = (1, 1_000, 65_536)
 
 
 def load_before(spec: str):
-    """The Predictor class of an older toolkit/runtime.py ('git:REV' or a file path), or None."""
+    """The Predictor class of an older toolkit/runtime/predictor.py ('git:REV' or a file path), or None."""
     if spec.startswith("git:"):
-        proc = subprocess.run(["git", "show", f"{spec[4:]}:toolkit/runtime.py"], cwd=ROOT,
+        proc = subprocess.run(["git", "show", f"{spec[4:]}:toolkit/runtime/predictor.py"], cwd=ROOT,
                               capture_output=True, text=True, check=False)
         if proc.returncode:
-            return None, f"git show {spec[4:]}:toolkit/runtime.py failed: {proc.stderr.strip()[:120]}"
+            return None, f"git show {spec[4:]}:toolkit/runtime/predictor.py failed: {proc.stderr.strip()[:120]}"
         source = proc.stdout
     else:
         source = Path(spec).read_text()
@@ -42,8 +42,8 @@ def build_routes(before_spec: str, notes: dict) -> dict:
     """{route: {rows: zero-argument callable}}, checked against each other."""
     import pandas as pd
 
-    from toolkit import prepare
-    from toolkit.runtime import Predictor
+    from toolkit.features import columns as prepare
+    from toolkit.runtime.predictor import Predictor
 
     entry = MODELS["churn"]
     trained, model_path = get_model("churn", entry, retrain=False)

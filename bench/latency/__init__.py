@@ -13,7 +13,7 @@ full ONNX pipeline (labels identical, probabilities within 1e-5) before it is
 timed, except the scikit-learn routes, which are another model:
 
   onnx_full   the full tk file (pre + model + post): `session.run` on prepared numpy columns
-  predictor   the same file through `toolkit.runtime.Predictor.predict(records)`: Python overhead included
+  predictor   the same file through `toolkit.runtime.predictor.Predictor.predict(records)`: Python overhead included
   onnx_core   the model-only graph (`toolkit.export.onnx.export_core`) fed the preprocessed tensors: the floor
   onnx_inputs the same raw columns into a graph that only takes each one's Shape: what handing the
               raw columns (strings included) to onnxruntime costs, below which no single file can go

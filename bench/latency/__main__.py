@@ -19,7 +19,7 @@ def bench_model(name: str, args) -> dict:
     """Train (or reuse) one model, build and check its routes, time them; its entry of the results."""
     import pandas as pd
 
-    from toolkit import prepare
+    from toolkit.features import columns as prepare
 
     entry = MODELS[name]
     trained, model_path = get_model(name, entry, args.retrain)

@@ -49,7 +49,9 @@ MODELS: dict[str, BenchModel] = {
 
 def get_model(name: str, entry: BenchModel, retrain: bool):
     """Train once into runs/bench/<name> (reused unless `retrain`) and load it: (TrainedModel, model.onnx path)."""
-    from toolkit import load, log, train
+    from toolkit import load
+    from toolkit.common import log
+    from toolkit import train
 
     out = ROOT / "runs" / "bench" / name
     if retrain or not (out / "model.onnx").exists():

@@ -67,8 +67,8 @@ def build_routes(name: str, entry: BenchModel, trained, model_path: Path, df, co
     import torch
 
     from toolkit.export.onnx import export_core
-    from toolkit.preprocess import pre_name
-    from toolkit.runtime import Predictor
+    from toolkit.features.pregraph import pre_name
+    from toolkit.runtime.predictor import Predictor
 
     torch.set_num_threads(1)
     sizes, routes = entry.sizes, {}
@@ -118,7 +118,7 @@ def binding_floor(session):
     """A graph with the same inputs that only concatenates their shapes: input binding + 1 output."""
     from onnx import TensorProto, helper
 
-    from toolkit.onnxgraph import IR_VERSION
+    from toolkit.common.onnxgraph import IR_VERSION
 
     ins = session.get_inputs()
     elem = {"tensor(string)": TensorProto.STRING, "tensor(float)": TensorProto.FLOAT}

@@ -18,7 +18,7 @@ def frame(trained, rows, what: str = "rows"):
     """The raw input columns of `rows` as tk prepares them (a DataFrame: float32 numbers, str others)."""
     import pandas as pd
 
-    from toolkit import prepare
+    from toolkit.features import columns as prepare
 
     return pd.DataFrame(prepare.input_columns(trained.inputs, rows, what))
 
@@ -34,7 +34,7 @@ def fit_and_convert(builder, trained, fit_rows):
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
-    from toolkit import prepare
+    from toolkit.features import columns as prepare
     from toolkit.features.base import RAW_FLOAT
 
     by_type: dict[str, list[str]] = {}

@@ -83,8 +83,8 @@ def _diamonds():
     """examples/diamonds with the split its config draws (stratified on cut, seed 42), fixed."""
     import pandas as pd
 
-    from toolkit.config import load_config
-    from toolkit.data import split_rows
+    from toolkit.config.schema import load_config
+    from toolkit.data.tables import split_rows
 
     df = pd.read_csv(ROOT / "examples" / "diamonds" / "diamonds.csv")
     split = load_config(ROOT / "examples" / "diamonds" / "config.yaml").preprocessing.split

@@ -25,8 +25,8 @@ from bench.peers.rows import metrics
 
 VENV = ROOT / "bench" / ".venv-ludwig"
 PYTHON = VENV / "bin" / "python"
-TK_DEFAULTS = {"epochs": 50, "early_stop": 8, "batch_size": 128, "learning_rate": 2e-3}  # toolkit.config.TrainerConfig
-TK_COMBINER = {"num_layers": 2, "hidden_size": 64, "dropout": 0.1}                       # toolkit.config combiner
+TK_DEFAULTS = {"epochs": 50, "early_stop": 8, "batch_size": 128, "learning_rate": 2e-3}  # toolkit.config.schema.TrainerConfig
+TK_COMBINER = {"num_layers": 2, "hidden_size": 64, "dropout": 0.1}                       # toolkit.config.schema combiner
 
 
 def ludwig_config(prep, quick: bool = False) -> dict[str, Any]:

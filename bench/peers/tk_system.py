@@ -6,7 +6,7 @@
 Train wall time and peak RSS are those of the `tk train` process (it also writes model.onnx:
 tk's export is part of its training run). Test metrics are computed from model.onnx's answers on
 the test rows (rows.metrics, as for every system). Latency, 1 and 1,000 rows, median:
-- `predictor`: toolkit.runtime.Predictor.predict(records) → records (what an application holds:
+- `predictor`: toolkit.runtime.predictor.Predictor.predict(records) → records (what an application holds:
   a list of dicts, missing → None), onnxruntime 1 thread;
 - `onnx_session`: the same model.onnx, session.run on numpy columns prepared beforehand.
 """
@@ -49,7 +49,7 @@ def session_feed(rows, inputs: dict[str, str]) -> dict[str, Any]:
 
 def run(prep: Prepared, config: str, workdir: Path, timeout: float, latency_runs: int,
         budget_s: float = 4.0) -> dict[str, Any]:
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     model_dir = workdir / f"tk-{config}"
     cmd = [str(TK), "train", str(prep.configs[config]), "--dataset", str(prep.csv), "--output", str(model_dir), "-q"]

@@ -50,7 +50,7 @@ def train_one(data: Path, nproc: int, epochs: int, work: Path) -> dict:
     cfg_path = work / "flights.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     out = work / f"model_{data.name}_{nproc}p"
-    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli", "train", str(cfg_path), "-d",
+    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli.main", "train", str(cfg_path), "-d",
                                    str(data / "*.parquet"), "-o", str(out), "--nproc", str(nproc), "-q"])
     stats = json.loads((out / "training_stats.json").read_text())
     secs = [e["seconds"] for e in stats["epochs"]]
@@ -66,7 +66,7 @@ def train_one(data: Path, nproc: int, epochs: int, work: Path) -> dict:
 def predict_speed(model_dir: str, data: Path, work: Path) -> dict:
     import pyarrow.parquet as pq
 
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     df = pq.ParquetFile(next(data.glob("*.parquet"))).read_row_group(0).to_pandas()
     df = df.iloc[:65_536]
@@ -77,7 +77,7 @@ def predict_speed(model_dir: str, data: Path, work: Path) -> dict:
     for _ in range(reps):
         predictor.run(df)
     in_memory = reps * len(df) / (time.perf_counter() - t)
-    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli", "predict", model_dir, "-d",
+    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli.main", "predict", model_dir, "-d",
                                    str(data / "*.parquet"), "-o", str(work / "preds.parquet")])
     rows = pq.ParquetFile(work / "preds.parquet").metadata.num_rows
     return {"predictor_rows_per_s": in_memory, "tk_predict_rows": rows, "tk_predict_wall_s": wall,

@@ -25,7 +25,7 @@ def records(name: str, n: int | None = None) -> list[dict]:
 
 def sample_row(model_dir: Path, name: str) -> dict:
     """The data's first row, as a JSON client sends it (blank number → null)."""
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     inputs = Predictor(model_dir).inputs
     rec = records(name, 1)[0]
@@ -34,7 +34,7 @@ def sample_row(model_dir: Path, name: str) -> dict:
 
 def predictor_ceiling(model_dir: Path, name: str) -> list[dict]:
     """In-process Predictor.predict rows/s at a few batch sizes (best of 5)."""
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     data = records(name, 1024)
     out = []
@@ -50,7 +50,8 @@ def predictor_ceiling(model_dir: Path, name: str) -> list[dict]:
 
 
 def train_example(name: str, dest: Path) -> Path:
-    from toolkit import log, train
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     train(ROOT / EXAMPLES[name][0], output=dest)

@@ -28,7 +28,7 @@ def call(tree: Path, args: list[str], timeout: float) -> tuple[float, str | None
     env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(["nice", sys.executable, "-m", "toolkit.cli", *args], cwd=tree, env=env, capture_output=True,
+        proc = subprocess.run(["nice", sys.executable, "-m", "toolkit.cli.main", *args], cwd=tree, env=env, capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return time.perf_counter() - t0, f"timeout after {timeout:.0f} s: tk {args[0]}"

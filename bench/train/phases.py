@@ -4,7 +4,7 @@ Run by hand from the repository root (it is not a test):
 
     .venv/bin/python -m bench.train.phases examples/churn/config.yaml -o /tmp/tk_phases
 
-It runs the real CLI (`toolkit.cli.app`) once, with timers wrapped around the
+It runs the real CLI (`toolkit.cli.main.app`) once, with timers wrapped around the
 functions named in PHASES (measurement only: the wrappers call the originals),
 and prints seconds per import step and per phase. Phases nest (evaluate
 includes the sklearn import; TrainedModel.save includes to_onnx), so they do
@@ -21,16 +21,16 @@ import sys
 import time
 
 PHASES = [  # (module, attribute path, label); a label named twice sums both call paths
-    ("toolkit.data", "read_table", "read table (pandas import + parse)"),
-    ("toolkit.fitting", "fit_features", "fit features (accumulators over the chunks)"),
-    ("toolkit.preprocess", "Preprocessor.transform", "preprocess (onnxruntime)"),
-    ("toolkit.trainer", "fit", "fit: the epoch loop"),
-    ("toolkit.checkpoint", "save", "  of which checkpoints"),
-    ("toolkit.trainer", "evaluate", "evaluate (every epoch + final splits)"),
-    ("toolkit.evaluation", "evaluate", "evaluate (every epoch + final splits)"),
-    ("toolkit.metrics", "binary", "  of which binary metrics (sklearn import)"),
-    ("toolkit.trained", "TrainedModel.save", "save model directory"),
-    ("toolkit.trained", "TrainedModel.to_onnx", "  of which ONNX export + parity"),
+    ("toolkit.data.tables", "read_table", "read table (pandas import + parse)"),
+    ("toolkit.training.fitting", "fit_features", "fit features (accumulators over the chunks)"),
+    ("toolkit.features.pregraph", "Preprocessor.transform", "preprocess (onnxruntime)"),
+    ("toolkit.training.loop", "fit", "fit: the epoch loop"),
+    ("toolkit.training.checkpoint", "save", "  of which checkpoints"),
+    ("toolkit.training.loop", "evaluate", "evaluate (every epoch + final splits)"),
+    ("toolkit.training.evaluation", "evaluate", "evaluate (every epoch + final splits)"),
+    ("toolkit.scoring.metrics", "binary", "  of which binary metrics (sklearn import)"),
+    ("toolkit.pipeline.trained", "TrainedModel.save", "save model directory"),
+    ("toolkit.pipeline.trained", "TrainedModel.to_onnx", "  of which ONNX export + parity"),
     ("toolkit.report.summary", "print_train_summary", "summary (incl. ONNX latency)"),
 ]
 
@@ -59,7 +59,7 @@ def _wrap(totals: dict, module: str, path: str, label: str) -> bool:
 
 def main(argv: list[str]) -> None:
     t0 = time.perf_counter()
-    from toolkit.cli import app
+    from toolkit.cli.main import app
 
     t_cli = time.perf_counter()
     import toolkit.api  # noqa: F401
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> None:
     except SystemExit:
         pass
     t_end = time.perf_counter()
-    rows = [("import toolkit.cli (typer)", t_cli - t0), ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
+    rows = [("import toolkit.cli.main (typer)", t_cli - t0), ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
             ("import torch + toolkit modules", t_wrapped - t_api), ("train command", t_end - t_wrapped)]
     rows += [(label, totals[label]) for label in dict.fromkeys(label for _, _, label in PHASES) if label in totals]
     print(f"\n{'phase':46s} seconds", file=sys.stderr)

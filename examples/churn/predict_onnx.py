@@ -6,7 +6,7 @@
 import csv
 import sys
 
-from toolkit.runtime import Predictor
+from toolkit.runtime.predictor import Predictor
 
 
 def main(model_path: str, csv_path: str) -> None:

@@ -50,7 +50,9 @@ def baseline(df: pd.DataFrame, with_date: bool) -> dict:
 
 def tk(df: pd.DataFrame, with_date: bool, change=None, init_config: bool = False) -> dict:
     """tk on config.yaml, or (`init_config`) on the YAML `tk init-config` writes for the CSV, as it is."""
-    from toolkit import infer, log, train
+    from toolkit.config import guess as infer
+    from toolkit.common import log
+    from toolkit import train
 
     log.quiet = True
     text = infer.config_yaml(HERE / "flights.csv", [TARGET]) if init_config else (HERE / "config.yaml").read_text()

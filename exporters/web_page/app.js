@@ -4,7 +4,7 @@
 //   tk.web       {"title", "fields": [{"column", "type", "dtype", "default", choices|labels|members…}]}
 //   tk.outputs   [{"name": "<output>::label|::probabilities|::value", "dtype", "shape"}]
 //   tk.features  {"outputs": [{"name", "type", "classes"?}]}
-// Values are coerced as toolkit.runtime.Predictor coerces them (see examples/edge/node/predict.js).
+// Values are coerced as toolkit.runtime.predictor.Predictor coerces them (see examples/edge/node/predict.js).
 // For tests and scripts: each output's <output id="result-NAME"> holds data-label, data-probabilities
 // (JSON, full float32 precision), data-value and data-key (the form state it was computed from);
 // window.tkPage.formKey() gives the current form state; body[data-state] is loading|ready|busy|error.

@@ -3,7 +3,7 @@
     raw columns [N] ──pre graph──► <feature>::pre ──torch model──► <output>::raw
                     ──post graph──► <output>::label, <output>::probabilities, <output>::value
 
-The pre graph is the very graph training ran (toolkit.preprocess.build_graph);
+The pre graph is the very graph training ran (toolkit.features.pregraph.build_graph);
 the model goes through `torch.onnx.export` with a dynamic batch axis; the post
 graph comes from each output feature's `to_onnx_post`. The three are joined
 with `onnx.compose.merge_models`. Every export is parity-checked (see parity.py).
@@ -11,65 +11,17 @@ with `onnx.compose.merge_models`. Every export is parity-checked (see parity.py)
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 
-import numpy as np
 import onnx
 from onnx import compose, helper
 
-from toolkit.errors import TkError
-from toolkit.onnxgraph import IR_VERSION, OPSETS, GraphBuilder
-from toolkit.preprocess import build_graph, pre_name
+from toolkit.common.onnxgraph import OPSETS, GraphBuilder, set_opset
+from toolkit.features.pregraph import build_graph, pre_name
+from toolkit.models.base import raw_name
+from toolkit.models.nn import EXPORTERS, export_core  # noqa: F401  (re-exported: the torch core alone)
 
-EXPORTERS = ("torchscript", "dynamo")
 MODEL_PREFIX = "model/"
-
-
-def raw_name(output) -> str:
-    return f"{output.config.name}::raw"
-
-
-def example_inputs(trained, rows: int = 2):
-    """Model inputs for tracing: the pre graph run on `rows` all-missing rows."""
-    import torch
-
-    from toolkit.features.base import RAW_FLOAT
-
-    cols = {c: (np.full(rows, np.nan, np.float32) if t == RAW_FLOAT else np.full(rows, "", object))
-            for c, t in trained.preprocessor.columns.items()}
-    pre = trained.preprocessor.transform(cols)
-    return tuple(torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in trained.inputs)
-
-
-def export_core(trained, exporter: str = "torchscript", opset: int = OPSETS[""]) -> onnx.ModelProto:
-    """The torch model alone: `<feature>::pre` inputs → `<output>::raw` outputs, batch axis dynamic."""
-    import torch
-
-    if exporter not in EXPORTERS:
-        raise TkError(f"--exporter: {exporter!r} is not one of {', '.join(EXPORTERS)}")
-    model = trained.model.eval()
-    xs = example_inputs(trained)
-    names_in = [pre_name(f) for f in trained.inputs]
-    names_out = [raw_name(o) for o in trained.outputs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exporter == "dynamo":
-            batch = torch.export.Dim("batch")
-            program = torch.onnx.export(
-                model, xs, input_names=names_in, output_names=names_out, dynamo=True,
-                dynamic_shapes=(tuple({0: batch} for _ in xs),), opset_version=opset,
-                external_data=False, verbose=False)
-            core = program.model_proto
-        else:  # the TorchScript exporter: 40x faster to run here, same graph for our modules
-            buffer = io.BytesIO()
-            torch.onnx.export(model, xs, buffer, input_names=names_in, output_names=names_out,
-                              dynamo=False, opset_version=opset,
-                              dynamic_axes={n: {0: "N"} for n in names_in + names_out})
-            core = onnx.load_from_string(buffer.getvalue())
-    core.ir_version = IR_VERSION
-    return core
 
 
 def build_post(outputs) -> tuple[onnx.ModelProto, dict[str, tuple[str, list]]]:
@@ -100,24 +52,10 @@ def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
     """The single self-contained file: raw columns in; labels and probabilities out."""
     pre = build_graph(trained.inputs)
     post, specs = build_post(trained.outputs)
-    kind = trained.config.model_type
-    if kind in ("gbm", "ensemble"):  # the trees: ai.onnx.ml 5 in all three graphs
-        from toolkit.gbm import set_ml_opset
-
-        pre, post = set_ml_opset(pre), set_ml_opset(post)
-    if kind == "gbm":
-        core = trained.model.to_onnx()
-    elif kind == "ensemble":
-        from types import SimpleNamespace
-
-        from toolkit import ensemble
-
-        n_net = len(trained.config.input_features)  # the network's inputs come first
-        net = SimpleNamespace(model=trained.model.net, inputs=trained.inputs[:n_net], outputs=trained.outputs,
-                              preprocessor=trained.preprocessor)
-        core = ensemble.core_onnx(export_core(net, exporter), trained.model.gbm.to_onnx(), trained.outputs, raw_name)
-    else:
-        core = export_core(trained, exporter)
+    core = trained.kind.onnx_core(trained, exporter)
+    ml = {op.domain: op.version for op in core.opset_import}.get("ai.onnx.ml", OPSETS["ai.onnx.ml"])
+    if ml > OPSETS["ai.onnx.ml"]:  # trees (ai.onnx.ml 5): onnx.compose joins graphs of one ml opset only
+        pre, post = set_opset(pre, "ai.onnx.ml", ml), set_opset(post, "ai.onnx.ml", ml)
     for op in core.opset_import:  # the pre graph must import every domain the core uses
         if op.domain not in {o.domain for o in pre.opset_import}:
             pre.opset_import.append(helper.make_opsetid(op.domain, op.version))
@@ -146,7 +84,7 @@ def _name_unnamed_nodes(graph) -> None:
 def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
     """metadata_props: tk version, signature, class labels, validation metrics."""
     from toolkit.version import __version__
-    from toolkit.prepare import describe_raw
+    from toolkit.features.columns import describe_raw
 
     meta = {
         "tk.version": __version__,
@@ -183,7 +121,7 @@ def quantize_int8(model: onnx.ModelProto) -> onnx.ModelProto:
 def session(model: onnx.ModelProto, threads: int | None = 1):
     import onnxruntime as ort
 
-    from toolkit.preprocess import session_options
+    from toolkit.features.pregraph import session_options
 
     return ort.InferenceSession(model.SerializeToString(), session_options(threads),
                                 providers=["CPUExecutionProvider"])

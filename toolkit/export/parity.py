@@ -58,7 +58,7 @@ def torch_reference(trained, columns: dict[str, np.ndarray]) -> dict[str, np.nda
     """Expected outputs by the training path, named like the ONNX outputs."""
     import torch
 
-    from toolkit.batches import predict_raw
+    from toolkit.training.batches import predict_raw
 
     pre = trained.preprocessor.transform(columns)
     x = [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in trained.inputs]

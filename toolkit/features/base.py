@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolkit.data.raw_types import RAW_FLOAT, RAW_STRING  # noqa: F401  (re-exported: what a raw column arrives as)
+
 
 class _LazyNumpy:
     """numpy, imported on first use: `tk config render` reads feature configs
@@ -41,9 +43,6 @@ class _LazyNumpy:
 
 np = _LazyNumpy()
 
-#: ONNX element types of raw inputs: what one column arrives as.
-RAW_FLOAT = "float32"
-RAW_STRING = "string"
 
 #: Hostile raw values every parity check feeds through the exported file.
 EDGE_FLOATS = [float("nan"), float("inf"), -float("inf"), 0.0, -1.0, 1e30, -1e30, 3.4e38, 1e-30, 42.0]
@@ -134,7 +133,7 @@ def prune(counts: Counter, where: str, warned: set) -> Counter:
     if len(counts) <= MAX_DISTINCT:
         return counts
     if where not in warned:
-        from toolkit import log
+        from toolkit.common import log
 
         log.warn(f"{where}: more than {MAX_DISTINCT} distinct values; counting only the most frequent "
                  "(rare values may be undercounted)")
@@ -218,10 +217,14 @@ class InputFeature(Feature):
     kind = "input"
     pre_dtype: ClassVar[str] = "float32"  # element type of the preprocessed tensor
     max_chunk_rows: ClassVar[int | None] = None  # rows per onnxruntime call, when a type needs fewer
+    #: How the trees of a GBM read the pre tensor: "numeric" columns, one "categorical" id column
+    #: (0 = missing), or None: trees cannot read it, and `tree_refusal` says why (toolkit.models asks).
+    tree_input: ClassVar[str | None] = "numeric"
+    tree_refusal: ClassVar[str] = ""
 
     @property
     def list_column(self):
-        """toolkit.number_lists.ListColumn when the raw column holds lists of numbers (vector, timeseries:
+        """toolkit.data.number_lists.ListColumn when the raw column holds lists of numbers (vector, timeseries:
         list cells are joined into the string the graph parses); None for every other type."""
         return None
 

@@ -103,7 +103,7 @@ def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = floa
                  locale="C.UTF-8")
     keys = mapping["true"] + mapping["false"]
     values = [1.0] * len(mapping["true"]) + [0.0] * len(mapping["false"])
-    from toolkit.onnxgraph import tensor
+    from toolkit.common.onnxgraph import tensor
 
     return g.op("LabelEncoder", lower, name=f"{name}/lookup", domain="ai.onnx.ml",
                 keys_tensor=tensor("keys", keys or ["\x00"], "string"),
@@ -169,7 +169,7 @@ class BinaryInput(InputFeature):
 
     def encoder(self):
         """[N, 1] → [N, 1]."""
-        from toolkit.encoders import Passthrough
+        from toolkit.nn.encoders import Passthrough
 
         return Passthrough()
 
@@ -204,7 +204,7 @@ class BinaryOutput(OutputFeature):
 
     def fit_post(self, y: np.ndarray, logits: np.ndarray) -> dict | None:
         """Temperature and/or an automatic threshold from the validation rows (`y` 0/1, `logits` [N])."""
-        from toolkit import calibration as cal
+        from toolkit.scoring import calibration as cal
 
         c = self.config
         if c.calibration == "none" and c.threshold != "auto":
@@ -244,7 +244,7 @@ class BinaryOutput(OutputFeature):
 
     def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N] logits."""
-        from toolkit.decoders import RegressionDecoder
+        from toolkit.nn.decoders import RegressionDecoder
 
         return RegressionDecoder(d_in, k)
 
@@ -256,7 +256,7 @@ class BinaryOutput(OutputFeature):
     def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
         from sklearn.metrics import roc_auc_score
 
-        from toolkit.metrics import safe
+        from toolkit.scoring.metrics import safe
 
         return safe(roc_auc_score, y, outputs[f"{self.config.name}::probabilities"][:, 1])
 
@@ -268,13 +268,13 @@ class BinaryOutput(OutputFeature):
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` 0/1 [N]."""
-        from toolkit import metrics
+        from toolkit.scoring import metrics
 
         return metrics.binary(y, outputs[f"{self.config.name}::probabilities"][:, 1], self.threshold_)
 
     def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
         """Logits [N] → `<name>::label` string [N], `<name>::probabilities` float [N, 2]."""
-        from toolkit.onnxgraph import tensor
+        from toolkit.common.onnxgraph import tensor
 
         n = self.config.name
         if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows

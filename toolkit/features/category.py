@@ -67,7 +67,7 @@ def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
 def vocabulary_to_onnx(g, raw: str, vocab: list[str], lowercase: bool, name: str,
                        default: int) -> str:
     """Emit string [N] → int64 [N] ids (vocab[i] → i + FIRST_ID, "" → 0, else `default`)."""
-    from toolkit.onnxgraph import tensor
+    from toolkit.common.onnxgraph import tensor
 
     x = raw
     if lowercase:
@@ -91,6 +91,7 @@ class CategoryInput(InputFeature):
     type = "category"
     raw_dtype = RAW_STRING
     pre_dtype = "int64"
+    tree_input = "categorical"  # one column of ids, split by LightGBM's category splits
     Config = CategoryInputConfig
 
     def accumulator(self) -> CountsAccumulator:
@@ -134,7 +135,7 @@ class CategoryInput(InputFeature):
 
     def encoder(self):
         """int64 [N] → float [N, output_width()]."""
-        from toolkit.encoders import CategoryEmbedding, OneHot
+        from toolkit.nn.encoders import CategoryEmbedding, OneHot
 
         e = self.config.encoder
         if e.type == "onehot":
@@ -186,7 +187,7 @@ class CategoryOutput(OutputFeature):
 
     def fit_post(self, y: np.ndarray, logits: np.ndarray) -> dict | None:
         """Temperature scaling from the validation rows (`y` class index [N], `logits` [N, C])."""
-        from toolkit import calibration as cal
+        from toolkit.scoring import calibration as cal
 
         if self.config.calibration == "none":
             return None
@@ -216,13 +217,13 @@ class CategoryOutput(OutputFeature):
 
     def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N, C] logits."""
-        from toolkit.decoders import ClassifierDecoder
+        from toolkit.nn.decoders import ClassifierDecoder
 
         return ClassifierDecoder(d_in, len(self.classes_), k)
 
     def loss(self):
         """(logits [N, C], class index [N]) → scalar (class weights as a buffer: it moves with `.to`)."""
-        from toolkit.decoders import IndexCrossEntropy
+        from toolkit.nn.decoders import IndexCrossEntropy
 
         return IndexCrossEntropy(self.weights_)
 
@@ -238,13 +239,13 @@ class CategoryOutput(OutputFeature):
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` class index [N]."""
-        from toolkit import metrics
+        from toolkit.scoring import metrics
 
         return metrics.multiclass(y.astype(int), outputs[f"{self.config.name}::probabilities"])
 
     def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
         """Logits [N, C] → `<name>::label` string [N], `<name>::probabilities` float [N, C]."""
-        from toolkit.onnxgraph import tensor
+        from toolkit.common.onnxgraph import tensor
 
         n, c = self.config.name, len(self.classes_)
         if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows

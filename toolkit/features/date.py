@@ -129,7 +129,7 @@ class DateAccumulator(Accumulator):
             raise TkError(f"{f.where}: no value in the training split is a date in format {fmt!r}{seen}; "
                           "set preprocessing.format or drop the feature")
         if self.unparsed:
-            from toolkit import log
+            from toolkit.common import log
 
             log.warn(f"{f.where}: {self.unparsed} value(s) are not dates in format {fmt!r} "
                      f"(e.g. {', '.join(map(repr, self.examples))}); treated as missing")
@@ -212,7 +212,7 @@ class DateInput(InputFeature):
 
     def encoder(self):
         """float [N, pre_width()] → the same (piecewise, passthrough) or [N, size] (dense)."""
-        from toolkit.encoders import DenseEncoder, Passthrough
+        from toolkit.nn.encoders import DenseEncoder, Passthrough
 
         e = self.config.encoder
         return DenseEncoder(self.pre_width(), e.size) if e.type == "dense" else Passthrough()

@@ -301,8 +301,8 @@ def parts_onnx(g, raw: str, fmt: DateFormat, name: str) -> tuple[dict[str, str],
 def _parse_session(fmt_text: str):
     import onnxruntime as ort
 
-    from toolkit.onnxgraph import GraphBuilder
-    from toolkit.preprocess import session_options
+    from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.features.pregraph import session_options
 
     g = GraphBuilder("tk_date_parse")
     raw = g.input("date", "string", ["N"])

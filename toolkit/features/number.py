@@ -200,7 +200,7 @@ class NumberInput(InputFeature):
         """A number box: the training median (of `sample` when given, else the fill value), min, max."""
         median = self.fill_
         if sample is not None:
-            from toolkit import coerce
+            from toolkit.data import coerce
 
             nums = coerce.to_float32(sample)[0].astype(np.float64)
             finite = nums[np.isfinite(nums)]
@@ -217,7 +217,7 @@ class NumberInput(InputFeature):
 
     def encoder(self):
         """[N, 1] float → [N, 1] (passthrough) or [N, size] (dense); [N, T] piecewise passes."""
-        from toolkit.encoders import DenseEncoder, Passthrough
+        from toolkit.nn.encoders import DenseEncoder, Passthrough
 
         if self.config.encoder.type == "dense":
             return DenseEncoder(1, self.config.encoder.size)
@@ -265,7 +265,7 @@ class NumberOutput(OutputFeature):
 
     def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N] (z-scored prediction)."""
-        from toolkit.decoders import RegressionDecoder
+        from toolkit.nn.decoders import RegressionDecoder
 
         return RegressionDecoder(d_in, k)
 
@@ -284,13 +284,13 @@ class NumberOutput(OutputFeature):
     def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
         from sklearn.metrics import r2_score
 
-        from toolkit.metrics import safe
+        from toolkit.scoring.metrics import safe
 
         return safe(r2_score, y * self.std_ + self.mean_, outputs[f"{self.config.name}::value"])
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` z-scored target [N]."""
-        from toolkit import metrics
+        from toolkit.scoring import metrics
 
         return metrics.regression(y * self.std_ + self.mean_, outputs[f"{self.config.name}::value"])
 

@@ -96,7 +96,7 @@ def members_from_counts(values: Counter, p: SetPreprocessing) -> list[str]:
 def multi_hot_onnx(g, raw: str, p: SetPreprocessing, vocab: list[str], name: str) -> str:
     """Emit string [N] → float32 [N, len(vocab)] (1.0 where the member is present)."""
     from toolkit.features.text_tokens import lookup_onnx
-    from toolkit.onnxgraph import tensor
+    from toolkit.common.onnxgraph import tensor
 
     i64 = np.int64
     members = tokens_to_onnx(g, raw, member_pattern(p.delimiter), p.lowercase, name)
@@ -160,8 +160,8 @@ class SetInput(InputFeature):
 
     def encoder(self):
         """float [N, V] → [N, dim] (embed) or [N, V] (multi_hot)."""
-        from toolkit.encoders import Passthrough
-        from toolkit.text_encoders import SetEmbedding
+        from toolkit.nn.encoders import Passthrough
+        from toolkit.nn.sequence import SetEmbedding
 
         e = self.config.encoder
         if e.type == "multi_hot":
@@ -229,7 +229,7 @@ class SetOutput(OutputFeature):
 
     def decoder(self, d_in: int, k: int = 1):
         """[N, d_in] → [N, C] logits."""
-        from toolkit.decoders import ClassifierDecoder
+        from toolkit.nn.decoders import ClassifierDecoder
 
         return ClassifierDecoder(d_in, len(self.classes_), k)
 
@@ -254,14 +254,14 @@ class SetOutput(OutputFeature):
     def importance_score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> float:
         from sklearn.metrics import f1_score
 
-        from toolkit.metrics import safe
+        from toolkit.scoring.metrics import safe
 
         pred = (outputs[f"{self.config.name}::probabilities"] >= self.config.threshold).astype(int)
         return safe(f1_score, y.astype(int), pred, average="micro", zero_division=0)
 
     def score(self, y: np.ndarray, outputs: dict[str, np.ndarray]) -> dict[str, float]:
         """Metrics from the ONNX file's outputs; `y` multi-hot [N, C]."""
-        from toolkit import metrics
+        from toolkit.scoring import metrics
 
         return metrics.multilabel(y, outputs[f"{self.config.name}::probabilities"], self.config.threshold)
 

@@ -177,6 +177,9 @@ class TextInput(InputFeature):
     type = "text"
     raw_dtype = RAW_STRING
     pre_dtype = "int64"
+    tree_input = None
+    tree_refusal = ("token ids are positions in a sequence, not features a tree can split on; "
+                    "use a set feature (bag of words) or model_type: nn")
     Config = TextInputConfig
     #: rows per onnxruntime call: the tokenizer holds rows × (most tokens in a row) strings
     max_chunk_rows = 1024
@@ -254,8 +257,8 @@ class TextInput(InputFeature):
         return e.dim
 
     def encoder(self):
-        """int64 ids [N, L] → float [N, output_width()] (see toolkit.text_encoders)."""
-        from toolkit import text_encoders as te
+        """int64 ids [N, L] → float [N, output_width()] (see toolkit.nn.sequence)."""
+        from toolkit.nn import sequence as te
 
         e = self.config.encoder
         if e.type == "embed":

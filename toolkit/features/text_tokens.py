@@ -66,8 +66,8 @@ def tokens_to_onnx(g, raw: str, pattern: str, lowercase: bool, name: str) -> str
 def _tokenizer_session(pattern: str, lowercase: bool, pieces: int):
     import onnxruntime as ort
 
-    from toolkit.onnxgraph import GraphBuilder
-    from toolkit.preprocess import session_options
+    from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.features.pregraph import session_options
 
     g = GraphBuilder("tk_tokenize")
     text = g.input("text", "string", ["N"])
@@ -154,7 +154,7 @@ def pad_truncate_onnx(g, ids: str, length: int, name: str) -> str:
     rows = g.op("Shape", ids, name=f"{name}/rows", start=0, end=1)
     shape = g.op("Concat", rows, g.const(np.array([length], dtype=i64), name=f"{name}/length"),
                  name=f"{name}/pad_shape", axis=0)
-    from toolkit.onnxgraph import tensor
+    from toolkit.common.onnxgraph import tensor
 
     pads = g.op("ConstantOfShape", shape, name=f"{name}/pads",
                 value=tensor("value", np.array([PAD_ID], dtype=i64)))
@@ -203,7 +203,7 @@ def cut_onnx(g, raw: str, pieces: int, name: str) -> str:
 
 def lookup_onnx(g, tokens: str, keys: list[str], first_id: int, default: int, name: str) -> str:
     """string [N, D] → int64 [N, D]: keys[i] → first_id + i, "" → PAD_ID, else `default`."""
-    from toolkit.onnxgraph import tensor
+    from toolkit.common.onnxgraph import tensor
 
     values = np.array([PAD_ID] + list(range(first_id, first_id + len(keys))), dtype=np.int64)
     return g.op("LabelEncoder", tokens, name=name, domain="ai.onnx.ml",

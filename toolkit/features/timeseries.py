@@ -19,7 +19,7 @@ Encoders (float [N, 2L] → [N, output_width()]):
 - summary (default, cheap): mean, std, min, max, first and last value and the length (over the
   present values; zeros for an empty series), with the padded values and mask, through Linear + ReLU.
 - cnn, gru, transformer: each value projected to `dim` (Linear(1, dim), zero at padding), then the
-  layers of toolkit.text_encoders (ParallelCNN's convolutions with the max over valid windows; a
+  layers of toolkit.nn.sequence (ParallelCNN's convolutions with the max over valid windows; a
   bidirectional GRU; SelfAttentionBlock with padded keys masked), pooled with text_encoders.Pool
   over the present positions.
 """
@@ -34,7 +34,7 @@ from pydantic import Field
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
-from toolkit.number_lists import ListColumn
+from toolkit.data.number_lists import ListColumn
 from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
 
 
@@ -94,7 +94,7 @@ class TimeseriesAccumulator(Accumulator):
         f.min_, f.max_, f.shift_, f.scale_ = fitted.min_, fitted.max_, fitted.shift_, fitted.scale_
         f.bad_ = self.bad
         if self.bad:
-            from toolkit import log
+            from toolkit.common import log
 
             log.warn(f"{f.where}: {self.bad} value(s) are not lists of numbers (e.g. "
                      f"{', '.join(map(repr, self.examples))}); read as empty series")
@@ -187,7 +187,7 @@ def _encoder_classes() -> dict:
     import torch
     from torch import nn
 
-    from toolkit import text_encoders as te
+    from toolkit.nn import sequence as te
 
     def split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[N, 2L] → values [N, L], mask [N, L]."""

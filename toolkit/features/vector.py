@@ -22,10 +22,10 @@ Input preprocessing (ONNX, string [N] → float32 [N, size + 1]):
     every component gets its training mean; the last column is 1.0 for missing rows, else 0.0
     → per component: clamp to the training [min, max], then z-score (`normalization: none` skips it).
 In the graph a wrong row is missing with the flag (a graph cannot raise an error). Before the graph,
-as for numbers, tk's Python runtime (`tk predict`, toolkit.runtime.Predictor, the server) refuses a
+as for numbers, tk's Python runtime (`tk predict`, toolkit.runtime.predictor.Predictor, the server) refuses a
 present row that is not a list of `size` numbers (or longer than the cut_chars(size) characters the
 graph reads) with an error naming the row
-(toolkit.number_lists.ListColumn.first_bad); a list cell (Parquet list, JSON array) is joined into
+(toolkit.data.number_lists.ListColumn.first_bad); a list cell (Parquet list, JSON array) is joined into
 the delimited string first. Other runtimes (Node, the browser page) read such a row as missing.
 At training such rows are counted and reported. `size` defaults to the most common length in training.
 Encoder: Linear + ReLU (dense) or the columns as they are (passthrough).
@@ -44,7 +44,7 @@ from toolkit.errors import TkError
 from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
                                    StrictModel, np)  # numpy, lazily
 from toolkit.features.date_parse import SPACE
-from toolkit.number_lists import MAX_LENGTH, NUMBER, ListColumn, python_numbers  # noqa: F401 (python_numbers: tests' oracle)
+from toolkit.data.number_lists import MAX_LENGTH, NUMBER, ListColumn, python_numbers  # noqa: F401 (python_numbers: tests' oracle)
 from toolkit.features.number import NumberAccumulator, NumberInput, NumberInputConfig, NumberPreprocessing, \
     NumberEncoder
 
@@ -138,8 +138,8 @@ def chunk_rows(width: int) -> int:
 def _parse_session(delimiter: str | None):
     import onnxruntime as ort
 
-    from toolkit.onnxgraph import GraphBuilder
-    from toolkit.preprocess import session_options
+    from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.features.pregraph import session_options
 
     g = GraphBuilder("tk_number_list")
     raw = g.input("raw", "string", ["N"])
@@ -240,7 +240,7 @@ class VectorAccumulator(Accumulator):
         f.scale_ = [c.scale_ for c in fitted] if p.normalization == "zscore" else [1.0] * size
         f.wrong_ = self.present - self.lengths[size]
         if f.wrong_:
-            from toolkit import log
+            from toolkit.common import log
 
             log.warn(f"{f.where}: {f.wrong_} value(s) are not lists of {size} numbers"
                      + (f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else "")
@@ -305,7 +305,7 @@ class VectorInput(InputFeature):
 
     def encoder(self):
         """float [N, size + 1] → [N, encoder.size] (dense) or the same (passthrough)."""
-        from toolkit.encoders import DenseEncoder, Passthrough
+        from toolkit.nn.encoders import DenseEncoder, Passthrough
 
         e = self.config.encoder
         return DenseEncoder(self.size_ + 1, e.size) if e.type == "dense" else Passthrough()

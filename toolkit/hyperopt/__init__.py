@@ -7,6 +7,6 @@
     run.py      the study, the worker processes, the progress display, the outputs
     outputs.py  trials.csv, best_config.yaml and the PNG plots
 
-Only space.py is imported by toolkit.config, and it imports nothing heavy
+Only space.py is imported by toolkit.config.schema, and it imports nothing heavy
 (no optuna, no torch), so `tk config render` stays light.
 """

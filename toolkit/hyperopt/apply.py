@@ -25,7 +25,7 @@ class PathError(ValueError):
 
 def split_path(data: dict, path: str) -> list:
     """'input_features.review.encoder.type' → ['input_features', 3, 'encoder', 'type']."""
-    from toolkit.config_errors import did_you_mean
+    from toolkit.config.messages import did_you_mean
 
     parts = path.split(".")
     if any(not p for p in parts):
@@ -65,8 +65,8 @@ def _has(node, key) -> bool:
 
 def check_path(data: dict, path: str, tags_from_data: bool = False) -> list:
     """Raise PathError unless `path` names a config key; return the split path."""
-    from toolkit.config import Config
-    from toolkit.config_errors import did_you_mean, fields_at
+    from toolkit.config.schema import Config
+    from toolkit.config.messages import did_you_mean, fields_at
 
     keys = split_path(data, path)
     for i, key in enumerate(keys):
@@ -97,8 +97,8 @@ def set_path(data: dict, path: str, value) -> dict:
     type does not have (the base config's concat `hidden_size` when a trial
     picks the transformer combiner).
     """
-    from toolkit.config import Config
-    from toolkit.config_errors import fields_at
+    from toolkit.config.schema import Config
+    from toolkit.config.messages import fields_at
 
     out = copy.deepcopy(data)
     keys = split_path(out, path)

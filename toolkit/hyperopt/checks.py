@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from toolkit.config_errors import did_you_mean
+from toolkit.config.messages import did_you_mean
 from toolkit.errors import TkError
 from toolkit.features import OUTPUT_FEATURES
-from toolkit.hyperopt import apply, space
-from toolkit.metric_names import COMBINED
+from toolkit.hyperopt import apply
+from toolkit.config import hyperopt as space
+from toolkit.scoring.names import COMBINED
 
 
 def check_section(section: "space.HyperoptConfig", data: dict, cfg, label: str) -> None:

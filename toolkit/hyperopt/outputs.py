@@ -21,8 +21,8 @@ import os
 import warnings
 from pathlib import Path
 
-from toolkit import log
-from toolkit.artifact import atomic_write
+from toolkit.common import log
+from toolkit.runtime.model_dir import atomic_write
 
 HISTORY_PNG = "optimization_history.png"
 IMPORTANCES_PNG = "param_importances.png"
@@ -30,7 +30,7 @@ IMPORTANCES_PNG = "param_importances.png"
 
 def trial_rows(study, section) -> list[dict]:
     """Every trial of the study as a flat dict (the rows of trials.csv)."""
-    from toolkit.hyperopt.space import from_params
+    from toolkit.config.hyperopt import from_params
 
     rows = []
     for t in study.get_trials(deepcopy=False):
@@ -61,8 +61,8 @@ def write_trials_csv(path: Path, rows: list[dict], section) -> None:
 
 def best_config(base: dict, section, metric: tuple[str, str], trial):
     """The validated Config of a finished trial, rebuilt from its stored params."""
-    from toolkit.config import validate_config
-    from toolkit.hyperopt.space import from_params
+    from toolkit.config.schema import validate_config
+    from toolkit.config.hyperopt import from_params
     from toolkit.hyperopt.worker import trial_config
 
     values = from_params(section, trial.params)

@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from toolkit import log
+from toolkit.common import log
 from toolkit.errors import TkError
 from toolkit.hyperopt import outputs, worker
 from toolkit.hyperopt import study as study_mod
@@ -27,8 +27,9 @@ from toolkit.hyperopt import study as study_mod
 def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | None = None,
              jobs: int = 1, storage: str | None = None):
     """Run (or resume) the search; returns the Optuna study."""
-    from toolkit.config import read_yaml, validate_config
-    from toolkit.hyperopt import checks, space
+    from toolkit.config.schema import read_yaml, validate_config
+    from toolkit.hyperopt import checks
+    from toolkit.config import hyperopt as space
 
     config_path, output = Path(config_path), Path(output)
     label = str(config_path)
@@ -68,7 +69,7 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
 
 def _dataset_path(cfg, config_path: Path, dataset) -> str:
     """The dataset as `tk train` takes it (a file, a glob or a directory), made absolute."""
-    from toolkit.stream import readers
+    from toolkit.data import readers
 
     if dataset is None and cfg.dataset is None:
         raise TkError("no dataset: pass --dataset or set `dataset:` in the config")
@@ -215,7 +216,7 @@ def _short(v) -> str:
 
 def _finish(study, base, section, metric, source, output: Path, jobs: int):
     """Write trials.csv, the plots, best_config.yaml and make sure best_model is the best trial."""
-    from toolkit.config import render
+    from toolkit.config.schema import render
 
     rows = outputs.trial_rows(study, section)
     outputs.write_trials_csv(output / "trials.csv", rows, section)
@@ -228,7 +229,7 @@ def _finish(study, base, section, metric, source, output: Path, jobs: int):
         raise TkError(f"no trial completed; see {output / 'trials.csv'} for why")
     best = study.best_trial
     cfg = outputs.best_config(base, section, metric, best)
-    from toolkit.artifact import atomic_write
+    from toolkit.runtime.model_dir import atomic_write
 
     atomic_write(output / "best_config.yaml", render(cfg).encode())
     marker = worker.read_marker(output)

@@ -90,7 +90,7 @@ def make_sampler(section, seed: int | None):
     """tpe | random | grid, as named by `hyperopt.sampler`."""
     import optuna
 
-    from toolkit.hyperopt.space import grid_values
+    from toolkit.config.hyperopt import grid_values
 
     if section.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -104,7 +104,7 @@ def grid_size(section) -> int | None:
     """Points in the grid (the most trials a grid search can run), or None for other samplers."""
     import math
 
-    from toolkit.hyperopt.space import grid_values
+    from toolkit.config.hyperopt import grid_values
 
     if section.sampler != "grid":
         return None

@@ -121,9 +121,10 @@ def main(job: dict, stop=None) -> None:
     import optuna
     import torch
 
-    from toolkit import api, log  # noqa: F401  (imported before the first trial's clock starts)
+    from toolkit import api
+    from toolkit.common import log  # noqa: F401  (imported before the first trial's clock starts)
     from toolkit.hyperopt import study as study_mod
-    from toolkit.hyperopt.space import HyperoptConfig
+    from toolkit.config.hyperopt import HyperoptConfig
 
     if stop is None:  # a process of its own: quiet for good (a thread runs inside study.quiet_optuna)
         log.quiet = True
@@ -184,9 +185,9 @@ def run_trial(study, trial, section, job: dict) -> None:
     from optuna.trial import TrialState
 
     from toolkit import api
-    from toolkit.config import validate_config
+    from toolkit.config.schema import validate_config
     from toolkit.errors import TkError
-    from toolkit.hyperopt import space
+    from toolkit.config import hyperopt as space
 
     out_name, metric = job["metric"]
     n = trial.number
@@ -255,7 +256,7 @@ def tell(study, trial, value=None, state=None) -> None:
 
 def read_marker(output: Path) -> dict | None:
     """{"study", "trial", "value"} of the model in `<output>/best_model` (its own marker), or None."""
-    from toolkit.artifact import read_regular
+    from toolkit.runtime.model_dir import read_regular
     from toolkit.errors import TkError
 
     try:  # a regular file of at most 64 KiB: a FIFO or a link put there is no marker
@@ -267,7 +268,7 @@ def read_marker(output: Path) -> dict | None:
 
 def write_marker(folder: Path, study_name: str, number: int, value: float) -> None:
     """The marker of the trial whose model is in `folder` (a trial folder about to be installed)."""
-    from toolkit.artifact import atomic_write
+    from toolkit.runtime.model_dir import atomic_write
 
     atomic_write(Path(folder) / BEST_MARKER,
                  json.dumps({"study": study_name, "trial": number, "value": value}).encode())

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import log
+from toolkit.common import log
 from toolkit.errors import TkError
 
 
@@ -42,8 +42,8 @@ class Section:
 
 def report(models: list[Path], dataset: Path | None, output: Path, importance_repeats: int = 5) -> Path:
     """Write `output`/report.html and the PNGs for `models` on the labelled `dataset`; return the HTML path."""
-    from toolkit import data as tkdata
-    from toolkit.artifact import atomic_write
+    from toolkit.data import tables as tkdata
+    from toolkit.runtime.model_dir import atomic_write
     from toolkit.report import data, html
 
     models, output = [Path(m) for m in models], Path(output)
@@ -84,7 +84,7 @@ def report(models: list[Path], dataset: Path | None, output: Path, importance_re
 
 def model_section(run, df, folder: Path, repeats: int) -> Section:
     """Every plot of one model into `folder`, and its permutation importance."""
-    from toolkit.config import render
+    from toolkit.config.schema import render
     from toolkit.report import importance, plots_classification as pc, plots_training, plots_values as pv
 
     weights = {f.config.name: f.config.loss_weight for f in run.model.outputs}

@@ -52,7 +52,7 @@ class ModelRun:
 
     label: str
     path: Path
-    model: object  # toolkit.trained.TrainedModel
+    model: object  # toolkit.pipeline.trained.TrainedModel
     metrics: dict[str, dict[str, float]]  # = model.evaluate(dataset): `tk evaluate --json`
     outputs: list[OutputRows]
     targets: dict[str, np.ndarray]  # output name → encoded target [N] / [N, C] over all rows (NaN = unknown)
@@ -65,7 +65,7 @@ class ModelRun:
 
 def gather(model, path: Path, label: str, df, source: str) -> ModelRun:
     """Run a loaded model (a TrainedModel read from `path`) on the DataFrame `df` (read from `source`)."""
-    from toolkit import data as tkdata
+    from toolkit.data import tables as tkdata
 
     metrics = model.evaluate(df, source=source)
     outs = model.outputs_for(df, source)

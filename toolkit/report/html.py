@@ -17,7 +17,7 @@ import math
 from html import escape
 from pathlib import Path
 
-from toolkit.metrics import LOWER_IS_BETTER
+from toolkit.scoring.metrics import LOWER_IS_BETTER
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}

@@ -3,7 +3,7 @@
 sklearn.inspection.permutation_importance does the shuffling: one raw input
 column of the ONNX file at a time, `repeats` times; the importance of a column
 is the drop of an output's score (baseline − shuffled). Scoring runs the model's
-ONNX file in onnxruntime (toolkit.runtime.Predictor), so it is the deployed
+ONNX file in onnxruntime (toolkit.runtime.predictor.Predictor), so it is the deployed
 model that is explained, preprocessing included. One pass scores every output
 of a multi-output model.
 

@@ -24,7 +24,7 @@ OUTPUT_TYPES = ("number", "binary", "category")  # set outputs (many labels per 
 
 def dated_days(feature, df) -> np.ndarray:
     """Days since 1970 (float [N], NaN where the model reads no date) of `feature`'s column in `df`."""
-    from toolkit import coerce
+    from toolkit.data import coerce
     from toolkit.features.date_parse import parse
 
     strings = coerce.to_strings(df[feature.config.source].to_numpy(dtype=object))

@@ -6,7 +6,7 @@
     …
     train time 7.4 s · model.onnx 23.4 KiB · ONNX latency, 1 row: median 0.21 ms (50 runs)
 
-The latency is measured through toolkit.runtime.Predictor (what `tk serve`
+The latency is measured through toolkit.runtime.predictor.Predictor (what `tk serve`
 and `tk predict` run) on a single row, after one warm-up run; it is a rough
 figure on a possibly busy machine, not a benchmark (see bench/).
 """
@@ -67,7 +67,7 @@ def train_summary(model, output_dir: Path | None, row: dict | None = None):
 
 def print_train_summary(model, output_dir: Path | None, row: dict | None = None) -> None:
     """Print the summary table on stderr (where tk's progress goes); nothing when log.quiet."""
-    from toolkit import log
+    from toolkit.common import log
 
     if log.quiet:
         return

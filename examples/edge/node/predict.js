@@ -8,7 +8,7 @@
 // Prints {"<output>": [...]} for every output tensor (labels, probabilities [N][C], values).
 //
 // Input names and types come from the session (one input per raw column, shape [N], float32 or
-// string), coerced like toolkit.runtime.Predictor coerces them:
+// string), coerced like toolkit.runtime.predictor.Predictor coerces them:
 //   float32 inputs: numbers pass; null / a missing field / "" / "NaN" / "NA" → NaN;
 //                   numeric strings (" 3.5 ", "1e3", "Infinity", "-inf") are parsed; true/false → 1/0.
 //   string inputs:  strings pass; null / a missing field → ""; numbers print as Python prints them

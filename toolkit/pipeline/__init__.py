@@ -1,0 +1,1 @@
+"""The end-to-end runs a user asks for: train (fit, score, save) and the TrainedModel it returns; streamed prediction."""
