@@ -84,6 +84,22 @@ def test_every_code_block_is_marked_run_or_skip_with_a_reason():
     assert not no_reason, f"{no_reason}: a skipped block says why: `<!-- test: skip (why) -->`"
 
 
+SECTION = re.compile(r"--8<-- \[(start|end):([\w-]+)\]")
+
+
+def test_every_section_the_site_includes_is_opened_and_closed_once():
+    """The docs site includes README sections (`--8<-- "README.md:name"`); an unclosed one would pull in the rest."""
+    marks = [m.groups() for m in SECTION.finditer(README.read_text(encoding="utf-8"))]
+    names = {name for _, name in marks}
+    for name in names:
+        assert marks.count(("start", name)) == 1 and marks.count(("end", name)) == 1, (name, marks)
+        assert marks.index(("start", name)) < marks.index(("end", name)), name
+    used = set()
+    for page in (ROOT / "docs").rglob("*.md"):
+        used |= set(re.findall(r'--8<-- "README\.md:([\w-]+)"', page.read_text(encoding="utf-8")))
+    assert used <= names, f"docs include README sections that do not exist: {sorted(used - names)}"
+
+
 def test_a_marker_and_a_fence_are_parsed():
     text = "x\n<!-- test: skip (needs a server) -->\n```bash\ntk serve runs/a\n```\n\n```text\nout\n```\n"
     (b, t) = readme_blocks(text)
