@@ -1,13 +1,14 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   .venv, install, train examples/churn, export, predict from the ONNX file
 #   make test   .venv if missing, install with test extras, run pytest
+#   make docs   the documentation site into site/ (MkDocs Material, strict: any warning fails)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,5 +33,12 @@ test: $(STAMP)
 	sh tests/web/install.sh
 	$(BIN)/python -m pytest -q
 
+$(VENV)/.docs-installed: $(STAMP)
+	$(BIN)/pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache site

@@ -372,8 +372,8 @@ def readme(res: dict, out_md: Path, results_dir: Path) -> None:
             + (f"; re-run alone and merged: {', '.join(reruns)} (see its section)" if reruns else "") + ":",
             "", "```sh", "bash bench/peers/setup_ludwig.sh   # once: Ludwig "
             f"{m['versions'].get('ludwig')} in bench/.venv-ludwig", f".venv/bin/{res['command']}", "```", "",
-            "![test metric vs training time](docs/peers_accuracy_vs_train_time.png)", "",
-            "![single-row predict latency](docs/peers_latency.png)", "",
+            "![test metric vs training time](peers_accuracy_vs_train_time.png)", "",
+            "![single-row predict latency](peers_latency.png)", "",
             "Full results: bench/results/peers.json (machine, versions, load average, every row), "
             "bench/results/peers.md.", "", body, "", NOTES]
     text += [f"- {note}" for note in res.get("notes", [])]  # run-specific, added to peers.json by hand
