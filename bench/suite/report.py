@@ -8,7 +8,14 @@ and the secondary one (log loss, RMSE), median train and predict wall time. Acro
 mean rank on the primary metric (1 = best; ties share the average rank), win/tie/loss of
 every system against every other (tie: means within TIE = 0.005), the number of sets where
 a system is within TIE of the best other system or above it, and the mean log loss over the
-classification sets. A run that failed counts in `errors`; its seed is left out of the means.
+classification sets, the median 1-minute load average at the runs' start (the machine is shared).
+A run that failed counts in `errors`; its seed is left out of the means.
+
+Where a system ran on fewer splits than the others (AutoGluon: the first), a second table compares
+every system on that first split alone, with its own mean rank. Where the report holds the anchors
+(systems.ANCHORS), `targets` says where each tk variant stands against issue 25's targets: within
+LGBM_TIE of LightGBM-on-all-rows on at least LGBM_SETS sets and the best mean rank; AutoGluon's
+quality (within TIE of it, first split) at AG_TIME_FRACTION of its train time.
 """
 
 from __future__ import annotations
@@ -19,8 +26,11 @@ from typing import Any
 
 from bench.suite.datasets import DATASETS
 from bench.suite.scoring import PRIMARY, SECONDARY
+from bench.suite.systems import SYSTEMS
 
 TIE = 0.005
+LGBM_TIE, LGBM_SETS = 0.002, 12        # issue 25: within 0.002 of LightGBM-on-all-rows on ≥ 12 of 13 sets
+AG_TIME_FRACTION = 0.2                 # issue 25's long-run aim: AutoGluon's quality at a fifth of its time
 
 
 def summarize(results: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -44,6 +54,8 @@ def summarize(results: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
                 cell[key], cell[f"{key}_sd"] = float(values.mean()), float(values.std(ddof=1) if len(values) > 1 else 0)
             cell["train_s"] = float(np.median([r["train_s"] for r in runs]))
             cell["predict_s"] = float(np.median([r.get("predict_s", np.nan) for r in runs]))
+            loads = [r["load"][0] for r in runs if "load" in r]
+            cell["load"] = float(np.median(loads)) if loads else None
     return out
 
 
@@ -66,10 +78,14 @@ def standings(summary: dict, systems: list[str]) -> dict[str, dict[str, Any]]:
         log_losses = [summary[n][s]["secondary"] for n in summary
                       if DATASETS[n].task != "regression" and "secondary" in summary[n].get(s, {})]
         train = [summary[n][s]["train_s"] for n in summary if "train_s" in summary[n].get(s, {})]
+        loads = [summary[n][s]["load"] for n in summary if summary[n].get(s, {}).get("load") is not None]
         out[s] = {"mean_rank": float(ranks[s].mean()),
                   "wtl": wtl,
                   "within_tie_of_best_other": int((means[s] >= best_other - TIE).sum()),
+                  "mean_primary": float(means[s].mean()) if means[s].notna().all() else None,
                   "mean_log_loss": float(np.mean(log_losses)) if log_losses else None,
+                  "mean_train_s": float(np.mean(train)) if train else None,
+                  "median_load": float(np.median(loads)) if loads else None,
                   "median_train_s": float(np.median(train)) if train else None,
                   "max_set_median_train_s": float(np.max(train)) if train else None,
                   "errors": sum(len(summary[n].get(s, {}).get("errors", [])) for n in summary)}
@@ -82,30 +98,52 @@ def _cell(c: dict, key: str) -> str:
     return f"{c[key]:.4f} ± {c[f'{key}_sd']:.4f}"
 
 
-def markdown(summary: dict, table: dict, systems: list[str], command: str, seeds: list[int]) -> str:
-    """The report as markdown."""
+def _mean_row(label: str, values: list[str]) -> str:
+    return f"| **{label}** | | | " + " | ".join(values) + " |"
+
+
+def _fmt(x, digits: int = 4) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def markdown(summary: dict, table: dict, systems: list[str], command: str, seeds: list[int],
+             first: dict | None = None, goals: dict | None = None, notes: str = "") -> str:
+    """The report as markdown (first: first_split's result; goals: targets' result; notes: a paragraph)."""
     names = [n for n in DATASETS if n in summary]
     head = "| set | task | metric | " + " | ".join(systems) + " |"
     rule = "|---|---|---|" + "---:|" * len(systems)
     lines = [f"# Defaults suite ({len(names)} sets × seeds {','.join(map(str, seeds))})", "",
-             f"`{command}`", "", "Test metric, mean ± sd over the splits (best mean in bold):", "", head, rule]
+             f"`{command}`", ""] + ([notes, ""] if notes else [])
+    if goals:
+        lines += ["## Against issue 25's targets", "", *goals["lines"], ""]
+    splits = {s: max((summary[n].get(s, {}).get("n", 0) for n in names), default=0) for s in systems}
+    if len(set(splits.values())) > 1:
+        lines += ["Splits per system: " + ", ".join(f"{s} {k}" for s, k in splits.items())
+                  + ". A system on fewer splits is shown and ranked below with its splits' mean; the "
+                  "first-split table at the end compares every system on the same rows.", ""]
+    lines += ["Test metric, mean ± sd over the splits (best mean in bold):", "", head, rule]
     for n in names:
         task = DATASETS[n].task
         cells = [summary[n].get(s, {}) for s in systems]
         best = max((c.get("primary", -1e9) for c in cells), default=None)
         shown = [(f"**{_cell(c, 'primary')}**" if c.get("primary") == best else _cell(c, "primary")) for c in cells]
         lines.append(f"| {n} | {task} | {PRIMARY[task]} | " + " | ".join(shown) + " |")
+    lines.append(_mean_row("mean over sets", [_fmt(table[s]["mean_primary"]) for s in systems]))
     lines += ["", "Log loss (classification) and RMSE (regression), mean ± sd:", "", head, rule]
     for n in names:
         task = DATASETS[n].task
         lines.append(f"| {n} | {task} | {SECONDARY[task]} | "
                      + " | ".join(_cell(summary[n].get(s, {}), "secondary") for s in systems) + " |")
+    lines.append(_mean_row("mean log loss, classification sets", [_fmt(table[s]["mean_log_loss"]) for s in systems]))
     lines += ["", "Median train / predict wall seconds:", "", "| set | " + " | ".join(systems) + " |",
               "|---|" + "---:|" * len(systems)]
     for n in names:
         cells = [summary[n].get(s, {}) for s in systems]
         lines.append(f"| {n} | " + " | ".join(
             f"{c['train_s']:.2f} / {c['predict_s']:.2f}" if "train_s" in c else "–" for c in cells) + " |")
+    lines.append("| **mean train s** | " + " | ".join(_fmt(table[s]["mean_train_s"], 2) for s in systems) + " |")
+    lines.append("| **median load at start** | " + " | ".join(_fmt(table[s]["median_load"], 2) for s in systems)
+                 + " |")
     lines += ["", f"Across sets (tie: means within {TIE}):", "",
               "| system | mean rank | win/tie/loss vs " + ", ".join(systems) + " | within 0.005 of best other "
               "| mean log loss (classification sets) | median train s | slowest set's median train s | errors |",
@@ -113,15 +151,88 @@ def markdown(summary: dict, table: dict, systems: list[str], command: str, seeds
     for s in systems:
         t = table[s]
         wtl = ", ".join(f"{o}: {'/'.join(map(str, v))}" for o, v in t["wtl"].items())
-        ll = f"{t['mean_log_loss']:.4f}" if t["mean_log_loss"] is not None else "–"
-        tr = f"{t['median_train_s']:.2f}" if t["median_train_s"] is not None else "–"
-        mx = f"{t['max_set_median_train_s']:.2f}" if t["max_set_median_train_s"] is not None else "–"
         lines.append(f"| {s} | {t['mean_rank']:.2f} | {wtl} | {t['within_tie_of_best_other']}/{len(names)} "
-                     f"| {ll} | {tr} | {mx} | {t['errors']} |")
+                     f"| {_fmt(t['mean_log_loss'])} | {_fmt(t['median_train_s'], 2)} "
+                     f"| {_fmt(t['max_set_median_train_s'], 2)} | {t['errors']} |")
+    if first:
+        fs, ft, fsystems = first["summary"], first["standings"], first["systems"]
+        lines += ["", f"On the first split alone (seed {first['seed']}), every system (test metric / log loss or "
+                  "RMSE / train s):", "", "| set | metric | " + " | ".join(fsystems) + " |",
+                  "|---|---|" + "---:|" * len(fsystems)]
+        for n in names:
+            cells = [fs.get(n, {}).get(s, {}) for s in fsystems]
+            best = max((c.get("primary", -1e9) for c in cells), default=None)
+            shown = []
+            for c in cells:
+                if "primary" not in c:
+                    shown.append("error" if c.get("errors") else "–")
+                    continue
+                m = f"**{c['primary']:.4f}**" if c["primary"] == best else f"{c['primary']:.4f}"
+                shown.append(f"{m} / {c['secondary']:.4g} / {c['train_s']:.1f}")
+            lines.append(f"| {n} | {PRIMARY[DATASETS[n].task]} | " + " | ".join(shown) + " |")
+        lines.append("| **mean** | | " + " | ".join(
+            f"{_fmt(ft[s]['mean_primary'])} / {_fmt(ft[s]['mean_log_loss'])} (log loss) / "
+            f"{_fmt(ft[s]['mean_train_s'], 1)}" for s in fsystems) + " |")
+        lines.append("| **mean rank** | | " + " | ".join(f"{ft[s]['mean_rank']:.2f}" for s in fsystems) + " |")
     errors = [f"- {n} / {s}: {e}" for n in names for s in systems for e in summary[n].get(s, {}).get("errors", [])]
     if errors:
         lines += ["", "Errors:", "", *errors]
     return "\n".join(lines) + "\n"
+
+
+def first_split(results: list[dict], systems: list[str], seeds: list[int]) -> dict | None:
+    """Every system on seeds[0] alone, when some system ran on fewer seeds than the others; else None."""
+    counts = {s: len({r["seed"] for r in results if r["system"] == s}) for s in systems}
+    if len(set(counts.values())) <= 1:
+        return None
+    runs = [r for r in results if r["seed"] == seeds[0]]
+    summary = summarize(runs)
+    present = [s for s in systems if any(r["system"] == s for r in runs)]
+    return {"seed": seeds[0], "systems": present, "summary": summary, "standings": standings(summary, present)}
+
+
+def targets(summary: dict, table: dict, systems: list[str], first: dict | None) -> dict | None:
+    """Where each tk variant (a system not in SYSTEMS) stands against issue 25's targets; None without anchors."""
+    import numpy as np
+
+    tks = [s for s in systems if s not in SYSTEMS]
+    if not tks or not any(a in systems for a in ("lightgbm", "autogluon")):
+        return None
+    names = [n for n in DATASETS if n in summary]
+    out: dict[str, Any] = {"per_tk": {}, "lines": []}
+    best_rank = min(table[s]["mean_rank"] for s in systems)
+    for tk in tks:
+        g: dict[str, Any] = {"mean_rank": table[tk]["mean_rank"], "best_mean_rank": table[tk]["mean_rank"] == best_rank}
+        line = f"- **{tk}**: mean rank {table[tk]['mean_rank']:.2f} of {len(systems)} systems " \
+               f"({'the best' if g['best_mean_rank'] else f'best is {best_rank:.2f}'})"
+        if "lightgbm" in systems:
+            d = {n: summary[n][tk]["primary"] - summary[n]["lightgbm"]["primary"] for n in names
+                 if "primary" in summary[n].get(tk, {}) and "primary" in summary[n].get("lightgbm", {})}
+            short = sorted((v, n) for n, v in d.items() if v < -LGBM_TIE)
+            g["lightgbm"] = {"within": len(d) - len(short), "sets": len(d), "met": len(d) - len(short) >= LGBM_SETS,
+                             "short": {n: round(v, 4) for v, n in short}, "mean_diff": float(np.mean(list(d.values())))}
+            line += (f"; within {LGBM_TIE} of LightGBM-on-all-rows (or above) on {len(d) - len(short)}/{len(d)} sets "
+                     f"(target ≥ {LGBM_SETS}/13: {'met' if g['lightgbm']['met'] else 'not met'}; mean difference "
+                     f"{g['lightgbm']['mean_diff']:+.4f}"
+                     + ("; short on " + ", ".join(f"{n} {v:+.4f}" for v, n in short) if short else "") + ")")
+        if first and "autogluon" in first["systems"] and tk in first["systems"]:
+            fs = first["summary"]
+            both = [n for n in names if "primary" in fs.get(n, {}).get(tk, {}) and "primary" in fs.get(n, {}).get("autogluon", {})]
+            d = {n: fs[n][tk]["primary"] - fs[n]["autogluon"]["primary"] for n in both}
+            t_tk = sum(fs[n][tk]["train_s"] for n in both)
+            t_ag = sum(fs[n]["autogluon"]["train_s"] for n in both)
+            within = sum(v >= -TIE for v in d.values())
+            ratio = t_tk / t_ag if t_ag else None
+            g["autogluon"] = {"within": within, "sets": len(both), "mean_diff": float(np.mean(list(d.values()))) if d else None,
+                              "train_s_tk": t_tk, "train_s_autogluon": t_ag, "time_ratio": ratio,
+                              "met": bool(d) and within == len(both) and ratio is not None and ratio <= AG_TIME_FRACTION}
+            line += (f"; against AutoGluon (seed {first['seed']}): within {TIE} of it or above on {within}/{len(both)} "
+                     f"sets, mean difference {g['autogluon']['mean_diff']:+.4f}, train time {t_tk:.0f} s vs "
+                     f"{t_ag:.0f} s = {ratio:.2f}× AutoGluon's (aim: its quality on every set at ≤ {AG_TIME_FRACTION}×: "
+                     f"{'met' if g['autogluon']['met'] else 'not met'})")
+        out["per_tk"][tk] = g
+        out["lines"].append(line + ".")
+    return out
 
 
 def plot(summary: dict, systems: list[str], path: Path, reference: str = "hgb") -> None:
@@ -157,15 +268,18 @@ def plot(summary: dict, systems: list[str], path: Path, reference: str = "hgb") 
 
 
 def write(results: list[dict], out: Path, name: str, systems: list[str], command: str,
-          seeds: list[int]) -> dict:
-    """Write <out>/<name>.json, .md and .png; returns the standings."""
+          seeds: list[int], notes: str = "", extra: dict | None = None) -> dict:
+    """Write <out>/<name>.json, .md and .png; returns the standings (extra: more keys for the JSON)."""
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(results)
     table = standings(summary, systems)
+    first = first_split(results, systems, seeds)
+    goals = targets(summary, table, systems, first)
     (out / f"{name}.json").write_text(json.dumps(
-        {"command": command, "seeds": seeds, "systems": systems, "tie": TIE, "standings": table,
+        {"command": command, "seeds": seeds, "systems": systems, "tie": TIE, **(extra or {}), "standings": table,
+         "targets": goals and goals["per_tk"], "first_split": first and {k: first[k] for k in ("seed", "standings")},
          "summary": summary, "runs": results}, indent=1))
-    (out / f"{name}.md").write_text(markdown(summary, table, systems, command, seeds))
+    (out / f"{name}.md").write_text(markdown(summary, table, systems, command, seeds, first, goals, notes))
     if "hgb" in systems:
         plot(summary, systems, out / f"{name}.png")
     return table

@@ -6,12 +6,17 @@ Layout of `work` (default /tmp/tk-suite):
     <set>/full.csv, <set>/init-config.yaml     the data and the YAML `tk init-config` wrote for it (once)
     <set>/seed<k>/data.csv, test.csv           the data with its `split` column; the test rows
     <set>/seed<k>/<label>.json                 one run's result (reused unless fresh=True)
-The scikit-learn systems are deterministic, so their cached runs serve every tk candidate.
+The systems beside tk (systems.py) do not change with tk, so their cached runs serve every tk
+candidate; a system with `seeds=1` (AutoGluon) runs on the first seed asked for only. Every result
+carries the 1-minute load average at its start and end (`load`): the machine is shared.
+Results stored in a report's JSON (e.g. bench/results/suite_anchors.json) are read back with
+`stored_runs` so a new tk run can be reported beside them without running them again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import Any
 from bench.suite.candidates import CANDIDATES, DataInfo
 from bench.suite.datasets import DATASETS
 from bench.suite.overrides import apply
-from bench.suite.sklearn_systems import BUILDERS, run_sklearn
+from bench.suite.systems import SYSTEMS
 from bench.suite.splits import split_labels
 from bench.suite.tk_system import init_config, run_tk
 
@@ -115,26 +120,28 @@ def tk_config(prep: Prepared, run: Run, tk: TkSpec) -> dict:
 def run_one(prep: Prepared, run: Run, system: str, tk: TkSpec, tree: Path, timeout: float) -> dict[str, Any]:
     """One run, its errors recorded in the result instead of raised."""
     t0 = time.perf_counter()
+    load = os.getloadavg()[0]
     try:
         if system == "tk":
             cfg = tk_config(prep, run, tk)
             result = {**run_tk(run, cfg, tree, timeout), "overrides": list(tk.overrides),
                       "candidate": tk.candidate}
         else:
-            result = run_sklearn(system, run, prep.columns)
+            result = SYSTEMS[system].run(run, prep.columns)
     except Exception as e:  # noqa: BLE001 - a failed run is a result; the suite goes on
         result = {"error": f"{type(e).__name__}: {e}"[:600]}
     return {"set": run.name, "seed": run.seed, "system": run.label, "task": run.task,
-            "wall_s": round(time.perf_counter() - t0, 3), **result}
+            "wall_s": round(time.perf_counter() - t0, 3), "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+            **result}
 
 
 def run_suite(sets: list[str], seeds: list[int], systems: list[str], work: Path, tree: Path,
               tk: TkSpec = TkSpec(), timeout: float = 600, fresh: bool = False, log=print,
               cached_only: bool = False) -> list[dict]:
     """Every run asked for (cached ones read back; only those with cached_only); the result dicts."""
-    unknown = [s for s in systems if s != "tk" and s not in BUILDERS]
+    unknown = [s for s in systems if s != "tk" and s not in SYSTEMS]
     if unknown:
-        raise ValueError(f"unknown systems {unknown}; known: tk, {', '.join(BUILDERS)}")
+        raise ValueError(f"unknown systems {unknown}; known: tk, {', '.join(SYSTEMS)}")
     results = []
     for name in sets:
         spec = DATASETS[name]
@@ -142,6 +149,8 @@ def run_suite(sets: list[str], seeds: list[int], systems: list[str], work: Path,
         for seed in seeds:
             directory = write_split(name, seed, work)
             for system in systems:
+                if system != "tk" and SYSTEMS[system].seeds is not None and seed not in seeds[:SYSTEMS[system].seeds]:
+                    continue
                 label = tk.label if system == "tk" else system
                 run = Run(name, seed, label, directory, spec.task, spec.target)
                 if run.result.exists() and not fresh:
@@ -160,3 +169,9 @@ def _line(r: dict) -> str:
     m = r.get("metrics", {})
     shown = " ".join(f"{k}={v:.4f}" for k, v in m.items()) or r.get("error", "")
     return f"{r['set']:>18} seed {r['seed']} {r['system']:>12}: {shown} ({r.get('train_s', 0):.1f} s)"
+
+
+def stored_runs(path: Path, sets: list[str], seeds: list[int], skip: set[str] = frozenset()) -> list[dict]:
+    """The runs a report's JSON holds (its "runs"), for these sets and seeds, less the systems in `skip`."""
+    runs = json.loads(Path(path).read_text())["runs"]
+    return [r for r in runs if r["set"] in sets and r["seed"] in seeds and r["system"] not in skip]

@@ -72,30 +72,37 @@ def _linear(columns: dict[str, str], task: str):
 
 
 BUILDERS = {"hgb": _hgb, "linear": _linear}
+TEXTLESS = {"hgb"}      # systems without a text input: text columns left out
 
 
-def run_sklearn(system: str, run, columns: dict[str, str]) -> dict[str, Any]:
-    """Fit `system` on train + validation, score it on test; the result dict."""
+def fit_and_score(model, run, columns: dict[str, str], frames=None) -> dict[str, Any]:
+    """Fit an sklearn-API `model` on train + validation, score it on test, on one thread; the result dict.
+
+    frames(fit, test, columns) → (x_fit, x_test) turns the rows into the model's inputs (default: `frame`).
+    """
     import pandas as pd
+    from threadpoolctl import threadpool_limits
 
     df = pd.read_csv(run.csv, keep_default_na=True)
     fit = df[df["split"].isin(["train", "validation"])]
     test = df[df["split"] == "test"]
-    usable = {c: t for c, t in columns.items() if system != "hgb" or t != "text"}
-    pipe = BUILDERS[system](usable, run.task)
-    x_fit, x_test = frame(fit, usable), frame(test, usable)
+    x_fit, x_test = frames(fit, test, columns) if frames else (frame(fit, columns), frame(test, columns))
     y_fit = fit[run.target].astype(float) if run.task == "regression" else fit[run.target].astype(str)
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        pipe.fit(x_fit, y_fit)
+        model.fit(x_fit, y_fit)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         if run.task == "regression":
-            out = {"pred": pipe.predict(x_test)}
+            out = {"pred": model.predict(x_test)}
         else:
-            out = {"proba": pipe.predict_proba(x_test), "classes": list(pipe.classes_)}
+            out = {"proba": model.predict_proba(x_test), "classes": list(model.classes_)}
         predict_s = time.perf_counter() - t0
-    return {"train_s": round(train_s, 3), "predict_s": round(predict_s, 4),
+    return {"train_s": round(train_s, 3), "predict_s": round(predict_s, 4), "fit_rows": len(fit),
             "metrics": score(run.task, test[run.target], **out)}
+
+
+def run_sklearn(system: str, run, columns: dict[str, str]) -> dict[str, Any]:
+    """Fit `system` (hgb | linear) on train + validation, score it on test; the result dict."""
+    usable = {c: t for c, t in columns.items() if system not in TEXTLESS or t != "text"}
+    return fit_and_score(BUILDERS[system](usable, run.task), run, usable)
