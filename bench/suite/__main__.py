@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     table = write(results, args.out, args.name, systems, command, seeds, args.notes,
                   {"anchors": [str(p) for p in args.anchors], "versions": _versions(systems)})
     if args.compare:
+        baselines = [s for s in systems if s in SYSTEMS]   # the stored anchors' systems too
         rows = candidates(results, tk_labels, baselines)
         (args.out / f"{args.name}_candidates.md").write_text(candidates_markdown(rows, baselines, command))
         print(candidates_markdown(rows, baselines, command))

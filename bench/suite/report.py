@@ -209,10 +209,11 @@ def targets(summary: dict, table: dict, systems: list[str], first: dict | None) 
             d = {n: summary[n][tk]["primary"] - summary[n]["lightgbm"]["primary"] for n in names
                  if "primary" in summary[n].get(tk, {}) and "primary" in summary[n].get("lightgbm", {})}
             short = sorted((v, n) for n, v in d.items() if v < -LGBM_TIE)
-            g["lightgbm"] = {"within": len(d) - len(short), "sets": len(d), "met": len(d) - len(short) >= LGBM_SETS,
+            g["lightgbm"] = {"within": len(d) - len(short), "sets": len(d), "met": len(short) <= len(DATASETS) - LGBM_SETS,
                              "short": {n: round(v, 4) for v, n in short}, "mean_diff": float(np.mean(list(d.values())))}
             line += (f"; within {LGBM_TIE} of LightGBM-on-all-rows (or above) on {len(d) - len(short)}/{len(d)} sets "
-                     f"(target ≥ {LGBM_SETS}/13: {'met' if g['lightgbm']['met'] else 'not met'}; mean difference "
+                     f"(target ≥ {LGBM_SETS} of {len(DATASETS)}, at most {len(DATASETS) - LGBM_SETS} short: "
+                     f"{'met' if g['lightgbm']['met'] else 'not met'}; mean difference "
                      f"{g['lightgbm']['mean_diff']:+.4f}"
                      + ("; short on " + ", ".join(f"{n} {v:+.4f}" for v, n in short) if short else "") + ")")
         if first and "autogluon" in first["systems"] and tk in first["systems"]:
