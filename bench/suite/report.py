@@ -191,10 +191,49 @@ def first_split(results: list[dict], systems: list[str], seeds: list[int]) -> di
     return {"seed": seeds[0], "systems": present, "summary": summary, "standings": standings(summary, present)}
 
 
-def targets(summary: dict, table: dict, systems: list[str], first: dict | None) -> dict | None:
-    """Where each tk variant (a system not in SYSTEMS) stands against issue 25's targets; None without anchors."""
+def _vs_lightgbm(summary: dict, names: list[str], tk: str) -> tuple[dict, str]:
+    """tk's means against LightGBM-on-all-rows' per set: within LGBM_TIE (or above) on ≥ LGBM_SETS of 13."""
     import numpy as np
 
+    d = {n: summary[n][tk]["primary"] - summary[n]["lightgbm"]["primary"] for n in names
+         if "primary" in summary[n].get(tk, {}) and "primary" in summary[n].get("lightgbm", {})}
+    short = sorted((v, n) for n, v in d.items() if v < -LGBM_TIE)
+    allowed = len(DATASETS) - LGBM_SETS
+    g = {"within": len(d) - len(short), "sets": len(d), "met": len(d) > 0 and len(short) <= allowed,
+         "short": {n: round(v, 4) for v, n in short}, "mean_diff": float(np.mean(list(d.values()))) if d else None}
+    text = (f"within {LGBM_TIE} of LightGBM-on-all-rows (or above) on {g['within']}/{len(d)} sets "
+            f"(target ≥ {LGBM_SETS} of {len(DATASETS)}, at most {allowed} short: {'met' if g['met'] else 'not met'}"
+            + (f"; mean difference {g['mean_diff']:+.4f}" if d else "")
+            + ("; short on " + ", ".join(f"{n} {v:+.4f}" for v, n in short) if short else "") + ")")
+    return g, text
+
+
+def _vs_autogluon(first: dict, names: list[str], tk: str) -> tuple[dict, str]:
+    """tk against AutoGluon on the first split: within TIE (or above) on every set, at ≤ AG_TIME_FRACTION its time."""
+    import numpy as np
+
+    fs = first["summary"]
+    both = [n for n in names
+            if "primary" in fs.get(n, {}).get(tk, {}) and "primary" in fs.get(n, {}).get("autogluon", {})]
+    d = {n: fs[n][tk]["primary"] - fs[n]["autogluon"]["primary"] for n in both}
+    t_tk = sum(fs[n][tk]["train_s"] for n in both)
+    t_ag = sum(fs[n]["autogluon"]["train_s"] for n in both)
+    within = sum(v >= -TIE for v in d.values())
+    ratio = t_tk / t_ag if t_ag else None
+    g = {"within": within, "sets": len(both), "mean_diff": float(np.mean(list(d.values()))) if d else None,
+         "train_s_tk": t_tk, "train_s_autogluon": t_ag, "time_ratio": ratio,
+         "met": bool(d) and within == len(both) and ratio is not None and ratio <= AG_TIME_FRACTION}
+    if not d:
+        return g, "no set with both tk and AutoGluon on the first split"
+    text = (f"against AutoGluon (seed {first['seed']}): within {TIE} of it (or above) on {within}/{len(both)} sets, "
+            f"mean difference {g['mean_diff']:+.4f}, train time {t_tk:.0f} s vs {t_ag:.0f} s = {ratio:.2f}× "
+            f"AutoGluon's (aim: its quality on every set at ≤ {AG_TIME_FRACTION}× its time: "
+            f"{'met' if g['met'] else 'not met'})")
+    return g, text
+
+
+def targets(summary: dict, table: dict, systems: list[str], first: dict | None) -> dict | None:
+    """Where each tk variant (a system not in SYSTEMS) stands against issue 25's targets; None without anchors."""
     tks = [s for s in systems if s not in SYSTEMS]
     if not tks or not any(a in systems for a in ("lightgbm", "autogluon")):
         return None
@@ -202,37 +241,23 @@ def targets(summary: dict, table: dict, systems: list[str], first: dict | None) 
     out: dict[str, Any] = {"per_tk": {}, "lines": []}
     best_rank = min(table[s]["mean_rank"] for s in systems)
     for tk in tks:
-        g: dict[str, Any] = {"mean_rank": table[tk]["mean_rank"], "best_mean_rank": table[tk]["mean_rank"] == best_rank}
-        line = f"- **{tk}**: mean rank {table[tk]['mean_rank']:.2f} of {len(systems)} systems " \
-               f"({'the best' if g['best_mean_rank'] else f'best is {best_rank:.2f}'})"
+        best = table[tk]["mean_rank"] == best_rank
+        g: dict[str, Any] = {"mean_rank": table[tk]["mean_rank"], "best_mean_rank": best}
+        parts = [f"mean rank {table[tk]['mean_rank']:.2f} of {len(systems)} systems "
+                 f"({'the best' if best else f'the best is {best_rank:.2f}'})"]
+        if first and tk in first["systems"]:
+            ranks = first["standings"]
+            g["first_split_mean_rank"] = ranks[tk]["mean_rank"]
+            parts[0] += (f", on the first split alone {ranks[tk]['mean_rank']:.2f} of {len(first['systems'])} "
+                         f"(the best is {min(r['mean_rank'] for r in ranks.values()):.2f})")
         if "lightgbm" in systems:
-            d = {n: summary[n][tk]["primary"] - summary[n]["lightgbm"]["primary"] for n in names
-                 if "primary" in summary[n].get(tk, {}) and "primary" in summary[n].get("lightgbm", {})}
-            short = sorted((v, n) for n, v in d.items() if v < -LGBM_TIE)
-            g["lightgbm"] = {"within": len(d) - len(short), "sets": len(d), "met": len(short) <= len(DATASETS) - LGBM_SETS,
-                             "short": {n: round(v, 4) for v, n in short}, "mean_diff": float(np.mean(list(d.values())))}
-            line += (f"; within {LGBM_TIE} of LightGBM-on-all-rows (or above) on {len(d) - len(short)}/{len(d)} sets "
-                     f"(target ≥ {LGBM_SETS} of {len(DATASETS)}, at most {len(DATASETS) - LGBM_SETS} short: "
-                     f"{'met' if g['lightgbm']['met'] else 'not met'}; mean difference "
-                     f"{g['lightgbm']['mean_diff']:+.4f}"
-                     + ("; short on " + ", ".join(f"{n} {v:+.4f}" for v, n in short) if short else "") + ")")
+            g["lightgbm"], text = _vs_lightgbm(summary, names, tk)
+            parts.append(text)
         if first and "autogluon" in first["systems"] and tk in first["systems"]:
-            fs = first["summary"]
-            both = [n for n in names if "primary" in fs.get(n, {}).get(tk, {}) and "primary" in fs.get(n, {}).get("autogluon", {})]
-            d = {n: fs[n][tk]["primary"] - fs[n]["autogluon"]["primary"] for n in both}
-            t_tk = sum(fs[n][tk]["train_s"] for n in both)
-            t_ag = sum(fs[n]["autogluon"]["train_s"] for n in both)
-            within = sum(v >= -TIE for v in d.values())
-            ratio = t_tk / t_ag if t_ag else None
-            g["autogluon"] = {"within": within, "sets": len(both), "mean_diff": float(np.mean(list(d.values()))) if d else None,
-                              "train_s_tk": t_tk, "train_s_autogluon": t_ag, "time_ratio": ratio,
-                              "met": bool(d) and within == len(both) and ratio is not None and ratio <= AG_TIME_FRACTION}
-            line += (f"; against AutoGluon (seed {first['seed']}): within {TIE} of it or above on {within}/{len(both)} "
-                     f"sets, mean difference {g['autogluon']['mean_diff']:+.4f}, train time {t_tk:.0f} s vs "
-                     f"{t_ag:.0f} s = {ratio:.2f}× AutoGluon's (aim: its quality on every set at ≤ {AG_TIME_FRACTION}×: "
-                     f"{'met' if g['autogluon']['met'] else 'not met'})")
+            g["autogluon"], text = _vs_autogluon(first, names, tk)
+            parts.append(text)
         out["per_tk"][tk] = g
-        out["lines"].append(line + ".")
+        out["lines"].append(f"- **{tk}**: " + "; ".join(parts) + ".")
     return out
 
 
