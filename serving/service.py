@@ -119,7 +119,8 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             gc.freeze()  # start-up objects leave the GC's view: shorter, rarer pauses
 
         def _predict(self, rows: list) -> list[dict]:
-            return self.predictor.predict(schemas.columns_of(rows, Row))
+            # the request schema checked every list row already (serving.schemas): not read twice
+            return self.predictor.predict(schemas.columns_of(rows, Row), lists_checked=True)
 
         @staticmethod
         def _answer(predictions: list[dict]) -> Response:

@@ -18,7 +18,7 @@ from toolkit.config import guess as infer
 from toolkit.common import log
 from toolkit import train
 from toolkit.errors import TkError
-from toolkit.data.number_lists import ListColumn, python_numbers
+from toolkit.data.number_lists import SERIES_MAX_CHARS, ListColumn, python_numbers
 from toolkit.runtime.predictor import Predictor, PredictorError
 
 
@@ -140,7 +140,7 @@ def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
                 np.testing.assert_allclose(streamed[key], value, rtol=1e-6, err_msg=key)
 
     predictor = Predictor(tmp_path / "m" / "model.onnx")
-    assert predictor.list_columns == {"emb": ListColumn(None, 3, max_chars=1000), "series": ListColumn(None, None)}
+    assert predictor.list_columns == {"emb": ListColumn(None, 3, max_chars=1000), "series": ListColumn(None, None, SERIES_MAX_CHARS)}
     one = predictor.run([{"emb": [0.1, 0.2, 0.3], "series": [1, 2.5]}])["y::value"]
     same = predictor.run({"emb": ["0.1 0.2 0.3"], "series": ["1 2.5"]})["y::value"]
     assert one.tolist() == same.tolist() and math.isfinite(one[0])

@@ -12,7 +12,8 @@ Input preprocessing (ONNX, string [N] → float32 [N, 2L]; L = `max_length`):
     → then the mask [N, L]: 1.0 at a value, 0.0 at padding. Output: values ‖ mask.
 Rows that are not lists are counted at training and read as the empty series by the graph; tk's
 Python runtime refuses them at prediction with an error naming the row, as for vectors (list cells:
-Parquet lists, JSON arrays, are joined first). `max_length` defaults to the longest training series
+Parquet lists, JSON arrays, are joined first). It also refuses a row longer than `max_chars`
+characters (default 100,000; the graph reads at most the first 64,000), before reading it. `max_length` defaults to the longest training series
 (at most 1000).
 
 Encoders (float [N, 2L] → [N, output_width()]):
@@ -34,13 +35,16 @@ from pydantic import Field
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
-from toolkit.data.number_lists import ListColumn
+from toolkit.data.number_lists import SERIES_MAX_CHARS, ListColumn
 from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
 
 
 class TimeseriesPreprocessing(ListPreprocessing):
     max_length: int | None = Field(None, ge=1, le=MAX_LENGTH, description="Values kept per row (the first ones); "
                                                                           "default: the longest in training.")
+    max_chars: int = Field(SERIES_MAX_CHARS, ge=1, le=10_000_000,
+                           description="Longest row (characters) tk's runtime reads: a longer row is an error "
+                                       "naming it at prediction (4xx in the server), and counted at training.")
 
 
 class TimeseriesEncoder(StrictModel):
@@ -67,11 +71,13 @@ class TimeseriesAccumulator(Accumulator):
     def __init__(self, feature: "TimeseriesInput"):
         super().__init__(feature)
         self.values = NumberAccumulator(component(feature.config.name, 0))
-        self.longest, self.bad, self.examples = 0, 0, []
+        self.longest, self.bad, self.examples, self.too_long = 0, 0, [], 0
 
     def update(self, column: np.ndarray) -> None:
         column = np.asarray(column, dtype=object)
         self.count(column)
+        chars = self.feature.config.preprocessing.max_chars
+        self.too_long += sum(len(s) > chars for s in column.tolist() if isinstance(s, str))
         limit = self.feature.config.preprocessing.max_length or MAX_LENGTH
         offset = 0
         for values, present, count in parse_lists(column, self.feature.config.preprocessing.delimiter):
@@ -98,6 +104,11 @@ class TimeseriesAccumulator(Accumulator):
 
             log.warn(f"{f.where}: {self.bad} value(s) are not lists of numbers (e.g. "
                      f"{', '.join(map(repr, self.examples))}); read as empty series")
+        if self.too_long:
+            from toolkit.common import log
+
+            log.warn(f"{f.where}: {self.too_long} row(s) longer than preprocessing.max_chars="
+                     f"{f.config.preprocessing.max_chars} characters; tk's runtime refuses such rows at prediction")
         return f
 
 
@@ -116,8 +127,10 @@ class TimeseriesInput(InputFeature):
 
     @property
     def list_column(self) -> ListColumn:
-        """Lists of any length (rows longer than max_length are cut in the graph)."""
-        return ListColumn(self.config.preprocessing.delimiter)
+        """Lists of any length (rows longer than max_length are cut in the graph), of at most
+        `max_chars` characters (a longer row is refused before the graph)."""
+        p = self.config.preprocessing
+        return ListColumn(p.delimiter, None, p.max_chars)
 
     def accumulator(self) -> TimeseriesAccumulator:
         return TimeseriesAccumulator(self)

@@ -141,29 +141,32 @@ class Predictor:
                                  f"(the model needs: {', '.join(self.inputs)})")
         return {c: get(c) for c in self.inputs}, n, index
 
-    def _feed(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _feed(self, columns: dict[str, np.ndarray], lists_checked: bool = False) -> dict[str, np.ndarray]:
         feed = {}
         for name, values in columns.items():
             if self.inputs[name] == FLOAT:
                 feed[name] = _as_float(values, name)
             elif name in self.list_columns:
-                feed[name] = _as_list_strings(values, name, self.list_columns[name])
+                feed[name] = _as_list_strings(values, name, self.list_columns[name], lists_checked)
             else:
                 feed[name] = _as_strings(values, name)
         return feed
 
     # ---- output ------------------------------------------------------------
 
-    def run(self, data) -> dict[str, np.ndarray]:
-        """Raw ONNX outputs {`<output>::label` / `::probabilities` / `::value`: array [N, …]}."""
-        columns, n, _ = self._columns(data)
-        return self._run(columns, n)
+    def run(self, data, *, lists_checked: bool = False) -> dict[str, np.ndarray]:
+        """Raw ONNX outputs {`<output>::label` / `::probabilities` / `::value`: array [N, …]}.
 
-    def _run(self, columns: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        `lists_checked`: every vector / timeseries row was already checked by
+        `ListColumn.first_bad` (the server's request schema does it per request), so it is not read again."""
+        columns, n, _ = self._columns(data)
+        return self._run(columns, n, lists_checked)
+
+    def _run(self, columns: dict[str, np.ndarray], n: int, lists_checked: bool = False) -> dict[str, np.ndarray]:
         if n == 0:  # StringNormalizer fails on 0 rows: answer without running
             return {o: np.empty((0, len(self.classes.get(o.split("::")[0], [])) or 0)) if o.endswith("::probabilities")
                     else np.empty(0, dtype=object if o.endswith("::label") else np.float32) for o in self.outputs}
-        feed = self._feed(columns)
+        feed = self._feed(columns, lists_checked)
         if n <= self.chunk_rows:
             return dict(zip(self.outputs, self.session.run(None, feed)))
         parts = []
@@ -181,14 +184,15 @@ class Predictor:
         if self._shrink is not None:
             self.session.run(None, self._feed(self._columns([{}])[0]), self._shrink)
 
-    def predict(self, data):
+    def predict(self, data, *, lists_checked: bool = False):
         """Labels, probabilities and values: a DataFrame for a DataFrame, else a list of records.
 
         DataFrame columns: `<name>::label`, `<name>::probability::<class>`, `<name>::value`.
         Records: {"<name>": {"label": …, "probabilities": {class: p}}} or {"<name>": {"value": …}}.
+        `lists_checked`: as for `run`.
         """
         columns, n, index = self._columns(data)
-        out = self._run(columns, n)
+        out = self._run(columns, n, lists_checked)
         if index is not None:
             return self._frame(out, index)
         return self._records(out, n)
@@ -274,7 +278,34 @@ def _object_array(values) -> np.ndarray:
     return out
 
 
+def _huge_int(values, column: str, why: str) -> PredictorError | None:
+    """The error for the first int in `values` that Python cannot make `why` of: a "number" (float() of
+    an int beyond float64) or a "string" (str() of an int over sys.get_int_max_str_digits() digits)."""
+    flat = values if isinstance(values, (list, tuple)) else np.asarray(values, dtype=object).reshape(-1).tolist()
+    convert = float if why == "number" else str
+    for row, v in enumerate(flat):
+        if isinstance(v, int) and v.bit_length() > 1000:
+            try:
+                convert(v)
+            except (OverflowError, ValueError):
+                digits = int(v.bit_length() * 0.30103) + 1
+                expected = ("a number (this int is beyond float64)" if why == "number"
+                            else "a string (this int has too many digits to write)")
+                return PredictorError(f"rows[{row}].{column}: expected {expected}, got an int of about {digits:,} digits")
+    return None
+
+
 def _as_float(values, column: str) -> np.ndarray:
+    try:
+        return _as_float32(values, column)
+    except OverflowError:  # an int beyond float64 (Python's float() of 10**400)
+        error = _huge_int(values, column, "number")
+        if error is None:
+            raise
+        raise error from None
+
+
+def _as_float32(values, column: str) -> np.ndarray:
     if isinstance(values, (list, tuple)):
         if len(values) == 1 and type(values[0]) in _NUMBER_TYPES and abs(values[0]) < _FLOAT32_MAX:
             return np.array([float(values[0])], dtype=np.float32)  # one record: the common serving case
@@ -294,16 +325,27 @@ def _as_float(values, column: str) -> np.ndarray:
     return out
 
 
-def _as_list_strings(values, column: str, lists: ListColumn) -> np.ndarray:
-    """A vector / timeseries column: list cells joined, then every present row checked (error naming it)."""
+def _as_list_strings(values, column: str, lists: ListColumn, checked: bool = False) -> np.ndarray:
+    """A vector / timeseries column: list cells joined, then every present row checked (error naming it),
+    unless the caller `checked` them already."""
     strings = _as_strings(lists.join(values), column)
-    bad = lists.first_bad(strings)
+    bad = None if checked else lists.first_bad(strings)
     if bad is not None:
         raise PredictorError(f"rows[{bad[0]}].{column}: {bad[1]}")
     return strings
 
 
 def _as_strings(values, column: str) -> np.ndarray:
+    try:
+        return _strings(values, column)
+    except ValueError as e:  # str() of an int over 4,300 digits (sys.int_info.default_max_str_digits)
+        error = _huge_int(values, column, "string")
+        if error is None:
+            raise
+        raise error from None
+
+
+def _strings(values, column: str) -> np.ndarray:
     if isinstance(values, (list, tuple)) and len(values) == 1 and type(values[0]) is str and values[0].isascii():
         return np.array(values, dtype=object)  # one record's ASCII string: nothing to coerce
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and values.size:
