@@ -27,6 +27,7 @@ from toolkit.features.number import NumberInput, NumberInputConfig, NumberOutput
 from toolkit.features.set import SetInput, SetInputConfig, SetOutput, SetOutputConfig
 from toolkit.models.gbm import GbmConfig, GbmModel, Layout, set_ml_opset
 from toolkit.models.gbm.objectives import score
+from toolkit.models.gbm.tree_check import read_booster
 from toolkit.features.pregraph import build_graph
 
 N_TRAIN, N_VAL, LEVELS = 1500, 400, 80
@@ -266,11 +267,11 @@ def test_zero_as_missing_booster_converts():
     y = (x[:, 0] == 0) + x[:, 1] + rng.normal(size=800) * 0.1
     b = lgb.train({"objective": "regression", "zero_as_missing": True, "verbosity": -1, "num_threads": 1},
                   lgb.Dataset(x, y), num_boost_round=20)
-    dump = b.dump_model()
-    assert zero_columns(dump) == [0, 1] or zero_columns(dump) == [0]
+    trees = read_booster(b.model_to_string(), width=2, n_scores=1, max_trees=20, max_leaves=31, where="z")
+    assert zero_columns(trees) == [0, 1] or zero_columns(trees) == [0]
     g = GraphBuilder("z")
     xd = g.op("Cast", g.input("X", "float32", ["N", 2]), name="double", to=11)
-    out = ensemble_onnx(g, zero_as_missing_onnx(g, xd, zero_columns(dump), 2, "z"), dump, "z")
+    out = ensemble_onnx(g, zero_as_missing_onnx(g, xd, zero_columns(trees), 2, "z"), trees, "z")
     g.output(out, "float64", ["N", 1])
     m = set_ml_opset(g.build())
     x[:8, 0] = [0.0, -0.0, 1e-36, np.nan, np.inf, -np.inf, 1e-30, -1e-36]
@@ -320,11 +321,11 @@ def test_trees_without_splits():
     x = np.ones((100, 2), np.float32)
     y = np.r_[np.zeros(30), np.ones(70)]
     b = lgb.train({"objective": "binary", "verbosity": -1, "num_threads": 1}, lgb.Dataset(x, y), num_boost_round=3)
-    dump = b.dump_model()
-    assert all("leaf_value" in t["tree_structure"] for t in dump["tree_info"])
+    trees = read_booster(b.model_to_string(), width=2, n_scores=1, max_trees=3, max_leaves=31, where="leaves")
+    assert all(t.num_leaves == 1 for t in trees.trees)
     g = GraphBuilder("leaves")
     xd = g.op("Cast", g.input("X", "float32", ["N", 2]), name="double", to=11)
-    g.output(ensemble_onnx(g, xd, dump, "leaves"), "float64", ["N", 1])
+    g.output(ensemble_onnx(g, xd, trees, "leaves"), "float64", ["N", 1])
     x[:3] = [[np.nan, np.inf], [-np.inf, 0], [5, -5]]
     got = _session(set_ml_opset(g.build())).run(None, {"X": x})[0][:, 0]
     np.testing.assert_allclose(got, b.predict(x, raw_score=True), atol=1e-12)

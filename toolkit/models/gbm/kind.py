@@ -92,8 +92,18 @@ def load_trees(cfg, data: bytes, input_names: list[str]):
     from toolkit.models.gbm import GbmModel
     from toolkit.models.gbm.core import GbmCore
 
-    try:
-        gbm = GbmModel.from_state(cfg.gbm, json.loads(data))
-    except (ValueError, KeyError, TypeError) as e:
-        raise TkError(f"{GBM}: damaged: {e}") from None
+    try:  # every tree is checked in Python before LightGBM reads it (toolkit.models.gbm.tree_check)
+        gbm = GbmModel.from_state(cfg.gbm, json.loads(data), where=GBM)
+    except TkError:
+        raise
+    except (ValueError, KeyError, TypeError, RecursionError) as e:  # json: not JSON, or nested past the stack
+        raise TkError(f"{GBM}: damaged: {_first_line(e)}") from None
+    except Exception as e:  # lightgbm.basic.LightGBMError on a checked tree: still one line
+        if type(e).__name__ != "LightGBMError":
+            raise
+        raise TkError(f"{GBM}: LightGBM cannot load it: {_first_line(e)}") from None
     return GbmCore(gbm, input_names)
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0]

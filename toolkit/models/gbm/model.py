@@ -20,6 +20,7 @@ from toolkit.errors import TkError
 from toolkit.config.gbm import GbmConfig
 from toolkit.models.gbm.matrix import Layout, matrix_onnx
 from toolkit.models.gbm.objectives import objective_for
+from toolkit.models.gbm.tree_check import check_layout, read_booster
 from toolkit.models.gbm.trees import ensemble_onnx, zero_as_missing_onnx, zero_columns
 
 #: ai.onnx.ml opset of the trees graph: TreeEnsemble (with BRANCH_MEMBER) is opset 5.
@@ -37,13 +38,19 @@ def set_ml_opset(model, version: int = ML_OPSET):
 
 
 class _Booster:
-    """One trained booster and what is known about its output."""
+    """One trained booster and what is known about its output.
 
-    def __init__(self, name: str, type: str, n_scores: int, model_str: str, info: dict):
+    `model_str` (LightGBM's text) is checked first (toolkit.models.gbm.tree_check: `trees`), and LightGBM
+    loads the text written again from the checked trees, never `model_str` itself."""
+
+    def __init__(self, name: str, type: str, n_scores: int, model_str: str, info: dict, *, width: int,
+                 config: GbmConfig, where: str = "gbm"):
         import lightgbm as lgb
 
         self.name, self.type, self.n_scores, self.model_str, self.info = name, type, n_scores, model_str, info
-        self.booster = lgb.Booster(model_str=model_str)
+        self.trees = read_booster(model_str, width=width, n_scores=n_scores, max_trees=config.num_trees * n_scores,
+                                  max_leaves=config.num_leaves, where=f"{where}: booster {name!r}")
+        self.booster = lgb.Booster(model_str=self.trees.model_string())
 
 
 class GbmModel:
@@ -106,7 +113,8 @@ class GbmModel:
         info = {"rounds": int(best), "rounds_trained": int(trained[0]),
                 "early_stop_metric": f"{name}.{metric}", "validation": score, "train_seconds": round(seconds, 3)}
         return _Booster(name, objective.output.type, objective.n_scores,
-                        booster.model_to_string(num_iteration=best), info)
+                        booster.model_to_string(num_iteration=best), info, width=self.layout_.n_columns,
+                        config=cfg)
 
     # ---- prediction --------------------------------------------------------------------------
     def predict_raw(self, x: np.ndarray) -> list[np.ndarray]:
@@ -141,9 +149,8 @@ class GbmModel:
         x32 = matrix_onnx(g, self.layout_)
         x = g.op("Cast", x32, name="gbm/double", to=11)  # DOUBLE: LightGBM compares and sums in double
         for b in self.boosters_:
-            dump = b.booster.dump_model()
-            xb = zero_as_missing_onnx(g, x, zero_columns(dump), self.layout_.n_columns, b.name)
-            scores = ensemble_onnx(g, xb, dump, b.name)
+            xb = zero_as_missing_onnx(g, x, zero_columns(b.trees), self.layout_.n_columns, b.name)
+            scores = ensemble_onnx(g, xb, b.trees, b.name)
             s32 = g.op("Cast", scores, name=f"{b.name}/float", to=1)
             raw = f"{b.name}::raw"
             if b.n_scores > 1:
@@ -163,12 +170,21 @@ class GbmModel:
                               "model": b.model_str} for b in self.boosters_]}
 
     @classmethod
-    def from_state(cls, config: GbmConfig, state: dict) -> "GbmModel":
-        if state.get("version") != STATE_VERSION:
-            raise TkError(f"gbm state: version {state.get('version')!r} is not {STATE_VERSION}; "
-                          "retrain the model with this tk")
+    def from_state(cls, config: GbmConfig, state: dict, where: str = "gbm state") -> "GbmModel":
+        """The model `state()` wrote; every tree checked (toolkit.models.gbm.tree_check) before LightGBM reads it."""
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            version = state.get("version") if isinstance(state, dict) else None
+            raise TkError(f"{where}: version {version!r} is not {STATE_VERSION}; retrain the model with this tk")
         self = cls(config)
-        self.layout_ = Layout.from_state(state["layout"])
-        self.boosters_ = [_Booster(b["name"], b["type"], b["n_scores"], b["model"], b["info"])
-                          for b in state["boosters"]]
+        self.layout_ = check_layout(state.get("layout"), where)
+        boosters = state.get("boosters")
+        if not isinstance(boosters, list) or not all(isinstance(b, dict) for b in boosters):
+            raise TkError(f"{where}: 'boosters' is not a list of objects")
+        self.boosters_ = []
+        for i, b in enumerate(boosters):
+            name, n_scores = b.get("name"), b.get("n_scores")
+            if not isinstance(name, str) or type(n_scores) is not int or not 1 <= n_scores <= 100_000:
+                raise TkError(f"{where}: boosters[{i}] needs a string name and an int n_scores in [1, 100000]")
+            self.boosters_.append(_Booster(name, b.get("type"), n_scores, b.get("model"), b.get("info") or {},
+                                           width=self.layout_.n_columns, config=config, where=where))
         return self

@@ -1,7 +1,8 @@
 """LightGBM trees → one ai.onnx.ml TreeEnsemble node (opset 5), exactly.
 
-The conversion reads `booster.dump_model()` and reproduces LightGBM's own
-decision rules (LightGBM 4.x, `Tree::NumericalDecision` / `CategoricalDecision`):
+The conversion reads the trees as toolkit.models.gbm.tree_check checked them (LightGBM's arrays, never its
+JSON dump, which nests a node per level) and reproduces LightGBM's own decision rules (LightGBM 4.x,
+`Tree::NumericalDecision` / `CategoricalDecision`), without recursion:
 
 - numerical split `x <= threshold` → BRANCH_LEQ. The node's NaN routing:
   missing_type "NaN" → `default_left`; missing_type "None" → LightGBM reads NaN
@@ -27,6 +28,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from toolkit.errors import TkError
+from toolkit.models.gbm.tree_check import CATEGORICAL, DEFAULT_LEFT, Booster, Tree
 
 #: nodes_modes values of TreeEnsemble (ai.onnx.ml opset 5).
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
@@ -57,27 +59,19 @@ class _Arrays:
         return len(self.feature) - 1
 
 
-def _missing_types(dump: dict) -> dict[int, set[str]]:
+def _missing_types(booster: Booster) -> dict[int, set[str]]:
     """Column index → the missing_type values of the numerical splits on it."""
     seen: dict[int, set[str]] = {}
-
-    def walk(node: dict) -> None:
-        if "leaf_value" in node:
-            return
-        if node["decision_type"] == "<=":
-            seen.setdefault(node["split_feature"], set()).add(node["missing_type"])
-        walk(node["left_child"])
-        walk(node["right_child"])
-
-    for tree in dump["tree_info"]:
-        walk(tree["tree_structure"])
+    for tree in booster.trees:
+        for node in np.flatnonzero((tree.decision_type & CATEGORICAL) == 0).tolist():
+            seen.setdefault(int(tree.split_feature[node]), set()).add(tree.missing_type(node))
     return seen
 
 
-def zero_columns(dump: dict) -> list[int]:
+def zero_columns(booster: Booster) -> list[int]:
     """Columns whose splits treat zero as missing (zero_as_missing); see module docstring."""
     out = []
-    for col, kinds in sorted(_missing_types(dump).items()):
+    for col, kinds in sorted(_missing_types(booster).items()):
         if "Zero" in kinds:
             if "NaN" in kinds:
                 raise TkError(f"gbm: matrix column {col} has both zero-as-missing and NaN-as-missing "
@@ -86,69 +80,57 @@ def zero_columns(dump: dict) -> list[int]:
     return out
 
 
-def _add_split(a: _Arrays, node: dict, where: str) -> int:
+def _add_split(a: _Arrays, tree: Tree, node: int) -> int:
     i = a.node()
-    a.feature[i] = int(node["split_feature"])
-    kind, missing = node["decision_type"], node["missing_type"]
-    if kind == "<=":
-        t = float(node["threshold"])
-        a.mode[i], a.split[i] = BRANCH_LEQ, t
-        if missing == "None":
-            a.missing_true[i] = int(0.0 <= t)
-        elif missing in ("NaN", "Zero"):
-            a.missing_true[i] = int(bool(node["default_left"]))
-        else:
-            raise TkError(f"{where}: unknown missing_type {missing!r}")
-    elif kind == "==":
+    a.feature[i] = int(tree.split_feature[node])
+    if tree.decision_type[node] & CATEGORICAL:
         a.mode[i] = BRANCH_MEMBER
-        a.members.extend(float(c) for c in str(node["threshold"]).split("||"))
+        a.members.extend(float(c) for c in tree.categories(node))
         a.members.append(float("nan"))
         a.missing_true[i] = 0  # NaN → right (LightGBM: not in any category set)
     else:
-        raise TkError(f"{where}: unknown decision_type {kind!r}")
+        t = float(tree.threshold[node])
+        a.mode[i], a.split[i] = BRANCH_LEQ, t
+        if tree.missing_type(node) == "None":
+            a.missing_true[i] = int(0.0 <= t)
+        else:  # "NaN" or "Zero": LightGBM's default_left
+            a.missing_true[i] = int(bool(tree.decision_type[node] & DEFAULT_LEFT))
     return i
 
 
-def _add_tree(a: _Arrays, root: dict, target: int, where: str) -> None:
-    if "leaf_value" in root:  # a tree without a split: one node whose both branches hit the leaf
+def _add_tree(a: _Arrays, tree: Tree, target: int) -> None:
+    """The tree's nodes in pre-order (left subtree first), without recursion: a checked tree may be a
+    chain as deep as it has leaves."""
+    if tree.num_leaves == 1:  # a tree without a split: one node whose both branches hit the leaf
         i = a.node()
-        leaf = a.leaf(root["leaf_value"], target)
+        leaf = a.leaf(tree.leaf_value[0], target)
         a.true_id[i] = a.false_id[i] = leaf
         a.true_leaf[i] = a.false_leaf[i] = 1
         a.roots.append(i)
         return
-    a.roots.append(_add_subtree(a, root, target, where))
+    a.roots.append(len(a.feature))
+    todo = [(0, None, None, None)]  # (LightGBM child index, parent's ids, parent's leaf flags, parent node)
+    while todo:
+        child, ids, leafs, parent = todo.pop()
+        if child < 0:
+            ids[parent], leafs[parent] = a.leaf(tree.leaf_value[~child], target), 1
+            continue
+        i = _add_split(a, tree, child)
+        if parent is not None:
+            ids[parent], leafs[parent] = i, 0
+        todo.append((int(tree.right_child[child]), a.false_id, a.false_leaf, i))
+        todo.append((int(tree.left_child[child]), a.true_id, a.true_leaf, i))
 
 
-def _add_subtree(a: _Arrays, node: dict, target: int, where: str) -> int:
-    i = _add_split(a, node, where)
-    for child, ids, leafs in (("left_child", a.true_id, a.true_leaf), ("right_child", a.false_id, a.false_leaf)):
-        sub = node[child]
-        if "leaf_value" in sub:
-            ids[i], leafs[i] = a.leaf(sub["leaf_value"], target), 1
-        else:
-            ids[i], leafs[i] = _add_subtree(a, sub, target, where), 0
-    return i
-
-
-def _check(dump: dict, where: str) -> None:
-    if dump.get("average_output"):
-        raise TkError(f"{where}: random-forest boosters (average_output) are not supported")
-    for t in dump["tree_info"]:
-        if t.get("is_linear"):
-            raise TkError(f"{where}: linear trees (linear_tree) are not supported")
-
-
-def ensemble_onnx(g, x: str, dump: dict, name: str) -> str:
-    """Emit the TreeEnsemble for one booster; `x` float64 [N, F] → float64 [N, K]."""
-    where = f"gbm booster {name!r}"
-    _check(dump, where)
-    k = int(dump["num_tree_per_iteration"])
+def ensemble_onnx(g, x: str, booster: Booster, name: str) -> str:
+    """Emit the TreeEnsemble for one checked booster (toolkit.models.gbm.tree_check); `x` float64 [N, F] → [N, K]."""
+    k = booster.num_tree_per_iteration
     a = _Arrays()
-    for t, tree in enumerate(dump["tree_info"]):
-        _add_tree(a, tree["tree_structure"], t % k, where)
+    for t, tree in enumerate(booster.trees):
+        _add_tree(a, tree, t % k)
     if not a.roots:  # no trees at all: a zero score
-        _add_tree(a, {"leaf_value": 0.0}, 0, where)
+        _add_tree(a, Tree(1, *([np.zeros(0, np.int64)] * 6), np.zeros(1), np.zeros(0, np.int64),
+                          np.zeros(0, np.int64), 1.0), 0)
     f64 = np.float64
     attrs = dict(
         n_targets=k, aggregate_function=1, post_transform=0, tree_roots=a.roots,
