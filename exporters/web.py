@@ -10,7 +10,8 @@ The page reads the ONNX file's metadata_props (tk.inputs, tk.outputs, tk.feature
 another host. `tk.web` = {"version": 1, "title": str, "defaults_from": str,
 "fields": [{"column", "feature", "type", "dtype", "default", ...type-specific keys}]}:
 
-    number    default: median of the training data file (else the fill value), min, max
+    number    default: median of the `--dataset` file when one is given, else the fill value; min, max
+    date      default: the median training date (fitted), written in the column's format
     category  default: the most frequent training value; choices: the vocabulary
     binary    default: the most frequent side; labels: [false spelling, true spelling]
     text      default: ""; placeholder: a generic hint (never a training text: the page is public)
@@ -56,7 +57,7 @@ ORT_FILES = tuple(ORT_WEB_FILES)
 PAGE = Path(__file__).with_name("web_page")
 PAGE_FILES = ("index.html", "csv.js", "app.js", "style.css")
 META_KEY = "tk.web"
-MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger training file is not read again for medians
+MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger --dataset is refused for the form's medians
 
 
 # ---- the form: one field per raw column -----------------------------------------------------
@@ -85,29 +86,27 @@ def _frame_column(frame, column):
     return frame[column].to_numpy(dtype=object, na_value=None)
 
 
-def training_frame(model, model_dir: Path):
-    """The training data file named in training_stats.json, or None (with a note) when unreadable."""
+def defaults_frame(dataset) -> tuple[object, str]:
+    """(DataFrame, its file name) of the `--dataset` the user named for the form's defaults, or (None,
+    "features.json"): then every default comes from the fitted features. Nothing is read from a path
+    found inside the model folder (training_stats.json names the training file, but whoever writes the
+    folder could name any file there, and its statistics would be published)."""
     from toolkit.data import tables as data
 
-    source = model.stats.get("data", {}).get("source")
-    if not source or not Path(source).is_file():
-        log.info(f"--web: training data {source or '(not recorded)'} not found; number defaults are the "
-                 "features' fill values")
+    if dataset is None:
         return None, "features.json"
-    if Path(source).stat().st_size > MAX_DEFAULTS_FILE_BYTES:
-        log.info(f"--web: training data {source} is over {MAX_DEFAULTS_FILE_BYTES >> 20} MiB; number defaults "
-                 "are the features' fill values")
-        return None, "features.json"
-    try:
-        return data.read_table(source), str(source)
-    except TkError as e:
-        log.warn(f"--web: {e}; number defaults are the features' fill values")
-        return None, "features.json"
+    path = Path(dataset)
+    if not path.is_file():
+        raise TkError(f"--dataset {path}: no such file (the web form's defaults are read from it)")
+    if path.stat().st_size > MAX_DEFAULTS_FILE_BYTES:
+        raise TkError(f"--dataset {path}: over {MAX_DEFAULTS_FILE_BYTES >> 20} MiB; the form's defaults need a "
+                      "smaller sample (or no --dataset: defaults from features.json)")
+    return data.read_table(path), path.name
 
 
-def web_metadata(model, model_dir: Path) -> dict:
-    frame, source = training_frame(model, model_dir)
-    return {"version": 1, "title": Path(model_dir).resolve().name, "defaults_from": Path(source).name,
+def web_metadata(model, model_dir: Path, dataset=None) -> dict:
+    frame, source = defaults_frame(dataset)
+    return {"version": 1, "title": Path(model_dir).resolve().name, "defaults_from": source,
             "fields": form_fields(model, frame)}
 
 
@@ -253,8 +252,9 @@ def site_model(model, meta: dict) -> bytes:
     return proto.SerializeToString()
 
 
-def export_web(model_dir: Path, out_dir: Path) -> None:
-    """Write the static site for the model directory `model_dir` into `out_dir`."""
+def export_web(model_dir: Path, out_dir: Path, dataset: Path | None = None) -> None:
+    """Write the static site for the model directory `model_dir` into `out_dir`; the form's number
+    defaults are the medians of `dataset` when given, else every default comes from features.json."""
     from toolkit import api
     from toolkit.runtime.model_dir import atomic_write
 
@@ -272,7 +272,7 @@ def export_web(model_dir: Path, out_dir: Path) -> None:
                       "delete it); give another folder")
     ort = ort_files(find_ort_web())
     model = api.load(model_dir)
-    meta = web_metadata(model, Path(model_dir))
+    meta = web_metadata(model, Path(model_dir), dataset)
     onnx_bytes = site_model(model, meta)
     (out_dir / "ort").mkdir(parents=True, exist_ok=True)
     for name in PAGE_FILES:

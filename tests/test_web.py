@@ -61,10 +61,10 @@ def ort_web():
         pytest.skip(f"onnxruntime-web unavailable: {e} (or run `sh examples/edge/node/install.sh`)")
 
 
-def export_site(model_dir: Path, site: Path) -> Path:
-    """`tk export MODEL --web SITE` through the real CLI (a subprocess: one plain line on error)."""
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+def export_site(model_dir: Path, site: Path, *args) -> Path:
+    """`tk export MODEL --web SITE [args]` through the real CLI (a subprocess: one plain line on error)."""
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site),
+                           *map(str, args)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return site
 
@@ -178,7 +178,7 @@ def assert_usable(out: dict) -> None:
 
 @pytest.fixture(scope="module")
 def churn_site(churn_model, ort_web, tmp_path_factory) -> Path:
-    return export_site(churn_model[1], tmp_path_factory.mktemp("web") / "churn-site")
+    return export_site(churn_model[1], tmp_path_factory.mktemp("web") / "churn-site", "--dataset", CHURN / "churn.csv")
 
 
 def test_site_model_is_the_model_plus_form_metadata(churn_model, churn_site):

@@ -116,7 +116,7 @@ def export(
     if web is not None:
         from exporters import web as web_export
 
-        _run(web_export.export_web, model, web)
+        _run(web_export.export_web, model, web, dataset)  # --dataset: the form's number medians
         if onnx is None and not bento:
             return
     if bento:

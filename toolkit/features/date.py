@@ -28,7 +28,7 @@ from pydantic import Field, field_validator, model_validator
 from toolkit.errors import TkError
 from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
                                    StrictModel, np)  # numpy, lazily
-from toolkit.features.date_parse import CYCLES, PARTS, compile_format, parse, parts_onnx
+from toolkit.features.date_parse import CYCLES, EPOCH_END, EPOCH_MIN, PARTS, compile_format, parse, parts_onnx
 from toolkit.features.number import NumberAccumulator, NumberEncoder, NumberInput, NumberInputConfig, \
     NumberPreprocessing
 
@@ -221,7 +221,30 @@ class DateInput(InputFeature):
         """A date (or date and time) picker; `format` says how to write the value sent to the model."""
         fmt = compile_format(self.config.preprocessing.format)
         control = "number" if fmt.epoch else ("datetime" if fmt.has_time else "date")
-        return {"default": self.example_, "format": fmt.text, "control": control}
+        return {"default": self.median_date(), "format": fmt.text, "control": control}
+
+    def median_date(self) -> str:
+        """The median training date, from the fitted statistics (never a training row: the web page that
+        shows it is public), written in the column's format. From the elapsed_days part's median when the
+        feature has it, else from each calendar part's median (a day past the month's end is its last)."""
+        import datetime as dt
+
+        fills = {p: float(f.fill_) for p, f in self.numbers_.items() if math.isfinite(float(f.fill_))}
+        if "elapsed_days" in fills:
+            seconds = min(max(round(fills["elapsed_days"] * 86400), EPOCH_MIN), EPOCH_END - 1)
+            t = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+        else:
+            year = min(max(round(fills.get("year", 2000)), 1), 9999)
+            month = min(max(round(fills.get("month", 1)), 1), 12)
+            last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day if year < 9999 or \
+                month < 12 else 31
+            t = dt.datetime(year, month, min(max(round(fills.get("day", 1)), 1), last),
+                            *(min(max(round(fills.get(p, 0)), 0), top) for p, top in
+                              (("hour", 23), ("minute", 59), ("second", 59))))
+        fmt = self.config.preprocessing.format
+        if fmt == "iso" and (t.hour, t.minute, t.second) == (0, 0, 0):
+            fmt = "%Y-%m-%d"
+        return render(fmt, t.year, t.month, t.day, t.hour, t.minute, t.second)
 
     def edge_values(self) -> list:
         """Generic strings + Feb 30, month 13, year 0 and 9999, a leap second, 1e30, NaN in this format."""
