@@ -172,42 +172,64 @@ function buildField(f) {
 
 const DATE_FIELDS = { Y: 4, m: 2, d: 2, H: 2, M: 2, S: 2 };
 
-/** "2024-03-05T07:08" (a picker's value) → the text `format` ("iso" or strptime %Y %m %d %H %M %S) asks for. */
+/** The picker's time "HH:MM[:SS[.fff]]" → { H, M, S, f } (f: the fraction's digits, "" without one). */
+function timeParts(time) {
+  const [H, M, rest = '00'] = time.split(':');
+  const [S, f = ''] = rest.split('.');
+  return { H, M, S, f };
+}
+
+/** "2024-03-05T07:08:09.5" (a picker's value) → the text `format` ("iso" or strptime %Y %m %d %H %M %S %f)
+ * asks for. %f is the fraction of a second, its digits as the picker gives them ("0" without one). */
 function writeDate(format, pickerValue) {
   const [date, time = '00:00'] = pickerValue.split('T');
   const [Y, m, d] = date.split('-');
-  const [H, M, S = '00'] = time.split(':');
-  const parts = { Y, m, d, H, M, S };
-  if (format === 'iso') return pickerValue.length > 10 ? `${date}T${H}:${M}:${S}` : date;
-  return format.replace(/%([YmdHMS%])/g, (_, k) => (k === '%' ? '%' : parts[k].padStart(DATE_FIELDS[k], '0')));
+  const { H, M, S, f } = timeParts(time);
+  const parts = { Y, m, d, H, M, S, f: f || '0' };
+  if (format === 'iso') return pickerValue.length > 10 ? `${date}T${H}:${M}:${S}${f ? `.${f}` : ''}` : date;
+  return format.replace(/%([YmdHMSf%])/g, (_, k) => {
+    if (k === '%') return '%';
+    return k === 'f' ? parts.f : parts[k].padStart(DATE_FIELDS[k], '0');
+  });
 }
 
-/** The picker's value ("YYYY-MM-DD" or "YYYY-MM-DDTHH:MM") of a date written in `format`, or "" if it does not read. */
+/** The picker's value ("YYYY-MM-DD", or "YYYY-MM-DDTHH:MM[:SS[.fff]]" as the format has seconds and a
+ * fraction) of a date written in `format`, or "" if it does not read. */
 function readDate(format, text, withTime) {
   if (!text) return '';
-  let names = ['Y', 'm', 'd', 'H', 'M', 'S'];
-  let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/;
+  let names = ['Y', 'm', 'd', 'H', 'M', 'S', 'f'];
+  let pattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?/;
   if (format !== 'iso') {
     names = [];
-    const body = format.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%([YmdHMS])/g, (_, k) => {
+    const body = format.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%([YmdHMSf])/g, (_, k) => {
       names.push(k);
-      return k === 'Y' ? '(\\d{4})' : '(\\d{1,2})';
+      return k === 'Y' ? '(\\d{4})' : k === 'f' ? '(\\d{1,6})' : '(\\d{1,2})';
     });
     pattern = new RegExp(`^${body}`);
   }
   const m = pattern.exec(text);
   if (!m) return '';
-  const got = { H: '00', M: '00' };
-  names.forEach((k, i) => { if (m[i + 1] !== undefined) got[k] = m[i + 1].padStart(DATE_FIELDS[k], '0'); });
+  const got = { H: '00', M: '00', S: '00', f: '' };
+  names.forEach((k, i) => {
+    if (m[i + 1] !== undefined) got[k] = k === 'f' ? m[i + 1] : m[i + 1].padStart(DATE_FIELDS[k], '0');
+  });
   const date = `${got.Y}-${got.m}-${got.d}`;
-  return withTime ? `${date}T${got.H}:${got.M}` : date;
+  if (!withTime) return date;
+  const fraction = got.f ? `.${got.f.padEnd(3, '0').slice(0, 3)}` : '';  // the picker holds milliseconds
+  return names.includes('S') ? `${date}T${got.H}:${got.M}:${got.S}${fraction}` : `${date}T${got.H}:${got.M}`;
+}
+
+/** The picker's step: seconds when the format has them (%S; "iso" may), milliseconds with a fraction (%f). */
+function dateStep(format) {
+  if (format === 'iso' || format.includes('%f')) return '0.001';
+  return format.includes('%S') ? '1' : '60';
 }
 
 /** A date field: <input type=date> (or datetime-local); what the model receives is written in its format. */
 function buildDate(f, id, label, hintId) {
   const withTime = f.control === 'datetime';
   const control = el('input', { type: withTime ? 'datetime-local' : 'date', id, name: f.column,
-    'aria-describedby': hintId });
+    'aria-describedby': hintId, ...(withTime ? { step: dateStep(f.format) } : {}) });
   f.read = () => (control.value ? writeDate(f.format, control.value) : '');
   f.reset = () => { control.value = readDate(f.format, f.default || '', withTime); };
   f.reset();
