@@ -19,7 +19,8 @@ FORMAT = "%d/%m/%Y %H:%M:%S.%f"
 def fraction_site(ort_web, tmp_path_factory) -> Path:  # noqa: F811
     import pandas as pd
 
-    from toolkit import log, train
+    from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     rng = np.random.default_rng(1)
@@ -38,7 +39,7 @@ def fraction_site(ort_web, tmp_path_factory) -> Path:  # noqa: F811
 
 def test_fractional_seconds_are_written_and_read_by_the_page(browser, fraction_site, tmp_path):  # noqa: F811
     from toolkit.features.date_parse import parse
-    from toolkit.runtime import Predictor
+    from toolkit.runtime.predictor import Predictor
 
     rows = [{"when": "2022-06-15T07:08:09.250", "x": "1.5"}, {"when": "2023-01-02T23:59:58.5", "x": "0"},
             {"when": "2021-03-04T05:06", "x": "-1"}]
