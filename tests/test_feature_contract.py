@@ -1,4 +1,5 @@
-"""Every registered input type through the same checks.
+"""Every built-in feature type through the same checks: toolkit.testing.check_feature (the public
+contract a plugin's type meets too), under every encoder, and the ONNX transform against an oracle.
 
 (The oracles of date, vector and timeseries — Python's datetime.strptime and
 list parsing — are in tests/test_date.py and tests/test_vector_timeseries.py.)
@@ -19,13 +20,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolkit.data import coerce
+from toolkit.config import plugins
 from toolkit.config.schema import validate_config
-from toolkit.features import INPUT_FEATURES
+from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.binary import lookup
 from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
 from toolkit.features.set import python_members
 from toolkit.features.text_tokens import python_cut, python_tokens
 from toolkit.features.pregraph import Preprocessor
+from toolkit.testing import check_feature
+
+#: tk's own types (an installed plugin may register more; tests/test_plugins.py checks those)
+BUILTIN_INPUTS = sorted(t for t in INPUT_FEATURES if plugins.owner("input_feature", t) == plugins.BUILTIN)
+BUILTIN_OUTPUTS = sorted(t for t in OUTPUT_FEATURES if plugins.owner("output_feature", t) == plugins.BUILTIN)
 
 TRAIN = {
     "number": np.array([1.0, 2.5, np.nan, 10.0, -3.0, 7.0, 2.5, 100.0], dtype=np.float32),
@@ -118,24 +125,25 @@ def run_onnx(feature, raw: np.ndarray) -> np.ndarray:
     return Preprocessor([feature]).transform({"x": raw})["x"]
 
 
-def test_every_registered_type_has_an_oracle_and_training_data():
-    assert set(INPUT_FEATURES) <= set(TRAIN), "add the new type to TRAIN/ENCODERS and oracle()"
+def test_every_builtin_type_has_an_oracle_and_training_data():
+    assert set(BUILTIN_INPUTS) <= set(TRAIN), "add the new type to TRAIN/ENCODERS and oracle()"
+    assert {"number", "category", "text", "set", "date"} <= set(BUILTIN_INPUTS)
 
 
-@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
+@pytest.mark.parametrize("type_", BUILTIN_INPUTS)
+def test_input_type_meets_the_contract_under_every_encoder(type_):
+    """check_feature: hooks, chunked fit == fit, JSON state, the graph on edge values (finite, one row
+    per row, alone == batched, zero rows), encoder width and its ONNX export == torch, form field."""
+    for enc in ENCODERS[type_]:
+        check_feature(INPUT_FEATURES[type_], TRAIN[type_], config={"encoder": enc} if enc else {})
+
+
+@pytest.mark.parametrize("type_", BUILTIN_INPUTS)
 def test_state_round_trips_through_json(type_):
     for enc in ENCODERS[type_]:
         f = make(type_, enc).fit(TRAIN[type_])
         assert roundtrip(f).state() == f.state()
         assert roundtrip(f).output_width() == f.output_width()
-
-
-@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
-def test_zero_rows_give_zero_rows(type_):
-    f = make(type_).fit(TRAIN[type_])
-    empty = TRAIN[type_][:0]
-    out = run_onnx(f, empty)
-    assert out.shape[0] == 0
 
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=32) | st.sampled_from(
@@ -248,7 +256,7 @@ def test_string_coercion_of_numbers_matches_training_and_serving():
     assert values[0] == 3.5 and values[1] == 7 and math.isnan(values[2]) and math.isnan(values[4])
 
 
-# ---- the whole protocol, for every registered input and output type ----------------------------
+# ---- the whole protocol (toolkit.testing.check_feature) for every built-in output type ----------
 
 OUTPUT_TRAIN = {
     "number": np.array([1.0, 2.5, 10.0, -3.0, 7.0, 2.5, 100.0, 4.0], dtype=np.float32),
@@ -259,88 +267,40 @@ OUTPUT_TRAIN = {
 
 
 def make_output(type_: str):
-    from toolkit.features import OUTPUT_FEATURES
-
     cfg = validate_config({"input_features": [{"name": "x", "type": "number"}],
                            "output_features": [{"name": "y", "type": type_}]})
     return OUTPUT_FEATURES[type_](cfg.output_features[0])
 
 
-def overrides(cls, base, name: str) -> bool:
-    return getattr(cls, name) is not getattr(base, name)
+def test_every_builtin_output_has_training_data():
+    assert set(BUILTIN_OUTPUTS) <= set(OUTPUT_TRAIN)
 
 
-@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
-def test_input_type_implements_the_whole_protocol(type_):
-    """Subclass of InputFeature with every required member its own; the hooks answer sensibly."""
-    from toolkit.features.base import Accumulator, InputFeature
-
-    cls = INPUT_FEATURES[type_]
-    assert issubclass(cls, InputFeature) and cls.type == type_
-    for name in ("accumulator", "state", "from_state", "to_onnx", "output_width", "encoder"):
-        assert overrides(cls, InputFeature, name), f"{type_}: {name} is not implemented"
-    f = make(type_).fit(TRAIN[type_])
-    assert isinstance(f.accumulator(), Accumulator)
-    field = f.form_field(TRAIN[type_])
-    assert "default" in field and json.dumps(field)
-    edges = f.edge_values()
-    assert len(edges) >= 10 and all(isinstance(v, (str, float, int)) for v in edges)
-    assert f.report_hints()["values"] in ("numeric", "categorical", "text")
-    assert f.missing(TRAIN[type_]).dtype == bool
+@pytest.mark.parametrize("type_", BUILTIN_OUTPUTS)
+def test_output_type_meets_the_contract(type_):
+    """check_feature: hooks, JSON state, chunked fit == fit, encoded targets, decoder and a finite loss,
+    to_onnx_post == predict (parity), score names only metric_names and holds importance_metric."""
+    check_feature(OUTPUT_FEATURES[type_], OUTPUT_TRAIN[type_])
 
 
-@pytest.mark.parametrize("type_", sorted(INPUT_FEATURES))
-def test_input_fit_in_chunks_equals_fit(type_):
-    """The accumulator over 3 chunks (every pass) gives the state of `fit` on the whole column."""
-    col = TRAIN[type_]
-    whole = make(type_).fit(col).state()
-    f = make(type_)
-    acc = f.accumulator()
-    for _ in range(acc.passes):
-        for part in np.array_split(col, 3):
-            acc.update(part)
-        acc.end_pass()
-    assert acc.finish().state() == whole
+@pytest.mark.parametrize("type_", BUILTIN_OUTPUTS)
+def test_output_type_details(type_):
+    """What check_feature leaves to tk's own types: no metrics() beside score_raw, importance_score ==
+    score's importance metric, classes for classification only, plots that toolkit.report draws."""
+    import inspect
 
-
-def test_every_registered_output_has_training_data():
-    from toolkit.features import OUTPUT_FEATURES
-
-    assert set(OUTPUT_FEATURES) <= set(OUTPUT_TRAIN)
-
-
-@pytest.mark.parametrize("type_", sorted(OUTPUT_TRAIN))
-def test_output_type_implements_the_whole_protocol(type_):
-    """Subclass of OutputFeature; state round trip; chunked fit == fit; score_raw == score(predict)."""
-    from toolkit.features import OUTPUT_FEATURES
-    from toolkit.features.base import OutputFeature
+    import toolkit.report.build as build
 
     cls = OUTPUT_FEATURES[type_]
-    assert issubclass(cls, OutputFeature) and cls.type == type_
-    for name in ("accumulator", "state", "from_state", "encode_target", "decoder", "loss", "predict", "score",
-                 "to_onnx_post"):
-        assert overrides(cls, OutputFeature, name), f"{type_}: {name} is not implemented"
     assert not hasattr(cls, "metrics"), "metrics(y, raw) is score(y, predict(raw)): use score_raw"
     col = OUTPUT_TRAIN[type_]
     f = make_output(type_).fit(col)
-    again = cls.from_state(f.config, json.loads(json.dumps(f.state())))
-    assert again.state() == f.state()
-    acc = make_output(type_).accumulator()
-    for part in np.array_split(col, 3):
-        acc.update(part)
-    acc.end_pass()
-    assert acc.finish().state() == f.state()
     y = f.encode_target(col)
     raw = np.random.default_rng(0).normal(size=y.shape if y.ndim == 2 or f.classes is None
                                           or type_ == "binary" else (len(y), len(f.classes))).astype(np.float32)
     scores = f.score_raw(y, raw)
-    assert set(scores) <= set(f.metric_names) and f.importance_metric in scores
     outs = {f"y::{k}": v for k, v in f.predict(raw).items()}
     assert f.importance_score(y, outs) == pytest.approx(scores[f.importance_metric], nan_ok=True)
     assert (f.classes is None) == (type_ == "number")
-    from toolkit.report.build import model_section  # noqa: F401  (the plots it names exist there)
-    import inspect
-    import toolkit.report.build as build
-
     for plot in f.report_plots:
         assert f'"{plot}"' in inspect.getsource(build.model_section), plot

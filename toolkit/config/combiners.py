@@ -48,3 +48,8 @@ class TransformerCombinerConfig(StrictModel):
                              f"combiner.num_heads ({self.num_heads}); use a multiple of it, "
                              f"e.g. {self.num_heads * max(1, round(self.d_token / self.num_heads))}")
         return self
+
+
+#: `combiner: {type: …}` → its config block; a plugin adds one (toolkit.config.plugins.Registry.combiner)
+#: whose class names its torch module as `module = "package.module:Class"`.
+COMBINER_CONFIGS: dict[str, type] = {"concat": ConcatCombinerConfig, "transformer": TransformerCombinerConfig}

@@ -4,7 +4,14 @@
 line per problem, each naming the YAML path:
     cfg.yaml: input_features[2].encoder.dim: input should be greater than 0, got -4
 Feature blocks are discriminated unions on `type`, built from the registries
-in toolkit.features.
+in toolkit.features (and the combiner block from toolkit.config.combiners).
+
+Plugins (toolkit.config.plugins) add to those registries, so the model that
+validates a config is built for the registries as they are: `config_model()`
+returns `Config` itself while they hold the built-in parts only, else a
+subclass of it whose unions hold the plugins' parts too (one per registry
+state, cached). `validate_config` loads the installed plugins and the YAML's
+`plugins:` first; `json_schema` and `render` follow the same model.
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-from toolkit.config.combiners import ConcatCombinerConfig, TransformerCombinerConfig
+from toolkit.config import plugins
+from toolkit.config.combiners import COMBINER_CONFIGS, ConcatCombinerConfig
 from toolkit.config.kinds import MODEL_KINDS
 from toolkit.config.messages import describe_error, did_you_mean
 from toolkit.errors import TkError
@@ -24,12 +32,14 @@ from toolkit.config.gbm import GbmConfig
 from toolkit.config.hyperopt import HyperoptConfig
 from toolkit.scoring.names import COMBINED
 
-InputFeatureConfig = Annotated[
-    Union[tuple(cls.Config for cls in INPUT_FEATURES.values())], Field(discriminator="type")]
-OutputFeatureConfig = Annotated[
-    Union[tuple(cls.Config for cls in OUTPUT_FEATURES.values())], Field(discriminator="type")]
+
+def tagged_union(configs):
+    """The config classes as one block selected by its `type` key."""
+    return Annotated[Union[tuple(configs)], Field(discriminator="type")]
 
 
+InputFeatureConfig = tagged_union(cls.Config for cls in INPUT_FEATURES.values())
+OutputFeatureConfig = tagged_union(cls.Config for cls in OUTPUT_FEATURES.values())
 
 
 class RandomSplit(StrictModel):
@@ -61,7 +71,7 @@ class Preprocessing(StrictModel):
     split: Split = RandomSplit()
 
 
-Combiner = Annotated[Union[ConcatCombinerConfig, TransformerCombinerConfig], Field(discriminator="type")]
+Combiner = tagged_union(COMBINER_CONFIGS.values())
 
 
 class TrainerConfig(StrictModel):
@@ -86,6 +96,10 @@ class TrainerConfig(StrictModel):
 
 class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
+    plugins: list[str] = Field([], description="Modules (importable: installed or on PYTHONPATH) whose "
+                               "register(registry) adds feature types, encoders, losses, combiners, metrics or "
+                               "model kinds, loaded before this config is validated; installed packages' "
+                               "`tk.plugins` entry points load without being listed (docs/extending.md).")
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
     model_type: str = Field(
@@ -218,24 +232,56 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def registry_state() -> tuple:
+    """What the config model is built from: the feature and combiner registries, as they are now."""
+    return (tuple(INPUT_FEATURES.items()), tuple(OUTPUT_FEATURES.items()), tuple(COMBINER_CONFIGS.items()))
+
+
+_BUILTIN_STATE = registry_state()
+_models: dict[tuple, type[Config]] = {}
+
+
+def config_model() -> type[Config]:
+    """The Config model for the registries as they are now (installed plugins loaded first):
+    `Config` while they hold tk's own parts only, else a cached subclass with the plugins' parts."""
+    plugins.load_installed()
+    state = registry_state()
+    if state == _BUILTIN_STATE:
+        return Config
+    model = _models.get(state)
+    if model is None:
+        model = create_model(
+            "Config", __base__=Config, __module__=__name__,
+            input_features=(list[tagged_union(c.Config for c in INPUT_FEATURES.values())], Field(min_length=1)),
+            output_features=(list[tagged_union(c.Config for c in OUTPUT_FEATURES.values())], Field(min_length=1)),
+            combiner=(tagged_union(COMBINER_CONFIGS.values()), ConcatCombinerConfig()))
+        _models[state] = model
+    return model
+
+
 def validate_config(data: dict, label: str = "config") -> Config:
+    plugins.load_installed()
+    if isinstance(data, dict) and isinstance(data.get("plugins"), list):
+        plugins.load_modules(data["plugins"], label)
+    model = config_model()
     try:
-        return Config.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as e:
-        lines = [f"{label}: {describe_error(err, Config)}" for err in e.errors()]
+        lines = [f"{label}: {describe_error(err, model)}" for err in e.errors()]
         raise TkError("\n".join(lines)) from None
 
 
 def render(config: Config) -> str:
-    """The config as YAML with every default filled in."""
+    """The config as YAML with every default filled in (`plugins:` only when it lists some)."""
     import yaml
 
-    data = config.model_dump(mode="json", exclude={"hyperopt"} if config.hyperopt is None else None)
+    skip = {k for k, empty in (("hyperopt", config.hyperopt is None), ("plugins", not config.plugins)) if empty}
+    data = config.model_dump(mode="json", exclude=skip or None)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def json_schema() -> dict:
-    """JSON Schema of the config, for editor autocomplete."""
-    schema = Config.model_json_schema()
+    """JSON Schema of the config (for editor autocomplete), with the registered plugins' parts."""
+    schema = config_model().model_json_schema()
     schema["title"] = "tk config"
     return schema

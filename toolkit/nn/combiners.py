@@ -210,3 +210,21 @@ class TransformerCombiner(nn.Module):
 
 COMBINERS = {"concat": ConcatCombiner, "transformer": TransformerCombiner}
 
+
+def combiner_class(config) -> type:
+    """The torch class of a combiner config block: a built-in one, or the class a plugin's config names
+    as `module = "package.module:Class"` (toolkit.config.plugins), imported now."""
+    cls = COMBINERS.get(config.type)
+    if cls is not None:
+        return cls
+    import importlib
+
+    from toolkit.errors import TkError
+
+    path = getattr(config, "module", "")
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise TkError(f"combiner {config.type!r}: cannot import its module {path!r}: {e}") from None
+

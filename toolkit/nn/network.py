@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from toolkit.nn.combiners import COMBINERS
+from toolkit.nn.combiners import combiner_class
 
 
 class TkModel(nn.Module):
@@ -35,7 +35,7 @@ class TkModel(nn.Module):
         self.output_names = [f.config.name for f in outputs]
         self.encoders = nn.ModuleList(f.encoder() for f in inputs)
         widths = [f.output_width() for f in inputs]
-        self.combiner = COMBINERS[combiner_config.type](widths, combiner_config)
+        self.combiner = combiner_class(combiner_config)(widths, combiner_config)
         self.ensemble = getattr(self.combiner, "k", 1)  # members per row
         k = {} if self.ensemble == 1 else {"k": self.ensemble}  # decoder(d_in) as before for one member
         self.decoders = nn.ModuleList(f.decoder(self.combiner.d_out, **k) for f in outputs)

@@ -2,6 +2,9 @@
 
 A metric that is undefined on the given rows (ROC AUC with one class present)
 is NaN, never an exception. Higher is better unless the name is in LOWER_IS_BETTER.
+
+METRICS is the registry of metrics plugins add (toolkit.config.plugins.Registry.metric); numpy is
+imported inside the functions, so registering one costs a light command (`tk config render`) nothing.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
 from toolkit.scoring.names import LOWER_IS_BETTER
+
+#: name → {"fn": fn(y, outputs) -> float, "outputs": output types, "higher_is_better": bool}; plugins fill it
+METRICS: dict[str, dict] = {}
 
 
 def better(metric: str, a: float, b: float) -> bool:
@@ -35,6 +39,8 @@ def safe(fn, *args, **kwargs) -> float:
 
 def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     """`y` 0/1 [N], `p` probability of 1 [N]."""
+    import numpy as np
+
     from sklearn import metrics as m
 
     pred = (p >= threshold).astype(int)
@@ -61,6 +67,8 @@ def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
 
 def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """`y` class index [N], `proba` [N, C]."""
+    import numpy as np
+
     from sklearn import metrics as m
 
     labels = np.arange(proba.shape[1])
@@ -103,6 +111,8 @@ def multilabel(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
     macro_f1 averages the per-label F1 over the labels present in `y` or in
     the predictions.
     """
+    import numpy as np
+
     from sklearn import metrics as m
 
     y = np.asarray(y).astype(int)

@@ -1,0 +1,439 @@
+"""Parts users add to tk without editing it: feature types, encoders, losses, combiners, metrics, model kinds.
+
+A plugin is a module with a function `register(registry)`. tk calls it with a `Registry` (nothing
+is registered on import, no decorator runs as a side effect):
+
+- installed packages: the entry point group `tk.plugins` (`[project.entry-points."tk.plugins"]
+  cyclic = "tk_cyclic"` in the plugin's pyproject.toml); loaded once per process, the first time a
+  config is validated or its schema is built (`load_installed`);
+- the YAML: `plugins: [tk_cyclic, my_team.parts]`, module names imported before the config is
+  validated (`load_modules`); the resolved config keeps the list, so a model directory reloads them.
+
+The registries stay plain dicts in their rooms (INPUT_FEATURES / OUTPUT_FEATURES in
+toolkit.features, COMBINER_CONFIGS in toolkit.config.combiners, MODEL_KINDS in toolkit.config.kinds,
+the metric names in toolkit.scoring); `Registry` only checks and fills them, and records which
+plugin gave each part (`owner`), so that a refusal names it. An encoder, a loss or a metric added to
+an existing type makes the registry hold a subclass of that type (`_compose`) that knows it; the
+config schema is rebuilt from the registries (toolkit.config.schema.config_model).
+
+The torch code of an encoder, a loss or a combiner is named by its config class as "module:Name"
+(`module = "my_pkg.nn:GatedCombiner"`), imported when a model is built: reading a config imports
+no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from contextlib import contextmanager
+from typing import Annotated, Any, Union, get_args
+
+from pydantic import Field, create_model
+
+from toolkit.config.combiners import COMBINER_CONFIGS
+from toolkit.config.kinds import MODEL_KINDS
+from toolkit.errors import TkError
+from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
+from toolkit.features.base import InputFeature, OutputFeature, StrictModel
+from toolkit.scoring.metrics import METRICS
+from toolkit.scoring.names import LOWER_IS_BETTER
+
+ENTRY_POINT_GROUP = "tk.plugins"
+BUILTIN = "tk"
+
+#: (part, name) → the plugin that registered it: ("input_feature", "cyclic") → "tk_cyclic"
+OWNERS: dict[tuple[str, str], str] = {}
+#: the classes as registered, before _compose adds plugin encoders, losses and metrics to them
+BASE_CLASSES: dict[tuple[str, str], type] = {}
+#: feature type → {encoder / loss name: its config class}, for inputs and outputs
+ENCODERS: dict[str, dict[str, type]] = {}
+LOSSES: dict[str, dict[str, type]] = {}
+_loaded: list[str] = []  # plugins registered in this process, in order
+_installed_done = False
+
+
+def _builtin_owners() -> None:
+    for name in INPUT_FEATURES:
+        OWNERS.setdefault(("input_feature", name), BUILTIN)
+    for name in OUTPUT_FEATURES:
+        OWNERS.setdefault(("output_feature", name), BUILTIN)
+    for name in COMBINER_CONFIGS:
+        OWNERS.setdefault(("combiner", name), BUILTIN)
+    for name in MODEL_KINDS:
+        OWNERS.setdefault(("model_kind", name), BUILTIN)
+
+
+_builtin_owners()
+
+
+def owner(part: str, name: str) -> str:
+    """The plugin that registered `name` as a `part` ("input_feature", "metric", …); "tk" for built-ins."""
+    return OWNERS.get((part, name), BUILTIN)
+
+
+def loaded() -> list[str]:
+    """Plugins registered in this process, in order."""
+    return list(_loaded)
+
+
+def _tag(config: type, what: str, plugin: str) -> str:
+    """The one value of `type: Literal[...]` in a part's config class."""
+    if not (isinstance(config, type) and issubclass(config, StrictModel)):
+        raise TkError(f"plugin {plugin!r}: the {what} config must be a toolkit.features.base.StrictModel "
+                      f"subclass (pydantic, unknown keys refused), got {config!r}")
+    field = config.model_fields.get("type")
+    tags = get_args(field.annotation) if field is not None else ()
+    if len(tags) != 1 or not isinstance(tags[0], str):
+        raise TkError(f"plugin {plugin!r}: {config.__name__} needs `type: Literal[\"<name>\"]` (one name), "
+                      f"the key the YAML selects it by")
+    return tags[0]
+
+
+def _module_path(config: type, what: str, plugin: str) -> str:
+    path = getattr(config, "module", None)
+    if not (isinstance(path, str) and ":" in path):
+        raise TkError(f"plugin {plugin!r}: {config.__name__} needs `module: ClassVar[str] = \"package.module:Name\"`, "
+                      f"the torch code of the {what} (imported when a model is built)")
+    return path
+
+
+class Registry:
+    """What a plugin's `register(registry)` receives: one method per kind of part.
+
+    Every method refuses a name that is taken (by tk or another plugin) with one line naming both.
+    """
+
+    def __init__(self, plugin: str):
+        self.plugin = plugin
+
+    def _claim(self, part: str, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise TkError(f"plugin {self.plugin!r}: a {part.replace('_', ' ')} needs a non-empty name, got {name!r}")
+        taken = OWNERS.get((part, name))
+        if taken is not None and taken != self.plugin:
+            raise TkError(f"plugin {self.plugin!r}: {part.replace('_', ' ')} {name!r} is already registered "
+                          f"by {taken!r}; choose another name")
+        OWNERS[(part, name)] = self.plugin
+
+    def input_feature(self, cls: type) -> None:
+        """A new input type: a toolkit.features.base.InputFeature subclass with `type` and `Config`."""
+        self._feature(cls, "input_feature", InputFeature, INPUT_FEATURES)
+
+    def output_feature(self, cls: type) -> None:
+        """A new output type: a toolkit.features.base.OutputFeature subclass with `type` and `Config`."""
+        self._feature(cls, "output_feature", OutputFeature, OUTPUT_FEATURES)
+
+    def _feature(self, cls, part: str, base: type, registry: dict) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise TkError(f"plugin {self.plugin!r}: {cls!r} is not a subclass of toolkit.features.base.{base.__name__}")
+        name = getattr(cls, "type", None)
+        config = getattr(cls, "Config", None)
+        if not isinstance(name, str) or config is None:
+            raise TkError(f"plugin {self.plugin!r}: {cls.__name__} needs class attributes `type` (the YAML "
+                          f"name) and `Config` (its pydantic config)")
+        if _tag(config, f"{name} feature", self.plugin) != name:
+            raise TkError(f"plugin {self.plugin!r}: {cls.__name__}.Config's type is "
+                          f"{_tag(config, name, self.plugin)!r}, the class says {name!r}")
+        self._claim(part, name)
+        BASE_CLASSES[(part, name)] = cls
+        registry[name] = _compose(part, name)
+
+    def encoder(self, feature_type: str, config: type) -> None:
+        """A new encoder for an input type (built-in or a plugin's), selected by `encoder: {type: <name>}`.
+
+        `config`: its pydantic block (`type: Literal["<name>"]`, its own keys) with class attributes
+        `module = "pkg.mod:Encoder"`, called as `Encoder(feature, config)` → an nn.Module from the
+        feature's preprocessed tensor to [N, d_out] with an int attribute `d_out`; and optionally
+        `reads = {...}`: the built-in encoder block whose preprocessing it takes (default: that
+        type's default encoder), e.g. `{"type": "passthrough"}` for a number's z-scored [N, 1].
+        """
+        self._variant(feature_type, config, "encoder", ENCODERS, "input_feature")
+
+    def loss(self, feature_type: str, config: type) -> None:
+        """A new loss for an output type, selected by `loss: {type: <name>}` on the output feature.
+
+        `config` as for `encoder`, with `module = "pkg.mod:make_loss"` called as
+        `make_loss(feature, config)` → a callable (decoder output, encoded target) → scalar tensor.
+        """
+        self._variant(feature_type, config, "loss", LOSSES, "output_feature")
+
+    def _variant(self, feature_type: str, config: type, key: str, table: dict, part: str) -> None:
+        registry = INPUT_FEATURES if part == "input_feature" else OUTPUT_FEATURES
+        if feature_type not in registry:
+            raise TkError(f"plugin {self.plugin!r}: {key} for unknown {part.replace('_', ' ')} type "
+                          f"{feature_type!r} (known: {', '.join(registry)})")
+        name = _tag(config, key, self.plugin)
+        _module_path(config, key, self.plugin)
+        base = BASE_CLASSES.get((part, feature_type), registry[feature_type])
+        builtin = base.Config.model_fields.get(key)
+        if builtin is not None and name in _tags_of(builtin.annotation):
+            raise TkError(f"plugin {self.plugin!r}: {feature_type} {key} {name!r} is built in; choose another name")
+        self._claim(key, f"{feature_type}.{name}")
+        BASE_CLASSES.setdefault((part, feature_type), base)
+        table.setdefault(feature_type, {})[name] = config
+        registry[feature_type] = _compose(part, feature_type)
+
+    def combiner(self, config: type) -> None:
+        """A new combiner, selected by `combiner: {type: <name>}`: its pydantic block with
+        `module = "pkg.mod:Combiner"`, built as `Combiner(widths, config)` (see toolkit.nn.combiners)."""
+        name = _tag(config, "combiner", self.plugin)
+        _module_path(config, "combiner", self.plugin)
+        self._claim("combiner", name)
+        COMBINER_CONFIGS[name] = config
+
+    def metric(self, name: str, fn, *, outputs, higher_is_better: bool = True) -> None:
+        """A new metric `fn(y, outputs) -> float` for the output types in `outputs`.
+
+        `y`: the known targets as the output's `score` gets them (binary 0/1 [N], category class
+        index [N], set multi-hot [N, C], number in the target's units [N]); `outputs`: that output's
+        ONNX outputs without the `<name>::` prefix ({"label", "probabilities"} or {"value"}).
+        It is reported beside the built-in metrics and can be `trainer.validation_metric`.
+        """
+        if not callable(fn):
+            raise TkError(f"plugin {self.plugin!r}: metric {name!r} is not callable: {fn!r}")
+        types = [outputs] if isinstance(outputs, str) else list(outputs)
+        for t in types:
+            if t not in OUTPUT_FEATURES:
+                raise TkError(f"plugin {self.plugin!r}: metric {name!r} for unknown output type {t!r} "
+                              f"(known: {', '.join(OUTPUT_FEATURES)})")
+            if name in BASE_CLASSES.get(("output_feature", t), OUTPUT_FEATURES[t]).metric_names:
+                raise TkError(f"plugin {self.plugin!r}: metric {name!r} is built into {t} outputs; "
+                              "choose another name")
+        self._claim("metric", name)
+        METRICS[name] = {"fn": fn, "outputs": tuple(types), "higher_is_better": bool(higher_is_better)}
+        if not higher_is_better:
+            LOWER_IS_BETTER.add(name)
+        for t in types:
+            BASE_CLASSES.setdefault(("output_feature", t), OUTPUT_FEATURES[t])
+            OUTPUT_FEATURES[t] = _compose("output_feature", t)
+
+    def model_kind(self, name: str, target: str) -> None:
+        """A new `model_type`: "pkg.mod:Kind", a toolkit.models.base.ModelKind subclass."""
+        if not (isinstance(target, str) and ":" in target):
+            raise TkError(f"plugin {self.plugin!r}: model kind {name!r} needs \"package.module:Class\", got {target!r}")
+        self._claim("model_kind", name)
+        MODEL_KINDS[name] = target
+
+
+def _tags_of(annotation) -> set[str]:
+    """The `type` literals a config field accepts (a model, a union of models)."""
+    out: set[str] = set()
+    for t in get_args(annotation) or (annotation,):
+        if isinstance(t, type) and issubclass(t, StrictModel) and "type" in t.model_fields:
+            out |= {a for a in get_args(t.model_fields["type"].annotation) if isinstance(a, str)}
+        elif get_args(t):
+            out |= _tags_of(t)
+    return out
+
+
+# ---- composing a type with the encoders, losses and metrics plugins added to it ----------------
+
+
+def _load(path: str):
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise TkError(f"cannot import {path!r} ({e})") from None
+
+
+def _variant_config(base_config: type, key: str, variants: dict[str, type]):
+    """(the feature Config with `key` accepting the variants, the carrier class, the built-in block class)."""
+    field = base_config.model_fields.get(key)
+    builtin = field.annotation if field is not None else None
+    builtin_cls = builtin if isinstance(builtin, type) and issubclass(builtin, StrictModel) else None
+    members = ((builtin,) if builtin is not None else (type(None),)) + tuple(variants.values())
+    annotation = Annotated[Union[members], Field(union_mode="left_to_right")]  # noqa: UP007
+    default = field.default if field is not None else None
+    config = create_model(base_config.__name__, __base__=base_config, __module__=base_config.__module__,
+                          **{key: (annotation, default)})
+    carrier = None
+    if builtin_cls is not None:  # the built-in block that also carries the plugin's block (see _compose)
+        carrier = create_model(f"{builtin_cls.__name__}WithPlugin", __base__=builtin_cls,
+                               plugin=(Any, Field(None, exclude=True)))
+    return config, carrier, builtin_cls
+
+
+def _compose(part: str, feature_type: str) -> type:
+    """The registry entry for a type: its class as registered, or a subclass that knows the encoders,
+    losses and metrics plugins added to it."""
+    base = BASE_CLASSES[(part, feature_type)]
+    key, variants = ("encoder", ENCODERS) if part == "input_feature" else ("loss", LOSSES)
+    mine = dict(variants.get(feature_type, {}))
+    metrics = {n: m for n, m in METRICS.items() if feature_type in m["outputs"]} if part == "output_feature" else {}
+    if not mine and not metrics:
+        return base
+    attrs: dict[str, Any] = {"__module__": base.__module__, "__doc__": base.__doc__, "plugin_base": base}
+    if mine:
+        config, carrier, builtin_cls = _variant_config(base.Config, key, mine)
+        plugin_types = tuple(mine.values())
+        attrs["Config"] = config
+
+        def __init__(self, cfg, _key=key, _carrier=carrier, _builtin=builtin_cls, _types=plugin_types):
+            block = getattr(cfg, _key, None)
+            self.plugin_block = None
+            if isinstance(block, _types):  # the built-in code sees the block it reads; the plugin's rides along
+                self.plugin_block = block
+                stand_in = _carrier(**getattr(type(block), "reads", {}), plugin=block) if _carrier else None
+                cfg = cfg.model_copy(update={_key: stand_in})
+            elif _carrier is not None and isinstance(block, _carrier) and block.plugin is not None:
+                self.plugin_block = block.plugin  # from_state(f.config, …) hands the stand-in back
+            base.__init__(self, cfg)
+
+        attrs["__init__"] = __init__
+        if key == "encoder":
+            def encoder(self):
+                if self.plugin_block is None:
+                    return base.encoder(self)
+                return _load(type(self.plugin_block).module)(self, self.plugin_block)
+
+            def output_width(self):
+                if self.plugin_block is None:
+                    return base.output_width(self)
+                import torch
+
+                with torch.random.fork_rng():  # the width, without moving the seed of the real build
+                    return int(self.encoder().d_out)
+
+            attrs["encoder"], attrs["output_width"] = encoder, output_width
+        else:
+            def loss(self):
+                if self.plugin_block is None:
+                    return base.loss(self)
+                return _load(type(self.plugin_block).module)(self, self.plugin_block)
+
+            attrs["loss"] = loss
+    if metrics:
+        attrs["metric_names"] = tuple(base.metric_names) + tuple(n for n in metrics if n not in base.metric_names)
+
+        def score(self, y, outputs):
+            scores = base.score(self, y, outputs)
+            prefix = f"{self.config.name}::"
+            mine_out = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
+            target = metric_target(self, y)
+            for n, m in metrics.items():
+                scores[n] = _safe_metric(m["fn"], target, mine_out, n)
+            return scores
+
+        attrs["score"] = score
+    return type(base.__name__, (base,), attrs)
+
+
+def metric_target(feature, y):
+    """`y` as a plugin metric gets it: an output that trains on a z-score (it has learned `mean_` and
+    `std_`, as number does) gives it back in the target's units; any other as its `score` gets it."""
+    mean, std = getattr(feature, "mean_", None), getattr(feature, "std_", None)
+    if isinstance(mean, float) and isinstance(std, float):
+        return y * std + mean
+    return y
+
+
+def _safe_metric(fn, y, outputs, name: str) -> float:
+    import math
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(fn(y, outputs))
+    except ValueError:
+        return math.nan
+    except Exception as e:  # a plugin's bug: name the plugin and the metric
+        raise TkError(f"plugin {owner('metric', name)!r}: metric {name!r} failed: "
+                      f"{type(e).__name__}: {e}") from None
+    return value
+
+
+# ---- loading -----------------------------------------------------------------------------------
+
+
+def register(plugin: str, fn) -> None:
+    """Call a plugin's `register` function with a Registry named `plugin` (once per plugin)."""
+    if plugin in _loaded:
+        return
+    try:
+        fn(Registry(plugin))
+    except TkError:
+        raise
+    except Exception as e:
+        raise TkError(f"plugin {plugin!r}: register(registry) failed: {type(e).__name__}: {e}") from None
+    _loaded.append(plugin)
+
+
+def _register_target(plugin: str, target, where: str):
+    fn = target if callable(target) else getattr(target, "register", None)
+    if not callable(fn):
+        raise TkError(f"plugin {plugin!r} ({where}): has no function register(registry)")
+    register(plugin, fn)
+
+
+def load_modules(names, where: str = "config") -> None:
+    """Import the YAML's `plugins:` modules and register each ("module" or "module:function")."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise TkError(f"{where}: plugins: expected a list of module names, got {names!r}")
+    for name in names:
+        module, _, attr = name.partition(":")
+        if name in _loaded:
+            continue
+        try:
+            target = importlib.import_module(module)
+        except ImportError as e:
+            raise TkError(f"{where}: plugins: cannot import {module!r}: {e} "
+                          "(install the package, or put the module on PYTHONPATH)") from None
+        except Exception as e:
+            raise TkError(f"{where}: plugins: importing {module!r} failed: {type(e).__name__}: {e}") from None
+        if attr:
+            target = getattr(target, attr, None)
+            if target is None:
+                raise TkError(f"{where}: plugins: {module!r} has no {attr!r}")
+        _register_target(name, target, f"{where}: plugins")
+
+
+def load_installed() -> None:
+    """Register every installed package's `tk.plugins` entry point, once per process.
+
+    TK_PLUGINS=0 in the environment skips them (the YAML's `plugins:` still load).
+    """
+    global _installed_done
+    if _installed_done:
+        return
+    _installed_done = True
+    import os
+
+    if os.environ.get("TK_PLUGINS", "1") == "0":
+        return
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+        where = f"entry point {ENTRY_POINT_GROUP}: {ep.name} = {ep.value} (package {dist})"
+        plugin = ep.value
+        if plugin in _loaded:
+            continue
+        try:
+            target = ep.load()
+        except Exception as e:
+            _installed_done = False
+            raise TkError(f"plugin {plugin!r} ({where}): cannot load: {type(e).__name__}: {e}; fix or "
+                          f"uninstall {dist!r}, or set TK_PLUGINS=0") from None
+        _register_target(plugin, target, where)
+
+
+@contextmanager
+def isolated():
+    """Registries as they are now, restored on exit (for tests that register parts)."""
+    global _installed_done
+    dicts = (INPUT_FEATURES, OUTPUT_FEATURES, COMBINER_CONFIGS, MODEL_KINDS, METRICS, OWNERS, BASE_CLASSES,
+             ENCODERS, LOSSES)
+    saved = [dict(d) for d in dicts]
+    saved_lower, saved_loaded, saved_done = set(LOWER_IS_BETTER), list(_loaded), _installed_done
+    try:
+        yield
+    finally:
+        for d, s in zip(dicts, saved):
+            d.clear()
+            d.update(s)
+        LOWER_IS_BETTER.clear()
+        LOWER_IS_BETTER.update(saved_lower)
+        _loaded[:] = saved_loaded
+        _installed_done = saved_done
+
