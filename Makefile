@@ -16,8 +16,9 @@ $(BIN)/python:
 	# torch first: the CPU wheel pip finds locally; an unpinned torch pulls a CUDA build
 	$(BIN)/pip install -q $(TORCH)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e ".[test]"
+$(STAMP): $(BIN)/python pyproject.toml examples/plugin/pyproject.toml
+	# the example plugin too (docs/extending.md): tests/test_plugins.py runs it end to end
+	$(BIN)/pip install -q -e ".[test]" -e examples/plugin
 	touch $(STAMP)
 
 install: $(STAMP)

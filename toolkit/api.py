@@ -18,6 +18,7 @@ from toolkit.config.schema import Config, load_config, render, validate_config
 from toolkit.errors import TkError
 from toolkit.models import kind_of
 from toolkit.pipeline.trained import FILES, ONNX, TrainedModel
+from toolkit.testing import refuse_broken_plugins
 
 
 def _config_and_base(config) -> tuple[Config, Path]:
@@ -65,6 +66,7 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
         source = readers.Source(source)
     else:
         source = readers.FrameSource(data.read_table(source), label)
+    refuse_broken_plugins(cfg, source)  # a plugin's type, encoder or loss meets check_feature, or no training
     return training.run(cfg, source, label, output, resume, on_epoch, rows=chunk_rows or readers.CHUNK_ROWS)
 
 

@@ -198,13 +198,13 @@ def _check_input(cls, column, config, name):
         raise ContractError(f"to_onnx gives {x.dtype}, pre_dtype says {cls.pre_dtype}")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0])
-        raise ContractError(f"to_onnx gives NaN or inf for raw value {rows[bad]!r} (a network cannot take it)")
+        raise ContractError(f"to_onnx gives NaN or inf for raw value {_show(rows[bad])} (a network cannot take it)")
     alone = Preprocessor([f])
     for i in range(0, len(rows), max(1, len(rows) // 7)):
         one = alone.transform({f.config.source: rows[i:i + 1]})[f.config.name]
         same = np.array_equal(one[0], x[i]) if x.dtype.kind != "f" else np.allclose(one[0], x[i], rtol=1e-6, atol=1e-6)
         if not same:  # (float kernels may round a lone row and a batch apart by an ulp: vectorised Sin)
-            raise ContractError(f"to_onnx gives raw value {rows[i]!r} another tensor alone than in a batch "
+            raise ContractError(f"to_onnx gives raw value {_show(rows[i])} another tensor alone than in a batch "
                                 "(rows must not depend on each other)")
     if alone.transform({f.config.source: rows[:0]})[f.config.name].shape[0] != 0:
         raise ContractError("to_onnx on zero rows gives rows")
@@ -221,6 +221,12 @@ def _check_input(cls, column, config, name):
     miss = _call("missing(column)", f.missing, col)
     if getattr(miss, "dtype", None) != bool or miss.shape != col.shape:
         raise ContractError("missing(column) must return bool [N]")
+
+
+def _show(value) -> str:
+    """A raw value for a message: nan, 1e+30, 'text' (cut at 40 characters)."""
+    value = value.item() if hasattr(value, "item") else value
+    return repr(value[:40] + "…" if isinstance(value, str) and len(value) > 40 else value)
 
 
 def _check_encoder(f, x) -> None:
@@ -348,23 +354,44 @@ def plugin_parts(cfg) -> list[tuple[str, str, object, dict, str]]:
     return found
 
 
-def refuse_broken_plugins(cfg, frame=None, source_label: str = "data") -> None:
-    """Run check_feature on every feature whose type, encoder or loss a plugin gave, on the first rows
-    of its column in `frame` (a DataFrame; None: the type's default sample); TkError in one line
-    naming the plugin and what it lacks."""
+def refuse_broken_plugins(cfg, source=None) -> None:
+    """Run check_feature on every feature whose type, encoder or loss a plugin gave, on the first rows of
+    its column in `source` (a toolkit.data.readers FrameSource or Source; None: the type's default
+    sample); TkError in one line naming the plugin and what it lacks. Nothing to do: nothing imported."""
     parts = plugin_parts(cfg)
     if not parts:
         return
     from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 
+    frame = _first_rows(source, parts)
     for plugin, kind, fc, block, what in parts:
         cls = (INPUT_FEATURES if kind == "input" else OUTPUT_FEATURES)[fc.type]
         column = None
-        if frame is not None and fc.source in getattr(frame, "columns", ()):
-            column = frame[fc.source].head(256).tolist()
+        if frame is not None and fc.source in frame.columns:
+            column = frame[fc.source].tolist()
             if kind == "output":
                 column = [v for v in column if v == v and v is not None] or None
         try:
             check_feature(cls, column, config=block, name=fc.name)
         except ContractError as e:
             raise TkError(f"plugin {plugin!r}: {what} of {kind} feature {fc.name!r} is refused: {e}") from None
+
+
+def _first_rows(source, parts, rows: int = 256):
+    """The first `rows` rows of the plugin features' columns (a DataFrame), or None."""
+    frame = getattr(source, "frame", None)
+    if frame is not None:
+        return frame.head(rows)
+    paths = getattr(source, "paths", None)
+    if not paths:
+        return None
+    from toolkit.data import readers
+    from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
+
+    wanted = {fc.source: (INPUT_FEATURES if kind == "input" else OUTPUT_FEATURES)[fc.type].raw_dtype
+              for _, kind, fc, _, _ in parts}
+    try:
+        chunk = next(readers.Source(str(paths[0]), wanted).chunks(rows=rows), None)
+    except Exception:  # the training run reports unreadable data itself
+        return None
+    return None if chunk is None else chunk.frame.head(rows)

@@ -65,7 +65,7 @@ def _has(node, key) -> bool:
 
 def check_path(data: dict, path: str, tags_from_data: bool = False) -> list:
     """Raise PathError unless `path` names a config key; return the split path."""
-    from toolkit.config.schema import Config
+    from toolkit.config.schema import config_model
     from toolkit.config.messages import did_you_mean, fields_at
 
     keys = split_path(data, path)
@@ -73,7 +73,7 @@ def check_path(data: dict, path: str, tags_from_data: bool = False) -> list:
         if isinstance(key, int):
             continue
         loc = _schema_loc(data, keys[:i], tags_from_data)
-        allowed = fields_at(Config, loc)
+        allowed = fields_at(config_model(), loc)
         if not allowed:
             raise PathError(f"{keys[i - 1]!r} is a value, not a block with key {key!r}")
         if key not in allowed:
@@ -97,7 +97,7 @@ def set_path(data: dict, path: str, value) -> dict:
     type does not have (the base config's concat `hidden_size` when a trial
     picks the transformer combiner).
     """
-    from toolkit.config.schema import Config
+    from toolkit.config.schema import config_model
     from toolkit.config.messages import fields_at
 
     out = copy.deepcopy(data)
@@ -111,7 +111,7 @@ def set_path(data: dict, path: str, value) -> dict:
     if last == "type" and isinstance(node, dict) and node.get("type") != value:
         node["type"] = value
         loc = _schema_loc(out, keys[:-1], tags_from_data=True)
-        keep = set(fields_at(Config, loc))
+        keep = set(fields_at(config_model(), loc))
         for stale in [k for k in node if keep and k not in keep]:
             del node[stale]
     else:
