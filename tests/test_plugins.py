@@ -179,6 +179,20 @@ def test_a_metric_is_scored_named_and_chosen_for_early_stopping():
         validate_config(cfg_dict(plugins=[], trainer={"validation_metric": "late.brie"}))
 
 
+def test_a_number_metric_gets_targets_in_their_units():
+    from toolkit.features import OUTPUT_FEATURES
+
+    plugins.Registry("errors").metric("max_abs", lambda y, out: float(np.max(np.abs(out["value"] - y))),
+                                      outputs="number", higher_is_better=False)
+    cfg = validate_config({"input_features": [{"name": "a", "type": "number"}],
+                           "output_features": [{"name": "y", "type": "number"}],
+                           "trainer": {"validation_metric": "y.max_abs"}})
+    f = OUTPUT_FEATURES["number"](cfg.output_features[0]).fit(np.array([10.0, 20.0, 30.0], dtype=np.float32))
+    target = np.array([10.0, 20.0, 30.0])
+    scores = f.score_raw(f.encode_target(target), np.array([0.0, 0.0, 0.0], dtype=np.float32))  # predicts 20
+    assert scores["max_abs"] == pytest.approx(10.0) and scores["mae"] == pytest.approx(20 / 3)
+
+
 def test_a_name_that_is_taken_is_refused_naming_both():
     registry = plugins.Registry("my_plugin")
     with pytest.raises(TkError, match="plugin 'my_plugin': input feature 'number' is already registered by 'tk'"):
