@@ -483,3 +483,14 @@ def test_the_installed_example_is_found_by_its_entry_point():
     if not found:
         pytest.skip("tk-cyclic is not installed: `pip install -e examples/plugin` (make test installs it)")
     assert found[0].name == "cyclic" and found[0].load().register.__module__ == "tk_cyclic"
+
+
+def test_tk_config_plugins_lists_them_and_stays_light(tmp_path, monkeypatch):
+    import os
+
+    from tests.test_cli_light import _assert_light
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(EXAMPLE), os.environ.get("PYTHONPATH", "")]))
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg_dict()))
+    out = _assert_light(["config", "plugins", str(tmp_path / "cfg.yaml")])
+    assert "tk_cyclic: input feature 'cyclic', metric 'brier'" in out, out

@@ -199,5 +199,22 @@ def config_schema():
     typer.echo(json.dumps(cfgmod.json_schema(), indent=2))
 
 
+
+@config_app.command("plugins")
+def config_plugins(config: Annotated[Path | None, typer.Argument(help="A YAML config whose `plugins:` load too.")] = None):
+    """List the plugins tk loads (installed `tk.plugins` entry points, a config's `plugins:`) and their parts."""
+    typer.echo(_run(_list_plugins, config))
+
+
+def _list_plugins(config: Path | None) -> str:
+    from toolkit.config import plugins, schema as cfgmod
+
+    if config is None:
+        cfgmod.config_model()  # loads the installed plugins
+    else:
+        cfgmod.load_config(config)
+    return plugins.describe()
+
+
 if __name__ == "__main__":
     app()

@@ -418,6 +418,18 @@ def load_installed() -> None:
         _register_target(plugin, target, where)
 
 
+def describe() -> str:
+    """What `tk config plugins` prints: one line per plugin and the parts it registered."""
+    parts: dict[str, list[str]] = {}
+    for (part, name), who in OWNERS.items():
+        if who != BUILTIN:
+            parts.setdefault(who, []).append(f"{part.replace('_', ' ')} {name!r}")
+    if not parts:
+        return (f"no plugins: install a package with a {ENTRY_POINT_GROUP!r} entry point, or list modules "
+                "under `plugins:` in the config (docs/extending.md)")
+    return "\n".join(f"{who}: {', '.join(sorted(names))}" for who, names in parts.items())
+
+
 @contextmanager
 def isolated():
     """Registries as they are now, restored on exit (for tests that register parts)."""
