@@ -10,6 +10,8 @@ import sys
 
 _console = None
 quiet = False
+#: when set, `warn` hands each message to it instead of printing (toolkit.sklearn makes them Python warnings)
+on_warning = None
 
 
 def console():
@@ -30,7 +32,10 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    """Print a warning line to stderr, even when quiet."""
+    """Print a warning line to stderr, even when quiet (or hand it to `on_warning`)."""
+    if on_warning is not None:
+        on_warning(message)
+        return
     console().print(f"warning: {message}", markup=False, style="yellow")
 
 

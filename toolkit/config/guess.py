@@ -212,6 +212,25 @@ MODEL_LINES = [
 ]
 
 
+def guess_inputs(frame) -> tuple[list[dict], list[str]]:
+    """Input features for every column of a DataFrame, typed by the rules `tk init-config` applies to a
+    file (its first sample_read.MAX_ROWS rows, values as training reads them); and, for each column
+    left out, "name: why". toolkit.sklearn calls it."""
+    import yaml
+
+    from toolkit.data.sample import MAX_ROWS, _as_string
+
+    head = frame.iloc[:MAX_ROWS]
+    items, skipped = [], []
+    for name in head.columns:
+        kind, why = _input_type(_column(str(name), [_as_string(v) for v in head[name].tolist()]))
+        if kind:
+            items.append((str(name), kind, ""))
+        else:
+            skipped.append(f"{name}: {why}")
+    return [yaml.safe_load(line.strip()[2:]) for line in _features(items)], skipped
+
+
 # ---- rules -----------------------------------------------------------------
 
 def _input_type(col: Column) -> tuple[str | None, str]:
