@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   .venv, install, train examples/churn, export, predict from the ONNX file
-#   make test   .venv if missing, install with test extras, run pytest
+#   make test   .venv if missing, install with the test and mlflow extras, run pytest
 #   make docs   the documentation site into site/ (MkDocs Material, strict: any warning fails)
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,7 +18,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml examples/plugin/pyproject.toml
 	# the example plugin too (docs/extending.md): tests/test_plugins.py runs it end to end
-	$(BIN)/pip install -q -e ".[test]" -e examples/plugin
+	$(BIN)/pip install -q -e ".[test,mlflow]" -e examples/plugin
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import CHURN
 
-HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime", "numpy")
+HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime", "numpy", "mlflow")
 
 
 @pytest.mark.parametrize("argv", [

@@ -116,7 +116,7 @@ LAYERS = (
     ("toolkit.export",),
     ("toolkit.pipeline",),
     ("toolkit.api", "toolkit"),
-    ("toolkit.report", "toolkit.hyperopt"),
+    ("toolkit.report", "toolkit.tracking", "toolkit.hyperopt"),
     ("exporters", "serving"),
     ("toolkit.cli",),
 )

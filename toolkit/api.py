@@ -21,7 +21,7 @@ from toolkit.pipeline.trained import FILES, ONNX, TrainedModel
 from toolkit.testing import refuse_broken_plugins
 
 
-def _config_and_base(config) -> tuple[Config, Path]:
+def config_and_base(config) -> tuple[Config, Path]:
     if isinstance(config, Config):
         return config, Path.cwd()
     if isinstance(config, dict):
@@ -29,7 +29,8 @@ def _config_and_base(config) -> tuple[Config, Path]:
     return load_config(config), Path(config).resolve().parent
 
 
-def _dataset(cfg: Config, base: Path, dataset):
+def dataset_of(cfg: Config, base: Path, dataset):
+    """(the dataset to read: `dataset`, else the config's `dataset:` under `base`; a label for messages)."""
     if dataset is not None:
         return dataset, str(dataset) if not hasattr(dataset, "columns") else "DataFrame"
     if cfg.dataset is None:
@@ -57,10 +58,10 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     from toolkit.training import ddp
     from toolkit.data import readers
 
-    cfg, base = _config_and_base(config)
+    cfg, base = config_and_base(config)
     if output is not None:  # a refused --output is said before training, not after it
         artifact.check_output_dir(Path(output))
-    source, label = _dataset(cfg, base, dataset)
+    source, label = dataset_of(cfg, base, dataset)
     if not hasattr(source, "columns") and stream is not False and (
             stream or readers.should_stream(source) or ddp.world_size() > 1):
         source = readers.Source(source)

@@ -16,6 +16,24 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs: render defaults, print the JSON Schema.")
 app.add_typer(config_app, name="config")
 
+
+class _OptionalMlflowURI(typer.core.TyperCommand):
+    """`--mlflow` alone (MLflow's default tracking URI) or with a URI: typer options always take a value."""
+
+    def parse_args(self, ctx, args):
+        args = list(args)
+        for i, a in enumerate(args):
+            if a == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                args.insert(i + 1, "")
+        return super().parse_args(ctx, args)
+
+
+Mlflow = Annotated[Optional[str], typer.Option(
+    "--mlflow", metavar="[TRACKING_URI]", show_default=False,
+    help="Record the run in MLflow (pip install 'tk-toolkit[mlflow]'): a tracking URI, or none for "
+         "MLFLOW_TRACKING_URI / MLflow's default.")]
+RegisteredName = Annotated[Optional[str], typer.Option(
+    "--registered-model-name", help="With --mlflow: register the logged model under this name.")]
 Dataset = Annotated[Optional[Path], typer.Option("--dataset", "-d", help="CSV, TSV, Parquet or JSON lines file.")]
 Engine = Annotated[str, typer.Option("--engine", help="onnx: model.onnx in onnxruntime (default); torch: for debugging.")]
 
@@ -42,7 +60,7 @@ def _run(fn, *args, **kwargs):
         raise typer.Exit(130) from None
 
 
-@app.command()
+@app.command(cls=_OptionalMlflowURI)
 def train(
     config: Annotated[Path, typer.Argument(help="The YAML config.")],
     dataset: Dataset = None,
@@ -50,6 +68,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from <output>.checkpoint after an interruption.")] = False,
     nproc: Annotated[int, typer.Option("--nproc", help="Training processes on this machine: DistributedDataParallel through torch's elastic launcher, data streamed.")] = 1,
+    mlflow: Mlflow = None,
+    registered_model_name: RegisteredName = None,
 ):
     """Train a model from a config and write its model directory."""
     import os
@@ -58,12 +78,21 @@ def train(
     from toolkit.common import log
 
     log.quiet = quiet
+    tracked = mlflow is not None or registered_model_name
+    if tracked and nproc != 1:
+        raise typer.BadParameter("records a run of one process: drop --nproc", param_hint="--mlflow")
     if nproc != 1:
         from toolkit.cli import commands
 
         _run(commands.train_processes, config, dataset, output, quiet, resume, nproc)
         return
-    model = _run(api.train, config, dataset, output=output, resume=resume)
+    if tracked:
+        from toolkit.tracking import mlflow as tracking
+
+        model = _run(tracking.train, config, dataset, output, mlflow or None,
+                     registered_model_name=registered_model_name, resume=resume)
+    else:
+        model = _run(api.train, config, dataset, output=output, resume=resume)
     if os.environ.get("RANK", "0") != "0":  # a torchrun worker: rank 0 prints the summary
         return
     from toolkit.report.summary import print_train_summary
@@ -142,7 +171,7 @@ def serve(
     _run(serve_cmd.serve, model, port, host, workers, threads)
 
 
-@app.command()
+@app.command(cls=_OptionalMlflowURI)
 def hyperopt(
     config: Annotated[Path, typer.Argument(help="The YAML config, with a `hyperopt:` section.")],
     dataset: Dataset = None,
@@ -150,11 +179,14 @@ def hyperopt(
     trials: Annotated[Optional[int], typer.Option(help="Number of trials [default: hyperopt.trials].")] = None,
     jobs: Annotated[int, typer.Option(help="Trials run at once, each in its own process.")] = 1,
     storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL [default: sqlite:///<output>/study.db].")] = None,
+    mlflow: Mlflow = None,
+    registered_model_name: RegisteredName = None,
 ):
     """Search hyperparameters with Optuna; resumable, parallel, with early pruning."""
     from toolkit.hyperopt import run as hyperopt_run
 
-    _run(hyperopt_run.hyperopt, config, dataset, output, trials, jobs, storage)
+    _run(hyperopt_run.hyperopt, config, dataset, output, trials, jobs, storage,
+         mlflow if mlflow is not None or not registered_model_name else "", registered_model_name)
 
 
 @app.command()

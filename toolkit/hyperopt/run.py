@@ -25,8 +25,12 @@ from toolkit.hyperopt import study as study_mod
 
 
 def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | None = None,
-             jobs: int = 1, storage: str | None = None):
-    """Run (or resume) the search; returns the Optuna study."""
+             jobs: int = 1, storage: str | None = None, mlflow: str | None = None,
+             registered_model_name: str | None = None):
+    """Run (or resume) the search; returns the Optuna study.
+
+    `mlflow`: a tracking URI ("" for MLflow's default) to record the search in a parent run with one
+    child run per trial (toolkit.tracking.mlflow); `registered_model_name` registers the best model."""
     from toolkit.config.schema import read_yaml, validate_config
     from toolkit.hyperopt import checks
     from toolkit.config import hyperopt as space
@@ -64,7 +68,8 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
         if swept:
             log.info(f"removed {len(swept)} folder(s) that interrupted trials left in {output / worker.TRIALS_DIR}")
         with study_mod.quiet_optuna():
-            return _search(config_path, base, section, metric, goal, source, output, total, jobs, storage)
+            return _search(config_path, base, section, metric, goal, source, output, total, jobs, storage,
+                           mlflow, registered_model_name)
 
 
 def _dataset_path(cfg, config_path: Path, dataset) -> str:
@@ -82,7 +87,8 @@ def _dataset_path(cfg, config_path: Path, dataset) -> str:
     return str(path)
 
 
-def _search(config_path, base, section, metric, goal, source, output, total, jobs, storage):
+def _search(config_path, base, section, metric, goal, source, output, total, jobs, storage, mlflow=None,
+            registered_model_name=None):
     import optuna
 
     url = storage or f"sqlite:///{(output / 'study.db').resolve()}"
@@ -101,14 +107,35 @@ def _search(config_path, base, section, metric, goal, source, output, total, job
     remaining = max(0, total - done)
     log.info(f"study {name} in {study_mod.mask_url(url)}: {done} of {total} trials done; running {remaining} "
              f"with {min(jobs, remaining) or 0} process(es); metric {'.'.join(metric)} ({goal})")
+    tracker = None
+    if mlflow is not None:
+        from toolkit.tracking import mlflow_search as tracking
+
+        tracker = tracking.start_search(mlflow, name, base, section, output)
+    try:
+        _run_search(study, base, section, metric, goal, source, output, total, jobs, url, name, remaining, tracker)
+        study = _finish(study, base, section, metric, source, output, jobs)
+    except BaseException:
+        if tracker is not None:
+            tracker.end("FAILED")
+        raise
+    if tracker is not None:
+        tracking.finish_search(tracker, study, output, source, registered_model_name)
+    return study
+
+
+def _run_search(study, base, section, metric, goal, source, output, total, jobs, url, name, remaining, tracker):
     if remaining:
         deadline = time.time() + section.timeout_minutes * 60 if section.timeout_minutes else None
         job = {"base": base, "section": section.model_dump(mode="json"), "metric": list(metric),
                "direction": goal, "dataset": source, "output": str(output.resolve()), "storage": url,
                "study_name": name, "total": total, "budget": remaining, "deadline": deadline,
                "run_id": uuid.uuid4().hex[:12], "one_thread": jobs > 1}
+        if tracker is not None:
+            from toolkit.tracking import mlflow_search as tracking
+
+            job["mlflow"] = tracking.job_info(tracker)
         _run_workers(study, job, min(jobs, remaining), section)
-    return _finish(study, base, section, metric, source, output, jobs)
 
 
 def _states(names):

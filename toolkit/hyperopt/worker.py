@@ -192,7 +192,7 @@ def run_trial(study, trial, section, job: dict) -> None:
     out_name, metric = job["metric"]
     n = trial.number
     try:
-        data, _ = trial_config(job["base"], section, (out_name, metric),
+        data, values = trial_config(job["base"], section, (out_name, metric),
                                lambda path, param: space.suggest(trial, path, param))
         if job["one_thread"] and not data.get("trainer", {}).get("threads"):
             data = {**data, "trainer": {**data.get("trainer", {}), "threads": 1}}
@@ -202,7 +202,15 @@ def run_trial(study, trial, section, job: dict) -> None:
         tell(study, trial, state=TrialState.PRUNED)
         return
 
+    track = None
+    if job.get("mlflow"):
+        from toolkit.tracking import mlflow_search as tracking
+
+        track = tracking.start_trial(job["mlflow"], n, cfg, values)
+
     def on_epoch(record: dict) -> None:
+        if track is not None:
+            track.on_epoch(record)
         value = record["validation"].get(out_name, {}).get(metric)
         if value is None or math.isnan(value):
             return
@@ -222,23 +230,36 @@ def run_trial(study, trial, section, job: dict) -> None:
         if math.isnan(value):
             trial.set_user_attr("note", f"{out_name}.{metric} is NaN")
             tell(study, trial, state=TrialState.FAIL)
+            _end_tracking(track, model, "FAIL")
             return
         keep_if_best(tmp, value, n, job)
         tell(study, trial, value)
+        _end_tracking(track, model, "COMPLETE")
     except optuna.TrialPruned:
         tell(study, trial, state=TrialState.PRUNED)
+        _end_tracking(track, None, "PRUNED")
     except KeyboardInterrupt:
         trial.set_user_attr("note", "interrupted")
         tell(study, trial, state=TrialState.FAIL)
+        _end_tracking(track, None, "FAIL")
         raise
     except Exception as e:  # a trial's failure is recorded, the search goes on
         reason = str(e) if isinstance(e, TkError) else f"{type(e).__name__}: {e}"
         trial.set_user_attr("note", f"failed: {reason}"[:2000])
         tell(study, trial, state=TrialState.FAIL)
+        _end_tracking(track, None, "FAIL")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(tmp.with_name(tmp.name + ".checkpoint"), ignore_errors=True)
         ACTIVE.discard(tmp.name)
+
+
+def _end_tracking(track, model, state: str) -> None:
+    """End the trial's MLflow child run, if it has one (toolkit.tracking.mlflow_search.end_trial)."""
+    if track is not None:
+        from toolkit.tracking import mlflow_search as tracking
+
+        tracking.end_trial(track, model, state)
 
 
 def tell(study, trial, value=None, state=None) -> None:
