@@ -101,9 +101,8 @@ def _newest_tk_model():
 
 
 def _store_path() -> str:
-    from bentoml._internal.configuration.containers import BentoMLContainer
-
-    return os.path.join(BentoMLContainer.bentoml_home.get(), "models")
+    """The model store's folder as BentoML documents it: $BENTOML_HOME/models (default ~/bentoml)."""
+    return os.path.join(os.path.expanduser(os.environ.get("BENTOML_HOME") or "~/bentoml"), "models")
 
 
 def _bento_model_tag() -> str:

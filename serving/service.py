@@ -166,19 +166,10 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
 
 def _input_base():
     """BentoML's input model, reading the value serving.guard validated instead of the body."""
-    from _bentoml_sdk.io_models import IODescriptor
-
+    from serving.bentoml_private import validated_input
     from serving.guard import SCOPE_KEY
 
-    class ValidatedInput(IODescriptor):
-        @classmethod
-        async def from_http_request(cls, request, serde):
-            value = request.scope.get(SCOPE_KEY)
-            if isinstance(value, cls):
-                return value
-            return await super().from_http_request(request, serde)  # pragma: no cover - guard always runs
-
-    return ValidatedInput
+    return validated_input(SCOPE_KEY)
 
 
 def _metadata(p, source, settings: Settings) -> dict:
@@ -205,12 +196,9 @@ def _quiet_bentoml() -> None:
     """No usage reports home, and a client's 4xx is one INFO line, not an ERROR with a traceback."""
     import logging
 
-    try:  # the CLI may have cached "track" before BENTOML_DO_NOT_TRACK was set
-        from bentoml._internal.utils.analytics import usage_stats
+    from serving.bentoml_private import HTTP_APP_LOGGER, forget_tracking_answer
 
-        usage_stats.do_not_track.cache_clear()
-    except Exception:  # pragma: no cover - a private API; losing it only loses this nicety
-        pass
+    forget_tracking_answer()  # the CLI may have cached "track" before BENTOML_DO_NOT_TRACK was set
 
     class QuietClientErrors(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
@@ -221,4 +209,4 @@ def _quiet_bentoml() -> None:
                 record.levelno, record.levelname = logging.INFO, "INFO"
             return True
 
-    logging.getLogger("bentoml._internal.server.http_app").addFilter(QuietClientErrors())
+    logging.getLogger(HTTP_APP_LOGGER).addFilter(QuietClientErrors())
