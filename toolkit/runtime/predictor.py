@@ -338,7 +338,7 @@ def _as_list_strings(values, column: str, lists: ListColumn, checked: bool = Fal
 def _as_strings(values, column: str) -> np.ndarray:
     try:
         return _strings(values, column)
-    except ValueError as e:  # str() of an int over 4,300 digits (sys.int_info.default_max_str_digits)
+    except ValueError:  # str() of an int over 4,300 digits (sys.int_info.default_max_str_digits)
         error = _huge_int(values, column, "string")
         if error is None:
             raise

@@ -27,7 +27,6 @@ Each failure is one TkError naming the tree, the field and the value.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
