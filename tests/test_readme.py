@@ -146,7 +146,7 @@ class Sandbox:
         if block.line in self.done:
             return
         self.done.add(block.line)
-        proc = subprocess.run(self.command(block), cwd=self.path, env=self.env, capture_output=True,
+        proc = subprocess.run(self.command(block), check=False, cwd=self.path, env=self.env, capture_output=True,
                               text=True, timeout=BLOCK_TIMEOUT_S)
         assert proc.returncode == 0, (f"{block.name} exited {proc.returncode}\n--- block:\n{block.code}"
                                       f"--- stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-4000:]}")
