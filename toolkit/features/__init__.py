@@ -1,6 +1,8 @@
 """The feature registries: plain dicts from the config's `type` to the class.
 
-Adding a type is adding one module and one line in each dict that applies.
+Adding a type is adding one module and one line in each dict that applies; a user's package adds
+its own through toolkit.config.plugins.Registry (`registry.input_feature(Cls)`), which also holds
+it to the contract of toolkit.testing.check_feature at `tk train`.
 """
 
 from toolkit.features.binary import BinaryInput, BinaryOutput
