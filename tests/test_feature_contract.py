@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.data import coerce
 from toolkit.config import plugins
 from toolkit.config.schema import validate_config
+from toolkit.data import coerce
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.binary import lookup
 from toolkit.features.category import FIRST_ID, MISSING_ID, UNKNOWN_ID
+from toolkit.features.pregraph import Preprocessor
 from toolkit.features.set import python_members
 from toolkit.features.text_tokens import python_cut, python_tokens
-from toolkit.features.pregraph import Preprocessor
 from toolkit.testing import check_feature
 
 #: tk's own types (an installed plugin may register more; tests/test_plugins.py checks those)

@@ -317,7 +317,8 @@ def test_an_encoder_a_loss_a_combiner_and_a_model_kind_on_built_in_types():
     from toolkit.nn.network import TkModel
 
     cfg = validate_config(parts_config())
-    assert type(cfg.input_features[0].encoder) is SineEncoderConfig and cfg.input_features[1].encoder.type == "piecewise"
+    assert type(cfg.input_features[0].encoder) is SineEncoderConfig
+    assert cfg.input_features[1].encoder.type == "piecewise"
     assert kind_of(cfg.model_type).name == "nn"
     inputs, outputs = columns.make_features(cfg)
     col = np.array([1.0, 2.0, np.nan, 5.0, 8.0], dtype=np.float32)
@@ -366,8 +367,8 @@ def hours_frame(n: int = 400, seed: int = 0):
 
 @pytest.fixture()
 def example_model(tmp_path):
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     df = hours_frame()
@@ -386,7 +387,13 @@ def test_the_example_trains_exports_and_runs_alone_in_python_and_node(example_mo
     import onnxruntime as ort
     from typer.testing import CliRunner
 
-    from tests.test_edge_node import EDGE, assert_same, json_column, run_predict, write_json
+    from tests.test_edge_node import (
+        EDGE,
+        assert_same,
+        json_column,
+        run_predict,
+        write_json,
+    )
     from toolkit.cli.main import app
     from toolkit.export.parity import concat_columns, edge_columns
     from toolkit.features import columns as prepare

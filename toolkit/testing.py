@@ -86,7 +86,8 @@ def _check_class(cls, base, hooks) -> None:
     if field is None or get_args(field.annotation) != (cls.type,):
         raise ContractError(f"Config needs `type: Literal[{cls.type!r}]`")
     if getattr(cls, "raw_dtype", None) not in (RAW_FLOAT, RAW_STRING):
-        raise ContractError(f"raw_dtype must be {RAW_FLOAT!r} or {RAW_STRING!r}, got {getattr(cls, 'raw_dtype', None)!r}")
+        got = getattr(cls, "raw_dtype", None)
+        raise ContractError(f"raw_dtype must be {RAW_FLOAT!r} or {RAW_STRING!r}, got {got!r}")
     missing = [h for h in hooks if not _own(cls, base, h)]
     if missing:
         raise ContractError(f"does not implement {', '.join(missing)} (toolkit.features.base.{base.__name__})")
@@ -190,7 +191,8 @@ def _check_input(cls, column, config, name):
     rows = np.concatenate([col, _raw(cls, edges)])
     if cls.raw_dtype == RAW_STRING:
         rows = rows.astype(object)
-    pre = _call("the ONNX graph (to_onnx, run in onnxruntime)", lambda: Preprocessor([f]).transform({f.config.source: rows}))
+    pre = _call("the ONNX graph (to_onnx, run in onnxruntime)",
+                lambda: Preprocessor([f]).transform({f.config.source: rows}))
     x = pre[f.config.name]
     if x.shape[:1] != (len(rows),):
         raise ContractError(f"to_onnx gives {x.shape[0] if x.ndim else 'a scalar'} rows for {len(rows)} raw values")
@@ -219,7 +221,7 @@ def _check_input(cls, column, config, name):
     if _call("report_hints()", f.report_hints).get("values") not in ("numeric", "categorical", "text"):
         raise ContractError("report_hints()['values'] must be 'numeric', 'categorical' or 'text'")
     miss = _call("missing(column)", f.missing, col)
-    if getattr(miss, "dtype", None) != bool or miss.shape != col.shape:
+    if getattr(miss, "dtype", None) != np.dtype(bool) or miss.shape != col.shape:
         raise ContractError("missing(column) must return bool [N]")
 
 

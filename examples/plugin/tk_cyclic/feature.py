@@ -20,7 +20,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from toolkit.features.base import RAW_FLOAT, EDGE_FLOATS, Accumulator, FeatureConfig, InputFeature, StrictModel
+from toolkit.features.base import (
+    EDGE_FLOATS,
+    RAW_FLOAT,
+    Accumulator,
+    FeatureConfig,
+    InputFeature,
+    StrictModel,
+)
 
 
 class CyclicPreprocessing(StrictModel):
@@ -53,7 +60,8 @@ class CyclicAccumulator(Accumulator):
         self.count(column)
         x = np.asarray(column, dtype=np.float64)
         x = x[np.isfinite(x)]
-        angle = 2 * math.pi * np.fmod(x, self.feature.config.preprocessing.period) / self.feature.config.preprocessing.period
+        period = self.feature.config.preprocessing.period
+        angle = 2 * math.pi * np.fmod(x, period) / period
         self.sin_sum += float(np.sin(angle).sum())
         self.cos_sum += float(np.cos(angle).sum())
         self.finite += len(x)
@@ -80,7 +88,7 @@ class CyclicInput(InputFeature):
         return {"fill_sin": self.fill_sin_, "fill_cos": self.fill_cos_}
 
     @classmethod
-    def from_state(cls, config: CyclicInputConfig, state: dict) -> "CyclicInput":
+    def from_state(cls, config: CyclicInputConfig, state: dict) -> CyclicInput:
         self = cls(config)
         self.fill_sin_, self.fill_cos_ = state["fill_sin"], state["fill_cos"]
         return self
