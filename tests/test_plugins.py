@@ -337,6 +337,47 @@ def test_an_encoder_a_loss_a_combiner_and_a_model_kind_on_built_in_types():
         validate_config(parts_config(combiner={"type": "sun"}))
 
 
+class NoisyCombinerConfig(SumCombinerConfig):
+    type: Literal["noisy"]
+    module: ClassVar[str] = "tests.test_plugins:NoisyCombiner"
+
+
+def NoisyCombiner(widths, config):  # noqa: N802
+    import torch
+
+    inner = SumCombiner(widths, config)
+    inner.forward = lambda encoded: torch.relu(sum(p(x) for p, x in zip(inner.projections, encoded))) + torch.rand(1)
+    return inner
+
+
+def test_check_combiner_holds_built_in_and_plugin_combiners_to_parity():
+    from toolkit.config.combiners import ConcatCombinerConfig, TransformerCombinerConfig
+    from toolkit.testing import check_combiner
+
+    check_combiner(ConcatCombinerConfig(ensemble=1))
+    check_combiner(TransformerCombinerConfig())
+    check_combiner(SumCombinerConfig(type="sum"))
+    with pytest.raises(ContractError, match="combiner 'noisy': its ONNX export differs from torch by .*parity broken"):
+        check_combiner(NoisyCombinerConfig(type="noisy"))
+
+
+def test_the_check_at_train_reads_a_streamed_source(tmp_path):
+    from toolkit.data import readers
+    from toolkit.testing import refuse_broken_plugins
+
+    plugins.Registry("nan_graph").input_feature(type("NanGraph", (NanGraph,), {"type": "angle", "Config": Angle.Config}))
+    (tmp_path / "rows.csv").write_text("a,y\n" + "".join(f"{i % 24},{'yes' if i % 3 else 'no'}\n" for i in range(50)))
+    cfg = validate_config({"input_features": [{"name": "a", "type": "angle"}],
+                           "output_features": [{"name": "y", "type": "binary"}]})
+    with pytest.raises(TkError, match="plugin 'nan_graph': angle feature of input feature 'a' is refused: 'NanGraph' "
+                                      r"\(type 'angle'\): to_onnx gives NaN or inf for raw value nan"):
+        refuse_broken_plugins(cfg, readers.Source(str(tmp_path / "rows.csv")))
+    from toolkit.testing import _first_rows, plugin_parts
+
+    rows = _first_rows(readers.Source(str(tmp_path / "rows.csv")), plugin_parts(cfg))
+    assert rows["a"].tolist()[:3] == [0.0, 1.0, 2.0] and len(rows) == 50  # the file's rows, not a default
+
+
 def test_training_with_plugin_parts_end_to_end(tmp_path):
     import pandas as pd
 

@@ -20,6 +20,8 @@ An output type: the class and hooks (accumulator, state, from_state, encode_targ
 predict, score, to_onnx_post, metric names); fitting and the JSON round trip; encoded targets; the
 decoder's output and a finite loss; `to_onnx_post` in onnxruntime equal to `predict` (labels
 identical, numbers within 1e-5); `score` names only `metric_names` and holds `importance_metric`.
+A combiner (`check_combiner`): built as `Combiner(widths, config)` with an int `d_out`, [N, w_i] → finite
+[N, d_out], its ONNX export equal to torch within 1e-5.
 """
 
 from __future__ import annotations
@@ -332,6 +334,67 @@ def _check_output(cls, column, config, name):
                             f"importance_metric {f.importance_metric!r}")
 
 
+# ---- combiners ---------------------------------------------------------------------------------
+
+
+def check_combiner(config, widths=(3, 1, 5)) -> None:
+    """Hold a combiner config block (a pydantic instance whose class names `module`, or a built-in one) to
+    the contract: `Combiner(widths, config)` has an int `d_out`, maps the list of [N, w_i] to [N, d_out]
+    (finite), and its ONNX export equals torch within 1e-5. Raises ContractError naming what is wrong."""
+    import numpy as np
+    import torch
+
+    from toolkit.nn.combiners import combiner_class
+
+    label = f"combiner {getattr(config, 'type', config)!r}"
+    try:
+        cls = _call("importing its module", combiner_class, config)
+        torch.manual_seed(0)
+        module = _call(f"{getattr(cls, '__name__', cls)}(widths, config)", cls, list(widths), config)
+        if not isinstance(module, torch.nn.Module) or not isinstance(getattr(module, "d_out", None), int):
+            raise ContractError("must build a torch.nn.Module with an int attribute d_out")
+        module.eval()
+        xs = [torch.randn(7, w) for w in widths]
+        with torch.no_grad():
+            y = _call("the combiner on [N, w_i] inputs", module, xs)
+        if tuple(y.shape) != (7, module.d_out) or not torch.isfinite(y).all():
+            raise ContractError(f"gives {tuple(y.shape)} for 7 rows; expected finite [7, d_out] = [7, {module.d_out}]")
+
+        class Flat(torch.nn.Module):  # the export takes tensors, not a list
+            def __init__(self):
+                super().__init__()
+                self.inner = module
+
+            def forward(self, *parts):
+                return self.inner(list(parts))
+
+        got = _onnx_run_many(Flat().eval(), xs, "the combiner")
+        diff = float(np.max(np.abs(got - y.numpy()), initial=0.0))
+        if not diff <= TOLERANCE:
+            raise ContractError(f"its ONNX export differs from torch by {diff:.2e} (> {TOLERANCE:g}): parity broken")
+    except ContractError as e:
+        raise ContractError(f"{label}: {e}") from None
+
+
+def _onnx_run_many(module, xs, what: str):
+    import onnxruntime as ort
+    import torch
+
+    from toolkit.common.onnxgraph import OPSETS
+
+    names = [f"x{i}" for i in range(len(xs))]
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _call(f"exporting {what} to ONNX", torch.onnx.export, module, tuple(xs), buffer, input_names=names,
+              output_names=["y"], dynamo=False, opset_version=OPSETS[""],
+              dynamic_axes={n: {0: "N"} for n in names + ["y"]})
+    session = _call(f"{what}'s ONNX in onnxruntime", ort.InferenceSession, buffer.getvalue(),
+                    providers=["CPUExecutionProvider"])
+    return _call(f"{what}'s ONNX in onnxruntime", session.run, None,
+                 {n: x.numpy() for n, x in zip(names, xs)})[0]
+
+
 # ---- at tk train ------------------------------------------------------------------------------
 
 
@@ -357,9 +420,18 @@ def plugin_parts(cfg) -> list[tuple[str, str, object, dict, str]]:
 
 
 def refuse_broken_plugins(cfg, source=None) -> None:
-    """Run check_feature on every feature whose type, encoder or loss a plugin gave, on the first rows of
-    its column in `source` (a toolkit.data.readers FrameSource or Source; None: the type's default
-    sample); TkError in one line naming the plugin and what it lacks. Nothing to do: nothing imported."""
+    """check_combiner on a plugin's combiner; check_feature on every feature whose type, encoder or loss
+    a plugin gave, on the first rows of its column in `source` (a toolkit.data.readers FrameSource or
+    Source; None: the type's default sample). TkError in one line naming the plugin and what it lacks.
+    Nothing from a plugin: nothing imported, nothing run."""
+    from toolkit.config import plugins
+
+    combiner = plugins.owner("combiner", cfg.combiner.type)
+    if combiner != plugins.BUILTIN:
+        try:
+            check_combiner(cfg.combiner)
+        except ContractError as e:
+            raise TkError(f"plugin {combiner!r}: {e}") from None
     parts = plugin_parts(cfg)
     if not parts:
         return
