@@ -365,7 +365,8 @@ def test_the_check_at_train_reads_a_streamed_source(tmp_path):
     from toolkit.data import readers
     from toolkit.testing import refuse_broken_plugins
 
-    plugins.Registry("nan_graph").input_feature(type("NanGraph", (NanGraph,), {"type": "angle", "Config": Angle.Config}))
+    broken = type("NanGraph", (NanGraph,), {"type": "angle", "Config": Angle.Config})
+    plugins.Registry("nan_graph").input_feature(broken)
     (tmp_path / "rows.csv").write_text("a,y\n" + "".join(f"{i % 24},{'yes' if i % 3 else 'no'}\n" for i in range(50)))
     cfg = validate_config({"input_features": [{"name": "a", "type": "angle"}],
                            "output_features": [{"name": "y", "type": "binary"}]})
