@@ -95,10 +95,13 @@ def test_the_file_is_one_self_contained_graph_with_the_documented_interface(mode
     assert all(n.name for n in proto.graph.node), "every node is named"
     ins = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
     assert ins == {"x1": onnx.TensorProto.FLOAT, "x2": onnx.TensorProto.FLOAT, "x3": onnx.TensorProto.FLOAT,
-                   "color": onnx.TensorProto.STRING, "flag": onnx.TensorProto.STRING}
+                   "color": onnx.TensorProto.STRING, "flag": onnx.TensorProto.STRING,
+                   "tk::explain": onnx.TensorProto.BOOL}  # the explain switch: an input with a default (false)
+    assert "tk::explain" in {t.name for t in proto.graph.initializer}
     outs = [o.name for o in proto.graph.output]
     assert outs == ["y_bin::label", "y_bin::probabilities", "y_cat::label", "y_cat::probabilities",
-                    "y_num::value"]
+                    "y_num::value", "y_bin::attributions", "y_cat::attributions", "y_cat::class_attributions",
+                    "y_num::attributions"]
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["tk.version"]
     classes = {o["name"]: o.get("classes") for o in json.loads(meta["tk.features"])["outputs"]}

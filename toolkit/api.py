@@ -17,7 +17,7 @@ from toolkit.features import columns as prepare
 from toolkit.config.schema import Config, load_config, render, validate_config
 from toolkit.errors import TkError
 from toolkit.models import kind_of
-from toolkit.pipeline.trained import FILES, ONNX, TrainedModel
+from toolkit.pipeline.trained import EXPLAIN, FILES, ONNX, TrainedModel
 from toolkit.testing import refuse_broken_plugins
 
 
@@ -82,7 +82,7 @@ def load(path: str | Path) -> "TrainedModel":
     except (ValueError, yaml.YAMLError) as e:
         raise TkError(f"{path}: damaged model directory: {e}") from None
     kind = kind_of(cfg.model_type)
-    names = FILES + list(kind.file_names) + ([ONNX] if ONNX in listed else [])
+    names = FILES + list(kind.file_names) + [n for n in (ONNX, EXPLAIN) if n in listed]
     files = artifact.read_model_dir(Path(path), names)
     try:
         state = json.loads(files["features.json"])
@@ -95,8 +95,11 @@ def load(path: str | Path) -> "TrainedModel":
         outputs = [type(f).from_state(f.config, state["outputs"][f.config.name]) for f in outputs]
     except KeyError as e:
         raise TkError(f"{path}/features.json: no state for {e}") from None
+    from toolkit.export.explain import background_from_json
+
+    background = background_from_json(files[EXPLAIN], f"{path}/{EXPLAIN}") if EXPLAIN in files else None
     return TrainedModel(cfg, inputs, outputs, None, stats, core_files={n: files[n] for n in kind.file_names},
-                        onnx=files.get(ONNX))
+                        onnx=files.get(ONNX), explain_columns=background)
 
 
 __all__ = ["train", "load", "TrainedModel"]

@@ -63,11 +63,13 @@ def write_table(df, output: Path | None) -> None:
 
 
 def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: str | None,
-            engine: str = "onnx", chunk_rows: int | None = None) -> None:
-    """Predictions to `output`; a glob, a directory, a large file or `chunk_rows` streams in chunks."""
+            engine: str = "onnx", chunk_rows: int | None = None, explain: bool = False) -> None:
+    """Predictions to `output`; a glob, a directory, a large file or `chunk_rows` streams in chunks.
+    `explain`: the attributions beside them (`<output>::why::<input>`)."""
     from toolkit import api
     from toolkit.data import tables as data
     from toolkit.data import readers
+    from toolkit.runtime import explanations
 
     if chunk_rows is not None and chunk_rows < 1:
         raise TkError(f"--chunk-rows: must be >= 1, got {chunk_rows}")
@@ -77,11 +79,17 @@ def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: st
         ChunkWriter(output)  # refuse a bad --output before any work
         model = api.load(model_dir)
         cols = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
-        predict_stream(model, dataset, output, cols, engine, chunk_rows or readers.CHUNK_ROWS)
+        if explain:
+            explanations.info(model.predictor.session, model_dir / "model.onnx")  # TkError before any work
+        predict_stream(model, dataset, output, cols, engine, chunk_rows or readers.CHUNK_ROWS, explain)
         return
     model = api.load(model_dir)
+    if explain:
+        explanations.info(model.predictor.session, model_dir / "model.onnx")
     df = data.read_table(_require_dataset(dataset))
     preds = model.predict(df, source=str(dataset), engine=engine)
+    if explain:
+        preds = preds.join(model.explain(df, source=str(dataset)))
     if keep:
         cols = [c.strip() for c in keep.split(",") if c.strip()]
         data.check_columns(df, {c: "--keep" for c in cols}, str(dataset))
@@ -122,6 +130,28 @@ def init_config(dataset: Path, targets: list[str], output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, text.encode())
     log.info(f"wrote {output}")
+
+
+def rebuild(model_dir: Path, dataset: Path | None) -> None:
+    """`tk export DIR --rebuild`: model.onnx of the model directory built again from its saved core, with
+    what this tk writes (explanations), parity-checked; no retraining. A model directory of an older tk has
+    no background rows for the attributions: `--dataset` gives them (else one row of missing values)."""
+    from toolkit import api
+    from toolkit.data import tables as data
+    from toolkit.export.explain import background_columns
+    from toolkit.features import columns as prepare
+
+    model = api.load(model_dir)
+    columns = None
+    if dataset is not None:
+        df = data.read_table(dataset)
+        data.check_columns(df, prepare.wanted_columns(model.config, False), str(dataset))
+        columns = prepare.input_columns(model.inputs, df.head(2_000), str(dataset))
+        if model.explain_columns is None:
+            model.explain_columns = background_columns(columns)
+    model._onnx = None  # built again on save
+    model.save(model_dir, parity_columns=columns)
+    log.info(f"rebuilt {model_dir / 'model.onnx'} ({len(model.onnx_bytes) / 1024:.1f} KiB)")
 
 
 def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | None, exporter: str,

@@ -121,11 +121,12 @@ def predict(
     keep: Annotated[Optional[str], typer.Option(help="Comma-separated input columns to copy into the output (e.g. an id).")] = None,
     engine: Engine = "onnx",
     chunk_rows: Annotated[Optional[int], typer.Option("--chunk-rows", help="Stream the input in chunks of this many rows [default: stream only globs, directories and large files].")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also why: per output and input, the input's share of the score (columns <output>::why::<input>).")] = False,
 ):
     """Predict labels and probabilities for every row of a dataset (large inputs in chunks, written as they go)."""
     from toolkit.cli import commands
 
-    _run(commands.predict, model, dataset, output, keep, engine, chunk_rows)
+    _run(commands.predict, model, dataset, output, keep, engine, chunk_rows, explain)
 
 
 @app.command()
@@ -138,9 +139,15 @@ def export(
     dataset: Dataset = None,
     bento: Annotated[Optional[str], typer.Option("--bento", help="Store model.onnx in the BentoML model store under this name.")] = None,
     web: Annotated[Optional[Path], typer.Option("--web", help="Write a static page that predicts in the browser (onnxruntime-web) to this folder.")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build model.onnx of the model directory again from its saved weights or trees (no retraining), e.g. to add explanations; --dataset gives an older model its background rows.")] = False,
 ):
     """Export the model as one ONNX file (preprocessing + model + postprocessing), parity-checked."""
     from toolkit.cli import commands
+
+    if rebuild:
+        _run(commands.rebuild, model, dataset)
+        if onnx is None and web is None and not bento:
+            return
 
     if web is not None:
         from exporters import web as web_export

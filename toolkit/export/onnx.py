@@ -2,6 +2,7 @@
 
     raw columns [N] ──pre graph──► <feature>::pre ──torch model──► <output>::raw
                     ──post graph──► <output>::label, <output>::probabilities, <output>::value
+    tk::explain = true ──► If ──► <output>::attributions [N, P] (explain.py; empty unless asked)
 
 The pre graph is the very graph training ran (toolkit.features.pregraph.build_graph);
 the model goes through `torch.onnx.export` with a dynamic batch axis; the post
@@ -17,6 +18,7 @@ import onnx
 from onnx import compose, helper
 
 from toolkit.common.onnxgraph import OPSETS, GraphBuilder, set_opset
+from toolkit.export import explain
 from toolkit.features.pregraph import build_graph, pre_name
 from toolkit.models.base import raw_name
 from toolkit.models.nn import EXPORTERS, export_core  # noqa: F401  (re-exported: the torch core alone)
@@ -48,8 +50,9 @@ def _join(first: onnx.ModelProto, second: onnx.ModelProto, io_map, outputs=None,
     return merged
 
 
-def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
-    """The single self-contained file: raw columns in; labels and probabilities out."""
+def build_full(trained, exporter: str = "torchscript", background: dict | None = None) -> onnx.ModelProto:
+    """The single self-contained file: raw columns in; labels and probabilities out, attributions on request.
+    `background`: raw rows the attributions are measured from (None: one row of missing values)."""
     pre = build_graph(trained.inputs)
     post, specs = build_post(trained.outputs)
     core = trained.kind.onnx_core(trained, exporter)
@@ -67,6 +70,8 @@ def build_full(trained, exporter: str = "torchscript") -> onnx.ModelProto:
     full.producer_name = "tk"
     _name_unnamed_nodes(full.graph)
     set_metadata(full, trained, specs)
+    meta = explain.add_explain(full, trained, core, MODEL_PREFIX, background)
+    full.metadata_props.append(onnx.StringStringEntryProto(key=explain.METADATA, value=json.dumps(meta)))
     return full
 
 
@@ -132,8 +137,11 @@ def export(trained, exporter: str = "torchscript", columns: dict | None = None,
     """Build the full ONNX model and prove parity; returns (ModelProto, ParityReport)."""
     from toolkit.export import parity
 
-    full = build_full(trained, exporter)
+    background = getattr(trained, "explain_columns", None)
+    if background is None and columns:
+        background = explain.background_columns(columns)  # an older model dir: the rows given to the export
+    full = build_full(trained, exporter, background)
     onnx.checker.check_model(full)
-    report = parity.assert_parity(trained, session(full), columns, tolerance)
+    report = parity.assert_parity(trained, session(full), columns, tolerance, background)
     return full, report
 

@@ -6,7 +6,10 @@ strings, unseen categories, accents and CJK, a 10,000-character string.
 Reference: the preprocessing graph in onnxruntime → torch model → each output
 feature's `predict` in numpy. Labels must be identical, probabilities within
 `tolerance` absolute, values within `tolerance` relative to the larger of the
-value and the output's median size (absolute below 1).
+value and the output's median size (absolute below 1). Attributions (the explain
+branch, toolkit.export.explain) are checked on the edge rows and up to
+EXPLAIN_ROWS others against the same game computed by the training path, in raw
+score units, like values.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import numpy as np
 
 from toolkit.errors import TkError
 from toolkit.features.base import RAW_FLOAT
+
+#: Rows besides the edge rows whose attributions the parity check compares (each costs E core rows).
+EXPLAIN_ROWS = 40
 
 
 def edge_columns(trained, rows: int = 24) -> dict[str, np.ndarray]:
@@ -69,8 +75,35 @@ def torch_reference(trained, columns: dict[str, np.ndarray]) -> dict[str, np.nda
     return out
 
 
+def _relative_error(have: np.ndarray, want: np.ndarray, unit: float = 1.0) -> float:
+    """max |have − want| / scale: scale is |want| but at least the typical |want| and at least `unit`."""
+    scale = np.maximum(np.abs(want), max(unit, float(np.nanmedian(np.abs(want))) if want.size else unit))
+    return float(np.max(np.abs(have.astype(np.float64) - want) / scale, initial=0.0))
+
+
+def check_attributions(trained, session, columns: dict[str, np.ndarray], background) -> dict[str, float]:
+    """{`<output>::attributions`: max relative error} of the file's explain branch on `columns`."""
+    from toolkit.export import explain
+
+    if explain.EXPLAIN_INPUT not in {i.name for i in session.get_overridable_initializers()}:
+        return {}
+    want = explain.reference(trained, columns, background)
+    names = [o.name for o in session.get_outputs()]
+    feed = {c: v for c, v in columns.items() if c in {i.name for i in session.get_inputs()}}
+    got = dict(zip(names, session.run(None, feed | {explain.EXPLAIN_INPUT: np.array(True)})))
+    units = {explain.attributions_name(o.config.name): o.explain_scale for o in trained.outputs}
+    return {k: _relative_error(got[k], w, units.get(k, 1.0)) for k, w in want.items()}
+
+
+def explain_rows(columns: dict[str, np.ndarray], edges: int) -> dict[str, np.ndarray]:
+    """The last `edges` rows (the edge rows) and up to EXPLAIN_ROWS of the others."""
+    n = len(next(iter(columns.values())))
+    keep = np.r_[np.arange(min(EXPLAIN_ROWS, n - edges)), np.arange(n - edges, n)]
+    return {c: v[keep] for c, v in columns.items()}
+
+
 def check(trained, session, columns: dict[str, np.ndarray], tolerance: float = 1e-5) -> ParityReport:
-    """Compare the ONNX session with the torch path on the given raw columns."""
+    """Compare the ONNX session with the torch path on the given raw columns (predictions only)."""
     expected = torch_reference(trained, columns)
     names = [o.name for o in session.get_outputs()]
     got = dict(zip(names, session.run(None, {c: v for c, v in columns.items()
@@ -96,11 +129,17 @@ def concat_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[s
 
 
 def assert_parity(trained, session, columns: dict[str, np.ndarray] | None = None,
-                  tolerance: float = 1e-5) -> ParityReport:
-    """Run `check` on `columns` plus the edge rows; raise TkError when parity fails."""
+                  tolerance: float = 1e-5, background: dict[str, np.ndarray] | None = None) -> ParityReport:
+    """Run `check` on `columns` plus the edge rows, and `check_attributions` on the edge rows and some
+    others (`background`: the rows the file's attributions were built from, by default the model's own);
+    raise TkError when parity fails."""
     edges = edge_columns(trained)
     rows = edges if columns is None else concat_columns(columns, edges)
     report = check(trained, session, rows, tolerance)
+    if background is None:
+        background = getattr(trained, "explain_columns", None)
+    report.max_abs_diff |= check_attributions(trained, session, explain_rows(rows, len(next(iter(edges.values())))),
+                                              background)
     if not report.ok:
         raise TkError(f"ONNX export failed its {report.summary()}; per output: "
                       f"max |Δ| {report.max_abs_diff}, label mismatches {report.label_mismatches}")

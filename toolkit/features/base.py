@@ -304,6 +304,12 @@ class OutputFeature(Feature):
         """The probability at or above which a label is given (binary, set), else None."""
         return None
 
+    @property
+    def explain_scale(self) -> float:
+        """Raw score units → the units its attributions are given in (toolkit.export.explain): 1 (log-odds,
+        logits) unless the raw score is a rescaled value."""
+        return 1.0
+
     def fit_post(self, y: np.ndarray, raw: np.ndarray) -> dict | None:
         """After training: fit what is fitted on the validation rows' decoder outputs `raw` and known
         targets `y` (calibration, a threshold); returns what to report in training_stats.json, or None."""

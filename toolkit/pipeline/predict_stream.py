@@ -74,8 +74,9 @@ class ChunkWriter:
 
 
 def predict_stream(model, dataset, output: Path | None, keep: list[str], engine: str = "onnx",
-                   rows: int = readers.CHUNK_ROWS) -> int:
-    """Write predictions for every row of `dataset` (a file, glob or directory); returns the row count."""
+                   rows: int = readers.CHUNK_ROWS, explain: bool = False) -> int:
+    """Write predictions for every row of `dataset` (a file, glob or directory); returns the row count.
+    `explain`: also the attributions, `<output>::why::<input>` (TrainedModel.explain)."""
     wanted = {f.config.source: f.raw_dtype for f in model.inputs} | {c: "keep" for c in keep}
     src = readers.Source(dataset, {c: (t if t != "keep" else None) for c, t in wanted.items()})
     src.check(prepare.wanted_columns(model.config, False) | {c: "--keep" for c in keep})
@@ -84,6 +85,8 @@ def predict_stream(model, dataset, output: Path | None, keep: list[str], engine:
         for chunk in src.chunks(rows):
             try:
                 preds = model.predict(chunk.frame, source=src.label, engine=engine)
+                if explain:
+                    preds = preds.join(model.explain(chunk.frame, source=src.label))
             except TkError as e:
                 raise TkError(shift_row(str(e), chunk.offset)) from None
             if keep:

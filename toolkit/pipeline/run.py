@@ -27,6 +27,7 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
     epoch in `<output>.checkpoint/` (removed at the end); `resume` continues
     from it. `on_epoch(record)` sees each epoch's record (hyperopt pruning).
     """
+    from toolkit.export.explain import background_columns
     from toolkit.models import kind_of
     from toolkit.pipeline.trained import TrainedModel
     from toolkit.training import checkpoint
@@ -38,6 +39,7 @@ def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=Non
     fitted = kind_of(cfg.model_type).train(job, fit_single)
     result = TrainedModel(fitted.config, fitted.inputs, fitted.outputs, fitted.core, fitted.stats)
     result.parity_columns = fitted.parity_columns  # rows the export is checked on
+    result.explain_columns = background_columns(fitted.parity_columns)  # validation values, column by column
     if output is not None and fitted.writes:
         result.save(output, parity_columns=result.parity_columns)
         if fitted.checkpoint_dir is not None:

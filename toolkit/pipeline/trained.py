@@ -19,8 +19,11 @@ from toolkit.features import columns as prepare
 from toolkit.config.schema import Config, render
 from toolkit.errors import TkError, shift_row
 from toolkit.features.base import known_rows
+from toolkit.export.explain import background_json
 
 ONNX = "model.onnx"
+#: The background rows of the attributions (toolkit.export.explain); absent in model dirs of older tk.
+EXPLAIN = "explain.json"
 #: Files every model directory holds; the core's own files come from its model kind (kind.file_names).
 FILES = ["config.yaml", "features.json", "training_stats.json"]
 ENGINES = ("onnx", "torch")
@@ -31,10 +34,13 @@ class TrainedModel:
     """A trained model: config, fitted features, core (weights or trees), ONNX file, training stats."""
 
     def __init__(self, config: Config, inputs, outputs, model, stats: dict,
-                 core_files: dict[str, bytes] | None = None, onnx: bytes | None = None):
+                 core_files: dict[str, bytes] | None = None, onnx: bytes | None = None,
+                 explain_columns: dict | None = None):
         """`model`: the core (the torch module for model_type nn, a GbmCore for gbm, an EnsembleCore
-        for ensemble: see toolkit.models); or None with `core_files`, the saved bytes it loads from."""
+        for ensemble: see toolkit.models); or None with `core_files`, the saved bytes it loads from.
+        `explain_columns`: the background rows attributions are measured from ({column: [K]}), or None."""
         self.config, self.inputs, self.outputs, self.stats = config, inputs, outputs, stats
+        self.explain_columns = explain_columns
         self._model, self._core_files, self._onnx = model, core_files, onnx
         self._pre = self._predictor = None
 
@@ -143,6 +149,25 @@ class TrainedModel:
                     cols[key] = value
         return pd.DataFrame(cols, index=df.index)
 
+    def explain(self, dataset, source: str = "data"):
+        """Attributions per row through model.onnx: columns `<output>::why::<input>`, same index.
+
+        For each output, the row's score (log-odds of a binary output, logit of the top class, value
+        of a number output) minus the baseline score, shared among the inputs (Shapley values;
+        toolkit.export.explain says how); they add up to that difference."""
+        import pandas as pd
+
+        from toolkit.data import tables as data
+        from toolkit.runtime.predictor import PredictorError
+
+        df = data.read_table(dataset)
+        source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
+        data.check_columns(df, prepare.wanted_columns(self.config, False), source)
+        try:
+            return self.predictor.explain(df)
+        except PredictorError as e:
+            raise TkError(f"{source}: {_file_row(str(e), 0)}") from None
+
     def evaluate(self, dataset, source: str = "data", engine: str = "onnx") -> dict[str, dict[str, float]]:
         """Metrics per output on the rows that have a known target: {"churn": {"roc_auc": …}}."""
         import pandas as pd
@@ -184,6 +209,7 @@ class TrainedModel:
             "config.yaml": render(self.config).encode(),
             "features.json": json.dumps(state, indent=1).encode(),
             **self.kind.core_files(self.model),
+            **({EXPLAIN: background_json(self.explain_columns)} if self.explain_columns else {}),
             "training_stats.json": json.dumps(self.stats, indent=1, default=float).encode(),
             ONNX: self._onnx,
         }

@@ -35,6 +35,7 @@ import numpy as np
 from toolkit.data import coerce
 from toolkit.data.number_lists import ListColumn, by_column
 from toolkit.errors import TkError
+from toolkit.runtime import explanations
 
 FLOAT, STRING = "tensor(float)", "tensor(string)"
 _NUMBER_TYPES = {int, float}
@@ -103,7 +104,7 @@ class Predictor:
             self._shrink = ort.RunOptions()
             self._shrink.add_run_config_entry(*_SHRINK)
         self.inputs = {i.name: i.type for i in self.session.get_inputs()}
-        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.outputs = [o.name for o in self.session.get_outputs() if not explanations.is_attribution(o.name)]
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = {k: _maybe_json(v) for k, v in meta.items()}
         features = self.metadata.get("tk.features", {})
@@ -168,13 +169,30 @@ class Predictor:
                     else np.empty(0, dtype=object if o.endswith("::label") else np.float32) for o in self.outputs}
         feed = self._feed(columns, lists_checked)
         if n <= self.chunk_rows:
-            return dict(zip(self.outputs, self.session.run(None, feed)))
+            return dict(zip(self.outputs, self.session.run(self.outputs, feed)))
         parts = []
         for start in range(0, n, self.chunk_rows):
             last = start + self.chunk_rows >= n
             part = {name: values[start:start + self.chunk_rows] for name, values in feed.items()}
-            parts.append(self.session.run(None, part, self._shrink if last else None))
+            parts.append(self.session.run(self.outputs, part, self._shrink if last else None))
         return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(self.outputs)}
+
+    def explain(self, data):
+        """Attributions per row (toolkit.runtime.explanations): a DataFrame of `<output>::why::<input>` for a
+        DataFrame, else [{output: {input: attribution}}]. They add up to the row's score (log-odds, logit of
+        the top class, value) minus the baseline score in `self.metadata["tk.explain"]["baseline"]`."""
+        meta = explanations.info(self.session, self.path)
+        columns, n, index = self._columns(data)
+        players = meta["players"]
+        if n == 0:
+            out = {o.name: np.empty((0, len(players)), np.float32) for o in self.session.get_outputs()
+                   if o.name.endswith(explanations.ATTRIBUTIONS)}
+        else:
+            out = explanations.run(self.session, [o.name for o in self.session.get_outputs()], self._feed(columns),
+                                   n, meta["evaluations"])
+        if index is not None:
+            return explanations.as_table(out, players, index)
+        return explanations.as_records(out, players, n)
 
     def release_memory(self) -> None:
         """Give the CPU memory arena's unused blocks back to the system (after a large request).
@@ -182,7 +200,7 @@ class Predictor:
         A one-row run with onnxruntime's arena-shrinkage run option: the arena keeps
         what the row needs and frees the rest. No-op where there is no CPU arena."""
         if self._shrink is not None:
-            self.session.run(None, self._feed(self._columns([{}])[0]), self._shrink)
+            self.session.run(self.outputs, self._feed(self._columns([{}])[0]), self._shrink)
 
     def predict(self, data, *, lists_checked: bool = False):
         """Labels, probabilities and values: a DataFrame for a DataFrame, else a list of records.

@@ -1,0 +1,388 @@
+"""Why this prediction: Shapley attributions per row and input, computed inside model.onnx.
+
+    raw columns ─► pre graph ─► <feature>::pre ─► core ─► <output>::raw ─► post ─► labels …
+                                      │
+      tk::explain (bool, default false) ─► If ─► then: each row's pre tensors tiled E times, each copy
+                                      taking every input either from the row or from a background
+                                      row (masks baked in the file) ─► the same core (a copy of its
+                                      nodes, sharing its weights) on N·E rows ─► [N, E] scores
+                                      ─► MatMul with constant Shapley weights [E, P] ─► [N, P]
+
+Players are the model's raw columns (an input feature, or the features that read one column, such
+as an ensemble's number and its `__raw` twin). The game is the interventional one of shap's
+explainers: v(S) = mean over background rows b of f(x_S, b_¬S), where f is the core's raw score.
+Few players: every coalition is enumerated (exact Shapley values). Many: antithetic permutations
+(each permutation and its reverse), fixed by a seed, each pair with one background row.
+
+The promise, for every row, exactly up to float32 rounding whatever the method:
+    sum over players of attributions = score(row) − baseline score
+where score is the raw score of tk's decoders — the log-odds for a binary output, the logit of the
+top class for a category or set output, the value (in its own units) for a number output — and the
+baseline score is the mean score of the background rows (metadata `tk.explain`).
+
+The explain branch runs only when the caller feeds `tk::explain = true` (an input with a default):
+onnxruntime runs every node of a graph whatever outputs are asked for, so the If node is what keeps
+plain predictions as cheap as before. Without it the attribution outputs are empty ([0, P]).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from toolkit.errors import TkError
+from toolkit.features.pregraph import pre_name
+from toolkit.models.base import raw_name
+
+from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_INPUT, METADATA  # noqa: F401
+PREFIX = "explain/"
+#: Core evaluations per explained row at most (coalitions × background rows), before deduplication.
+BUDGET = 256
+#: Background rows baked into the file.
+BACKGROUND_ROWS = 16
+SEED = 0
+
+
+def attributions_name(output_name: str) -> str:
+    return f"{output_name}::attributions"
+
+
+def class_attributions_name(output_name: str) -> str:
+    return f"{output_name}::class_attributions"
+
+
+# ---- players --------------------------------------------------------------------------------------
+
+def players(trained) -> list[tuple[str, list[int]]]:
+    """[(name, [input feature indices])]: one player per raw column, in the order the columns are first read.
+    Named by the config's input feature on that column when exactly one reads it, else by the column."""
+    config_names = {fc.name for fc in trained.config.input_features}
+    by_column: dict[str, list[int]] = {}
+    for i, f in enumerate(trained.inputs):
+        by_column.setdefault(f.config.source, []).append(i)
+    out = []
+    for column, idx in by_column.items():
+        own = [trained.inputs[i].config.name for i in idx if trained.inputs[i].config.name in config_names]
+        out.append((own[0] if len(own) == 1 else column, idx))
+    return out
+
+
+# ---- the plan: coalitions, background rows, weights ------------------------------------------------
+
+@dataclass
+class Plan:
+    """Which core evaluations to run per row and how to weigh them.
+
+    masks [E, P] bool (True: the player's value from the row), background [E] int64 (which background row
+    gives the others), weights [E, P] float32: attributions = scores [N, E] @ weights."""
+
+    masks: np.ndarray
+    background: np.ndarray
+    weights: np.ndarray
+    method: str
+    permutations: int = 0
+
+    @property
+    def evaluations(self) -> int:
+        return len(self.masks)
+
+
+def _shapley_weight(size: int, players: int) -> float:
+    from math import factorial
+
+    return factorial(size) * factorial(players - size - 1) / factorial(players)
+
+
+def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED) -> Plan:
+    """Exact when every coalition with every background row fits `budget`, else antithetic permutations."""
+    if players < 1 or backgrounds < 1:
+        raise TkError(f"explain: {players=} and {backgrounds=} must be ≥ 1")
+    index: dict[tuple[bytes, int], int] = {}
+    masks, bgs, rows = [], [], []
+
+    def slot(mask: np.ndarray, k: int) -> int:
+        key = (mask.tobytes(), 0 if mask.all() else k)  # the whole row reads no background
+        if key not in index:
+            index[key] = len(masks)
+            masks.append(mask.copy())
+            bgs.append(key[1])
+            rows.append(np.zeros(players, np.float64))
+        return index[key]
+
+    if backgrounds * 2 ** players <= budget:
+        full = np.arange(2 ** players)
+        bits = ((full[:, None] >> np.arange(players)[None, :]) & 1).astype(bool)
+        for k in range(backgrounds):
+            for mask in bits:
+                size = int(mask.sum())
+                e = slot(mask, k)
+                for j in range(players):
+                    if mask[j]:
+                        rows[e][j] += _shapley_weight(size - 1, players) / backgrounds
+                    else:
+                        rows[e][j] -= _shapley_weight(size, players) / backgrounds
+        method, perms = "exact", 0
+    else:
+        pairs = max(1, budget // (2 * max(players - 1, 1)))
+        perms = 2 * pairs
+        rng = np.random.default_rng(seed)
+        for m in range(pairs):
+            order = rng.permutation(players)
+            k = m % backgrounds
+            for o in (order, order[::-1]):
+                mask = np.zeros(players, bool)
+                prev = slot(mask, k)
+                for j in o:
+                    mask[j] = True
+                    cur = slot(mask, k)
+                    rows[cur][j] += 1.0 / perms
+                    rows[prev][j] -= 1.0 / perms
+                    prev = cur
+        method = "permutations"
+    return Plan(np.array(masks), np.array(bgs, np.int64), np.array(rows, np.float32), method, perms)
+
+
+# ---- background rows -------------------------------------------------------------------------------
+
+def background_columns(columns: dict[str, np.ndarray] | None, rows: int = BACKGROUND_ROWS, seed: int = SEED):
+    """{column: [rows]} drawn from `columns`, each column on its own, so that no whole row of the data is
+    kept (model.onnx may be published on a web page); None without data."""
+    if not columns:
+        return None
+    n = len(next(iter(columns.values())))
+    if n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    return {c: np.asarray(v)[rng.choice(n, size=rows, replace=n < rows)] for c, v in columns.items()}
+
+
+def missing_columns(trained) -> dict[str, np.ndarray]:
+    """One row, every column missing: the baseline when no background rows are known (an older model dir
+    re-exported without --dataset)."""
+    from toolkit.data.raw_types import RAW_FLOAT
+
+    return {c: (np.full(1, np.nan, np.float32) if t == RAW_FLOAT else np.full(1, "", object))
+            for c, t in trained.preprocessor.columns.items()}
+
+
+def background_json(columns: dict[str, np.ndarray]) -> bytes:
+    """explain.json of the model directory: the background rows, NaN as null."""
+    out = {}
+    for c, v in columns.items():
+        v = np.asarray(v)
+        if v.dtype.kind == "f":
+            out[c] = {"dtype": "float32", "values": [None if np.isnan(x) else float(x) for x in v.tolist()]}
+        else:
+            out[c] = {"dtype": "string", "values": [str(x) for x in v.tolist()]}
+    return json.dumps({"version": 1, "background": out}).encode()
+
+
+def background_from_json(data: bytes, where: str) -> dict[str, np.ndarray]:
+    try:
+        cols = json.loads(data)["background"]
+        return {c: (np.array([np.nan if x is None else x for x in d["values"]], np.float32)
+                    if d["dtype"] == "float32" else np.array(d["values"], dtype=object)) for c, d in cols.items()}
+    except (ValueError, KeyError, TypeError) as e:
+        raise TkError(f"{where}: damaged: {e}") from None
+
+
+# ---- the reference: the same game computed by the training path -------------------------------------
+
+def tiled_pre(pre: dict[str, np.ndarray], background: dict[str, np.ndarray], trained, p: Plan):
+    """Each row's pre tensors tiled E times as the plan says: {feature: [N·E, …]}."""
+    out = {}
+    for j, (_, idx) in enumerate(players(trained)):
+        for i in idx:
+            name = trained.inputs[i].config.name
+            x, b = pre[name], background[name][p.background]
+            mask = p.masks[:, j].reshape((1, -1) + (1,) * (x.ndim - 1))
+            out[name] = np.where(mask, x[:, None], b[None]).reshape((-1,) + x.shape[1:])
+    return out
+
+
+def reference(trained, columns: dict[str, np.ndarray], background: dict[str, np.ndarray] | None,
+              budget: int = BUDGET) -> dict[str, np.ndarray]:
+    """{`<output>::attributions` [N, P], `<output>::class_attributions` [N, C, P]} by the training path
+    (pre graph in onnxruntime, the core in torch / LightGBM, the weights in numpy float64): what the
+    file's explain branch must give (parity.py)."""
+    import torch
+
+    from toolkit.training.batches import predict_raw
+
+    background = background or missing_columns(trained)
+    p = plan(len(players(trained)), len(next(iter(background.values()))), budget)
+    bg = trained.preprocessor.transform(background)
+    n = len(next(iter(columns.values())))
+    step = max(1, CHUNK_EVALUATIONS // p.evaluations)
+    parts = []
+    for start in range(0, n, step):
+        pre = trained.preprocessor.transform({c: v[start:start + step] for c, v in columns.items()})
+        m = len(next(iter(pre.values())))
+        tiled = tiled_pre(pre, bg, trained, p)
+        as_torch = lambda arrays: [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name]))  # noqa: E731
+                                   for f in trained.inputs]
+        part = {}
+        for o, raw, own in zip(trained.outputs, predict_raw(trained.model, as_torch(tiled)),
+                               predict_raw(trained.model, as_torch(pre))):
+            raw, name = np.asarray(raw, np.float64), o.config.name
+            if raw.ndim == 1:
+                part[attributions_name(name)] = raw.reshape(m, -1) @ p.weights.astype(np.float64) * _scale(o)
+            else:
+                per_class = np.einsum("nec,ep->ncp", raw.reshape(m, p.evaluations, -1),
+                                      p.weights.astype(np.float64))
+                top = np.argmax(o.predict(np.asarray(own))["probabilities"], axis=1)
+                part[class_attributions_name(name)] = per_class
+                part[attributions_name(name)] = per_class[np.arange(m), top]
+        parts.append(part)
+    return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
+
+
+def _baseline(p: Plan, background_scores: np.ndarray) -> np.ndarray:
+    """The baseline score(s): the background rows' scores as the plan weighs them (what the attributions of a
+    row add up to, subtracted from its score)."""
+    empty = ~p.masks.any(axis=1)
+    w = -p.weights[empty].sum(axis=1).astype(np.float64)
+    return np.tensordot(w, background_scores[p.background[empty]], axes=1)
+
+
+def _scale(output) -> float:
+    """Raw score → explained score: 1, or a number output's std (its z-scored value explained in its units)."""
+    return float(output.explain_scale)
+
+
+# ---- the graph -------------------------------------------------------------------------------------
+
+def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]:
+    """The core's nodes reading the tiled pre tensors: values renamed under PREFIX, weights shared
+    (they live in the full graph under `model_prefix`)."""
+    inits = {t.name for t in core.graph.initializer}
+    inputs = {v.name for v in core.graph.input}
+
+    def rename(name: str) -> str:
+        if not name:
+            return name
+        if name in inits:
+            return model_prefix + name
+        return PREFIX + name
+
+    nodes = []
+    for node in core.graph.node:
+        if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
+            raise TkError(f"explain: core node {node.name!r} ({node.op_type}) holds a subgraph; "
+                          "explanations cannot copy it")
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = PREFIX + (node.name or f"{node.op_type}_{len(nodes)}")
+        del copy.input[:]
+        copy.input.extend(rename(n) for n in node.input)
+        del copy.output[:]
+        copy.output.extend(rename(n) for n in node.output)
+        nodes.append(copy)
+    del inputs
+    return nodes
+
+
+def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_prefix: str,
+                background_cols: dict[str, np.ndarray] | None, budget: int = BUDGET) -> dict:
+    """Add the explain branch to `full` (in place): input `tk::explain`, outputs `<output>::attributions`
+    [N, P] (and `::class_attributions` [N, C, P] for class outputs). Returns the `tk.explain` metadata."""
+    import torch
+
+    from toolkit.training.batches import predict_raw
+
+    groups = players(trained)
+    source = "missing values" if background_cols is None else "rows"
+    if background_cols is None:
+        background_cols = missing_columns(trained)
+    bg_pre = trained.preprocessor.transform(background_cols)
+    k = len(next(iter(bg_pre.values())))
+    p = plan(len(groups), k, budget)
+    bg_raw = predict_raw(trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name]))
+                                         for f in trained.inputs])
+    e = p.evaluations
+    nodes: list[onnx.NodeProto] = []
+    inits: list[TensorProto] = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.asarray(value), PREFIX + name))
+        return PREFIX + name
+
+    def op(op_type: str, inputs: list[str], name: str, **attrs) -> str:
+        out = PREFIX + name
+        nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    bg_index = const("background_index", p.background)
+    minus_one = const("minus_one", np.array([-1], np.int64))
+    axis1 = const("axis1", np.array([1], np.int64))
+    for j, (_, idx) in enumerate(groups):
+        for i in idx:
+            f = trained.inputs[i]
+            x = pre_name(f)
+            b = np.ascontiguousarray(bg_pre[f.config.name])
+            rank = b.ndim
+            n = f.config.name
+            bsel = op("Gather", [const(f"{n}/background", b), bg_index], f"{n}/background_rows", axis=0)
+            mask = const(f"{n}/mask", p.masks[:, j].reshape((e,) + (1,) * (rank - 1)))
+            xu = op("Unsqueeze", [x, axis1], f"{n}/row")
+            both = op("Where", [mask, xu, bsel], f"{n}/coalitions")
+            rest = op("Shape", [x], f"{n}/rest", start=1)
+            shape = op("Concat", [minus_one, rest], f"{n}/tiled_shape", axis=0)
+            nodes.append(helper.make_node("Reshape", [both, shape], [PREFIX + x], name=PREFIX + f"{n}/tiled"))
+    nodes.extend(_copy_core(core, model_prefix))
+    weights = const("weights", p.weights)
+    outputs, then_outs, else_nodes, else_outs = [], [], [], []
+    baseline = {}
+    n_players = len(groups)
+    for o, braw in zip(trained.outputs, bg_raw):
+        name = o.config.name
+        raw = PREFIX + raw_name(o)
+        braw = np.asarray(braw, np.float64)
+        if braw.ndim == 1:
+            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e], np.int64))], f"{name}/scores")
+            att = op("MatMul", [scores, weights], f"{name}/shapley")
+            scale = _scale(o)
+            if scale != 1.0:
+                att = op("Mul", [att, const(f"{name}/scale", np.float32(scale))], f"{name}/units")
+            pairs = [(attributions_name(name), att, [0, n_players])]
+            baseline[name] = float(_baseline(p, braw) * scale)
+        else:
+            c = braw.shape[1]
+            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e, c], np.int64))], f"{name}/scores")
+            by_class = op("Transpose", [scores], f"{name}/by_class", perm=[0, 2, 1])
+            per_class = op("MatMul", [by_class, weights], f"{name}/shapley")
+            top = op("ArgMax", [f"{name}::probabilities"], f"{name}/top", axis=1, keepdims=1)
+            hot = op("Equal", [top, const(f"{name}/classes", np.arange(c, dtype=np.int64))], f"{name}/is_top")
+            hotf = op("Cast", [hot], f"{name}/is_top_f", to=TensorProto.FLOAT)
+            hot3 = op("Unsqueeze", [hotf, const(f"{name}/axis2", np.array([2], np.int64))], f"{name}/is_top_3")
+            picked = op("Mul", [per_class, hot3], f"{name}/picked")
+            att = op("ReduceSum", [picked, axis1], f"{name}/top_class", keepdims=0)
+            baseline[name] = [float(v) for v in _baseline(p, braw)]
+            pairs = [(attributions_name(name), att, [0, n_players]),
+                     (class_attributions_name(name), per_class, [0, c, n_players])]
+        for out_name, value, empty_shape in pairs:
+            nodes.append(helper.make_node("Identity", [value], [PREFIX + "out/" + out_name],
+                                          name=PREFIX + "out/" + out_name))
+            shape = [None] + empty_shape[1:]
+            then_outs.append(helper.make_tensor_value_info(PREFIX + "out/" + out_name, TensorProto.FLOAT, shape))
+            else_nodes.append(helper.make_node(
+                "Constant", [], ["none/" + out_name], name="none/" + out_name,
+                value=numpy_helper.from_array(np.zeros(empty_shape, np.float32), "none/" + out_name)))
+            else_outs.append(helper.make_tensor_value_info("none/" + out_name, TensorProto.FLOAT, shape))
+            outputs.append((out_name, shape))
+    then_graph = helper.make_graph(nodes, "tk_explain", [], then_outs)
+    else_graph = helper.make_graph(else_nodes, "tk_no_explain", [], else_outs)
+    g = full.graph
+    g.initializer.extend(inits)
+    g.initializer.append(numpy_helper.from_array(np.array(False), EXPLAIN_INPUT))
+    g.input.append(helper.make_tensor_value_info(EXPLAIN_INPUT, TensorProto.BOOL, []))
+    g.node.append(helper.make_node("If", [EXPLAIN_INPUT], [n for n, _ in outputs], name="explain",
+                                   then_branch=then_graph, else_branch=else_graph))
+    for out_name, shape in outputs:
+        g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
+    return {"players": [n for n, _ in groups], "method": p.method, "evaluations": e, "baseline": baseline,
+            "permutations": p.permutations, "background_rows": k, "background": source, "input": EXPLAIN_INPUT}
