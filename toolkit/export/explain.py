@@ -128,6 +128,8 @@ def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED)
         method, perms = "exact", 0
     else:
         pairs = max(1, budget // (2 * max(players - 1, 1)))
+        if pairs >= backgrounds:  # every background row in as many pairs: the baseline is their plain mean
+            pairs -= pairs % backgrounds
         perms = 2 * pairs
         rng = np.random.default_rng(seed)
         for m in range(pairs):
@@ -250,8 +252,8 @@ def _baseline(p: Plan, background_scores: np.ndarray) -> np.ndarray:
 
 
 def _scale(output) -> float:
-    """Raw score → explained score: 1, or a number output's std (its z-scored value explained in its units)."""
-    return float(output.explain_scale)
+    """Raw score differences → explained score differences (OutputFeature.explain_score is linear)."""
+    return float(output.explain_score(1.0) - output.explain_score(0.0))
 
 
 # ---- the graph -------------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
             if scale != 1.0:
                 att = op("Mul", [att, const(f"{name}/scale", np.float32(scale))], f"{name}/units")
             pairs = [(attributions_name(name), att, [0, n_players])]
-            baseline[name] = float(_baseline(p, braw) * scale)
+            baseline[name] = float(o.explain_score(_baseline(p, braw)))
         else:
             c = braw.shape[1]
             scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e, c], np.int64))], f"{name}/scores")
@@ -361,7 +363,7 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
             hot3 = op("Unsqueeze", [hotf, const(f"{name}/axis2", np.array([2], np.int64))], f"{name}/is_top_3")
             picked = op("Mul", [per_class, hot3], f"{name}/picked")
             att = op("ReduceSum", [picked, axis1], f"{name}/top_class", keepdims=0)
-            baseline[name] = [float(v) for v in _baseline(p, braw)]
+            baseline[name] = [float(v) for v in o.explain_score(_baseline(p, braw))]
             pairs = [(attributions_name(name), att, [0, n_players]),
                      (class_attributions_name(name), per_class, [0, c, n_players])]
         for out_name, value, empty_shape in pairs:

@@ -91,7 +91,7 @@ def check_attributions(trained, session, columns: dict[str, np.ndarray], backgro
     names = [o.name for o in session.get_outputs()]
     feed = {c: v for c, v in columns.items() if c in {i.name for i in session.get_inputs()}}
     got = dict(zip(names, session.run(None, feed | {explain.EXPLAIN_INPUT: np.array(True)})))
-    units = {explain.attributions_name(o.config.name): o.explain_scale for o in trained.outputs}
+    units = {explain.attributions_name(o.config.name): abs(explain._scale(o)) for o in trained.outputs}
     return {k: _relative_error(got[k], w, units.get(k, 1.0)) for k, w in want.items()}
 
 

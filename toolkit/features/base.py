@@ -304,11 +304,10 @@ class OutputFeature(Feature):
         """The probability at or above which a label is given (binary, set), else None."""
         return None
 
-    @property
-    def explain_scale(self) -> float:
-        """Raw score units → the units its attributions are given in (toolkit.export.explain): 1 (log-odds,
-        logits) unless the raw score is a rescaled value."""
-        return 1.0
+    def explain_score(self, raw):
+        """The score attributions explain (toolkit.export.explain), a linear function of the raw output:
+        the raw output itself (logits) unless that is a rescaled value."""
+        return raw
 
     def fit_post(self, y: np.ndarray, raw: np.ndarray) -> dict | None:
         """After training: fit what is fitted on the validation rows' decoder outputs `raw` and known

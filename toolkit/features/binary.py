@@ -272,10 +272,9 @@ class BinaryOutput(OutputFeature):
 
         return metrics.binary(y, outputs[f"{self.config.name}::probabilities"][:, 1], self.threshold_)
 
-    @property
-    def explain_scale(self) -> float:
-        """Attributions are of the calibrated log-odds: log(p / (1 − p)) of the probability given."""
-        return 1.0 / float(self.temperature_)
+    def explain_score(self, raw):
+        """The calibrated log-odds: log(p / (1 − p)) of the probability given."""
+        return raw / float(self.temperature_)
 
     def to_onnx_post(self, g, logits: str) -> dict[str, tuple[str, list]]:
         """Logits [N] → `<name>::label` string [N], `<name>::probabilities` float [N, 2]."""

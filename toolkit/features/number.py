@@ -294,10 +294,9 @@ class NumberOutput(OutputFeature):
 
         return metrics.regression(y * self.std_ + self.mean_, outputs[f"{self.config.name}::value"])
 
-    @property
-    def explain_scale(self) -> float:
-        """Attributions of the z-scored value are given in the target's units."""
-        return float(self.std_)
+    def explain_score(self, raw):
+        """The value in the target's units (attributions of the z-scored value, rescaled)."""
+        return raw * float(self.std_) + float(self.mean_)
 
     def to_onnx_post(self, g, out: str) -> dict[str, tuple[str, list]]:
         """z-scored prediction [N] → `<name>::value` float [N] in the target's units."""

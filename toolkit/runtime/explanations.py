@@ -34,13 +34,13 @@ def why_column(output: str, player: str) -> str:
     return f"{output}::why::{player}"
 
 
-def info(session, where) -> dict:
+def info(session, where, model_dir=None) -> dict:
     """The file's `tk.explain` metadata, or a TkError in one line saying how to add it."""
     meta = session.get_modelmeta().custom_metadata_map
     has_input = EXPLAIN_INPUT in {i.name for i in session.get_overridable_initializers()}
     if METADATA not in meta or not has_input:
         raise TkError(f"{where}: this model.onnx has no explanations (written by an older tk); add them "
-                      "without retraining: tk export MODEL_DIR --rebuild")
+                      f"without retraining: tk export {model_dir or 'MODEL_DIR'} --rebuild")
     return json.loads(meta[METADATA])
 
 
