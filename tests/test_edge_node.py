@@ -164,7 +164,7 @@ def test_zero_rows_give_empty_outputs(node_bin, churn_edge, tmp_path, backend):
     rows = tmp_path / "empty.json"
     write_json(rows, [])
     got = run_predict(node_bin, churn_edge[0], rows, *flags_for(backend))
-    assert got == {"churn::label": [], "churn::probabilities": []}
+    assert got == {"churn::label": [], "churn::probabilities": []}  # no attributions unless --explain
 
 
 # ---- a gbm model: the trees (ai.onnx.ml 5 TreeEnsemble) between the same pre and post graphs ----
@@ -270,3 +270,25 @@ def test_string_ops_of_the_recipes_match_python(node_bin, tmp_path, backend):
     want = dict(zip([o.name for o in session.get_outputs()],
                     session.run(None, {"x": np.array(STRINGS, dtype=object)})))
     assert_same(run_predict(node_bin, path, rows, *flags_for(backend)), want, backend)
+
+
+# ---- explanations: the file's explain branch (tk::explain = true) on the edge --------------------
+
+@pytest.mark.parametrize("model", ["churn_edge", "gbm_edge"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_attributions_equal_python_onnxruntimes(node_bin, model, backend, request, tmp_path):
+    """predict.js --explain: the attributions of 40 validation rows and the edge rows within 1e-5 of the
+    Python Predictor's (same file, same graph); without --explain none are computed or printed."""
+    from toolkit.runtime.predictor import Predictor
+
+    path, _, columns = request.getfixturevalue(model)
+    n = len(columns["tenure"])
+    keep = np.r_[np.arange(40), np.arange(n - 24, n)]
+    part = {c: v[keep] for c, v in columns.items()}
+    rows = tmp_path / "rows.json"
+    write_json(rows, {c: json_column(v) for c, v in part.items()})
+    p = Predictor(path)
+    want = np.array([[r["churn"][k] for k in p.metadata["tk.explain"]["players"]] for r in p.explain(part)])
+    got = run_predict(node_bin, path, rows, "--explain", *flags_for(backend))
+    assert_same({"churn::attributions": got.pop("churn::attributions")}, {"churn::attributions": want}, backend)
+    assert sorted(got) == ["churn::label", "churn::probabilities"]

@@ -23,6 +23,8 @@ baseline score is the mean score of the background rows (metadata `tk.explain`).
 The explain branch runs only when the caller feeds `tk::explain = true` (an input with a default):
 onnxruntime runs every node of a graph whatever outputs are asked for, so the If node is what keeps
 plain predictions as cheap as before. Without it the attribution outputs are empty ([0, P]).
+onnxruntime's JavaScript API cannot feed an input that has a default: there the switch's default is
+turned on in a copy of the file's bytes (`switch`; exporters/web_page/explain.js, predict.js).
 """
 
 from __future__ import annotations
@@ -256,6 +258,13 @@ def _scale(output) -> float:
     return float(output.explain_score(1.0) - output.explain_score(0.0))
 
 
+def switch(on: bool) -> TensorProto:
+    """The `tk::explain` initializer (the input's default). onnxruntime-node and -web pass only required
+    inputs, so tk's JavaScript clients switch the branch on by turning this tensor's serialized bytes (in
+    the metadata: "switch") from off to on in a copy of the file; the same length, found exactly once."""
+    return numpy_helper.from_array(np.array(on), EXPLAIN_INPUT)
+
+
 # ---- the graph -------------------------------------------------------------------------------------
 
 def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]:
@@ -380,11 +389,12 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
     else_graph = helper.make_graph(else_nodes, "tk_no_explain", [], else_outs)
     g = full.graph
     g.initializer.extend(inits)
-    g.initializer.append(numpy_helper.from_array(np.array(False), EXPLAIN_INPUT))
+    g.initializer.append(switch(False))
     g.input.append(helper.make_tensor_value_info(EXPLAIN_INPUT, TensorProto.BOOL, []))
     g.node.append(helper.make_node("If", [EXPLAIN_INPUT], [n for n, _ in outputs], name="explain",
                                    then_branch=then_graph, else_branch=else_graph))
     for out_name, shape in outputs:
         g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
     return {"players": [n for n, _ in groups], "method": p.method, "evaluations": e, "baseline": baseline,
-            "permutations": p.permutations, "background_rows": k, "background": source, "input": EXPLAIN_INPUT}
+            "permutations": p.permutations, "background_rows": k, "background": source, "input": EXPLAIN_INPUT,
+            "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()}}

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Run a tk ONNX file in onnxruntime-node (native) or onnxruntime-web (WebAssembly), no Python.
 //
-//   node predict.js model.onnx rows.json [--wasm] [--threads N] [--repeat N]
+//   node predict.js model.onnx rows.json [--wasm] [--explain] [--threads N] [--repeat N]
 //
 // rows.json: a list of records  [{"tenure": 3, "contract": "Month-to-month"}, ...]
 //            or a dict of columns {"tenure": [3, null], "contract": ["Month-to-month", ""]}.
-// Prints {"<output>": [...]} for every output tensor (labels, probabilities [N][C], values).
+// Prints {"<output>": [...]} for every output tensor (labels, probabilities [N][C], values); with --explain
+// also the attributions (`<output>::attributions` [N][P], inputs named in the metadata's tk.explain).
 //
 // Input names and types come from the session (one input per raw column, shape [N], float32 or
 // string), coerced like toolkit.runtime.predictor.Predictor coerces them:
@@ -19,6 +20,7 @@
 //
 // --wasm     onnxruntime-web's WebAssembly backend, loaded from node_modules (never a CDN):
 //            the same engine a browser runs.
+// --explain  feed tk::explain = true: the file's explain branch runs (without it, it does not).
 // --threads  intra-op threads (default 1: fastest for a few rows and comparable across backends).
 // --repeat   also time N runs of the same feed (after a warm-up); the median in µs goes to stderr.
 'use strict';
@@ -27,7 +29,7 @@ const fs = require('fs');
 const path = require('path');
 const { pathToFileURL } = require('url');
 
-const USAGE = 'usage: node predict.js model.onnx rows.json [--wasm] [--threads N] [--repeat N]';
+const USAGE = 'usage: node predict.js model.onnx rows.json [--wasm] [--explain] [--threads N] [--repeat N]';
 const MISSING_WORDS = new Set(['', 'nan', 'na', 'n/a', 'null', 'none']);
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const INFINITY = /^([+-]?)(inf|infinity)$/i;
@@ -35,10 +37,11 @@ const INFINITY = /^([+-]?)(inf|infinity)$/i;
 class InputError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { wasm: false, threads: 1, repeat: 0, files: [] };
+  const opts = { wasm: false, explain: false, threads: 1, repeat: 0, files: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--wasm') opts.wasm = true;
+    else if (a === '--explain') opts.explain = true;
     else if (a === '--threads' || a === '--repeat') {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v < (a === '--threads' ? 1 : 0)) throw new InputError(`${a}: expected an integer, got ${argv[i]}`);
@@ -166,13 +169,30 @@ function plain(tensor) { // typed array → JSON-friendly array, nested by dims
   return tensor.dims.length ? nest(0, 0) : flat[0];
 }
 
+// The file's explain branch runs when its input tk::explain (default false) is true. onnxruntime's JS API
+// passes only required inputs, so the default itself is turned on, in a copy of the bytes: the tensor's
+// serialized bytes "off" → "on" (same length), as the metadata's tk.explain.switch gives them.
+function explainOn(bytes, where) {
+  const hex = (h) => Buffer.from(h, 'hex');
+  const found = (pattern) => { const i = bytes.indexOf(pattern); return i >= 0 && bytes.indexOf(pattern, i + 1) < 0 ? i : -1; };
+  const text = bytes.toString('latin1');
+  const m = /"switch": \{"off": "([0-9a-f]+)", "on": "([0-9a-f]+)"\}/.exec(text);
+  const at = m ? found(hex(m[1])) : -1;
+  if (at < 0) throw new InputError(`${where}: this model.onnx has no explanations (written by an older tk); add them without retraining: tk export MODEL_DIR --rebuild`);
+  const copy = Buffer.from(bytes);
+  hex(m[2]).copy(copy, at);
+  return copy;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const [modelPath, rowsPath] = opts.files;
   if (!fs.existsSync(modelPath)) throw new InputError(`${modelPath}: no such ONNX file`);
   const data = JSON.parse(fs.readFileSync(rowsPath, 'utf8'));
   const ort = loadOrt(opts.wasm);
-  const session = await ort.InferenceSession.create(fs.readFileSync(modelPath), {
+  let bytes = fs.readFileSync(modelPath);
+  if (opts.explain) bytes = explainOn(bytes, modelPath);
+  const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [opts.wasm ? 'wasm' : 'cpu'],
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
@@ -180,18 +200,20 @@ async function main() {
     logSeverityLevel: 3,
   });
   const [feeds, n] = makeFeeds(ort, session, data);
+  const explained = (name) => name.endsWith('::attributions') || name.endsWith('::class_attributions');
+  const names = session.outputNames.filter((name) => opts.explain || !explained(name));
   const result = {};
   if (n === 0) { // string ops (StringNormalizer) fail on 0 rows: answer without running
-    for (const name of session.outputNames) result[name] = [];
+    for (const name of names) result[name] = [];
   } else {
-    const out = await session.run(feeds);
-    for (const name of session.outputNames) result[name] = plain(out[name]);
+    const out = await session.run(feeds, names);
+    for (const name of names) result[name] = plain(out[name]);
     if (opts.repeat > 0) {
-      for (let i = 0; i < Math.min(100, opts.repeat); i++) await session.run(feeds); // warm-up
+      for (let i = 0; i < Math.min(100, opts.repeat); i++) await session.run(feeds, names); // warm-up
       const times = [];
       for (let i = 0; i < opts.repeat; i++) {
         const t0 = process.hrtime.bigint();
-        await session.run(feeds);
+        await session.run(feeds, names);
         times.push(Number(process.hrtime.bigint() - t0) / 1e3);
       }
       times.sort((a, b) => a - b);
