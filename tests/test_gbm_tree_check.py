@@ -149,3 +149,28 @@ def test_lightgbm_reads_only_the_text_written_from_the_checked_trees(gbm_dir):
                 [{**layout[0], "type": "text"}] + layout[1:], [{**layout[0], "extra": 1}] + layout[1:]]:
         with pytest.raises(TkError, match="layout"):
             check_layout(bad, "t")
+
+
+def test_a_layout_that_does_not_fit_the_features_is_one_line(gbm_dir, tmp_path):
+    """A block made wider (starts and max_feature_idx edited to agree): the matrix of the real pre tensors
+    does not fit it; one line, exit 2 (was a numpy reshape traceback)."""
+    model, data = gbm_dir
+    spoiled = tmp_path / "m"
+    shutil.copytree(model, spoiled)
+    state = json.loads((spoiled / "gbm.json").read_text())
+    layout = state["layout"]
+    assert layout[0]["feature"] == "age" and layout[0]["width"] == 1
+    layout[0].update(rank=2, width=3)
+    for i, block in enumerate(layout):
+        block["start"] = sum(b["width"] for b in layout[:i])
+    width = sum(b["width"] for b in layout)
+    for b in state["boosters"]:
+        b["model"] = b["model"].replace("max_feature_idx=2", f"max_feature_idx={width - 1}")
+    (spoiled / "gbm.json").write_text(json.dumps(state))
+    manifest = json.loads((spoiled / "manifest.json").read_text())
+    raw = (spoiled / "gbm.json").read_bytes()
+    manifest["files"]["gbm.json"] = {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+    (spoiled / "manifest.json").write_text(json.dumps(manifest))
+    pattern = r"gbm layout: block 'age' says 3 column\(s\) of rank 2, its pre tensor is \[1\] per row"
+    check_fails("export", spoiled, "--onnx", tmp_path / "x.onnx", patterns=[pattern])
+    check_fails("predict", spoiled, "-d", data, "--engine", "torch", patterns=[pattern])

@@ -103,7 +103,13 @@ class Layout:
         """{feature: pre tensor} → X float32 [N, F]."""
         parts = []
         for b in self.blocks:
+            if b.feature not in pre:
+                raise TkError(f"gbm layout: block {b.feature!r} is not an input feature of this model "
+                              "(gbm.json does not fit features.json)")
             t = np.asarray(pre[b.feature])
+            if t.shape[1:] != ((b.width,) if b.rank == 2 else ()):
+                raise TkError(f"gbm layout: block {b.feature!r} says {b.width} column(s) of rank {b.rank}, its "
+                              f"pre tensor is {list(t.shape[1:])} per row (gbm.json does not fit features.json)")
             x = t.reshape(len(t), b.width).astype(np.float32)
             if b.categorical:
                 x[t.reshape(len(t), 1) == MISSING_ID] = np.nan
