@@ -409,18 +409,18 @@ def hours_frame(n: int = 400, seed: int = 0):
 
 @pytest.fixture()
 def example_model(tmp_path):
-    from toolkit import train
+    """`tk train examples/plugin/config.yaml` (the shipped config and data), then the model loaded."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from toolkit import load
+    from toolkit.cli.main import app
     from toolkit.common import log
 
     log.quiet = True
-    df = hours_frame()
-    (tmp_path / "hours.csv").write_text(df.to_csv(index=False))
-    cfg = cfg_dict(input_features=[{"name": "hour", "type": "cyclic"}, {"name": "noise", "type": "number"}],
-                   trainer={"epochs": 40, "batch_size": 64, "validation_metric": "late.brier"},
-                   dataset=str(tmp_path / "hours.csv"))
-    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    model = train(str(tmp_path / "cfg.yaml"), output=tmp_path / "late")
-    return model, tmp_path, df
+    result = CliRunner().invoke(app, ["train", str(EXAMPLE / "config.yaml"), "--output", str(tmp_path / "late")])
+    assert result.exit_code == 0, result.output
+    return load(tmp_path / "late"), tmp_path, pd.read_csv(EXAMPLE / "hours.csv")
 
 
 def test_the_example_trains_exports_and_runs_alone_in_python_and_node(example_model):
