@@ -394,6 +394,23 @@ def test_training_with_plugin_parts_end_to_end(tmp_path):
     assert "y" in model.evaluate(df)
 
 
+def test_a_model_directory_names_the_plugins_it_needs(tmp_path):
+    """A type from an entry point (registered, not listed in the YAML) is named in the saved config.yaml."""
+    import pandas as pd
+
+    from toolkit import train
+    from toolkit.common import log
+
+    log.quiet = True
+    plugins.register("tk_cyclic", __import__("tk_cyclic").register)  # as load_installed does
+    cfg = cfg_dict(plugins=[], trainer={"epochs": 1})
+    train(cfg, pd.read_csv(EXAMPLE / "hours.csv").head(80), output=tmp_path / "m")
+    assert yaml.safe_load((tmp_path / "m" / "config.yaml").read_text())["plugins"] == ["tk_cyclic"]
+    plain = validate_config({"input_features": [{"name": "a", "type": "number"}],
+                             "output_features": [{"name": "y", "type": "binary"}]})
+    assert plugins.naming_its_plugins(plain) is plain
+
+
 # ---- the example plugin end to end --------------------------------------------------------------
 
 def hours_frame(n: int = 400, seed: int = 0):

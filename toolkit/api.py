@@ -14,6 +14,7 @@ from pathlib import Path
 
 from toolkit.runtime import model_dir as artifact
 from toolkit.features import columns as prepare
+from toolkit.config import plugins
 from toolkit.config.schema import Config, load_config, render, validate_config
 from toolkit.errors import TkError
 from toolkit.models import kind_of
@@ -59,6 +60,7 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     from toolkit.data import readers
 
     cfg, base = config_and_base(config)
+    cfg = plugins.naming_its_plugins(cfg)  # config.yaml names the plugins (entry points too) it needs
     if output is not None:  # a refused --output is said before training, not after it
         artifact.check_output_dir(Path(output))
     source, label = dataset_of(cfg, base, dataset)

@@ -418,6 +418,28 @@ def load_installed() -> None:
         _register_target(plugin, target, where)
 
 
+def used_by(cfg) -> list[str]:
+    """The plugins whose parts `cfg` uses: its features' types, encoders and losses, its combiner, its
+    model kind, the metric of `trainer.validation_metric`; in the order they were loaded."""
+    owners = {owner("model_kind", cfg.model_type), owner("combiner", cfg.combiner.type)}
+    for kind, configs in (("input", cfg.input_features), ("output", cfg.output_features)):
+        for fc in configs:
+            owners.add(owner(f"{kind}_feature", fc.type))
+            for key in ("encoder", "loss"):
+                tag = getattr(getattr(fc, key, None), "type", None)
+                owners.add(owner(key, f"{fc.type}.{tag}"))
+    if cfg.trainer.validation_metric:
+        owners.add(owner("metric", cfg.trainer.validation_metric.rpartition(".")[2]))
+    return [p for p in _loaded if p in owners]
+
+
+def naming_its_plugins(cfg):
+    """`cfg` with `plugins:` listing every plugin it uses (those loaded from entry points too), so the
+    model directory's config.yaml says what loading it needs; `cfg` itself when it lists them all."""
+    missing = [p for p in used_by(cfg) if p not in cfg.plugins]
+    return cfg.model_copy(update={"plugins": [*cfg.plugins, *missing]}) if missing else cfg
+
+
 def describe() -> str:
     """What `tk config plugins` prints: one line per plugin and the parts it registered."""
     parts: dict[str, list[str]] = {}
