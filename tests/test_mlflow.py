@@ -67,7 +67,7 @@ def server(tmp_path_factory):
 
 def _stop(proc) -> None:
     """End the server's process group (it was started in a session of its own), by its id."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):  # uvicorn waits on open keep-alive connections
         if proc.poll() is not None:
             return
         try:
@@ -123,7 +123,7 @@ def test_train_churn_on_a_tracking_server(server, tmp_path):
     from mlflow import MlflowClient
 
     out = tmp_path / "churn"
-    result = _tk("train", _config(tmp_path, "churn"), "-o", out, "-q", "--mlflow", server,
+    result = _tk("train", _config(tmp_path, "churn", rows=3000), "-o", out, "-q", "--mlflow", server,
                  "--registered-model-name", "churn")
     assert result.exit_code == 0, result.output
     client = MlflowClient(server)
@@ -144,7 +144,7 @@ def test_train_churn_on_a_tracking_server(server, tmp_path):
     version = client.get_registered_model("churn").latest_versions[0]
     assert version.run_id == run.info.run_id
     mlflow.set_tracking_uri(server)
-    df = pd.read_csv(CHURN / "churn.csv")
+    df = pd.read_csv(tmp_path / "churn.csv")
     assert _pyfunc_vs_tk(f"models:/churn/{version.version}", out, df) <= 1e-6
     # the onnx flavor holds the same one-file model
     onnx_model = mlflow.onnx.load_model(f"models:/churn/{version.version}")
@@ -216,7 +216,7 @@ def test_refused_uploads_keep_the_trained_model(server, tmp_path):
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         out = tmp_path / "m"
-        result = _tk("train", _config(tmp_path, "churn"), "-o", out, "-q", "--mlflow",
+        result = _tk("train", _config(tmp_path, "churn", rows=1000), "-o", out, "-q", "--mlflow",
                      f"http://127.0.0.1:{proxy.server_address[1]}")
     finally:
         proxy.shutdown()
@@ -231,7 +231,7 @@ def test_refused_uploads_keep_the_trained_model(server, tmp_path):
 def test_hyperopt_one_child_run_per_trial(server, tmp_path):
     from mlflow import MlflowClient
 
-    cfg = yaml.safe_load(_config(tmp_path, "churn", epochs=2).read_text())
+    cfg = yaml.safe_load(_config(tmp_path, "churn", epochs=2, rows=1000).read_text())
     cfg["hyperopt"] = {"trials": 2, "seed": 1, "parameters": {
         "trainer.learning_rate": {"space": "loguniform", "low": 1e-3, "high": 1e-2}}}
     path = tmp_path / "search.yaml"

@@ -87,6 +87,14 @@ def test_fit_is_quiet_and_tk_warnings_are_python_warnings(capfd):
     assert out == "" and err == ""
 
 
+def test_array_fit_then_dataframe_predict_warns_and_uses_the_positions():
+    X, y = _blobs()
+    clf = TkClassifier(**FAST).fit(X, y)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        assert np.array_equal(clf.predict(frame), clf.predict(X))
+
+
 def test_in_a_pipeline():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

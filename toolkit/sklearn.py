@@ -88,10 +88,10 @@ class _TkEstimator(BaseEstimator):
         """(DataFrame of the input columns, whether X was a DataFrame); sets or checks n_features_in_."""
         import pandas as pd
 
-        if _is_frame(X):
+        named = _is_frame(X) and all(isinstance(c, str) for c in X.columns)  # scikit-learn's feature names
+        if named and (reset or hasattr(self, "feature_names_in_")):  # else as an array: x0, x1, …
             validate_data(self, X, reset=reset, skip_check_array=True)
             frame = X.copy()
-            frame.columns = [str(c) for c in frame.columns]
             if len(frame) == 0:
                 raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required")
             return frame, True
