@@ -44,7 +44,10 @@ OutputFeatureConfig = tagged_union(cls.Config for cls in OUTPUT_FEATURES.values(
 
 class RandomSplit(StrictModel):
     type: Literal["random"] = "random"
-    ratios: tuple[float, float, float] = Field((0.7, 0.1, 0.2), description="train, validation, test")
+    ratios: tuple[float, float, float] = Field(
+        (0.8, 0.2, 0.0), description="train, validation, test. The validation rows pick the epoch or tree count, "
+        "the threshold and the temperature, then join the training rows (trainer.refit); no test rows by default: "
+        "`tk evaluate` scores the model on a file of your own.")
     seed: int = 42
 
     @model_validator(mode="after")
@@ -82,6 +85,11 @@ class TrainerConfig(StrictModel):
     lr_scheduler: Literal["cosine", "plateau", "none"] = "cosine"
     warmup_epochs: float = Field(1.0, ge=0)
     early_stop: int = Field(8, ge=0, description="Stop after this many epochs without improvement; 0 = never.")
+    refit: bool = Field(True, description="After the validation rows have picked the size (the network's best "
+                        "epoch count, the trees' rounds), train again on train + validation rows at that size, so "
+                        "the final model learns from every row it may; test rows are never trained on. The metrics "
+                        "tk reports are the first model's, on rows it did not learn from. Data in memory, one "
+                        "process; streamed or several processes keep the first model.")
     validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc, or combined.loss (the default with several outputs).")
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 42

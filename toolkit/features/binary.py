@@ -37,10 +37,13 @@ class BinaryOutputConfig(OutputFeatureConfig):
     type: Literal["binary"]
     preprocessing: BinaryPreprocessing = BinaryPreprocessing()
     threshold: float | Literal["auto"] = Field(
-        0.5, description="Probability at or above which the label is true; auto: the cut-off that maximises "
-                         "threshold_metric on the validation rows (written into the ONNX graph).")
+        "auto", description="Probability at or above which the label is true; auto: the cut-off that maximises "
+                            "threshold_metric on the validation rows, 0.5 unless another does strictly better "
+                            "(written into the ONNX graph).")
     threshold_metric: Literal["f1", "accuracy", "balanced_accuracy", "mcc"] = Field(
-        "f1", description="What threshold: auto maximises.")
+        "accuracy", description="What threshold: auto maximises. accuracy keeps the labels comparable with "
+                                "other tools' 0.5 and still moves the cut-off when a class would never be "
+                                "predicted; f1, balanced_accuracy or mcc favour the rarer class.")
     calibration: Literal["temperature", "none"] = Field(
         "none", description="temperature: the logit divided by one number fitted on the validation rows "
                             "(lower log loss, same ranking); applied inside the ONNX graph.")

@@ -8,6 +8,7 @@ A kind answers every question asked about it, so nobody else branches on
     kind.train(job, fit_single)             a Fitted model; single kinds let fit_single call fit_core,
                                             composite kinds (ensemble, auto) combine members
     kind.fit_core(job, inputs, outputs, splits, ctx, ...)   (core, History): the core trained on the splits
+    kind.refit_core(job, inputs, outputs, rows, ctx, …)  the core again on train + validation rows
     kind.core_stats(core)                   extra training_stats entries ({} by default)
     kind.core_files(core) / kind.load_core(cfg, inputs, outputs, files)   the bytes in the model directory
     kind.file_names                         which files of the model directory hold the core
@@ -64,6 +65,12 @@ class ModelKind:
         """(core, toolkit.training.epochs.History): the core trained on splits["train"], picked on
         splits["validation"]."""
         raise NotImplementedError(f"model_type {self.name}: fit_core")
+
+    def refit_core(self, job, inputs, outputs, rows, ctx, *, first, history):
+        """(core, what training_stats says of it): a fresh core trained on `rows` (train + validation, one
+        split) at the size the `first` core's fit found (its `history`), or None when this kind keeps
+        its first core (trainer.refit)."""
+        return None
 
     def core_stats(self, core) -> dict:
         """Entries this kind adds to training_stats.json."""

@@ -154,7 +154,7 @@ class EnsembleKind(ModelKind):
         from toolkit.training.devices import pick_device
         from toolkit.training.evaluation import evaluate
         from toolkit.training.job import Fitted
-        from toolkit.training.steps import PARITY_ROWS, checked_split, fit_post, make_splits
+        from toolkit.training.steps import PARITY_ROWS, checked_split, fit_post, make_splits, never_predicted
 
         cfg, source = job.cfg, job.source
         nn_cfg = cfg.model_copy(update={"model_type": "nn"})
@@ -168,14 +168,19 @@ class EnsembleKind(ModelKind):
         by_name = {f.config.name: f for f in trees.inputs}
         extra = [by_name[fc.name] for fc in member_inputs(cfg)[1]]
         inputs, outputs = net.inputs + extra, net.outputs
-        core = EnsembleCore(net.core, trees.core, len(net.inputs), [f.config.name for f in inputs])
+        names = [f.config.name for f in inputs]
+        core = EnsembleCore(net.core, trees.core, len(net.inputs), names)
+        # scored on validation rows: the members before any refit on train + validation (trainer.refit)
+        scored = EnsembleCore(net.scored_core, trees.scored_core, len(net.inputs), names)
         ctx = ddp.setup(pick_device(cfg.trainer.device))
         pre = Preprocessor(inputs, threads=cfg.trainer.threads)
         summary = net.stats["data"]
         splits = make_splits(cfg, source, inputs, outputs, pre, ctx, job.rows, summary, job.label)
         val = checked_split(splits)
-        post = fit_post(core, outputs, val, ctx)
-        metrics = {name: evaluate(core, outputs, split, ctx) for name, split in splits.items() if split.rows}
+        answers = val.predictions(scored, ctx)
+        post = fit_post(scored, outputs, val, ctx, answers)
+        silent = never_predicted(outputs, answers[0])
+        metrics = {name: evaluate(scored, outputs, split, ctx) for name, split in splits.items() if split.rows}
         watch_output, watch_metric = cfg.validation_metric()
         value = epochs.watched_value(metrics.get("validation", metrics["train"]), outputs, cfg)
         history = epochs.History(epochs=net.stats["epochs"], best_epoch=net.stats["best_epoch"], best_value=value,
@@ -185,11 +190,16 @@ class EnsembleKind(ModelKind):
         stats["ensemble"] = {"validation_metric": f"{watch_output}.{watch_metric}", "nn": net.stats["best_value"],
                              "gbm": trees.stats["best_value"], "ensemble": value}
         stats["gbm"] = trees.stats["gbm"]
+        if "refit" in net.stats or "refit" in trees.stats:
+            stats["refit"] = {"nn": net.stats.get("refit"), "gbm": trees.stats.get("refit")}
         if post:
             stats["calibration"] = post
+        if silent:
+            stats["never_predicted"] = silent
         log.info(f"model_type ensemble: validation {watch_output}.{watch_metric} nn {net.stats['best_value']:.4f}, "
                  f"gbm {trees.stats['best_value']:.4f}, both {value:.4f}")
-        return Fitted(cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None)
+        return Fitted(cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None,
+                      first_core=scored)
 
     def core_files(self, core) -> dict[str, bytes]:
         return NnKind().core_files(core.net) | GbmKind().core_files(core.gbm)

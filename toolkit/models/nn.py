@@ -42,6 +42,16 @@ class NnKind(ModelKind):
                            on_epoch=job.on_epoch)
         return model, history
 
+    def refit_core(self, job, inputs, outputs, rows, ctx, *, first, history):
+        import torch
+
+        from toolkit.nn.network import TkModel
+        from toolkit.training import loop
+
+        torch.manual_seed(job.cfg.trainer.seed)  # seeded as the first run is
+        model = TkModel(inputs, outputs, job.cfg.combiner)
+        return model, loop.refit(model, outputs, rows, job.cfg, ctx, history)
+
     def core_files(self, core) -> dict[str, bytes]:
         from safetensors.torch import save as save_weights
 

@@ -53,7 +53,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray, metric: str = "f1") -> float:
-    """The cut-off on P(true) [N] that maximises `metric` of (`y`, p ≥ cut-off); ties → the one nearest 0.5."""
+    """The cut-off on P(true) [N] that maximises `metric` of (`y`, p ≥ cut-off); ties → the one nearest 0.5,
+    so 0.5 (always a candidate) stays unless another cut-off does strictly better."""
     from sklearn import metrics as m
 
     score = {"f1": lambda a, b: m.f1_score(a, b, zero_division=0), "accuracy": m.accuracy_score,
@@ -61,7 +62,7 @@ def best_threshold(y: np.ndarray, p: np.ndarray, metric: str = "f1") -> float:
     y = np.asarray(y).astype(int)
     if len(np.unique(y)) < 2:
         return 0.5
-    candidates = np.unique(np.clip(np.quantile(p, np.linspace(0.01, 0.99, 99)), 1e-4, 1 - 1e-4))
+    candidates = np.unique(np.append(np.clip(np.quantile(p, np.linspace(0.01, 0.99, 99)), 1e-4, 1 - 1e-4), 0.5))
     values = np.array([score(y, (p >= c).astype(int)) for c in candidates])
     best = np.flatnonzero(values >= values.max() - 1e-12)
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])

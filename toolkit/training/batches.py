@@ -128,6 +128,13 @@ class MemorySplit:
         columns, idx = self.raw
         return {c: v[idx[:n]] for c, v in columns.items()}
 
+    def joined(self, other: "MemorySplit") -> "MemorySplit":
+        """This split's rows, then `other`'s, as one split (a refit on train + validation)."""
+        columns, rows = self.raw
+        return MemorySplit([torch.cat([a, b.to(a.device)]) for a, b in zip(self.x, other.x)],
+                           [torch.cat([a, b.to(a.device)]) for a, b in zip(self.y, other.y)],
+                           (columns, np.concatenate([rows, other.raw[1]])), self.device)
+
     def sample(self, n: int, seed: int) -> "MemorySplit":
         """A seeded random subset of `n` rows (a gather where the tensors live), for scoring a big split."""
         idx = torch.randperm(self.rows, generator=torch.Generator().manual_seed(seed))[:n]

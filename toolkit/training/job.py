@@ -45,7 +45,9 @@ class Fitted:
     `core`: called on every input's `<feature>::pre` tensor, returns the raw outputs (the torch
     network, a GbmCore, an EnsembleCore, …). `parity_columns`: raw rows the export is checked on.
     `writes`: whether this process writes the model directory (rank 0 of several). `checkpoint_dir`:
-    the checkpoints to remove once the directory is written.
+    the checkpoints to remove once the directory is written. `first_core`: the core trained on the
+    train split alone when `core` was refit on train + validation (trainer.refit; the metrics are
+    its), else `core` itself.
     """
 
     config: Any
@@ -56,3 +58,9 @@ class Fitted:
     parity_columns: dict | None = None
     writes: bool = True
     checkpoint_dir: Path | None = None
+    first_core: Any = None
+
+    @property
+    def scored_core(self):
+        """The core whose answers on validation rows are honest: the first one, before any refit."""
+        return self.first_core if self.first_core is not None else self.core

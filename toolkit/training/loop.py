@@ -51,6 +51,36 @@ def total_loss(outputs, losses, preds, ys, members: int = 1) -> tuple[torch.Tens
     return total, parts
 
 
+def one_pass(net, model, outputs, losses, train, opt, ctx, tc, epoch: int, generator) -> np.ndarray:
+    """One epoch over the training rows: forward, loss, backward, step, batch by batch. `net` is `model`
+    or its DDP wrapper. Returns [summed loss, rows] over every rank."""
+    params = list(model.parameters())
+    autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=tc.precision == "bf16")
+    net.train()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=ctx.device)  # summed on the device:
+    seen = 0                                                             # no sync per batch
+    join = contextlib.nullcontext()
+    if ctx.world > 1:
+        from torch.distributed.algorithms.join import Join
+
+        join = Join([net])
+    with join:
+        for x, y in train.batches(tc.batch_size, epoch, generator):
+            with autocast:                                    # bf16 when asked
+                preds = net(*x)                               # forward
+                loss, _ = total_loss(outputs, losses, preds, y, getattr(model, "ensemble", 1))
+            for p in params:                                  # zero_grad(set_to_none=True)
+                p.grad = None
+            loss.backward()                                   # backward
+            if tc.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
+            opt.step()                                        # step (+ schedule)
+            rows = len(y[0])
+            loss_sum += loss.detach() * rows
+            seen += rows
+    return np.sum(ddp.gather(ctx, (float(loss_sum), seen)), axis=0)
+
+
 def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool = False,
         config_fp: str = "", on_epoch=None) -> History:
     """Train `model` in place on `train` (a toolkit.training.batches split); on return it holds the best
@@ -82,38 +112,13 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    params = list(model.parameters())
-    autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=tc.precision == "bf16")
     start = time.perf_counter()
 
     with log.progress(tc.epochs - state.progress.first_epoch + 1, "training") as bar:
         for epoch in range(state.progress.first_epoch, tc.epochs + 1):
             if patience_ran_out(state):
                 break
-            # ---- one pass over the training rows ----
-            net.train()
-            loss_sum = torch.zeros((), dtype=torch.float64, device=ctx.device)  # summed on the device:
-            seen = 0                                                             # no sync per batch
-            join = contextlib.nullcontext()
-            if ctx.world > 1:
-                from torch.distributed.algorithms.join import Join
-
-                join = Join([net])
-            with join:
-                for x, y in train.batches(tc.batch_size, epoch, generator):
-                    with autocast:                                    # bf16 when asked
-                        preds = net(*x)                               # forward
-                        loss, _ = total_loss(outputs, losses, preds, y, getattr(model, "ensemble", 1))
-                    for p in params:                                  # zero_grad(set_to_none=True)
-                        p.grad = None
-                    loss.backward()                                   # backward
-                    if tc.grad_clip:
-                        torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-                    opt.step()                                        # step (+ schedule)
-                    rows = len(y[0])
-                    loss_sum += loss.detach() * rows
-                    seen += rows
-            totals = np.sum(ddp.gather(ctx, (float(loss_sum), seen)), axis=0)
+            totals = one_pass(net, model, outputs, losses, train, opt, ctx, tc, epoch, generator)
 
             # ---- validate: rank 0's numbers decide on every rank ----
             watched = set() if watch_metric == "loss" else {watch_output}
@@ -135,3 +140,28 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
             if patience_ran_out(state, announce=ctx.main):
                 break
     return finish(state, start)
+
+
+def refit(model, outputs, rows, cfg, ctx, history: History) -> dict:
+    """Train a fresh `model` in place on `rows` (train + validation, one split) for the best epoch count of
+    the first run (`history`), with its schedule: the same warm-up and cosine over `trainer.epochs`, and a
+    plateau schedule fed the first run's watched values epoch by epoch. No validation, no early stop, no
+    checkpoint: the last epoch's weights are the model's. In memory and one process only. Returns what
+    training_stats.json says of it."""
+    tc = cfg.trainer
+    epochs = max(1, history.best_epoch)
+    model.to(ctx.device)
+    losses = [f.loss() for f in outputs]
+    losses = [fn.to(ctx.device) if isinstance(fn, torch.nn.Module) else fn for fn in losses]
+    opt = make_optimizer_and_schedules(model, cfg, max(1, math.ceil(rows.rows / tc.batch_size)))
+    generator = torch.Generator().manual_seed(tc.seed)
+    watched = [watched_value(r["validation"], outputs, cfg) for r in history.epochs]
+    start = time.perf_counter()
+    with log.progress(epochs, "refit on train + validation") as bar:
+        for epoch in range(1, epochs + 1):
+            totals = one_pass(model, model, outputs, losses, rows, opt, ctx, tc, epoch, generator)
+            opt.end_epoch(watched[epoch - 1] if epoch <= len(watched) else math.nan)
+            bar.update(advance=1, description=f"refit epoch {epoch}/{epochs}: loss "
+                                              f"{totals[0] / max(totals[1], 1):.4f}")
+    model.eval()
+    return {"rows": int(rows.rows), "epochs": epochs, "seconds": round(time.perf_counter() - start, 3)}

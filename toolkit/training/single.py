@@ -24,8 +24,8 @@ from toolkit.config.schema import render
 from toolkit.features import columns as prepare
 from toolkit.training import ddp
 from toolkit.training.job import Fitted, TrainJob
-from toolkit.training.steps import (TRAIN_SCORE_ROWS, PARITY_ROWS, checked_split, final_scores, fit_on_rank0,
-                                    fit_post, make_splits)
+from toolkit.training.steps import (PARITY_ROWS, TRAIN_SCORE_ROWS, checked_split, final_scores, fit_on_rank0,
+                                    fit_post, make_splits, never_predicted)
 
 
 def fit_single(job: TrainJob, kind) -> Fitted:
@@ -69,15 +69,26 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         model, history = kind.fit_core(job, inputs, outputs, splits, ctx, checkpoint_dir=ckpt_dir,
                                        config_fp=fingerprint)
         val_answers = getattr(history, "best_predictions", None)  # the loop scored the best weights already
+        if val_answers is None or val_answers[0] is None:
+            val_answers = checked_split(splits).predictions(model, ctx)
         post = fit_post(model, outputs, checked_split(splits), ctx, val_answers)
+        silent = never_predicted(outputs, val_answers[0]) if ctx.main else {}
         metrics = final_scores(model, outputs, splits, ctx, val_answers, tc.seed)
         if source.whole and splits["train"].rows > TRAIN_SCORE_ROWS:
             summary["train_rows_scored"] = TRAIN_SCORE_ROWS  # train metrics estimated on a seeded sample
+        first, refit = model, refit_on_all_rows(job, kind, inputs, outputs, splits, ctx, model, history)
+        if refit is not None:
+            model, refit_stats = refit
+            first.to("cpu")
         model.to("cpu")
         extra = {"processes": ctx.world} if not source.whole else {}
         stats = epochs.training_stats(cfg, history, metrics, summary | extra, started)
         if post:
             stats["calibration"] = post
+        if silent:
+            stats["never_predicted"] = silent
+        if refit is not None:
+            stats["refit"] = refit_stats
         stats |= kind.core_stats(model)
         parity = checked_split(splits).raw_sample(PARITY_ROWS) or None  # rows the export is checked on
         if not source.whole:
@@ -85,7 +96,29 @@ def fit_single(job: TrainJob, kind) -> Fitted:
                 log.info(f"{split_name}: " + "; ".join(
                     f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()))
         return Fitted(cfg, inputs, outputs, model, stats, parity_columns=parity, writes=ctx.main,
-                      checkpoint_dir=ckpt_dir)
+                      checkpoint_dir=ckpt_dir, first_core=first)
     finally:
         log.quiet = was_quiet
         ddp.finish(ctx)
+
+
+def refit_on_all_rows(job: TrainJob, kind, inputs, outputs, splits, ctx, first, history):
+    """trainer.refit: (the core trained again on train + validation rows at the size `first` found, what
+    training_stats.json says of it), or None (refit off, no validation rows, streamed data or several
+    processes, or a kind that keeps its first core)."""
+    tc = job.cfg.trainer
+    if not tc.refit or not splits["validation"].rows:
+        return None
+    if not job.source.whole or ctx.world > 1:
+        log.info("trainer.refit: streamed data or several processes keep the model of the train split")
+        return None
+    rows = splits["train"].joined(splits["validation"])
+    found = kind.refit_core(job, inputs, outputs, rows, ctx, first=first, history=history)
+    if found is None:
+        return None
+    core, info = found
+    log.info(f"refit on train + validation: {info['rows']} rows, "
+             + (f"{info['epochs']} epoch(s)" if "epochs" in info else f"{max(info.get('rounds', [0]))} round(s)")
+             + f" ({info['seconds']:.1f} s); the metrics shown are the first model's, on rows it did not learn from")
+    info["metrics_from"] = "the model trained on the train split alone, before the refit"
+    return core, info

@@ -83,3 +83,23 @@ def fit_post(model, outputs, split, ctx, answers=None) -> dict:
             found[f.config.name] = info
             log.info(f"{f.config.name}: " + ", ".join(f"{k} {v:.4g}" for k, v in info.items()))
     return found
+
+
+def never_predicted(outputs, preds) -> dict[str, list[str]]:
+    """{output: classes no validation row is given} for classification outputs, with a warning naming each
+    (a model that answers one class for every row must not ship silently). `preds`: raw outputs per output."""
+    import numpy as np
+
+    found = {}
+    for f, raw in zip(outputs, preds or []):
+        if f.classes is None or raw is None or not len(raw):
+            continue
+        labels = set(np.asarray(f.predict(raw)["label"]).tolist())
+        missing = [c for c in f.classes if c not in labels]
+        if missing:
+            found[f.config.name] = missing
+            log.warn(f"{f.config.name}: class(es) {', '.join(map(repr, missing[:5]))}"
+                     f"{' …' if len(missing) > 5 else ''} never predicted on the {len(raw)} validation rows; "
+                     "the model may answer too few classes (see tk report; a binary output's "
+                     "threshold_metric: f1 or balanced_accuracy favours the rarer class)")
+    return found

@@ -74,6 +74,18 @@ class GbmKind(ModelKind):
                  f"{value:.4f} ({seconds:.1f} s)")
         return core, History(epochs=[record], best_epoch=1, best_value=value, seconds=seconds)
 
+    def refit_core(self, job, inputs, outputs, rows, ctx, *, first, history):
+        from toolkit.models.gbm import GbmModel, Layout
+        from toolkit.models.gbm.core import GbmCore
+
+        start = time.perf_counter()
+        pre, ys = rows.arrays(inputs, gbm_max_rows())
+        layout = Layout.of(inputs, pre)
+        rounds = [b.info["rounds"] for b in first.gbm.boosters_]
+        gbm = GbmModel(job.cfg.gbm).fit(layout.matrix(pre), ys, None, None, outputs, layout, rounds=rounds)
+        return (GbmCore(gbm, [f.config.name for f in inputs]),
+                {"rows": int(rows.rows), "rounds": rounds, "seconds": round(time.perf_counter() - start, 3)})
+
     def core_stats(self, core) -> dict:
         return {"gbm": {"boosters": core.gbm.stats, "gain": core.gbm.importances()}}
 

@@ -62,11 +62,12 @@ class GbmModel:
     # ---- training --------------------------------------------------------------------------
     def fit(self, x_train: np.ndarray, ys_train: list[np.ndarray], x_val: np.ndarray | None,
             ys_val: list[np.ndarray] | None, outputs, layout: Layout,
-            validation_metric: tuple[str, str] | None = None) -> "GbmModel":
+            validation_metric: tuple[str, str] | None = None, rounds: list[int] | None = None) -> "GbmModel":
         """Train one booster per output; early stopping on `validation_metric` (output, metric).
 
         The booster of the named output stops on that metric; every other output (and all of
-        them for ("combined", "loss") or None) stops on its own loss.
+        them for ("combined", "loss") or None) stops on its own loss. `rounds` (one per output):
+        train exactly that many rounds each, no validation (a refit at the size a first fit found).
         """
         if x_train.shape[1] != layout.n_columns:
             raise TkError(f"gbm: the training matrix has {x_train.shape[1]} columns, the layout "
@@ -78,10 +79,11 @@ class GbmModel:
             objective = objective_for(out, i)
             metric = watch_metric if out.config.name == watch_output else "loss"
             yv = None if ys_val is None else ys_val[i]
-            self.boosters_.append(self._fit_one(objective, metric, x_train, ys_train[i], x_val, yv))
+            self.boosters_.append(self._fit_one(objective, metric, x_train, ys_train[i], x_val, yv,
+                                                None if rounds is None else rounds[i]))
         return self
 
-    def _fit_one(self, objective, metric: str, x, y, x_val, y_val) -> _Booster:
+    def _fit_one(self, objective, metric: str, x, y, x_val, y_val, rounds: int | None = None) -> _Booster:
         import lightgbm as lgb
 
         cfg, name = self.config, objective.name
@@ -104,7 +106,8 @@ class GbmModel:
             trained[0] = env.iteration + 1
 
         start = time.perf_counter()
-        booster = lgb.train(params, train, num_boost_round=cfg.num_trees, valid_sets=valid,
+        booster = lgb.train(params, train, num_boost_round=cfg.num_trees if rounds is None else max(1, rounds),
+                            valid_sets=valid,
                             valid_names=["validation"] if valid else None, feval=feval,
                             callbacks=callbacks + [count])
         seconds = time.perf_counter() - start
