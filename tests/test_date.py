@@ -262,7 +262,7 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path):
            "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 15}}
     model = train(cfg, pd.DataFrame({"when": raw, "y": y}), output=tmp_path / "m")
     assert (tmp_path / "m" / "model.onnx").exists()
-    assert model.stats["metrics"]["test"]["y"]["r2"] > 0.7
+    assert model.stats["metrics"]["validation"]["y"]["r2"] > 0.7
     hostile = ["", "30/02/2024 10:00", "01/01/0000 00:00", "1e30", "31/12/9999 23:59", "31/12/2016 23:60"]
     out = model.predict(pd.DataFrame({"when": hostile}))
     assert np.isfinite(out["y::value"]).all()

@@ -153,3 +153,13 @@ def test_model_type_ensemble_averages_both_members_in_the_graph(penguins, tmp_pa
     expected = again.outputs[0].predict((net + trees) / 2)["value"]
     np.testing.assert_allclose(onnx_value, expected, rtol=1e-5)
     assert again.evaluate(penguins)["body_mass_g"]["r2"] > 0.6
+
+
+def test_a_gbm_refuses_more_rows_in_memory_than_tk_gbm_max_rows(monkeypatch):
+    """TK_GBM_MAX_ROWS holds for a table in memory too (MemorySplit.arrays used to ignore it)."""
+    monkeypatch.setenv("TK_GBM_MAX_ROWS", "50")
+    df = pd.read_csv(PENGUINS / "penguins.csv")
+    cfg = {"input_features": [{"name": "bill_length_mm", "type": "number"}],
+           "output_features": [{"name": "species", "type": "category"}], "model_type": "gbm"}
+    with pytest.raises(TkError, match=r"rows in one split; a gbm model trains on at most 50 \(TK_GBM_MAX_ROWS\)"):
+        train(cfg, df)

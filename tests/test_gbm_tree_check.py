@@ -84,7 +84,7 @@ CASES = {
     "child -100000": (_set("left_child", 0, -100_000), r"left_child\[0\] = -100000 is not a node .* or leaf"),
     "wrong num_leaves": (lambda f: f.update(num_leaves=str(int(f["num_leaves"]) - 1)), r"split_feature has \d+ entries, expected"),
     "garbage leaf value": (_set("leaf_value", 0, "abc"), r"leaf_value holds 'abc', not a number"),
-    "NaN threshold": (_set("threshold", 0, "nan"), r"threshold\[0\] = nan is not finite"),
+    "NaN threshold": (_set("threshold", 0, "nan"), r"threshold\[0\] = nan is not a number"),
     "unknown decision_type": (_set("decision_type", 0, 64), r"decision_type\[0\] = 64"),
     "two parents": (lambda f: (_set("right_child", 0, f["left_child"].split()[0])(f)), r"(node|leaf) -?\d+ has \d parents, expected 1"),
     "more leaves than the config allows": (lambda f: f.update(num_leaves="5001"), r"num_leaves=5001 is out of range"),

@@ -74,4 +74,4 @@ def test_generated_config_with_a_date_a_vector_and_a_series_trains(tmp_path):
     assert inputs == {"day": "date", "v": "vector", "s": "timeseries"}
     cfg["trainer"] = {"epochs": 3}
     model = train(cfg, str(tmp_path / "d.csv"), output=tmp_path / "m")
-    assert (tmp_path / "m" / "model.onnx").exists() and model.stats["metrics"]["test"]
+    assert (tmp_path / "m" / "model.onnx").exists() and model.stats["metrics"]["validation"]

@@ -111,7 +111,7 @@ def test_list_columns_are_typed_trained_and_predicted(tmp_path, suffix):
     cfg = {"input_features": [{"name": "emb", "type": "vector"}, {"name": "series", "type": "timeseries"}],
            "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 20}}
     model = train(cfg, path, output=tmp_path / "m")
-    assert model.stats["metrics"]["test"]["y"]["r2"] > 0.6
+    assert model.stats["metrics"]["validation"]["y"]["r2"] > 0.6
     assert model.inputs[0].size_ == 3
 
     # the same rows as strings give the same answers as the list cells

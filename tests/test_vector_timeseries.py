@@ -200,7 +200,7 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path, encoder):
            "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 30}}
     model = train(cfg, _table(), output=tmp_path / "m")
     assert (tmp_path / "m" / "model.onnx").exists()
-    r2 = model.stats["metrics"]["test"]["y"]["r2"]
+    r2 = model.stats["metrics"]["validation"]["y"]["r2"]
     assert r2 > (0.75 if encoder["type"] == "summary" else 0.5), r2
     out = model.predict(pd.DataFrame({"v": ["", "1,2,3,4", "1e99,0,0,-1e99", None], "s": ["", "1e99", "1 " * 900, None]}))
     assert np.isfinite(out["y::value"]).all()
@@ -233,21 +233,11 @@ CONTRACT_ENCODERS = {"date": [{"type": "piecewise"}, {"type": "dense"}, {"type":
 
 
 @pytest.mark.parametrize("type_", sorted(CONTRACT_TRAIN))
-def test_new_types_pass_the_feature_contract(monkeypatch, type_):
-    """tests/test_feature_contract.py's per-type checks, with this type's training column and encoders
-    (the lead adds CONTRACT_TRAIN / CONTRACT_ENCODERS to that file's TRAIN / ENCODERS)."""
-    from tests import test_feature_contract as contract
+def test_new_types_pass_the_feature_contract(type_):
+    """toolkit.testing.check_feature under each encoder, with this type's own training column: hooks, chunked
+    fit, JSON state, the graph on edge values and zero rows, encoder width and its ONNX export."""
+    from toolkit.features import INPUT_FEATURES
+    from toolkit.testing import check_feature
 
-    monkeypatch.setitem(contract.TRAIN, type_, CONTRACT_TRAIN[type_])
-    monkeypatch.setitem(contract.ENCODERS, type_, CONTRACT_ENCODERS[type_])
-    contract.test_state_round_trips_through_json(type_)
-    contract.test_zero_rows_give_zero_rows(type_)
-    contract.test_input_type_implements_the_whole_protocol(type_)
-    contract.test_input_fit_in_chunks_equals_fit(type_)
-    for enc in CONTRACT_ENCODERS[type_]:  # each encoder takes the preprocessed tensor to [N, output_width()]
-        import torch
-
-        f = contract.make(type_, enc).fit(CONTRACT_TRAIN[type_])
-        pre = run(f, CONTRACT_TRAIN[type_])
-        out = f.encoder()(torch.from_numpy(pre))
-        assert out.shape == (len(pre), f.output_width()) and torch.isfinite(out).all()
+    for enc in CONTRACT_ENCODERS[type_]:
+        check_feature(INPUT_FEATURES[type_], CONTRACT_TRAIN[type_], config={"encoder": enc})

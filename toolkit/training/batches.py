@@ -66,6 +66,15 @@ def fits_on(device, tensors: list[torch.Tensor]) -> bool:
     return sum(t.numel() * t.element_size() for t in tensors) <= DEVICE_SHARE * free
 
 
+def too_many(rows: int, max_rows: int | None, label: str) -> None:
+    """TkError when one split holds more rows than a model trained in one go may take (TK_GBM_MAX_ROWS)."""
+    from toolkit.errors import TkError
+
+    if max_rows is not None and rows > max_rows:
+        raise TkError(f"{label}: {rows} rows in one split; a gbm model trains on at most "
+                      f"{max_rows} (TK_GBM_MAX_ROWS): sample the data or use model_type: nn")
+
+
 class MemorySplit:
     """One split of a table read whole, as tensors on `device` when they fit there (see `fits_on`)."""
 
@@ -116,7 +125,9 @@ class MemorySplit:
                        [t[i:i + rows].to(self.device, non_blocking=True) for t in y])
 
     def arrays(self, inputs, max_rows: int | None = None) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-        """({feature: pre tensor [N, …]}, targets per output) as numpy, for a model trained in one go."""
+        """({feature: pre tensor [N, …]}, targets per output) as numpy, for a model trained in one go;
+        TkError above `max_rows` rows (as StreamSplit.arrays)."""
+        too_many(self.rows, max_rows, "the table")
         return ({f.config.name: t.cpu().numpy() for f, t in zip(inputs, self.x)}, [t.cpu().numpy() for t in self.y])
 
     def predictions(self, model, ctx):
@@ -180,11 +191,7 @@ class StreamSplit:
 
     def arrays(self, inputs, max_rows: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
         """The whole split in memory (as MemorySplit.arrays); TkError above `max_rows` rows."""
-        from toolkit.errors import TkError
-
-        if self.rows > max_rows:
-            raise TkError(f"{self.label}: {self.rows} rows in one split; a gbm model trains on at most "
-                          f"{max_rows} (TK_GBM_MAX_ROWS): sample the data or use model_type: nn")
+        too_many(self.rows, max_rows, self.label)
         xs, ys = [], []
         for x, y in self.tensors():
             xs.append(x)

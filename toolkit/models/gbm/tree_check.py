@@ -17,7 +17,8 @@ given a model string written again from the checked numbers (`model_string`), ne
   left_child and right_child of num_leaves - 1 entries, leaf_value of num_leaves; every child index a
   node or leaf of this tree; every internal node but the root and every leaf exactly one parent, all
   reached from node 0 (so no cycle, and depth ≤ num_leaves - 1); split_feature below the width;
-  decision_type a known one; thresholds, gains, leaf values and shrinkage finite; a categorical
+  decision_type a known one; gains, leaf values and shrinkage finite, thresholds numbers (±inf is a
+  split LightGBM makes when every value goes one way, NaN never); a categorical
   split's threshold an index into cat_boundaries, which rise from 0 to len(cat_threshold); no linear
   trees;
 - at most `max_trees` trees, a whole number of rounds.
@@ -181,7 +182,7 @@ def _int(fields: dict[str, str], key: str, where: str, low: int = 0, high: int =
     return n
 
 
-def _array(fields: dict[str, str], key: str, n: int, kind: type, where: str) -> np.ndarray:
+def _array(fields: dict[str, str], key: str, n: int, kind: type, where: str, infinite_ok: bool = False) -> np.ndarray:
     text = fields.get(key, "")
     parts = text.split(" ") if text else []
     if len(parts) != n:
@@ -191,9 +192,10 @@ def _array(fields: dict[str, str], key: str, n: int, kind: type, where: str) -> 
     except (ValueError, OverflowError):
         bad = next((p for p in parts if not _parses(p, kind)), parts[0])
         raise TkError(f"{where}: {key} holds {bad[:40]!r}, not a{'n integer' if kind is int else ' number'}") from None
-    if kind is float and not np.isfinite(values).all():
-        j = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise TkError(f"{where}: {key}[{j}] = {values[j]} is not finite")
+    bad = (np.isnan(values) if infinite_ok else ~np.isfinite(values)) if kind is float else None
+    if bad is not None and bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise TkError(f"{where}: {key}[{j}] = {values[j]} is not {'a number' if infinite_ok else 'finite'}")
     return values
 
 
@@ -212,7 +214,10 @@ def _tree(fields: dict[str, str], width: int, max_leaves: int, where: str) -> Tr
         raise TkError(f"{where}: linear trees (linear_tree) are not supported")
     nodes = leaves - 1
     num_cat = _int(fields, "num_cat", where, 0, nodes + 1)
-    arrays = {key: _array(fields, key, nodes, float if key in ("split_gain", "threshold") else int, where)
+    # LightGBM writes a numeric split that sends every value one way as threshold ±inf (NaN still follows
+    # its missing direction): infinite thresholds are trees it makes; NaN never is
+    arrays = {key: _array(fields, key, nodes, float if key in ("split_gain", "threshold") else int, where,
+                          infinite_ok=key == "threshold")
               for key in _SPLIT_FIELDS}
     leaf_value = _array(fields, "leaf_value", leaves, float, where)
     shrinkage = _array(fields, "shrinkage", 1, float, where)[0] if "shrinkage" in fields else 1.0
