@@ -103,7 +103,7 @@ def _fit(data, kinds, metric=None, **cfg):
     ys_train = [o.encode_target(data["train"][o.config.source]) for o in outputs]
     ys_val = [o.encode_target(data["val"][o.config.source]) for o in outputs]
     model = GbmModel(GbmConfig(**(FAST | cfg))).fit(data["x_train"], ys_train, data["x_val"], ys_val,
-                                                    outputs, data["layout"], metric)
+                                                    outputs=outputs, layout=data["layout"], validation_metric=metric)
     return model, outputs
 
 
@@ -288,7 +288,7 @@ def test_refusals(data):
     tags = SetOutput(SetOutputConfig(name="labels", type="set")).fit(data["train"]["tags"])
     with pytest.raises(TkError, match=r"output_features\[0\] \('labels', type set\)"):
         GbmModel(GbmConfig(**FAST)).fit(data["x_train"], [tags.encode_target(data["train"]["tags"])], None, None,
-                                        [tags], data["layout"])
+                                        outputs=[tags], layout=data["layout"])
 
 
 @pytest.mark.parametrize("bad, path", [

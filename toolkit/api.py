@@ -40,7 +40,7 @@ def dataset_of(cfg: Config, base: Path, dataset):
     return path, str(path)
 
 
-def train(config, dataset=None, output: str | Path | None = None, resume: bool = False,
+def train(config, dataset=None, *, output: str | Path | None = None, resume: bool = False,
           on_epoch=None, stream: bool | None = None, chunk_rows: int | None = None) -> "TrainedModel":
     """Train from a config (YAML path, dict or Config) on a path or DataFrame.
 
@@ -70,7 +70,8 @@ def train(config, dataset=None, output: str | Path | None = None, resume: bool =
     else:
         source = readers.FrameSource(data.read_table(source), label)
     refuse_broken_plugins(cfg, source)  # a plugin's type, encoder or loss meets check_feature, or no training
-    return training.run(cfg, source, label, output, resume, on_epoch, rows=chunk_rows or readers.CHUNK_ROWS)
+    return training.run(cfg, source, label, output=output, resume=resume, on_epoch=on_epoch,
+                        rows=chunk_rows or readers.CHUNK_ROWS)
 
 
 def load(path: str | Path) -> "TrainedModel":

@@ -128,7 +128,8 @@ def run_tk_gbm(data, cfg, numbers: str = "tk") -> dict:
     layout = Layout.of(inputs, p_train)
     x_train, x_val = layout.matrix(p_train), layout.matrix(p_val)
     prep_s = time.perf_counter() - start
-    model = GbmModel(cfg).fit(x_train, [_target(data, out, train)], x_val, [_target(data, out, val)], [out], layout)
+    model = GbmModel(cfg).fit(x_train, [_target(data, out, train)], x_val, [_target(data, out, val)],
+                              outputs=[out], layout=layout)
     train_s = time.perf_counter() - start
     (raw,) = model.predict_raw(layout.matrix(transform(test)))
     y = _target(data, out, test)

@@ -68,8 +68,9 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
         if swept:
             log.info(f"removed {len(swept)} folder(s) that interrupted trials left in {output / worker.TRIALS_DIR}")
         with study_mod.quiet_optuna():
-            return _search(config_path, base, section, metric, goal, source, output, total, jobs, storage,
-                           mlflow, registered_model_name)
+            return _search(config_path, base, section=section, metric=metric, goal=goal, source=source,
+                           output=output, total=total, jobs=jobs, storage=storage, mlflow=mlflow,
+                           registered_model_name=registered_model_name)
 
 
 def _dataset_path(cfg, config_path: Path, dataset) -> str:
@@ -87,7 +88,7 @@ def _dataset_path(cfg, config_path: Path, dataset) -> str:
     return str(path)
 
 
-def _search(config_path, base, section, metric, goal, source, output, total, jobs, storage, mlflow=None,
+def _search(config_path, base, *, section, metric, goal, source, output, total, jobs, storage, mlflow=None,
             registered_model_name=None):
     import optuna
 
@@ -114,7 +115,7 @@ def _search(config_path, base, section, metric, goal, source, output, total, job
         tracker = tracking.start_search(mlflow, name, base, section, output)
     try:
         _run_search(study, base, section, metric, goal, source, output, total, jobs, url, name, remaining, tracker)
-        study = _finish(study, base, section, metric, source, output, jobs)
+        study = _finish(study, base, section=section, metric=metric, source=source, output=output, jobs=jobs)
     except BaseException:
         if tracker is not None:
             tracker.end("FAILED")
@@ -241,7 +242,7 @@ def _short(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _finish(study, base, section, metric, source, output: Path, jobs: int):
+def _finish(study, base, *, section, metric, source, output: Path, jobs: int):
     """Write trials.csv, the plots, best_config.yaml and make sure best_model is the best trial."""
     from toolkit.config.schema import render
 

@@ -175,7 +175,8 @@ class EnsembleKind(ModelKind):
         ctx = ddp.setup(pick_device(cfg.trainer.device))
         pre = Preprocessor(inputs, threads=cfg.trainer.threads)
         summary = net.stats["data"]
-        splits = make_splits(cfg, source, inputs, outputs, pre, ctx, job.rows, summary, job.label)
+        splits = make_splits(cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows,
+                             summary=summary, label=job.label)
         val = checked_split(splits)
         answers = val.predictions(scored, ctx)
         post = fit_post(scored, outputs, val, ctx, answers)

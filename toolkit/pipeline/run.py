@@ -19,7 +19,7 @@ from toolkit.common import log
 from toolkit.data import readers
 
 
-def run(cfg, source, label: str, output=None, resume: bool = False, on_epoch=None,
+def run(cfg, source, label: str, *, output=None, resume: bool = False, on_epoch=None,
         rows: int = readers.CHUNK_ROWS):
     """Train from `source` (readers.FrameSource or readers.Source); returns the TrainedModel (on every rank).
 

@@ -91,7 +91,7 @@ class MemorySplit:
         self.y = [t.to(home) for t in y]  # one float tensor per output feature, [N] or [N, C] (NaN = unknown)
 
     @classmethod
-    def all_splits(cls, source, cfg, inputs, outputs, pre, label: str, device) -> dict[int, "MemorySplit"]:
+    def all_splits(cls, source, cfg, *, inputs, outputs, pre, label: str, device) -> dict[int, "MemorySplit"]:
         """{0: train, 1: validation, 2: test} of the one chunk of `source` (a readers.FrameSource)."""
         chunk = next(iter(source.chunks()))
         part = read_part(cfg, inputs, outputs, chunk, label, whole=True)
@@ -157,7 +157,7 @@ class MemorySplit:
 class StreamSplit:
     """One split's rows of this rank, chunk by chunk, preprocessed on each pass."""
 
-    def __init__(self, cfg, source, inputs, outputs, pre, split: int, ctx, rows: int, total_rows: int,
+    def __init__(self, cfg, source, *, inputs, outputs, pre, split: int, ctx, rows: int, total_rows: int,
                  label: str = "data"):
         self.cfg, self.source, self.inputs, self.outputs, self.pre = cfg, source, inputs, outputs, pre
         self.split, self.ctx, self.chunk_rows, self.label = split, ctx, rows, label

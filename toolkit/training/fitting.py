@@ -43,7 +43,8 @@ def fit_features(cfg, source, inputs, outputs, rows: int = 65_536, label: str = 
                     col = part.columns[f.config.source] if f.kind == "input" else part.raw_targets[f.config.name]
                     acc.update(col[train])
         if pass_no == 0:
-            _check_first_pass(label, inputs, outputs, accs, rows_total, dropped, per_split, present)
+            _check_first_pass(label, inputs=inputs, outputs=outputs, accs=accs, rows_total=rows_total, dropped=dropped,
+                              per_split=per_split, present=present)
         for acc in accs:
             if pass_no < acc.passes:
                 acc.end_pass()
@@ -59,7 +60,7 @@ def fit_features(cfg, source, inputs, outputs, rows: int = 65_536, label: str = 
     return summary if whole else summary | {"streamed": True}
 
 
-def _check_first_pass(label, inputs, outputs, accs, rows_total, dropped, per_split, present) -> None:
+def _check_first_pass(label, *, inputs, outputs, accs, rows_total, dropped, per_split, present) -> None:
     """The errors and warnings that the first pass can tell: no rows, no targets, empty inputs."""
     if rows_total == 0:
         raise TkError(f"{label}: no rows")

@@ -51,7 +51,7 @@ def total_loss(outputs, losses, preds, ys, members: int = 1) -> tuple[torch.Tens
     return total, parts
 
 
-def one_pass(net, model, outputs, losses, train, opt, ctx, tc, epoch: int, generator) -> np.ndarray:
+def one_pass(net, model, *, outputs, losses, train, opt, ctx, tc, epoch: int, generator) -> np.ndarray:
     """One epoch over the training rows: forward, loss, backward, step, batch by batch. `net` is `model`
     or its DDP wrapper. Returns [summed loss, rows] over every rank."""
     params = list(model.parameters())
@@ -81,7 +81,7 @@ def one_pass(net, model, outputs, losses, train, opt, ctx, tc, epoch: int, gener
     return np.sum(ddp.gather(ctx, (float(loss_sum), seen)), axis=0)
 
 
-def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool = False,
+def fit(model, outputs, train, val, cfg, ctx, *, checkpoint_dir=None, resume: bool = False,
         config_fp: str = "", on_epoch=None) -> History:
     """Train `model` in place on `train` (a toolkit.training.batches split); on return it holds the best
     validation weights. With `checkpoint_dir` every epoch ends with a checkpoint there; `resume`
@@ -118,7 +118,8 @@ def fit(model, outputs, train, val, cfg, ctx, checkpoint_dir=None, resume: bool 
         for epoch in range(state.progress.first_epoch, tc.epochs + 1):
             if patience_ran_out(state):
                 break
-            totals = one_pass(net, model, outputs, losses, train, opt, ctx, tc, epoch, generator)
+            totals = one_pass(net, model, outputs=outputs, losses=losses, train=train, opt=opt, ctx=ctx, tc=tc,
+                              epoch=epoch, generator=generator)
 
             # ---- validate: rank 0's numbers decide on every rank ----
             watched = set() if watch_metric == "loss" else {watch_output}
@@ -159,7 +160,8 @@ def refit(model, outputs, rows, cfg, ctx, history: History) -> dict:
     start = time.perf_counter()
     with log.progress(epochs, "refit on train + validation") as bar:
         for epoch in range(1, epochs + 1):
-            totals = one_pass(model, model, outputs, losses, rows, opt, ctx, tc, epoch, generator)
+            totals = one_pass(model, model, outputs=outputs, losses=losses, train=rows, opt=opt, ctx=ctx, tc=tc,
+                              epoch=epoch, generator=generator)
             opt.end_epoch(watched[epoch - 1] if epoch <= len(watched) else math.nan)
             bar.update(advance=1, description=f"refit epoch {epoch}/{epochs}: loss "
                                               f"{totals[0] / max(totals[1], 1):.4f}")

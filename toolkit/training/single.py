@@ -54,7 +54,8 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         source.check(need)
         if cfg.preprocessing.split.type == "stratified" and not source.whole and ctx.main:
             log.warn("streaming: a stratified split is drawn as a random (hashed) split")
-        inputs, outputs, summary = fit_on_rank0(cfg, source, inputs, outputs, ctx, job.rows, label)
+        inputs, outputs, summary = fit_on_rank0(cfg, source, inputs=inputs, outputs=outputs, ctx=ctx, rows=job.rows,
+                                                label=label)
         log.info(f"{label}: {summary['rows']} rows{' streamed' if not source.whole else ''} → " + ", ".join(
             f"{k} {v}" for k, v in summary["rows_per_split"].items())
             + (f" over {ctx.world} processes" if ctx.world > 1 else ""))
@@ -63,7 +64,8 @@ def fit_single(job: TrainJob, kind) -> Fitted:
 
         torch.manual_seed(tc.seed)
         pre = Preprocessor(inputs, threads=tc.threads or (1 if ctx.world > 1 else None))
-        splits = make_splits(cfg, source, inputs, outputs, pre, ctx, job.rows, summary, label)
+        splits = make_splits(cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows,
+                             summary=summary, label=label)
         ckpt_dir = checkpoint.directory_for(Path(job.output)) if job.output is not None else None
         fingerprint = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
         model, history = kind.fit_core(job, inputs, outputs, splits, ctx, checkpoint_dir=ckpt_dir,
@@ -76,7 +78,8 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         metrics = final_scores(model, outputs, splits, ctx, val_answers, tc.seed)
         if source.whole and splits["train"].rows > TRAIN_SCORE_ROWS:
             summary["train_rows_scored"] = TRAIN_SCORE_ROWS  # train metrics estimated on a seeded sample
-        first, refit = model, refit_on_all_rows(job, kind, inputs, outputs, splits, ctx, model, history)
+        first, refit = model, refit_on_all_rows(job, kind, inputs=inputs, outputs=outputs, splits=splits, ctx=ctx,
+                                                first=model, history=history)
         if refit is not None:
             model, refit_stats = refit
             first.to("cpu")
@@ -102,7 +105,7 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         ddp.finish(ctx)
 
 
-def refit_on_all_rows(job: TrainJob, kind, inputs, outputs, splits, ctx, first, history):
+def refit_on_all_rows(job: TrainJob, kind, *, inputs, outputs, splits, ctx, first, history):
     """trainer.refit: (the core trained again on train + validation rows at the size `first` found, what
     training_stats.json says of it), or None (refit off, no validation rows, streamed data or several
     processes, or a kind that keeps its first core)."""

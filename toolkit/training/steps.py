@@ -15,7 +15,7 @@ PARITY_ROWS = 2_000
 TRAIN_SCORE_ROWS = 50_000
 
 
-def fit_on_rank0(cfg, source, inputs, outputs, ctx, rows: int, label: str):
+def fit_on_rank0(cfg, source, *, inputs, outputs, ctx, rows: int, label: str):
     """Fit on rank 0, share the states; a TkError on rank 0 is raised on every rank."""
     from toolkit.training.fitting import fit_features
 
@@ -31,15 +31,17 @@ def fit_on_rank0(cfg, source, inputs, outputs, ctx, rows: int, label: str):
     return inputs, outputs, summary
 
 
-def make_splits(cfg, source, inputs, outputs, pre, ctx, rows: int, summary: dict, label: str) -> dict:
+def make_splits(cfg, source, *, inputs, outputs, pre, ctx, rows: int, summary: dict, label: str) -> dict:
     """{"train" | "validation" | "test": a toolkit.training.batches split}."""
     from toolkit.training.batches import MemorySplit, StreamSplit
 
     if source.whole:
-        by_index = MemorySplit.all_splits(source, cfg, inputs, outputs, pre, label, ctx.device)
+        by_index = MemorySplit.all_splits(source, cfg, inputs=inputs, outputs=outputs, pre=pre, label=label,
+                                          device=ctx.device)
         return {name: by_index[k] for k, name in enumerate(prepare.SPLITS)}
     per_split = summary["rows_per_split"]
-    return {name: StreamSplit(cfg, source, inputs, outputs, pre, k, ctx, rows, per_split[name], label)
+    return {name: StreamSplit(cfg, source, inputs=inputs, outputs=outputs, pre=pre, split=k, ctx=ctx, rows=rows,
+                              total_rows=per_split[name], label=label)
             for k, name in enumerate(prepare.SPLITS)}
 
 

@@ -60,7 +60,7 @@ class GbmKind(ModelKind):
         pre_val, ys_val = splits["validation"].arrays(inputs, limit) if splits["validation"].rows else ({}, None)
         layout = Layout.of(inputs, pre_train)
         gbm = GbmModel(cfg.gbm).fit(layout.matrix(pre_train), ys_train, layout.matrix(pre_val) if pre_val else None,
-                                    ys_val, outputs, layout, validation_metric=cfg.validation_metric())
+                                    ys_val, outputs=outputs, layout=layout, validation_metric=cfg.validation_metric())
         core = GbmCore(gbm, [f.config.name for f in inputs])
         watch_output, watch_metric = cfg.validation_metric()
         val_metrics = evaluate(core, outputs, checked_split(splits), ctx,
@@ -82,7 +82,8 @@ class GbmKind(ModelKind):
         pre, ys = rows.arrays(inputs, gbm_max_rows())
         layout = Layout.of(inputs, pre)
         rounds = [b.info["rounds"] for b in first.gbm.boosters_]
-        gbm = GbmModel(job.cfg.gbm).fit(layout.matrix(pre), ys, None, None, outputs, layout, rounds=rounds)
+        gbm = GbmModel(job.cfg.gbm).fit(layout.matrix(pre), ys, None, None, outputs=outputs, layout=layout,
+                                        rounds=rounds)
         return (GbmCore(gbm, [f.config.name for f in inputs]),
                 {"rows": int(rows.rows), "rounds": rounds, "seconds": round(time.perf_counter() - start, 3)})
 

@@ -61,7 +61,7 @@ class GbmModel:
 
     # ---- training --------------------------------------------------------------------------
     def fit(self, x_train: np.ndarray, ys_train: list[np.ndarray], x_val: np.ndarray | None,
-            ys_val: list[np.ndarray] | None, outputs, layout: Layout,
+            ys_val: list[np.ndarray] | None, *, outputs, layout: Layout,
             validation_metric: tuple[str, str] | None = None, rounds: list[int] | None = None) -> "GbmModel":
         """Train one booster per output; early stopping on `validation_metric` (output, metric).
 
@@ -79,11 +79,11 @@ class GbmModel:
             objective = objective_for(out, i)
             metric = watch_metric if out.config.name == watch_output else "loss"
             yv = None if ys_val is None else ys_val[i]
-            self.boosters_.append(self._fit_one(objective, metric, x_train, ys_train[i], x_val, yv,
-                                                None if rounds is None else rounds[i]))
+            self.boosters_.append(self._fit_one(objective, metric, x=x_train, y=ys_train[i], x_val=x_val, y_val=yv,
+                                                rounds=None if rounds is None else rounds[i]))
         return self
 
-    def _fit_one(self, objective, metric: str, x, y, x_val, y_val, rounds: int | None = None) -> _Booster:
+    def _fit_one(self, objective, metric: str, *, x, y, x_val, y_val, rounds: int | None = None) -> _Booster:
         import lightgbm as lgb
 
         cfg, name = self.config, objective.name
