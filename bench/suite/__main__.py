@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         p.error(f"unknown sets {unknown}; known: {', '.join(DATASETS)}")
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    command = "python -m bench.suite " + shlex.join(argv if argv is not None else sys.argv[1:])
+    shown = list(argv if argv is not None else sys.argv[1:])
+    if "--notes" in shown:                     # the notes are printed as a paragraph, not in the command
+        i = shown.index("--notes")
+        del shown[i:i + 2]
+    command = "python -m bench.suite " + shlex.join([a for a in shown if not a.startswith("--notes=")])
     if args.compare:
         tk_labels = args.compare.split(",")
         results = []
