@@ -355,3 +355,28 @@ def test_dates_at_the_calendar_ends_and_a_set_output(tmp_path):
     report([tmp_path / "m"], tmp_path / "rows.csv", tmp_path / "report", importance_repeats=1)
     assert sorted(p.name for p in (tmp_path / "report").glob("*_along_*")) == ["price_along_when.png"]
     check_png(tmp_path / "report" / "price_along_when.png")
+
+
+def test_the_report_says_which_model_the_split_metrics_are_of_and_names_silent_classes(churn_report, churn_model):
+    from toolkit.report.html import _refit_and_silent_classes
+
+    html = (churn_report / "report.html").read_text(encoding="utf-8")
+    assert "refit" in churn_model[0].stats and "then refit on train + validation" in html
+    note = _refit_and_silent_classes({"never_predicted": {"churn": ["Yes"]}})
+    assert 'class="warn"' in note and "<b>churn</b>" in note and "never predicted on the validation rows: Yes" in note
+    assert _refit_and_silent_classes({}) == ""
+
+
+def test_the_train_summary_names_the_rows_of_each_split_and_the_refit(churn_model, capsys, monkeypatch):
+    from toolkit.common import log
+    from toolkit.report.summary import print_train_summary
+
+    model, model_dir = churn_model
+    monkeypatch.setattr(log, "quiet", False)
+    monkeypatch.setenv("COLUMNS", "250")
+    print_train_summary(model, model_dir)
+    text = " ".join(capsys.readouterr().err.split())
+    rows = model.stats["data"]["rows_per_split"]
+    assert f"validation ({rows['validation']:,} rows)" in text
+    assert f"refit on train + validation ({rows['train'] + rows['validation']:,} rows)" in text
+    assert f"+ refit {model.stats['refit']['seconds']:.1f} s" in text

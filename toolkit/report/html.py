@@ -23,7 +23,7 @@ CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bottom:2px solid #d8dde3;padding-bottom:4px}
-h3{font-size:15px;margin:22px 0 8px}.muted{color:#5d6773}
+h3{font-size:15px;margin:22px 0 8px}.muted{color:#5d6773}.warn{color:#9a3412;background:#fff7ed;padding:6px 10px;border-radius:4px}
 table{border-collapse:collapse;background:#fff;margin:6px 0 14px;font-size:13px}
 th,td{border:1px solid #dde2e8;padding:4px 10px;text-align:left}th{background:#eef1f5}
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.best{font-weight:700;color:#0b6b2f}
@@ -111,6 +111,20 @@ def _split_metrics(stats: dict) -> str:
     return _table(["output", "metric"] + splits, rows)
 
 
+def _refit_and_silent_classes(stats: dict) -> str:
+    """Two notes from training_stats.json: which model the split metrics are of (trainer.refit), and the
+    classes no validation row was given (a model answering too few classes must not ship unseen)."""
+    parts = []
+    if stats.get("refit"):
+        parts.append('<p class="muted">The metrics per split are those of the model trained on the train split; '
+                     "the saved model was then refit on train + validation, so its validation rows are no longer "
+                     "unseen. The metrics on the dataset above are the saved model's.</p>")
+    for output, classes in stats.get("never_predicted", {}).items():
+        parts.append(f'<p class="warn"><b>{escape(output)}</b>: never predicted on the validation rows: '
+                     f"{escape(', '.join(map(str, classes)))}. The model may answer too few classes.</p>")
+    return "".join(parts)
+
+
 def _cards(items: list[tuple[str, str]]) -> str:
     return '<div class="cards">' + "".join(
         f'<div class="card"><span class="muted">{escape(k)}</span><b>{escape(v)}</b></div>' for k, v in items) + "</div>"
@@ -150,6 +164,7 @@ def model_section(section, single: bool, data_html: str = "") -> str:
            _cards(cards)]
     if single:
         out.append("<h3>Metrics on the dataset</h3>" + metrics_table([run.label], [run.metrics]))
+    out.append(_refit_and_silent_classes(stats))
     out.append("<h3>Metrics at training time, per split</h3>" + _split_metrics(stats))
     out.append('<h3>Plots</h3><div class="grid">' + "".join(map(_figure, section.plots)) + "</div>")
     if section.notes:
