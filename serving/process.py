@@ -78,7 +78,7 @@ class ServerProcess:
     benchmark's peer servers); it is ready when GET `ready_path` answers 200.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, env: dict | None = None, port: int | None = None,
+    def __init__(self, model: str | os.PathLike | None = None, *, env: dict | None = None, port: int | None = None,
                  start_timeout: float = 90.0, stop_timeout: float = 10.0, log: str | os.PathLike | None = None,
                  cmd=None, ready_path: str = "/readyz"):
         self.cmd, self.ready_path = cmd, ready_path

@@ -33,7 +33,7 @@ CHUNK_ROWS = 100_000
 class TrainedModel:
     """A trained model: config, fitted features, core (weights or trees), ONNX file, training stats."""
 
-    def __init__(self, config: Config, inputs, outputs, model, stats: dict,
+    def __init__(self, config: Config, inputs, outputs, model, stats: dict, *,
                  core_files: dict[str, bytes] | None = None, onnx: bytes | None = None,
                  explain_columns: dict | None = None):
         """`model`: the core (the torch module for model_type nn, a GbmCore for gbm, an EnsembleCore
