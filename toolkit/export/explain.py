@@ -43,7 +43,9 @@ from toolkit.models.base import raw_name
 from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_INPUT, METADATA  # noqa: F401
 PREFIX = "explain/"
 #: Core evaluations per explained row at most (coalitions × background rows), before deduplication.
-BUDGET = 256
+BUDGET = 512
+#: Antithetic pairs of permutations at least, whatever the budget (many inputs: E ≈ 2 · MIN_PAIRS · P).
+MIN_PAIRS = 4
 #: Background rows baked into the file.
 BACKGROUND_ROWS = 16
 SEED = 0
@@ -129,7 +131,7 @@ def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED)
                         rows[e][j] -= _shapley_weight(size, players) / backgrounds
         method, perms = "exact", 0
     else:
-        pairs = max(1, budget // (2 * max(players - 1, 1)))
+        pairs = max(MIN_PAIRS, budget // (2 * max(players - 1, 1)))
         if pairs >= backgrounds:  # every background row in as many pairs: the baseline is their plain mean
             pairs -= pairs % backgrounds
         perms = 2 * pairs

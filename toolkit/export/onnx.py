@@ -50,7 +50,8 @@ def _join(first: onnx.ModelProto, second: onnx.ModelProto, io_map, outputs=None,
     return merged
 
 
-def build_full(trained, exporter: str = "torchscript", background: dict | None = None) -> onnx.ModelProto:
+def build_full(trained, exporter: str = "torchscript", background: dict | None = None,
+               explain_branch: bool = True) -> onnx.ModelProto:
     """The single self-contained file: raw columns in; labels and probabilities out, attributions on request.
     `background`: raw rows the attributions are measured from (None: one row of missing values)."""
     pre = build_graph(trained.inputs)
@@ -70,8 +71,9 @@ def build_full(trained, exporter: str = "torchscript", background: dict | None =
     full.producer_name = "tk"
     _name_unnamed_nodes(full.graph)
     set_metadata(full, trained, specs)
-    meta = explain.add_explain(full, trained, core, MODEL_PREFIX, background)
-    full.metadata_props.append(onnx.StringStringEntryProto(key=explain.METADATA, value=json.dumps(meta)))
+    if explain_branch:  # False: the file as tk wrote it before explanations (bench/explain compares them)
+        meta = explain.add_explain(full, trained, core, MODEL_PREFIX, background)
+        full.metadata_props.append(onnx.StringStringEntryProto(key=explain.METADATA, value=json.dumps(meta)))
     return full
 
 
