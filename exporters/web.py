@@ -55,7 +55,7 @@ ORT_WEB_FILES = {
 }
 ORT_FILES = tuple(ORT_WEB_FILES)
 PAGE = Path(__file__).with_name("web_page")
-PAGE_FILES = ("index.html", "csv.js", "app.js", "style.css")
+PAGE_FILES = ("index.html", "csv.js", "explain.js", "app.js", "style.css")
 META_KEY = "tk.web"
 MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger --dataset is refused for the form's medians
 

@@ -150,6 +150,18 @@ def prediction_model(output_features: list[dict], outputs: list[str], name: str 
     return create_model(name, __config__=ConfigDict(populate_by_name=True), **fields)
 
 
+def explanation_model(output_features: list[dict], players: list[str], name: str = "Explanation") -> type[BaseModel]:
+    """A pydantic model of one row's attributions (`/explain`): {output: {input: number}}; per output they
+    add up to the row's score minus the baseline score in /metadata (toolkit.runtime.explanations)."""
+    config = ConfigDict(populate_by_name=True)
+    inputs = create_model(f"{name}_inputs", __config__=config, **{
+        (p if _safe_name(p) else f"i{k}"): (float, Field(..., alias=p, description=f"{p}'s share of the score"))
+        for k, p in enumerate(players)})
+    fields = {(o["name"] if _safe_name(o["name"]) else f"o{k}"): (inputs, Field(..., alias=o["name"]))
+              for k, o in enumerate(output_features)}
+    return create_model(name, __config__=config, **fields)
+
+
 # ---- errors ----------------------------------------------------------------
 
 

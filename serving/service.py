@@ -19,6 +19,8 @@ Endpoints (JSON in, JSON out):
   Rows are validated per request, before batching (serving.guard and
   serving.request), so a bad request never fails the others in its batch.
 - `POST /predict_bulk` {"rows": [...]}: the same answer, not batched.
+- `POST /explain` {"rows": [...]} → [{output: {input: attribution}}, …]: why, batched and limited like
+  /predict (a model file without explanations has no such route; /metadata `explain` has the baseline).
 - `GET /metadata`: inputs, outputs, classes, versions, metrics, limits (no paths).
 - `POST /ping` → {"ok": true}: a trivial endpoint (the framework's ceiling).
 - `GET /`: a plain page of links (serving.docs); BentoML's `/livez`,
@@ -83,6 +85,9 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
     signature = Predictor(source.onnx, threads=1, device="cpu")
     Row = schemas.row_model(dict(signature.inputs), settings.unknown_fields, lists=signature.list_columns)
     Prediction = schemas.prediction_model(signature.output_features, signature.outputs)
+    explains = isinstance(signature.metadata.get("tk.explain"), dict)
+    Explanation = (schemas.explanation_model(signature.output_features, signature.metadata["tk.explain"]["players"])
+                   if explains else None)
     Input = schemas.input_model(Row, settings.max_rows, base=_input_base())
     metadata_json = json.dumps(_metadata(signature, source, settings), separators=(",", ":")).encode()
     del signature
@@ -115,12 +120,17 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             self.batcher = Batcher(self._predict, settings.max_batch_size, settings.max_latency_ms,
                                    piece_rows=min(PIECE_ROWS, settings.max_batch_size), piece_ms=PIECE_MS,
                                    after_large=self.predictor.release_memory)
+            self.explainer = Batcher(self._explain, settings.max_batch_size, settings.max_latency_ms, piece_rows=1,
+                                     piece_ms=PIECE_MS) if explains else None
             gc.collect()
             gc.freeze()  # start-up objects leave the GC's view: shorter, rarer pauses
 
         def _predict(self, rows: list) -> list[dict]:
             # the request schema checked every list row already (serving.schemas): not read twice
             return self.predictor.predict(schemas.columns_of(rows, Row), lists_checked=True)
+
+        def _explain(self, rows: list) -> list[dict]:
+            return self.predictor.explain(schemas.columns_of(rows, Row), lists_checked=True)
 
         @staticmethod
         def _answer(predictions: list[dict]) -> Response:
@@ -148,6 +158,19 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
                                                   f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
                                         status_code=503, headers={"Retry-After": "1"})
 
+        if explains:
+
+            @bentoml.api(input_spec=Input)
+            async def explain(self, rows: list[Row]) -> Annotated[list[Explanation], as_json]:
+                """Why: per row and output, each input's share of the score (log-odds, value, top-class logit)
+                over the baseline score in /metadata; they add up to the difference."""
+                try:
+                    return self._answer(await self.explainer(rows))
+                except Overloaded as e:
+                    return JSONResponse({"error": f"server overloaded: {e} "
+                                                  f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
+                                        status_code=503, headers={"Retry-After": "1"})
+
         @bentoml.api(input_spec=Input)
         def predict_bulk(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
             """Predict many rows in one call, without adaptive batching."""
@@ -159,7 +182,8 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             return {"ok": True}
 
     reader = RowsReader(Input, Row, settings.max_rows, settings.max_errors)
-    TkService.add_asgi_middleware(Guard, settings=settings, readers={"/predict": reader, "/predict_bulk": reader})
+    TkService.add_asgi_middleware(Guard, settings=settings, readers={"/predict": reader, "/predict_bulk": reader,
+                                                                   "/explain": reader})
     TkService.add_asgi_middleware(ServiceDocs)
     return TkService
 
@@ -186,6 +210,7 @@ def _metadata(p, source, settings: Settings) -> dict:
         "features": meta.get("tk.features", {}),
         "classes": p.classes,
         "metrics": meta.get("tk.metrics", {}),
+        "explain": {k: v for k, v in meta["tk.explain"].items() if k != "switch"} if "tk.explain" in meta else None,
         "versions": {"tk": meta.get("tk.version"), "trained_with": source.manifest.get("versions", {}),
                      "onnxruntime": onnxruntime.__version__, "bentoml": bentoml.__version__},
         "serving": settings.public(),

@@ -80,7 +80,7 @@ def test_a_binary_models_attributions_add_up_to_its_log_odds_minus_the_baseline(
     assert records[0]["churn"]["tenure"] == pytest.approx(why["churn::why::tenure"].iloc[0], abs=1e-6)
     assert p.explain(df.head(0)).shape == (0, len(why.columns))
     # a plain run computes none of it: the branch's outputs are empty unless tk::explain is fed
-    raw = p.session.run(None, p._feed(p._columns(df.head(3))[0]))
+    raw = p.session.run(None, p._feed(p._columns(df.head(3))[0]))  # the file as it is: its switch off
     assert [a.shape for a in raw[-1:]] == [(0, len(why.columns))]
 
 

@@ -80,9 +80,14 @@ def test_export_parity_on_edge_rows_for_every_type(models, kind):
     from toolkit.export import parity
     from toolkit.export.onnx import session
 
+    from toolkit.runtime.explanations import info, switched
+
     model, path = models[kind]
-    sess = session(onnx.load(path / "model.onnx"))
-    report = parity.assert_parity(model, sess)
+    data = (path / "model.onnx").read_bytes()
+    sess = session(onnx.load_from_string(data))
+    explaining = session(onnx.load_from_string(switched(data, info(Predictor(path).metadata, path), path)))
+    report = parity.assert_parity(model, sess, explain_session=explaining)  # attributions on the edge rows too
+    assert any(k.endswith("::attributions") for k in report.max_abs_diff)
     assert report.ok and report.rows >= 20
     assert max(report.max_abs_diff.values()) <= 1e-5
 
@@ -95,9 +100,8 @@ def test_the_file_is_one_self_contained_graph_with_the_documented_interface(mode
     assert all(n.name for n in proto.graph.node), "every node is named"
     ins = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
     assert ins == {"x1": onnx.TensorProto.FLOAT, "x2": onnx.TensorProto.FLOAT, "x3": onnx.TensorProto.FLOAT,
-                   "color": onnx.TensorProto.STRING, "flag": onnx.TensorProto.STRING,
-                   "tk::explain": onnx.TensorProto.BOOL}  # the explain switch: an input with a default (false)
-    assert "tk::explain" in {t.name for t in proto.graph.initializer}
+                   "color": onnx.TensorProto.STRING, "flag": onnx.TensorProto.STRING}
+    assert "tk::explain" in {t.name for t in proto.graph.initializer}  # the explain switch: a constant, false
     outs = [o.name for o in proto.graph.output]
     assert outs == ["y_bin::label", "y_bin::probabilities", "y_cat::label", "y_cat::probabilities",
                     "y_num::value", "y_bin::attributions", "y_cat::attributions", "y_cat::class_attributions",

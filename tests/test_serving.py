@@ -238,6 +238,22 @@ def test_metadata(server, model_dir):
     assert call(server, "/readyz", method="GET", raw=True)[0] == 200
 
 
+def test_explain_answers_like_the_predictor_is_limited_alike_and_typed_in_openapi(server, model_dir, rows):
+    p = Predictor(model_dir)
+    status, got = call(server, "/explain", {"rows": rows[:5]})
+    assert status == 200 and len(got) == 5
+    want = p.explain(rows[:5])
+    for g, w in zip(got, want):
+        assert g["churn"].keys() == w["churn"].keys() and all(abs(g["churn"][k] - v) < 1e-6 for k, v in w["churn"].items())
+    status, body = call(server, "/explain", {"rows": [rows[0], {**rows[1], "tenure": "abc"}]})
+    assert status == 400 and "rows[1].tenure" in json.dumps(body)
+    status, meta = call(server, "/metadata", method="GET")
+    assert meta["explain"]["players"] == list(want[0]["churn"]) and "churn" in meta["explain"]["baseline"]
+    status, docs = call(server, "/docs.json", method="GET")
+    schema = json.dumps(docs["paths"]["/explain"])
+    assert status == 200 and "Explanation" in schema  # the response is typed: {output: {input: number}}
+
+
 # ---- pieces without a server -----------------------------------------------------------
 
 

@@ -134,6 +134,12 @@ def assert_matches_python(predictor, values: dict, shown: dict, where: str) -> N
         if f"{name}::value" in want:
             assert abs(result["value"] - float(want[f"{name}::value"][0])) <= TOLERANCE, f"{where}: {name} value"
     assert sorted(shown) == sorted({k.split("::")[0] for k in want}), f"{where}: outputs shown {sorted(shown)}"
+    if "tk.explain" in predictor.metadata:  # bars per input: the file's attributions, as Python computes them
+        why = predictor.explain([values])[0]
+        for name, result in shown.items():
+            assert result["why"] == list(why[name]), f"{where}: {name}: inputs {result['why']}"
+            got, expected = np.array(result["attributions"], np.float64), np.array(list(why[name].values()))
+            assert np.max(np.abs(got - expected)) <= TOLERANCE, f"{where}: {name}: attributions {got} != {expected}"
 
 
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     out = RESULTS / "explain.json"
     done = json.loads(out.read_text()) if out.exists() else {"faithfulness": [], "latency": None}
+    done["faithfulness"] = [r for r in done["faithfulness"] if "error" not in r]  # failed ones run again
     have = {(r["set"], r["kind"]) for r in done["faithfulness"]}
     for name in args.sets.split(","):
         for kind in args.kinds.split(","):

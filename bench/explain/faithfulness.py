@@ -32,6 +32,10 @@ def _config(prep, kind: str) -> dict:
     cfg.pop("dataset", None)
     cfg.setdefault("preprocessing", {})["split"] = {"type": "fixed", "column": "split"}
     cfg["model_type"] = kind
+    from toolkit.models import kind_of
+
+    refused = [f for f in cfg["input_features"] if kind_of(kind).refusal(f["type"])]
+    cfg["input_features"] = [f for f in cfg["input_features"] if f not in refused]  # gbm: no text inputs
     cfg.setdefault("trainer", {})["epochs"] = min(cfg.get("trainer", {}).get("epochs", 30), 30)
     return cfg
 

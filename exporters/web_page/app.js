@@ -17,6 +17,7 @@ const DEBOUNCE_MS = 150;
 const CSV_BATCH = 512;
 
 let session = null;
+let explainer = null; // explain.js: a second session with the file's explain branch on, or null
 let meta = null;
 let chain = Promise.resolve();
 let timer = null;
@@ -99,6 +100,13 @@ function predict(columns, n) {
     }
     return out;
   });
+  chain = job.catch(() => {});
+  return job;
+}
+
+/** The form row's attributions (explain.js), queued like predictions; → {output: Float32Array [P]}. */
+function explainRow(columns) {
+  const job = chain.then(() => tkExplain.run(explainer, feeds(columns, 1)));
   chain = job.catch(() => {});
   return job;
 }
@@ -306,8 +314,10 @@ async function update() {
   const values = JSON.parse(key);
   document.body.dataset.state = 'busy';
   try {
-    const out = await predict(Object.fromEntries(Object.entries(values).map(([c, v]) => [c, [v]])), 1);
-    render(out, key);
+    const columns = Object.fromEntries(Object.entries(values).map(([c, v]) => [c, [v]]));
+    const out = await predict(columns, 1);
+    const why = explainer ? await explainRow(columns) : null;
+    render(out, key, why);
     setStatus('');
     document.body.dataset.state = 'ready';
   } catch (e) {
@@ -319,7 +329,7 @@ async function update() {
 
 function percent(p) { return Number.isFinite(p) ? `${(100 * p).toFixed(1)} %` : '–'; }
 
-function render(out, key) {
+function render(out, key, why = null) {
   const sections = outputGroups().map((g) => {
     const result = el('output', { id: `result-${g.name}`, class: 'result', 'data-key': key });
     result.append(el('h3', { text: g.name }));
@@ -346,6 +356,7 @@ function render(out, key) {
         el('span', { class: 'pct', text: percent(p) })));
       result.append(el('ul', { class: 'bars', 'aria-label': `${g.name} probabilities` }, ...rows));
     }
+    if (why) tkExplain.bars(result, g.name, why[g.name], explainer.info);
     return result;
   });
   byId('results').replaceChildren(...sections);
@@ -473,6 +484,7 @@ async function main() {
         ? 'defaults: the values the model fills in for missing ones (features.json)'
         : `defaults from ${meta.defaults_from} (median for numbers, most frequent otherwise)` }));
     session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    explainer = await tkExplain.start(ort, bytes, props, { executionProviders: ['wasm'] });
     setStatus('');
     await update();
   } catch (e) {

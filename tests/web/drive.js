@@ -56,7 +56,9 @@ async function results(page) {
     r.id.replace(/^result-/, ''),
     { label: r.dataset.label ?? null,
       probabilities: r.dataset.probabilities ? JSON.parse(r.dataset.probabilities) : null,
-      value: r.dataset.value ? JSON.parse(r.dataset.value) : null }])));
+      value: r.dataset.value ? JSON.parse(r.dataset.value) : null,
+      attributions: r.dataset.attributions ? JSON.parse(r.dataset.attributions) : null,
+      why: r.dataset.why ? JSON.parse(r.dataset.why) : null }])));
 }
 
 async function accessibility(page) {

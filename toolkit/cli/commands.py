@@ -80,12 +80,12 @@ def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: st
         model = api.load(model_dir)
         cols = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
         if explain:
-            explanations.info(model.predictor.session, model_dir / "model.onnx", model_dir)  # TkError before any work
+            explanations.info(model.predictor.metadata, model_dir / "model.onnx", model_dir)  # TkError before any work
         predict_stream(model, dataset, output, cols, engine, chunk_rows or readers.CHUNK_ROWS, explain)
         return
     model = api.load(model_dir)
     if explain:
-        explanations.info(model.predictor.session, model_dir / "model.onnx", model_dir)
+        explanations.info(model.predictor.metadata, model_dir / "model.onnx", model_dir)
     df = data.read_table(_require_dataset(dataset))
     preds = model.predict(df, source=str(dataset), engine=engine)
     if explain:

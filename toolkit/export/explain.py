@@ -20,11 +20,13 @@ where score is the raw score of tk's decoders — the log-odds for a binary outp
 top class for a category or set output, the value (in its own units) for a number output — and the
 baseline score is the mean score of the background rows (metadata `tk.explain`).
 
-The explain branch runs only when the caller feeds `tk::explain = true` (an input with a default):
-onnxruntime runs every node of a graph whatever outputs are asked for, so the If node is what keeps
-plain predictions as cheap as before. Without it the attribution outputs are empty ([0, P]).
-onnxruntime's JavaScript API cannot feed an input that has a default: there the switch's default is
-turned on in a copy of the file's bytes (`switch`; exporters/web_page/explain.js, predict.js).
+The explain branch runs only in a session made from the file with its switch on: onnxruntime runs
+every node of a graph whatever outputs are asked for, so the If node on the constant `tk::explain`
+(false in the file) is what keeps plain predictions as cheap as before; their attribution outputs are
+empty ([0, P]). An explaining session turns the constant's bytes on in a copy of the file (`switch`;
+toolkit.runtime.explanations.switched, exporters/web_page/explain.js, predict.js): onnxruntime's
+JavaScript API cannot feed an input that has a default, and an input with a default makes every
+runtime warn at load.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from toolkit.errors import TkError
 from toolkit.features.pregraph import pre_name
 from toolkit.models.base import raw_name
 
-from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_INPUT, METADATA  # noqa: F401
+from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_SWITCH, METADATA  # noqa: F401
 PREFIX = "explain/"
 #: Core evaluations per explained row at most (coalitions × background rows), before deduplication.
 BUDGET = 512
@@ -261,10 +263,10 @@ def _scale(output) -> float:
 
 
 def switch(on: bool) -> TensorProto:
-    """The `tk::explain` initializer (the input's default). onnxruntime-node and -web pass only required
-    inputs, so tk's JavaScript clients switch the branch on by turning this tensor's serialized bytes (in
-    the metadata: "switch") from off to on in a copy of the file; the same length, found exactly once."""
-    return numpy_helper.from_array(np.array(on), EXPLAIN_INPUT)
+    """The `tk::explain` initializer, the If's condition: false in the file. An explaining session is made
+    from a copy of the bytes with this tensor's serialized bytes (in the metadata: "switch") turned from off
+    to on: the same length, found exactly once (toolkit.runtime.explanations.switched)."""
+    return numpy_helper.from_array(np.array(on), EXPLAIN_SWITCH)
 
 
 # ---- the graph -------------------------------------------------------------------------------------
@@ -392,11 +394,10 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
     g = full.graph
     g.initializer.extend(inits)
     g.initializer.append(switch(False))
-    g.input.append(helper.make_tensor_value_info(EXPLAIN_INPUT, TensorProto.BOOL, []))
-    g.node.append(helper.make_node("If", [EXPLAIN_INPUT], [n for n, _ in outputs], name="explain",
+    g.node.append(helper.make_node("If", [EXPLAIN_SWITCH], [n for n, _ in outputs], name="explain",
                                    then_branch=then_graph, else_branch=else_graph))
     for out_name, shape in outputs:
         g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
     return {"players": [n for n, _ in groups], "method": p.method, "evaluations": e, "baseline": baseline,
-            "permutations": p.permutations, "background_rows": k, "background": source, "input": EXPLAIN_INPUT,
+            "permutations": p.permutations, "background_rows": k, "background": source,
             "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()}}

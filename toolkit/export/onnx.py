@@ -2,7 +2,7 @@
 
     raw columns [N] ──pre graph──► <feature>::pre ──torch model──► <output>::raw
                     ──post graph──► <output>::label, <output>::probabilities, <output>::value
-    tk::explain = true ──► If ──► <output>::attributions [N, P] (explain.py; empty unless asked)
+    tk::explain (false; on in an explaining copy) ──► If ──► <output>::attributions [N, P] (explain.py)
 
 The pre graph is the very graph training ran (toolkit.features.pregraph.build_graph);
 the model goes through `torch.onnx.export` with a dynamic batch axis; the post
@@ -144,6 +144,13 @@ def export(trained, exporter: str = "torchscript", columns: dict | None = None,
         background = explain.background_columns(columns)  # an older model dir: the rows given to the export
     full = build_full(trained, exporter, background)
     onnx.checker.check_model(full)
-    report = parity.assert_parity(trained, session(full), columns, tolerance, background)
+    explaining = None
+    meta = {p.key: p.value for p in full.metadata_props}
+    if explain.METADATA in meta:  # the file with its explain switch on, as every runtime makes it
+        from toolkit.runtime.explanations import info, switched
+
+        data = full.SerializeToString()
+        explaining = session(onnx.load_from_string(switched(data, info(meta, "model.onnx"), "model.onnx")))
+    report = parity.assert_parity(trained, session(full), columns, tolerance, background, explaining)
     return full, report
 

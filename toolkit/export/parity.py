@@ -82,15 +82,14 @@ def _relative_error(have: np.ndarray, want: np.ndarray, unit: float = 1.0) -> fl
 
 
 def check_attributions(trained, session, columns: dict[str, np.ndarray], background) -> dict[str, float]:
-    """{`<output>::attributions`: max relative error} of the file's explain branch on `columns`."""
+    """{`<output>::attributions`: max relative error} of an explaining session (the file's switch on) on
+    `columns`, against the same game computed by the training path."""
     from toolkit.export import explain
 
-    if explain.EXPLAIN_INPUT not in {i.name for i in session.get_overridable_initializers()}:
-        return {}
     want = explain.reference(trained, columns, background)
     names = [o.name for o in session.get_outputs()]
     feed = {c: v for c, v in columns.items() if c in {i.name for i in session.get_inputs()}}
-    got = dict(zip(names, session.run(None, feed | {explain.EXPLAIN_INPUT: np.array(True)})))
+    got = dict(zip(names, session.run(None, feed)))
     units = {explain.attributions_name(o.config.name): abs(explain._scale(o)) for o in trained.outputs}
     return {k: _relative_error(got[k], w, units.get(k, 1.0)) for k, w in want.items()}
 
@@ -129,17 +128,19 @@ def concat_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[s
 
 
 def assert_parity(trained, session, columns: dict[str, np.ndarray] | None = None,
-                  tolerance: float = 1e-5, background: dict[str, np.ndarray] | None = None) -> ParityReport:
-    """Run `check` on `columns` plus the edge rows, and `check_attributions` on the edge rows and some
-    others (`background`: the rows the file's attributions were built from, by default the model's own);
-    raise TkError when parity fails."""
+                  tolerance: float = 1e-5, background: dict[str, np.ndarray] | None = None,
+                  explain_session=None) -> ParityReport:
+    """Run `check` on `columns` plus the edge rows, and with `explain_session` (the file with its explain
+    switch on) `check_attributions` on the edge rows and some others (`background`: the rows the file's
+    attributions were built from, by default the model's own); raise TkError when parity fails."""
     edges = edge_columns(trained)
     rows = edges if columns is None else concat_columns(columns, edges)
     report = check(trained, session, rows, tolerance)
     if background is None:
         background = getattr(trained, "explain_columns", None)
-    report.max_abs_diff |= check_attributions(trained, session, explain_rows(rows, len(next(iter(edges.values())))),
-                                              background)
+    if explain_session is not None:
+        report.max_abs_diff |= check_attributions(trained, explain_session,
+                                                  explain_rows(rows, len(next(iter(edges.values())))), background)
     if not report.ok:
         raise TkError(f"ONNX export failed its {report.summary()}; per output: "
                       f"max |Δ| {report.max_abs_diff}, label mismatches {report.label_mismatches}")

@@ -4,9 +4,11 @@
     Predictor("runs/churn").explain(df)      # DataFrame: `<output>::why::<input>`, same index
     Predictor("runs/churn").explain(rows)    # [{"churn": {"tenure": -0.81, …}}, …]
 
-The file computes them when fed `tk::explain = true` (an input with a default of false, so a plain
-prediction never runs the branch); `tk.explain` in its metadata names the inputs (the players) in
-the order of the attribution columns, the method and the baseline scores.
+The file computes them in an If branch whose condition is the initializer `tk::explain`, false in the
+file (a plain prediction never runs the branch); an explaining session is made from a copy of the
+bytes with it turned on (`switched`; onnxruntime's JavaScript API could not feed it as an input, and
+a constant keeps onnxruntime quiet and free to fold it). `tk.explain` in the metadata names the
+inputs (the players) in the order of the attribution columns, the method and the baseline scores.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from toolkit.errors import TkError
 
-EXPLAIN_INPUT = "tk::explain"
+EXPLAIN_SWITCH = "tk::explain"
 METADATA = "tk.explain"
 ATTRIBUTIONS = "::attributions"
 CLASS_ATTRIBUTIONS = "::class_attributions"
@@ -34,14 +36,25 @@ def why_column(output: str, player: str) -> str:
     return f"{output}::why::{player}"
 
 
-def info(session, where, model_dir=None) -> dict:
-    """The file's `tk.explain` metadata, or a TkError in one line saying how to add it."""
-    meta = session.get_modelmeta().custom_metadata_map
-    has_input = EXPLAIN_INPUT in {i.name for i in session.get_overridable_initializers()}
-    if METADATA not in meta or not has_input:
+def info(metadata: dict, where, model_dir=None) -> dict:
+    """The file's `tk.explain` metadata (from its metadata_props), or a TkError in one line saying how to add it."""
+    text = metadata.get(METADATA)
+    found = json.loads(text) if isinstance(text, str) else text
+    if not isinstance(found, dict) or "switch" not in found:
         raise TkError(f"{where}: this model.onnx has no explanations (written by an older tk); add them "
                       f"without retraining: tk export {model_dir or 'MODEL_DIR'} --rebuild")
-    return json.loads(meta[METADATA])
+    return found
+
+
+def switched(data: bytes, meta: dict, where) -> bytes:
+    """The file's bytes with its explain branch on: the `tk::explain` initializer's serialized bytes
+    turned from "off" to "on" (metadata `switch`; the same length), which must occur exactly once."""
+    off, on = bytes.fromhex(meta["switch"]["off"]), bytes.fromhex(meta["switch"]["on"])
+    at = data.find(off)
+    if at < 0 or data.find(off, at + 1) >= 0 or len(on) != len(off):
+        raise TkError(f"{where}: the explain switch of this model.onnx is not where its metadata says; "
+                      "re-export it: tk export MODEL_DIR --rebuild")
+    return data[:at] + on + data[at + len(off):]
 
 
 def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evaluations: int) -> dict[str, np.ndarray]:
@@ -51,7 +64,7 @@ def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evalua
     parts = []
     for start in range(0, n, step):
         part = {c: v[start:start + step] for c, v in feed.items()}
-        parts.append(session.run(names, part | {EXPLAIN_INPUT: np.array(True)}))
+        parts.append(session.run(names, part))
     return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(names)}
 
 

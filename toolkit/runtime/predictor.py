@@ -99,6 +99,7 @@ class Predictor:
             raise TkError(f"{path}: onnxruntime cannot load it: {str(e).splitlines()[0]}") from None
         self.path = path
         self.chunk_rows = chunk_rows
+        self._source, self._options, self._explainer = source, so, None  # the explaining session: on first use
         self._shrink = None
         if so.enable_cpu_mem_arena and "CPUExecutionProvider" in self.session.get_providers():
             self._shrink = ort.RunOptions()
@@ -177,19 +178,25 @@ class Predictor:
             parts.append(self.session.run(self.outputs, part, self._shrink if last else None))
         return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(self.outputs)}
 
-    def explain(self, data):
-        """Attributions per row (toolkit.runtime.explanations): a DataFrame of `<output>::why::<input>` for a
+    def explain(self, data, *, lists_checked: bool = False):
+        """Attributions per row (toolkit.runtime.explanations; a second session, made on first use): a DataFrame of `<output>::why::<input>` for a
         DataFrame, else [{output: {input: attribution}}]. They add up to the row's score (log-odds, logit of
         the top class, value) minus the baseline score in `self.metadata["tk.explain"]["baseline"]`."""
-        meta = explanations.info(self.session, self.path)
+        meta = explanations.info(self.metadata, self.path)
+        if self._explainer is None:
+            import onnxruntime as ort
+
+            data_bytes = self._source if isinstance(self._source, bytes) else Path(self._source).read_bytes()
+            self._explainer = ort.InferenceSession(explanations.switched(data_bytes, meta, self.path), self._options,
+                                                   providers=self.session.get_providers())
         columns, n, index = self._columns(data)
         players = meta["players"]
         if n == 0:
             out = {o.name: np.empty((0, len(players)), np.float32) for o in self.session.get_outputs()
                    if o.name.endswith(explanations.ATTRIBUTIONS)}
         else:
-            out = explanations.run(self.session, [o.name for o in self.session.get_outputs()], self._feed(columns),
-                                   n, meta["evaluations"])
+            out = explanations.run(self._explainer, [o.name for o in self.session.get_outputs()],
+                                   self._feed(columns, lists_checked), n, meta["evaluations"])
         if index is not None:
             return explanations.as_table(out, players, index)
         return explanations.as_records(out, players, n)
