@@ -93,10 +93,12 @@ def churn_report(churn_model, churn_test_csv, tmp_path_factory):
 
 
 def test_each_plot_is_a_real_png(churn_report):
-    expected = ["learning_curves.png"] + [f"churn_{k}.png" for k in CLASSIFICATION_PNGS]
+    expected = ["learning_curves.png", "churn_attributions.png"] + [f"churn_{k}.png" for k in CLASSIFICATION_PNGS]
     for name in expected:
         check_png(churn_report / name)
     assert sorted(p.name for p in churn_report.glob("*.png")) == sorted(expected)
+    html = (churn_report / "report.html").read_text()
+    assert "Permutation importance and mean |attribution|" in html and "<th>mean |attribution|</th>" in html
 
 
 def test_html_metrics_equal_tk_evaluate_json(churn_report, churn_model, churn_test_csv):
@@ -213,6 +215,8 @@ def test_permutation_importance_ranks_the_deciding_feature_first(tmp_path):
     assert imp.mean[0] > 0.3
     assert np.all(np.abs(imp.mean[1:]) < 0.05), list(zip(imp.columns, imp.mean))
     assert imp.drops.shape == (4, 5)
+    (att,) = importance.attribution_importance(run, df, max_rows=200)  # beside it: mean |attribution|
+    assert att.names[0] == "x1" and att.mean_abs[0] > 3 * att.mean_abs[1] and att.rows == 200
 
 
 @pytest.mark.parametrize("case", ["no_model", "no_dataset", "no_target", "output_is_file"])

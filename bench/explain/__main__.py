@@ -24,10 +24,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kinds", default="gbm,nn,ensemble")
     ap.add_argument("--work", type=Path, default=Path("/tmp/tk-explain"))
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--again", action="store_true", help="measure the sets and kinds asked for again")
     args = ap.parse_args(argv)
     out = RESULTS / "explain.json"
     done = json.loads(out.read_text()) if out.exists() else {"faithfulness": [], "latency": None}
-    done["faithfulness"] = [r for r in done["faithfulness"] if "error" not in r]  # failed ones run again
+    asked = {(n, k) for n in args.sets.split(",") for k in args.kinds.split(",")}
+    done["faithfulness"] = [r for r in done["faithfulness"] if "error" not in r  # failed ones run again
+                            and not (args.again and (r["set"], r["kind"]) in asked)]
     have = {(r["set"], r["kind"]) for r in done["faithfulness"]}
     for name in args.sets.split(","):
         for kind in args.kinds.split(","):

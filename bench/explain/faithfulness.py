@@ -183,23 +183,25 @@ def measure(name: str, kind: str, work: Path, tree: Path, seed: int = 0) -> dict
         top = np.argmax(p.run(columns)[f"{output['name']}::probabilities"], axis=1)
     score = _score_fn(model)
     t0 = time.perf_counter()
+    sample = {c: v[:SHAP_ROWS] for c, v in columns.items()}
+    names = [c for _, cs in players for c in cs]
+    sv = _permutation_shap(score, sample, background, names, None if top is None else top[:SHAP_ROWS])
+    col_player = {c: j for j, (_, cs) in enumerate(players) for c in cs}
+    perm = np.zeros((len(sv), len(players)))
+    for j, c in enumerate(names):
+        perm[:, col_player[c]] += sv[:, j]
+    rho_perm = _spearman(ours[:len(perm)], perm)  # the same (interventional) game, shap's estimate
     if kind == "gbm":
         theirs, compared = _tree_shap(model, columns, groups, 0, top), len(ours)
         reference = "shap.TreeExplainer (tree_path_dependent)"
     else:
-        sample = {c: v[:SHAP_ROWS] for c, v in columns.items()}
-        names = [c for _, cs in players for c in cs]
-        sv = _permutation_shap(score, sample, background, names, None if top is None else top[:SHAP_ROWS])
-        col_player = {c: j for j, (_, cs) in enumerate(players) for c in cs}
-        theirs = np.zeros((len(sv), len(players)))
-        for j, c in enumerate(names):
-            theirs[:, col_player[c]] += sv[:, j]
-        compared = len(sv)
+        theirs, compared = perm, len(perm)
         reference = "shap.PermutationExplainer (10 antithetic permutations, 50 training rows)"
     shap_s = time.perf_counter() - t0
     rho = _spearman(ours[:compared], theirs)
     top_d, random_d, k = _deletion(score, columns, background, ours, players, top, rng)
     return {"set": name, "kind": kind, "task": spec.task, "players": len(players), "method": meta["method"],
             "evaluations": meta["evaluations"], "spearman": rho, "rows_compared": compared, "reference": reference,
+            "spearman_permutation": rho_perm,
             "deletion_top": top_d, "deletion_random": random_d, "k": k, "deletion_passed": top_d > random_d,
             "train_s": round(train_s, 1), "explain_s": round(explain_s, 3), "shap_s": round(shap_s, 1)}

@@ -19,14 +19,15 @@ def markdown(done: dict) -> str:
              "shap's (TreeExplainer for gbm; PermutationExplainer on a sample for nn and ensemble). Deletion: mean",
              "|Δ score| when the k inputs with the largest |attribution| are replaced by background values, against k",
              "random inputs (k = P // 5, at least 1).", "",
-             "| set | task | kind | inputs | method (evaluations/row) | Spearman vs shap | rows | deletion top-k / random-k | passed |",
-             "|---|---|---|---:|---|---:|---:|---|---|"]
+             "| set | task | kind | inputs | method (evaluations/row) | Spearman vs shap | rows | vs shap's permutation explainer (same game) | deletion top-k / random-k | passed |",
+             "|---|---|---|---:|---|---:|---:|---:|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['set']} | | {r['kind']} | | | error: {r['error'][:120]} | | | |")
+            lines.append(f"| {r['set']} | | {r['kind']} | | | error: {r['error'][:120]} | | | | |")
             continue
         lines.append(f"| {r['set']} | {r['task']} | {r['kind']} | {r['players']} | {r['method']} ({r['evaluations']}) "
-                     f"| {_f(r['spearman'])} | {r['rows_compared']} | {_f(r['deletion_top'])} / "
+                     f"| {_f(r['spearman'])} | {r['rows_compared']} | {_f(r.get('spearman_permutation'))} "
+                     f"| {_f(r['deletion_top'])} / "
                      f"{_f(r['deletion_random'])} (k={r['k']}) | {'yes' if r['deletion_passed'] else 'NO'} |")
     ok = [r for r in rows if "error" not in r]
     for kind, target in (("gbm", 0.9), ("nn", 0.8), ("ensemble", 0.8)):

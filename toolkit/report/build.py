@@ -9,6 +9,7 @@ model's own plots in DIR/<model name>/. File names per model:
     <output>_predicted_vs_actual.png  _residuals.png           (number outputs)
     <output>_label_f1.png                                       (set outputs)
     <output>_importance.png                                     (every output)
+    <output>_attributions.png                                   (every output, when model.onnx explains)
     <output>_along_<date input>.png                             (each date input: plots_time)
 """
 
@@ -38,6 +39,7 @@ class Section:
     importances: list
     config_yaml: str
     notes: list[str] = field(default_factory=list)
+    attributions: list = field(default_factory=list)  # importance.Attribution per output, when the file explains
 
 
 def report(models: list[Path], dataset: Path | None, output: Path, importance_repeats: int = 5) -> Path:
@@ -118,7 +120,11 @@ def model_section(run, df, folder: Path, repeats: int) -> Section:
         if imp.output in gains:
             path = folder / f"{_file_part(imp.output)}_gain.png"
             plots.append(Plot(f"{imp.output}: LightGBM gain", pv.gain(imp.output, gains[imp.output], path)))
-    return Section(run, plots, imps, render(run.model.config), notes)
+    atts = importance.attribution_importance(run, df)
+    for att in atts:
+        path = folder / f"{_file_part(att.output)}_attributions.png"
+        plots.append(Plot(f"{att.output}: mean |attribution|", pv.mean_abs_attribution(att, path)))
+    return Section(run, plots, imps, render(run.model.config), notes, atts)
 
 
 def time_plots(run, df, folder: Path) -> list[Plot]:

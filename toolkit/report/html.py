@@ -139,14 +139,19 @@ def _interface(iface: dict) -> str:
     return f'<div class="row"><div><h3>Inputs</h3>{inputs}</div><div><h3>Outputs</h3>{outputs}</div></div>'
 
 
-def _importance(imps) -> str:
+def _importance(imps, atts=()) -> str:
+    """Per output: the permutation importance per column and, when model.onnx explains, the mean
+    |attribution| of the input of that name beside it."""
+    by_output = {a.output: dict(zip(a.names, a.mean_abs)) for a in atts}
     parts = []
     for imp in imps:
+        att = by_output.get(imp.output)
         rows = [[_td(c), _num(float(m)), _num(float(lo)), _num(float(hi))]
+                + ([_num(float(att[c])) if c in att else _td("–")] if att is not None else [])
                 for c, m, lo, hi in zip(imp.columns, imp.mean, imp.low, imp.high)]
+        head = ["column", "mean drop", "95% CI low", "95% CI high"] + (["mean |attribution|"] if att is not None else [])
         parts.append(f"<details><summary>{escape(imp.output)}: drop of {escape(imp.metric)} per column "
-                     f"(baseline {escape(fmt(imp.baseline))})</summary>"
-                     + _table(["column", "mean drop", "95% CI low", "95% CI high"], rows) + "</details>")
+                     f"(baseline {escape(fmt(imp.baseline))})</summary>" + _table(head, rows) + "</details>")
     return "".join(parts)
 
 
@@ -170,7 +175,8 @@ def model_section(section, single: bool, data_html: str = "") -> str:
     if section.notes:
         out.append("".join(f'<p class="muted">{escape(n)}</p>' for n in section.notes))
     if section.importances:
-        out.append("<h3>Permutation importance (through model.onnx)</h3>" + _importance(section.importances))
+        title = "Permutation importance" + (" and mean |attribution|" if section.attributions else "")
+        out.append(f"<h3>{title} (through model.onnx)</h3>" + _importance(section.importances, section.attributions))
     out.append(data_html)
     out.append("<h3>Model inputs and outputs (model.onnx)</h3>" + _interface(run.interface))
     out.append("<details><summary>Config (resolved, every default filled in)</summary><pre>"

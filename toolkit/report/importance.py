@@ -10,6 +10,10 @@ of a multi-output model.
 Score per output (higher is better): the output feature's `importance_metric`. The interval is
 mean ± t(0.975, repeats − 1) · std / √repeats (Student t over the repeats);
 it measures the noise of shuffling, not of the data sample.
+
+Beside it, `attribution_importance`: the mean |attribution| per input over the rows (the file's
+explanations, toolkit.export.explain): how far each input moves a row's score on average, in the
+score's units (log-odds, value, top-class logit), rather than how much the metric needs it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from toolkit.features.base import known_rows
 #: Output type → the metric (from TrainedModel.evaluate's set) whose drop is the importance.
 MAX_ROWS = 2_000
 REPEATS = 5
+#: Rows whose attributions are averaged (each costs one explained row: ~E core evaluations).
+EXPLAIN_ROWS = 500
 
 
 @dataclass
@@ -98,3 +104,32 @@ def _summarise(output: str, metric: str, baseline: float, drops, columns: list[s
     order = np.argsort(-np.nan_to_num(mean, nan=-np.inf), kind="stable")
     return Importance(output, metric, baseline, [columns[i] for i in order], mean[order],
                       (mean - half)[order], (mean + half)[order], drops[order])
+
+
+@dataclass
+class Attribution:
+    """One output's mean |attribution| per input over `rows` rows, largest first."""
+
+    output: str
+    names: list[str]
+    mean_abs: np.ndarray
+    rows: int
+
+
+def attribution_importance(run, df, max_rows: int = EXPLAIN_ROWS, seed: int = 0) -> list[Attribution]:
+    """Mean |attribution| per input of each output over at most `max_rows` rows of `df` (sampled with
+    `seed`), through model.onnx's explanations; [] for a file without them."""
+    predictor = run.model.predictor
+    if not isinstance(predictor.metadata.get("tk.explain"), dict):
+        return []
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(df), size=min(max_rows, len(df)), replace=False))
+    why = predictor.explain(df.iloc[rows][list(predictor.inputs)].reset_index(drop=True))
+    out = []
+    for o in run.model.outputs:
+        prefix = f"{o.config.name}::why::"
+        cols = [c for c in why.columns if c.startswith(prefix)]
+        mean = why[cols].abs().mean(axis=0).to_numpy(np.float64)
+        order = np.argsort(-mean, kind="stable")
+        out.append(Attribution(o.config.name, [cols[i][len(prefix):] for i in order], mean[order], len(rows)))
+    return out

@@ -86,6 +86,19 @@ def importance(imp, path: Path, top: int = 25) -> Path:
     return save_png(fig, path)
 
 
+def mean_abs_attribution(att, path: Path, top: int = 25) -> Path:
+    """Horizontal bars: mean |attribution| per input (model.onnx's explanations) over the rows."""
+    k = min(top, len(att.names))
+    fig, ax = new_figure(7.5, max(3.6, 1.4 + 0.32 * k))
+    ax.barh(range(k), att.mean_abs[:k], color=color(2), alpha=0.8)
+    ax.set_yticks(range(k), att.names[:k], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"mean |attribution| over {att.rows} rows (the score's units: log-odds, value or logit)",
+           title=f"{att.output}: mean |attribution| (model.onnx's explanations)")
+    ax.grid(alpha=0.3, axis="x")
+    return save_png(fig, path)
+
+
 def gain(output: str, gains: dict[str, float], path: Path, top: int = 25) -> Path:
     """Horizontal bars: LightGBM's total split gain per input feature (model_type gbm), as a share."""
     order = sorted(gains, key=lambda k: -gains[k])[:top]
