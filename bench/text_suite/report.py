@@ -1,0 +1,94 @@
+"""The text suite's report: per set and mean, each tk label beside TF-IDF + LogisticRegression.
+
+    table = write(results, out, name, labels, command)   # → <out>/<name>.json and <out>/<name>.md
+
+Per set and system: mean over the seeds of the primary metric (ROC AUC for binary sets,
+accuracy for multiclass ones) and of the log loss, median and max train seconds (tk: the whole
+`tk train` process; TF-IDF: the C search and the refit, in process). Per tk label: the gap to
+TF-IDF (tk − TF-IDF, primary metric) per set, its worst set, the mean gap, and how many sets are
+within TIE of TF-IDF or above it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.suite.scoring import PRIMARY
+from bench.text_suite.datasets import TEXT_SETS
+
+TIE = 0.005
+REFERENCE = "tfidf_lr"
+
+
+def summarize(results: list[dict]) -> dict:
+    """{set: {system: {primary, log_loss, train_s_median, train_s_max, n, errors}}}."""
+    import numpy as np
+
+    out: dict = {}
+    for r in results:
+        out.setdefault(r["set"], {}).setdefault(r["system"], []).append(r)
+    for name, systems in out.items():
+        metric = PRIMARY[TEXT_SETS[name].task]
+        for system, runs in systems.items():
+            ok = [r for r in runs if "metrics" in r]
+            cell = {"n": len(ok), "errors": [f"seed {r['seed']}: {r['error']}" for r in runs if "error" in r]}
+            if ok:
+                cell.update(primary=float(np.mean([r["metrics"][metric] for r in ok])),
+                            log_loss=float(np.mean([r["metrics"]["log_loss"] for r in ok])),
+                            train_s_median=float(np.median([r["train_s"] for r in ok])),
+                            train_s_max=float(np.max([r["train_s"] for r in ok])))
+            systems[system] = cell
+    return out
+
+
+def write(results: list[dict], out: Path, name: str, labels: list[str], command: str) -> dict:
+    import numpy as np
+
+    summary = summarize(results)
+    sets = [s for s in TEXT_SETS if s in summary]
+    systems = labels + [REFERENCE]
+    standing = {}
+    for label in labels:
+        gaps = {s: summary[s][label]["primary"] - summary[s][REFERENCE]["primary"] for s in sets
+                if "primary" in summary[s].get(label, {}) and "primary" in summary[s].get(REFERENCE, {})}
+        worst = min(gaps, key=gaps.get) if gaps else None
+        standing[label] = {"mean_gap": float(np.mean(list(gaps.values()))) if gaps else None,
+                           "worst_set": worst, "worst_gap": gaps.get(worst),
+                           "within_tie": sum(g >= -TIE for g in gaps.values()), "sets": len(gaps),
+                           "gaps": gaps}
+    lines = [f"# Text suite: {name}", "", f"`{command}`", "",
+             "Primary metric: ROC AUC (binary) or accuracy (multiclass), mean of the seeds; "
+             "log loss in brackets; train s: median / max. TF-IDF + LR: 1-2-grams, C tuned on the "
+             "validation rows, refitted on train + validation.", "",
+             "| set | rows | kind | " + " | ".join(systems) + " |", "|---|---:|---|" + "---:|" * len(systems)]
+    for s in sets:
+        cells = []
+        for system in systems:
+            c = summary[s].get(system, {})
+            if "primary" in c:
+                cells.append(f"{c['primary']:.4f} ({c['log_loss']:.3f}) {c['train_s_median']:.1f}/"
+                             f"{c['train_s_max']:.1f} s" + (f" [{len(c['errors'])} err]" if c["errors"] else ""))
+            else:
+                cells.append("error" if c.get("errors") else "–")
+        rows = next((r.get("rows") for r in results if r["set"] == s and r.get("rows")), "")
+        lines.append(f"| {s} | {rows} | {TEXT_SETS[s].kind} | " + " | ".join(cells) + " |")
+    means = []
+    for system in systems:
+        vals = [summary[s][system]["primary"] for s in sets if "primary" in summary[s].get(system, {})]
+        lls = [summary[s][system]["log_loss"] for s in sets if "primary" in summary[s].get(system, {})]
+        means.append(f"{np.mean(vals):.4f} ({np.mean(lls):.3f}) n={len(vals)}" if vals else "–")
+    lines.append("| **mean** | | | " + " | ".join(means) + " |")
+    lines += ["", "| tk label | mean gap to TF-IDF | worst set (gap) | sets within 0.005 or above |",
+              "|---|---:|---|---:|"]
+    for label, st in standing.items():
+        if st["mean_gap"] is None:
+            continue
+        lines.append(f"| {label} | {st['mean_gap']:+.4f} | {st['worst_set']} ({st['worst_gap']:+.4f}) | "
+                     f"{st['within_tie']}/{st['sets']} |")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps({"command": command, "summary": summary, "standing": standing,
+                                                  "runs": results}, indent=1))
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return standing
