@@ -31,13 +31,20 @@ def prepare(name: str, work: Path, tree: Path, label: str) -> dict:
     import yaml
 
     spec, out = TEXT_SETS[name], work / name
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / "full.csv").exists():
-        spec.load().to_csv(out / "full.csv", index=False)
+    write_full(name, work)
     guessed = out / f"{label}.init-config.yaml"
     if not guessed.exists():
         init_config(tree, out / "full.csv", spec.target, guessed)
     return yaml.safe_load(guessed.read_text())
+
+
+def write_full(name: str, work: Path) -> None:
+    """<work>/<name>/full.csv, once (written aside, then renamed: runs in parallel may read it)."""
+    full = work / name / "full.csv"
+    if not full.exists():
+        full.parent.mkdir(parents=True, exist_ok=True)
+        TEXT_SETS[name].load().to_csv(full.with_suffix(".tmp"), index=False)
+        full.with_suffix(".tmp").replace(full)
 
 
 def write_split(name: str, seed: int, work: Path) -> Path:
@@ -47,10 +54,12 @@ def write_split(name: str, seed: int, work: Path) -> Path:
     if (out / "test.csv").exists():
         return out
     out.mkdir(parents=True, exist_ok=True)
+    write_full(name, work)
     df = pd.read_csv(work / name / "full.csv", keep_default_na=False, dtype=str)
     df["split"] = split_labels(df[spec.target], spec.task, seed)
     df.to_csv(out / "data.csv", index=False)
-    df[df["split"] == "test"].to_csv(out / "test.csv", index=False)
+    df[df["split"] == "test"].to_csv(out / "test.tmp", index=False)
+    (out / "test.tmp").replace(out / "test.csv")
     return out
 
 
