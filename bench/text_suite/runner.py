@@ -106,8 +106,9 @@ def run_suite(sets, seeds, systems, work: Path, tree: Path, label: str = "tk", o
             for system in systems:
                 run_label = label if system == "tk" else system
                 path = directory / f"{run_label}.json"
-                if path.exists() and not fresh:
-                    results.append(json.loads(path.read_text()))
+                cached = json.loads(path.read_text()) if path.exists() and not fresh else None
+                if cached is not None and (cached_only or "timeout" not in cached.get("error", "")):
+                    results.append(cached)   # a run that timed out (a loaded machine) is run again
                     continue
                 if cached_only:
                     continue
