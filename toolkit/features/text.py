@@ -67,7 +67,7 @@ class TextPreprocessing(StrictModel):
 
 #: Keys that apply to one encoder type only, with their defaults (None in the config = this default).
 _ENCODER_KEYS = {
-    "embed": {"pooling": "idf_mean"},
+    "embed": {"pooling": "idf_mean", "embedding_lr": 1.0},
     "cnn": {"filters": 64, "kernel_sizes": [2, 3, 4, 5]},
     "transformer": {"num_layers": 1, "num_heads": 4, "pooling": "mean"},
     "gru": {"hidden_size": 64, "num_layers": 1, "pooling": "mean"},
@@ -80,7 +80,10 @@ class TextEncoder(StrictModel):
     type: Literal["embed", "cnn", "transformer", "gru"] = "embed"
     dim: int = Field(64, gt=0, description="Token embedding size.")
     dropout: float = Field(0.1, ge=0, lt=1)
-    pooling: Literal["idf_mean", "mean", "max"] | None = Field(
+    embedding_lr: float | None = Field(
+        None, gt=0, le=1000, description="embed: how many times faster than the rest of the network the token "
+                                         "embeddings learn (default 1; see toolkit.nn.sequence.EmbedPool).")
+    pooling: Literal["idf_mean", "idf_l2", "mean", "max"] | None = Field(
         None, description="embed, gru, transformer: token vectors → one vector; "
                           "default idf_mean for embed, mean otherwise.")
     filters: int | None = Field(None, gt=0, description="cnn: filters per kernel size (default 64).")
@@ -262,7 +265,7 @@ class TextInput(InputFeature):
 
         e = self.config.encoder
         if e.type == "embed":
-            return te.EmbedPool(self.n_ids, e.dim, e.get("pooling"), self.idf_, e.dropout)
+            return te.EmbedPool(self.n_ids, e.dim, e.get("pooling"), self.idf_, e.dropout, e.get("embedding_lr"))
         if e.type == "cnn":
             return te.ParallelCNN(self.n_ids, e.dim, e.get("filters"), e.get("kernel_sizes"), e.dropout)
         if e.type == "transformer":

@@ -55,19 +55,23 @@ class Pool(nn.Module):
     """Token vectors → one vector per row, over the non-padding tokens.
 
     `idf_mean` weighs token t by idf[t] (fixed, from the training column, as in
-    TF-IDF), `mean` weighs every token alike, `max` takes the maximum per unit.
+    TF-IDF) and divides by the weights' sum (an L1-normalised TF-IDF bag),
+    `idf_l2` weighs alike and divides by the root of the squared weights' sum
+    (an L2-normalised bag, as scikit-learn's TfidfVectorizer, exact when no
+    token repeats in a row), `mean` weighs every token alike, `max` takes the
+    maximum per unit.
 
     Shape: h [N, L, d] float, ids [N, L] int64 → [N, d].
     """
 
     def __init__(self, how: str, idf: list[float] | None = None):
         super().__init__()
-        if how not in ("idf_mean", "mean", "max"):
-            raise ValueError(f"{how=} must be idf_mean, mean or max")
+        if how not in ("idf_mean", "idf_l2", "mean", "max"):
+            raise ValueError(f"{how=} must be idf_mean, idf_l2, mean or max")
         self.how = how
-        if how == "idf_mean":
+        if how.startswith("idf_"):
             if idf is None:
-                raise ValueError("idf_mean pooling needs idf weights")
+                raise ValueError(f"{how} pooling needs idf weights")
             self.register_buffer("idf", torch.tensor(idf, dtype=torch.float32), persistent=False)
 
     def forward(self, h: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -75,10 +79,17 @@ class Pool(nn.Module):
         if self.how == "max":
             filled = h.masked_fill(~mask.unsqueeze(-1), _NEG).amax(dim=1)  # [N, d]
             return filled * mask.any(dim=1, keepdim=True).to(h.dtype)
-        w = self.idf[ids] if self.how == "idf_mean" else mask.to(h.dtype)  # [N, L]; padding weighs 0
-        w = w * mask.to(h.dtype)
-        total = torch.einsum("nld,nl->nd", h, w)
-        return total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
+        w = self.weights(ids, mask.to(h.dtype))  # [N, L]; padding weighs 0
+        return torch.einsum("nld,nl->nd", h, w) / self.norm(w)
+
+    def weights(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Per-token weights [N, L] (0 on padding); `mask` is float [N, L]."""
+        return self.idf[ids] * mask if self.how.startswith("idf_") else mask
+
+    def norm(self, w: torch.Tensor) -> torch.Tensor:
+        """What the weighted sum is divided by: [N, 1], never 0."""
+        total = w.pow(2).sum(dim=1, keepdim=True).sqrt() if self.how == "idf_l2" else w.sum(dim=1, keepdim=True)
+        return total.clamp(min=1e-6)
 
 
 
@@ -91,30 +102,44 @@ class EmbedPool(nn.Module):
     ONNX export it is the same sum written as Gather + MatMul, which
     onnxruntime runs without the per-row Loop that `embedding_bag` exports to.
 
+    `lr_scale` s makes the embeddings learn s times faster than the other
+    weights under AdamW: the table holds E / s and the forward pass uses
+    s · (E / s) (initialised so that E starts as with s = 1). AdamW's step
+    moves each stored weight by about the learning rate whatever the gradient's
+    size, so E moves s times as far; decoupled weight decay shrinks it at the
+    same relative rate. A bag of rare words otherwise gets too few steps on
+    small data (bench.text_suite). s = 1 is the plain embedding.
+
     Shape: ids [N, L] int64 → [N, dim].
     """
 
     def __init__(self, n_ids: int, dim: int, pooling: str = "idf_mean", idf: list[float] | None = None,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, lr_scale: float = 1.0):
         super().__init__()
-        if n_ids < 2 or dim < 1:
-            raise ValueError(f"{n_ids=} must be >= 2 and {dim=} >= 1")
+        if n_ids < 2 or dim < 1 or not lr_scale > 0:
+            raise ValueError(f"{n_ids=} must be >= 2, {dim=} >= 1 and {lr_scale=} > 0")
         self.embedding = _embedding(n_ids, dim)
+        self.lr_scale = float(lr_scale)
+        if self.lr_scale != 1.0:
+            with torch.no_grad():
+                self.embedding.weight.div_(self.lr_scale)
         self.pool = Pool(pooling, idf)
         self.dropout = nn.Dropout(dropout)
 
+    def _scaled(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.lr_scale == 1.0 else x * self.lr_scale
+
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if _exporting():
-            return self.dropout(self.pool(self.embedding(ids), ids))
-        weight = self.embedding.weight
+            return self.dropout(self._scaled(self.pool(self.embedding(ids), ids)))
+        weight = self._scaled(self.embedding.weight)
         if self.pool.how == "max":  # padding is left out; a row of padding only gives zeros
             pooled = nn.functional.embedding_bag(ids, weight, mode="max", padding_idx=PAD_ID)
         else:
-            mask = (ids != PAD_ID).to(weight.dtype)
-            w = self.pool.idf[ids] * mask if self.pool.how == "idf_mean" else mask  # [N, L]
+            w = self.pool.weights(ids, (ids != PAD_ID).to(weight.dtype))  # [N, L]
             total = nn.functional.embedding_bag(ids, weight, mode="sum", per_sample_weights=w,
                                                 padding_idx=PAD_ID)
-            pooled = total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
+            pooled = total / self.pool.norm(w)
         return self.dropout(pooled)
 
 

@@ -1,0 +1,87 @@
+"""Issue 25 item 2: the embed encoder's embedding learning rate, and the text line init-config writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from toolkit import train
+from toolkit.common import log
+from toolkit.config.schema import validate_config
+from toolkit.errors import TkError
+from toolkit.nn.optim import adamw
+from toolkit.nn.sequence import EmbedPool
+
+
+def _pair(scale: float, how: str = "idf_mean"):
+    torch.manual_seed(0)
+    return EmbedPool(50, 8, how, [0.0] + [1.0 + i % 4 for i in range(49)], lr_scale=scale)
+
+
+@pytest.mark.parametrize("how", ["idf_mean", "idf_l2", "mean", "max"])
+def test_lr_scale_leaves_the_function_at_init_and_in_the_export_path(how):
+    ids = torch.randint(0, 50, (7, 9))
+    ids[3] = 0
+    plain, fast = _pair(1.0, how).eval(), _pair(10.0, how).eval()
+    torch.testing.assert_close(fast(ids), plain(ids))
+    # the graph ONNX export traces (pool of the stored table, then × s) gives the same vectors
+    torch.testing.assert_close(fast.pool(fast.embedding(ids), ids) * fast.lr_scale, fast(ids))
+
+
+def test_idf_l2_pooling_is_the_l2_normalised_tfidf_bag_times_the_table():
+    enc = _pair(1.0, "idf_l2").eval()
+    ids = torch.tensor([[3, 7, 9, 0, 0], [5, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    bag = torch.zeros(3, 50)
+    for r, row in enumerate(ids.tolist()):
+        for t in row:
+            if t:
+                bag[r, t] += enc.pool.idf[t]
+    bag = bag / bag.norm(dim=1, keepdim=True).clamp(min=1e-6)
+    torch.testing.assert_close(enc(ids), bag @ enc.embedding.weight)
+    assert enc(ids)[2].abs().sum() == 0   # no tokens: zeros
+
+
+def test_lr_scale_moves_the_embeddings_that_many_times_further_under_adamw():
+    ids = torch.randint(1, 50, (16, 6))
+    moved = {}
+    for scale in (1.0, 10.0):
+        enc = _pair(scale)
+        before = (enc.embedding.weight * scale).detach().clone()
+        opt = adamw(enc.parameters(), lr=1e-3, weight_decay=0.0)
+        enc(ids).pow(2).sum().backward()
+        opt.step()
+        moved[scale] = (enc.embedding.weight * scale).detach() - before
+    used = moved[1.0].abs() > 0
+    assert used.any()
+    ratio = moved[10.0][used] / moved[1.0][used]
+    assert torch.allclose(ratio, torch.full_like(ratio, 10.0), rtol=1e-3), ratio
+
+
+def test_embedding_lr_is_an_embed_key_checked_by_the_schema():
+    block = {"name": "t", "type": "text"}
+    out = [{"name": "y", "type": "binary"}]
+    cfg = validate_config({"input_features": [{**block, "encoder": {"embedding_lr": 10}}], "output_features": out})
+    assert cfg.input_features[0].encoder.get("embedding_lr") == 10
+    assert validate_config({"input_features": [block], "output_features": out}).input_features[0].encoder.get(
+        "embedding_lr") == 1.0   # old model directories (no key) keep the plain embedding
+    with pytest.raises(TkError, match="embedding_lr do.*not apply to the gru encoder"):
+        validate_config({"input_features": [{**block, "encoder": {"type": "gru", "embedding_lr": 10}}],
+                         "output_features": out})
+    with pytest.raises(TkError, match="embedding_lr"):
+        validate_config({"input_features": [{**block, "encoder": {"embedding_lr": 0}}], "output_features": out})
+
+
+def test_fast_embeddings_train_and_export_with_parity(tmp_path):
+    log.quiet = True
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh"]
+    text = [" ".join(rng.choice(words, 5)) + ("!" * int(rng.integers(0, 3))) for _ in range(200)]
+    y = ["yes" if sum(w in t for w in ("good", "great", "fine")) >= 2 else "no" for t in text]
+    df = pd.DataFrame({"t": text, "y": y})
+    cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2, "punctuation": True},
+                               "encoder": {"embedding_lr": 10}}],
+           "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
+    model = train(cfg, df, output=tmp_path / "m")   # saving exports model.onnx and checks its parity
+    assert model.stats["metrics"]["validation"]["y"]["roc_auc"] > 0.8
