@@ -85,3 +85,30 @@ def test_fast_embeddings_train_and_export_with_parity(tmp_path):
            "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
     model = train(cfg, df, output=tmp_path / "m")   # saving exports model.onnx and checks its parity
     assert model.stats["metrics"]["validation"]["y"]["roc_auc"] > 0.8
+
+
+def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp_path):
+    import csv
+
+    import yaml
+
+    from toolkit.config import guess
+
+    words = ["red", "river", "night", "last", "summer", "dog", "city", "blue", "king", "love", "war", "road"]
+    rows = []
+    for i in range(300):   # 2 or 3 words a title (2.5 on average), nearly all distinct; codes of 1-2 words
+        title = " ".join(words[(i * k + k) % len(words)] for k in range(1, 3 + i % 2)) + f" {i // 7}"
+        rows.append({"title": title, "code": f"AB{i}" + (" x" if i % 3 == 0 else ""), "y": "ab"[i % 2]})
+    path = tmp_path / "titles.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    text = guess.config_yaml(path, ["y"])
+    cfg = yaml.safe_load(text)
+    (title,) = [f for f in cfg["input_features"] if f["name"] == "title"]
+    assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2},
+                     "encoder": {"pooling": "idf_l2", "embedding_lr": 10}}
+    assert "code" not in {f["name"] for f in cfg["input_features"]}   # 1.3 words on average: an id
+    block = validate_config(cfg).input_features[0]
+    assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 10
