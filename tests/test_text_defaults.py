@@ -13,6 +13,7 @@ from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.nn.optim import adamw
 from toolkit.nn.sequence import EmbedPool
+from tests.test_edge_node import node_bin  # noqa: F401 - the fixture
 
 
 def _pair(scale: float, how: str = "idf_mean"):
@@ -73,18 +74,38 @@ def test_embedding_lr_is_an_embed_key_checked_by_the_schema():
         validate_config({"input_features": [{**block, "encoder": {"embedding_lr": 0}}], "output_features": out})
 
 
-def test_fast_embeddings_train_and_export_with_parity(tmp_path):
+@pytest.fixture(scope="module")
+def suite_text_model(tmp_path_factory):
+    """A small model with init-config's text line (bigrams, marks, idf_l2, embedding_lr 10): (model, dir, texts)."""
     log.quiet = True
     rng = np.random.default_rng(0)
-    words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh"]
+    words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh", "café", "日本"]
     text = [" ".join(rng.choice(words, 5)) + ("!" * int(rng.integers(0, 3))) for _ in range(200)]
     y = ["yes" if sum(w in t for w in ("good", "great", "fine")) >= 2 else "no" for t in text]
-    df = pd.DataFrame({"t": text, "y": y})
-    cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2, "punctuation": True},
-                               "encoder": {"embedding_lr": 10}}],
+    cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2},
+                               "encoder": {"pooling": "idf_l2", "embedding_lr": 10}}],
            "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
-    model = train(cfg, df, output=tmp_path / "m")   # saving exports model.onnx and checks its parity
+    out = tmp_path_factory.mktemp("runs") / "m"
+    model = train(cfg, pd.DataFrame({"t": text, "y": y}), output=out)   # saving checks export parity
+    return model, out, text[:20] + ["", " ", "!!!", "unseen words only", "x" * 5000]
+
+
+def test_suite_text_setting_learns_and_exports_with_parity(suite_text_model):
+    model, out, _ = suite_text_model
+    assert (out / "model.onnx").exists()
     assert model.stats["metrics"]["validation"]["y"]["roc_auc"] > 0.8
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime-node", "onnxruntime-web-wasm"])
+def test_suite_text_setting_runs_alike_in_node_and_wasm(node_bin, suite_text_model, tmp_path, backend):
+    from tests.test_edge_node import assert_same, flags_for, run_predict, write_json
+    from toolkit.runtime.predictor import Predictor
+
+    _, out, texts = suite_text_model
+    flags = flags_for(backend)
+    want = Predictor(out / "model.onnx").run({"t": np.array(texts, dtype=object)})
+    write_json(tmp_path / "rows.json", {"t": texts})
+    assert_same(run_predict(node_bin, out / "model.onnx", tmp_path / "rows.json", *flags), want, backend)
 
 
 def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp_path):
