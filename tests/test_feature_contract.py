@@ -50,7 +50,8 @@ TRAIN = {
 }
 ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
             "category": [{"type": "embed"}],
-            "text": [{"type": "embed"}, {"type": "cnn"}, {"type": "transformer"}, {"type": "gru"}],
+            "text": [{"type": "embed"}, {"type": "embed", "pooling": "idf_l2", "embedding_lr": 10}, {"type": "cnn"},
+                     {"type": "transformer"}, {"type": "gru"}],
             "set": [{"type": "embed"}, {"type": "multi_hot"}],
             "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
             "vector": [{"type": "dense"}, {"type": "passthrough"}],
