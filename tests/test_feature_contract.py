@@ -50,7 +50,7 @@ TRAIN = {
 }
 ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
             "category": [{"type": "embed"}],
-            "text": [{"type": "embed"}, {"type": "embed", "pooling": "idf_l2", "embedding_lr": 10}, {"type": "cnn"},
+            "text": [{"type": "embed"}, {"type": "embed", "embedding_lr": 10}, {"type": "cnn"},
                      {"type": "transformer"}, {"type": "gru"}],
             "set": [{"type": "embed"}, {"type": "multi_hot"}],
             "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],

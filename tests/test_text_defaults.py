@@ -21,7 +21,7 @@ def _pair(scale: float, how: str = "idf_mean"):
     return EmbedPool(50, 8, how, [0.0] + [1.0 + i % 4 for i in range(49)], lr_scale=scale)
 
 
-@pytest.mark.parametrize("how", ["idf_mean", "idf_l2", "mean", "max"])
+@pytest.mark.parametrize("how", ["idf_mean", "mean", "max"])
 def test_lr_scale_leaves_the_function_at_init_and_in_the_export_path(how):
     ids = torch.randint(0, 50, (7, 9))
     ids[3] = 0
@@ -29,19 +29,6 @@ def test_lr_scale_leaves_the_function_at_init_and_in_the_export_path(how):
     torch.testing.assert_close(fast(ids), plain(ids))
     # the graph ONNX export traces (pool of the stored table, then × s) gives the same vectors
     torch.testing.assert_close(fast.pool(fast.embedding(ids), ids) * fast.lr_scale, fast(ids))
-
-
-def test_idf_l2_pooling_is_the_l2_normalised_tfidf_bag_times_the_table():
-    enc = _pair(1.0, "idf_l2").eval()
-    ids = torch.tensor([[3, 7, 9, 0, 0], [5, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
-    bag = torch.zeros(3, 50)
-    for r, row in enumerate(ids.tolist()):
-        for t in row:
-            if t:
-                bag[r, t] += enc.pool.idf[t]
-    bag = bag / bag.norm(dim=1, keepdim=True).clamp(min=1e-6)
-    torch.testing.assert_close(enc(ids), bag @ enc.embedding.weight)
-    assert enc(ids)[2].abs().sum() == 0   # no tokens: zeros
 
 
 def test_lr_scale_moves_the_embeddings_that_many_times_further_under_adamw():
@@ -76,14 +63,14 @@ def test_embedding_lr_is_an_embed_key_checked_by_the_schema():
 
 @pytest.fixture(scope="module")
 def suite_text_model(tmp_path_factory):
-    """A small model with init-config's text line (bigrams, marks, idf_l2, embedding_lr 10): (model, dir, texts)."""
+    """A small model with init-config's text line (bigrams, marks, embedding_lr 10): (model, dir, texts)."""
     log.quiet = True
     rng = np.random.default_rng(0)
     words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh", "café", "日本"]
     text = [" ".join(rng.choice(words, 5)) + ("!" * int(rng.integers(0, 3))) for _ in range(200)]
     y = ["yes" if sum(w in t for w in ("good", "great", "fine")) >= 2 else "no" for t in text]
     cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2},
-                               "encoder": {"pooling": "idf_l2", "embedding_lr": 10}}],
+                               "encoder": {"embedding_lr": 10}}],
            "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
     out = tmp_path_factory.mktemp("runs") / "m"
     model = train(cfg, pd.DataFrame({"t": text, "y": y}), output=out)   # saving checks export parity
@@ -129,7 +116,7 @@ def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp
     cfg = yaml.safe_load(text)
     (title,) = [f for f in cfg["input_features"] if f["name"] == "title"]
     assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2},
-                     "encoder": {"pooling": "idf_l2", "embedding_lr": 10}}
+                     "encoder": {"embedding_lr": 10}}
     assert "code" not in {f["name"] for f in cfg["input_features"]}   # 1.3 words on average: an id
     block = validate_config(cfg).input_features[0]
     assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 10

@@ -83,7 +83,7 @@ class TextEncoder(StrictModel):
     embedding_lr: float | None = Field(
         None, gt=0, le=1000, description="embed: how many times faster than the rest of the network the token "
                                          "embeddings learn (default 1; see toolkit.nn.sequence.EmbedPool).")
-    pooling: Literal["idf_mean", "idf_l2", "mean", "max"] | None = Field(
+    pooling: Literal["idf_mean", "mean", "max"] | None = Field(
         None, description="embed, gru, transformer: token vectors → one vector; "
                           "default idf_mean for embed, mean otherwise.")
     filters: int | None = Field(None, gt=0, description="cnn: filters per kernel size (default 64).")

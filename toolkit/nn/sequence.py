@@ -55,23 +55,19 @@ class Pool(nn.Module):
     """Token vectors → one vector per row, over the non-padding tokens.
 
     `idf_mean` weighs token t by idf[t] (fixed, from the training column, as in
-    TF-IDF) and divides by the weights' sum (an L1-normalised TF-IDF bag),
-    `idf_l2` weighs alike and divides by the root of the squared weights' sum
-    (an L2-normalised bag, as scikit-learn's TfidfVectorizer, exact when no
-    token repeats in a row), `mean` weighs every token alike, `max` takes the
-    maximum per unit.
+    TF-IDF), `mean` weighs every token alike, `max` takes the maximum per unit.
 
     Shape: h [N, L, d] float, ids [N, L] int64 → [N, d].
     """
 
     def __init__(self, how: str, idf: list[float] | None = None):
         super().__init__()
-        if how not in ("idf_mean", "idf_l2", "mean", "max"):
-            raise ValueError(f"{how=} must be idf_mean, idf_l2, mean or max")
+        if how not in ("idf_mean", "mean", "max"):
+            raise ValueError(f"{how=} must be idf_mean, mean or max")
         self.how = how
-        if how.startswith("idf_"):
+        if how == "idf_mean":
             if idf is None:
-                raise ValueError(f"{how} pooling needs idf weights")
+                raise ValueError("idf_mean pooling needs idf weights")
             self.register_buffer("idf", torch.tensor(idf, dtype=torch.float32), persistent=False)
 
     def forward(self, h: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -79,17 +75,10 @@ class Pool(nn.Module):
         if self.how == "max":
             filled = h.masked_fill(~mask.unsqueeze(-1), _NEG).amax(dim=1)  # [N, d]
             return filled * mask.any(dim=1, keepdim=True).to(h.dtype)
-        w = self.weights(ids, mask.to(h.dtype))  # [N, L]; padding weighs 0
-        return torch.einsum("nld,nl->nd", h, w) / self.norm(w)
-
-    def weights(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Per-token weights [N, L] (0 on padding); `mask` is float [N, L]."""
-        return self.idf[ids] * mask if self.how.startswith("idf_") else mask
-
-    def norm(self, w: torch.Tensor) -> torch.Tensor:
-        """What the weighted sum is divided by: [N, 1], never 0."""
-        total = w.pow(2).sum(dim=1, keepdim=True).sqrt() if self.how == "idf_l2" else w.sum(dim=1, keepdim=True)
-        return total.clamp(min=1e-6)
+        w = self.idf[ids] if self.how == "idf_mean" else mask.to(h.dtype)  # [N, L]; padding weighs 0
+        w = w * mask.to(h.dtype)
+        total = torch.einsum("nld,nl->nd", h, w)
+        return total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
 
 
 
@@ -136,10 +125,11 @@ class EmbedPool(nn.Module):
         if self.pool.how == "max":  # padding is left out; a row of padding only gives zeros
             pooled = nn.functional.embedding_bag(ids, weight, mode="max", padding_idx=PAD_ID)
         else:
-            w = self.pool.weights(ids, (ids != PAD_ID).to(weight.dtype))  # [N, L]
+            mask = (ids != PAD_ID).to(weight.dtype)
+            w = self.pool.idf[ids] * mask if self.pool.how == "idf_mean" else mask  # [N, L]
             total = nn.functional.embedding_bag(ids, weight, mode="sum", per_sample_weights=w,
                                                 padding_idx=PAD_ID)
-            pooled = total / self.pool.norm(w)
+            pooled = total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
         return self.dropout(pooled)
 
 
