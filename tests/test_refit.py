@@ -106,3 +106,17 @@ def test_a_binary_model_that_never_predicts_a_class_moves_its_threshold_or_says_
     labels = auto.predict(df)["y::label"]
     assert "never_predicted" not in auto.stats and (labels == "yes").any()
     assert auto.outputs[0].threshold == threshold and threshold != 0.9
+
+
+def test_mcc_the_default_threshold_metric_never_leaves_a_rare_class_unpredicted():
+    """5 % positives scored above most negatives but below 0.5: the most accurate cut-off answers one class,
+    the MCC one (the default) answers both."""
+    from toolkit.features.binary import BinaryOutputConfig
+
+    p = np.r_[np.linspace(0.0, 0.4, 950), np.linspace(0.2, 0.4, 50)]
+    y = np.r_[np.zeros(950, int), np.ones(50, int)]
+    assert cal.best_threshold(y, p, "accuracy") == 0.5 and not (p >= 0.5).any()
+    t = cal.best_threshold(y, p, "mcc")
+    assert 0.15 <= t < 0.4 and 0 < (p >= t).sum() < len(p)
+    cfg = BinaryOutputConfig(name="y", type="binary")
+    assert cfg.threshold == "auto" and cfg.threshold_metric == "mcc"

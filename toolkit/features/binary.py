@@ -41,9 +41,10 @@ class BinaryOutputConfig(OutputFeatureConfig):
                             "threshold_metric on the validation rows, 0.5 unless another does strictly better "
                             "(written into the ONNX graph).")
     threshold_metric: Literal["f1", "accuracy", "balanced_accuracy", "mcc"] = Field(
-        "accuracy", description="What threshold: auto maximises. accuracy keeps the labels comparable with "
-                                "other tools' 0.5 and still moves the cut-off when a class would never be "
-                                "predicted; f1, balanced_accuracy or mcc favour the rarer class.")
+        "mcc", description="What threshold: auto maximises. mcc (Matthews correlation) treats both classes "
+                           "alike and is 0 for a model that answers one class, so the cut-off never leaves a "
+                           "class unpredicted while the scores rank at all; accuracy keeps 0.5 more often; f1 "
+                           "favours the true class, balanced_accuracy the rarer one most.")
     calibration: Literal["temperature", "none"] = Field(
         "none", description="temperature: the logit divided by one number fitted on the validation rows "
                             "(lower log loss, same ranking); applied inside the ONNX graph.")

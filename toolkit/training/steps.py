@@ -103,5 +103,5 @@ def never_predicted(outputs, preds) -> dict[str, list[str]]:
             log.warn(f"{f.config.name}: class(es) {', '.join(map(repr, missing[:5]))}"
                      f"{' …' if len(missing) > 5 else ''} never predicted on the {len(raw)} validation rows; "
                      "the model may answer too few classes (see tk report; a binary output's "
-                     "threshold_metric: f1 or balanced_accuracy favours the rarer class)")
+                     "threshold: auto with threshold_metric: balanced_accuracy favours the rarer class most)")
     return found
