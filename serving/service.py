@@ -20,7 +20,8 @@ Endpoints (JSON in, JSON out):
   serving.request), so a bad request never fails the others in its batch.
 - `POST /predict_bulk` {"rows": [...]}: the same answer, not batched.
 - `POST /explain` {"rows": [...]} → [{output: {input: attribution}}, …]: why, batched and limited like
-  /predict (a model file without explanations has no such route; /metadata `explain` has the baseline).
+  /predict; /metadata `explain` has the baseline. A model file without explanations answers 501, naming
+  the command that adds them (tk export MODEL_DIR --rebuild).
 - `GET /metadata`: inputs, outputs, classes, versions, metrics, limits (no paths).
 - `POST /ping` → {"ok": true}: a trivial endpoint (the framework's ceiling).
 - `GET /`: a plain page of links (serving.docs); BentoML's `/livez`,
@@ -170,6 +171,14 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
                     return JSONResponse({"error": f"server overloaded: {e} "
                                                   f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
                                         status_code=503, headers={"Retry-After": "1"})
+
+        else:
+
+            @bentoml.api(input_spec=Input)
+            async def explain(self, rows: list[Row]) -> Annotated[dict, as_json]:
+                """Why: this model.onnx has no explanations (an older tk); the answer says how to add them."""
+                return JSONResponse({"error": "this model.onnx has no explanations (written by an older tk); add "
+                                              "them without retraining: tk export MODEL_DIR --rebuild"}, status_code=501)
 
         @bentoml.api(input_spec=Input)
         def predict_bulk(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
