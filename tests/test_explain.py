@@ -162,3 +162,31 @@ def test_an_older_model_file_is_refused_in_one_line_and_rebuild_adds_explanation
     table = pd.read_csv(out)
     assert {"churn::label", "churn::why::tenure", "churn::why::contract"} <= set(table.columns) and len(table) == 30
     assert load(old).explain_columns is not None  # the rows given to --rebuild became its background
+
+
+def test_each_class_on_request_adds_up_to_its_logit_minus_its_baseline(penguins_model):
+    """A category output: the top class's attributions by default; every class's with classes=True, each
+    adding up to that class's logit (the training path's raw output) minus its baseline."""
+    import torch
+
+    from tests.conftest import PENGUINS
+    from toolkit.training.batches import predict_raw
+
+    model, _ = penguins_model
+    df = pd.read_csv(PENGUINS / "penguins.csv").head(12)
+    why = model.explain(df, classes=True)
+    meta = model.predictor.metadata["tk.explain"]
+    classes, players = model.outputs[0].classes, meta["players"]
+    from toolkit.features import columns as prepare
+
+    pre = model.preprocessor.transform(prepare.input_columns(model.inputs, df, "penguins.csv"))
+    raw = predict_raw(model.model, [torch.from_numpy(np.ascontiguousarray(pre[f.config.name]))
+                                    for f in model.inputs])[0]
+    raw = np.asarray(raw, np.float64)
+    for k, c in enumerate(classes):
+        per_class = why[[f"species::why::{c}::{p}" for p in players]].to_numpy(np.float64)
+        np.testing.assert_allclose(per_class.sum(axis=1), raw[:, k] - meta["baseline"]["species"][k], atol=1e-4)
+    top = np.argmax(raw, axis=1)
+    for i, k in enumerate(top):
+        np.testing.assert_allclose(why.loc[i, [f"species::why::{p}" for p in players]].to_numpy(np.float64),
+                                   why.loc[i, [f"species::why::{classes[k]}::{p}" for p in players]].to_numpy(np.float64))

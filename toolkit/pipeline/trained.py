@@ -149,12 +149,13 @@ class TrainedModel:
                     cols[key] = value
         return pd.DataFrame(cols, index=df.index)
 
-    def explain(self, dataset, source: str = "data"):
+    def explain(self, dataset, source: str = "data", classes: bool = False):
         """Attributions per row through model.onnx: columns `<output>::why::<input>`, same index.
 
         For each output, the row's score (log-odds of a binary output, logit of the top class, value
         of a number output) minus the baseline score, shared among the inputs (Shapley values;
-        toolkit.export.explain says how); they add up to that difference."""
+        toolkit.export.explain says how); they add up to that difference. `classes`: also every class's,
+        `<output>::why::<class>::<input>` (category and set outputs)."""
         import pandas as pd
 
         from toolkit.data import tables as data
@@ -164,7 +165,7 @@ class TrainedModel:
         source = str(dataset) if not isinstance(dataset, pd.DataFrame) else source
         data.check_columns(df, prepare.wanted_columns(self.config, False), source)
         try:
-            return self.predictor.explain(df)
+            return self.predictor.explain(df, classes=classes)
         except PredictorError as e:
             raise TkError(f"{source}: {_file_row(str(e), 0)}") from None
 

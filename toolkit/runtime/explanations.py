@@ -57,9 +57,11 @@ def switched(data: bytes, meta: dict, where) -> bytes:
     return data[:at] + on + data[at + len(off):]
 
 
-def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evaluations: int) -> dict[str, np.ndarray]:
-    """{`<output>::attributions`: [N, P], …} for fed rows, in runs of CHUNK_EVALUATIONS core rows."""
-    names = [o for o in outputs if is_attribution(o)]
+def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evaluations: int,
+        classes: bool = False) -> dict[str, np.ndarray]:
+    """{`<output>::attributions`: [N, P] (and with `classes` `::class_attributions` [N, C, P])} for fed rows,
+    in runs of CHUNK_EVALUATIONS core rows."""
+    names = [o for o in outputs if o.endswith(ATTRIBUTIONS) or (classes and o.endswith(CLASS_ATTRIBUTIONS))]
     step = max(1, CHUNK_EVALUATIONS // max(evaluations, 1))
     parts = []
     for start in range(0, n, step):
@@ -68,24 +70,37 @@ def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evalua
     return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(names)}
 
 
-def as_table(attributions: dict[str, np.ndarray], players: list[str], index):
-    """A DataFrame: `<output>::why::<input>` per output and input."""
+def as_table(attributions: dict[str, np.ndarray], players: list[str], index, classes: dict | None = None):
+    """A DataFrame: `<output>::why::<input>` per output and input (the top class's for a class output);
+    with class attributions also `<output>::why::<class>::<input>` for every class."""
     import pandas as pd
 
     cols = {}
     for name, arr in attributions.items():
-        if name.endswith(ATTRIBUTIONS):
+        if name.endswith(CLASS_ATTRIBUTIONS):
+            base = name[: -len(CLASS_ATTRIBUTIONS)]
+            for k, c in enumerate((classes or {}).get(base) or range(arr.shape[1])):
+                for j, p in enumerate(players):
+                    cols[why_column(base, f"{c}::{p}")] = arr[:, k, j]
+        elif name.endswith(ATTRIBUTIONS):
             base = name[: -len(ATTRIBUTIONS)]
             for j, p in enumerate(players):
                 cols[why_column(base, p)] = arr[:, j]
     return pd.DataFrame(cols, index=index)
 
 
-def as_records(attributions: dict[str, np.ndarray], players: list[str], n: int) -> list[dict]:
-    """[{output: {input: attribution}}] per row."""
+def as_records(attributions: dict[str, np.ndarray], players: list[str], n: int,
+               classes: dict | None = None) -> list[dict]:
+    """[{output: {input: attribution}}] per row; with class attributions also
+    {"<output>::classes": {class: {input: attribution}}}."""
     rows: list[dict] = [{} for _ in range(n)]
     for name, arr in attributions.items():
-        if name.endswith(ATTRIBUTIONS):
+        if name.endswith(CLASS_ATTRIBUTIONS):
+            base = name[: -len(CLASS_ATTRIBUTIONS)]
+            names = list((classes or {}).get(base) or range(arr.shape[1]))
+            for i, per_class in enumerate(arr.tolist()):
+                rows[i][f"{base}::classes"] = {str(c): dict(zip(players, v)) for c, v in zip(names, per_class)}
+        elif name.endswith(ATTRIBUTIONS):
             base = name[: -len(ATTRIBUTIONS)]
             for i, values in enumerate(arr.tolist()):
                 rows[i][base] = dict(zip(players, values))

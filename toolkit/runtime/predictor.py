@@ -178,10 +178,11 @@ class Predictor:
             parts.append(self.session.run(self.outputs, part, self._shrink if last else None))
         return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(self.outputs)}
 
-    def explain(self, data, *, lists_checked: bool = False):
+    def explain(self, data, *, classes: bool = False, lists_checked: bool = False):
         """Attributions per row (toolkit.runtime.explanations; a second session, made on first use): a DataFrame of `<output>::why::<input>` for a
         DataFrame, else [{output: {input: attribution}}]. They add up to the row's score (log-odds, logit of
-        the top class, value) minus the baseline score in `self.metadata["tk.explain"]["baseline"]`."""
+        the top class, value) minus the baseline score in `self.metadata["tk.explain"]["baseline"]`.
+        `classes`: also every class's (category and set outputs), `<output>::why::<class>::<input>`."""
         meta = explanations.info(self.metadata, self.path)
         if self._explainer is None:
             import onnxruntime as ort
@@ -193,13 +194,13 @@ class Predictor:
         players = meta["players"]
         if n == 0:
             out = {o.name: np.empty((0, len(players)), np.float32) for o in self.session.get_outputs()
-                   if o.name.endswith(explanations.ATTRIBUTIONS)}
+                   if o.name.endswith(explanations.ATTRIBUTIONS)}  # (no per-class columns for no rows)
         else:
             out = explanations.run(self._explainer, [o.name for o in self.session.get_outputs()],
-                                   self._feed(columns, lists_checked), n, meta["evaluations"])
+                                   self._feed(columns, lists_checked), n, meta["evaluations"], classes)
         if index is not None:
-            return explanations.as_table(out, players, index)
-        return explanations.as_records(out, players, n)
+            return explanations.as_table(out, players, index, self.classes)
+        return explanations.as_records(out, players, n, self.classes)
 
     def release_memory(self) -> None:
         """Give the CPU memory arena's unused blocks back to the system (after a large request).
