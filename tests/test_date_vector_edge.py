@@ -57,7 +57,9 @@ def test_node_and_wasm_equal_python_onnxruntime(node_bin, model_and_rows, backen
     # the graph itself in Python onnxruntime: tk's Predictor refuses a malformed vector before the graph,
     # and what is compared here is how each runtime's graph reads it
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    want = dict(zip([o.name for o in session.get_outputs()], session.run(None, columns)))
+    # the answers: the explain branch's attributions are off in a plain session (tests/test_explain.py)
+    names = [o.name for o in session.get_outputs() if not o.name.endswith("attributions")]
+    want = dict(zip(names, session.run(names, columns)))
     got = run_predict(node_bin, path, rows, *flags_for(backend))
     assert len(got["y::label"]) == len(columns["when"]) > 60
     for hostile in ("2024-02-30 00:00:00", "0000-01-01 00:00:00", "9999-12-31 23:59:59", "2016-12-31 23:59:60"):

@@ -57,14 +57,16 @@ def test_loaded_model_predicts_like_the_trained_one(churn_model):
     probs = after[["churn::probability::No", "churn::probability::Yes"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
     assert set(after["churn::label"]) <= {"Yes", "No"}
-    assert (after["churn::label"] == np.where(probs[:, 1] >= 0.5, "Yes", "No")).all()
+    threshold = model.outputs[0].threshold  # threshold: auto, chosen on the validation rows and written in the graph
+    assert threshold == model.stats["calibration"]["churn"]["threshold"]
+    assert (after["churn::label"] == np.where(probs[:, 1] >= threshold, "Yes", "No")).all()
 
 
 def test_model_directory_holds_the_documented_files(churn_model):
     _, out = churn_model
     names = {p.name for p in out.iterdir()}
     assert names == {"config.yaml", "features.json", "model.safetensors", "training_stats.json",
-                     "model.onnx", "manifest.json"}
+                     "model.onnx", "manifest.json", "explain.json"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["versions"]["torch"].startswith("2.")
