@@ -63,14 +63,14 @@ def test_embedding_lr_is_an_embed_key_checked_by_the_schema():
 
 @pytest.fixture(scope="module")
 def suite_text_model(tmp_path_factory):
-    """A small model with init-config's text line (bigrams, marks, embedding_lr 10): (model, dir, texts)."""
+    """A small model with init-config's text line (bigrams, marks, embedding_lr 30): (model, dir, texts)."""
     log.quiet = True
     rng = np.random.default_rng(0)
     words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh", "café", "日本"]
     text = [" ".join(rng.choice(words, 5)) + ("!" * int(rng.integers(0, 3))) for _ in range(200)]
     y = ["yes" if sum(w in t for w in ("good", "great", "fine")) >= 2 else "no" for t in text]
     cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2},
-                               "encoder": {"embedding_lr": 10}}],
+                               "encoder": {"embedding_lr": 30}}],
            "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
     out = tmp_path_factory.mktemp("runs") / "m"
     model = train(cfg, pd.DataFrame({"t": text, "y": y}), output=out)   # saving checks export parity
@@ -116,7 +116,7 @@ def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp
     cfg = yaml.safe_load(text)
     (title,) = [f for f in cfg["input_features"] if f["name"] == "title"]
     assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2},
-                     "encoder": {"embedding_lr": 10}}
+                     "encoder": {"embedding_lr": 30}}
     assert "code" not in {f["name"] for f in cfg["input_features"]}   # 1.3 words on average: an id
     block = validate_config(cfg).input_features[0]
-    assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 10
+    assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 30

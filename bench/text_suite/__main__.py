@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", default="text_suite")
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--note", default="", help="a line for the report under the command (e.g. how the runs were made)")
     args = p.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
     unknown = [s for s in sets if s not in TEXT_SETS]
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         labels = [args.label] if "tk" in systems else []
         results = run_suite(sets, seeds, systems, args.work, args.tree, args.label, args.tk_override,
                             args.timeout, args.fresh, log=lambda line: print(line, flush=True))
-    write(results, args.out, args.name, labels, command)
+    write(results, args.out, args.name, labels, command, args.note)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def summarize(results: list[dict]) -> dict:
     return out
 
 
-def write(results: list[dict], out: Path, name: str, labels: list[str], command: str) -> dict:
+def write(results: list[dict], out: Path, name: str, labels: list[str], command: str, note: str = "") -> dict:
     import numpy as np
 
     summary = summarize(results)
@@ -57,7 +57,7 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
                            "worst_set": worst, "worst_gap": gaps.get(worst),
                            "within_tie": sum(g >= -TIE for g in gaps.values()), "sets": len(gaps),
                            "gaps": gaps}
-    lines = [f"# Text suite: {name}", "", f"`{command}`", "",
+    lines = [f"# Text suite: {name}", "", f"`{command}`", ""] + ([note, ""] if note else []) + [
              "Primary metric: ROC AUC (binary) or accuracy (multiclass), mean of the seeds; "
              "log loss in brackets; train s: median / max. TF-IDF + LR: 1-2-grams, C tuned on the "
              "validation rows, refitted on train + validation.", "",
@@ -87,7 +87,7 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
         lines.append(f"| {label} | {st['mean_gap']:+.4f} | {st['worst_set']} ({st['worst_gap']:+.4f}) | "
                      f"{st['within_tie']}/{st['sets']} |")
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps({"command": command, "summary": summary, "standing": standing,
+    (out / f"{name}.json").write_text(json.dumps({"command": command, "note": note, "summary": summary, "standing": standing,
                                                   "runs": results}, indent=1))
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
