@@ -2,13 +2,14 @@
 #   make demo   .venv, install, train examples/churn, export, predict from the ONNX file
 #   make test   .venv if missing, install with the test and mlflow extras, run pytest
 #   make docs   the documentation site into site/ (MkDocs Material, strict: any warning fails)
+#   make lint   ruff check and ruff format --check (rules in pyproject.toml)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test install clean docs
+.PHONY: demo test install clean docs lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ test: $(STAMP)
 	sh examples/edge/node/install.sh
 	sh tests/web/install.sh
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 $(VENV)/.docs-installed: $(STAMP)
 	$(BIN)/pip install -q -e ".[docs]"

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -105,8 +105,10 @@ def memory_gib() -> float | None:
 
 def git_state(paths: Iterable[str] = ("toolkit", "exporters")) -> tuple[str | None, bool | None]:
     """(short commit of HEAD, whether `paths` have uncommitted changes); (None, None) without git."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+
     try:
         return git("rev-parse", "--short", "HEAD") or None, bool(git("status", "--porcelain", "--", *paths))
     except (OSError, subprocess.TimeoutExpired):
@@ -117,7 +119,7 @@ def machine(packages: Iterable[str] = PACKAGES) -> dict[str, Any]:
     """The machine, the software and the git state of this run: one shape for every result JSON."""
     commit, dirty = git_state()
     return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
@@ -139,7 +141,7 @@ def cpu_ticks() -> tuple[int, int] | None:
             fields = [int(x) for x in f.readline().split()[1:]]
     except (OSError, ValueError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)   # idle + iowait
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     return sum(fields[:8]) - idle, sum(fields[:8])
 
 
@@ -181,12 +183,20 @@ def summary_us(samples_ns: list[int]) -> dict[str, Any]:
     import numpy as np
 
     us = np.asarray(samples_ns) / 1e3
-    return {"median_us": float(np.median(us)), "p10_us": float(np.percentile(us, 10)),
-            "p90_us": float(np.percentile(us, 90)), "runs": int(len(us))}
+    return {
+        "median_us": float(np.median(us)),
+        "p10_us": float(np.percentile(us, 10)),
+        "p90_us": float(np.percentile(us, 90)),
+        "runs": int(len(us)),
+    }
 
 
-def interleaved(routes: dict[str, dict[int, Callable[[], Any]]], runs: Callable[[int], int], rounds: int,
-                warmup: Callable[[int], int]) -> dict[str, dict[int, list[int]]]:
+def interleaved(
+    routes: dict[str, dict[int, Callable[[], Any]]],
+    runs: Callable[[int], int],
+    rounds: int,
+    warmup: Callable[[int], int],
+) -> dict[str, dict[int, list[int]]]:
     """Time every route at every size: {route: {size: [ns per call]}}.
 
     `runs(size)` calls per route and size in all, spread over `rounds` rounds; in each round every

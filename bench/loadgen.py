@@ -22,8 +22,9 @@ import time
 from bench.common import percentile
 
 
-def request_bytes(host: str, port: int, path: str, body: bytes | None, method: str = "POST",
-                  content_type: str = "application/json") -> bytes:
+def request_bytes(
+    host: str, port: int, path: str, body: bytes | None, method: str = "POST", content_type: str = "application/json"
+) -> bytes:
     """One keep-alive HTTP/1.1 request, encoded once and sent as it is for every request of a run."""
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n"
     if body is not None:
@@ -66,9 +67,9 @@ class _Conn(asyncio.Protocol):
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = bytes(buf[:end + 2]).lower()
+            head = bytes(buf[: end + 2]).lower()
             i = head.find(b"content-length:")
-            length = int(head[i + 15:head.index(b"\r\n", i)]) if i >= 0 else 0
+            length = int(head[i + 15 : head.index(b"\r\n", i)]) if i >= 0 else 0
             self.body_at, self.need = end + 4, end + 4 + length
             self.status = int(buf[9:12])
         if len(buf) < self.need:
@@ -77,7 +78,7 @@ class _Conn(asyncio.Protocol):
         s = self.s
         if self.status != 200:
             s.errors.append(self.status)
-        elif s.check is not None and not s.check(bytes(buf[self.body_at:self.need])):
+        elif s.check is not None and not s.check(bytes(buf[self.body_at : self.need])):
             s.errors.append("bad answer")
         else:
             s.lat.append(dt)
@@ -131,7 +132,7 @@ async def _run(host, port, payload, concurrency, duration, max_requests, timeout
     while not s.finished.done():
         try:
             await asyncio.wait_for(asyncio.shield(s.finished), 0.25)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             now = time.perf_counter()
             for c in s.conns:
                 if c.transport is not None and not c.transport.is_closing() and now - c.t0 > timeout:
@@ -142,18 +143,36 @@ async def _run(host, port, payload, concurrency, duration, max_requests, timeout
     return s.lat, s.errors, wall, time.process_time() - c0
 
 
-def run(host: str, port: int, path: str, body: bytes | None, concurrency: int, duration: float = 5.0,
-        max_requests: int = 10**9, timeout: float = 10.0, method: str = "POST", check=None,
-        content_type: str = "application/json") -> dict:
+def run(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes | None,
+    concurrency: int,
+    duration: float = 5.0,
+    max_requests: int = 10**9,
+    timeout: float = 10.0,
+    method: str = "POST",
+    check=None,
+    content_type: str = "application/json",
+) -> dict:
     """Closed-loop load; returns req/s, p50/p99 ms, errors, client CPU seconds."""
     payload = request_bytes(host, port, path, body, method, content_type)
     lat, errors, wall, cpu = asyncio.run(_run(host, port, payload, concurrency, duration, max_requests, timeout, check))
     lat.sort()
-    return {"concurrency": concurrency, "requests": len(lat) + len(errors), "ok": len(lat), "errors": len(errors),
-            "error_kinds": sorted({str(e) for e in errors})[:5], "wall_s": round(wall, 3),
-            "req_per_s": round(len(lat) / wall, 1) if wall else 0.0,
-            "p50_ms": round(percentile(lat, 50) * 1000, 2), "p99_ms": round(percentile(lat, 99) * 1000, 2),
-            "client_cpu_s": round(cpu, 3), "client_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0}
+    return {
+        "concurrency": concurrency,
+        "requests": len(lat) + len(errors),
+        "ok": len(lat),
+        "errors": len(errors),
+        "error_kinds": sorted({str(e) for e in errors})[:5],
+        "wall_s": round(wall, 3),
+        "req_per_s": round(len(lat) / wall, 1) if wall else 0.0,
+        "p50_ms": round(percentile(lat, 50) * 1000, 2),
+        "p99_ms": round(percentile(lat, 99) * 1000, 2),
+        "client_cpu_s": round(cpu, 3),
+        "client_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0,
+    }
 
 
 # ---- the generator's own ceiling ---------------------------------------------------
@@ -173,9 +192,9 @@ class _Trivial(asyncio.Protocol):
             end = self.buf.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = bytes(self.buf[:end + 2]).lower()
+            head = bytes(self.buf[: end + 2]).lower()
             i = head.find(b"content-length:")
-            size = end + 4 + (int(head[i + 15:head.index(b"\r\n", i)]) if i >= 0 else 0)
+            size = end + 4 + (int(head[i + 15 : head.index(b"\r\n", i)]) if i >= 0 else 0)
             if len(self.buf) < size:
                 return
             del self.buf[:size]

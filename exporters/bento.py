@@ -20,8 +20,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from toolkit.runtime import model_dir as artifact
 from toolkit.errors import TkError
+from toolkit.runtime import model_dir as artifact
 
 ONNX = "model.onnx"
 KEEP = ("config.yaml", "training_stats.json", "features.json")
@@ -34,8 +34,13 @@ def model_files(model: Path) -> dict[str, bytes]:
     `model`: a model directory, its model.onnx (verified through its directory), or a bare .onnx file.
     """
     model = Path(model)
-    folder = model if model.is_dir() else model.parent if model.name == ONNX and \
-        (model.parent / artifact.MANIFEST).exists() else None
+    folder = (
+        model
+        if model.is_dir()
+        else model.parent
+        if model.name == ONNX and (model.parent / artifact.MANIFEST).exists()
+        else None
+    )
     if folder is None:
         try:
             return {ONNX: artifact.read_regular(model, follow_links=True)}
@@ -71,8 +76,10 @@ def metadata_of(onnx: Path | bytes) -> dict:
 def export_bento(model: str | Path, name: str) -> str:
     """Store `model` (a model directory or .onnx file) as BentoML model `name`; returns the tag."""
     if not _NAME.match(name or ""):
-        raise TkError(f"--bento {name!r}: a BentoML model name is lowercase letters, digits, '.', '_', '-' "
-                      "and starts and ends with a letter or digit")
+        raise TkError(
+            f"--bento {name!r}: a BentoML model name is lowercase letters, digits, '.', '_', '-' "
+            "and starts and ends with a letter or digit"
+        )
     files = model_files(Path(model))
     metadata = metadata_of(files[ONNX])
     import bentoml

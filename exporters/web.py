@@ -45,8 +45,10 @@ from toolkit.errors import TkError
 from toolkit.features.text import PLACEHOLDER as TEXT_PLACEHOLDER  # noqa: F401  (the page's text fields)
 
 ORT_WEB_VERSION = "1.30.0"  # the same pin as examples/edge/node/package.json
-ORT_WEB_INTEGRITY = ("sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1S"
-                     "igqR4CXAfKYQ==")  # npm's integrity of onnxruntime-web-1.30.0.tgz
+ORT_WEB_INTEGRITY = (
+    "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1S"
+    "igqR4CXAfKYQ=="
+)  # npm's integrity of onnxruntime-web-1.30.0.tgz
 #: name in dist/ → (bytes, sha256) of the files of onnxruntime-web-1.30.0.tgz (ORT_WEB_INTEGRITY) tk copies
 ORT_WEB_FILES = {
     "ort.wasm.min.js": (50196, "faece07e84faa9001f5104bbe4e5c70861d06cb2376a0dea1fa0ad33a67adc81"),
@@ -61,6 +63,7 @@ MAX_DEFAULTS_FILE_BYTES = 256 << 20  # a larger --dataset is refused for the for
 
 
 # ---- the form: one field per raw column -----------------------------------------------------
+
 
 def form_fields(model, frame=None) -> list[dict]:
     """One form field per raw input column: {column, feature, type, dtype} and what the feature type
@@ -99,18 +102,25 @@ def defaults_frame(dataset) -> tuple[object, str]:
     if not path.is_file():
         raise TkError(f"--dataset {path}: no such file (the web form's defaults are read from it)")
     if path.stat().st_size > MAX_DEFAULTS_FILE_BYTES:
-        raise TkError(f"--dataset {path}: over {MAX_DEFAULTS_FILE_BYTES >> 20} MiB; the form's defaults need a "
-                      "smaller sample (or no --dataset: defaults from features.json)")
+        raise TkError(
+            f"--dataset {path}: over {MAX_DEFAULTS_FILE_BYTES >> 20} MiB; the form's defaults need a "
+            "smaller sample (or no --dataset: defaults from features.json)"
+        )
     return data.read_table(path), path.name
 
 
 def web_metadata(model, model_dir: Path, dataset=None) -> dict:
     frame, source = defaults_frame(dataset)
-    return {"version": 1, "title": Path(model_dir).resolve().name, "defaults_from": source,
-            "fields": form_fields(model, frame)}
+    return {
+        "version": 1,
+        "title": Path(model_dir).resolve().name,
+        "defaults_from": source,
+        "fields": form_fields(model, frame),
+    }
 
 
 # ---- onnxruntime-web: find, check, copy ------------------------------------------------------
+
 
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -135,8 +145,10 @@ def _usable(folder: Path, where: str, strict: bool) -> bool:
         return False
     if version != ORT_WEB_VERSION:
         if strict:
-            raise TkError(f"{where}: {folder} holds onnxruntime-web {version}, tk needs {ORT_WEB_VERSION} "
-                          f"(npm install onnxruntime-web@{ORT_WEB_VERSION})")
+            raise TkError(
+                f"{where}: {folder} holds onnxruntime-web {version}, tk needs {ORT_WEB_VERSION} "
+                f"(npm install onnxruntime-web@{ORT_WEB_VERSION})"
+            )
         log.info(f"--web: skipping {folder}: onnxruntime-web {version}, not {ORT_WEB_VERSION}")
         return False
     missing = [n for n in ORT_FILES if not (folder / "dist" / n).is_file()]
@@ -171,13 +183,17 @@ def ort_files(folder: Path) -> dict[str, bytes]:
         with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode) or st.st_size != size:
-                raise TkError(f"{path}: not the file onnxruntime-web {ORT_WEB_VERSION} ships "
-                              f"({st.st_size if stat.S_ISREG(st.st_mode) else 'not a regular file'}, "
-                              f"pinned {size} bytes)")
+                raise TkError(
+                    f"{path}: not the file onnxruntime-web {ORT_WEB_VERSION} ships "
+                    f"({st.st_size if stat.S_ISREG(st.st_mode) else 'not a regular file'}, "
+                    f"pinned {size} bytes)"
+                )
             data = fh.read(size + 1)
         if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
-            raise TkError(f"{path}: sha256 differs from the one pinned for onnxruntime-web {ORT_WEB_VERSION}; "
-                          "not copied into the site")
+            raise TkError(
+                f"{path}: sha256 differs from the one pinned for onnxruntime-web {ORT_WEB_VERSION}; "
+                "not copied into the site"
+            )
         out[name] = data
     return out
 
@@ -185,27 +201,37 @@ def ort_files(folder: Path) -> dict[str, bytes]:
 def _candidates() -> list[Path]:
     checkout = Path(__file__).resolve().parents[1]
     found = [p / "node_modules" / "onnxruntime-web" for p in (Path.cwd(), *Path.cwd().parents)]
-    return found + [checkout / "examples" / "edge" / "node" / "node_modules" / "onnxruntime-web",
-                    cache_dir() / "package"]
+    return found + [
+        checkout / "examples" / "edge" / "node" / "node_modules" / "onnxruntime-web",
+        cache_dir() / "package",
+    ]
 
 
 def npm_pack(dest: Path) -> Path:
     """`npm pack onnxruntime-web@ORT_WEB_VERSION` into `dest`, integrity-checked and unpacked."""
     npm = shutil.which("npm")
     if npm is None:
-        raise TkError(f"--web: onnxruntime-web {ORT_WEB_VERSION} not found and npm is not installed: install "
-                      f"Node.js (npm), or `npm install onnxruntime-web@{ORT_WEB_VERSION}` here, or set "
-                      "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder")
+        raise TkError(
+            f"--web: onnxruntime-web {ORT_WEB_VERSION} not found and npm is not installed: install "
+            f"Node.js (npm), or `npm install onnxruntime-web@{ORT_WEB_VERSION}` here, or set "
+            "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".tk-tmp-ort-") as tmp:
         log.info(f"--web: npm pack onnxruntime-web@{ORT_WEB_VERSION} → {dest}")
-        proc = subprocess.run([npm, "pack", f"onnxruntime-web@{ORT_WEB_VERSION}", "--pack-destination", tmp,
-                               "--silent"], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [npm, "pack", f"onnxruntime-web@{ORT_WEB_VERSION}", "--pack-destination", tmp, "--silent"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         tgz = Path(tmp) / f"onnxruntime-web-{ORT_WEB_VERSION}.tgz"
         if proc.returncode != 0 or not tgz.is_file():
             why = (proc.stderr.strip().splitlines() or ["no tarball written"])[-1]
-            raise TkError(f"--web: npm pack onnxruntime-web@{ORT_WEB_VERSION} failed: {why} (offline? set "
-                          "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder)")
+            raise TkError(
+                f"--web: npm pack onnxruntime-web@{ORT_WEB_VERSION} failed: {why} (offline? set "
+                "TK_ONNXRUNTIME_WEB to an onnxruntime-web package folder)"
+            )
         digest = "sha512-" + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
         if digest != ORT_WEB_INTEGRITY:
             raise TkError(f"--web: {tgz.name}: sha512 {digest[:24]}… differs from the pinned {ORT_WEB_INTEGRITY[:24]}…")
@@ -240,6 +266,7 @@ def find_ort_web() -> Path:
 
 # ---- the site --------------------------------------------------------------------------------
 
+
 def site_model(model, meta: dict) -> bytes:
     """The model's ONNX bytes with the `tk.web` metadata entry added (replaced if present)."""
     import onnx
@@ -256,20 +283,19 @@ def export_web(model_dir: Path, out_dir: Path, dataset: Path | None = None) -> N
     """Write the static site for the model directory `model_dir` into `out_dir`; the form's number
     defaults are the medians of `dataset` when given, else every default comes from features.json."""
     from toolkit import api
-    from toolkit.runtime.model_dir import atomic_write
-
-    from toolkit.runtime.model_dir import model_dir_of
+    from toolkit.runtime.model_dir import atomic_write, model_dir_of
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TkError(f"--web {out_dir}: is a file; give a folder")
     inside = model_dir_of(out_dir)
     if inside == out_dir.absolute() or out_dir.resolve() == Path(model_dir).resolve():
-        raise TkError(f"--web {out_dir}: is a model directory (its model.onnx would be replaced); "
-                      "give another folder")
+        raise TkError(f"--web {out_dir}: is a model directory (its model.onnx would be replaced); give another folder")
     if inside is not None:
-        raise TkError(f"--web {out_dir}: is inside the model directory {inside} (the next save there would "
-                      "delete it); give another folder")
+        raise TkError(
+            f"--web {out_dir}: is inside the model directory {inside} (the next save there would "
+            "delete it); give another folder"
+        )
     ort = ort_files(find_ort_web())
     model = api.load(model_dir)
     meta = web_metadata(model, Path(model_dir), dataset)
@@ -279,9 +305,13 @@ def export_web(model_dir: Path, out_dir: Path, dataset: Path | None = None) -> N
         atomic_write(out_dir / name, (PAGE / name).read_bytes())
     for name, data in ort.items():
         atomic_write(out_dir / "ort" / name, data)
-    atomic_write(out_dir / "ort" / "VERSION",
-                 f"onnxruntime-web {ORT_WEB_VERSION} (MIT License), files from its npm package\n".encode())
+    atomic_write(
+        out_dir / "ort" / "VERSION",
+        f"onnxruntime-web {ORT_WEB_VERSION} (MIT License), files from its npm package\n".encode(),
+    )
     atomic_write(out_dir / "model.onnx", onnx_bytes)
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file()) / 2**20
-    log.info(f"wrote {out_dir}/ (index.html, model.onnx, ort/ onnxruntime-web {ORT_WEB_VERSION}; "
-             f"{size:.1f} MiB); serve it: python -m http.server -d {out_dir} 8000")
+    log.info(
+        f"wrote {out_dir}/ (index.html, model.onnx, ort/ onnxruntime-web {ORT_WEB_VERSION}; "
+        f"{size:.1f} MiB); serve it: python -m http.server -d {out_dir} 8000"
+    )

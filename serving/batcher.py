@@ -43,12 +43,21 @@ class Overloaded(Exception):
 
 
 class Batcher:
-    def __init__(self, fn, max_batch_size: int = 128, max_latency_ms: int = 1000, piece_rows: int | None = None,
-                 piece_ms: float = 10.0, after_large=None) -> None:
+    def __init__(
+        self,
+        fn,
+        max_batch_size: int = 128,
+        max_latency_ms: int = 1000,
+        piece_rows: int | None = None,
+        piece_ms: float = 10.0,
+        after_large=None,
+    ) -> None:
         piece_rows = piece_rows or max_batch_size
         if max_batch_size < 1 or max_latency_ms < 1 or not 1 <= piece_rows <= max_batch_size or piece_ms <= 0:
-            raise ValueError(f"{max_batch_size=}, {max_latency_ms=} and {piece_ms=} must be ≥ 1 (> 0), "
-                             f"{piece_rows=} in 1..max_batch_size")
+            raise ValueError(
+                f"{max_batch_size=}, {max_latency_ms=} and {piece_ms=} must be ≥ 1 (> 0), "
+                f"{piece_rows=} in 1..max_batch_size"
+            )
         self.fn = fn
         self.piece_rows = piece_rows
         self.piece_seconds = piece_ms / 1000
@@ -70,7 +79,7 @@ class Batcher:
         start, size = 0, self.piece_rows
         while start < len(rows):
             began = time.monotonic()
-            out += await self._queue(rows[start:start + size])
+            out += await self._queue(rows[start : start + size])
             start += size
             per_row = (time.monotonic() - began) / size
             size = max(1, min(self.max_batch_size, int(self.piece_seconds / per_row) if per_row > 0 else size))
@@ -127,7 +136,7 @@ class Batcher:
                 i = 0
                 for rows, future in jobs:
                     if not future.done():
-                        future.set_result(out[i:i + len(rows)])
+                        future.set_result(out[i : i + len(rows)])
                     i += len(rows)
         finally:
             self.running = False

@@ -21,8 +21,12 @@ METADATA_PATH = {
         "summary": "The model's inputs, outputs, classes, metrics, versions and serving settings",
         "operationId": "metadata",
         "tags": ["Service APIs"],
-        "responses": {"200": {"description": "Successful Response",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+        "responses": {
+            "200": {
+                "description": "Successful Response",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
     }
 }
 
@@ -37,8 +41,12 @@ INDEX = b"""<!doctype html>
 <li><a href="docs.json"><code>GET /docs.json</code></a>: the OpenAPI document</li>
 </ul></body></html>
 """
-_INDEX_HEADERS = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(INDEX)).encode()),
-                  (b"content-security-policy", b"default-src 'none'"), (b"x-content-type-options", b"nosniff")]
+_INDEX_HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"content-length", str(len(INDEX)).encode()),
+    (b"content-security-policy", b"default-src 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+]
 HIDDEN_PREFIXES = ("/static_content/", "/assets/")  # BentoML's bundled page scripts
 
 
@@ -56,8 +64,13 @@ class ServiceDocs:
             return await send({"type": "http.response.body", "body": INDEX if scope["method"] == "GET" else b""})
         if path.startswith(HIDDEN_PREFIXES):
             body = b'{"error": "not found"}'
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
+                }
+            )
             return await send({"type": "http.response.body", "body": body})
         if path != self.docs_path or scope["method"] != "GET":
             return await self.app(scope, receive, send)

@@ -65,11 +65,16 @@ class Guard:
         if path not in EXEMPT:
             if self.hosts and not self._host_allowed(host):
                 shown = (host or b"").decode("latin-1")[:100]
-                return await _refuse(send, 400, f"Host header {shown!r} is not one this service answers "
-                                                "(TK_ALLOWED_HOSTS)")
+                return await _refuse(
+                    send, 400, f"Host header {shown!r} is not one this service answers (TK_ALLOWED_HOSTS)"
+                )
             if self.token is not None and not _bearer_ok(auth, self.token):
-                return await _refuse(send, 401, "missing or wrong API token: send `Authorization: Bearer <token>` "
-                                                "(TK_API_TOKEN)", [(b"www-authenticate", b"Bearer")])
+                return await _refuse(
+                    send,
+                    401,
+                    "missing or wrong API token: send `Authorization: Bearer <token>` (TK_API_TOKEN)",
+                    [(b"www-authenticate", b"Bearer")],
+                )
         if ctypes > 1 or lengths > 1:
             which = "Content-Type" if ctypes > 1 else "Content-Length"
             return await _refuse(send, 400, f"more than one {which} header: send exactly one")
@@ -112,7 +117,7 @@ class Guard:
         host = host.lower()
         if host in self.hosts:
             return True
-        name = host[:host.rindex(b":")] if b":" in host and not host.endswith(b"]") else host
+        name = host[: host.rindex(b":")] if b":" in host and not host.endswith(b"]") else host
         return name in self.hosts
 
 
@@ -206,8 +211,9 @@ def _replay(body: bytes, receive):
 
 
 async def _too_large(send, limit: int) -> None:
-    await _refuse(send, 413, f"request body over {limit} bytes (TK_MAX_BODY_BYTES); "
-                             "split the rows over several requests")
+    await _refuse(
+        send, 413, f"request body over {limit} bytes (TK_MAX_BODY_BYTES); split the rows over several requests"
+    )
 
 
 async def _refuse(send, status: int, message: str, headers: list | None = None) -> None:

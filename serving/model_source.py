@@ -47,23 +47,27 @@ def locate(settings: Settings) -> ModelSource:
         try:
             stored = bentoml.models.get(tag)  # the local store only: no remote look-up
         except bentoml.exceptions.NotFound:
-            raise ModelSourceError(f"TK_BENTO_MODEL={tag}: not in the BentoML model store ({_store_path()}); "
-                                   f"run `tk export runs/MODEL --bento {tag.split(':')[0]}`") from None
+            raise ModelSourceError(
+                f"TK_BENTO_MODEL={tag}: not in the BentoML model store ({_store_path()}); "
+                f"run `tk export runs/MODEL --bento {tag.split(':')[0]}`"
+            ) from None
     else:
         stored = _newest_tk_model()
     folder = Path(stored.path)
     onnx = _read_regular(folder / "model.onnx", f"stored model {stored.tag}")
     want = (stored.info.metadata or {}).get("sha256")
     if want and hashlib.sha256(onnx).hexdigest() != want:
-        raise ModelSourceError(f"stored model {stored.tag}: model.onnx does not match the sha256 "
-                               "recorded by `tk export --bento`; export the model again")
+        raise ModelSourceError(
+            f"stored model {stored.tag}: model.onnx does not match the sha256 "
+            "recorded by `tk export --bento`; export the model again"
+        )
     ref = bentoml.models.BentoModel(stored.tag)
     return ModelSource(onnx, str(stored.tag), _read_json(folder / "manifest.json"), ref)
 
 
 def _from_path(path: Path) -> ModelSource:
-    from toolkit.runtime import model_dir as artifact
     from toolkit.errors import TkError
+    from toolkit.runtime import model_dir as artifact
 
     if path.is_dir():
         try:
@@ -79,8 +83,8 @@ def _from_path(path: Path) -> ModelSource:
 def _read_regular(path: Path, where: str) -> bytes:
     """A regular file's bytes, as toolkit.runtime.model_dir reads model files (a FIFO or a device would hang or fill
     memory); a link the user named is followed but must end in a regular file."""
-    from toolkit.runtime import model_dir as artifact
     from toolkit.errors import TkError
+    from toolkit.runtime import model_dir as artifact
 
     try:
         return artifact.read_regular(path, follow_links=True)
@@ -95,8 +99,10 @@ def _newest_tk_model():
 
     models = [m for m in bentoml.models.list() if m.info.labels.get("tk") == "model"]
     if not models:
-        raise ModelSourceError(f"no tk model in the BentoML model store ({_store_path()}): run "
-                               "`tk export runs/MODEL --bento NAME` first, or set TK_MODEL=<model dir>")
+        raise ModelSourceError(
+            f"no tk model in the BentoML model store ({_store_path()}): run "
+            "`tk export runs/MODEL --bento NAME` first, or set TK_MODEL=<model dir>"
+        )
     return max(models, key=lambda m: m.info.creation_time)
 
 

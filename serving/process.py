@@ -46,7 +46,7 @@ def descendants(pid: int) -> set[int]:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     out, todo = set(), [pid]
     while todo:
@@ -78,9 +78,18 @@ class ServerProcess:
     benchmark's peer servers); it is ready when GET `ready_path` answers 200.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *, env: dict | None = None, port: int | None = None,
-                 start_timeout: float = 90.0, stop_timeout: float = 10.0, log: str | os.PathLike | None = None,
-                 cmd=None, ready_path: str = "/readyz"):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        env: dict | None = None,
+        port: int | None = None,
+        start_timeout: float = 90.0,
+        stop_timeout: float = 10.0,
+        log: str | os.PathLike | None = None,
+        cmd=None,
+        ready_path: str = "/readyz",
+    ):
         self.cmd, self.ready_path = cmd, ready_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,12 +103,31 @@ class ServerProcess:
         self.pids: set[int] = set()
 
     def start(self) -> "ServerProcess":
-        cmd = (self.cmd(self.port) if self.cmd is not None else
-               [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService",
-                "--host", "127.0.0.1", "--port", str(self.port)])
+        cmd = (
+            self.cmd(self.port)
+            if self.cmd is not None
+            else [
+                sys.executable,
+                "-m",
+                "bentoml",
+                "serve",
+                "serving.service:TkService",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
+        )
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -71,8 +71,11 @@ class RowsReader:
             parsed = _parse(body)
             rows = parsed.get("rows") if isinstance(parsed, dict) else None
             if isinstance(rows, list) and len(rows) > self.max_rows:
-                raise ClientError(413, f"{len(rows)} rows in one request; the limit is {self.max_rows} "
-                                       "(TK_MAX_ROWS): split the rows over several requests")
+                raise ClientError(
+                    413,
+                    f"{len(rows)} rows in one request; the limit is {self.max_rows} "
+                    "(TK_MAX_ROWS): split the rows over several requests",
+                )
         try:
             return self.model.model_validate_json(body)
         except ValidationError as e:
@@ -87,13 +90,16 @@ class RowsReader:
         if not isinstance(rows, list):
             return self.read(body)
         if len(rows) > self.max_rows:
-            raise ClientError(413, f"{len(rows)} rows in one request; the limit is {self.max_rows} "
-                                   "(TK_MAX_ROWS): split the rows over several requests")
+            raise ClientError(
+                413,
+                f"{len(rows)} rows in one request; the limit is {self.max_rows} "
+                "(TK_MAX_ROWS): split the rows over several requests",
+            )
         valid: list = []
         for start in range(0, len(rows), SLICE_ROWS):
             await asyncio.sleep(0)  # let the requests that arrived meanwhile run
             try:
-                part = json.dumps({"rows": rows[start:start + SLICE_ROWS]}, allow_nan=True).encode()
+                part = json.dumps({"rows": rows[start : start + SLICE_ROWS]}, allow_nan=True).encode()
                 valid += self.model.model_validate_json(part).rows
             except (ValidationError, ValueError):
                 return self.read(body)  # the reference answer, with its bounded errors
@@ -113,19 +119,22 @@ class RowsReader:
             try:
                 self.row_model.model_validate_json(json.dumps(row))
             except ValidationError as e:
-                raw += [{**d, "loc": ("rows", i, *d["loc"])}
-                        for d in e.errors(include_url=False, include_context=False, include_input=False)]
+                raw += [
+                    {**d, "loc": ("rows", i, *d["loc"])}
+                    for d in e.errors(include_url=False, include_context=False, include_input=False)
+                ]
             except ValueError:  # a value json cannot write back: report the row as a whole
                 raw.append({"loc": ("rows", i), "type": "value_error", "msg": "value out of range"})
             if len(raw) >= self.max_errors:
                 break
         if not raw:  # not a row problem after all: list what pydantic found, bounded
-            raw = error.errors(include_url=False, include_context=False, include_input=False)[:self.max_errors]
-        raw = raw[:self.max_errors]
+            raw = error.errors(include_url=False, include_context=False, include_input=False)[: self.max_errors]
+        raw = raw[: self.max_errors]
         detail = format_errors(raw)
         more = max(0, total - len(raw))
-        return ClientError(400, error_text(detail) + (f" (and {more} more errors not listed)" if more else ""),
-                           detail, more)
+        return ClientError(
+            400, error_text(detail) + (f" (and {more} more errors not listed)" if more else ""), detail, more
+        )
 
 
 def _parse(body: bytes):

@@ -30,24 +30,38 @@ alias; `Row.__tk_columns__` maps field name → column either way.
 from __future__ import annotations
 
 import keyword
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any
 
-from pydantic import (BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr, WithJsonSchema,
-                      create_model)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+    create_model,
+)
 
 from toolkit.data.number_lists import MAX_LENGTH, ListColumn, cell_text
 from toolkit.runtime.predictor import FLOAT, STRING  # onnxruntime input type names, as the Predictor reads them
 
 #: A float column: a JSON number (ints too) or null; finite only.
-FloatValue = Annotated[Optional[float], Field(strict=True, allow_inf_nan=False)]
+FloatValue = Annotated[float | None, Field(strict=True, allow_inf_nan=False)]
 #: A string column: a string, number or boolean (coerced like training), or null.
-StringValue = Optional[Union[StrictStr, StrictInt, Annotated[float, Field(strict=True, allow_inf_nan=False)], StrictBool]]
+StringValue = StrictStr | StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)] | StrictBool | None
 _UNION_TAGS = {"str", "int", "float", "bool"}
 
 
 def _safe_name(column: str) -> bool:
-    return (column.isidentifier() and not keyword.iskeyword(column) and not column.startswith("_")
-            and not column.startswith("model_") and not hasattr(BaseModel, column))
+    return (
+        column.isidentifier()
+        and not keyword.iskeyword(column)
+        and not column.startswith("_")
+        and not column.startswith("model_")
+        and not hasattr(BaseModel, column)
+    )
 
 
 def _list_value(lists: ListColumn):
@@ -74,14 +88,27 @@ def _list_value(lists: ListColumn):
             raise ValueError(bad[1])
         return value
 
-    schema = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "number"}, "maxItems": longest,
-                                             **({"minItems": lists.size} if lists.size else {})},
-                        {"type": "null"}]}
+    schema = {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "array",
+                "items": {"type": "number"},
+                "maxItems": longest,
+                **({"minItems": lists.size} if lists.size else {}),
+            },
+            {"type": "null"},
+        ]
+    }
     return Annotated[Any, PlainValidator(check), WithJsonSchema(schema)], f"{lists.describe()}, or null when missing"
 
 
-def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str = "Row",
-              lists: dict[str, ListColumn] | None = None) -> type[BaseModel]:
+def row_model(
+    inputs: dict[str, str],
+    unknown_fields: str = "forbid",
+    name: str = "Row",
+    lists: dict[str, ListColumn] | None = None,
+) -> type[BaseModel]:
     """A pydantic model of one row: {column: value} for every model input.
 
     `inputs`: {column: "tensor(float)" | "tensor(string)"} (`Predictor.inputs`).
@@ -103,16 +130,19 @@ def row_model(inputs: dict[str, str], unknown_fields: str = "forbid", name: str 
         else:
             raise ValueError(f"input {column!r}: unsupported ONNX type {dtype!r}")
         field = column if _safe_name(column) else f"c{i}"
-        fields[field] = (typ, Field(..., alias=column, description=doc) if field != column
-                         else Field(..., description=doc))
+        fields[field] = (
+            typ,
+            Field(..., alias=column, description=doc) if field != column else Field(..., description=doc),
+        )
         columns[field] = column
     model = create_model(name, __config__=ConfigDict(extra=unknown_fields, populate_by_name=True), **fields)
     model.__tk_columns__ = columns
     return model
 
 
-def input_model(row: type[BaseModel], max_rows: int, base: type[BaseModel] = BaseModel,
-                name: str = "Input") -> type[BaseModel]:
+def input_model(
+    row: type[BaseModel], max_rows: int, base: type[BaseModel] = BaseModel, name: str = "Input"
+) -> type[BaseModel]:
     """The request body: {"rows": [row, …]}, at most `max_rows` rows (`TK_MAX_ROWS`)."""
     rows = Annotated[list[row], Field(max_length=max_rows, description=f"the rows to predict, at most {max_rows}")]
     return create_model(name, __base__=base, rows=(rows, Field(...)))
@@ -139,14 +169,16 @@ def prediction_model(output_features: list[dict], outputs: list[str], name: str 
         sub: dict[str, Any] = {}
         for k in ks:
             if k == "label":
-                sub["label"] = (Union[str, float, None], Field(..., description="the predicted class or value"))
+                sub["label"] = (str | float | None, Field(..., description="the predicted class or value"))
             elif k == "probabilities":
                 names = ", ".join(map(str, classes.get(base) or [])) or "each class"
                 sub["probabilities"] = (dict[str, float], Field(..., description=f"probability of {names}"))
             else:
                 sub[k] = (Any, Field(...))
         fields[base if _safe_name(base) else f"o{len(fields)}"] = (
-            create_model(f"{name}_{len(fields)}", **sub), Field(..., alias=base))
+            create_model(f"{name}_{len(fields)}", **sub),
+            Field(..., alias=base),
+        )
     return create_model(name, __config__=ConfigDict(populate_by_name=True), **fields)
 
 
@@ -154,11 +186,18 @@ def explanation_model(output_features: list[dict], players: list[str], name: str
     """A pydantic model of one row's attributions (`/explain`): {output: {input: number}}; per output they
     add up to the row's score minus the baseline score in /metadata (toolkit.runtime.explanations)."""
     config = ConfigDict(populate_by_name=True)
-    inputs = create_model(f"{name}_inputs", __config__=config, **{
-        (p if _safe_name(p) else f"i{k}"): (float, Field(..., alias=p, description=f"{p}'s share of the score"))
-        for k, p in enumerate(players)})
-    fields = {(o["name"] if _safe_name(o["name"]) else f"o{k}"): (inputs, Field(..., alias=o["name"]))
-              for k, o in enumerate(output_features)}
+    inputs = create_model(
+        f"{name}_inputs",
+        __config__=config,
+        **{
+            (p if _safe_name(p) else f"i{k}"): (float, Field(..., alias=p, description=f"{p}'s share of the score"))
+            for k, p in enumerate(players)
+        },
+    )
+    fields = {
+        (o["name"] if _safe_name(o["name"]) else f"o{k}"): (inputs, Field(..., alias=o["name"]))
+        for k, o in enumerate(output_features)
+    }
     return create_model(name, __config__=config, **fields)
 
 

@@ -39,8 +39,8 @@ a time.
 """
 
 import os  # no `from __future__ import annotations`: BentoML reads the endpoints' annotations,
-# which name classes local to build_service, so they must be objects, not strings
 
+# which name classes local to build_service, so they must be objects, not strings
 from serving.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -87,8 +87,11 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
     Row = schemas.row_model(dict(signature.inputs), settings.unknown_fields, lists=signature.list_columns)
     Prediction = schemas.prediction_model(signature.output_features, signature.outputs)
     explains = isinstance(signature.metadata.get("tk.explain"), dict)
-    Explanation = (schemas.explanation_model(signature.output_features, signature.metadata["tk.explain"]["players"])
-                   if explains else None)
+    Explanation = (
+        schemas.explanation_model(signature.output_features, signature.metadata["tk.explain"]["players"])
+        if explains
+        else None
+    )
     Input = schemas.input_model(Row, settings.max_rows, base=_input_base())
     metadata_json = json.dumps(_metadata(signature, source, settings), separators=(",", ":")).encode()
     del signature
@@ -115,14 +118,25 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             model = source.ref  # class scope: `bentoml build` packages the model
 
         def __init__(self) -> None:
-            self.predictor = Predictor(source.onnx, threads=settings.onnx_threads, device=settings.device,
-                                       chunk_rows=settings.chunk_rows)
+            self.predictor = Predictor(
+                source.onnx, threads=settings.onnx_threads, device=settings.device, chunk_rows=settings.chunk_rows
+            )
             self.predictor.run([{}])  # warm the session (first run allocates)
-            self.batcher = Batcher(self._predict, settings.max_batch_size, settings.max_latency_ms,
-                                   piece_rows=min(PIECE_ROWS, settings.max_batch_size), piece_ms=PIECE_MS,
-                                   after_large=self.predictor.release_memory)
-            self.explainer = Batcher(self._explain, settings.max_batch_size, settings.max_latency_ms, piece_rows=1,
-                                     piece_ms=PIECE_MS) if explains else None
+            self.batcher = Batcher(
+                self._predict,
+                settings.max_batch_size,
+                settings.max_latency_ms,
+                piece_rows=min(PIECE_ROWS, settings.max_batch_size),
+                piece_ms=PIECE_MS,
+                after_large=self.predictor.release_memory,
+            )
+            self.explainer = (
+                Batcher(
+                    self._explain, settings.max_batch_size, settings.max_latency_ms, piece_rows=1, piece_ms=PIECE_MS
+                )
+                if explains
+                else None
+            )
             gc.collect()
             gc.freeze()  # start-up objects leave the GC's view: shorter, rarer pauses
 
@@ -141,8 +155,12 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
 
         if settings.batching == "bentoml":
 
-            @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size,
-                         max_latency_ms=settings.max_latency_ms, input_spec=Input)
+            @bentoml.api(
+                batchable=True,
+                max_batch_size=settings.max_batch_size,
+                max_latency_ms=settings.max_latency_ms,
+                input_spec=Input,
+            )
             def predict(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
                 """Predict rows; concurrent requests are batched together (BentoML's dispatcher)."""
                 return self._predict(rows)
@@ -155,9 +173,11 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
                 try:
                     return self._answer(await self.batcher(rows))
                 except Overloaded as e:
-                    return JSONResponse({"error": f"server overloaded: {e} "
-                                                  f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
-                                        status_code=503, headers={"Retry-After": "1"})
+                    return JSONResponse(
+                        {"error": f"server overloaded: {e} (TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
+                        status_code=503,
+                        headers={"Retry-After": "1"},
+                    )
 
         if explains:
 
@@ -168,17 +188,24 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
                 try:
                     return self._answer(await self.explainer(rows))
                 except Overloaded as e:
-                    return JSONResponse({"error": f"server overloaded: {e} "
-                                                  f"(TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
-                                        status_code=503, headers={"Retry-After": "1"})
+                    return JSONResponse(
+                        {"error": f"server overloaded: {e} (TK_MAX_LATENCY_MS={settings.max_latency_ms})"},
+                        status_code=503,
+                        headers={"Retry-After": "1"},
+                    )
 
         else:
 
             @bentoml.api(input_spec=Input)
             async def explain(self, rows: list[Row]) -> Annotated[dict, as_json]:
                 """Why: this model.onnx has no explanations (an older tk); the answer says how to add them."""
-                return JSONResponse({"error": "this model.onnx has no explanations (written by an older tk); add "
-                                              "them without retraining: tk export MODEL_DIR --rebuild"}, status_code=501)
+                return JSONResponse(
+                    {
+                        "error": "this model.onnx has no explanations (written by an older tk); add "
+                        "them without retraining: tk export MODEL_DIR --rebuild"
+                    },
+                    status_code=501,
+                )
 
         @bentoml.api(input_spec=Input)
         def predict_bulk(self, rows: list[Row]) -> Annotated[list[Prediction], as_json]:
@@ -191,8 +218,9 @@ def build_service(settings: Settings):  # noqa: C901 - one class declaration
             return {"ok": True}
 
     reader = RowsReader(Input, Row, settings.max_rows, settings.max_errors)
-    TkService.add_asgi_middleware(Guard, settings=settings, readers={"/predict": reader, "/predict_bulk": reader,
-                                                                   "/explain": reader})
+    TkService.add_asgi_middleware(
+        Guard, settings=settings, readers={"/predict": reader, "/predict_bulk": reader, "/explain": reader}
+    )
     TkService.add_asgi_middleware(ServiceDocs)
     return TkService
 
@@ -220,8 +248,12 @@ def _metadata(p, source, settings: Settings) -> dict:
         "classes": p.classes,
         "metrics": meta.get("tk.metrics", {}),
         "explain": {k: v for k, v in meta["tk.explain"].items() if k != "switch"} if "tk.explain" in meta else None,
-        "versions": {"tk": meta.get("tk.version"), "trained_with": source.manifest.get("versions", {}),
-                     "onnxruntime": onnxruntime.__version__, "bentoml": bentoml.__version__},
+        "versions": {
+            "tk": meta.get("tk.version"),
+            "trained_with": source.manifest.get("versions", {}),
+            "onnxruntime": onnxruntime.__version__,
+            "bentoml": bentoml.__version__,
+        },
         "serving": settings.public(),
     }
 

@@ -30,8 +30,8 @@ Reading the settings does no work beyond parsing strings: no model is opened
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Mapping
 
 
 class SettingsError(ValueError):
@@ -66,8 +66,15 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_batch_size", "max_latency_ms", "max_body_bytes", "max_rows",
-                     "max_errors", "chunk_rows"):
+        for name in (
+            "workers",
+            "max_batch_size",
+            "max_latency_ms",
+            "max_body_bytes",
+            "max_rows",
+            "max_errors",
+            "chunk_rows",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{_var(name)}={value!r}: must be an integer ≥ 1")
@@ -76,10 +83,13 @@ class Settings:
         _choice("unknown_fields", self.unknown_fields, ("forbid", "ignore"))
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         _choice("batching", self.batching, ("tk", "bentoml"))
-        if self.api_token and (len(self.api_token) < 16 or not self.api_token.isprintable()
-                               or any(c.isspace() for c in self.api_token)):
-            raise SettingsError("TK_API_TOKEN: must be at least 16 printable characters without spaces "
-                                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+        if self.api_token and (
+            len(self.api_token) < 16 or not self.api_token.isprintable() or any(c.isspace() for c in self.api_token)
+        ):
+            raise SettingsError(
+                "TK_API_TOKEN: must be at least 16 printable characters without spaces "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)"
+            )
 
     @property
     def onnx_threads(self) -> int:
@@ -115,11 +125,19 @@ class Settings:
 
     def public(self) -> dict:
         """What /metadata shows: the limits and choices, never the token or a path."""
-        return {"workers": self.workers, "threads_per_worker": self.onnx_threads,
-                "max_batch_size": self.max_batch_size, "max_latency_ms": self.max_latency_ms,
-                "max_body_bytes": self.max_body_bytes, "max_rows": self.max_rows, "chunk_rows": self.chunk_rows,
-                "unknown_fields": self.unknown_fields, "device": self.device, "batching": self.batching,
-                "authentication": "bearer token" if self.api_token else "none"}
+        return {
+            "workers": self.workers,
+            "threads_per_worker": self.onnx_threads,
+            "max_batch_size": self.max_batch_size,
+            "max_latency_ms": self.max_latency_ms,
+            "max_body_bytes": self.max_body_bytes,
+            "max_rows": self.max_rows,
+            "chunk_rows": self.chunk_rows,
+            "unknown_fields": self.unknown_fields,
+            "device": self.device,
+            "batching": self.batching,
+            "authentication": "bearer token" if self.api_token else "none",
+        }
 
 
 def _var(name: str) -> str:

@@ -74,8 +74,15 @@ def check_fails(*args, needles=(), patterns=()) -> Run:
 
 def rows(n: int = ROWS) -> list[dict]:
     """A small table: two numbers, a category, a two-class target."""
-    return [{"age": 20 + i % 40, "income": 1000 + 13 * i, "color": ("red", "green", "blue")[i % 3],
-             "label": "yes" if i % 2 else "no"} for i in range(n)]
+    return [
+        {
+            "age": 20 + i % 40,
+            "income": 1000 + 13 * i,
+            "color": ("red", "green", "blue")[i % 3],
+            "label": "yes" if i % 2 else "no",
+        }
+        for i in range(n)
+    ]
 
 
 def write_csv(path: Path, table: list[dict], columns: list[str] | None = None) -> Path:

@@ -14,8 +14,8 @@ PENGUINS = ROOT / "examples" / "penguins"
 @pytest.fixture(scope="session")
 def churn_model(tmp_path_factory):
     """The churn example trained once, saved to a model directory: (model, dir)."""
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     out = tmp_path_factory.mktemp("runs") / "churn"
@@ -25,8 +25,8 @@ def churn_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def penguins_model(tmp_path_factory):
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     out = tmp_path_factory.mktemp("runs") / "penguins"
@@ -44,5 +44,6 @@ def churn_json_rows(churn_model):
     inputs = Predictor(churn_model[1]).inputs
     with open(CHURN / "churn.csv", newline="") as f:
         records = list(csv.DictReader(f))[:60]
-    return [{c: None if r[c] == "" else (float(r[c]) if t == FLOAT else r[c]) for c, t in inputs.items()}
-            for r in records]
+    return [
+        {c: None if r[c] == "" else (float(r[c]) if t == FLOAT else r[c]) for c, t in inputs.items()} for r in records
+    ]

@@ -42,8 +42,12 @@ def test_data_header_only(tmp_path, cfg_path):
 
 def test_data_not_utf8(tmp_path, cfg_path):
     bad = tmp_path / "latin1.csv"
-    text = "\n".join([",".join(COLUMNS)] + [f"{20 + i},{1000 + i},caf\xe9,{'yes' if i % 2 else 'no'}"
-                                            for i in range(ROWS)]) + "\n"
+    text = (
+        "\n".join(
+            [",".join(COLUMNS)] + [f"{20 + i},{1000 + i},caf\xe9,{'yes' if i % 2 else 'no'}" for i in range(ROWS)]
+        )
+        + "\n"
+    )
     bad.write_bytes(text.encode("latin-1"))
     check_fails("train", cfg_path, "-d", bad, needles=["latin1.csv", "UTF-8"])
 

@@ -20,8 +20,9 @@ def test_the_input_hook_is_where_the_service_expects_it():
     assert isinstance(hook, classmethod), "IODescriptor.from_http_request is no longer a classmethod"
     assert list(inspect.signature(bentoml.IODescriptor.from_http_request).parameters) == ["request", "serde"]
     dispatch = inspect.getsource(importlib.import_module("_bentoml_impl.server.app"))
-    assert ".input_spec.from_http_request(request, serde)" in dispatch, \
+    assert ".input_spec.from_http_request(request, serde)" in dispatch, (
         "BentoML's HTTP app no longer reads an API's input through input_spec.from_http_request"
+    )
     base = validated_input("tk.key")
     assert issubclass(base, bentoml.IODescriptor) and "from_http_request" in vars(base)
 
@@ -40,7 +41,10 @@ def test_the_tracking_cache_and_the_http_logger_are_where_the_service_expects_th
 
 def test_no_other_module_imports_a_private_bentoml_name():
     private = re.compile(r"^\s*(from|import)\s+(bentoml\._internal|_bentoml_sdk|_bentoml_impl)", re.M)
-    offenders = [str(p.relative_to(ROOT)) for folder in ("serving", "toolkit", "exporters")
-                 for p in (ROOT / folder).rglob("*.py")
-                 if p.name != "bentoml_private.py" and private.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("serving", "toolkit", "exporters")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "bentoml_private.py" and private.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import CHURN, PENGUINS
-from toolkit.scoring import calibration as cal
-from toolkit import load
+from toolkit import load, train
 from toolkit.common import log
-from toolkit import train
+from toolkit.scoring import calibration as cal
 
 log.quiet = True
 
@@ -21,11 +20,12 @@ def test_fit_temperature_undoes_overconfidence():
     rng = np.random.default_rng(0)
     z = rng.normal(size=5000) * 2.0
     y = (rng.random(5000) < 1 / (1 + np.exp(-z))).astype(int)  # calibrated at T = 1
-    t = cal.fit_temperature(z * 3.0, y)                            # three times too confident
+    t = cal.fit_temperature(z * 3.0, y)  # three times too confident
     assert t == pytest.approx(3.0, rel=0.1)
     assert cal.log_loss(y, cal.probabilities(z * 3.0 / t)) < cal.log_loss(y, cal.probabilities(z * 3.0))
-    assert cal.expected_calibration_error(y, cal.probabilities(z * 3.0 / t)) < \
-        cal.expected_calibration_error(y, cal.probabilities(z * 3.0))
+    assert cal.expected_calibration_error(y, cal.probabilities(z * 3.0 / t)) < cal.expected_calibration_error(
+        y, cal.probabilities(z * 3.0)
+    )
 
 
 def test_fit_temperature_multiclass_and_degenerate_inputs():
@@ -66,8 +66,9 @@ def test_churn_with_temperature_and_auto_threshold_in_the_graph(tmp_path):
     again = load(tmp_path / "m")
     onnx_out = again.predict(df)
     torch_out = again.predict(df, engine="torch")  # predict() in numpy: logits / T, then the threshold
-    np.testing.assert_allclose(onnx_out.filter(like="probability").to_numpy(),
-                               torch_out.filter(like="probability").to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        onnx_out.filter(like="probability").to_numpy(), torch_out.filter(like="probability").to_numpy(), atol=1e-5
+    )
     p_true = onnx_out[f"churn::probability::{again.outputs[0].classes[1]}"].to_numpy()
     want = np.where(p_true >= fitted["threshold"], again.outputs[0].classes[1], again.outputs[0].classes[0])
     assert (onnx_out["churn::label"].to_numpy() == want).all()
@@ -96,5 +97,9 @@ def test_threshold_out_of_range_is_a_config_error():
     from toolkit.errors import TkError
 
     with pytest.raises(TkError, match=r"output_features\[0\]\.threshold: .*got 1\.5"):
-        validate_config({"input_features": [{"name": "x", "type": "number"}],
-                         "output_features": [{"name": "y", "type": "binary", "threshold": 1.5}]})
+        validate_config(
+            {
+                "input_features": [{"name": "x", "type": "number"}],
+                "output_features": [{"name": "y", "type": "binary", "threshold": 1.5}],
+            }
+        )

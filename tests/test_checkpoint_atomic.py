@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from toolkit.training import checkpoint
 from toolkit.errors import TkError
+from toolkit.training import checkpoint
 
 FP = "fingerprint-0001"
 
@@ -40,9 +40,18 @@ def save_epoch(path: Path, epoch: int, model, optimizer, generator) -> None:
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(float(epoch))
-    checkpoint.save(path, epoch=epoch, model=model, best_state=model.state_dict(), optimizer=optimizer,
-                    schedulers={}, generator=generator, history={"epochs": list(range(1, epoch + 1))},
-                    since_best=0, config_fp=FP)
+    checkpoint.save(
+        path,
+        epoch=epoch,
+        model=model,
+        best_state=model.state_dict(),
+        optimizer=optimizer,
+        schedulers={},
+        generator=generator,
+        history={"epochs": list(range(1, epoch + 1))},
+        since_best=0,
+        config_fp=FP,
+    )
 
 
 def weights_epoch(ckpt: dict) -> float:
@@ -76,8 +85,9 @@ def test_restore_gives_back_the_saved_objects(tmp_path):
     save_epoch(path, 3, model, optimizer, generator)
     fresh, fresh_opt, fresh_gen = torch.nn.Linear(4, 3), None, torch.Generator()
     fresh_opt = torch.optim.Adam(fresh.parameters(), lr=0.01)
-    best, history, since_best, epoch = checkpoint.restore(checkpoint.load(path, FP), model=fresh,
-                                                          optimizer=fresh_opt, schedulers={}, generator=fresh_gen)
+    best, history, since_best, epoch = checkpoint.restore(
+        checkpoint.load(path, FP), model=fresh, optimizer=fresh_opt, schedulers={}, generator=fresh_gen
+    )
     assert epoch == 3 and since_best == 0 and history == {"epochs": [1, 2, 3]}
     for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
         assert torch.equal(a, b), name
@@ -88,12 +98,15 @@ def test_restore_gives_back_the_saved_objects(tmp_path):
     assert set(best) == set(model.state_dict())
 
 
-@pytest.mark.parametrize("damage, needle", [
-    (lambda f: f.write_bytes(f.read_bytes()[:-1] + bytes([f.read_bytes()[-1] ^ 1])), "sha256"),
-    (lambda f: f.write_bytes(f.read_bytes() + b"x"), "bytes"),
-    (lambda f: f.unlink(), "missing"),
-    (lambda f: (f.unlink(), os.symlink("/dev/zero", f)), "symbolic link"),
-])
+@pytest.mark.parametrize(
+    "damage, needle",
+    [
+        (lambda f: f.write_bytes(f.read_bytes()[:-1] + bytes([f.read_bytes()[-1] ^ 1])), "sha256"),
+        (lambda f: f.write_bytes(f.read_bytes() + b"x"), "bytes"),
+        (lambda f: f.unlink(), "missing"),
+        (lambda f: (f.unlink(), os.symlink("/dev/zero", f)), "symbolic link"),
+    ],
+)
 def test_a_damaged_tensors_file_is_refused(tmp_path, damage, needle):
     path = tmp_path / "run.checkpoint"
     save_epoch(path, 1, *live_objects())

@@ -17,12 +17,15 @@ from tests.conftest import CHURN
 HEAVY = ("torch", "pandas", "sklearn", "onnx", "onnxruntime", "numpy", "mlflow")
 
 
-@pytest.mark.parametrize("argv", [
-    ["--help"],
-    ["config", "render", str(CHURN / "config.yaml")],
-    ["config", "schema"],
-    ["init-config", str(CHURN / "churn.csv"), "--target", "churn"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["config", "render", str(CHURN / "config.yaml")],
+        ["config", "schema"],
+        ["init-config", str(CHURN / "churn.csv"), "--target", "churn"],
+    ],
+)
 def test_light_commands_import_nothing_heavy(argv):
     _assert_light(argv)
 
@@ -56,7 +59,6 @@ def _assert_light(argv) -> str:
 
 def test_config_render_fills_every_default():
     import yaml
-
     from typer.testing import CliRunner
 
     from toolkit.cli.main import app

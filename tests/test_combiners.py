@@ -9,10 +9,10 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import PENGUINS
-from toolkit.nn.combiners import ConcatCombiner, TransformerBlock, TransformerCombiner
 from toolkit.config.combiners import ConcatCombinerConfig as ConcatConfig
 from toolkit.config.combiners import TransformerCombinerConfig as TransformerConfig
 from toolkit.config.schema import load_config
+from toolkit.nn.combiners import ConcatCombiner, TransformerBlock, TransformerCombiner
 
 WIDTHS = [1, 4, 3, 8]  # a binary, a piecewise number, two category embeddings
 
@@ -23,6 +23,7 @@ def encoded(n: int, widths=WIDTHS, seed: int = 0) -> list[torch.Tensor]:
 
 
 # ---- shapes ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("n", [1, 7])
@@ -65,7 +66,7 @@ def test_rows_do_not_see_each_other():
     xs = encoded(9)
     with torch.no_grad():
         together = combiner(xs)
-        alone = torch.cat([combiner([x[i:i + 1] for x in xs]) for i in range(9)])
+        alone = torch.cat([combiner([x[i : i + 1] for x in xs]) for i in range(9)])
     torch.testing.assert_close(together, alone, rtol=0, atol=1e-6)
 
 
@@ -85,6 +86,7 @@ def test_concat_takes_the_sum_of_widths():
 
 
 # ---- config ---------------------------------------------------------------
+
 
 def _penguins(**combiner) -> dict:
     cfg = yaml.safe_load((PENGUINS / "config.yaml").read_text())
@@ -112,8 +114,9 @@ def test_d_token_not_divisible_by_heads_is_a_cli_error_naming_the_yaml_path(tmp_
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("key, value", [("num_layers", 0), ("d_token", 0), ("num_heads", -1),
-                                        ("attention_dropout", 1.0)])
+@pytest.mark.parametrize(
+    "key, value", [("num_layers", 0), ("d_token", 0), ("num_heads", -1), ("attention_dropout", 1.0)]
+)
 def test_out_of_range_transformer_keys_name_the_key(tmp_path, key, value):
     from toolkit.cli.main import app
 
@@ -136,9 +139,10 @@ def test_unknown_transformer_key_suggests_the_right_one(tmp_path):
 
 # ---- training ---------------------------------------------------------------
 
+
 def test_transformer_same_seed_gives_bit_identical_weights(tmp_path):
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     cfg = _penguins()
@@ -153,8 +157,8 @@ def test_transformer_same_seed_gives_bit_identical_weights(tmp_path):
 
 
 def test_transformer_learns_penguins():
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     model = train(_penguins())
@@ -164,13 +168,14 @@ def test_transformer_learns_penguins():
 
 # ---- export -----------------------------------------------------------------
 
+
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 def test_transformer_model_exports_with_a_dynamic_batch_axis(tmp_path):
     """torch.onnx.export(dynamo=True) of a whole TkModel; onnxruntime equals torch for 1 and 37 rows."""
     import onnxruntime as ort
 
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     cfg = _penguins()
@@ -180,14 +185,24 @@ def test_transformer_model_exports_with_a_dynamic_batch_axis(tmp_path):
 
     def inputs(n: int, seed: int) -> tuple[torch.Tensor, ...]:
         g = torch.Generator().manual_seed(seed)
-        return tuple(torch.randint(0, f.n_ids, (n,), generator=g) if f.pre_dtype == "int64"
-                     else torch.rand(n, f.output_width(), generator=g) for f in trained.inputs)
+        return tuple(
+            torch.randint(0, f.n_ids, (n,), generator=g)
+            if f.pre_dtype == "int64"
+            else torch.rand(n, f.output_width(), generator=g)
+            for f in trained.inputs
+        )
 
     batch = torch.export.Dim("batch", min=1)
     example = inputs(3, 0)
-    program = torch.onnx.export(model, example, dynamo=True, external_data=False, verbose=False,
-                                dynamic_shapes=(tuple({0: batch} for _ in example),),
-                                input_names=[f.config.name for f in trained.inputs])
+    program = torch.onnx.export(
+        model,
+        example,
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+        dynamic_shapes=(tuple({0: batch} for _ in example),),
+        input_names=[f.config.name for f in trained.inputs],
+    )
     path = tmp_path / "core.onnx"
     program.save(str(path), external_data=False)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

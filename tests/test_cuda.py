@@ -20,9 +20,10 @@ import pytest
 import torch
 import yaml
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="no CUDA device: torch.cuda.is_available() is False; these tests train "
-                                       "with trainer.device: cuda")
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="no CUDA device: torch.cuda.is_available() is False; these tests train with trainer.device: cuda",
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -33,7 +34,11 @@ BOUNDED = ("accuracy", "roc_auc", "f1", "r2", "jaccard", "precision", "recall", 
 def merge(base: dict, extra: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in extra.items():
-        same_type = isinstance(v, dict) and isinstance(out.get(k), dict) and v.get("type", out[k].get("type")) == out[k].get("type")
+        same_type = (
+            isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+            and v.get("type", out[k].get("type")) == out[k].get("type")
+        )
         out[k] = merge(out[k], v) if same_type else copy.deepcopy(v)  # another `type`: its own keys only
     return out
 
@@ -56,25 +61,44 @@ def all_types(n: int = 3000, seed: int = 0) -> tuple[dict, pd.DataFrame]:
     days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), unit="D")
     vec = [f"{p:.3f} {q:.3f} {p * q:.3f}" for p, q in zip(a, b)]
     series = [" ".join(f"{p + k * 0.1:.2f}" for k in range(int(q) % 6 + 2)) for p, q in zip(a, b)]
-    df = pd.DataFrame({
-        "a": a, "b": b, "color": color, "flag": flag.astype(str), "note": words, "tags_in": tags_in,
-        "day": days.strftime("%Y-%m-%d"), "vec": vec, "series": series,
-        "y_num": 3 * a + b + rng.normal(scale=0.1, size=n),
-        "y_bin": np.where(a + (color == "red") > 0.3, "yes", "no"),
-        "y_cat": np.where(b > 6.6, "high", np.where(b > 3.3, "mid", "low")),
-        "y_set": [", ".join(t for t, on in (("spicy", q > 6), ("red", c == "red"), ("gift", f)) if on)
-                  for q, c, f in zip(b, color, flag)],
-    })
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "color": color,
+            "flag": flag.astype(str),
+            "note": words,
+            "tags_in": tags_in,
+            "day": days.strftime("%Y-%m-%d"),
+            "vec": vec,
+            "series": series,
+            "y_num": 3 * a + b + rng.normal(scale=0.1, size=n),
+            "y_bin": np.where(a + (color == "red") > 0.3, "yes", "no"),
+            "y_cat": np.where(b > 6.6, "high", np.where(b > 3.3, "mid", "low")),
+            "y_set": [
+                ", ".join(t for t, on in (("spicy", q > 6), ("red", c == "red"), ("gift", f)) if on)
+                for q, c, f in zip(b, color, flag)
+            ],
+        }
+    )
     cfg = {
         "input_features": [
-            {"name": "a", "type": "number"}, {"name": "b", "type": "number"},
-            {"name": "color", "type": "category"}, {"name": "flag", "type": "binary"},
+            {"name": "a", "type": "number"},
+            {"name": "b", "type": "number"},
+            {"name": "color", "type": "category"},
+            {"name": "flag", "type": "binary"},
             {"name": "note", "type": "text", "preprocessing": {"max_length": 8}, "encoder": {"dropout": 0.0}},
-            {"name": "tags_in", "type": "set"}, {"name": "day", "type": "date"},
-            {"name": "vec", "type": "vector"}, {"name": "series", "type": "timeseries"}],
+            {"name": "tags_in", "type": "set"},
+            {"name": "day", "type": "date"},
+            {"name": "vec", "type": "vector"},
+            {"name": "series", "type": "timeseries"},
+        ],
         "output_features": [
-            {"name": "y_num", "type": "number"}, {"name": "y_bin", "type": "binary"},
-            {"name": "y_cat", "type": "category"}, {"name": "y_set", "type": "set"}],
+            {"name": "y_num", "type": "number"},
+            {"name": "y_bin", "type": "binary"},
+            {"name": "y_cat", "type": "category"},
+            {"name": "y_set", "type": "set"},
+        ],
         "preprocessing": {"split": {"type": "random", "ratios": [0.6, 0.2, 0.2], "seed": 1}},
         "combiner": {"type": "concat", "dropout": 0.0},
         "trainer": {"batch_size": 128},
@@ -83,15 +107,36 @@ def all_types(n: int = 3000, seed: int = 0) -> tuple[dict, pd.DataFrame]:
 
 
 NO_DROPOUT_TRANSFORMER = {"type": "transformer", "attention_dropout": 0.0, "ffn_dropout": 0.0, "residual_dropout": 0.0}
-TEXT = lambda enc: {"input_features": [{"name": "review", "type": "text",  # noqa: E731
-                                        "preprocessing": {"punctuation": False, "max_length": 64},
-                                        "encoder": {"dropout": 0.0, **enc}}]}
+
+
+def TEXT(enc):
+    return {
+        "input_features": [
+            {
+                "name": "review",
+                "type": "text",
+                "preprocessing": {"punctuation": False, "max_length": 64},
+                "encoder": {"dropout": 0.0, **enc},
+            }
+        ]
+    }
+
 
 CASES = {
     "churn": lambda: example("churn"),
-    "reviews": lambda: example("reviews", {"input_features": [{
-        "name": "review", "type": "text", "preprocessing": {"punctuation": False, "ngrams": 2, "max_length": 256},
-        "encoder": {"type": "embed", "dim": 64, "dropout": 0.0}}]}),
+    "reviews": lambda: example(
+        "reviews",
+        {
+            "input_features": [
+                {
+                    "name": "review",
+                    "type": "text",
+                    "preprocessing": {"punctuation": False, "ngrams": 2, "max_length": 256},
+                    "encoder": {"type": "embed", "dim": 64, "dropout": 0.0},
+                }
+            ]
+        },
+    ),
     "diamonds": lambda: example("diamonds"),
     "penguins": lambda: example("penguins", {"combiner": {"dropout": 0.0}}),
     "combiner_transformer": lambda: example("diamonds", {"combiner": NO_DROPOUT_TRANSFORMER}, rows=12_000),
@@ -103,8 +148,8 @@ CASES = {
 
 
 def trained(cfg: dict, df: pd.DataFrame, device: str, output=None, epochs: int = 2, **trainer):
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     cfg = merge(cfg, {"trainer": {"device": device, "epochs": epochs, **trainer}})

@@ -14,20 +14,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.data import coerce
-from toolkit.common import log
 from toolkit import train
+from toolkit.common import log
 from toolkit.config.schema import validate_config
+from toolkit.data import coerce
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
 from toolkit.features.date import render
 from toolkit.features.date_parse import CYCLES, EPOCH_PATTERN, ISO_FORMATS, PARTS, parse
 from toolkit.features.pregraph import Preprocessor
 
-FORMATS = ["%Y-%m-%d", "%d/%m/%Y %H:%M", "%m.%d.%Y %H:%M:%S", "%H:%M:%S on %d %m %Y", "T%Yx%d%%%m",
-           "%Y-%m-%d %H:%M:%S.%f", "%d %m"]
-TRAIN = np.array(["2024-01-31", "2023-12-25 08:30", "", "2024-02-29T23:59:59", "nonsense", "2020-06-15 12:00:00.25",
-                  "2024-02-30", "1999-01-01"], dtype=object)
+FORMATS = [
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M",
+    "%m.%d.%Y %H:%M:%S",
+    "%H:%M:%S on %d %m %Y",
+    "T%Yx%d%%%m",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%d %m",
+]
+TRAIN = np.array(
+    [
+        "2024-01-31",
+        "2023-12-25 08:30",
+        "",
+        "2024-02-29T23:59:59",
+        "nonsense",
+        "2020-06-15 12:00:00.25",
+        "2024-02-30",
+        "1999-01-01",
+    ],
+    dtype=object,
+)
 
 
 def oracle_parts(s: str, fmt: str) -> dict[str, float] | None:
@@ -43,7 +61,7 @@ def oracle_parts(s: str, fmt: str) -> dict[str, float] | None:
         if any(c.isdigit() and c not in "0123456789" for c in s):
             return None  # tk reads only ASCII digits (documented in date_parse)
         dt = None
-        for f in (ISO_FORMATS if fmt == "iso" else [fmt]):
+        for f in ISO_FORMATS if fmt == "iso" else [fmt]:
             try:
                 dt = datetime.strptime(s, f)
                 break
@@ -52,9 +70,17 @@ def oracle_parts(s: str, fmt: str) -> dict[str, float] | None:
         if dt is None:
             return None
     days = (dt.date() - datetime(1970, 1, 1).date()).days
-    return {"year": dt.year, "month": dt.month, "day": dt.day, "weekday": dt.weekday(),
-            "day_of_year": dt.timetuple().tm_yday, "hour": dt.hour, "minute": dt.minute, "second": dt.second,
-            "elapsed_days": days + (dt.hour * 3600 + dt.minute * 60 + dt.second) / 86400}
+    return {
+        "year": dt.year,
+        "month": dt.month,
+        "day": dt.day,
+        "weekday": dt.weekday(),
+        "day_of_year": dt.timetuple().tm_yday,
+        "hour": dt.hour,
+        "minute": dt.minute,
+        "second": dt.second,
+        "elapsed_days": days + (dt.hour * 3600 + dt.minute * 60 + dt.second) / 86400,
+    }
 
 
 def check_parse(values: list[str], fmt: str) -> None:
@@ -72,20 +98,46 @@ def check_parse(values: list[str], fmt: str) -> None:
 def _num(lo: int, hi: int):
     """An integer in [lo, hi] written with 1 to 4 digits, zero-padded or not."""
     return st.tuples(st.integers(lo, hi), st.sampled_from(["{}", "{:02d}", " {}", "{:04d}"])).map(
-        lambda t: t[1].format(t[0]))
+        lambda t: t[1].format(t[0])
+    )
 
 
 def _fill(fmt: str, values: dict[str, str]) -> str:
     return re.sub(r"%([YmdHMSf%])", lambda m: "%" if m.group(1) == "%" else values[m.group(1)], fmt)
 
 
-shaped = st.builds(lambda fmt, y, m, d, hh, mm, ss, sep, noise: (fmt, _fill(fmt, dict(
-    Y=y, m=m, d=d, H=hh, M=mm, S=ss, f="5")).replace(" ", sep) + noise),
-    st.sampled_from(FORMATS), _num(0, 10000), _num(0, 13), _num(0, 32), _num(0, 24), _num(0, 60), _num(0, 61),
-    st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000"]), st.sampled_from(["", "", "", " ", "Z", "x", "0"]))
-junk = st.text(max_size=25) | st.sampled_from(["", " ", "2024-02-30", "0000-01-01", "9999-12-31 23:59:59",
-                                                "2016-12-31 23:59:60", "1e30", "NaN", "２０２４-01-01", "x" * 5000,
-                                                "2024-01-31T10:20Z", "2024-01-31 10:20:30.5z", "2024-01-31Z"])
+shaped = st.builds(
+    lambda fmt, y, m, d, hh, mm, ss, sep, noise: (
+        fmt,
+        _fill(fmt, dict(Y=y, m=m, d=d, H=hh, M=mm, S=ss, f="5")).replace(" ", sep) + noise,
+    ),
+    st.sampled_from(FORMATS),
+    _num(0, 10000),
+    _num(0, 13),
+    _num(0, 32),
+    _num(0, 24),
+    _num(0, 60),
+    _num(0, 61),
+    st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000"]),
+    st.sampled_from(["", "", "", " ", "Z", "x", "0"]),
+)
+junk = st.text(max_size=25) | st.sampled_from(
+    [
+        "",
+        " ",
+        "2024-02-30",
+        "0000-01-01",
+        "9999-12-31 23:59:59",
+        "2016-12-31 23:59:60",
+        "1e30",
+        "NaN",
+        "２０２４-01-01",
+        "x" * 5000,
+        "2024-01-31T10:20Z",
+        "2024-01-31 10:20:30.5z",
+        "2024-01-31Z",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,12 +147,21 @@ def test_strptime_formats_parse_as_python_does(rows, extra):
         check_parse([s for f, s in rows if f == fmt] + extra, fmt)
 
 
-iso_shaped = st.builds(lambda y, m, d, t, hh, mm, ss, frac: f"{y}-{m}-{d}" + (
-    "" if t == "" else f"{t}{hh}:{mm}" + ("" if ss is None else f":{ss}" + frac)),
-    _num(0, 10000), _num(0, 13), _num(0, 32), st.sampled_from(["", "T", "t", " ", "  ", "_"]),
-    _num(0, 24), _num(0, 60), st.none() | _num(0, 61),
-    st.sampled_from(["", ".5", ".123456", ".1234567", ".", "Z", "z", ".5Z", "+02:00", "ZZ", " Z", "+00:00",
-                     ".25+00:00", "+0000"]))
+iso_shaped = st.builds(
+    lambda y, m, d, t, hh, mm, ss, frac: (
+        f"{y}-{m}-{d}" + ("" if t == "" else f"{t}{hh}:{mm}" + ("" if ss is None else f":{ss}" + frac))
+    ),
+    _num(0, 10000),
+    _num(0, 13),
+    _num(0, 32),
+    st.sampled_from(["", "T", "t", " ", "  ", "_"]),
+    _num(0, 24),
+    _num(0, 60),
+    st.none() | _num(0, 61),
+    st.sampled_from(
+        ["", ".5", ".123456", ".1234567", ".", "Z", "z", ".5Z", "+02:00", "ZZ", " Z", "+00:00", ".25+00:00", "+0000"]
+    ),
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -109,9 +170,33 @@ def test_iso_parses_as_python_strptime_of_the_iso_forms(values):
     check_parse(values, "iso")
 
 
-epoch_values = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-10**12, 10**12) | st.sampled_from(
-    [0, -1, 1e30, -1e30, 253402300799, 253402300800, -62135596800, -62135596801, 86399.999, -0.5, "1_000",
-     "0x10", " 5", "1e400", "1" * 25, ".5", "5.", "+7", "1E+05"])
+epoch_values = (
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(10**12), 10**12)
+    | st.sampled_from(
+        [
+            0,
+            -1,
+            1e30,
+            -1e30,
+            253402300799,
+            253402300800,
+            -62135596800,
+            -62135596801,
+            86399.999,
+            -0.5,
+            "1_000",
+            "0x10",
+            " 5",
+            "1e400",
+            "1" * 25,
+            ".5",
+            "5.",
+            "+7",
+            "1E+05",
+        ]
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -121,8 +206,19 @@ def test_epoch_seconds_parse_as_python_datetime(values):
 
 
 def test_hostile_values_are_missing_not_errors():
-    values = ["", "2024-02-30", "2023-02-29", "2024-13-01", "0000-01-01", "2016-12-31 23:59:60", "1e30", "NaN",
-              "9999-12-31 23:59:59", "0001-01-01", "2024-02-29"]
+    values = [
+        "",
+        "2024-02-30",
+        "2023-02-29",
+        "2024-13-01",
+        "0000-01-01",
+        "2016-12-31 23:59:60",
+        "1e30",
+        "NaN",
+        "9999-12-31 23:59:59",
+        "0001-01-01",
+        "2024-02-29",
+    ]
     got = parse(np.array(values, dtype=object), "iso")
     assert np.isnan(got["year"][:8]).all()
     assert got["year"][8:].tolist() == [9999, 1, 2024] and got["weekday"][10] == 3  # 2024-02-29: a Thursday
@@ -176,8 +272,12 @@ def roundtrip(f):
     return type(f).from_state(f.config, json.loads(json.dumps(f.state())))
 
 
-VARIANTS = [({}, {}), ({"parts": ["weekday", "hour", "elapsed_days"]}, {"type": "passthrough"}),
-            ({"cyclical": False}, {"type": "dense", "size": 4}), ({"format": "%Y-%m-%d"}, {"bins": 3})]
+VARIANTS = [
+    ({}, {}),
+    ({"parts": ["weekday", "hour", "elapsed_days"]}, {"type": "passthrough"}),
+    ({"cyclical": False}, {"type": "dense", "size": 4}),
+    ({"format": "%Y-%m-%d"}, {"bins": 3}),
+]
 
 
 @settings(max_examples=30, deadline=None)
@@ -218,8 +318,11 @@ def test_default_parts_follow_the_format():
 
 
 def test_every_edge_value_gives_finite_columns_and_a_flag():
-    for fmt, train_values in [("iso", TRAIN), ("%d/%m/%Y %H:%M", ["31/01/2024 10:00", "01/02/2023 23:59"]),
-                              ("epoch", ["0", "1700000000", "86400.5"])]:
+    for fmt, train_values in [
+        ("iso", TRAIN),
+        ("%d/%m/%Y %H:%M", ["31/01/2024 10:00", "01/02/2023 23:59"]),
+        ("epoch", ["0", "1700000000", "86400.5"]),
+    ]:
         f = make({"format": fmt}).fit(np.array(train_values, dtype=object))
         edges = f.edge_values()
         out = run(f, edges)
@@ -234,10 +337,17 @@ def test_every_edge_value_gives_finite_columns_and_a_flag():
     assert make({"format": "epoch"}).fit(np.array(["0"], dtype=object)).form_field()["control"] == "number"
 
 
-@pytest.mark.parametrize("pre, where", [
-    ({"format": "%b %d %Y"}, "%b"), ({"format": "%Y%m%d"}, "nothing between"),
-    ({"format": "%Y-%m-%d", "parts": ["hour"]}, "need a time of day"), ({"format": "%Y/%Y"}, "twice"),
-    ({"parts": []}, "parts is empty"), ({"format": "hello"}, "no %Y")])
+@pytest.mark.parametrize(
+    "pre, where",
+    [
+        ({"format": "%b %d %Y"}, "%b"),
+        ({"format": "%Y%m%d"}, "nothing between"),
+        ({"format": "%Y-%m-%d", "parts": ["hour"]}, "need a time of day"),
+        ({"format": "%Y/%Y"}, "twice"),
+        ({"parts": []}, "parts is empty"),
+        ({"format": "hello"}, "no %Y"),
+    ],
+)
 def test_config_errors_name_the_yaml_path(pre, where):
     with pytest.raises(TkError) as e:
         make(pre)
@@ -258,8 +368,11 @@ def test_train_end_to_end_with_model_onnx_parity(tmp_path):
     y = (when.day_of_week >= 5) * 3.0 + np.sin(2 * np.pi * when.month / 12) + rng.normal(0, 0.1, n)
     raw = when.strftime("%d/%m/%Y %H:%M").to_numpy().astype(object)
     raw[:4] = ["", "30/02/2024 10:00", "garbage", "1/1/2020 0:00"]
-    cfg = {"input_features": [{"name": "when", "type": "date", "preprocessing": {"format": "%d/%m/%Y %H:%M"}}],
-           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 15}}
+    cfg = {
+        "input_features": [{"name": "when", "type": "date", "preprocessing": {"format": "%d/%m/%Y %H:%M"}}],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 15},
+    }
     model = train(cfg, pd.DataFrame({"when": raw, "y": y}), output=tmp_path / "m")
     assert (tmp_path / "m" / "model.onnx").exists()
     assert model.stats["metrics"]["validation"]["y"]["r2"] > 0.7

@@ -9,16 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_edge_node import (BACKENDS, assert_same, flags_for, json_column, node_bin,  # noqa: F401
-                                  run_predict, write_json)
+from tests.test_edge_node import BACKENDS, assert_same, flags_for, json_column, node_bin, run_predict, write_json  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def model_and_rows(tmp_path_factory):
-    from toolkit.common import log
-    from toolkit.features import columns as prepare
     from toolkit import train
+    from toolkit.common import log
     from toolkit.export.parity import concat_columns
+    from toolkit.features import columns as prepare
 
     log.quiet = True
     rng = np.random.default_rng(0)
@@ -26,18 +25,25 @@ def model_and_rows(tmp_path_factory):
     when = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 2 * 365 * 86400, n), "s")
     vec = rng.normal(size=(n, 3))
     series = [rng.normal(size=k) for k in rng.integers(1, 9, n)]
-    df = pd.DataFrame({
-        "when": when.strftime("%Y-%m-%dT%H:%M:%S"),
-        "stamp": [str(int(t.timestamp())) for t in when],
-        "v": [" ".join(f"{x:.3f}" for x in r) for r in vec],
-        "s": [",".join(f"{x:.3f}" for x in s) for s in series],
-        "y": np.where((when.day_of_week >= 5) ^ (vec[:, 0] > 0), "yes", "no")})
-    cfg = {"input_features": [{"name": "when", "type": "date"},
-                              {"name": "stamp", "type": "date", "preprocessing": {"format": "epoch"}},
-                              {"name": "v", "type": "vector"},
-                              {"name": "s", "type": "timeseries", "preprocessing": {"delimiter": ","},
-                               "encoder": {"type": "gru"}}],
-           "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
+    df = pd.DataFrame(
+        {
+            "when": when.strftime("%Y-%m-%dT%H:%M:%S"),
+            "stamp": [str(int(t.timestamp())) for t in when],
+            "v": [" ".join(f"{x:.3f}" for x in r) for r in vec],
+            "s": [",".join(f"{x:.3f}" for x in s) for s in series],
+            "y": np.where((when.day_of_week >= 5) ^ (vec[:, 0] > 0), "yes", "no"),
+        }
+    )
+    cfg = {
+        "input_features": [
+            {"name": "when", "type": "date"},
+            {"name": "stamp", "type": "date", "preprocessing": {"format": "epoch"}},
+            {"name": "v", "type": "vector"},
+            {"name": "s", "type": "timeseries", "preprocessing": {"delimiter": ","}, "encoder": {"type": "gru"}},
+        ],
+        "output_features": [{"name": "y", "type": "binary"}],
+        "trainer": {"epochs": 3},
+    }
     out = tmp_path_factory.mktemp("edge_dates") / "m"
     model = train(cfg, df, output=out)
     pools = {f.config.source: f.edge_values() for f in model.inputs}  # every edge value of every input

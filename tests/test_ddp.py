@@ -50,8 +50,13 @@ def test_two_processes_match_one(churn_cfg, tmp_path):
 
     log.quiet = True
     one = api.train(churn_cfg, output=tmp_path / "one", stream=True)
-    run = subprocess.run(tk("train", str(churn_cfg), "-o", str(tmp_path / "two"), "--nproc", "2"),
-                         capture_output=True, text=True, timeout=300, env=_env())
+    run = subprocess.run(
+        tk("train", str(churn_cfg), "-o", str(tmp_path / "two"), "--nproc", "2"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     # only rank 0 logs and prints the summary table
     assert run.stderr.count(SUMMARY) == 1 and run.stderr.count("epoch   1/5") == 1, run.stderr[-3000:]
@@ -101,8 +106,9 @@ def _start_and_signal(argv: list[str], state: Path, epoch: int, sig: int):
     """Start a `--nproc 2` run, send `sig` to its launcher once the checkpoint holds `epoch`;
     returns (launcher exit code, stderr, the epoch checkpointed, whether the workers were gone
     within 10 s). Any process left is killed by PID."""
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env=_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=_env(), start_new_session=True
+    )
     workers: list[int] = []
     done = 0
     try:
@@ -140,8 +146,13 @@ def test_a_killed_two_process_run_resumes_on_both_ranks(tmp_path):
     cfg["preprocessing"]["split"]["type"] = "random"  # what streaming draws (no warning to filter out)
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    subprocess.run(tk("train", str(path), "-o", str(tmp_path / "straight"), "--nproc", "2", "-q"),
-                   check=True, timeout=300, env=_env(), capture_output=True)
+    subprocess.run(
+        tk("train", str(path), "-o", str(tmp_path / "straight"), "--nproc", "2", "-q"),
+        check=True,
+        timeout=300,
+        env=_env(),
+        capture_output=True,
+    )
 
     out, state = tmp_path / "killed", tmp_path / "killed.checkpoint" / "state.json"
     train = tk("train", str(path), "-o", str(out), "--nproc", "2", "-q")
@@ -153,7 +164,8 @@ def test_a_killed_two_process_run_resumes_on_both_ranks(tmp_path):
     rc, err, epoch, workers_gone = _start_and_signal(train + ["--resume"], state, 6, signal.SIGTERM)
     assert rc == 143 and 6 <= epoch < 30, (rc, epoch, err[-2000:])
     assert "Traceback" not in err and [line for line in err.splitlines() if line.strip()] == [
-        "error: --nproc 2: stopped by SIGTERM; the workers were stopped"], err[-2000:]
+        "error: --nproc 2: stopped by SIGTERM; the workers were stopped"
+    ], err[-2000:]
     assert workers_gone and not out.exists()
 
     resumed = subprocess.run(train + ["--resume"], capture_output=True, text=True, timeout=180, env=_env())

@@ -43,14 +43,21 @@ def flags_for(backend: str) -> list[str]:
     """predict.js flags for a backend; skips when its npm package is not installed."""
     package = PACKAGE[backend]
     if not (EDGE / "node_modules" / package / "package.json").exists():
-        pytest.skip(f"{package} not installed in examples/edge/node: run `sh examples/edge/node/install.sh` "
-                    "(npm ci from the committed package-lock.json; `make test` runs it)")
+        pytest.skip(
+            f"{package} not installed in examples/edge/node: run `sh examples/edge/node/install.sh` "
+            "(npm ci from the committed package-lock.json; `make test` runs it)"
+        )
     return BACKENDS[backend]
 
 
 def run_predict(node: str, model, rows, *flags: str, expect_ok: bool = True) -> dict | subprocess.CompletedProcess:
-    proc = subprocess.run([node, str(PREDICT), str(model), str(rows), *flags],
-                          capture_output=True, text=True, encoding="utf-8", timeout=180)
+    proc = subprocess.run(
+        [node, str(PREDICT), str(model), str(rows), *flags],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=180,
+    )
     if not expect_ok:
         return proc
     assert proc.returncode == 0, f"predict.js {' '.join(flags)} failed (rc {proc.returncode}):\n{proc.stderr}"
@@ -60,8 +67,10 @@ def run_predict(node: str, model, rows, *flags: str, expect_ok: bool = True) -> 
 def json_column(values: np.ndarray) -> list:
     """A raw column as JSON: NaN → null, ±inf → "Infinity" / "-Infinity" (JSON has neither)."""
     if values.dtype.kind == "f":
-        return [None if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else v
-                for v in values.astype(np.float64).tolist()]
+        return [
+            None if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else v
+            for v in values.astype(np.float64).tolist()
+        ]
     return [str(v) for v in values.tolist()]
 
 
@@ -84,8 +93,10 @@ def assert_same(got: dict, want: dict, backend: str) -> None:
         if expected.dtype.kind in "OUSbiu":
             have = np.asarray(got[name], dtype=object).reshape(expected.shape)
             bad = np.flatnonzero((have != expected.astype(object)).reshape(-1))
-            assert not len(bad), (f"{backend}: {name}: {len(bad)} mismatch(es); first at flat index {bad[0]}: "
-                                  f"{have.reshape(-1)[bad[0]]!r} != {expected.reshape(-1)[bad[0]]!r}")
+            assert not len(bad), (
+                f"{backend}: {name}: {len(bad)} mismatch(es); first at flat index {bad[0]}: "
+                f"{have.reshape(-1)[bad[0]]!r} != {expected.reshape(-1)[bad[0]]!r}"
+            )
         else:
             have = np.array(null_to_nan(got[name]), dtype=np.float64)
             assert have.shape == expected.shape, f"{backend}: {name}: shape {have.shape} != {expected.shape}"
@@ -96,6 +107,7 @@ def assert_same(got: dict, want: dict, backend: str) -> None:
 
 
 # ---- the churn model ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def churn_edge(node_bin, churn_model, tmp_path_factory):
@@ -136,7 +148,7 @@ def test_records_are_coerced_like_the_python_predictor(node_bin, churn_edge, tmp
     sample = pd.read_csv(CHURN / "sample.csv", dtype=str, keep_default_na=False).head(5)
     records = sample.to_dict(orient="records")  # every value a string, as a form would send it
     records += [
-        {},                                                    # every field missing
+        {},  # every field missing
         {"tenure": None, "contract": "never seen", "female": 1, "partner": True},
         {"tenure": " 12 ", "monthly_charges": "NaN", "total_charges": "-Infinity", "senior_citizen": 0.0},
         {"tenure": 3, "contract": "Month-to-month", "payment_method": "日本語 😀", "unused": [1, 2]},
@@ -169,16 +181,17 @@ def test_zero_rows_give_empty_outputs(node_bin, churn_edge, tmp_path, backend):
 
 # ---- a gbm model: the trees (ai.onnx.ml 5 TreeEnsemble) between the same pre and post graphs ----
 
+
 @pytest.fixture(scope="module")
 def gbm_edge(node_bin, tmp_path_factory):
     """(model.onnx path, rows.json path, raw columns) of churn trained with model_type gbm."""
     import pandas as pd
     import yaml
 
-    from toolkit.common import log
-    from toolkit.features import columns as prepare
     from toolkit import train
+    from toolkit.common import log
     from toolkit.export.parity import concat_columns, edge_columns
+    from toolkit.features import columns as prepare
 
     log.quiet = True
     cfg = yaml.safe_load((CHURN / "config.yaml").read_text())
@@ -206,6 +219,7 @@ def test_gbm_parity_with_python_onnxruntime(node_bin, gbm_edge, backend):
 
 # ---- the string ops tk's recipes use (text and set features included) -----------------------
 
+
 def string_ops_model(path) -> None:
     """One graph over x: string [N] with an output per op of ONNX_RECIPES.md that takes strings."""
     import onnx
@@ -220,19 +234,44 @@ def string_ops_model(path) -> None:
     ml, ms = "ai.onnx.ml", "com.microsoft"
     nodes = [
         node("StringNormalizer", ["x"], ["lower"], case_change_action="LOWER", locale="C.UTF-8"),
-        node("LabelEncoder", ["lower"], ["ids"], ml, keys_tensor=tensor("k", ["", "a", "b", "ünï", "日本語"], "string"),
-             values_tensor=tensor("v", np.array([0, 2, 3, 4, 5], np.int64)),
-             default_tensor=tensor("d", np.array([1], np.int64))),
-        node("LabelEncoder", ["x"], ["ids_legacy"], ml, keys_strings=["a", "b"], values_int64s=[2, 3],
-             default_int64=1),
-        node("LabelEncoder", ["lower"], ["yes"], ml, keys_tensor=tensor("k", ["yes", "no"], "string"),
-             values_tensor=tensor("v", np.array([1, 0], np.float32)),
-             default_tensor=tensor("d", np.array([np.nan], np.float32))),
-        node("LabelEncoder", ["ids"], ["label"], ml, keys_tensor=tensor("k", np.arange(6, dtype=np.int64)),
-             values_tensor=tensor("v", ["", "?", "A", "B", "Ü", "日"], "string"),
-             default_tensor=tensor("d", [""], "string")),
-        node("Tokenizer", ["x"], ["tokens"], ms, tokenexp=r"[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]", mark=0,
-             pad_value="", mincharnum=1),
+        node(
+            "LabelEncoder",
+            ["lower"],
+            ["ids"],
+            ml,
+            keys_tensor=tensor("k", ["", "a", "b", "ünï", "日本語"], "string"),
+            values_tensor=tensor("v", np.array([0, 2, 3, 4, 5], np.int64)),
+            default_tensor=tensor("d", np.array([1], np.int64)),
+        ),
+        node("LabelEncoder", ["x"], ["ids_legacy"], ml, keys_strings=["a", "b"], values_int64s=[2, 3], default_int64=1),
+        node(
+            "LabelEncoder",
+            ["lower"],
+            ["yes"],
+            ml,
+            keys_tensor=tensor("k", ["yes", "no"], "string"),
+            values_tensor=tensor("v", np.array([1, 0], np.float32)),
+            default_tensor=tensor("d", np.array([np.nan], np.float32)),
+        ),
+        node(
+            "LabelEncoder",
+            ["ids"],
+            ["label"],
+            ml,
+            keys_tensor=tensor("k", np.arange(6, dtype=np.int64)),
+            values_tensor=tensor("v", ["", "?", "A", "B", "Ü", "日"], "string"),
+            default_tensor=tensor("d", [""], "string"),
+        ),
+        node(
+            "Tokenizer",
+            ["x"],
+            ["tokens"],
+            ms,
+            tokenexp=r"[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]",
+            mark=0,
+            pad_value="",
+            mincharnum=1,
+        ),
         node("StringSplit", ["x"], ["words", "counts"]),
         node("RegexFullMatch", ["x"], ["numeric"], pattern=r"\s*[+-]?\d+(\.\d*)?\s*"),
         node("StringConcat", ["x", "lower"], ["concat"]),
@@ -240,21 +279,52 @@ def string_ops_model(path) -> None:
         node("Constant", [], ["empty"], value=tensor("empty", [""], "string")),
         node("Equal", ["x", "empty"], ["is_empty"]),
     ]
-    outs = {"lower": (T.STRING, ["N"]), "ids": (T.INT64, ["N"]), "ids_legacy": (T.INT64, ["N"]),
-            "yes": (T.FLOAT, ["N"]), "label": (T.STRING, ["N"]), "tokens": (T.STRING, ["N", "D"]),
-            "words": (T.STRING, ["N", "W"]), "counts": (T.INT64, ["N"]), "numeric": (T.BOOL, ["N"]),
-            "concat": (T.STRING, ["N"]), "hash": (T.UINT32, ["N"]), "is_empty": (T.BOOL, ["N"])}
-    graph = helper.make_graph(nodes, "string_ops", [helper.make_tensor_value_info("x", T.STRING, ["N"])],
-                              [helper.make_tensor_value_info(k, t, s) for k, (t, s) in outs.items()],
-                              value_info=[helper.make_tensor_value_info("tokens", T.STRING, ["N", "D"])])
-    model = helper.make_model(graph, ir_version=IR_VERSION,
-                              opset_imports=[helper.make_opsetid(d, v) for d, v in OPSETS.items()])
+    outs = {
+        "lower": (T.STRING, ["N"]),
+        "ids": (T.INT64, ["N"]),
+        "ids_legacy": (T.INT64, ["N"]),
+        "yes": (T.FLOAT, ["N"]),
+        "label": (T.STRING, ["N"]),
+        "tokens": (T.STRING, ["N", "D"]),
+        "words": (T.STRING, ["N", "W"]),
+        "counts": (T.INT64, ["N"]),
+        "numeric": (T.BOOL, ["N"]),
+        "concat": (T.STRING, ["N"]),
+        "hash": (T.UINT32, ["N"]),
+        "is_empty": (T.BOOL, ["N"]),
+    }
+    graph = helper.make_graph(
+        nodes,
+        "string_ops",
+        [helper.make_tensor_value_info("x", T.STRING, ["N"])],
+        [helper.make_tensor_value_info(k, t, s) for k, (t, s) in outs.items()],
+        value_info=[helper.make_tensor_value_info("tokens", T.STRING, ["N", "D"])],
+    )
+    model = helper.make_model(
+        graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid(d, v) for d, v in OPSETS.items()]
+    )
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
 
-STRINGS = ["Hello World", "", " ", "  a b ", "A", "b", "Ünï", "ÜNÏCÖDÉ façade", "日本語のテキスト 日本語",
-           "yes", "NO", " 3.5 ", "-2", "😀 x_y, z!", "<b>html</b><br />", "x" * 10_000]
+STRINGS = [
+    "Hello World",
+    "",
+    " ",
+    "  a b ",
+    "A",
+    "b",
+    "Ünï",
+    "ÜNÏCÖDÉ façade",
+    "日本語のテキスト 日本語",
+    "yes",
+    "NO",
+    " 3.5 ",
+    "-2",
+    "😀 x_y, z!",
+    "<b>html</b><br />",
+    "x" * 10_000,
+]
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
@@ -267,12 +337,12 @@ def test_string_ops_of_the_recipes_match_python(node_bin, tmp_path, backend):
     string_ops_model(path)
     write_json(rows, {"x": STRINGS})
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    want = dict(zip([o.name for o in session.get_outputs()],
-                    session.run(None, {"x": np.array(STRINGS, dtype=object)})))
+    want = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"x": np.array(STRINGS, dtype=object)})))
     assert_same(run_predict(node_bin, path, rows, *flags_for(backend)), want, backend)
 
 
 # ---- explanations: the file's explain branch (tk::explain = true) on the edge --------------------
+
 
 @pytest.mark.parametrize("model", ["churn_edge", "gbm_edge"])
 @pytest.mark.parametrize("backend", list(BACKENDS))

@@ -43,7 +43,7 @@ def shapley_brute_force(v, players: int) -> np.ndarray:
 @pytest.mark.parametrize("players,backgrounds", [(1, 1), (3, 2), (4, 1)])
 def test_the_exact_plan_gives_the_shapley_values_of_the_background_game(players, backgrounds):
     rng = np.random.default_rng(players)
-    table = rng.normal(size=(backgrounds, 2 ** players))  # any game: v_k(S) per background row k …
+    table = rng.normal(size=(backgrounds, 2**players))  # any game: v_k(S) per background row k …
     table[:, -1] = table[0, -1]  # … where the whole row reads no background: f(x)
     p = explain.plan(players, backgrounds)
     assert p.method == "exact"
@@ -93,18 +93,35 @@ def mixed_frame(n: int = 240) -> pd.DataFrame:
     dates = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, size=n), unit="D")
     vec = rng.normal(size=(n, 3))
     y = 3 * x + np.array(["good" in t for t in text]) * 2 + vec[:, 0] + np.array(["a" in t for t in tags])
-    return pd.DataFrame({"x": x, "kind": rng.choice(["p", "q"], size=n), "review": text, "tags": tags,
-                         "day": dates.strftime("%Y-%m-%d"), "v": [" ".join(f"{a:.3f}" for a in r) for r in vec],
-                         "s": [" ".join(f"{a:.3f}" for a in r[::-1]) for r in vec], "y": y * 100 + 50})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "kind": rng.choice(["p", "q"], size=n),
+            "review": text,
+            "tags": tags,
+            "day": dates.strftime("%Y-%m-%d"),
+            "v": [" ".join(f"{a:.3f}" for a in r) for r in vec],
+            "s": [" ".join(f"{a:.3f}" for a in r[::-1]) for r in vec],
+            "y": y * 100 + 50,
+        }
+    )
 
 
 def test_every_input_type_is_one_player_and_a_number_output_is_explained_in_its_units(tmp_path):
     log.quiet = True
-    cfg = {"input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"},
-                              {"name": "review", "type": "text"}, {"name": "tags", "type": "set"},
-                              {"name": "day", "type": "date"}, {"name": "v", "type": "vector"},
-                              {"name": "s", "type": "timeseries"}],
-           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 2, "batch_size": 64}}
+    cfg = {
+        "input_features": [
+            {"name": "x", "type": "number"},
+            {"name": "kind", "type": "category"},
+            {"name": "review", "type": "text"},
+            {"name": "tags", "type": "set"},
+            {"name": "day", "type": "date"},
+            {"name": "v", "type": "vector"},
+            {"name": "s", "type": "timeseries"},
+        ],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 2, "batch_size": 64},
+    }
     df = mixed_frame()
     model = train(cfg, df, output=tmp_path / "m")  # the save checks the explain branch's parity
     why = model.explain(df.head(20))
@@ -124,8 +141,14 @@ def strip_explanations(data: bytes) -> bytes:
     del g.node[:]
     g.node.extend(keep)
     for field in (g.output, g.input, g.initializer):
-        kept = [v for v in field if "::attributions" not in v.name and "::class_attributions" not in v.name
-                and v.name != "tk::explain" and not v.name.startswith("explain/")]
+        kept = [
+            v
+            for v in field
+            if "::attributions" not in v.name
+            and "::class_attributions" not in v.name
+            and v.name != "tk::explain"
+            and not v.name.startswith("explain/")
+        ]
         del field[:]
         field.extend(kept)
     kept = [m for m in proto.metadata_props if m.key != "tk.explain"]
@@ -148,16 +171,23 @@ def test_an_older_model_file_is_refused_in_one_line_and_rebuild_adds_explanation
     data = tmp_path / "rows.csv"
     pd.read_csv(CHURN / "churn.csv").head(30).to_csv(data, index=False)
     tk = [sys.executable, "-m", "toolkit.cli.main"]
-    proc = subprocess.run(tk + ["predict", str(old), "-d", str(data), "--explain"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        tk + ["predict", str(old), "-d", str(data), "--explain"], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert proc.returncode == 2 and proc.stderr.strip().endswith(f"tk export {old} --rebuild")
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
-    proc = subprocess.run(tk + ["export", str(old), "--rebuild", "-d", str(data)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        tk + ["export", str(old), "--rebuild", "-d", str(data)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "why.csv"
-    proc = subprocess.run(tk + ["predict", str(old), "-d", str(data), "--explain", "-o", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        tk + ["predict", str(old), "-d", str(data), "--explain", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     table = pd.read_csv(out)
     assert {"churn::label", "churn::why::tenure", "churn::why::contract"} <= set(table.columns) and len(table) == 30
@@ -180,13 +210,16 @@ def test_each_class_on_request_adds_up_to_its_logit_minus_its_baseline(penguins_
     from toolkit.features import columns as prepare
 
     pre = model.preprocessor.transform(prepare.input_columns(model.inputs, df, "penguins.csv"))
-    raw = predict_raw(model.model, [torch.from_numpy(np.ascontiguousarray(pre[f.config.name]))
-                                    for f in model.inputs])[0]
+    raw = predict_raw(model.model, [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in model.inputs])[
+        0
+    ]
     raw = np.asarray(raw, np.float64)
     for k, c in enumerate(classes):
         per_class = why[[f"species::why::{c}::{p}" for p in players]].to_numpy(np.float64)
         np.testing.assert_allclose(per_class.sum(axis=1), raw[:, k] - meta["baseline"]["species"][k], atol=1e-4)
     top = np.argmax(raw, axis=1)
     for i, k in enumerate(top):
-        np.testing.assert_allclose(why.loc[i, [f"species::why::{p}" for p in players]].to_numpy(np.float64),
-                                   why.loc[i, [f"species::why::{classes[k]}::{p}" for p in players]].to_numpy(np.float64))
+        np.testing.assert_allclose(
+            why.loc[i, [f"species::why::{p}" for p in players]].to_numpy(np.float64),
+            why.loc[i, [f"species::why::{classes[k]}::{p}" for p in players]].to_numpy(np.float64),
+        )

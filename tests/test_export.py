@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from toolkit.common import log
 from toolkit import train
 from toolkit.cli.main import app
+from toolkit.common import log
 from toolkit.runtime.predictor import Predictor, PredictorError
 
 
@@ -27,12 +27,18 @@ def mixed_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
     color = rng.choice(["red", "green", "blue", "Ünïcödé"], size=n)
     flag = rng.choice(["yes", "no"], size=n)
     score = x1 + (color == "red") * 1.5 - (flag == "yes") + rng.normal(scale=0.3, size=n)
-    df = pd.DataFrame({
-        "x1": x1, "x2": x2, "x3": rng.integers(0, 5, size=n).astype(float), "color": color, "flag": flag,
-        "y_bin": np.where(score > 0, "Yes", "No"),
-        "y_cat": np.select([score < -0.5, score < 0.8], ["low", "mid"], "high"),
-        "y_num": score * 10 + 3,
-    })
+    df = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": x2,
+            "x3": rng.integers(0, 5, size=n).astype(float),
+            "color": color,
+            "flag": flag,
+            "y_bin": np.where(score > 0, "Yes", "No"),
+            "y_cat": np.select([score < -0.5, score < 0.8], ["low", "mid"], "high"),
+            "y_num": score * 10 + 3,
+        }
+    )
     df.loc[::17, "x1"] = np.nan
     df.loc[::13, "color"] = None
     df.loc[::11, "flag"] = None
@@ -44,8 +50,12 @@ def mixed_config(outputs: list[dict]) -> dict:
         "input_features": [
             {"name": "x1", "type": "number"},
             {"name": "x2", "type": "number", "encoder": {"type": "passthrough"}},
-            {"name": "x3", "type": "number", "encoder": {"type": "dense", "size": 4},
-             "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"}},
+            {
+                "name": "x3",
+                "type": "number",
+                "encoder": {"type": "dense", "size": 4},
+                "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"},
+            },
             {"name": "color", "type": "category"},
             {"name": "color_onehot", "column": "color", "type": "category", "encoder": {"type": "onehot"}},
             {"name": "flag", "type": "binary"},
@@ -59,8 +69,11 @@ OUTPUTS = {
     "binary": [{"name": "y_bin", "type": "binary"}],
     "category": [{"name": "y_cat", "type": "category"}],
     "number": [{"name": "y_num", "type": "number"}],
-    "multi": [{"name": "y_bin", "type": "binary"}, {"name": "y_cat", "type": "category"},
-              {"name": "y_num", "type": "number", "loss": {"type": "huber"}}],
+    "multi": [
+        {"name": "y_bin", "type": "binary"},
+        {"name": "y_cat", "type": "category"},
+        {"name": "y_num", "type": "number", "loss": {"type": "huber"}},
+    ],
 }
 
 
@@ -79,7 +92,6 @@ def models(tmp_path_factory):
 def test_export_parity_on_edge_rows_for_every_type(models, kind):
     from toolkit.export import parity
     from toolkit.export.onnx import session
-
     from toolkit.runtime.explanations import info, switched
 
     model, path = models[kind]
@@ -99,13 +111,26 @@ def test_the_file_is_one_self_contained_graph_with_the_documented_interface(mode
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
     assert all(n.name for n in proto.graph.node), "every node is named"
     ins = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
-    assert ins == {"x1": onnx.TensorProto.FLOAT, "x2": onnx.TensorProto.FLOAT, "x3": onnx.TensorProto.FLOAT,
-                   "color": onnx.TensorProto.STRING, "flag": onnx.TensorProto.STRING}
+    assert ins == {
+        "x1": onnx.TensorProto.FLOAT,
+        "x2": onnx.TensorProto.FLOAT,
+        "x3": onnx.TensorProto.FLOAT,
+        "color": onnx.TensorProto.STRING,
+        "flag": onnx.TensorProto.STRING,
+    }
     assert "tk::explain" in {t.name for t in proto.graph.initializer}  # the explain switch: a constant, false
     outs = [o.name for o in proto.graph.output]
-    assert outs == ["y_bin::label", "y_bin::probabilities", "y_cat::label", "y_cat::probabilities",
-                    "y_num::value", "y_bin::attributions", "y_cat::attributions", "y_cat::class_attributions",
-                    "y_num::attributions"]
+    assert outs == [
+        "y_bin::label",
+        "y_bin::probabilities",
+        "y_cat::label",
+        "y_cat::probabilities",
+        "y_num::value",
+        "y_bin::attributions",
+        "y_cat::attributions",
+        "y_cat::class_attributions",
+        "y_num::attributions",
+    ]
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["tk.version"]
     classes = {o["name"]: o.get("classes") for o in json.loads(meta["tk.features"])["outputs"]}
@@ -135,8 +160,9 @@ def test_predictor_inputs_records_dict_and_frame_agree(models):
     columns = p.predict({c: df[c].tolist() for c in df.columns})
     assert [r["y_bin"]["label"] for r in records] == frame["y_bin::label"].tolist()
     assert [r["y_bin"]["label"] for r in columns] == frame["y_bin::label"].tolist()
-    np.testing.assert_allclose([r["y_bin"]["probabilities"]["Yes"] for r in records],
-                               frame["y_bin::probability::Yes"], atol=1e-7)
+    np.testing.assert_allclose(
+        [r["y_bin"]["probabilities"]["Yes"] for r in records], frame["y_bin::probability::Yes"], atol=1e-7
+    )
 
 
 def test_predictor_coerces_safely_and_names_bad_columns(models):
@@ -192,12 +218,24 @@ def test_cli_export_writes_a_parity_checked_file_and_quantizes(models, tmp_path,
     runner = CliRunner()
     df = mixed_frame(120, seed=3)
     df.to_csv(tmp_path / "d.csv", index=False)
-    plain = runner.invoke(app, ["export", str(path), "--onnx", str(tmp_path / "m.onnx"),
-                                "--dataset", str(tmp_path / "d.csv")])
+    plain = runner.invoke(
+        app, ["export", str(path), "--onnx", str(tmp_path / "m.onnx"), "--dataset", str(tmp_path / "d.csv")]
+    )
     assert plain.exit_code == 0, plain.output
     assert "parity on 144 rows" in plain.stderr and "0 label mismatches: ok" in plain.stderr
-    q = runner.invoke(app, ["export", str(path), "--onnx", str(tmp_path / "q.onnx"), "--quantize", "int8",
-                            "--dataset", str(tmp_path / "d.csv")])
+    q = runner.invoke(
+        app,
+        [
+            "export",
+            str(path),
+            "--onnx",
+            str(tmp_path / "q.onnx"),
+            "--quantize",
+            "int8",
+            "--dataset",
+            str(tmp_path / "d.csv"),
+        ],
+    )
     assert q.exit_code == 0, q.output
     assert "quantized int8" in q.stderr and "int8 y_bin: roc_auc" in q.stderr
     a, b = Predictor(tmp_path / "m.onnx").predict(df), Predictor(tmp_path / "q.onnx").predict(df)

@@ -38,27 +38,62 @@ TRAIN = {
     "number": np.array([1.0, 2.5, np.nan, 10.0, -3.0, 7.0, 2.5, 100.0], dtype=np.float32),
     "binary": np.array(["Yes", "no", "", "YES", "No", "yes", "n", "y"], dtype=object),
     "category": np.array(["DSL", "Fiber optic", "No", "DSL", "", "DSL", "No", "Ünïcödé 日本"], dtype=object),
-    "text": np.array(["Great sauce, great taste!", "Bad... very BAD.<br /><br />", "", "great value, good value",
-                      "Ünïcödé café 日本 日本 ΣΊΣΥΦΟΣ", "   ", "good\u00a0good İstanbul!", "x" * 10_000], dtype=object),
-    "set": np.array(["sauce, vegan", "vegan,gift ,  ", "", "sauce", "Ünï,日本", "sauce,,vegan", " gift ", "日本"],
-                    dtype=object),
-    "date": np.array(["2024-01-31", "", "2023-12-25 08:30", "nonsense", "2024-02-30", "1999-01-01",
-                      "2020-06-15T12:00:00Z", "2021-03-04"], dtype=object),
+    "text": np.array(
+        [
+            "Great sauce, great taste!",
+            "Bad... very BAD.<br /><br />",
+            "",
+            "great value, good value",
+            "Ünïcödé café 日本 日本 ΣΊΣΥΦΟΣ",
+            "   ",
+            "good\u00a0good İstanbul!",
+            "x" * 10_000,
+        ],
+        dtype=object,
+    ),
+    "set": np.array(
+        ["sauce, vegan", "vegan,gift ,  ", "", "sauce", "Ünï,日本", "sauce,,vegan", " gift ", "日本"], dtype=object
+    ),
+    "date": np.array(
+        [
+            "2024-01-31",
+            "",
+            "2023-12-25 08:30",
+            "nonsense",
+            "2024-02-30",
+            "1999-01-01",
+            "2020-06-15T12:00:00Z",
+            "2021-03-04",
+        ],
+        dtype=object,
+    ),
     "vector": np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object),
-    "timeseries": np.array(["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"],
-                           dtype=object),
+    "timeseries": np.array(
+        ["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"], dtype=object
+    ),
 }
-ENCODERS = {"number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}], "binary": [None],
-            "category": [{"type": "embed"}],
-            "text": [{"type": "embed"}, {"type": "embed", "embedding_lr": 10}, {"type": "cnn"},
-                     {"type": "transformer"}, {"type": "gru"}],
-            "set": [{"type": "embed"}, {"type": "multi_hot"}],
-            "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
-            "vector": [{"type": "dense"}, {"type": "passthrough"}],
-            "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}]}
+ENCODERS = {
+    "number": [{"type": "piecewise", "bins": 4}, {"type": "passthrough"}],
+    "binary": [None],
+    "category": [{"type": "embed"}],
+    "text": [
+        {"type": "embed"},
+        {"type": "embed", "embedding_lr": 10},
+        {"type": "cnn"},
+        {"type": "transformer"},
+        {"type": "gru"},
+    ],
+    "set": [{"type": "embed"}, {"type": "multi_hot"}],
+    "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
+    "vector": [{"type": "dense"}, {"type": "passthrough"}],
+    "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}],
+}
 #: preprocessing variants the text and set oracles are checked under
-TEXT_PREPROCESSING = [{}, {"ngrams": 2, "min_count": 1, "max_length": 6},
-                      {"punctuation": False, "lowercase": False, "max_length": 3}]
+TEXT_PREPROCESSING = [
+    {},
+    {"ngrams": 2, "min_count": 1, "max_length": 6},
+    {"punctuation": False, "lowercase": False, "max_length": 3},
+]
 SET_PREPROCESSING = [{}, {"lowercase": True, "delimiter": "|"}, {"delimiter": " "}]
 
 
@@ -100,7 +135,7 @@ def oracle(feature, raw: np.ndarray) -> np.ndarray:
             ids = [vocab.get(t, 1) for t in tokens][:length]
             row = ids + [0] * (length - len(ids))
             if p.ngrams == 2:
-                head = tokens[:length + 1]
+                head = tokens[: length + 1]
                 pairs = [bigrams.get(f"{a} {b}", 0) for a, b in zip(head, head[1:])]
                 row += pairs + [0] * (length - len(pairs))
             rows.append(row)
@@ -148,9 +183,11 @@ def test_state_round_trips_through_json(type_):
 
 
 floats = st.floats(allow_nan=True, allow_infinity=True, width=32) | st.sampled_from(
-    [0.0, -0.0, 3.4e38, -3.4e38, 1e-45, 2.5, 100.0])
-texts = st.text(max_size=30) | st.sampled_from(["", " ", "DSL", "dsl", "Yes", "YES", "no", "n", "T",
-                                                 "1", "0", "Ünïcödé 日本", "x" * 10_000])
+    [0.0, -0.0, 3.4e38, -3.4e38, 1e-45, 2.5, 100.0]
+)
+texts = st.text(max_size=30) | st.sampled_from(
+    ["", " ", "DSL", "dsl", "Yes", "YES", "no", "n", "T", "1", "0", "Ünïcödé 日本", "x" * 10_000]
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -181,8 +218,22 @@ def test_category_onnx_equals_oracle(values):
 # Text from every assigned code point (RE2 in onnxruntime knows newer Unicode than
 # Python's unicodedata: unassigned code points may differ, see toolkit/features/text.py).
 free_text = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cn")), max_size=60) | st.sampled_from(
-    ["", " ", "\t\n", "\u00a0\u3000", "<b>Great</b><br /><br />taste!!", "ΟΔΟΣ Σ İ", "don't, can't; won't",
-     "a b " * 3000, "x" * 10_000, "😀 emoji 😀", "مرحبا بالعالم", "नमस्ते दुनिया", "3.5 1,000 _under_score_"])
+    [
+        "",
+        " ",
+        "\t\n",
+        "\u00a0\u3000",
+        "<b>Great</b><br /><br />taste!!",
+        "ΟΔΟΣ Σ İ",
+        "don't, can't; won't",
+        "a b " * 3000,
+        "x" * 10_000,
+        "😀 emoji 😀",
+        "مرحبا بالعالم",
+        "नमस्ते दुनिया",
+        "3.5 1,000 _under_score_",
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -195,9 +246,13 @@ def test_text_onnx_equals_oracle(values):
 
 
 members = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cn")), max_size=8) | st.sampled_from(
-    ["sauce", "vegan", "gift", "Vegan", " sauce ", "日本"])
-set_values = st.lists(members, max_size=5).map(lambda ms: st.sampled_from([",", "|", " ", ", "]).map(
-    lambda d: d.join(ms))).flatmap(lambda s: s)
+    ["sauce", "vegan", "gift", "Vegan", " sauce ", "日本"]
+)
+set_values = (
+    st.lists(members, max_size=5)
+    .map(lambda ms: st.sampled_from([",", "|", " ", ", "]).map(lambda d: d.join(ms)))
+    .flatmap(lambda s: s)
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -268,8 +323,9 @@ OUTPUT_TRAIN = {
 
 
 def make_output(type_: str):
-    cfg = validate_config({"input_features": [{"name": "x", "type": "number"}],
-                           "output_features": [{"name": "y", "type": type_}]})
+    cfg = validate_config(
+        {"input_features": [{"name": "x", "type": "number"}], "output_features": [{"name": "y", "type": type_}]}
+    )
     return OUTPUT_FEATURES[type_](cfg.output_features[0])
 
 
@@ -297,8 +353,11 @@ def test_output_type_details(type_):
     col = OUTPUT_TRAIN[type_]
     f = make_output(type_).fit(col)
     y = f.encode_target(col)
-    raw = np.random.default_rng(0).normal(size=y.shape if y.ndim == 2 or f.classes is None
-                                          or type_ == "binary" else (len(y), len(f.classes))).astype(np.float32)
+    raw = (
+        np.random.default_rng(0)
+        .normal(size=y.shape if y.ndim == 2 or f.classes is None or type_ == "binary" else (len(y), len(f.classes)))
+        .astype(np.float32)
+    )
     scores = f.score_raw(y, raw)
     outs = {f"y::{k}": v for k, v in f.predict(raw).items()}
     assert f.importance_score(y, outs) == pytest.approx(scores[f.importance_metric], nan_ok=True)

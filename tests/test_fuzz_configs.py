@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from tests.bad_input_helpers import clean, runner
 from tests.fuzz_strategies import BASE, COUNTS, DF, invalid_mutations, print_counts, valid_configs
-from toolkit.common import log
 from toolkit import train
 from toolkit.cli.main import app
+from toolkit.common import log
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -57,8 +57,9 @@ def test_random_invalid_configs_exit_2_naming_the_yaml_path(tmp_path_factory, da
     cfg_file = tmp / "cfg.yaml"
     cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
     note(cfg_file.read_text())
-    result = runner.invoke(app, ["train", str(cfg_file), "--dataset", str(data_csv),
-                                 "--output", str(tmp / "model"), "--quiet"])
+    result = runner.invoke(
+        app, ["train", str(cfg_file), "--dataset", str(data_csv), "--output", str(tmp / "model"), "--quiet"]
+    )
     escaped = result.exception if not isinstance(result.exception, SystemExit) else None
     stderr = clean(result.stderr)
     assert escaped is None, f"uncaught {type(escaped).__name__}: {escaped}\n{stderr}"

@@ -17,17 +17,20 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from tests.fuzz_strategies import COUNTS, DF, INPUT_COLUMNS, print_counts, record_batches
-from toolkit.common import log
 from toolkit import train
+from toolkit.common import log
 from toolkit.errors import TkError
 from toolkit.runtime.predictor import Predictor
-
 
 ROW_CONFIG = {
     "input_features": [
         {"name": "n1", "type": "number"},
-        {"name": "n2", "type": "number", "encoder": {"type": "dense", "size": 4},
-         "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"}},
+        {
+            "name": "n2",
+            "type": "number",
+            "encoder": {"type": "dense", "size": 4},
+            "preprocessing": {"normalization": "minmax", "missing_value_strategy": "median"},
+        },
         {"name": "b1", "type": "binary"},
         {"name": "c1", "type": "category"},
         {"name": "t1", "type": "text", "preprocessing": {"max_length": 16, "min_count": 1}},
@@ -72,7 +75,8 @@ def test_random_rows_predictor_equals_torch_or_both_name_the_column(row_model, r
     if onnx_err or torch_err:
         COUNTS["row_errors"] += 1
         assert onnx_err is not None and torch_err is not None, (
-            f"only one path raised: onnx={onnx_err!r} torch={torch_err!r}")
+            f"only one path raised: onnx={onnx_err!r} torch={torch_err!r}"
+        )
         for err in (onnx_err, torch_err):
             assert any(c in str(err) for c in INPUT_COLUMNS), f"error names no column: {err}"
         return

@@ -21,14 +21,13 @@ from pydantic import ValidationError
 
 from toolkit.errors import TkError
 from toolkit.features.binary import BinaryInput, BinaryInputConfig, BinaryOutput, BinaryOutputConfig
-from toolkit.features.category import (CategoryInput, CategoryInputConfig, CategoryOutput,
-                                       CategoryOutputConfig)
+from toolkit.features.category import CategoryInput, CategoryInputConfig, CategoryOutput, CategoryOutputConfig
 from toolkit.features.number import NumberInput, NumberInputConfig, NumberOutput, NumberOutputConfig
+from toolkit.features.pregraph import build_graph
 from toolkit.features.set import SetInput, SetInputConfig, SetOutput, SetOutputConfig
 from toolkit.models.gbm import GbmConfig, GbmModel, Layout, set_ml_opset
 from toolkit.models.gbm.objectives import score
 from toolkit.models.gbm.tree_check import read_booster
-from toolkit.features.pregraph import build_graph
 
 N_TRAIN, N_VAL, LEVELS = 1500, 400, 80
 TOL = 1e-5
@@ -44,21 +43,38 @@ def _raw(n: int, seed: int) -> dict[str, np.ndarray]:
     city = np.array([f"c{c}" for c in cat], dtype=object)
     city[rng.random(n) < 0.05] = ""
     flag = np.where(rng.random(n) < 0.4, "yes", "no").astype(object)
-    tags = np.array([",".join(t for t in ("red", "green", "blue") if rng.random() < 0.4) for _ in range(n)],
-                    dtype=object)
-    signal = (np.nan_to_num(x1, nan=1.0) + 0.8 * (cat % 4 == 0) - 0.6 * (cat % 7 == 1) + 0.5 * x2
-              + 0.5 * (flag == "yes") + 0.4 * np.char.count(tags.astype(str), "red") + rng.normal(size=n) * 0.4)
-    return {"x1": x1, "x2": x2, "city": city, "flag": flag, "tags": tags,
-            "yes": np.where(signal > 0.8, "yes", "no").astype(object),
-            "kind": np.array(["low", "mid", "high"], dtype=object)[np.digitize(signal, [0.3, 1.3])],
-            "amount": (3 * signal + 10).astype(np.float32)}
+    tags = np.array(
+        [",".join(t for t in ("red", "green", "blue") if rng.random() < 0.4) for _ in range(n)], dtype=object
+    )
+    signal = (
+        np.nan_to_num(x1, nan=1.0)
+        + 0.8 * (cat % 4 == 0)
+        - 0.6 * (cat % 7 == 1)
+        + 0.5 * x2
+        + 0.5 * (flag == "yes")
+        + 0.4 * np.char.count(tags.astype(str), "red")
+        + rng.normal(size=n) * 0.4
+    )
+    return {
+        "x1": x1,
+        "x2": x2,
+        "city": city,
+        "flag": flag,
+        "tags": tags,
+        "yes": np.where(signal > 0.8, "yes", "no").astype(object),
+        "kind": np.array(["low", "mid", "high"], dtype=object)[np.digitize(signal, [0.3, 1.3])],
+        "amount": (3 * signal + 10).astype(np.float32),
+    }
 
 
 def _inputs(train: dict[str, np.ndarray]):
     return [
         NumberInput(NumberInputConfig(name="x1", type="number")).fit(train["x1"]),  # piecewise [N, 8]
-        NumberInput(NumberInputConfig(name="x2", type="number", encoder={"type": "passthrough"},
-                                      preprocessing={"normalization": "none"})).fit(train["x2"]),
+        NumberInput(
+            NumberInputConfig(
+                name="x2", type="number", encoder={"type": "passthrough"}, preprocessing={"normalization": "none"}
+            )
+        ).fit(train["x2"]),
         CategoryInput(CategoryInputConfig(name="city", type="category")).fit(train["city"]),
         BinaryInput(BinaryInputConfig(name="flag", type="binary")).fit(train["flag"]),
         SetInput(SetInputConfig(name="tags", type="set")).fit(train["tags"]),
@@ -94,16 +110,32 @@ def data():
     pre = _PreGraph(inputs)
     pre_train, pre_val = pre.transform(train), pre.transform(val)
     layout = Layout.of(inputs, pre_train)
-    return dict(train=train, val=val, inputs=inputs, pre=pre, pre_train=pre_train, pre_val=pre_val,
-                layout=layout, x_train=layout.matrix(pre_train), x_val=layout.matrix(pre_val))
+    return dict(
+        train=train,
+        val=val,
+        inputs=inputs,
+        pre=pre,
+        pre_train=pre_train,
+        pre_val=pre_val,
+        layout=layout,
+        x_train=layout.matrix(pre_train),
+        x_val=layout.matrix(pre_val),
+    )
 
 
 def _fit(data, kinds, metric=None, **cfg):
     outputs = [OUTPUTS[k](data["train"]) for k in kinds]
     ys_train = [o.encode_target(data["train"][o.config.source]) for o in outputs]
     ys_val = [o.encode_target(data["val"][o.config.source]) for o in outputs]
-    model = GbmModel(GbmConfig(**(FAST | cfg))).fit(data["x_train"], ys_train, data["x_val"], ys_val,
-                                                    outputs=outputs, layout=data["layout"], validation_metric=metric)
+    model = GbmModel(GbmConfig(**(FAST | cfg))).fit(
+        data["x_train"],
+        ys_train,
+        data["x_val"],
+        ys_val,
+        outputs=outputs,
+        layout=data["layout"],
+        validation_metric=metric,
+    )
     return model, outputs
 
 
@@ -142,12 +174,12 @@ def _hostile_pre(data, model: GbmModel) -> dict[str, np.ndarray]:
         for t in thresholds.get(col, []):
             t32 = np.float32(t)
             values += [t32, np.nextafter(t32, np.float32(np.inf)), np.nextafter(t32, np.float32(-np.inf))]
-        x[:len(values), col] = np.array(values, dtype=np.float32)
+        x[: len(values), col] = np.array(values, dtype=np.float32)
     n_ids = data["inputs"][2].n_ids
     ids = np.resize(np.array([0, 1, n_ids - 1, n_ids, 10**6], np.int64), n)
     pre = {}
     for b in layout.blocks:
-        block = x[:, b.start:b.start + b.width]
+        block = x[:, b.start : b.start + b.width]
         pre[b.feature] = ids if b.categorical else block.astype(np.float32)
     return pre
 
@@ -168,8 +200,10 @@ def test_onnx_core_equals_lightgbm(data, kind):
     # the scores mean what the post graph expects: they beat a constant on validation rows
     y = outputs[0].encode_target(data["val"][TARGET[kind]])
     metrics = score(outputs[0], y, model.predict_raw(data["x_val"])[0])
-    assert metrics[{"binary": "roc_auc", "category": "accuracy", "number": "r2"}[kind]] > \
-        {"binary": 0.8, "category": 0.6, "number": 0.5}[kind]
+    assert (
+        metrics[{"binary": "roc_auc", "category": "accuracy", "number": "r2"}[kind]]
+        > {"binary": 0.8, "category": 0.6, "number": 0.5}[kind]
+    )
 
 
 def test_pre_trees_post_in_one_file(data):
@@ -188,8 +222,9 @@ def test_pre_trees_post_in_one_file(data):
     pre, post = set_ml_opset(pre), set_ml_opset(post)
     core = model.to_onnx()
     full = compose.merge_models(pre, core, io_map=[(b.pre, b.pre) for b in model.layout_.blocks], prefix2="gbm/")
-    full = compose.merge_models(full, post, io_map=[(f"gbm/{o.config.name}::raw", f"{o.config.name}::raw")
-                                                    for o in outputs])
+    full = compose.merge_models(
+        full, post, io_map=[(f"gbm/{o.config.name}::raw", f"{o.config.name}::raw") for o in outputs]
+    )
     session = _session(full)
     raw = {k: v.copy() for k, v in data["val"].items()}
     raw["x1"][:6] = [np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0]
@@ -258,15 +293,18 @@ def test_zero_as_missing_booster_converts():
     """LightGBM's zero_as_missing routing (not tk's default) converts exactly too."""
     import lightgbm as lgb
 
-    from toolkit.models.gbm.trees import ensemble_onnx, zero_as_missing_onnx, zero_columns
     from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.models.gbm.trees import ensemble_onnx, zero_as_missing_onnx, zero_columns
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(800, 2)).astype(np.float32)
     x[rng.random(800) < 0.3, 0] = 0.0
     y = (x[:, 0] == 0) + x[:, 1] + rng.normal(size=800) * 0.1
-    b = lgb.train({"objective": "regression", "zero_as_missing": True, "verbosity": -1, "num_threads": 1},
-                  lgb.Dataset(x, y), num_boost_round=20)
+    b = lgb.train(
+        {"objective": "regression", "zero_as_missing": True, "verbosity": -1, "num_threads": 1},
+        lgb.Dataset(x, y),
+        num_boost_round=20,
+    )
     trees = read_booster(b.model_to_string(), width=2, n_scores=1, max_trees=20, max_leaves=31, where="z")
     assert zero_columns(trees) == [0, 1] or zero_columns(trees) == [0]
     g = GraphBuilder("z")
@@ -287,18 +325,27 @@ def test_refusals(data):
         Layout.of([data["inputs"][0], text], {"x1": data["pre_train"]["x1"]})
     tags = SetOutput(SetOutputConfig(name="labels", type="set")).fit(data["train"]["tags"])
     with pytest.raises(TkError, match=r"output_features\[0\] \('labels', type set\)"):
-        GbmModel(GbmConfig(**FAST)).fit(data["x_train"], [tags.encode_target(data["train"]["tags"])], None, None,
-                                        outputs=[tags], layout=data["layout"])
+        GbmModel(GbmConfig(**FAST)).fit(
+            data["x_train"],
+            [tags.encode_target(data["train"]["tags"])],
+            None,
+            None,
+            outputs=[tags],
+            layout=data["layout"],
+        )
 
 
-@pytest.mark.parametrize("bad, path", [
-    ({"num_leaves": 1}, "num_leaves"),
-    ({"learning_rate": 0}, "learning_rate"),
-    ({"feature_fraction": 1.5}, "feature_fraction"),
-    ({"bagging": {"fraction": 0.5}}, "bagging"),
-    ({"early_stop": -1}, "early_stop"),
-    ({"num_tress": 10}, "num_tress"),
-])
+@pytest.mark.parametrize(
+    "bad, path",
+    [
+        ({"num_leaves": 1}, "num_leaves"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"feature_fraction": 1.5}, "feature_fraction"),
+        ({"bagging": {"fraction": 0.5}}, "bagging"),
+        ({"early_stop": -1}, "early_stop"),
+        ({"num_tress": 10}, "num_tress"),
+    ],
+)
 def test_config_errors(bad, path):
     with pytest.raises(ValidationError, match=path):
         GbmConfig(**bad)
@@ -315,8 +362,8 @@ def test_trees_without_splits():
     """Constant features: LightGBM's trees are single leaves (the bias); the ONNX ensemble says the same."""
     import lightgbm as lgb
 
-    from toolkit.models.gbm.trees import ensemble_onnx
     from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.models.gbm.trees import ensemble_onnx
 
     x = np.ones((100, 2), np.float32)
     y = np.r_[np.zeros(30), np.ones(70)]
@@ -332,13 +379,16 @@ def test_trees_without_splits():
     assert abs(got[0] - np.log(0.7 / 0.3)) < 1e-6  # boost from average: the logit of the base rate
 
 
-@pytest.mark.parametrize("kind, metric, lightgbm_name", [
-    ("category", "accuracy", "multi_error"),   # LightGBM's built-in where it ranks the same
-    ("category", "macro_f1", "macro_f1"),      # else tk's own score as a custom evaluation
-    ("number", "r2", "l2"),
-    ("number", "mae", "l1"),
-    ("binary", "roc_auc", "auc"),
-])
+@pytest.mark.parametrize(
+    "kind, metric, lightgbm_name",
+    [
+        ("category", "accuracy", "multi_error"),  # LightGBM's built-in where it ranks the same
+        ("category", "macro_f1", "macro_f1"),  # else tk's own score as a custom evaluation
+        ("number", "r2", "l2"),
+        ("number", "mae", "l1"),
+        ("binary", "roc_auc", "auc"),
+    ],
+)
 def test_early_stopping_metric(data, kind, metric, lightgbm_name):
     name = TARGET[kind]
     model, _ = _fit(data, [kind], metric=(name, metric), num_trees=60)

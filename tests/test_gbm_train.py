@@ -15,21 +15,27 @@ import pandas as pd
 import pytest
 
 from tests.conftest import PENGUINS
-from toolkit import load
+from toolkit import load, train
 from toolkit.common import log
-from toolkit import train
 from toolkit.errors import TkError
 
 log.quiet = True
 
 
 def gbm_config(output: dict, **gbm) -> dict:
-    return {"input_features": [{"name": "island", "type": "category"}, {"name": "bill_length_mm", "type": "number"},
-                               {"name": "bill_depth_mm", "type": "number"}, {"name": "flipper_length_mm", "type": "number"},
-                               {"name": "sex", "type": "category"}],
-            "output_features": [output], "model_type": "gbm",
-            "gbm": {"num_trees": 60, "threads": 1, **gbm},
-            "preprocessing": {"split": {"type": "stratified", "ratios": [0.6, 0.2, 0.2], "seed": 7}}}
+    return {
+        "input_features": [
+            {"name": "island", "type": "category"},
+            {"name": "bill_length_mm", "type": "number"},
+            {"name": "bill_depth_mm", "type": "number"},
+            {"name": "flipper_length_mm", "type": "number"},
+            {"name": "sex", "type": "category"},
+        ],
+        "output_features": [output],
+        "model_type": "gbm",
+        "gbm": {"num_trees": 60, "threads": 1, **gbm},
+        "preprocessing": {"split": {"type": "stratified", "ratios": [0.6, 0.2, 0.2], "seed": 7}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,13 @@ def test_gbm_classifier_trains_saves_and_reloads(species_gbm, penguins):
     assert "gbm.json" in names and "model.safetensors" not in names
     assert model.stats["metrics"]["test"]["species"]["accuracy"] > 0.9
     assert model.stats["gbm"]["boosters"]["species"]["rounds"] >= 1
-    assert set(model.stats["gbm"]["gain"]["species"]) == {"island", "bill_length_mm", "bill_depth_mm",
-                                                           "flipper_length_mm", "sex"}
+    assert set(model.stats["gbm"]["gain"]["species"]) == {
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "sex",
+    }
     again = load(out)
     a, b = model.predict(penguins), again.predict(penguins)
     pd.testing.assert_frame_equal(a, b)
@@ -65,9 +76,15 @@ def test_gbm_classifier_trains_saves_and_reloads(species_gbm, penguins):
 def test_gbm_regression_and_edge_rows(penguins, tmp_path):
     model = train(gbm_config({"name": "body_mass_g", "type": "number"}), penguins, output=tmp_path / "m")
     assert model.stats["metrics"]["test"]["body_mass_g"]["r2"] > 0.6
-    hostile = pd.DataFrame({"island": ["", "Atlantis", "Biscoe"], "bill_length_mm": [np.nan, np.inf, -1e30],
-                            "bill_depth_mm": [1e30, np.nan, 17.0], "flipper_length_mm": [-np.inf, 200.0, np.nan],
-                            "sex": ["", "unknown", "male"]})
+    hostile = pd.DataFrame(
+        {
+            "island": ["", "Atlantis", "Biscoe"],
+            "bill_length_mm": [np.nan, np.inf, -1e30],
+            "bill_depth_mm": [1e30, np.nan, 17.0],
+            "flipper_length_mm": [-np.inf, 200.0, np.nan],
+            "sex": ["", "unknown", "male"],
+        }
+    )
     onnx_out = load(tmp_path / "m").predict(hostile)["body_mass_g::value"].to_numpy()
     torch_out = load(tmp_path / "m").predict(hostile, engine="torch")["body_mass_g::value"].to_numpy()
     assert np.isfinite(onnx_out).all()
@@ -140,14 +157,19 @@ def test_model_type_ensemble_averages_both_members_in_the_graph(penguins, tmp_pa
     assert names[:4] == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
     assert "bill_length_mm__raw" in names  # the trees' own raw number feature on the same column
     core = again.model
-    x = again.preprocessor.transform({c: penguins[c].to_numpy(np.float32) if penguins[c].dtype.kind == "f"
-                                      else penguins[c].fillna("").astype(str).to_numpy(dtype=object)
-                                      for c in again.preprocessor.columns})
+    x = again.preprocessor.transform(
+        {
+            c: penguins[c].to_numpy(np.float32)
+            if penguins[c].dtype.kind == "f"
+            else penguins[c].fillna("").astype(str).to_numpy(dtype=object)
+            for c in again.preprocessor.columns
+        }
+    )
     import torch
 
     pre = [torch.from_numpy(np.ascontiguousarray(x[n])) for n in names]
     with torch.no_grad():
-        net = core.net(*pre[:core.n_net])[0].numpy()
+        net = core.net(*pre[: core.n_net])[0].numpy()
         trees = core.gbm(*[pre[i] for i in core.gbm_index])[0].numpy()
     onnx_value = again.predict(penguins)["body_mass_g::value"].to_numpy()
     expected = again.outputs[0].predict((net + trees) / 2)["value"]
@@ -159,7 +181,10 @@ def test_a_gbm_refuses_more_rows_in_memory_than_tk_gbm_max_rows(monkeypatch):
     """TK_GBM_MAX_ROWS holds for a table in memory too (MemorySplit.arrays used to ignore it)."""
     monkeypatch.setenv("TK_GBM_MAX_ROWS", "50")
     df = pd.read_csv(PENGUINS / "penguins.csv")
-    cfg = {"input_features": [{"name": "bill_length_mm", "type": "number"}],
-           "output_features": [{"name": "species", "type": "category"}], "model_type": "gbm"}
+    cfg = {
+        "input_features": [{"name": "bill_length_mm", "type": "number"}],
+        "output_features": [{"name": "species", "type": "category"}],
+        "model_type": "gbm",
+    }
     with pytest.raises(TkError, match=r"rows in one split; a gbm model trains on at most 50 \(TK_GBM_MAX_ROWS\)"):
         train(cfg, df)

@@ -29,10 +29,16 @@ def gbm_dir(tmp_path_factory) -> tuple[Path, Path]:
     log.quiet = True
     root = tmp_path_factory.mktemp("gbm_check")
     data = write_csv(root / "data.csv", rows(120))
-    cfg = {"input_features": [{"name": "age", "type": "number"}, {"name": "income", "type": "number"},
-                              {"name": "color", "type": "category"}],
-           "output_features": [{"name": "label", "type": "binary"}], "model_type": "gbm",
-           "gbm": {"num_trees": 8, "num_leaves": 7, "min_data_in_leaf": 3, "early_stop": 0, "threads": 1}}
+    cfg = {
+        "input_features": [
+            {"name": "age", "type": "number"},
+            {"name": "income", "type": "number"},
+            {"name": "color", "type": "category"},
+        ],
+        "output_features": [{"name": "label", "type": "binary"}],
+        "model_type": "gbm",
+        "gbm": {"num_trees": 8, "num_leaves": 7, "min_data_in_leaf": 3, "early_stop": 0, "threads": 1},
+    }
     train(cfg, data, output=root / "model")
     return root / "model", data
 
@@ -49,8 +55,10 @@ def _spoil(model: Path, out: Path, edit, config=None) -> Path:
     edit(fields)
     blocks = ("Tree=0\n" + "\n".join(f"{k}={v}" for k, v in fields.items()) + "\n\n\n" + after).split("end of trees")
     trees = ["Tree=" + b for b in blocks[0].split("Tree=")[1:]]
-    head = "\n".join("tree_sizes=" + " ".join(str(len(t.encode())) for t in trees) if line.startswith("tree_sizes=")
-                     else line for line in head.split("\n"))
+    head = "\n".join(
+        "tree_sizes=" + " ".join(str(len(t.encode())) for t in trees) if line.startswith("tree_sizes=") else line
+        for line in head.split("\n")
+    )
     state["boosters"][0]["model"] = head + "\n" + "".join(trees) + "end of trees" + blocks[1]
     (out / "gbm.json").write_text(json.dumps(state))
     if config:
@@ -68,6 +76,7 @@ def _set(key: str, index: int, value):
         parts = fields[key].split(" ")
         parts[index if index >= 0 else len(parts) + index] = str(value)
         fields[key] = " ".join(parts)
+
     return edit
 
 
@@ -78,15 +87,23 @@ def _back_to_root(fields):
 
 CASES = {
     "child back to the root": (_back_to_root, r"node 0 \(the root\) is the child of another node"),
-    "split_feature 99,999,999": (_set("split_feature", 0, 99_999_999),
-                                 r"split_feature\[0\] = 99999999 is not a column of the 3-column matrix"),
+    "split_feature 99,999,999": (
+        _set("split_feature", 0, 99_999_999),
+        r"split_feature\[0\] = 99999999 is not a column of the 3-column matrix",
+    ),
     "split_feature one past the width": (_set("split_feature", 0, 3), r"split_feature\[0\] = 3 is not a column"),
     "child -100000": (_set("left_child", 0, -100_000), r"left_child\[0\] = -100000 is not a node .* or leaf"),
-    "wrong num_leaves": (lambda f: f.update(num_leaves=str(int(f["num_leaves"]) - 1)), r"split_feature has \d+ entries, expected"),
+    "wrong num_leaves": (
+        lambda f: f.update(num_leaves=str(int(f["num_leaves"]) - 1)),
+        r"split_feature has \d+ entries, expected",
+    ),
     "garbage leaf value": (_set("leaf_value", 0, "abc"), r"leaf_value holds 'abc', not a number"),
     "NaN threshold": (_set("threshold", 0, "nan"), r"threshold\[0\] = nan is not a number"),
     "unknown decision_type": (_set("decision_type", 0, 64), r"decision_type\[0\] = 64"),
-    "two parents": (lambda f: (_set("right_child", 0, f["left_child"].split()[0])(f)), r"(node|leaf) -?\d+ has \d parents, expected 1"),
+    "two parents": (
+        lambda f: _set("right_child", 0, f["left_child"].split()[0])(f),
+        r"(node|leaf) -?\d+ has \d parents, expected 1",
+    ),
     "more leaves than the config allows": (lambda f: f.update(num_leaves="5001"), r"num_leaves=5001 is out of range"),
 }
 
@@ -96,7 +113,9 @@ def test_a_spoiled_tree_is_one_line_and_exit_2(gbm_dir, tmp_path, case):
     model, data = gbm_dir
     edit, pattern = CASES[case]
     spoiled = _spoil(model, tmp_path / "m", edit)
-    check_fails("export", spoiled, "--onnx", tmp_path / "x.onnx", patterns=[r"gbm\.json: booster 'label': tree 0: " + pattern])
+    check_fails(
+        "export", spoiled, "--onnx", tmp_path / "x.onnx", patterns=[r"gbm\.json: booster 'label': tree 0: " + pattern]
+    )
     assert not (tmp_path / "x.onnx").exists()
     if case in ("child back to the root", "split_feature 99,999,999"):  # hung / crashed before
         check_fails("predict", spoiled, "-d", data, "--engine", "torch", patterns=[pattern])
@@ -111,17 +130,28 @@ def test_a_5000_deep_chain_within_the_config_converts_without_recursion(gbm_dir,
     def chain(fields):
         for key in ("leaf_weight", "leaf_count", "internal_value", "internal_weight", "internal_count"):
             fields.pop(key, None)
-        fields.update(num_leaves=str(n), num_cat="0", split_feature=" ".join(["0"] * (n - 1)),
-                      split_gain=" ".join(["1"] * (n - 1)), threshold=" ".join(str(20 + i / 100) for i in range(n - 1)),
-                      decision_type=" ".join(["2"] * (n - 1)), left_child=" ".join(str(~i) for i in range(n - 1)),
-                      right_child=" ".join([str(i + 1) for i in range(n - 2)] + [str(~(n - 1))]),
-                      leaf_value=" ".join(str(i / 1e4) for i in range(n)))
+        fields.update(
+            num_leaves=str(n),
+            num_cat="0",
+            split_feature=" ".join(["0"] * (n - 1)),
+            split_gain=" ".join(["1"] * (n - 1)),
+            threshold=" ".join(str(20 + i / 100) for i in range(n - 1)),
+            decision_type=" ".join(["2"] * (n - 1)),
+            left_child=" ".join(str(~i) for i in range(n - 1)),
+            right_child=" ".join([str(i + 1) for i in range(n - 2)] + [str(~(n - 1))]),
+            leaf_value=" ".join(str(i / 1e4) for i in range(n)),
+        )
 
     spoiled = _spoil(model, tmp_path / "m", chain, config=lambda c: c.replace("num_leaves: 7", f"num_leaves: {n}"))
     run = tk("export", spoiled, "--onnx", tmp_path / "x.onnx")
     assert run.code == 0, run.stderr
-    check_fails("export", _spoil(model, tmp_path / "m2", chain), "--onnx", tmp_path / "y.onnx",
-                patterns=[r"num_leaves=5001 is out of range \[1, 8\)"])
+    check_fails(
+        "export",
+        _spoil(model, tmp_path / "m2", chain),
+        "--onnx",
+        tmp_path / "y.onnx",
+        patterns=[r"num_leaves=5001 is out of range \[1, 8\)"],
+    )
 
 
 def test_lightgbm_reads_only_the_text_written_from_the_checked_trees(gbm_dir):
@@ -134,19 +164,30 @@ def test_lightgbm_reads_only_the_text_written_from_the_checked_trees(gbm_dir):
     x = np.random.default_rng(0).normal(size=(200, 3)) * [20, 500, 2] + [40, 1500, 1]
     x[::5, 2], x[::7, 0] = np.nan, np.nan
     again = lgb.Booster(model_str=trees.model_string())
-    np.testing.assert_array_equal(again.predict(x, raw_score=True), lgb.Booster(model_str=text).predict(x, raw_score=True))
-    for bad, message in [("forest\n", "does not start with 'tree'"), (text.replace("end of trees", "end"), "expected"),
-                         (text.replace("objective=binary", "objective=custom"), "objective"),
-                         (text.replace("max_feature_idx=2", "max_feature_idx=9"), "max_feature_idx=9"),
-                         (text.replace("Tree=1\n", "Tree=7\n"), "'Tree=7' where 'Tree=1'"), (None, "NoneType")]:
+    np.testing.assert_array_equal(
+        again.predict(x, raw_score=True), lgb.Booster(model_str=text).predict(x, raw_score=True)
+    )
+    for bad, message in [
+        ("forest\n", "does not start with 'tree'"),
+        (text.replace("end of trees", "end"), "expected"),
+        (text.replace("objective=binary", "objective=custom"), "objective"),
+        (text.replace("max_feature_idx=2", "max_feature_idx=9"), "max_feature_idx=9"),
+        (text.replace("Tree=1\n", "Tree=7\n"), "'Tree=7' where 'Tree=1'"),
+        (None, "NoneType"),
+    ]:
         with pytest.raises(TkError, match=message):
             read_booster(bad, width=3, n_scores=1, max_trees=8, max_leaves=7, where="t")
     with pytest.raises(TkError, match="more than 4 trees"):
         read_booster(text, width=3, n_scores=1, max_trees=4, max_leaves=7, where="t")
     layout = state["layout"]
     assert check_layout(layout, "t").n_columns == 3
-    for bad in [[], [{**layout[0], "width": 2}] + layout[1:], [{**layout[0], "start": 1}] + layout[1:],
-                [{**layout[0], "type": "text"}] + layout[1:], [{**layout[0], "extra": 1}] + layout[1:]]:
+    for bad in [
+        [],
+        [{**layout[0], "width": 2}] + layout[1:],
+        [{**layout[0], "start": 1}] + layout[1:],
+        [{**layout[0], "type": "text"}] + layout[1:],
+        [{**layout[0], "extra": 1}] + layout[1:],
+    ]:
         with pytest.raises(TkError, match="layout"):
             check_layout(bad, "t")
 

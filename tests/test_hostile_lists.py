@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from toolkit import train
 from toolkit.common import log
-from toolkit.errors import TkError
 from toolkit.data.number_lists import NUMBER, SERIES_MAX_CHARS, ListColumn
+from toolkit.errors import TkError
 from toolkit.runtime.predictor import Predictor, PredictorError
 
 
@@ -28,9 +28,14 @@ def series_model(tmp_path_factory):
     rng = np.random.default_rng(0)
     series = [" ".join(map(str, rng.normal(size=k).round(3))) for k in rng.integers(1, 6, 120)]
     df = pd.DataFrame({"x": rng.normal(size=120), "series": series, "y": rng.normal(size=120)})
-    cfg = {"input_features": [{"name": "x", "type": "number"},
-                              {"name": "series", "type": "timeseries", "preprocessing": {"max_chars": 5000}}],
-           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 1}}
+    cfg = {
+        "input_features": [
+            {"name": "x", "type": "number"},
+            {"name": "series", "type": "timeseries", "preprocessing": {"max_chars": 5000}},
+        ],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 1},
+    }
     out = tmp_path_factory.mktemp("runs") / "series"
     return train(cfg, df, output=out), out
 
@@ -112,12 +117,18 @@ def test_the_server_checks_a_list_row_once_per_request(series_model, monkeypatch
 def test_ints_python_cannot_convert_are_an_error_naming_row_and_column(churn_model):
     predictor = Predictor(churn_model[1])
     nulls = {c: None for c in predictor.inputs}
-    cases = [([{**nulls, "tenure": 10**400}], r"rows\[0\]\.tenure: expected a number .* about 401 digits"),
-             ([nulls, {**nulls, "contract": 10**5000}], r"rows\[1\]\.contract: expected a string .* about 5,001 digits"),
-             ({**{c: [None, None] for c in predictor.inputs}, "monthly_charges": [1, -10**400]},
-              r"rows\[1\]\.monthly_charges: expected a number"),
-             (pd.DataFrame({**{c: [None] for c in predictor.inputs}, "contract": [10**5000]}, dtype=object),
-              r"rows\[0\]\.contract: expected a string")]
+    cases = [
+        ([{**nulls, "tenure": 10**400}], r"rows\[0\]\.tenure: expected a number .* about 401 digits"),
+        ([nulls, {**nulls, "contract": 10**5000}], r"rows\[1\]\.contract: expected a string .* about 5,001 digits"),
+        (
+            {**{c: [None, None] for c in predictor.inputs}, "monthly_charges": [1, -(10**400)]},
+            r"rows\[1\]\.monthly_charges: expected a number",
+        ),
+        (
+            pd.DataFrame({**{c: [None] for c in predictor.inputs}, "contract": [10**5000]}, dtype=object),
+            r"rows\[0\]\.contract: expected a string",
+        ),
+    ]
     for rows, message in cases:
         with pytest.raises(PredictorError, match=message):
             predictor.predict(rows)

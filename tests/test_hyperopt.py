@@ -28,12 +28,17 @@ def penguins_search(tmp_path, trials: int = 4, epochs: int = 3, **hyperopt) -> s
     cfg["dataset"] = str(PENGUINS / "penguins.csv")
     cfg["trainer"] = {"batch_size": 32, "epochs": epochs, "early_stop": 0}
     cfg["hyperopt"] = {
-        "metric": "species.accuracy", "trials": trials, "sampler": "random", "seed": 3,
+        "metric": "species.accuracy",
+        "trials": trials,
+        "sampler": "random",
+        "seed": 3,
         "parameters": {
             "trainer.learning_rate": {"space": "loguniform", "low": 1e-4, "high": 3e-2},
             "combiner.hidden_size": {"space": "int", "low": 8, "high": 32, "step": 8},
             "input_features.island.encoder.dim": {"space": "choice", "values": [2, 4]},
-        }, **hyperopt}
+        },
+        **hyperopt,
+    }
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return str(path)
@@ -67,10 +72,12 @@ def test_two_jobs_finish_and_write_every_output(tmp_path):
     stats = json.loads((out / "best_model" / "training_stats.json").read_text())
     assert stats["validation_metric"] == "species.accuracy"
     assert stats["best_value"] == pytest.approx(float(best_row["value"]))
-    assert stats["epochs"][stats["best_epoch"] - 1]["validation"]["species"]["accuracy"] == \
-        pytest.approx(float(best_row["value"]))
+    assert stats["epochs"][stats["best_epoch"] - 1]["validation"]["species"]["accuracy"] == pytest.approx(
+        float(best_row["value"])
+    )
 
     import optuna  # two worker processes shared the trials
+
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'study.db'}")
     assert study.best_value == pytest.approx(float(best_row["value"]))
     assert study.best_trial.params["trainer.learning_rate"] == pytest.approx(float(best_row["trainer.learning_rate"]))
@@ -120,8 +127,12 @@ def test_a_killed_search_resumes_and_reruns_the_interrupted_trial(tmp_path):
     config, out = penguins_search(tmp_path, trials=3), tmp_path / "search"
     out.mkdir()
     db = out / "study.db"
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli.main", "hyperopt", config, "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit.cli.main", "hyperopt", config, "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 240
         while time.time() < deadline:  # kill it once a trial is done and the next one is running
@@ -179,32 +190,52 @@ def test_an_invalid_combination_is_skipped_not_crashed_on(tmp_path):
 
 
 BAD_SPACES = {
-    "unknown path": ({"trainer.learnin_rate": {"space": "uniform", "low": 0.1, "high": 0.2}},
-                     "hyperopt.parameters.trainer.learnin_rate: unknown key 'learnin_rate'; did you mean 'learning_rate'?"),
-    "unknown feature": ({"input_features.islnd.encoder.dim": {"space": "int", "low": 1, "high": 4}},
-                        "hyperopt.parameters.input_features.islnd.encoder.dim: no input feature named 'islnd'; "
-                        "did you mean 'island'?"),
-    "empty choice": ({"combiner.type": {"space": "choice", "values": []}},
-                     "hyperopt.parameters.combiner.type.values: must list at least one value"),
-    "low >= high": ({"trainer.learning_rate": {"space": "uniform", "low": 0.1, "high": 0.01}},
-                    "hyperopt.parameters.trainer.learning_rate.low: must be < high, got 0.1 >= 0.01"),
-    "log low <= 0": ({"trainer.learning_rate": {"space": "loguniform", "low": 0, "high": 0.01}},
-                     "hyperopt.parameters.trainer.learning_rate.low: input should be greater than 0"),
-    "unknown space": ({"trainer.learning_rate": {"space": "logunif", "low": 0.1, "high": 1}},
-                      "hyperopt.parameters.trainer.learning_rate.space: unknown space 'logunif'; "
-                      "did you mean 'loguniform'?"),
-    "grid of a continuous space": ({"trainer.learning_rate": {"space": "uniform", "low": 0.1, "high": 1}},
-                                   "hyperopt.parameters.trainer.learning_rate: the grid sampler needs"),
+    "unknown path": (
+        {"trainer.learnin_rate": {"space": "uniform", "low": 0.1, "high": 0.2}},
+        "hyperopt.parameters.trainer.learnin_rate: unknown key 'learnin_rate'; did you mean 'learning_rate'?",
+    ),
+    "unknown feature": (
+        {"input_features.islnd.encoder.dim": {"space": "int", "low": 1, "high": 4}},
+        "hyperopt.parameters.input_features.islnd.encoder.dim: no input feature named 'islnd'; did you mean 'island'?",
+    ),
+    "empty choice": (
+        {"combiner.type": {"space": "choice", "values": []}},
+        "hyperopt.parameters.combiner.type.values: must list at least one value",
+    ),
+    "low >= high": (
+        {"trainer.learning_rate": {"space": "uniform", "low": 0.1, "high": 0.01}},
+        "hyperopt.parameters.trainer.learning_rate.low: must be < high, got 0.1 >= 0.01",
+    ),
+    "log low <= 0": (
+        {"trainer.learning_rate": {"space": "loguniform", "low": 0, "high": 0.01}},
+        "hyperopt.parameters.trainer.learning_rate.low: input should be greater than 0",
+    ),
+    "unknown space": (
+        {"trainer.learning_rate": {"space": "logunif", "low": 0.1, "high": 1}},
+        "hyperopt.parameters.trainer.learning_rate.space: unknown space 'logunif'; did you mean 'loguniform'?",
+    ),
+    "grid of a continuous space": (
+        {"trainer.learning_rate": {"space": "uniform", "low": 0.1, "high": 1}},
+        "hyperopt.parameters.trainer.learning_rate: the grid sampler needs",
+    ),
     "uniform step not dividing the range": (
         {"combiner.dropout": {"space": "uniform", "low": 0.0, "high": 0.01, "step": 0.006}},
-        ("hyperopt.parameters.combiner.dropout.step: (high - low) must be a multiple of step, "
-         "got high - low = 0.01, step 0.006")),
+        (
+            "hyperopt.parameters.combiner.dropout.step: (high - low) must be a multiple of step, "
+            "got high - low = 0.01, step 0.006"
+        ),
+    ),
     "int step not dividing the range": (
         {"combiner.hidden_size": {"space": "int", "low": 8, "high": 30, "step": 8}},
-        ("hyperopt.parameters.combiner.hidden_size.step: (high - low) must be a multiple of step, "
-         "got high - low = 22, step 8")),
-    "log int with a step": ({"combiner.hidden_size": {"space": "int", "low": 8, "high": 64, "step": 8, "log": True}},
-                            "hyperopt.parameters.combiner.hidden_size.step: must be 1 with log: true, got 8"),
+        (
+            "hyperopt.parameters.combiner.hidden_size.step: (high - low) must be a multiple of step, "
+            "got high - low = 22, step 8"
+        ),
+    ),
+    "log int with a step": (
+        {"combiner.hidden_size": {"space": "int", "low": 8, "high": 64, "step": 8, "log": True}},
+        "hyperopt.parameters.combiner.hidden_size.step: must be 1 with log: true, got 8",
+    ),
     "metric the output lacks": ({}, "hyperopt.metric: category output 'species' has no metric 'r2'"),
     "unknown output": ({}, "hyperopt.metric: 'specie.accuracy' names no output feature; did you mean 'species'?"),
 }
@@ -251,8 +282,9 @@ def test_direction_is_inferred_from_the_metric_name_unless_given():
     from toolkit.config.hyperopt import HyperoptConfig, direction
 
     section = HyperoptConfig.model_validate({"parameters": {"trainer.epochs": {"space": "int", "low": 1, "high": 2}}})
-    assert [direction(section, m) for m in ("loss", "rmse", "mae", "roc_auc", "accuracy")] == \
-        ["minimize"] * 3 + ["maximize"] * 2
+    assert [direction(section, m) for m in ("loss", "rmse", "mae", "roc_auc", "accuracy")] == ["minimize"] * 3 + [
+        "maximize"
+    ] * 2
     assert direction(section.model_copy(update={"goal": "minimize"}), "roc_auc") == "minimize"
 
 
@@ -270,7 +302,9 @@ def test_switching_a_block_type_drops_the_keys_the_new_type_lacks():
 
 
 def test_the_median_pruner_stops_hopeless_trials(tmp_path):
-    config = penguins_search(tmp_path, trials=6, epochs=5, pruner="median", seed=6)  # lr draws: 1e-2 1e-2 1e-7 1e-2 1e-7 1e-7
+    config = penguins_search(
+        tmp_path, trials=6, epochs=5, pruner="median", seed=6
+    )  # lr draws: 1e-2 1e-2 1e-7 1e-2 1e-7 1e-7
     cfg = yaml.safe_load(Path(config).read_text())
     cfg["hyperopt"]["parameters"] = {"trainer.learning_rate": {"space": "choice", "values": [1e-2, 1e-7]}}
     Path(config).write_text(yaml.safe_dump(cfg))
@@ -295,8 +329,10 @@ def test_the_search_goes_on_when_its_parent_shell_exits(tmp_path):
     out.mkdir()
     log_file, pid_file = tmp_path / "search.log", tmp_path / "search.pid"
     # the shell waits until the first trial is done, then exits while the search goes on
-    script = (f"{sys.executable} -m toolkit.cli.main hyperopt {config} -o {out} > {log_file} 2>&1 & echo $! > {pid_file}; "
-              f"for i in $(seq 600); do [ -e {out / 'best_trial.json'} ] && exit 0; sleep 0.2; done")
+    script = (
+        f"{sys.executable} -m toolkit.cli.main hyperopt {config} -o {out} > {log_file} 2>&1 & echo $! > {pid_file}; "
+        f"for i in $(seq 600); do [ -e {out / 'best_trial.json'} ] && exit 0; sleep 0.2; done"
+    )
     subprocess.run(["bash", "-c", script], timeout=150, check=True)
     pid = int(pid_file.read_text())
     try:
@@ -342,10 +378,17 @@ def test_stale_trial_folders_are_swept_but_live_ones_kept(tmp_path):
     from toolkit.hyperopt import worker
 
     trials = tmp_path / ".trials"
-    live = [trials / f"trial-3-p{os.getppid()}", trials / f"trial-3-p{os.getppid()}.checkpoint",
-            trials / f"trial-4-p{os.getpid()}"]
-    dead = [trials / f"trial-1-p{dead_pid()}", trials / f"retrain-2-p{dead_pid()}",
-            trials / f"trial-5-p{os.getpid()}", trials / "trial-0"]  # this process, no thread there
+    live = [
+        trials / f"trial-3-p{os.getppid()}",
+        trials / f"trial-3-p{os.getppid()}.checkpoint",
+        trials / f"trial-4-p{os.getpid()}",
+    ]
+    dead = [
+        trials / f"trial-1-p{dead_pid()}",
+        trials / f"retrain-2-p{dead_pid()}",
+        trials / f"trial-5-p{os.getpid()}",
+        trials / "trial-0",
+    ]  # this process, no thread there
     for folder in live + dead:
         folder.mkdir(parents=True)
     worker.ACTIVE.add(live[2].name)

@@ -40,7 +40,9 @@ def test_best_model_and_its_marker_change_together(tmp_path):
     for folder in (out, b, out / "best_model"):  # wherever the swap left them
         shutil.rmtree(folder / f".{worker.BEST_MARKER}.tmp-{os.getpid()}", ignore_errors=True)
     marker, holds = worker.read_marker(out), (out / "best_model" / "which.txt").read_text()
-    assert (marker["trial"], holds) in ((1, "a"), (2, "b")), f"marker says trial {marker['trial']}, best_model holds {holds}"
+    assert (marker["trial"], holds) in ((1, "a"), (2, "b")), (
+        f"marker says trial {marker['trial']}, best_model holds {holds}"
+    )
 
     worker.keep_if_best(b, 0.9, 2, job)  # the same swap, uninterrupted
     assert worker.read_marker(out) == {"study": "tk-s", "trial": 2, "value": 0.9}
@@ -49,8 +51,9 @@ def test_best_model_and_its_marker_change_together(tmp_path):
 
 
 def test_the_storage_password_is_never_printed(tmp_path):
-    code, output = run_cli(penguins_search(tmp_path), "-o", tmp_path / "search",
-                           "--storage", "postgresql://tk:s3cret@127.0.0.1:1/optuna")
+    code, output = run_cli(
+        penguins_search(tmp_path), "-o", tmp_path / "search", "--storage", "postgresql://tk:s3cret@127.0.0.1:1/optuna"
+    )
     assert code == 2, output
     assert "cannot open the study" in output and "tk:***@127.0.0.1:1" in output, output
     assert "s3cret" not in output
@@ -76,5 +79,8 @@ def test_a_trial_left_unlabelled_by_a_kill_is_failed_and_run_again(tmp_path):
     code, output = run_cli(config, "-o", out, "--trials", "2")
     assert code == 0, output
     rows = read_trials(out)
-    assert [(int(r["number"]), r["state"]) for r in rows] == [(0, "COMPLETE"), (orphan.number, "FAIL"),
-                                                              (2, "COMPLETE")], (rows, output)
+    assert [(int(r["number"]), r["state"]) for r in rows] == [
+        (0, "COMPLETE"),
+        (orphan.number, "FAIL"),
+        (2, "COMPLETE"),
+    ], (rows, output)

@@ -14,32 +14,49 @@ import pytest
 import yaml
 
 from toolkit.config import guess as infer
-from toolkit.data import sample as sample_read
 from toolkit.config.schema import validate_config
+from toolkit.data import sample as sample_read
 from toolkit.errors import TkError
 
 ROOT = Path(__file__).resolve().parents[1]
 CHURN = ROOT / "examples" / "churn" / "churn.csv"
 
 CHURN_TYPES = {
-    **dict.fromkeys(["female", "senior_citizen", "partner", "dependents", "phone_service",
-                     "paperless_billing"], "binary"),
+    **dict.fromkeys(
+        ["female", "senior_citizen", "partner", "dependents", "phone_service", "paperless_billing"], "binary"
+    ),
     **dict.fromkeys(["tenure", "monthly_charges", "total_charges"], "number"),
-    **dict.fromkeys(["multiple_lines", "internet_service", "online_security", "online_backup",
-                     "device_protection", "tech_support", "streaming_tv", "streaming_movies",
-                     "contract", "payment_method"], "category"),
+    **dict.fromkeys(
+        [
+            "multiple_lines",
+            "internet_service",
+            "online_security",
+            "online_backup",
+            "device_protection",
+            "tech_support",
+            "streaming_tv",
+            "streaming_movies",
+            "contract",
+            "payment_method",
+        ],
+        "category",
+    ),
 }
 
 
 def tk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit.cli.main", *args], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def types(text: str) -> tuple[dict, dict, dict]:
     cfg = yaml.safe_load(text)
-    return ({f["name"]: f["type"] for f in cfg["input_features"]},
-            {f["name"]: f["type"] for f in cfg["output_features"]}, cfg)
+    return (
+        {f["name"]: f["type"] for f in cfg["input_features"]},
+        {f["name"]: f["type"] for f in cfg["output_features"]},
+        cfg,
+    )
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:
@@ -52,23 +69,27 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 def mixed_rows(n: int = 120) -> list[dict]:
     words = "the quick brown fox jumps over a lazy dog then runs far away".split()
-    return [{
-        "customer_id": f"C-{i:05d}",
-        "row_number": 1000 + 7 * i,
-        "country": "NZ",
-        "nothing": "",
-        "comment": " ".join(words[(i * k) % len(words)] for k in range(1, 5 + i % 4)) + f" #{i}",
-        "signup": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
-        "color": ["red", "green", "blue", "Red"][i % 4],
-        "vip": ["Yes", "no"][i % 2],
-        "kids": i % 4,
-        "income": "?" if i % 40 == 0 else str(20000 + 37 * i),
-        "plan_code": f"{i % 5:03d}",
-        "label": ["a", "b", "c"][i % 3],
-    } for i in range(n)]
+    return [
+        {
+            "customer_id": f"C-{i:05d}",
+            "row_number": 1000 + 7 * i,
+            "country": "NZ",
+            "nothing": "",
+            "comment": " ".join(words[(i * k) % len(words)] for k in range(1, 5 + i % 4)) + f" #{i}",
+            "signup": f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+            "color": ["red", "green", "blue", "Red"][i % 4],
+            "vip": ["Yes", "no"][i % 2],
+            "kids": i % 4,
+            "income": "?" if i % 40 == 0 else str(20000 + 37 * i),
+            "plan_code": f"{i % 5:03d}",
+            "label": ["a", "b", "c"][i % 3],
+        }
+        for i in range(n)
+    ]
 
 
 # ---- the churn example ------------------------------------------------------
+
 
 def test_churn_types_and_fixed_split():
     result = tk("init-config", str(CHURN), "--target", "churn")
@@ -103,44 +124,60 @@ def test_generated_churn_config_trains(tmp_path):
 
 # ---- rules ------------------------------------------------------------------
 
+
 def test_skips_ids_constants_missing_with_a_comment(tmp_path):
     text = infer.config_yaml(write_csv(tmp_path / "mixed.csv", mixed_rows()), ["label"])
     inputs, outputs, cfg = types(text)
-    assert inputs == {"comment": "text", "signup": "date", "color": "category", "vip": "binary", "kids": "number",
-                      "income": "number", "plan_code": "category"}
+    assert inputs == {
+        "comment": "text",
+        "signup": "date",
+        "color": "category",
+        "vip": "binary",
+        "kids": "number",
+        "income": "number",
+        "plan_code": "category",
+    }
     assert outputs == {"label": "category"}
     assert cfg["preprocessing"] == {"split": {"type": "stratified"}}
-    for line in ["# skipped: customer_id — looks like an id (all values distinct)",
-                 "# skipped: row_number — looks like an id (all values distinct)",
-                 "# skipped: country — constant: every value is 'NZ'",
-                 "# skipped: nothing — every value is missing"]:
+    for line in [
+        "# skipped: customer_id — looks like an id (all values distinct)",
+        "# skipped: row_number — looks like an id (all values distinct)",
+        "# skipped: country — constant: every value is 'NZ'",
+        "# skipped: nothing — every value is missing",
+    ]:
         assert line in text.splitlines()
     assert "  - {name: income, type: number}  # 3 value(s) are not numbers ('?'): read as missing" in text
     validate_config(cfg)
 
 
-@pytest.mark.parametrize("values, expected", [
-    (["0", "1"], "binary"),
-    (["yes", "No", "YES"], "binary"),
-    (["true", "false", ""], "binary"),
-    (["apple", "pear"], "binary"),
-    ([str(i % 5) for i in range(5)], "number"),                   # few integers keep their order
-    ([f"{i / 3:.3f}" for i in range(50)] + [""] * 5, "number"),  # blanks allowed
-    (["01", "02", "03", "01"], "category"),                      # zero-padded codes are strings
-    (["x", "y", "z"], "category"),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["0", "1"], "binary"),
+        (["yes", "No", "YES"], "binary"),
+        (["true", "false", ""], "binary"),
+        (["apple", "pear"], "binary"),
+        ([str(i % 5) for i in range(5)], "number"),  # few integers keep their order
+        ([f"{i / 3:.3f}" for i in range(50)] + [""] * 5, "number"),  # blanks allowed
+        (["01", "02", "03", "01"], "category"),  # zero-padded codes are strings
+        (["x", "y", "z"], "category"),
+    ],
+)
 def test_input_rules(tmp_path, values, expected):
     rows = [{"col": values[i % len(values)], "y": i % 2} for i in range(60)]
     inputs, _, _ = types(infer.config_yaml(write_csv(tmp_path / "d.csv", rows), ["y"]))
     assert inputs == {"col": expected}
 
 
-@pytest.mark.parametrize("values, expected, split", [
-    (["No", "Yes"], "binary", "stratified"),
-    ([str(i) for i in range(5)], "category", "stratified"),
-    ([str(i * 1.5) for i in range(40)], "number", "random"),
-    (["cat", "dog", "fish"], "category", "stratified"),
-])
+@pytest.mark.parametrize(
+    "values, expected, split",
+    [
+        (["No", "Yes"], "binary", "stratified"),
+        ([str(i) for i in range(5)], "category", "stratified"),
+        ([str(i * 1.5) for i in range(40)], "number", "random"),
+        (["cat", "dog", "fish"], "category", "stratified"),
+    ],
+)
 def test_target_rules(tmp_path, values, expected, split):
     rows = [{"x": i % 7, "y": values[i % len(values)]} for i in range(80)]
     _, outputs, cfg = types(infer.config_yaml(write_csv(tmp_path / "d.csv", rows), ["y"]))
@@ -162,9 +199,10 @@ def test_split_column_is_used_only_when_every_value_is_a_split_name(tmp_path):
 
 
 def test_several_targets_and_awkward_names_round_trip_through_yaml(tmp_path):
-    names = ["yes", "null", "a: b", "#hash", "1e3", "naïve col", "with, comma", "{x}", "- dash", "quo\"te"]
-    rows = [{n: ["p", "q", "r"][(i + k) % 3] for k, n in enumerate(names)} | {"t1": i % 2, "t2": i * 0.5}
-            for i in range(50)]
+    names = ["yes", "null", "a: b", "#hash", "1e3", "naïve col", "with, comma", "{x}", "- dash", 'quo"te']
+    rows = [
+        {n: ["p", "q", "r"][(i + k) % 3] for k, n in enumerate(names)} | {"t1": i % 2, "t2": i * 0.5} for i in range(50)
+    ]
     text = infer.config_yaml(write_csv(tmp_path / "odd.csv", rows), ["t1", "t2", "t1"])
     inputs, outputs, cfg = types(text)
     assert list(inputs) == names
@@ -199,7 +237,8 @@ def test_large_files_are_sampled_and_say_so(tmp_path, monkeypatch):
     text = infer.config_yaml(write_csv(tmp_path / "d.csv", mixed_rows(100)), ["label"])
     assert text.startswith("# Written by `tk init-config` from d.csv (the first 40 rows, 12 columns).")
     assert infer.config_yaml(write_csv(tmp_path / "e.csv", mixed_rows(40)), ["label"]).startswith(
-        "# Written by `tk init-config` from e.csv (40 rows, 12 columns).")
+        "# Written by `tk init-config` from e.csv (40 rows, 12 columns)."
+    )
 
 
 def test_dataset_path_relative_to_the_config_directory(tmp_path):
@@ -220,6 +259,7 @@ def test_constants_agree_with_the_data_module():
 
 # ---- errors -----------------------------------------------------------------
 
+
 def test_unknown_target_exits_2_listing_the_columns():
     result = tk("init-config", str(CHURN), "--target", "chrun")
     assert result.returncode == 2
@@ -229,17 +269,20 @@ def test_unknown_target_exits_2_listing_the_columns():
     assert "the data has: churn, female, senior_citizen" in lines[0] and "split" in lines[0]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("missing.csv", None, "no such data file"),
-    ("empty.csv", "", "the data file is empty"),
-    ("header.csv", "a,b\n", "no rows"),
-    ("data.xlsx", "a\n1\n", "unknown file type '.xlsx'"),
-    ("ragged.csv", "a,b\n1,2,3\n", "data row 1 has 3 fields; the header has 2"),
-    ("latin1.csv", b"a,b\n\xe9t\xe9,1\n", "not UTF-8 text"),
-    ("bad.jsonl", '{"a": 1}\n{"a": \n', "line 2: not valid JSON"),
-    ("list.jsonl", "[1, 2]\n", "line 1: expected one JSON object per line"),
-    ("junk.parquet", "not parquet", "cannot read as parquet"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.csv", None, "no such data file"),
+        ("empty.csv", "", "the data file is empty"),
+        ("header.csv", "a,b\n", "no rows"),
+        ("data.xlsx", "a\n1\n", "unknown file type '.xlsx'"),
+        ("ragged.csv", "a,b\n1,2,3\n", "data row 1 has 3 fields; the header has 2"),
+        ("latin1.csv", b"a,b\n\xe9t\xe9,1\n", "not UTF-8 text"),
+        ("bad.jsonl", '{"a": 1}\n{"a": \n', "line 2: not valid JSON"),
+        ("list.jsonl", "[1, 2]\n", "line 1: expected one JSON object per line"),
+        ("junk.parquet", "not parquet", "cannot read as parquet"),
+    ],
+)
 def test_bad_files_name_the_file_in_one_line(tmp_path, name, content, message):
     path = tmp_path / name
     if isinstance(content, bytes):
@@ -262,12 +305,13 @@ def test_unusable_targets_are_errors(tmp_path):
 
 # ---- speed ------------------------------------------------------------------
 
+
 def test_init_config_never_imports_the_heavy_stack(tmp_path):
     code = f"""
 import sys
 from typer.testing import CliRunner
 from toolkit.cli.main import app
-r = CliRunner().invoke(app, ["init-config", {str(CHURN)!r}, "-t", "churn", "-o", {str(tmp_path / 'c.yaml')!r}])
+r = CliRunner().invoke(app, ["init-config", {str(CHURN)!r}, "-t", "churn", "-o", {str(tmp_path / "c.yaml")!r}])
 assert r.exit_code == 0, r.output
 heavy = sorted({{"torch", "pandas", "sklearn", "onnx", "onnxruntime"}} & set(sys.modules))
 assert not heavy, heavy
@@ -302,21 +346,34 @@ def test_reviews_text_column_is_text_and_the_product_id_is_skipped():
     assert outputs == {"score": "binary"}
     assert cfg["preprocessing"]["split"] == {"type": "fixed", "column": "split"}
     assert "# skipped: product — looks like an id (all values distinct)" in text
-    assert ("  - {name: review, type: text, preprocessing: {ngrams: 2}, encoder: {embedding_lr: 30}}  "
-            "# 73 words on average, 95 % ≤ 197") in text
+    assert (
+        "  - {name: review, type: text, preprocessing: {ngrams: 2}, encoder: {embedding_lr: 30}}  "
+        "# 73 words on average, 95 % ≤ 197"
+    ) in text
     validate_config(cfg)
 
 
 def tag_rows(n: int = 200, delimiter: str = ", ") -> list[dict]:
     tags = ["vegan", "gluten free", "organic", "gift", "spicy", "kosher"]
-    return [{"tags": delimiter.join(tags[(i * k) % len(tags)] for k in range(1, 1 + i % 4)),
-             "labels": delimiter.join(tags[(i // 3 + k) % len(tags)] for k in range(i % 3)),
-             "y": i % 2} for i in range(n)]
+    return [
+        {
+            "tags": delimiter.join(tags[(i * k) % len(tags)] for k in range(1, 1 + i % 4)),
+            "labels": delimiter.join(tags[(i // 3 + k) % len(tags)] for k in range(i % 3)),
+            "y": i % 2,
+        }
+        for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize("delimiter, yaml_type", [(", ", "set"), (",", "set"),
-                                                  ("|", 'set, preprocessing: {delimiter: "|"}'),
-                                                  (" ; ", 'set, preprocessing: {delimiter: ";"}')])
+@pytest.mark.parametrize(
+    "delimiter, yaml_type",
+    [
+        (", ", "set"),
+        (",", "set"),
+        ("|", 'set, preprocessing: {delimiter: "|"}'),
+        (" ; ", 'set, preprocessing: {delimiter: ";"}'),
+    ],
+)
 def test_delimited_vocabularies_are_sets(tmp_path, delimiter, yaml_type):
     text = infer.config_yaml(write_csv(tmp_path / "d.csv", tag_rows(delimiter=delimiter)), ["y"])
     inputs, _, cfg = types(text)
@@ -334,12 +391,15 @@ def test_a_set_target_is_a_set_with_a_random_split(tmp_path):
     validate_config(cfg)
 
 
-@pytest.mark.parametrize("values, expected", [
-    (["1,234", "2,500", "12,000", "3,5", "7"], "category"),               # thousands / decimal commas
-    ([f"Smith, J{i}" for i in range(60)], None),                          # all distinct names: an id
-    (["Portland, OR", "Seattle, WA", "Boise, ID", "Boise", "Eugene, OR"], "category"),  # more members than values
-    ([f"Great taste, good price, would buy again {i}" for i in range(60)], "text"),  # phrases: text
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["1,234", "2,500", "12,000", "3,5", "7"], "category"),  # thousands / decimal commas
+        ([f"Smith, J{i}" for i in range(60)], None),  # all distinct names: an id
+        (["Portland, OR", "Seattle, WA", "Boise, ID", "Boise", "Eugene, OR"], "category"),  # more members than values
+        ([f"Great taste, good price, would buy again {i}" for i in range(60)], "text"),  # phrases: text
+    ],
+)
 def test_commas_alone_do_not_make_a_set(tmp_path, values, expected):
     rows = [{"col": values[i % len(values)], "x": i % 7, "y": i % 2} for i in range(60)]
     inputs, _, _ = types(infer.config_yaml(write_csv(tmp_path / "d.csv", rows), ["y"]))
@@ -348,8 +408,8 @@ def test_commas_alone_do_not_make_a_set(tmp_path, values, expected):
 
 def test_generated_reviews_config_trains(tmp_path):
     """init-config on the reviews, as written, trains to a useful model (defaults: punctuation, unigrams)."""
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     shutil.copy(REVIEWS, tmp_path / "reviews.csv")

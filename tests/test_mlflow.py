@@ -41,10 +41,27 @@ def server(tmp_path_factory):
     log_path = folder / "server.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-             "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-             "--artifacts-destination", str(folder / "artifacts")],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{folder / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(folder / "artifacts"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=folder,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -123,8 +140,17 @@ def test_train_churn_on_a_tracking_server(server, tmp_path):
     from mlflow import MlflowClient
 
     out = tmp_path / "churn"
-    result = _tk("train", _config(tmp_path, "churn", rows=3000), "-o", out, "-q", "--mlflow", server,
-                 "--registered-model-name", "churn")
+    result = _tk(
+        "train",
+        _config(tmp_path, "churn", rows=3000),
+        "-o",
+        out,
+        "-q",
+        "--mlflow",
+        server,
+        "--registered-model-name",
+        "churn",
+    )
     assert result.exit_code == 0, result.output
     client = MlflowClient(server)
     run = client.search_runs(["0"], order_by=["start_time DESC"], max_results=1)[0]
@@ -159,8 +185,7 @@ def test_file_store_pyfunc_equals_tk_predict(example, rows, tmp_path):
 
     store = tmp_path / "mlruns"
     out = tmp_path / example
-    tracking.train(_config(tmp_path, example, epochs=1, rows=rows), output=out, tracking_uri=str(store),
-                   report=False)
+    tracking.train(_config(tmp_path, example, epochs=1, rows=rows), output=out, tracking_uri=str(store), report=False)
     client = MlflowClient(store.resolve().as_uri())
     run = client.search_runs(["0"], max_results=1)[0]
     assert run.info.status == "FINISHED"
@@ -191,8 +216,12 @@ class _Refuse(BaseHTTPRequestHandler):
             self.wfile.write(b'{"error_code": "PERMISSION_DENIED", "message": "uploads refused"}')
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
-        req = urllib.request.Request(self.target + self.path, data=body, method=self.command,
-                                     headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+        req = urllib.request.Request(
+            self.target + self.path,
+            data=body,
+            method=self.command,
+            headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 status, data, ctype = r.status, r.read(), r.headers.get("Content-Type", "application/json")
@@ -216,8 +245,15 @@ def test_refused_uploads_keep_the_trained_model(server, tmp_path):
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         out = tmp_path / "m"
-        result = _tk("train", _config(tmp_path, "churn", rows=1000), "-o", out, "-q", "--mlflow",
-                     f"http://127.0.0.1:{proxy.server_address[1]}")
+        result = _tk(
+            "train",
+            _config(tmp_path, "churn", rows=1000),
+            "-o",
+            out,
+            "-q",
+            "--mlflow",
+            f"http://127.0.0.1:{proxy.server_address[1]}",
+        )
     finally:
         proxy.shutdown()
     assert result.exit_code == 2, result.output
@@ -232,8 +268,11 @@ def test_hyperopt_one_child_run_per_trial(server, tmp_path):
     from mlflow import MlflowClient
 
     cfg = yaml.safe_load(_config(tmp_path, "churn", epochs=2, rows=1000).read_text())
-    cfg["hyperopt"] = {"trials": 2, "seed": 1, "parameters": {
-        "trainer.learning_rate": {"space": "loguniform", "low": 1e-3, "high": 1e-2}}}
+    cfg["hyperopt"] = {
+        "trials": 2,
+        "seed": 1,
+        "parameters": {"trainer.learning_rate": {"space": "loguniform", "low": 1e-3, "high": 1e-2}},
+    }
     path = tmp_path / "search.yaml"
     path.write_text(yaml.safe_dump(cfg))
     result = _tk("hyperopt", path, "-o", tmp_path / "search", "--mlflow", server)

@@ -49,11 +49,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 # ---- item 7: train --output replaces only a tk model --------------------------------------------
 
-@pytest.mark.parametrize("manifest", [
-    '{"name": "my-web-app", "start_url": "/", "icons": []}',   # a web app manifest
-    '{"format": "tk-model", "format_version": 1, "files": []}',  # a tk-looking manifest that is no model's
-    "not json at all",
-])
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        '{"name": "my-web-app", "start_url": "/", "icons": []}',  # a web app manifest
+        '{"format": "tk-model", "format_version": 1, "files": []}',  # a tk-looking manifest that is no model's
+        "not json at all",
+    ],
+)
 def test_train_does_not_replace_a_folder_with_a_foreign_manifest(tmp_path, data, manifest):
     app = tmp_path / "model"
     app.mkdir()
@@ -61,8 +65,16 @@ def test_train_does_not_replace_a_folder_with_a_foreign_manifest(tmp_path, data,
     (app / "index.html").write_text("<h1>my app</h1>")
     before = snapshot(app)
     cfg = write_config(tmp_path / "cfg.yaml", base_config())
-    check_fails("train", cfg, "--dataset", data, "--output", app, "--quiet",
-                needles=[str(app), "not a tk model", "choose another path"])
+    check_fails(
+        "train",
+        cfg,
+        "--dataset",
+        data,
+        "--output",
+        app,
+        "--quiet",
+        needles=[str(app), "not a tk model", "choose another path"],
+    )
     assert snapshot(app) == before, "the folder was changed"
     assert not list(tmp_path.glob(".model.tk-*")), "a temporary folder was left behind"
 
@@ -79,6 +91,7 @@ def test_train_replaces_a_tk_model(tmp_path, model, data):
 
 
 # ---- item 8: reading a model directory ----------------------------------------------------------
+
 
 def test_symlinked_file_is_refused(model, data, tmp_path):
     """A link to a file with the very same bytes: only the link itself is wrong."""
@@ -97,8 +110,14 @@ def test_symlink_to_dev_zero_is_refused_without_reading(model, data):
 
     (model / "model.safetensors").unlink()
     os.symlink("/dev/zero", model / "model.safetensors")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT, preexec_fn=cap)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=cap,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "model.safetensors" in proc.stderr and "symbolic link" in proc.stderr
 
@@ -107,8 +126,13 @@ def test_fifo_is_refused_not_waited_on(model, data):
     """A FIFO as features.json hung `tk predict`: it must end at once with one error line."""
     (model / "features.json").unlink()
     os.mkfifo(model / "features.json")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "predict", str(model), "-d", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "features.json" in proc.stderr and "FIFO" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -119,16 +143,21 @@ def test_size_is_checked_before_reading(model, data):
     check_fails("predict", model, "-d", data, needles=["config.yaml", "bytes", "manifest.json says"])
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda m: m | {"files": []}, "'files' must be an object"),
-    (lambda m: m | {"files": {"config.yaml": "abc"}}, "files['config.yaml'] must be an object"),
-    (lambda m: {**m, "files": {**m["files"], "features.json": {"sha256": 7, "bytes": 1}}}, "sha256"),
-    (lambda m: {**m, "files": {**m["files"], "features.json": {**m["files"]["features.json"], "bytes": "1"}}},
-     "bytes"),
-    (lambda m: m | {"format_version": "one"}, "format_version"),
-    (lambda m: [m], "a JSON object"),
-    (lambda m: {k: v for k, v in m.items() if k != "files"}, "'files' must be an object"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda m: m | {"files": []}, "'files' must be an object"),
+        (lambda m: m | {"files": {"config.yaml": "abc"}}, "files['config.yaml'] must be an object"),
+        (lambda m: {**m, "files": {**m["files"], "features.json": {"sha256": 7, "bytes": 1}}}, "sha256"),
+        (
+            lambda m: {**m, "files": {**m["files"], "features.json": {**m["files"]["features.json"], "bytes": "1"}}},
+            "bytes",
+        ),
+        (lambda m: m | {"format_version": "one"}, "format_version"),
+        (lambda m: [m], "a JSON object"),
+        (lambda m: {k: v for k, v in m.items() if k != "files"}, "'files' must be an object"),
+    ],
+)
 def test_malformed_manifest_is_one_line(model, data, edit, needle):
     manifest = json.loads((model / "manifest.json").read_text())
     (model / "manifest.json").write_text(json.dumps(edit(manifest)))
@@ -171,8 +200,7 @@ def test_bento_refuses_a_changed_file(model, bento_home):
     stats = json.loads((model / "training_stats.json").read_text())
     stats["note"] = "edited"
     (model / "training_stats.json").write_text(json.dumps(stats))
-    check_fails("export", model, "--bento", "tk-test", needles=["training_stats.json"],
-                patterns=[r"sha256|bytes"])
+    check_fails("export", model, "--bento", "tk-test", needles=["training_stats.json"], patterns=[r"sha256|bytes"])
 
 
 def test_bento_refuses_a_malformed_manifest(model, bento_home):
@@ -192,13 +220,15 @@ def test_bento_stores_the_verified_files(model, bento_home):
 
 # ---- item 10: export --onnx never writes inside a model directory -------------------------------
 
+
 @pytest.mark.parametrize("where", ["model.onnx", "quantized.onnx", "sub/model.onnx"])
 def test_export_onnx_inside_a_model_directory_is_refused(model, where):
     before = snapshot(model)
     target = model / where
     target.parent.mkdir(exist_ok=True)
-    check_fails("export", model, "--onnx", target, "--quantize", "int8",
-                needles=[str(target), "inside the model directory"])
+    check_fails(
+        "export", model, "--onnx", target, "--quantize", "int8", needles=[str(target), "inside the model directory"]
+    )
     assert snapshot(model) == before
     assert not target.exists() or where == "model.onnx"
 

@@ -16,9 +16,8 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from toolkit import load
+from toolkit import load, train
 from toolkit.common import log
-from toolkit import train
 
 DIAMONDS = ROOT / "examples" / "diamonds"
 CUTS = ["Fair", "Good", "Very Good", "Premium", "Ideal"]
@@ -84,7 +83,8 @@ def test_predict_gives_a_value_and_a_label_with_probabilities(diamonds, sample):
     rows = sample.head(300)
     pred = model.predict(rows)
     assert list(pred.columns) == ["price::value", "cut::label"] + [
-        f"cut::probability::{c}" for c in model.outputs[1].classes]
+        f"cut::probability::{c}" for c in model.outputs[1].classes
+    ]
     assert sorted(model.outputs[1].classes) == sorted(CUTS)
     assert len(pred) == len(rows) and (pred.index == rows.index).all()
     assert pred["price::value"].dtype.kind == "f" and np.isfinite(pred["price::value"]).all()
@@ -118,8 +118,7 @@ def test_onnx_and_torch_engines_agree_on_both_outputs(diamonds, sample):
     assert list(onnx.columns) == list(torch_.columns)
     assert (onnx["cut::label"] == torch_["cut::label"]).all()
     np.testing.assert_allclose(onnx["price::value"], torch_["price::value"], rtol=1e-5)
-    np.testing.assert_allclose(onnx.filter(like="::probability::"), torch_.filter(like="::probability::"),
-                               atol=1e-5)
+    np.testing.assert_allclose(onnx.filter(like="::probability::"), torch_.filter(like="::probability::"), atol=1e-5)
 
 
 def test_evaluate_on_the_test_rows_matches_the_training_stats(diamonds, sample):
@@ -151,9 +150,9 @@ def test_cli_evaluate_reports_both_outputs(diamonds, sample, tmp_path):
 def test_total_loss_weighs_each_output():
     import torch
 
-    from toolkit.training import loop as trainer
     from toolkit.config.schema import load_config
     from toolkit.features.columns import make_features
+    from toolkit.training import loop as trainer
 
     cfg = diamonds_config()
     cfg["output_features"][0]["loss_weight"] = 3.0

@@ -56,15 +56,17 @@ def test_state_dict_round_trip_continues_identically():
 
 
 def test_training_steps_do_not_import_torch_dynamo():
-    code = ("import sys, torch\n"
-            "from toolkit.nn.optim import adamw\n"
-            "m = torch.nn.Linear(3, 1)\n"
-            "o = adamw(m.parameters(), lr=0.01, weight_decay=0.01)\n"
-            "s = torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1.0)\n"
-            "for _ in range(2):\n"
-            "    o.zero_grad(); m(torch.ones(4, 3)).sum().backward(); o.step(); s.step()\n"
-            "o.load_state_dict(o.state_dict())\n"
-            "print('torch._dynamo' in sys.modules)\n")
+    code = (
+        "import sys, torch\n"
+        "from toolkit.nn.optim import adamw\n"
+        "m = torch.nn.Linear(3, 1)\n"
+        "o = adamw(m.parameters(), lr=0.01, weight_decay=0.01)\n"
+        "s = torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1.0)\n"
+        "for _ in range(2):\n"
+        "    o.zero_grad(); m(torch.ones(4, 3)).sum().backward(); o.step(); s.step()\n"
+        "o.load_state_dict(o.state_dict())\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

@@ -34,8 +34,12 @@ HOURS = [0.0, 1.5, 6.0, 11.0, 12.0, 17.25, 22.0, 23.5, float("nan"), 30.0, -2.0,
 
 
 def cfg_dict(**extra) -> dict:
-    return {"plugins": ["tk_cyclic"], "input_features": [{"name": "hour", "type": "cyclic"}],
-            "output_features": [{"name": "late", "type": "binary"}], **extra}
+    return {
+        "plugins": ["tk_cyclic"],
+        "input_features": [{"name": "hour", "type": "cyclic"}],
+        "output_features": [{"name": "late", "type": "binary"}],
+        **extra,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +49,7 @@ def _isolated():
 
 
 # ---- the contract ---------------------------------------------------------------------------------
+
 
 def test_the_example_feature_meets_the_contract():
     check_feature(CyclicInput, HOURS)
@@ -94,13 +99,16 @@ class WrongWidth(CyclicInput):
         return 5
 
 
-@pytest.mark.parametrize("cls, message", [
-    (NoEncoder, "does not implement encoder"),
-    (NanGraph, "to_onnx gives NaN or inf for raw value nan"),
-    (RandomEncoder, "the encoder's ONNX export differs from torch by"),
-    (NumpyState, "state() is not plain JSON"),
-    (WrongWidth, "the encoder gives (19, 8) for 19 rows; [N, output_width()] is [19, 5]"),
-])
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (NoEncoder, "does not implement encoder"),
+        (NanGraph, "to_onnx gives NaN or inf for raw value nan"),
+        (RandomEncoder, "the encoder's ONNX export differs from torch by"),
+        (NumpyState, "state() is not plain JSON"),
+        (WrongWidth, "the encoder gives (19, 8) for 19 rows; [N, output_width()] is [19, 5]"),
+    ],
+)
 def test_check_feature_names_what_a_type_lacks(cls, message):
     with pytest.raises(ContractError) as e:
         check_feature(cls, HOURS[:4])
@@ -123,6 +131,7 @@ def test_check_feature_holds_outputs_to_parity():
 
 # ---- registering --------------------------------------------------------------------------------
 
+
 def test_yaml_plugins_register_the_type_in_validation_schema_and_render():
     cfg = validate_config(cfg_dict())
     assert cfg.input_features[0].preprocessing.period == 24.0
@@ -132,14 +141,18 @@ def test_yaml_plugins_register_the_type_in_validation_schema_and_render():
     assert rendered["input_features"][0]["encoder"] == {"type": "dense", "size": 8}
     schema = json.dumps(json_schema())
     assert '"const": "cyclic"' in schema and "One full cycle" in schema
-    with pytest.raises(TkError, match=r"input_features\[0\]\.preprocessing\.perod: unknown key 'perod'; did you "
-                                      r"mean 'period'\? \(valid keys: period\)"):
+    with pytest.raises(
+        TkError,
+        match=r"input_features\[0\]\.preprocessing\.perod: unknown key 'perod'; did you "
+        r"mean 'period'\? \(valid keys: period\)",
+    ):
         validate_config(cfg_dict(input_features=[{"name": "hour", "type": "cyclic", "preprocessing": {"perod": 7}}]))
 
 
 def test_render_of_a_config_without_plugins_is_unchanged():
-    cfg = validate_config({"input_features": [{"name": "a", "type": "number"}],
-                           "output_features": [{"name": "y", "type": "binary"}]})
+    cfg = validate_config(
+        {"input_features": [{"name": "a", "type": "number"}], "output_features": [{"name": "y", "type": "binary"}]}
+    )
     assert "plugins" not in render(cfg)
     assert config_model() is type(cfg)
 
@@ -182,11 +195,16 @@ def test_a_metric_is_scored_named_and_chosen_for_early_stopping():
 def test_a_number_metric_gets_targets_in_their_units():
     from toolkit.features import OUTPUT_FEATURES
 
-    plugins.Registry("errors").metric("max_abs", lambda y, out: float(np.max(np.abs(out["value"] - y))),
-                                      outputs="number", higher_is_better=False)
-    cfg = validate_config({"input_features": [{"name": "a", "type": "number"}],
-                           "output_features": [{"name": "y", "type": "number"}],
-                           "trainer": {"validation_metric": "y.max_abs"}})
+    plugins.Registry("errors").metric(
+        "max_abs", lambda y, out: float(np.max(np.abs(out["value"] - y))), outputs="number", higher_is_better=False
+    )
+    cfg = validate_config(
+        {
+            "input_features": [{"name": "a", "type": "number"}],
+            "output_features": [{"name": "y", "type": "number"}],
+            "trainer": {"validation_metric": "y.max_abs"},
+        }
+    )
     f = OUTPUT_FEATURES["number"](cfg.output_features[0]).fit(np.array([10.0, 20.0, 30.0], dtype=np.float32))
     target = np.array([10.0, 20.0, 30.0])
     scores = f.score_raw(f.encode_target(target), np.array([0.0, 0.0, 0.0], dtype=np.float32))  # predicts 20
@@ -217,15 +235,17 @@ def test_a_broken_plugin_is_named(tmp_path, monkeypatch):
 def test_entry_points_are_loaded_once_without_being_listed(tmp_path, monkeypatch):
     """A package's `tk.plugins` entry point (a dist-info on sys.path, as pip writes it) registers its parts."""
     (tmp_path / "ep_plugin.py").write_text(
-        "def register(registry):\n    from tests.test_plugins import Angle\n    registry.input_feature(Angle)\n")
+        "def register(registry):\n    from tests.test_plugins import Angle\n    registry.input_feature(Angle)\n"
+    )
     info = tmp_path / "ep_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[tk.plugins]\nangle = ep_plugin\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(plugins, "_installed_done", False)
-    cfg = validate_config({"input_features": [{"name": "a", "type": "angle"}],
-                           "output_features": [{"name": "y", "type": "binary"}]})
+    cfg = validate_config(
+        {"input_features": [{"name": "a", "type": "angle"}], "output_features": [{"name": "y", "type": "binary"}]}
+    )
     assert cfg.input_features[0].type == "angle" and plugins.owner("input_feature", "angle") == "ep_plugin"
     monkeypatch.setattr(plugins, "_installed_done", False)
     monkeypatch.setenv("TK_PLUGINS", "0")
@@ -238,6 +258,7 @@ def test_entry_points_are_loaded_once_without_being_listed(tmp_path, monkeypatch
 
 
 # ---- encoders, losses, combiners and model kinds ------------------------------------------------
+
 
 class SineEncoderConfig(StrictModel):
     """A number encoder: sin(w·z + b) features of the z-scored value."""
@@ -302,11 +323,17 @@ def register_parts(registry):
 
 
 def parts_config(**extra) -> dict:
-    return {"plugins": ["tests.test_plugins:register_parts"],
-            "input_features": [{"name": "a", "type": "number", "encoder": {"type": "sine", "size": 3}},
-                               {"name": "b", "type": "number"}],
-            "output_features": [{"name": "y", "type": "number", "loss": {"type": "l1"}}],
-            "combiner": {"type": "sum", "width": 6}, "model_type": "nn_again", **extra}
+    return {
+        "plugins": ["tests.test_plugins:register_parts"],
+        "input_features": [
+            {"name": "a", "type": "number", "encoder": {"type": "sine", "size": 3}},
+            {"name": "b", "type": "number"},
+        ],
+        "output_features": [{"name": "y", "type": "number", "loss": {"type": "l1"}}],
+        "combiner": {"type": "sum", "width": 6},
+        "model_type": "nn_again",
+        **extra,
+    }
 
 
 def test_an_encoder_a_loss_a_combiner_and_a_model_kind_on_built_in_types():
@@ -368,10 +395,14 @@ def test_the_check_at_train_reads_a_streamed_source(tmp_path):
     broken = type("NanGraph", (NanGraph,), {"type": "angle", "Config": Angle.Config})
     plugins.Registry("nan_graph").input_feature(broken)
     (tmp_path / "rows.csv").write_text("a,y\n" + "".join(f"{i % 24},{'yes' if i % 3 else 'no'}\n" for i in range(50)))
-    cfg = validate_config({"input_features": [{"name": "a", "type": "angle"}],
-                           "output_features": [{"name": "y", "type": "binary"}]})
-    with pytest.raises(TkError, match="plugin 'nan_graph': angle feature of input feature 'a' is refused: 'NanGraph' "
-                                      r"\(type 'angle'\): to_onnx gives NaN or inf for raw value nan"):
+    cfg = validate_config(
+        {"input_features": [{"name": "a", "type": "angle"}], "output_features": [{"name": "y", "type": "binary"}]}
+    )
+    with pytest.raises(
+        TkError,
+        match="plugin 'nan_graph': angle feature of input feature 'a' is refused: 'NanGraph' "
+        r"\(type 'angle'\): to_onnx gives NaN or inf for raw value nan",
+    ):
         refuse_broken_plugins(cfg, readers.Source(str(tmp_path / "rows.csv")))
     from toolkit.testing import _first_rows, plugin_parts
 
@@ -406,12 +437,14 @@ def test_a_model_directory_names_the_plugins_it_needs(tmp_path):
     cfg = cfg_dict(plugins=[], trainer={"epochs": 1})
     train(cfg, pd.read_csv(EXAMPLE / "hours.csv").head(80), output=tmp_path / "m")
     assert yaml.safe_load((tmp_path / "m" / "config.yaml").read_text())["plugins"] == ["tk_cyclic"]
-    plain = validate_config({"input_features": [{"name": "a", "type": "number"}],
-                             "output_features": [{"name": "y", "type": "binary"}]})
+    plain = validate_config(
+        {"input_features": [{"name": "a", "type": "number"}], "output_features": [{"name": "y", "type": "binary"}]}
+    )
     assert plugins.naming_its_plugins(plain) is plain
 
 
 # ---- the example plugin end to end --------------------------------------------------------------
+
 
 def hours_frame(n: int = 400, seed: int = 0):
     """`late` is yes at night (22:00-06:00): a circle, not a line, in the hour."""
@@ -517,10 +550,13 @@ def register(registry):
 """
 
 
-@pytest.mark.parametrize("source, lacks", [
-    (HALF_DONE, "does not implement encoder (toolkit.features.base.InputFeature)"),
-    (NOISY, "the encoder's ONNX export differs from torch by"),
-])
+@pytest.mark.parametrize(
+    "source, lacks",
+    [
+        (HALF_DONE, "does not implement encoder (toolkit.features.base.InputFeature)"),
+        (NOISY, "the encoder's ONNX export differs from torch by"),
+    ],
+)
 def test_tk_train_refuses_a_broken_plugin_in_one_line(tmp_path, monkeypatch, source, lacks):
     from typer.testing import CliRunner
 
@@ -531,14 +567,16 @@ def test_tk_train_refuses_a_broken_plugin_in_one_line(tmp_path, monkeypatch, sou
     sys.modules.pop("half_done", None)
     df = hours_frame(60)
     (tmp_path / "hours.csv").write_text(df.to_csv(index=False))
-    cfg = cfg_dict(plugins=["half_done"], input_features=[{"name": "hour", "type": "half"}],
-                   dataset=str(tmp_path / "hours.csv"))
+    cfg = cfg_dict(
+        plugins=["half_done"], input_features=[{"name": "hour", "type": "half"}], dataset=str(tmp_path / "hours.csv")
+    )
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
     result = CliRunner().invoke(app, ["train", str(tmp_path / "cfg.yaml"), "--output", str(tmp_path / "m")])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if "half_done" in line]
-    assert len(lines) == 1 and lines[0].startswith("error: plugin 'half_done': half feature of input feature "
-                                                   "'hour' is refused: 'Half' (type 'half'): "), result.output
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: plugin 'half_done': half feature of input feature 'hour' is refused: 'Half' (type 'half'): "
+    ), result.output
     assert lacks in lines[0] and not (tmp_path / "m").exists()
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHURN
 from tests.bad_input_helpers import base_config, check_fails, rows, tk, train, write_csv
+from tests.conftest import CHURN
 
 ENGINES = ["onnx", "torch"]
 
@@ -46,10 +46,10 @@ def read_preds(path: Path) -> list[dict]:
 
 # ---- imputed / coerced: a prediction for every row ------------------------------
 
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_unseen_category_is_predicted_as_unknown(tmp_path, model_dir, engine):
-    data = write(tmp_path / "new.csv", "age,income,color,label\n30,1000,purple,yes\n31,1200,,no\n"
-                                       "32,1300,red,no\n")
+    data = write(tmp_path / "new.csv", "age,income,color,label\n30,1000,purple,yes\n31,1200,,no\n32,1300,red,no\n")
     out = tmp_path / "out.csv"
     run = tk("predict", model_dir, "-d", data, "-o", out, "--engine", engine)
     assert run.code == 0, run.stderr
@@ -80,19 +80,37 @@ def test_text_in_a_number_column_is_an_error_naming_file_row_and_column(tmp_path
     refuse them, like the Predictor, naming the file, the 1-based row and the column."""
     data = write(tmp_path / "new.csv", "age,income,color\n31,2000,blue\nabc,1000,red\n")
     out = tmp_path / "out.csv"
-    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
-          needles=["new.csv", "row 2", "'age'", "'abc'"])
+    check_fails(
+        "predict", model_dir, "-d", data, "-o", out, "--engine", engine, needles=["new.csv", "row 2", "'age'", "'abc'"]
+    )
     assert leftovers(tmp_path, out) == []
 
 
 # ---- clear errors, nothing written ------------------------------------------------
 
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_missing_column_exits_2_listing_it_and_writes_nothing(tmp_path, model_dir, engine):
     data = write(tmp_path / "new.csv", "age,label\n30,yes\n")
     out = tmp_path / "out.csv"
-    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
-          needles=["new.csv", "'income'", "'color'", "input_features[1]", "input_features[2]", "the data has: age, label"])
+    check_fails(
+        "predict",
+        model_dir,
+        "-d",
+        data,
+        "-o",
+        out,
+        "--engine",
+        engine,
+        needles=[
+            "new.csv",
+            "'income'",
+            "'color'",
+            "input_features[1]",
+            "input_features[2]",
+            "the data has: age, label",
+        ],
+    )
     assert leftovers(tmp_path, out) == []
 
 
@@ -109,8 +127,18 @@ def test_zero_row_file_exits_2_and_writes_nothing(tmp_path, model_dir, engine):
 def test_line_with_too_many_fields_exits_2_naming_the_line(tmp_path, model_dir, engine):
     data = write(tmp_path / "new.csv", "age,income,color\n30,1000,red\n31,2000,blue,x,y\n32,3000,green\n")
     out = tmp_path / "out.csv"
-    check_fails("predict", model_dir, "-d", data, "-o", out, "--engine", engine,
-          needles=["new.csv", "line 3"], patterns=[r"cannot parse"])
+    check_fails(
+        "predict",
+        model_dir,
+        "-d",
+        data,
+        "-o",
+        out,
+        "--engine",
+        engine,
+        needles=["new.csv", "line 3"],
+        patterns=[r"cannot parse"],
+    )
     assert leftovers(tmp_path, out) == []
 
 
@@ -174,6 +202,7 @@ def test_outputs_that_are_directories_are_refused_cleanly(tmp_path, model_dir):
     data = write(tmp_path / "new.csv", "age,income,color\n31,2000,blue\n")
     check_fails("export", model_dir, "--onnx", folder, needles=["a_folder", "directory"])
     check_fails("predict", model_dir, "-d", data, "-o", folder, needles=["a_folder"])
-    check_fails("init-config", CHURN / "churn.csv", "--target", "churn", "-o", folder,
-                needles=["a_folder", "directory"])
+    check_fails(
+        "init-config", CHURN / "churn.csv", "--target", "churn", "-o", folder, needles=["a_folder", "directory"]
+    )
     assert list(folder.iterdir()) == []

@@ -37,10 +37,10 @@ BLOCK_TIMEOUT_S = 300
 
 @dataclass(frozen=True)
 class Block:
-    line: int          # 1-based line of the opening fence
+    line: int  # 1-based line of the opening fence
     language: str
     code: str
-    action: str        # "run", "skip" or "" (no marker)
+    action: str  # "run", "skip" or "" (no marker)
     reason: str
 
     @property
@@ -63,7 +63,7 @@ def readme_blocks(text: str) -> list[Block]:
         prev = next((lines[k] for k in range(start - 1, -1, -1) if lines[k].strip()), "")
         marker = MARKER.search(prev)
         action, reason = (marker.group(1), marker.group(2).strip("() ")) if marker else ("", "")
-        blocks.append(Block(start + 1, language, "\n".join(lines[start + 1:j]) + "\n", action, reason))
+        blocks.append(Block(start + 1, language, "\n".join(lines[start + 1 : j]) + "\n", action, reason))
         i = j + 1
     return blocks
 
@@ -78,8 +78,10 @@ def test_the_readme_has_runnable_blocks():
 
 def test_every_code_block_is_marked_run_or_skip_with_a_reason():
     unmarked = [b.name for b in CODE if not b.action]
-    assert not unmarked, (f"{unmarked}: put `<!-- test: run -->` or `<!-- test: skip (why) -->` on the "
-                          "line before each bash/sh/python/yaml block of README.md")
+    assert not unmarked, (
+        f"{unmarked}: put `<!-- test: run -->` or `<!-- test: skip (why) -->` on the "
+        "line before each bash/sh/python/yaml block of README.md"
+    )
     no_reason = [b.name for b in CODE if b.action == "skip" and not b.reason]
     assert not no_reason, f"{no_reason}: a skipped block says why: `<!-- test: skip (why) -->`"
 
@@ -103,8 +105,13 @@ def test_every_section_the_site_includes_is_opened_and_closed_once():
 def test_a_marker_and_a_fence_are_parsed():
     text = "x\n<!-- test: skip (needs a server) -->\n```bash\ntk serve runs/a\n```\n\n```text\nout\n```\n"
     (b, t) = readme_blocks(text)
-    assert (b.line, b.language, b.action, b.reason, b.code) == (3, "bash", "skip", "needs a server",
-                                                                 "tk serve runs/a\n")
+    assert (b.line, b.language, b.action, b.reason, b.code) == (
+        3,
+        "bash",
+        "skip",
+        "needs a server",
+        "tk serve runs/a\n",
+    )
     assert (t.language, t.action) == ("text", "")
 
 
@@ -125,9 +132,12 @@ class Sandbox:
         tk = bin_dir / "tk"
         tk.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m toolkit.cli "$@"\n')
         tk.chmod(tk.stat().st_mode | stat.S_IXUSR)
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                    "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]),
-                    "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         self.done: set[int] = set()
 
     def command(self, block: Block) -> list[str]:
@@ -146,10 +156,19 @@ class Sandbox:
         if block.line in self.done:
             return
         self.done.add(block.line)
-        proc = subprocess.run(self.command(block), check=False, cwd=self.path, env=self.env, capture_output=True,
-                              text=True, timeout=BLOCK_TIMEOUT_S)
-        assert proc.returncode == 0, (f"{block.name} exited {proc.returncode}\n--- block:\n{block.code}"
-                                      f"--- stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-4000:]}")
+        proc = subprocess.run(
+            self.command(block),
+            check=False,
+            cwd=self.path,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=BLOCK_TIMEOUT_S,
+        )
+        assert proc.returncode == 0, (
+            f"{block.name} exited {proc.returncode}\n--- block:\n{block.code}"
+            f"--- stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-4000:]}"
+        )
 
 
 @pytest.fixture(scope="module")

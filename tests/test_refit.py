@@ -17,12 +17,16 @@ log.quiet = True
 
 
 def penguins_config(**trainer) -> dict:
-    return {"input_features": [{"name": n, "type": "number"} for n in
-                               ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")]
-            + [{"name": "island", "type": "category"}],
-            "output_features": [{"name": "species", "type": "category"}],
-            "preprocessing": {"split": {"type": "random", "ratios": [0.6, 0.2, 0.2]}},
-            "trainer": {"epochs": 6, "early_stop": 3, "batch_size": 32, **trainer}}
+    return {
+        "input_features": [
+            {"name": n, "type": "number"}
+            for n in ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
+        ]
+        + [{"name": "island", "type": "category"}],
+        "output_features": [{"name": "species", "type": "category"}],
+        "preprocessing": {"split": {"type": "random", "ratios": [0.6, 0.2, 0.2]}},
+        "trainer": {"epochs": 6, "early_stop": 3, "batch_size": 32, **trainer},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,10 @@ def test_gbm_refit_grows_the_rounds_the_first_fit_found_on_all_rows(penguins):
     assert model.stats["refit"]["rows"] == rows["train"] + rows["validation"]
     kept = train(cfg | {"trainer": cfg["trainer"] | {"refit": False}}, penguins)
     assert kept.stats["metrics"] == model.stats["metrics"]
-    assert not np.allclose(kept.predict(penguins).filter(like="probability").to_numpy(),
-                           model.predict(penguins).filter(like="probability").to_numpy())
+    assert not np.allclose(
+        kept.predict(penguins).filter(like="probability").to_numpy(),
+        model.predict(penguins).filter(like="probability").to_numpy(),
+    )
 
 
 def test_ensemble_refits_both_members_and_scores_the_first_pair(penguins):
@@ -96,9 +102,11 @@ def test_a_binary_model_that_never_predicts_a_class_moves_its_threshold_or_says_
     x = rng.normal(size=n)
     y = np.where(rng.random(n) < 1 / (1 + np.exp(-(1.5 * x - 2.2))), "yes", "no")  # ~15 % yes, weak signal
     df = pd.DataFrame({"x": x, "noise": rng.normal(size=n), "y": y})
-    cfg = {"input_features": [{"name": "x", "type": "number"}, {"name": "noise", "type": "number"}],
-           "output_features": [{"name": "y", "type": "binary"}],
-           "trainer": {"epochs": 5, "batch_size": 64}}
+    cfg = {
+        "input_features": [{"name": "x", "type": "number"}, {"name": "noise", "type": "number"}],
+        "output_features": [{"name": "y", "type": "binary"}],
+        "trainer": {"epochs": 5, "batch_size": 64},
+    }
     fixed = train(cfg | {"output_features": [{"name": "y", "type": "binary", "threshold": 0.9}]}, df)
     assert fixed.stats["never_predicted"] == {"y": ["yes"]}
     auto = train(cfg, df)  # threshold: auto (the default)

@@ -84,9 +84,24 @@ def churn_report(churn_model, churn_test_csv, tmp_path_factory):
     """`tk report` run as a user runs it, in a process with no display: the output folder."""
     out = tmp_path_factory.mktemp("report") / "churn"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "report", str(churn_model[1]),
-                           "--dataset", str(churn_test_csv), "--output", str(out)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit.cli.main",
+            "report",
+            str(churn_model[1]),
+            "--dataset",
+            str(churn_test_csv),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return out
@@ -119,8 +134,15 @@ def test_html_is_self_contained(churn_report):
     assert html.count('src="data:image/png;base64,') == len(pngs)
     assert not re.search(r'(src|href)="(https?:)?//', html), "a link to the network"
     assert "<script src" not in html and "<link" not in html
-    for needle in ("contract", "monthly_charges", "float32", "churn::probabilities",
-                   "validation_metric: churn.loss", "Class balance: churn", "Missing values per column"):
+    for needle in (
+        "contract",
+        "monthly_charges",
+        "float32",
+        "churn::probabilities",
+        "validation_metric: churn.loss",
+        "Class balance: churn",
+        "Missing values per column",
+    ):
         assert needle in html, needle
 
 
@@ -134,8 +156,8 @@ def test_text_is_escaped(churn_model, tmp_path):
 
 
 def test_compare_two_models(churn_model, churn_test_csv, tmp_path):
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
     from toolkit.report.build import report
 
     log.quiet = True
@@ -156,16 +178,18 @@ def test_compare_two_models(churn_model, churn_test_csv, tmp_path):
     assert list(got) == ["churn", "churn_3_epochs"]
     assert got["churn_3_epochs"]["metrics"] == evaluate_json(short, churn_test_csv)
     assert got["churn"]["metrics"] == evaluate_json(churn_model[1], churn_test_csv)
-    table = html[html.index("Models compared"):html.index("compare_learning_curves")]
+    table = html[html.index("Models compared") : html.index("compare_learning_curves")]
     assert "<th>churn</th><th>churn_3_epochs</th>" in table
-    for value in list(got["churn"]["metrics"]["churn"].values()) + list(got["churn_3_epochs"]["metrics"]["churn"].values()):
+    for value in list(got["churn"]["metrics"]["churn"].values()) + list(
+        got["churn_3_epochs"]["metrics"]["churn"].values()
+    ):
         assert f'data-value="{value!r}"' in table  # both models' numbers side by side
 
 
 def test_multi_output_regression_and_category(tmp_path):
     """examples/diamonds on 1,500 rows, 3 epochs: price gets regression plots, cut classification ones."""
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
     from toolkit.report.build import report
 
     log.quiet = True
@@ -180,7 +204,8 @@ def test_multi_output_regression_and_category(tmp_path):
     out = tmp_path / "report"
     report([model_dir], data, out)
     for name in ["learning_curves", "price_predicted_vs_actual", "price_residuals", "price_importance"] + [
-            f"cut_{k}" for k in CLASSIFICATION_PNGS]:
+        f"cut_{k}" for k in CLASSIFICATION_PNGS
+    ]:
         check_png(out / f"{name}.png")
     assert not (out / "price_roc.png").exists()
     got = page_metrics((out / "report.html").read_text())["models"]["diamonds"]["metrics"]
@@ -190,21 +215,32 @@ def test_multi_output_regression_and_category(tmp_path):
 
 def test_permutation_importance_ranks_the_deciding_feature_first(tmp_path):
     """y = (x1 > 0); x2, x3 and a colour are noise. Shuffling x1 must cost the most ROC AUC."""
-    from toolkit import api
+    from toolkit import api, train
     from toolkit.common import log
-    from toolkit import train
     from toolkit.report import data, importance
 
     log.quiet = True
     rng = np.random.default_rng(3)
     n = 1_200
-    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "x3": rng.uniform(-1, 1, n),
-                       "colour": rng.choice(["red", "green", "blue"], n)})
+    df = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(size=n),
+            "x3": rng.uniform(-1, 1, n),
+            "colour": rng.choice(["red", "green", "blue"], n),
+        }
+    )
     df["label"] = np.where(df["x1"] > 0, "yes", "no")
-    cfg = {"input_features": [{"name": "x1", "type": "number"}, {"name": "x2", "type": "number"},
-                              {"name": "x3", "type": "number"}, {"name": "colour", "type": "category"}],
-           "output_features": [{"name": "label", "type": "binary"}],
-           "trainer": {"epochs": 8, "batch_size": 64}}
+    cfg = {
+        "input_features": [
+            {"name": "x1", "type": "number"},
+            {"name": "x2", "type": "number"},
+            {"name": "x3", "type": "number"},
+            {"name": "colour", "type": "category"},
+        ],
+        "output_features": [{"name": "label", "type": "binary"}],
+        "trainer": {"epochs": 8, "batch_size": 64},
+    }
     train(cfg, df, output=tmp_path / "m")
     model = api.load(tmp_path / "m")
     run = data.gather(model, tmp_path / "m", "m", df, "constructed")
@@ -262,18 +298,23 @@ def test_train_summary_table(churn_model, capsys, monkeypatch):
 def test_set_output_with_text_input(tmp_path, capsys, monkeypatch):
     """A set output gets its per-label F1 bars and importance; the summary's latency row works with text."""
     from tests.test_text_set import multilabel_frame
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
     from toolkit.report.build import report
     from toolkit.report.summary import print_train_summary
 
     log.quiet = True
     df = multilabel_frame(n=400)
-    cfg = {"input_features": [{"name": "heat", "type": "number"}, {"name": "diet", "type": "category"},
-                              {"name": "note", "type": "text", "preprocessing": {"max_length": 8}}],
-           "output_features": [{"name": "tags", "type": "set"}],
-           "preprocessing": {"split": {"type": "fixed", "column": "split"}},
-           "trainer": {"epochs": 4, "batch_size": 32}}
+    cfg = {
+        "input_features": [
+            {"name": "heat", "type": "number"},
+            {"name": "diet", "type": "category"},
+            {"name": "note", "type": "text", "preprocessing": {"max_length": 8}},
+        ],
+        "output_features": [{"name": "tags", "type": "set"}],
+        "preprocessing": {"split": {"type": "fixed", "column": "split"}},
+        "trainer": {"epochs": 4, "batch_size": 32},
+    }
     model = train(cfg, df, output=tmp_path / "tags")
     data = tmp_path / "rows.csv"
     df[df["split"] == "test"].to_csv(data, index=False)
@@ -292,9 +333,8 @@ def test_set_output_with_text_input(tmp_path, capsys, monkeypatch):
 def test_outputs_along_a_date_input(tmp_path):
     """A date drives every output (price rises over 2023, sales are 'high' in summer, a category by
     quarter): each output gets a plot along the date, and its periods hold what the rows say."""
-    from toolkit import api
+    from toolkit import api, train
     from toolkit.common import log
-    from toolkit import train
     from toolkit.report import data, plots_time
     from toolkit.report.build import report
 
@@ -308,10 +348,15 @@ def test_outputs_along_a_date_input(tmp_path):
     df["high"] = np.where((dates.month >= 6) & (dates.month <= 8), "yes", "no")
     df["quarter"] = "q" + dates.quarter.astype(str)
     df.loc[:9, "when"] = ["", "2023-02-30"] * 5  # undated rows: left out of the plots
-    cfg = {"input_features": [{"name": "when", "type": "date"}, {"name": "noise", "type": "number"}],
-           "output_features": [{"name": "price", "type": "number"}, {"name": "high", "type": "binary"},
-                               {"name": "quarter", "type": "category"}],
-           "trainer": {"epochs": 30}}
+    cfg = {
+        "input_features": [{"name": "when", "type": "date"}, {"name": "noise", "type": "number"}],
+        "output_features": [
+            {"name": "price", "type": "number"},
+            {"name": "high", "type": "binary"},
+            {"name": "quarter", "type": "category"},
+        ],
+        "trainer": {"epochs": 30},
+    }
     train(cfg, df, output=tmp_path / "m")
     rows = tmp_path / "rows.csv"
     df.to_csv(rows, index=False)
@@ -339,21 +384,28 @@ def test_outputs_along_a_date_input(tmp_path):
 
 def test_dates_at_the_calendar_ends_and_a_set_output(tmp_path):
     """Sentinel dates (0001-01-01, 9999-12-31) still give a plot along the date; a set output gets none."""
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
     from toolkit.report.build import report
 
     log.quiet = True
     rng = np.random.default_rng(6)
     n = 300
     day = rng.integers(0, 365, n)
-    df = pd.DataFrame({"when": (pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d"),
-                       "price": 100 + 0.5 * day + rng.normal(0, 5, n), "tags": np.where(day > 180, "a, b", "b")})
+    df = pd.DataFrame(
+        {
+            "when": (pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d"),
+            "price": 100 + 0.5 * day + rng.normal(0, 5, n),
+            "tags": np.where(day > 180, "a, b", "b"),
+        }
+    )
     df.loc[::10, "when"] = "9999-12-31"
     df.loc[5::10, "when"] = "0001-01-01"
-    cfg = {"input_features": [{"name": "when", "type": "date"}],
-           "output_features": [{"name": "price", "type": "number"}, {"name": "tags", "type": "set"}],
-           "trainer": {"epochs": 2}}
+    cfg = {
+        "input_features": [{"name": "when", "type": "date"}],
+        "output_features": [{"name": "price", "type": "number"}, {"name": "tags", "type": "set"}],
+        "trainer": {"epochs": 2},
+    }
     train(cfg, df, output=tmp_path / "m")
     df.to_csv(tmp_path / "rows.csv", index=False)
     report([tmp_path / "m"], tmp_path / "rows.csv", tmp_path / "report", importance_repeats=1)

@@ -44,8 +44,15 @@ def test_report_on_dollar_classes_and_columns(tmp_path):
     x = rng.normal(size=90)
     df = pd.DataFrame({"$5-$10": x, "y": np.where(x > 0.3, HOSTILE[0], np.where(x < -0.3, HOSTILE[1], HOSTILE[2]))})
     df.to_csv(tmp_path / "d.csv", index=False)
-    train({"input_features": [{"name": "$5-$10", "type": "number"}],
-           "output_features": [{"name": "y", "type": "category"}], "trainer": {"epochs": 1}}, df, output=tmp_path / "m")
+    train(
+        {
+            "input_features": [{"name": "$5-$10", "type": "number"}],
+            "output_features": [{"name": "y", "type": "category"}],
+            "trainer": {"epochs": 1},
+        },
+        df,
+        output=tmp_path / "m",
+    )
     run = tk("report", tmp_path / "m", "-d", tmp_path / "d.csv", "-o", tmp_path / "r")
     assert run.code == 0, run.stderr
     assert (tmp_path / "r" / "y_confusion.png").is_file() and (tmp_path / "r" / "report.html").is_file()

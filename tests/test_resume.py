@@ -51,8 +51,9 @@ def test_resume_after_sigkill_gives_identical_weights(tmp_path):
     assert 4 <= epoch < 14
     assert not out.exists(), "a killed run must not leave a model directory"
 
-    resumed = subprocess.run(tk("train", str(cfg), "-o", str(out), "--resume"), capture_output=True,
-                             text=True, timeout=300)
+    resumed = subprocess.run(
+        tk("train", str(cfg), "-o", str(out), "--resume"), capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after epoch" in resumed.stderr
     assert (out / "model.safetensors").read_bytes() == (tmp_path / "straight" / "model.safetensors").read_bytes()

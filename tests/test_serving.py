@@ -43,8 +43,12 @@ def rows(churn_json_rows):
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory):
     home = tmp_path_factory.mktemp("bentoml-home")
-    srv = ServerProcess(model_dir, env={"BENTOML_HOME": str(home), "TK_MAX_BODY_BYTES": str(MAX_BODY),
-                                        "TK_MAX_LATENCY_MS": "5000"}, start_timeout=60, stop_timeout=10)
+    srv = ServerProcess(
+        model_dir,
+        env={"BENTOML_HOME": str(home), "TK_MAX_BODY_BYTES": str(MAX_BODY), "TK_MAX_LATENCY_MS": "5000"},
+        start_timeout=60,
+        stop_timeout=10,
+    )
     srv.start()
     yield srv
     srv.stop()
@@ -125,7 +129,11 @@ def _bad(rows, edit):
 BAD = {
     "missing field": (lambda rs: rs[3].pop("tenure"), "rows[3].tenure", "field required"),
     "wrong type": (lambda rs: rs[0].update(tenure="three"), "rows[0].tenure", "expected a number"),
-    "numeric string for a number": (lambda rs: rs[2].update(monthly_charges="29.85"), "rows[2].monthly_charges", "number"),
+    "numeric string for a number": (
+        lambda rs: rs[2].update(monthly_charges="29.85"),
+        "rows[2].monthly_charges",
+        "number",
+    ),
     "boolean for a number": (lambda rs: rs[1].update(tenure=True), "rows[1].tenure", "number"),
     "object for a string": (lambda rs: rs[4].update(contract={"a": 1}), "rows[4].contract", "expected a string"),
     "list for a string": (lambda rs: rs[0].update(contract=["x"]), "rows[0].contract", "expected a string"),
@@ -145,16 +153,19 @@ def test_a_bad_row_is_a_400_naming_the_field(server, rows, name, path):
     assert any(d["loc"] == where for d in body["detail"])
 
 
-@pytest.mark.parametrize("body, where, words", [
-    (b'{"rows": [{"tenure": 3,', "(body)", "malformed JSON"),
-    (b'{"rows": [{"tenure": NaN}]}', "rows[0].tenure", "finite"),
-    (b'{"rows": [{"tenure": 1e999}]}', "rows[0].tenure", "finite"),
-    (b'{"rows": {"tenure": 3}}', "rows", "list"),
-    (b'{"row": []}', "rows", "field required"),
-    (b'[]', "(body)", "object"),
-    (b'"rows"', "(body)", "object"),
-    (b'', "rows", "field required"),
-])
+@pytest.mark.parametrize(
+    "body, where, words",
+    [
+        (b'{"rows": [{"tenure": 3,', "(body)", "malformed JSON"),
+        (b'{"rows": [{"tenure": NaN}]}', "rows[0].tenure", "finite"),
+        (b'{"rows": [{"tenure": 1e999}]}', "rows[0].tenure", "finite"),
+        (b'{"rows": {"tenure": 3}}', "rows", "list"),
+        (b'{"row": []}', "rows", "field required"),
+        (b"[]", "(body)", "object"),
+        (b'"rows"', "(body)", "object"),
+        (b"", "rows", "field required"),
+    ],
+)
 def test_malformed_bodies_are_400s(server, body, where, words):
     status, answer = call(server, "/predict", body)
     assert status == 400, answer
@@ -168,8 +179,13 @@ def test_a_body_over_the_limit_is_413(server, rows):
     # the same by chunked transfer (no Content-Length): counted as it arrives
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
     data = json.dumps(big).encode()
-    conn.request("POST", "/predict_bulk", body=iter([data[i:i + 65536] for i in range(0, len(data), 65536)]),
-                 headers={"Content-Type": "application/json"}, encode_chunked=True)
+    conn.request(
+        "POST",
+        "/predict_bulk",
+        body=iter([data[i : i + 65536] for i in range(0, len(data), 65536)]),
+        headers={"Content-Type": "application/json"},
+        encode_chunked=True,
+    )
     assert conn.getresponse().status == 413
     conn.close()
 
@@ -177,8 +193,14 @@ def test_a_body_over_the_limit_is_413(server, rows):
 def test_media_types(server, rows):
     """JSON only: form-encoded and text/plain bodies need no CORS preflight, so any web page could send them."""
     body = json.dumps({"rows": rows[:2]}).encode()
-    for ctype in ("multipart/form-data; boundary=x", "application/vnd.bentoml+pickle",
-                  "application/x-www-form-urlencoded", "text/plain", "text/plain; charset=utf-8", ""):
+    for ctype in (
+        "multipart/form-data; boundary=x",
+        "application/vnd.bentoml+pickle",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "",
+    ):
         status, answer = call(server, "/predict", body, headers={"Content-Type": ctype})
         assert status == 415 and "application/json" in answer["error"], (ctype, answer)
     for ctype in ("application/json", "application/json; charset=utf-8", "Application/JSON"):
@@ -205,11 +227,25 @@ def test_bad_requests_do_not_fail_the_good_ones_batched_with_them(server, rows):
 def test_no_client_mistake_gives_a_5xx(server, rows):
     rng = random.Random(2)
     good = json.dumps({"rows": rows[:3]}).encode()
-    bodies = [good[:rng.randrange(len(good))] for _ in range(25)]  # truncated
+    bodies = [good[: rng.randrange(len(good))] for _ in range(25)]  # truncated
     bodies += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(25)]  # noise
-    bodies += [json.dumps(v).encode() for v in (None, 1, 1.5, True, {}, {"rows": None}, {"rows": [None]},
-                                                {"rows": [{}]}, {"rows": [[]]}, {"rows": "x" * 1000},
-                                                {"rows": [{"tenure": {"$gt": 1}}]}, {"rows": [rows[0]] * 300})]
+    bodies += [
+        json.dumps(v).encode()
+        for v in (
+            None,
+            1,
+            1.5,
+            True,
+            {},
+            {"rows": None},
+            {"rows": [None]},
+            {"rows": [{}]},
+            {"rows": [[]]},
+            {"rows": "x" * 1000},
+            {"rows": [{"tenure": {"$gt": 1}}]},
+            {"rows": [rows[0]] * 300},
+        )
+    ]
     bodies.append(b"[" * 5000 + b"]" * 5000)  # deep nesting
     for body in bodies:
         for path in ("/predict", "/predict_bulk"):
@@ -244,7 +280,9 @@ def test_explain_answers_like_the_predictor_is_limited_alike_and_typed_in_openap
     assert status == 200 and len(got) == 5
     want = p.explain(rows[:5])
     for g, w in zip(got, want):
-        assert g["churn"].keys() == w["churn"].keys() and all(abs(g["churn"][k] - v) < 1e-6 for k, v in w["churn"].items())
+        assert g["churn"].keys() == w["churn"].keys() and all(
+            abs(g["churn"][k] - v) < 1e-6 for k, v in w["churn"].items()
+        )
     status, body = call(server, "/explain", {"rows": [rows[0], {**rows[1], "tenure": "abc"}]})
     assert status == 400 and "rows[1].tenure" in json.dumps(body)
     status, meta = call(server, "/metadata", method="GET")
@@ -276,8 +314,8 @@ def test_schemas_paths_aliases_and_unknown_fields():
 
 
 def test_serve_command(model_dir):
-    from toolkit.errors import TkError
     from toolkit.cli.serve import serve_command
+    from toolkit.errors import TkError
 
     cmd, env = serve_command(model_dir, 3123, workers=2, threads=1)
     assert cmd[-5:] == ["serving.service:TkService", "--host", "127.0.0.1", "--port", "3123"]
@@ -293,15 +331,22 @@ def test_export_bento_then_bentoml_build_offline(model_dir, tmp_path):
     home = tmp_path / "home"  # outside the build context (the repository)
     env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", "TK_BENTO_MODEL": "churn-test"}
     env.pop("TK_MODEL", None)
-    code = ("from toolkit.cli.serve import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))")
-    out = subprocess.run([sys.executable, "-c", code, str(model_dir)], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    code = "from toolkit.cli.serve import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     tag = out.stdout.strip().splitlines()[-1]
     stored = home / "models" / "churn-test" / tag.split(":")[1]
     assert (stored / "model.onnx").read_bytes() == (model_dir / "model.onnx").read_bytes()
-    build = subprocess.run([sys.executable, "-m", "bentoml", "build", "--output", "tag"], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
+    build = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     bento = next((home / "bentos" / "tk").glob("*/bento.yaml")).read_text()
     assert tag in bento and "BENTOML_DO_NOT_TRACK" in bento
@@ -370,8 +415,9 @@ def _has_cuda() -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
-@pytest.mark.skipif(not _has_cuda(), reason="onnxruntime here has no CUDAExecutionProvider "
-                                            "(install onnxruntime-gpu on a GPU machine)")
+@pytest.mark.skipif(
+    not _has_cuda(), reason="onnxruntime here has no CUDAExecutionProvider (install onnxruntime-gpu on a GPU machine)"
+)
 def test_cuda_device_when_present(model_dir, rows, tmp_path):
     """TK_DEVICE=cuda: onnxruntime's CUDA provider; skipped where onnxruntime has none."""
     env = {"BENTOML_HOME": str(tmp_path / "home"), "TK_DEVICE": "cuda"}

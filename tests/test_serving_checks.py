@@ -14,7 +14,6 @@ import pytest
 from tests.test_serving_limits import MAX_ERRORS, ROOT, model_dir, rows  # noqa: F401 (fixtures)
 from toolkit.runtime.predictor import Predictor
 
-
 # ---- item 9: the manifest is verified before model.onnx is loaded -------------------------
 
 
@@ -29,8 +28,8 @@ def tampered(model_dir, tmp_path):
 
 
 def test_predictor_and_tk_serve_refuse_a_changed_model_onnx(tampered):
-    from toolkit.errors import TkError
     from toolkit.cli.serve import serve_command
+    from toolkit.errors import TkError
 
     Predictor(tampered / "model.onnx")  # a bare .onnx file is loaded as it is
     with pytest.raises(TkError, match="model.onnx: sha256 does not match manifest.json"):
@@ -55,9 +54,11 @@ def test_the_service_refuses_a_changed_model_onnx(tampered):
 
 
 def test_importing_the_service_loads_no_model_and_no_framework(tmp_path):
-    code = ("import sys, serving.service as s; "
-            "print(type(s.SETTINGS).__name__, s.SETTINGS.model, s.SETTINGS.max_rows, "
-            "sorted(m for m in ('bentoml', 'onnxruntime', 'torch') if m in sys.modules))")
+    code = (
+        "import sys, serving.service as s; "
+        "print(type(s.SETTINGS).__name__, s.SETTINGS.model, s.SETTINGS.max_rows, "
+        "sorted(m for m in ('bentoml', 'onnxruntime', 'torch') if m in sys.modules))"
+    )
     env = {"PATH": "/usr/bin:/bin", "TK_MODEL": str(tmp_path / "no-such-model"), "TK_MAX_ROWS": "12"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -116,7 +117,8 @@ except ModelSourceError as e:
     print("refused:", e)
 """
     env = {"PATH": "/usr/bin:/bin", "BENTOML_HOME": str(tmp_path / "home"), "BENTOML_DO_NOT_TRACK": "true"}
-    out = subprocess.run([sys.executable, "-c", code, str(model_dir)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "refused: stored model churn-sha:" in out.stdout and "does not match the sha256" in out.stdout

@@ -55,9 +55,17 @@ def expected(model_dir, rows):
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory, request):
     home = tmp_path_factory.mktemp("bentoml-home-faults")
-    srv = ServerProcess(model_dir, env={"BENTOML_HOME": str(home), "TK_MAX_BODY_BYTES": str(MAX_BODY),
-                                        "TK_MAX_LATENCY_MS": "5000", "TK_WORKERS": "1"},
-                        start_timeout=60, stop_timeout=10)
+    srv = ServerProcess(
+        model_dir,
+        env={
+            "BENTOML_HOME": str(home),
+            "TK_MAX_BODY_BYTES": str(MAX_BODY),
+            "TK_MAX_LATENCY_MS": "5000",
+            "TK_WORKERS": "1",
+        },
+        start_timeout=60,
+        stop_timeout=10,
+    )
     request.addfinalizer(srv.stop)  # by PID, children included, even if start fails half-way
     srv.start()
     return srv
@@ -68,9 +76,14 @@ def post(port, path, body: bytes, headers=None, timeout=30, chunked=False):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     t0 = time.perf_counter()
     try:
-        data = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
-        conn.request("POST", path, body=data, headers={"Content-Type": "application/json", **(headers or {})},
-                     encode_chunked=chunked)
+        data = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+        conn.request(
+            "POST",
+            path,
+            body=data,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            encode_chunked=chunked,
+        )
         resp = conn.getresponse()
         payload = resp.read()
         return resp.status, payload, time.perf_counter() - t0
@@ -93,11 +106,13 @@ def worker_pids(server) -> set[int]:
 
 def _run(server, jobs):
     """jobs: [(kind, row index or -1, body, extra)] → [(kind, i, status, payload, seconds)]."""
+
     def one(job):
         kind, i, body, extra = job
         try:
-            status, payload, dt = post(server.port, "/predict", body, headers=extra.get("headers"),
-                                       chunked=extra.get("chunked", False))
+            status, payload, dt = post(
+                server.port, "/predict", body, headers=extra.get("headers"), chunked=extra.get("chunked", False)
+            )
         except (ConnectionError, http.client.HTTPException) as e:  # closed without an answer
             status, payload, dt = None, repr(e).encode(), float("nan")
         return kind, i, status, payload, dt
@@ -106,11 +121,8 @@ def _run(server, jobs):
         return list(pool.map(one, jobs))
 
 
-
-
 def test_mixed_good_and_bad_traffic(server, rows, expected):
-    good_jobs = [("good", i % len(rows), json.dumps({"rows": [rows[i % len(rows)]]}).encode(), {})
-                 for i in range(GOOD)]
+    good_jobs = [("good", i % len(rows), json.dumps({"rows": [rows[i % len(rows)]]}).encode(), {}) for i in range(GOOD)]
     kinds = bad_bodies(rows[0], MAX_BODY)
     bad_jobs = [(kind, -1, body, extra) for n in range(BAD) for kind, body, extra in [kinds[n % len(kinds)]]]
     assert len(bad_jobs) == GOOD // 4  # 20 % of all requests
@@ -126,15 +138,21 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
         results += _run(server, mixed)
 
     statuses: dict[str, list] = {}
-    for kind, i, status, payload, dt in results:
+    for kind, _i, status, _payload, _dt in results:
         statuses.setdefault(kind, []).append(status)
     # An oversized body is answered 413 and the connection closed while the client may still be
     # sending: the client can then see the reset before it reads the 413 (an HTTP race, not a 5xx).
     early_close = EARLY_CLOSE
-    fivexx = [(k, s) for k, ss in statuses.items() for s in ss
-              if (s is None and k not in early_close) or (s is not None and s >= 500)]
+    fivexx = [
+        (k, s)
+        for k, ss in statuses.items()
+        for s in ss
+        if (s is None and k not in early_close) or (s is not None and s >= 500)
+    ]
     FIGURES["mixed"] = {
-        "requests": len(results), "good": len(statuses["good"]), "bad": len(results) - len(statuses["good"]),
+        "requests": len(results),
+        "good": len(statuses["good"]),
+        "bad": len(results) - len(statuses["good"]),
         "2xx": sum(1 for *_, s, _, _ in results if s is not None and 200 <= s < 300),
         "4xx": sum(1 for *_, s, _, _ in results if s is not None and 400 <= s < 500),
         "5xx_or_no_answer": len(fivexx),
@@ -143,7 +161,7 @@ def test_mixed_good_and_bad_traffic(server, rows, expected):
     print("\nmixed traffic:", json.dumps(FIGURES["mixed"]))
 
     assert not fivexx, f"5xx or dropped connections: {fivexx[:10]}"
-    for kind, i, status, payload, dt in results:
+    for kind, i, status, payload, _dt in results:
         if kind == "good":
             assert status == 200, (kind, status, payload[:300])
             same(json.loads(payload), [expected[i]])
@@ -189,8 +207,14 @@ def test_schemathesis_finds_no_5xx(server):
             if method == "GET" and mode is schemathesis.GenerationMode.NEGATIVE:
                 continue  # nothing to make invalid: no parameters, no body
 
-            @settings(max_examples=50, deadline=None, database=None, derandomize=True,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=50,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=op.as_strategy(generation_mode=mode))
             def check(case):
                 tried[f"{method} {path}"] = tried.get(f"{method} {path}", 0) + 1

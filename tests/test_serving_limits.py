@@ -39,9 +39,15 @@ def rows(churn_json_rows):
 
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory, request):
-    env = {"BENTOML_HOME": str(tmp_path_factory.mktemp("home-limits")), "TK_MAX_ROWS": str(MAX_ROWS),
-           "TK_MAX_ERRORS": str(MAX_ERRORS), "TK_MAX_BODY_BYTES": str(MAX_BODY), "TK_MAX_BATCH_SIZE": "8",
-           "TK_CHUNK_ROWS": "16", "TK_MAX_LATENCY_MS": "5000"}
+    env = {
+        "BENTOML_HOME": str(tmp_path_factory.mktemp("home-limits")),
+        "TK_MAX_ROWS": str(MAX_ROWS),
+        "TK_MAX_ERRORS": str(MAX_ERRORS),
+        "TK_MAX_BODY_BYTES": str(MAX_BODY),
+        "TK_MAX_BATCH_SIZE": "8",
+        "TK_CHUNK_ROWS": "16",
+        "TK_MAX_LATENCY_MS": "5000",
+    }
     srv = ServerProcess(model_dir, env=env, start_timeout=60)
     request.addfinalizer(srv.stop)
     return srv.start()
@@ -49,8 +55,11 @@ def server(model_dir, tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def locked(model_dir, tmp_path_factory, request):
-    env = {"BENTOML_HOME": str(tmp_path_factory.mktemp("home-locked")), "TK_API_TOKEN": TOKEN,
-           "TK_ALLOWED_HOSTS": "model.internal, 127.0.0.1"}
+    env = {
+        "BENTOML_HOME": str(tmp_path_factory.mktemp("home-locked")),
+        "TK_API_TOKEN": TOKEN,
+        "TK_ALLOWED_HOSTS": "model.internal, 127.0.0.1",
+    }
     srv = ServerProcess(model_dir, env=env, start_timeout=60)
     request.addfinalizer(srv.stop)
     return srv.start()
@@ -140,8 +149,13 @@ def test_a_large_request_does_not_hold_back_small_ones():
         return list(batch)
 
     async def scenario():
-        b = Batcher(fn, max_batch_size=4, max_latency_ms=10_000, piece_ms=60_000,  # pieces stay at 4 rows
-                    after_large=lambda: released.append(len(order)))
+        b = Batcher(
+            fn,
+            max_batch_size=4,
+            max_latency_ms=10_000,
+            piece_ms=60_000,  # pieces stay at 4 rows
+            after_large=lambda: released.append(len(order)),
+        )
         big = asyncio.ensure_future(b(list(range(100, 112))))  # 12 rows: 3 pieces of 4
         while not started.is_set():
             await asyncio.sleep(0.001)
@@ -186,8 +200,11 @@ def test_many_bad_rows_give_at_most_TK_MAX_ERRORS_errors_and_a_count(server, row
     assert status == 400
     fields = len(rows[0])
     assert len(body["detail"]) == MAX_ERRORS
-    assert body["detail"][0] == {"loc": f"rows[0].{next(iter(rows[0]))}", "type": "missing",
-                                 "msg": "field required (send null for a missing value)"}
+    assert body["detail"][0] == {
+        "loc": f"rows[0].{next(iter(rows[0]))}",
+        "type": "missing",
+        "msg": "field required (send null for a missing value)",
+    }
     assert body["more_errors"] == MAX_ROWS * fields - MAX_ERRORS
     assert f"and {MAX_ROWS * fields - MAX_ERRORS} more errors" in body["error"]
     assert int(headers["content-length"]) < 5_000  # was one error per field per row (~20 MB for 30 KB)
@@ -203,15 +220,26 @@ def test_few_errors_are_all_listed_and_a_bad_row_far_down_is_found(server, rows)
 # ---- item 3: the body limit on every route ---------------------------------------------
 
 
-@pytest.mark.parametrize("method, path", [("POST", "/ping"), ("GET", "/metadata"), ("GET", "/docs.json"),
-                                          ("POST", "/nothing-here"), ("GET", "/livez"), ("POST", "/predict")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/ping"),
+        ("GET", "/metadata"),
+        ("GET", "/docs.json"),
+        ("POST", "/nothing-here"),
+        ("GET", "/livez"),
+        ("POST", "/predict"),
+    ],
+)
 def test_the_body_limit_holds_on_every_route(server, method, path):
     big = b"[" + b"1," * (MAX_BODY // 2) + b"1]"
     status, body, _ = call(server, path, big, method=method)
     assert status == 413 and "TK_MAX_BODY_BYTES" in body["error"], (method, path, status)
-    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" \
-           "Transfer-Encoding: chunked".encode()
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i:i + 8192]), big[i:i + 8192]) for i in range(0, len(big), 8192))
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked".encode()
+    )
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i : i + 8192]), big[i : i + 8192]) for i in range(0, len(big), 8192))
     assert raw(server, head, chunks + b"0\r\n\r\n") in (413, None)
 
 
@@ -220,18 +248,34 @@ def test_the_body_limit_holds_on_every_route(server, method, path):
 
 def test_two_content_types_are_refused(server, rows):
     """BentoML reads the first Content-Type, a proxy may read the last: multipart then JSON was a 500."""
-    for body in (b'{"rows": [{"tenure": ' + b"9" * 5000 + b"}]}", b"[" * 3000 + b"]" * 3000,
-                 json.dumps({"rows": rows[:1]}).encode()):
-        head = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                b"Content-Type: application/json\r\nContent-Length: %d" % len(body))
+    for body in (
+        b'{"rows": [{"tenure": ' + b"9" * 5000 + b"}]}",
+        b"[" * 3000 + b"]" * 3000,
+        json.dumps({"rows": rows[:1]}).encode(),
+    ):
+        head = (
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d" % len(body)
+        )
         assert raw(server, head, body) == 400
 
 
 HEADER_VALUES = {
-    b"Content-Type": [b"application/json", b"multipart/form-data; boundary=x", b"text/plain",
-                      b"application/x-www-form-urlencoded", b"application/vnd.bentoml+pickle", b"application/json;;",
-                      b"application/json; charset=latin-1", b"application/x+json", b"\xff\xfe", b"", b"*/*",
-                      b"multipart/form-data", b"application/octet-stream"],
+    b"Content-Type": [
+        b"application/json",
+        b"multipart/form-data; boundary=x",
+        b"text/plain",
+        b"application/x-www-form-urlencoded",
+        b"application/vnd.bentoml+pickle",
+        b"application/json;;",
+        b"application/json; charset=latin-1",
+        b"application/x+json",
+        b"\xff\xfe",
+        b"",
+        b"*/*",
+        b"multipart/form-data",
+        b"application/octet-stream",
+    ],
     b"Content-Encoding": [b"gzip", b"br", b"identity"],
     b"Accept": [b"application/vnd.bentoml+pickle", b"text/event-stream", b"*/*"],
     b"Authorization": [b"Bearer x", b"Basic Zm9vOmJhcg==", b"\x00"],
@@ -240,10 +284,17 @@ HEADER_VALUES = {
     b"X-Forwarded-For": [b"1.2.3.4, 5.6.7.8"],
     b"Cookie": [b"a=" + b"b" * 3000],
 }
-BODIES = [b'{"rows": [{"tenure": ' + b"9" * 5000 + b"}]}", b"[" * 3000 + b"]" * 3000, b"", b"{}",
-          b'{"rows": [{}]}', b"\x00\x01\x02",
-          b"--x\r\nContent-Disposition: form-data; name=\"rows\"\r\n\r\n[]\r\n--x--",
-          b'{"rows": "' + b"x" * 2000 + b'"}', b'{"rows": [[]], "rows": 1}']
+BODIES = [
+    b'{"rows": [{"tenure": ' + b"9" * 5000 + b"}]}",
+    b"[" * 3000 + b"]" * 3000,
+    b"",
+    b"{}",
+    b'{"rows": [{}]}',
+    b"\x00\x01\x02",
+    b'--x\r\nContent-Disposition: form-data; name="rows"\r\n\r\n[]\r\n--x--',
+    b'{"rows": "' + b"x" * 2000 + b'"}',
+    b'{"rows": [[]], "rows": 1}',
+]
 
 
 def test_fuzzed_headers_and_bodies_never_give_a_5xx(server, rows):
@@ -252,7 +303,7 @@ def test_fuzzed_headers_and_bodies_never_give_a_5xx(server, rows):
     paths = [b"/predict", b"/predict_bulk", b"/ping", b"/metadata", b"/", b"/docs.json", b"/predict?x=1"]
     seen = set()
     parsers = [b"application/json", b"multipart/form-data; boundary=x", b"multipart/form-data"]  # BentoML's
-    for i in range(240):
+    for _ in range(240):
         body = rng.choice(BODIES + [good])
         headers = [(b"Host", b"127.0.0.1")]
         for name in rng.sample(sorted(HEADER_VALUES), rng.randrange(0, 4)):
@@ -264,7 +315,8 @@ def test_fuzzed_headers_and_bodies_never_give_a_5xx(server, rows):
             headers.append((b"Content-Length", b"%d" % len(body)))  # a second Content-Length
         method = rng.choice([b"POST", b"POST", b"GET", b"PUT"])
         head = b"%s %s HTTP/1.1\r\n" % (method, rng.choice(paths)) + b"\r\n".join(
-            k + b": " + v for k, v in headers + [(b"Content-Length", b"%d" % len(body))])
+            k + b": " + v for k, v in headers + [(b"Content-Length", b"%d" % len(body))]
+        )
         status = raw(server, head, body)
         seen.add(status)
         assert status is None or status < 500, (head[:300], body[:80], status)
@@ -276,8 +328,12 @@ def test_fuzzed_headers_and_bodies_never_give_a_5xx(server, rows):
 
 def test_the_token_is_required_except_for_probes(locked, rows):
     body = {"rows": rows[:1]}
-    for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": TOKEN},
-                    {"Authorization": f"bearer  {TOKEN}x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-wrong-token"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"bearer  {TOKEN}x"},
+    ):
         status, answer, got = call(locked, "/predict", body, headers=headers)
         assert status == 401 and "TK_API_TOKEN" in answer["error"] and got.get("www-authenticate") == "Bearer"
     assert call(locked, "/metadata", method="GET")[0] == 401
@@ -317,8 +373,12 @@ def test_settings_hide_the_token_and_name_bad_values():
     s = Settings.from_env({"TK_API_TOKEN": TOKEN, "TK_ALLOWED_HOSTS": "A.example, b:1", "TK_MAX_ROWS": "7"})
     assert TOKEN not in repr(s) and TOKEN not in json.dumps(s.public())
     assert s.allowed_hosts == ("a.example", "b:1") and s.max_rows == 7
-    for env, words in (({"TK_MAX_ROWS": "0"}, "TK_MAX_ROWS=0"), ({"TK_MAX_ROWS": "many"}, "TK_MAX_ROWS='many'"),
-                       ({"TK_API_TOKEN": "short"}, "TK_API_TOKEN"), ({"TK_BATCHING": "x"}, "TK_BATCHING='x'")):
+    for env, words in (
+        ({"TK_MAX_ROWS": "0"}, "TK_MAX_ROWS=0"),
+        ({"TK_MAX_ROWS": "many"}, "TK_MAX_ROWS='many'"),
+        ({"TK_API_TOKEN": "short"}, "TK_API_TOKEN"),
+        ({"TK_BATCHING": "x"}, "TK_BATCHING='x'"),
+    ):
         with pytest.raises(SettingsError, match=words):
             Settings.from_env(env)
     with pytest.raises(Exception):
@@ -333,6 +393,9 @@ def test_index_page_has_no_script_and_bundled_scripts_are_not_served(server):
     assert status == 200 and isinstance(page, bytes) and b"/predict" in page
     assert b"<script" not in page.lower() and b"http" not in page.lower()
     assert headers["content-security-policy"] == "default-src 'none'"
-    for asset in ("/static_content/swagger-ui-bundle.js", "/static_content/swagger-initializer.js",
-                  "/assets/bentoml-ui.umd.js"):
+    for asset in (
+        "/static_content/swagger-ui-bundle.js",
+        "/static_content/swagger-initializer.js",
+        "/assets/bentoml-ui.umd.js",
+    ):
         assert call(server, asset, method="GET")[0] == 404, asset

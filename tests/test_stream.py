@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import CHURN, ROOT
-from toolkit.data import tables as data
-from toolkit.training import fitting
 from toolkit.common import log
-from toolkit.features import columns as prepare
 from toolkit.config.schema import load_config
-from toolkit.features import number
-from toolkit.training import rows as dataset
 from toolkit.data import readers
+from toolkit.data import tables as data
+from toolkit.features import columns as prepare
+from toolkit.features import number
+from toolkit.training import fitting
+from toolkit.training import rows as dataset
 
 REVIEWS = ROOT / "examples" / "reviews"
 log.quiet = True
@@ -81,7 +81,7 @@ def test_category_and_set_fit_counts_equal_fit():
     """fit_counts({value: rows}) is fit(column) for category / set / binary, lowercase and weights included."""
     from collections import Counter
 
-    from toolkit.features.binary import BinaryInputConfig, BinaryInput, BinaryOutput, BinaryOutputConfig
+    from toolkit.features.binary import BinaryInput, BinaryInputConfig, BinaryOutput, BinaryOutputConfig
     from toolkit.features.category import CategoryInput, CategoryInputConfig, CategoryOutput, CategoryOutputConfig
     from toolkit.features.set import SetInput, SetInputConfig
 
@@ -89,7 +89,10 @@ def test_category_and_set_fit_counts_equal_fit():
     words = np.array(["Red", "red", "blue", "", "Green", "a, b", "b,c ,d", "x"], dtype=object)
     col = words[rng.integers(0, len(words), 500)]
     cases = [
-        (CategoryInput, CategoryInputConfig(name="c", type="category", preprocessing={"lowercase": True, "min_count": 3})),
+        (
+            CategoryInput,
+            CategoryInputConfig(name="c", type="category", preprocessing={"lowercase": True, "min_count": 3}),
+        ),
         (CategoryOutput, CategoryOutputConfig(name="c", type="category", class_weights="balanced")),
         (SetInput, SetInputConfig(name="c", type="set", preprocessing={"lowercase": True})),
     ]
@@ -97,8 +100,10 @@ def test_category_and_set_fit_counts_equal_fit():
         column = col[col != ""] if cls is CategoryOutput else col
         assert cls(cfg).fit(column).state() == cls(cfg).fit_counts(Counter(column.tolist())).state(), cls
     yes = np.array(["yes", "No", "no", "", "YES"], dtype=object)[rng.integers(0, 5, 300)]
-    for cls, cfg in [(BinaryInput, BinaryInputConfig(name="b", type="binary")),
-                     (BinaryOutput, BinaryOutputConfig(name="b", type="binary", positive_class_weight="balanced"))]:
+    for cls, cfg in [
+        (BinaryInput, BinaryInputConfig(name="b", type="binary")),
+        (BinaryOutput, BinaryOutputConfig(name="b", type="binary", positive_class_weight="balanced")),
+    ]:
         assert cls(cfg).fit(yes).state() == cls(cfg).fit_counts(Counter(yes.tolist())).state(), cls
 
 
@@ -118,21 +123,31 @@ def test_number_stats_above_the_reservoir_keep_exact_moments(monkeypatch):
         assert math.isclose(streamed.state()[key], exact.state()[key], rel_tol=1e-9), key
     assert len(stats.reservoir) == 1_000
     edges_s, edges_e = np.array(streamed.edges_), np.array(exact.edges_)
-    assert np.all(np.abs(np.interp([0.25, 0.5, 0.75], np.linspace(0, 1, len(edges_s)), edges_s)
-                         - np.interp([0.25, 0.5, 0.75], np.linspace(0, 1, len(edges_e)), edges_e)) < 0.15)
+    assert np.all(
+        np.abs(
+            np.interp([0.25, 0.5, 0.75], np.linspace(0, 1, len(edges_s)), edges_s)
+            - np.interp([0.25, 0.5, 0.75], np.linspace(0, 1, len(edges_e)), edges_e)
+        )
+        < 0.15
+    )
 
 
 def test_hash_split_does_not_depend_on_chunks_or_ranks(tmp_path):
     """The random split is a hash of (seed, row number): same for any chunk size and for rank shares."""
-    cfg = load_config({"input_features": [{"name": "tenure", "type": "number"}],
-                       "output_features": [{"name": "churn", "type": "binary"}]})
+    cfg = load_config(
+        {
+            "input_features": [{"name": "tenure", "type": "number"}],
+            "output_features": [{"name": "churn", "type": "binary"}],
+        }
+    )
     src = readers.Source(CHURN / "churn.csv", {"tenure": "float32", "churn": "string"})
 
     def splits(rows, rank=0, world=1):
         out = {}
         for chunk in src.chunks(rows, rank, world):
-            for r, s in zip(chunk.row_numbers(), dataset.split_of(chunk.frame, chunk.row_numbers(),
-                                                                  cfg.preprocessing.split, "x")):
+            for r, s in zip(
+                chunk.row_numbers(), dataset.split_of(chunk.frame, chunk.row_numbers(), cfg.preprocessing.split, "x")
+            ):
                 out[int(r)] = int(s)
         return out
 
@@ -221,8 +236,19 @@ def test_a_bad_number_in_a_streamed_csv_names_the_column(tmp_path, churn_model):
     df = pd.read_csv(CHURN / "churn.csv").astype({"tenure": object})
     df.loc[6000, "tenure"] = "abc"
     df.to_csv(tmp_path / "bad.csv", index=False)
-    run = CliRunner().invoke(app, ["predict", str(model_dir), "-d", str(tmp_path / "bad.csv"),
-                                   "-o", str(tmp_path / "p.csv"), "--chunk-rows", "1000"])
+    run = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            str(model_dir),
+            "-d",
+            str(tmp_path / "bad.csv"),
+            "-o",
+            str(tmp_path / "p.csv"),
+            "--chunk-rows",
+            "1000",
+        ],
+    )
     assert run.exit_code == 2 and "'tenure'" in run.output and "abc" in run.output, run.output
     assert not (tmp_path / "p.csv").exists()
 
@@ -246,5 +272,8 @@ def test_streamed_training_writes_a_normal_model_directory(tmp_path):
     df = pd.read_csv(CHURN / "churn.csv")
     outs = Predictor(tmp_path / "m").run(df.head(50))
     assert outs["churn::probabilities"].shape == (50, 2)
-    np.testing.assert_allclose(outs["churn::probabilities"][:, 1],
-                               model.predict(df.head(50), engine="torch")["churn::probability::Yes"], atol=1e-5)
+    np.testing.assert_allclose(
+        outs["churn::probabilities"][:, 1],
+        model.predict(df.head(50), engine="torch")["churn::probability::Yes"],
+        atol=1e-5,
+    )

@@ -26,19 +26,33 @@ def table(n: int = 160) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     x, z = rng.normal(size=n), rng.normal(size=n)
     colour = rng.choice(["red", "green", "blue"], size=n)
-    return pd.DataFrame({"x": x, "z": z, "colour": colour,
-                         "y": np.where(x + (colour == "red") > 0.3, "yes", "no"),
-                         "kind": np.where(z > 0.5, "a", np.where(z < -0.5, "b", "c")),
-                         "v": 2 * x - z + rng.normal(scale=0.1, size=n)})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "z": z,
+            "colour": colour,
+            "y": np.where(x + (colour == "red") > 0.3, "yes", "no"),
+            "kind": np.where(z > 0.5, "a", np.where(z < -0.5, "b", "c")),
+            "v": 2 * x - z + rng.normal(scale=0.1, size=n),
+        }
+    )
 
 
 def config(k: int) -> dict:
-    return {"input_features": [{"name": "x", "type": "number"}, {"name": "z", "type": "number"},
-                               {"name": "colour", "type": "category"}],
-            "output_features": [{"name": "y", "type": "binary"}, {"name": "kind", "type": "category"},
-                                {"name": "v", "type": "number"}],
-            "combiner": {"type": "concat", "hidden_size": 16, "ensemble": k},
-            "trainer": {"epochs": 3, "batch_size": 32}}
+    return {
+        "input_features": [
+            {"name": "x", "type": "number"},
+            {"name": "z", "type": "number"},
+            {"name": "colour", "type": "category"},
+        ],
+        "output_features": [
+            {"name": "y", "type": "binary"},
+            {"name": "kind", "type": "category"},
+            {"name": "v", "type": "number"},
+        ],
+        "combiner": {"type": "concat", "hidden_size": 16, "ensemble": k},
+        "trainer": {"epochs": 3, "batch_size": 32},
+    }
 
 
 def test_ensemble_1_is_the_plain_mlp():
@@ -79,16 +93,18 @@ def test_loss_is_the_mean_of_the_members_losses():
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
 def test_k4_trains_averages_in_eval_mode_and_exports_with_parity():
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
     from toolkit.export.onnx import export
 
     log.quiet = True
     data = table()
     one, four = train(config(1), dataset=data), train(config(4), dataset=data)
     assert (one.model.ensemble, four.model.ensemble) == (1, 4)
-    x = [torch.randn(7, f.output_width()) if f.pre_dtype != "int64" else torch.randint(0, f.n_ids, (7,))
-         for f in four.inputs]
+    x = [
+        torch.randn(7, f.output_width()) if f.pre_dtype != "int64" else torch.randint(0, f.n_ids, (7,))
+        for f in four.inputs
+    ]
     model = four.model
     assert [tuple(o.shape) for o in model.train()(*x)] == [(7, 4), (7, 4, 3), (7, 4)]
     averaged = model.eval()(*x)
@@ -99,5 +115,6 @@ def test_k4_trains_averages_in_eval_mode_and_exports_with_parity():
     four.to_onnx()  # the torchscript exporter: the file, parity-checked (raises on a mismatch)
     export(four, exporter="dynamo")  # and the dynamo exporter
     rows = data.head(9)
-    pd.testing.assert_frame_equal(four.predict(rows), four.predict(rows, engine="torch"),
-                                  check_dtype=False, rtol=1e-4, atol=1e-5)
+    pd.testing.assert_frame_equal(
+        four.predict(rows), four.predict(rows, engine="torch"), check_dtype=False, rtol=1e-4, atol=1e-5
+    )

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import torch
 
+from tests.test_edge_node import node_bin  # noqa: F401 - the fixture
 from toolkit import train
 from toolkit.common import log
 from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.nn.optim import adamw
 from toolkit.nn.sequence import EmbedPool
-from tests.test_edge_node import node_bin  # noqa: F401 - the fixture
 
 
 def _pair(scale: float, how: str = "idf_mean"):
@@ -52,11 +52,16 @@ def test_embedding_lr_is_an_embed_key_checked_by_the_schema():
     out = [{"name": "y", "type": "binary"}]
     cfg = validate_config({"input_features": [{**block, "encoder": {"embedding_lr": 10}}], "output_features": out})
     assert cfg.input_features[0].encoder.get("embedding_lr") == 10
-    assert validate_config({"input_features": [block], "output_features": out}).input_features[0].encoder.get(
-        "embedding_lr") == 1.0   # old model directories (no key) keep the plain embedding
+    assert (
+        validate_config({"input_features": [block], "output_features": out})
+        .input_features[0]
+        .encoder.get("embedding_lr")
+        == 1.0
+    )  # old model directories (no key) keep the plain embedding
     with pytest.raises(TkError, match="embedding_lr do.*not apply to the gru encoder"):
-        validate_config({"input_features": [{**block, "encoder": {"type": "gru", "embedding_lr": 10}}],
-                         "output_features": out})
+        validate_config(
+            {"input_features": [{**block, "encoder": {"type": "gru", "embedding_lr": 10}}], "output_features": out}
+        )
     with pytest.raises(TkError, match="embedding_lr"):
         validate_config({"input_features": [{**block, "encoder": {"embedding_lr": 0}}], "output_features": out})
 
@@ -69,11 +74,15 @@ def suite_text_model(tmp_path_factory):
     words = ["good", "bad", "fine", "awful", "great", "poor", "ok", "meh", "café", "日本"]
     text = [" ".join(rng.choice(words, 5)) + ("!" * int(rng.integers(0, 3))) for _ in range(200)]
     y = ["yes" if sum(w in t for w in ("good", "great", "fine")) >= 2 else "no" for t in text]
-    cfg = {"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2},
-                               "encoder": {"embedding_lr": 30}}],
-           "output_features": [{"name": "y", "type": "binary"}], "trainer": {"epochs": 3}}
+    cfg = {
+        "input_features": [
+            {"name": "t", "type": "text", "preprocessing": {"ngrams": 2}, "encoder": {"embedding_lr": 30}}
+        ],
+        "output_features": [{"name": "y", "type": "binary"}],
+        "trainer": {"epochs": 3},
+    }
     out = tmp_path_factory.mktemp("runs") / "m"
-    model = train(cfg, pd.DataFrame({"t": text, "y": y}), output=out)   # saving checks export parity
+    model = train(cfg, pd.DataFrame({"t": text, "y": y}), output=out)  # saving checks export parity
     return model, out, text[:20] + ["", " ", "!!!", "unseen words only", "x" * 5000]
 
 
@@ -104,7 +113,7 @@ def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp
 
     words = ["red", "river", "night", "last", "summer", "dog", "city", "blue", "king", "love", "war", "road"]
     rows = []
-    for i in range(300):   # 2 or 3 words a title (2.5 on average), nearly all distinct; codes of 1-2 words
+    for i in range(300):  # 2 or 3 words a title (2.5 on average), nearly all distinct; codes of 1-2 words
         title = " ".join(words[(i * k + k) % len(words)] for k in range(1, 3 + i % 2)) + f" {i // 7}"
         rows.append({"title": title, "code": f"AB{i}" + (" x" if i % 3 == 0 else ""), "y": "ab"[i % 2]})
     path = tmp_path / "titles.csv"
@@ -115,8 +124,7 @@ def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp
     text = guess.config_yaml(path, ["y"])
     cfg = yaml.safe_load(text)
     (title,) = [f for f in cfg["input_features"] if f["name"] == "title"]
-    assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2},
-                     "encoder": {"embedding_lr": 30}}
-    assert "code" not in {f["name"] for f in cfg["input_features"]}   # 1.3 words on average: an id
+    assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2}, "encoder": {"embedding_lr": 30}}
+    assert "code" not in {f["name"] for f in cfg["input_features"]}  # 1.3 words on average: an id
     block = validate_config(cfg).input_features[0]
     assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 30

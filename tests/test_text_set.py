@@ -11,16 +11,23 @@ import pandas as pd
 import pytest
 import torch
 
-from toolkit.common import log
 from toolkit import train
+from toolkit.common import log
 from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features import text_tokens as text_mod
-from toolkit.features.set import member_pattern, python_members
-from toolkit.features.text_tokens import (PIECE_CHARS, TOKEN_PATTERN, WORD_PATTERN, cut_pieces, python_cut,
-                                          python_tokens, tokenize)
 from toolkit.features.pregraph import Preprocessor
+from toolkit.features.set import member_pattern, python_members
+from toolkit.features.text_tokens import (
+    PIECE_CHARS,
+    TOKEN_PATTERN,
+    WORD_PATTERN,
+    cut_pieces,
+    python_cut,
+    python_tokens,
+    tokenize,
+)
 from toolkit.nn.sequence import EmbedPool, ParallelCNN, SetEmbedding, TextGRU, TextTransformer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +37,9 @@ REVIEWS = ROOT / "examples" / "reviews"
 def feature(block: dict, output: bool = False):
     block = {"name": "x", **block}
     other = {"name": "z", "type": "number"} if output else {"name": "y", "type": "binary"}
-    cfg = validate_config({"input_features": [other if output else block],
-                           "output_features": [block if output else other]})
+    cfg = validate_config(
+        {"input_features": [other if output else block], "output_features": [block if output else other]}
+    )
     if output:
         return OUTPUT_FEATURES[block["type"]](cfg.output_features[0])
     return INPUT_FEATURES[block["type"]](cfg.input_features[0])
@@ -48,18 +56,21 @@ def reviews() -> pd.DataFrame:
 
 # ---- the tokenizer and its Python twin ------------------------------------------
 
+
 @pytest.mark.parametrize("pattern, twin", [(TOKEN_PATTERN, text_mod.PY_TOKEN), (WORD_PATTERN, text_mod.PY_WORD)])
 def test_onnx_tokenizer_and_python_twin_agree_on_every_assigned_code_point(pattern, twin):
     """Each code point alone between two letters, lowercased and tokenized, both ways."""
-    chars = [chr(c) for c in range(1, 0x30000)
-             if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
+    chars = [chr(c) for c in range(1, 0x30000) if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
     raw = np.array([f"a{c}B" for c in chars], dtype=object)
     got = np.empty(len(raw), dtype=object)
     for rows, tokens in tokenize(raw, pattern, lowercase=True):
         for r, row in zip(rows, tokens.tolist()):
             got[r] = [t for t in row if t]
-    bad = [(hex(ord(c)), g, twin.findall(text_mod.python_lower(s)))
-           for c, s, g in zip(chars, raw, got) if g != twin.findall(text_mod.python_lower(s))]
+    bad = [
+        (hex(ord(c)), g, twin.findall(text_mod.python_lower(s)))
+        for c, s, g in zip(chars, raw, got)
+        if g != twin.findall(text_mod.python_lower(s))
+    ]
     assert not bad, f"{len(bad)} code points differ, e.g. {bad[:5]}"
 
 
@@ -102,15 +113,29 @@ def test_fitting_memory_is_bounded_by_chunks(monkeypatch):
 
 # ---- hostile text -------------------------------------------------------------
 
-HOSTILE = ["", " ", "\t\n  ", "\u00a0\u3000", "x" * 10_000, "a " * 50_000, "!" * 20_000,
-           "<p>Great <b>taste</b></p><br /><br />&amp; more", "日本語のテキスト", "مرحبا", "😀😀", "\x00\x01",
-           "ΣΊΣΥΦΟΣ", "🏳️‍🌈 family: 👨‍👩‍👧"]
+HOSTILE = [
+    "",
+    " ",
+    "\t\n  ",
+    "\u00a0\u3000",
+    "x" * 10_000,
+    "a " * 50_000,
+    "!" * 20_000,
+    "<p>Great <b>taste</b></p><br /><br />&amp; more",
+    "日本語のテキスト",
+    "مرحبا",
+    "😀😀",
+    "\x00\x01",
+    "ΣΊΣΥΦΟΣ",
+    "🏳️‍🌈 family: 👨‍👩‍👧",
+]
 
 
 @pytest.mark.parametrize("pre_cfg", [{}, {"ngrams": 2}, {"punctuation": False}, {"max_length": 1}])
 def test_hostile_text_gives_defined_ids(pre_cfg):
     f = feature({"type": "text", "preprocessing": {"min_count": 1, **pre_cfg}}).fit(
-        np.array(["great taste", "a b c"], dtype=object))
+        np.array(["great taste", "a b c"], dtype=object)
+    )
     width = f.config.preprocessing.max_length * f.config.preprocessing.ngrams
     out = pre(f, HOSTILE)
     assert out.shape == (len(HOSTILE), width) and out.dtype == np.int64
@@ -123,7 +148,8 @@ def test_hostile_text_gives_defined_ids(pre_cfg):
 def test_huge_text_is_cut_before_tokenizing():
     """A 2 MB text costs no more than its first pieces: the tokenizer never sees the rest."""
     f = feature({"type": "text", "preprocessing": {"min_count": 1, "max_length": 8}}).fit(
-        np.array(["a b", "a"], dtype=object))
+        np.array(["a b", "a"], dtype=object)
+    )
     assert cut_pieces(8) * PIECE_CHARS == 1000
     out = pre(f, ["a " * 1_000_000, "b"])
     assert out[0].tolist() == [2] * 8 and out[1].tolist() == [3] + [0] * 7
@@ -133,7 +159,8 @@ def test_huge_text_is_cut_before_tokenizing():
 
 def test_truncation_padding_and_bigrams():
     f = feature({"type": "text", "preprocessing": {"min_count": 1, "ngrams": 2, "max_length": 3}}).fit(
-        np.array(["good good taste", "good taste"], dtype=object))
+        np.array(["good good taste", "good taste"], dtype=object)
+    )
     assert f.vocab_ == ["good", "taste"] and f.bigrams_ == ["good taste", "good good"]
     out = pre(f, ["good taste good good", "taste", "bad good taste"])
     # unigrams: good=2 taste=3 (unknown 1); bigrams: "good taste"=4 "good good"=5, unseen → 0
@@ -141,6 +168,7 @@ def test_truncation_padding_and_bigrams():
 
 
 # ---- encoders -----------------------------------------------------------------
+
 
 def encoders(n_ids: int = 30, length: int = 7):
     idf = [0.0] + [1.0 + (i % 5) for i in range(n_ids - 1)]
@@ -159,8 +187,8 @@ def test_encoder_shapes_finite_on_empty_rows_and_trainable(name):
     torch.manual_seed(0)
     enc, width = encoders()[name]
     ids = torch.randint(1, 30, (5, 7))
-    ids[0] = 0          # no tokens at all
-    ids[1, 1:] = 0      # one token, shorter than the widest kernel
+    ids[0] = 0  # no tokens at all
+    ids[1, 1:] = 0  # one token, shorter than the widest kernel
     out = enc(ids)
     assert out.shape == (5, width)
     assert torch.isfinite(out).all()
@@ -193,25 +221,38 @@ def test_set_embedding_sums_member_vectors():
 
 def test_encoder_keys_of_another_type_are_refused():
     with pytest.raises(TkError, match="filters do.*not apply to the embed encoder"):
-        validate_config({"input_features": [{"name": "t", "type": "text", "encoder": {"filters": 8}}],
-                         "output_features": [{"name": "y", "type": "binary"}]})
+        validate_config(
+            {
+                "input_features": [{"name": "t", "type": "text", "encoder": {"filters": 8}}],
+                "output_features": [{"name": "y", "type": "binary"}],
+            }
+        )
     with pytest.raises(TkError, match="ngrams: 2 needs encoder type embed"):
-        validate_config({"input_features": [{"name": "t", "type": "text", "preprocessing": {"ngrams": 2},
-                                             "encoder": {"type": "gru"}}],
-                         "output_features": [{"name": "y", "type": "binary"}]})
+        validate_config(
+            {
+                "input_features": [
+                    {"name": "t", "type": "text", "preprocessing": {"ngrams": 2}, "encoder": {"type": "gru"}}
+                ],
+                "output_features": [{"name": "y", "type": "binary"}],
+            }
+        )
 
 
 # ---- sets ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, delimiter, expected", [
-    ("a, b c ,d", ",", ["a", "b c", "d"]),
-    (" , ,, ", ",", []),
-    ("", ",", []),
-    ("no delimiter here", "|", ["no delimiter here"]),
-    ("a|a| a |b", "|", ["a", "a", "a", "b"]),
-    ("x  y\tz", " ", ["x", "y\tz"]),
-    ("Ünï;日本 語;", ";", ["Ünï", "日本 語"]),
-])
+
+@pytest.mark.parametrize(
+    "raw, delimiter, expected",
+    [
+        ("a, b c ,d", ",", ["a", "b c", "d"]),
+        (" , ,, ", ",", []),
+        ("", ",", []),
+        ("no delimiter here", "|", ["no delimiter here"]),
+        ("a|a| a |b", "|", ["a", "a", "a", "b"]),
+        ("x  y\tz", " ", ["x", "y\tz"]),
+        ("Ünï;日本 語;", ";", ["Ünï", "日本 語"]),
+    ],
+)
 def test_set_members_are_cut_and_stripped(raw, delimiter, expected):
     assert python_members(raw, delimiter) == expected
     got = [list(t[t != ""]) for _, t in tokenize(np.array([raw], dtype=object), member_pattern(delimiter), False)]
@@ -249,8 +290,10 @@ def multilabel_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
     diet = rng.choice(["vegan", "vegetarian", "meat"], n)
     gift = rng.random(n) < 0.4
     words = np.where(gift, "a lovely present for my mother", "bought it for the kitchen")
-    tags = [", ".join(t for t, on in (("spicy", h > 6), ("vegan", d == "vegan"), ("gift", g)) if on)
-            for h, d, g in zip(heat, diet, gift)]
+    tags = [
+        ", ".join(t for t, on in (("spicy", h > 6), ("vegan", d == "vegan"), ("gift", g)) if on)
+        for h, d, g in zip(heat, diet, gift)
+    ]
     split = np.where(np.arange(n) % 5 == 0, "test", np.where(np.arange(n) % 5 == 1, "validation", "train"))
     return pd.DataFrame({"heat": heat, "diet": diet, "note": words, "tags": tags, "split": split})
 
@@ -261,8 +304,11 @@ def test_set_output_learns_a_constructed_multilabel_target(tmp_path):
     log.quiet = True
     df = multilabel_frame()
     cfg = {
-        "input_features": [{"name": "heat", "type": "number"}, {"name": "diet", "type": "category"},
-                           {"name": "note", "type": "text", "preprocessing": {"max_length": 8}}],
+        "input_features": [
+            {"name": "heat", "type": "number"},
+            {"name": "diet", "type": "category"},
+            {"name": "note", "type": "text", "preprocessing": {"max_length": 8}},
+        ],
         "output_features": [{"name": "tags", "type": "set"}],
         "preprocessing": {"split": {"type": "fixed", "column": "split"}},
         "combiner": {"type": "concat", "num_layers": 1, "hidden_size": 32},
@@ -273,7 +319,10 @@ def test_set_output_learns_a_constructed_multilabel_target(tmp_path):
     assert set(test) == {"loss", "jaccard", "micro_f1", "macro_f1"}
     assert test["micro_f1"] >= 0.9 and test["macro_f1"] >= 0.9 and test["jaccard"] >= 0.85, test
     assert model.outputs[0].classes == ["gift", "spicy", "vegan"] or set(model.outputs[0].classes) == {
-        "gift", "spicy", "vegan"}
+        "gift",
+        "spicy",
+        "vegan",
+    }
 
     loaded = load(tmp_path / "m")
     rows = df[df["split"] == "test"].head(50)
@@ -304,20 +353,25 @@ def test_set_output_encodes_empty_as_the_empty_set_and_ignores_unknown_members()
 
 # ---- every text encoder exports with parity -----------------------------------
 
-@pytest.mark.parametrize("encoder, pre_cfg", [
-    ({"type": "embed"}, {"ngrams": 2}),
-    ({"type": "embed", "pooling": "max"}, {}),
-    ({"type": "cnn", "filters": 8, "kernel_sizes": [2, 3]}, {}),
-    ({"type": "transformer", "dim": 16, "num_heads": 2}, {}),
-    ({"type": "gru", "hidden_size": 8}, {}),
-])
+
+@pytest.mark.parametrize(
+    "encoder, pre_cfg",
+    [
+        ({"type": "embed"}, {"ngrams": 2}),
+        ({"type": "embed", "pooling": "max"}, {}),
+        ({"type": "cnn", "filters": 8, "kernel_sizes": [2, 3]}, {}),
+        ({"type": "transformer", "dim": 16, "num_heads": 2}, {}),
+        ({"type": "gru", "hidden_size": 8}, {}),
+    ],
+)
 def test_text_encoders_train_and_export_with_parity(tmp_path, reviews, encoder, pre_cfg):
     log.quiet = True
     df = reviews.groupby("split").head(120)
     cfg = {
-        "input_features": [{"name": "review", "type": "text", "encoder": encoder,
-                            "preprocessing": {"max_length": 24, **pre_cfg}},
-                           {"name": "tags", "column": "product", "type": "set"}],
+        "input_features": [
+            {"name": "review", "type": "text", "encoder": encoder, "preprocessing": {"max_length": 24, **pre_cfg}},
+            {"name": "tags", "column": "product", "type": "set"},
+        ],
         "output_features": [{"name": "score", "type": "binary"}],
         "preprocessing": {"split": {"type": "fixed", "column": "split"}},
         "trainer": {"epochs": 2},
@@ -329,6 +383,7 @@ def test_text_encoders_train_and_export_with_parity(tmp_path, reviews, encoder, 
 
 
 # ---- the reviews example --------------------------------------------------------
+
 
 def test_reviews_example_reaches_roc_auc(tmp_path):
     log.quiet = True

@@ -10,9 +10,8 @@ import pytest
 import yaml
 
 from tests.conftest import CHURN, PENGUINS
-from toolkit import load
+from toolkit import load, train
 from toolkit.common import log
-from toolkit import train
 from toolkit.errors import TkError
 
 
@@ -42,7 +41,8 @@ def test_evaluate_on_test_rows_matches_training_stats(churn_model, tmp_path):
     first_cfg["dataset"] = str(CHURN / "churn.csv")
     first = train(first_cfg, output=tmp_path / "first")
     assert load(tmp_path / "first").evaluate(df[df["split"] == "test"])["churn"]["roc_auc"] == pytest.approx(
-        first.stats["metrics"]["test"]["churn"]["roc_auc"], abs=1e-9)
+        first.stats["metrics"]["test"]["churn"]["roc_auc"], abs=1e-9
+    )
     assert first.stats["metrics"] == model.stats["metrics"]
 
 
@@ -65,8 +65,15 @@ def test_loaded_model_predicts_like_the_trained_one(churn_model):
 def test_model_directory_holds_the_documented_files(churn_model):
     _, out = churn_model
     names = {p.name for p in out.iterdir()}
-    assert names == {"config.yaml", "features.json", "model.safetensors", "training_stats.json",
-                     "model.onnx", "manifest.json", "explain.json"}
+    assert names == {
+        "config.yaml",
+        "features.json",
+        "model.safetensors",
+        "training_stats.json",
+        "model.onnx",
+        "manifest.json",
+        "explain.json",
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["versions"]["torch"].startswith("2.")

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.common import log
 from toolkit import train
+from toolkit.common import log
 from toolkit.config.schema import validate_config
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
-from toolkit.features.vector import cut_chars, parse_lists, python_numbers, python_window
 from toolkit.features.pregraph import Preprocessor
+from toolkit.features.vector import cut_chars, parse_lists, python_numbers, python_window
 
 VECTORS = np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object)
 SERIES = np.array(["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"], dtype=object)
@@ -42,39 +42,70 @@ def roundtrip(f):
 
 
 #: rows longer than the cut (1000 characters for up to 15 numbers): padded with spaces, or many numbers
-long_rows = st.builds(lambda k, pad: " ".join(["1.5"] * k) + " " * pad + " 2", st.integers(1, 600),
-                      st.sampled_from([0, 990, 2000]))
+long_rows = st.builds(
+    lambda k, pad: " ".join(["1.5"] * k) + " " * pad + " 2", st.integers(1, 600), st.sampled_from([0, 990, 2000])
+)
 
-numbers = (st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}")
-           | st.integers(-10**6, 10**6).map(str)
-           | st.sampled_from(["1e99", "-1e99", "1e-99", ".5", "5.", "+3", "1E5", "nan", "inf", "1_0", "", "x",
-                              "0x1", "１", "1" * 21, "1.5e300"]))
+numbers = (
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda v: f"{v:g}")
+    | st.integers(-(10**6), 10**6).map(str)
+    | st.sampled_from(
+        [
+            "1e99",
+            "-1e99",
+            "1e-99",
+            ".5",
+            "5.",
+            "+3",
+            "1E5",
+            "nan",
+            "inf",
+            "1_0",
+            "",
+            "x",
+            "0x1",
+            "１",
+            "1" * 21,
+            "1.5e300",
+        ]
+    )
+)
 spaces = st.sampled_from(["", " ", "  ", "\t", "\u00a0"])
 
 
 def listed(delimiter):
     sep = st.sampled_from([" ", "  ", "\t "]) if delimiter is None else spaces.map(lambda s: s + delimiter + s)
-    return st.builds(lambda ns, s, lead, trail: lead + s.join(ns) + trail,
-                     st.lists(numbers, max_size=6), sep, spaces, spaces)
+    return st.builds(
+        lambda ns, s, lead, trail: lead + s.join(ns) + trail, st.lists(numbers, max_size=6), sep, spaces, spaces
+    )
 
 
 lists = st.sampled_from([None, ",", "|"]).flatmap(
-    lambda d: st.tuples(st.just(d), st.lists(listed(d) | st.text(max_size=12) | long_rows.map(
-        lambda r: r if d is None else r.replace(" 2", d + "2").replace("1.5 ", "1.5" + d)), min_size=1, max_size=20)))
+    lambda d: st.tuples(
+        st.just(d),
+        st.lists(
+            listed(d)
+            | st.text(max_size=12)
+            | long_rows.map(lambda r: r if d is None else r.replace(" 2", d + "2").replace("1.5 ", "1.5" + d)),
+            min_size=1,
+            max_size=20,
+        ),
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(lists)
 def test_onnx_list_parse_equals_python_twin(case):
     delimiter, values = case
-    (got, present, count), = list(parse_lists(np.array(values, dtype=object), delimiter))
+    ((got, present, count),) = list(parse_lists(np.array(values, dtype=object), delimiter))
     for i, s in enumerate(values):
         want = python_numbers(s, delimiter)
         if want is None:
             assert count[i] == 0 and not present[i].any(), (s, got[i])
         else:
-            assert count[i] == len(want) and present[i, :len(want)].all() and not present[i, len(want):].any(), s
-            np.testing.assert_array_equal(got[i, :len(want)], np.array(want, dtype=np.float32), err_msg=s)
+            assert count[i] == len(want) and present[i, : len(want)].all() and not present[i, len(want) :].any(), s
+            np.testing.assert_array_equal(got[i, : len(want)], np.array(want, dtype=np.float32), err_msg=s)
 
 
 def vector_oracle(f, raw) -> np.ndarray:
@@ -158,15 +189,20 @@ def test_timeseries_window_and_missing():
     assert out[3, 3:].tolist() == [1, 0, 0]
 
 
-@pytest.mark.parametrize("block, where", [
-    ({"type": "vector", "preprocessing": {"delimiter": "-"}}, "delimiter"),
-    ({"type": "vector", "preprocessing": {"size": 0}}, "size"),
-    ({"type": "timeseries", "preprocessing": {"max_length": 5000}}, "max_length"),
-    ({"type": "timeseries", "encoder": {"type": "lstm"}}, "encoder")])
+@pytest.mark.parametrize(
+    "block, where",
+    [
+        ({"type": "vector", "preprocessing": {"delimiter": "-"}}, "delimiter"),
+        ({"type": "vector", "preprocessing": {"size": 0}}, "size"),
+        ({"type": "timeseries", "preprocessing": {"max_length": 5000}}, "max_length"),
+        ({"type": "timeseries", "encoder": {"type": "lstm"}}, "encoder"),
+    ],
+)
 def test_config_errors_name_the_yaml_path(block, where):
     with pytest.raises(TkError) as e:
-        validate_config({"input_features": [{"name": "x", **block}],
-                         "output_features": [{"name": "y", "type": "binary"}]})
+        validate_config(
+            {"input_features": [{"name": "x", **block}], "output_features": [{"name": "y", "type": "binary"}]}
+        )
     assert "input_features" in str(e.value) and where in str(e.value)
 
 
@@ -183,26 +219,40 @@ def _table(n: int = 400, seed: int = 0) -> pd.DataFrame:
     lengths = rng.integers(1, 12, n)
     series = [rng.normal(size=k) + rng.normal() for k in lengths]
     y = vec @ np.array([1.0, -2.0, 0.5, 0.0]) + 2 * np.array([s[-1] for s in series])
-    df = pd.DataFrame({"v": [",".join(f"{x:.4f}" for x in row) for row in vec],
-                       "s": [" ".join(f"{x:.4f}" for x in s) for s in series], "y": y})
+    df = pd.DataFrame(
+        {
+            "v": [",".join(f"{x:.4f}" for x in row) for row in vec],
+            "s": [" ".join(f"{x:.4f}" for x in s) for s in series],
+            "y": y,
+        }
+    )
     df.loc[:2, "v"] = ["", "1,2", "nan,1,2,3"]
     df.loc[:1, "s"] = ["", "x y"]
     return df
 
 
-@pytest.mark.parametrize("encoder", [{"type": "summary"}, {"type": "cnn", "kernel_sizes": [2, 3]}, {"type": "gru"},
-                                     {"type": "transformer", "dim": 8}])
+@pytest.mark.parametrize(
+    "encoder",
+    [{"type": "summary"}, {"type": "cnn", "kernel_sizes": [2, 3]}, {"type": "gru"}, {"type": "transformer", "dim": 8}],
+)
 def test_train_end_to_end_with_model_onnx_parity(tmp_path, encoder):
     """y depends on the vector's components and the series' last value; save checks model.onnx parity."""
     log.quiet = True
-    cfg = {"input_features": [{"name": "v", "type": "vector", "preprocessing": {"delimiter": ","}},
-                              {"name": "s", "type": "timeseries", "encoder": encoder}],
-           "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 30}}
+    cfg = {
+        "input_features": [
+            {"name": "v", "type": "vector", "preprocessing": {"delimiter": ","}},
+            {"name": "s", "type": "timeseries", "encoder": encoder},
+        ],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 30},
+    }
     model = train(cfg, _table(), output=tmp_path / "m")
     assert (tmp_path / "m" / "model.onnx").exists()
     r2 = model.stats["metrics"]["validation"]["y"]["r2"]
     assert r2 > (0.75 if encoder["type"] == "summary" else 0.5), r2
-    out = model.predict(pd.DataFrame({"v": ["", "1,2,3,4", "1e99,0,0,-1e99", None], "s": ["", "1e99", "1 " * 900, None]}))
+    out = model.predict(
+        pd.DataFrame({"v": ["", "1,2,3,4", "1e99,0,0,-1e99", None], "s": ["", "1e99", "1 " * 900, None]})
+    )
     assert np.isfinite(out["y::value"]).all()
     with pytest.raises(TkError, match=r"row 2: column 'v': expected a list of 4 numbers separated by ','.*got 2"):
         model.predict(pd.DataFrame({"v": ["1,2,3,4", "1,2"], "s": ["1", "2"]}))
@@ -224,12 +274,27 @@ def test_hostile_long_rows_stay_cheap_and_read_as_documented():
 
 
 CONTRACT_TRAIN = {
-    "date": np.array(["2024-01-31", "", "2023-12-25 08:30", "nonsense", "2024-02-30", "1999-01-01",
-                      "2020-06-15T12:00:00Z", "2021-03-04"], dtype=object),
-    "vector": VECTORS, "timeseries": SERIES}
-CONTRACT_ENCODERS = {"date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
-                     "vector": [{"type": "dense"}, {"type": "passthrough"}],
-                     "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}]}
+    "date": np.array(
+        [
+            "2024-01-31",
+            "",
+            "2023-12-25 08:30",
+            "nonsense",
+            "2024-02-30",
+            "1999-01-01",
+            "2020-06-15T12:00:00Z",
+            "2021-03-04",
+        ],
+        dtype=object,
+    ),
+    "vector": VECTORS,
+    "timeseries": SERIES,
+}
+CONTRACT_ENCODERS = {
+    "date": [{"type": "piecewise"}, {"type": "dense"}, {"type": "passthrough"}],
+    "vector": [{"type": "dense"}, {"type": "passthrough"}],
+    "timeseries": [{"type": "summary"}, {"type": "cnn"}, {"type": "gru"}, {"type": "transformer"}],
+}
 
 
 @pytest.mark.parametrize("type_", sorted(CONTRACT_TRAIN))

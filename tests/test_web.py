@@ -36,6 +36,7 @@ TOLERANCE = 1e-5
 
 # ---- what the browser tests need ------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser() -> dict:
     """node + playwright-core + chromium, or a skip naming what to install."""
@@ -63,8 +64,13 @@ def ort_web():
 
 def export_site(model_dir: Path, site: Path, *args) -> Path:
     """`tk export MODEL --web SITE [args]` through the real CLI (a subprocess: one plain line on error)."""
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site),
-                           *map(str, args)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     return site
 
@@ -73,9 +79,12 @@ class StaticServer:
     """`python -m http.server` on 127.0.0.1, a free port; stopped by its PID."""
 
     def __init__(self, folder: Path):
-        self.proc = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-                                      "--directory", str(folder)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(folder)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         line = self.proc.stdout.readline()  # "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
         match = re.search(r"port (\d+)", line)
         if not match:
@@ -99,8 +108,9 @@ def drive(browser: dict, site: Path, tmp: Path, **plan) -> dict:
     try:
         path = tmp / "plan.json"
         path.write_text(json.dumps({"url": server.url, "chromium": browser["chromium"], **plan}), encoding="utf-8")
-        proc = subprocess.run([browser["node"], str(DRIVER), str(path)], capture_output=True, text=True,
-                              encoding="utf-8", timeout=300)
+        proc = subprocess.run(
+            [browser["node"], str(DRIVER), str(path)], capture_output=True, text=True, encoding="utf-8", timeout=300
+        )
     finally:
         server.stop()
     assert proc.returncode == 0, f"drive.js failed:\n{proc.stderr[-3000:]}"
@@ -116,8 +126,10 @@ def screenshots(tmp: Path, name: str, readme: bool = True) -> list[dict]:
     if not folder.is_absolute():
         folder = ROOT / folder
     folder.mkdir(parents=True, exist_ok=True)
-    return [{"width": 1280, "height": 900, "path": str(folder / f"web-{name}-desktop.png")},
-            {"width": 390, "height": 844, "path": str(folder / f"web-{name}-phone.png")}]
+    return [
+        {"width": 1280, "height": 900, "path": str(folder / f"web-{name}-desktop.png")},
+        {"width": 390, "height": 844, "path": str(folder / f"web-{name}-phone.png")},
+    ]
 
 
 def assert_matches_python(predictor, values: dict, shown: dict, where: str) -> None:
@@ -182,6 +194,7 @@ def assert_usable(out: dict) -> None:
 
 # ---- churn: binary, number and category fields ----------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def churn_site(churn_model, ort_web, tmp_path_factory) -> Path:
     return export_site(churn_model[1], tmp_path_factory.mktemp("web") / "churn-site", "--dataset", CHURN / "churn.csv")
@@ -229,8 +242,14 @@ def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
     bad = tmp_path / "bad.csv"
     frame.drop(columns=["tenure"]).head(3).to_csv(bad, index=False)
 
-    out = drive(browser, churn_site, tmp_path, rows=rows, csv=[str(upload), str(bad)],
-                screenshots=screenshots(tmp_path, "churn"))
+    out = drive(
+        browser,
+        churn_site,
+        tmp_path,
+        rows=rows,
+        csv=[str(upload), str(bad)],
+        screenshots=screenshots(tmp_path, "churn"),
+    )
     predictor = Predictor(churn_site / "model.onnx")
     assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")
     for i, (row, shown) in enumerate(zip(rows, out["rows"])):
@@ -248,13 +267,14 @@ def test_churn_page_predicts_like_python(browser, churn_site, tmp_path):
 
 # ---- churn as a GBM + network ensemble: the trees (ai.onnx.ml 5) in onnxruntime-web ------------
 
+
 @pytest.fixture(scope="module")
 def churn_ensemble_site(ort_web, tmp_path_factory) -> Path:
     """examples/churn with model_type ensemble (network + LightGBM averaged in the graph), 3 epochs."""
     import yaml
 
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     config = yaml.safe_load((CHURN / "config.yaml").read_text())
@@ -281,22 +301,28 @@ def test_gbm_ensemble_page_predicts_like_python(browser, churn_ensemble_site, tm
 
 # ---- a date field: a date picker; the value goes to the model in the column's own format --------
 
+
 @pytest.fixture(scope="module")
 def dates_site(ort_web, tmp_path_factory) -> Path:
     import numpy as np
     import pandas as pd
 
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     rng = np.random.default_rng(0)
     days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, 600), unit="D")
     frame = pd.DataFrame({"when": days.strftime("%d/%m/%Y"), "x": rng.normal(size=600)})
     frame["y"] = np.sin(days.month.to_numpy() / 12 * 2 * np.pi) * 3 + frame["x"] + rng.normal(0, 0.1, 600)
-    config = {"input_features": [{"name": "when", "type": "date", "preprocessing": {"format": "%d/%m/%Y"}},
-                                 {"name": "x", "type": "number"}],
-              "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 3}}
+    config = {
+        "input_features": [
+            {"name": "when", "type": "date", "preprocessing": {"format": "%d/%m/%Y"}},
+            {"name": "x", "type": "number"},
+        ],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 3},
+    }
     out = tmp_path_factory.mktemp("runs") / "dates"
     train(config, dataset=frame, output=out)
     return export_site(out, tmp_path_factory.mktemp("web") / "dates-site")
@@ -316,13 +342,14 @@ def test_date_picker_writes_the_column_format_and_predicts_like_python(browser, 
 
 # ---- reviews: a text field ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reviews_site(ort_web, tmp_path_factory) -> Path:
     """examples/reviews trained for 1 epoch (the page, not the accuracy, is under test)."""
     import yaml
 
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     config = yaml.safe_load((REVIEWS / "config.yaml").read_text())
@@ -339,14 +366,17 @@ def test_reviews_page_predicts_like_python(browser, reviews_site, tmp_path):
 
     data = pd.read_csv(REVIEWS / "reviews.csv", dtype=str, keep_default_na=False)
     validation = data[data["split"] == "validation"]
-    rows = [{"review": validation["review"].iloc[0]},
-            {"review": 'Ünïcödé "quoted", 日本語 😀 <br />best tea EVER!!!\nsecond line'},
-            {"review": ""}]
+    rows = [
+        {"review": validation["review"].iloc[0]},
+        {"review": 'Ünïcödé "quoted", 日本語 😀 <br />best tea EVER!!!\nsecond line'},
+        {"review": ""},
+    ]
     upload = tmp_path / "reviews.csv"
     validation.head(30).to_csv(upload, index=False)  # real reviews: quoted fields with commas and ""
 
-    out = drive(browser, reviews_site, tmp_path, rows=rows, csv=[str(upload)],
-                screenshots=screenshots(tmp_path, "reviews"))
+    out = drive(
+        browser, reviews_site, tmp_path, rows=rows, csv=[str(upload)], screenshots=screenshots(tmp_path, "reviews")
+    )
     predictor = Predictor(reviews_site / "model.onnx")
     for i, (row, shown) in enumerate(zip(rows, out["rows"])):
         assert shown["values"] == row, f"row {i}: the form holds {shown['values']}"
@@ -358,6 +388,7 @@ def test_reviews_page_predicts_like_python(browser, reviews_site, tmp_path):
 
 # ---- sets (tag input), a 3-class category and a number output, defaults without the data file --
 
+
 def pizza_frame(n: int = 300):
     import pandas as pd
 
@@ -368,21 +399,30 @@ def pizza_frame(n: int = 300):
         chosen = [t for t in toppings if rng.random() < 0.4]
         size = float(rng.integers(20, 40))
         kind = "meat" if "ham" in chosen else "veggie" if len(chosen) >= 2 else "plain"
-        rows.append({"toppings": ", ".join(chosen), "size": size, "kind": kind,
-                     "price": 5 + 0.2 * size + len(chosen), "split": ["train", "validation", "test"][i % 3 // 2]})
+        rows.append(
+            {
+                "toppings": ", ".join(chosen),
+                "size": size,
+                "kind": kind,
+                "price": 5 + 0.2 * size + len(chosen),
+                "split": ["train", "validation", "test"][i % 3 // 2],
+            }
+        )
     return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")
 def pizza_site(ort_web, tmp_path_factory) -> Path:
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
-    cfg = {"input_features": [{"name": "toppings", "type": "set"}, {"name": "size", "type": "number"}],
-           "output_features": [{"name": "kind", "type": "category"}, {"name": "price", "type": "number"}],
-           "preprocessing": {"split": {"type": "fixed", "column": "split"}},
-           "trainer": {"epochs": 3, "batch_size": 32}}
+    cfg = {
+        "input_features": [{"name": "toppings", "type": "set"}, {"name": "size", "type": "number"}],
+        "output_features": [{"name": "kind", "type": "category"}, {"name": "price", "type": "number"}],
+        "preprocessing": {"split": {"type": "fixed", "column": "split"}},
+        "trainer": {"epochs": 3, "batch_size": 32},
+    }
     out = tmp_path_factory.mktemp("runs") / "pizza"
     train(cfg, pizza_frame(), output=out)  # a DataFrame: no data file, defaults from features.json
     return export_site(out, tmp_path_factory.mktemp("web") / "pizza-site")
@@ -391,8 +431,11 @@ def pizza_site(ort_web, tmp_path_factory) -> Path:
 def test_set_field_and_number_output_predict_like_python(browser, pizza_site, tmp_path):
     from toolkit.runtime.predictor import Predictor
 
-    rows = [{"toppings": "ham,olive", "size": "31"}, {"toppings": "", "size": ""},
-            {"toppings": "mushroom,anchovy,pepper", "size": "55.5"}]  # an unseen member; beyond the range
+    rows = [
+        {"toppings": "ham,olive", "size": "31"},
+        {"toppings": "", "size": ""},
+        {"toppings": "mushroom,anchovy,pepper", "size": "55.5"},
+    ]  # an unseen member; beyond the range
     out = drive(browser, pizza_site, tmp_path, rows=rows, screenshots=screenshots(tmp_path, "pizza", readme=False))
     predictor = Predictor(pizza_site / "model.onnx")
     fields = {f["column"]: f for f in predictor.metadata["tk.web"]["fields"]}

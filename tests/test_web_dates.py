@@ -24,14 +24,26 @@ def fraction_site(ort_web, tmp_path_factory) -> Path:  # noqa: F811
 
     log.quiet = True
     rng = np.random.default_rng(1)
-    when = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365 * 86400, 400), unit="s") \
+    when = (
+        pd.Timestamp("2021-01-01")
+        + pd.to_timedelta(rng.integers(0, 3 * 365 * 86400, 400), unit="s")
         + pd.to_timedelta(rng.integers(0, 1000, 400), unit="ms")
-    frame = pd.DataFrame({"when": [t.strftime("%d/%m/%Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}" for t in when],
-                          "x": rng.normal(size=400)})
+    )
+    frame = pd.DataFrame(
+        {
+            "when": [t.strftime("%d/%m/%Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}" for t in when],
+            "x": rng.normal(size=400),
+        }
+    )
     frame["y"] = np.cos(when.hour.to_numpy() / 24 * 2 * np.pi) * 2 + frame["x"] + rng.normal(0, 0.1, 400)
-    config = {"input_features": [{"name": "when", "type": "date", "preprocessing": {"format": FORMAT}},
-                                 {"name": "x", "type": "number"}],
-              "output_features": [{"name": "y", "type": "number"}], "trainer": {"epochs": 2}}
+    config = {
+        "input_features": [
+            {"name": "when", "type": "date", "preprocessing": {"format": FORMAT}},
+            {"name": "x", "type": "number"},
+        ],
+        "output_features": [{"name": "y", "type": "number"}],
+        "trainer": {"epochs": 2},
+    }
     out = tmp_path_factory.mktemp("runs") / "fractions"
     train(config, dataset=frame, output=out)
     return export_site(out, tmp_path_factory.mktemp("web") / "fractions-site")
@@ -41,8 +53,11 @@ def test_fractional_seconds_are_written_and_read_by_the_page(browser, fraction_s
     from toolkit.features.date_parse import parse
     from toolkit.runtime.predictor import Predictor
 
-    rows = [{"when": "2022-06-15T07:08:09.250", "x": "1.5"}, {"when": "2023-01-02T23:59:58.5", "x": "0"},
-            {"when": "2021-03-04T05:06", "x": "-1"}]
+    rows = [
+        {"when": "2022-06-15T07:08:09.250", "x": "1.5"},
+        {"when": "2023-01-02T23:59:58.5", "x": "0"},
+        {"when": "2021-03-04T05:06", "x": "-1"},
+    ]
     out = drive(browser, fraction_site, tmp_path, rows=rows)
     predictor = Predictor(fraction_site / "model.onnx")
     sent = [r["values"]["when"] for r in out["rows"]]
@@ -52,6 +67,8 @@ def test_fractional_seconds_are_written_and_read_by_the_page(browser, fraction_s
     for i, shown in enumerate(out["rows"]):
         assert_matches_python(predictor, shown["values"], shown["results"], f"row {i}")
     default = predictor.metadata["tk.web"]["fields"][0]
-    assert default["column"] == "when" and out["defaults"]["values"]["when"] == default["default"], \
-        (out["defaults"]["values"], default)  # the default read into the picker and written back unchanged
+    assert default["column"] == "when" and out["defaults"]["values"]["when"] == default["default"], (
+        out["defaults"]["values"],
+        default,
+    )  # the default read into the picker and written back unchanged
     assert_matches_python(predictor, out["defaults"]["values"], out["defaults"]["results"], "defaults")

@@ -42,8 +42,9 @@ def test_web_defaults_never_come_from_a_file_the_model_folder_names(churn_model,
     fields = {f["column"]: f for f in form["fields"]}
     assert form["defaults_from"] == "features.json"
     assert "secret" not in json.dumps(form) and "4242" not in json.dumps(form)
-    assert fields["tenure"]["default"] == pytest.approx(churn_model[0].inputs[
-        [f.config.name for f in churn_model[0].inputs].index("tenure")].fill_, rel=1e-5)
+    assert fields["tenure"]["default"] == pytest.approx(
+        churn_model[0].inputs[[f.config.name for f in churn_model[0].inputs].index("tenure")].fill_, rel=1e-5
+    )
 
     run = tk("export", model, "--web", tmp_path / "site2", "--dataset", secret)  # named by the user: read
     assert run.code == 0, run.stderr
@@ -54,12 +55,17 @@ def test_web_defaults_never_come_from_a_file_the_model_folder_names(churn_model,
     assert run.code == 2 and "missing.csv: no such file" in run.stderr
 
 
-@pytest.mark.parametrize("fmt, dates", [
-    ("%d/%m/%Y %H:%M:%S.%f", ["31/12/1999 23:59:59.5", "01/03/2024 10:00:00.0", "03/03/2024 12:00:00.0",
-                              "01/01/2030 00:00:00.0"]),
-    ("iso", ["1999-12-31", "2024-03-01", "2024-03-03", "2030-01-01"]),
-    ("epoch", ["946684799", "1709287200", "1709460000", "1893456000"]),
-])
+@pytest.mark.parametrize(
+    "fmt, dates",
+    [
+        (
+            "%d/%m/%Y %H:%M:%S.%f",
+            ["31/12/1999 23:59:59.5", "01/03/2024 10:00:00.0", "03/03/2024 12:00:00.0", "01/01/2030 00:00:00.0"],
+        ),
+        ("iso", ["1999-12-31", "2024-03-01", "2024-03-03", "2030-01-01"]),
+        ("epoch", ["946684799", "1709287200", "1709460000", "1893456000"]),
+    ],
+)
 def test_the_date_default_is_the_fitted_median_not_a_training_row(fmt, dates):
     """The first valid training date was the default before; now the median date (between the two middle
     training dates here), from fitted statistics, in the column's format."""

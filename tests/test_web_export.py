@@ -16,8 +16,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_web import ort_web, spreadsheet_cell  # noqa: F401 (ort_web: a fixture)
 
-
 # ---- exporting: where onnxruntime-web comes from, bad destinations --------------------------
+
 
 def test_pinned_onnxruntime_web_is_the_edge_example_pin():
     from exporters.web import ORT_WEB_INTEGRITY, ORT_WEB_VERSION
@@ -28,11 +28,14 @@ def test_pinned_onnxruntime_web_is_the_edge_example_pin():
     assert (lock["version"], lock["integrity"]) == (ORT_WEB_VERSION, ORT_WEB_INTEGRITY)
 
 
-@pytest.mark.parametrize("package, message", [
-    (None, "is not an onnxruntime-web package folder"),
-    ({"name": "onnxruntime-web", "version": "1.17.0"}, "holds onnxruntime-web 1.17.0, tk needs 1.30.0"),
-    ({"name": "onnxruntime-web", "version": "1.30.0"}, "dist lacks ort.wasm.min.js"),
-])
+@pytest.mark.parametrize(
+    "package, message",
+    [
+        (None, "is not an onnxruntime-web package folder"),
+        ({"name": "onnxruntime-web", "version": "1.17.0"}, "holds onnxruntime-web 1.17.0, tk needs 1.30.0"),
+        ({"name": "onnxruntime-web", "version": "1.30.0"}, "dist lacks ort.wasm.min.js"),
+    ],
+)
 def test_a_wrong_onnxruntime_web_folder_is_one_clear_line(tmp_path, monkeypatch, package, message):
     from exporters import web
     from toolkit.errors import TkError
@@ -48,8 +51,13 @@ def test_a_wrong_onnxruntime_web_folder_is_one_clear_line(tmp_path, monkeypatch,
 def test_web_into_a_file_is_refused(churn_model, tmp_path):
     target = tmp_path / "site"
     target.write_text("not a folder")
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(target)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2 and f"--web {target}: is a file; give a folder" in proc.stderr, proc.stderr
 
 
@@ -60,8 +68,13 @@ def test_web_into_a_model_directory_is_refused(churn_model, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(churn_model[1], model_dir)
     before = (model_dir / "model.onnx").read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(model_dir)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2 and "is a model directory" in proc.stderr, proc.stderr
     assert (model_dir / "model.onnx").read_bytes() == before
     assert not (model_dir / "index.html").exists()
@@ -73,27 +86,36 @@ def test_web_inside_a_model_directory_is_refused(churn_model, tmp_path):
     model_dir = tmp_path / "model"
     shutil.copytree(churn_model[1], model_dir)
     site = model_dir / "site"
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "export", str(model_dir), "--web", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2 and "is inside the model directory" in proc.stderr, proc.stderr
     assert not site.exists()
 
 
 # ---- issue 16: what a public page must not carry ---------------------------------------------
 
+
 def test_text_placeholder_publishes_no_training_text(tmp_path):
     """The form of a text model: no field carries any text of the training data."""
     import pandas as pd
 
     from exporters import web
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     secrets = [f"patient {i} was told the diagnosis privately" for i in range(40)]
     frame = pd.DataFrame({"note": secrets, "urgent": ["yes", "no"] * 20})
-    cfg = {"input_features": [{"name": "note", "type": "text"}],
-           "output_features": [{"name": "urgent", "type": "category"}], "trainer": {"epochs": 1}}
+    cfg = {
+        "input_features": [{"name": "note", "type": "text"}],
+        "output_features": [{"name": "urgent", "type": "category"}],
+        "trainer": {"epochs": 1},
+    }
     model = train(cfg, frame, output=tmp_path / "model")
     form = json.dumps(web.form_fields(model, frame))
     assert not any(word in form for word in ("patient", "diagnosis", "privately")), form
@@ -106,18 +128,52 @@ def test_csv_cells_that_start_a_formula_are_prefixed():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node not found")
-    cells = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=x", "-0.25", "+3", "1e-5", "plain",
-             "a,b", 'say "hi"', "", "=", "-"]
-    script = ("const vm = require('vm'), fs = require('fs'); const ctx = {}; vm.createContext(ctx);"
-              f"vm.runInContext(fs.readFileSync({json.dumps(str(ROOT / 'exporters' / 'web_page' / 'csv.js'))}, 'utf8'), ctx);"
-              f"console.log(JSON.stringify({json.dumps(cells)}.map(ctx.csvField).concat([ctx.csvField(-1.5), ctx.csvField(null)])));")
+    cells = [
+        "=1+2",
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=x",
+        "-0.25",
+        "+3",
+        "1e-5",
+        "plain",
+        "a,b",
+        'say "hi"',
+        "",
+        "=",
+        "-",
+    ]
+    script = (
+        "const vm = require('vm'), fs = require('fs'); const ctx = {}; vm.createContext(ctx);"
+        f"vm.runInContext(fs.readFileSync({json.dumps(str(ROOT / 'exporters' / 'web_page' / 'csv.js'))}, 'utf8'), ctx);"
+        f"console.log(JSON.stringify({json.dumps(cells)}.map(ctx.csvField).concat([ctx.csvField(-1.5), ctx.csvField(null)])));"
+    )
     proc = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [
-        "'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1:A9)", "'\t=x", "-0.25", "+3", "1e-5", "plain",
-        '"a,b"', '"say ""hi"""', "", "'=", "'-", "-1.5", ""]
-    assert all(spreadsheet_cell(c) == (c if not o.startswith("'") else o)
-               for c, o in zip(cells[:10], json.loads(proc.stdout)[:10]) if '"' not in o)
+        "'=1+2",
+        "'+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'@SUM(A1:A9)",
+        "'\t=x",
+        "-0.25",
+        "+3",
+        "1e-5",
+        "plain",
+        '"a,b"',
+        '"say ""hi"""',
+        "",
+        "'=",
+        "'-",
+        "-1.5",
+        "",
+    ]
+    assert all(
+        spreadsheet_cell(c) == (c if not o.startswith("'") else o)
+        for c, o in zip(cells[:10], json.loads(proc.stdout)[:10])
+        if '"' not in o
+    )
 
 
 def _plant(folder: Path, same_sizes: bool) -> Path:
@@ -158,8 +214,14 @@ def test_a_planted_node_modules_copy_never_reaches_the_site(churn_model, ort_web
     env = {k: v for k, v in os.environ.items() if k != "TK_ONNXRUNTIME_WEB"}
     env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(site)],
-                          capture_output=True, text=True, timeout=300, cwd=work, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli.main", "export", str(churn_model[1]), "--web", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=work,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "skipping" in proc.stderr and "node_modules/onnxruntime-web" in proc.stderr, proc.stderr
     for name, (size, digest) in ORT_WEB_FILES.items():

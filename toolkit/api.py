@@ -1,10 +1,10 @@
 """What the CLI and users call: train, load, predict, evaluate.
 
-    model = train("cfg.yaml", "data.csv", output="runs/churn")
-    model.predict(df)      → DataFrame: <out>::label, <out>::probability::<class> …
-                             (through model.onnx in onnxruntime; engine="torch" for debugging)
-    model.evaluate(df)     → {"churn": {"roc_auc": …, "accuracy": …}}
-    model = load("runs/churn")
+model = train("cfg.yaml", "data.csv", output="runs/churn")
+model.predict(df)      → DataFrame: <out>::label, <out>::probability::<class> …
+                         (through model.onnx in onnxruntime; engine="torch" for debugging)
+model.evaluate(df)     → {"churn": {"roc_auc": …, "accuracy": …}}
+model = load("runs/churn")
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from toolkit.runtime import model_dir as artifact
-from toolkit.features import columns as prepare
 from toolkit.config import plugins
-from toolkit.config.schema import Config, load_config, render, validate_config
+from toolkit.config.schema import Config, load_config, validate_config
 from toolkit.errors import TkError
 from toolkit.models import kind_of
 from toolkit.pipeline.trained import EXPLAIN, FILES, ONNX, TrainedModel
+from toolkit.runtime import model_dir as artifact
 from toolkit.testing import refuse_broken_plugins
 
 
@@ -40,8 +39,16 @@ def dataset_of(cfg: Config, base: Path, dataset):
     return path, str(path)
 
 
-def train(config, dataset=None, *, output: str | Path | None = None, resume: bool = False,
-          on_epoch=None, stream: bool | None = None, chunk_rows: int | None = None) -> "TrainedModel":
+def train(
+    config,
+    dataset=None,
+    *,
+    output: str | Path | None = None,
+    resume: bool = False,
+    on_epoch=None,
+    stream: bool | None = None,
+    chunk_rows: int | None = None,
+) -> "TrainedModel":
     """Train from a config (YAML path, dict or Config) on a path or DataFrame.
 
     Writes the model directory to `output` when given, with a checkpoint each
@@ -54,24 +61,28 @@ def train(config, dataset=None, *, output: str | Path | None = None, resume: boo
     launch (WORLD_SIZE > 1) are streamed in chunks of `chunk_rows` rows. Both
     take the same path: toolkit.pipeline.run.run.
     """
+    from toolkit.data import readers
     from toolkit.data import tables as data
     from toolkit.pipeline import run as training
     from toolkit.training import ddp
-    from toolkit.data import readers
 
     cfg, base = config_and_base(config)
     cfg = plugins.naming_its_plugins(cfg)  # config.yaml names the plugins (entry points too) it needs
     if output is not None:  # a refused --output is said before training, not after it
         artifact.check_output_dir(Path(output))
     source, label = dataset_of(cfg, base, dataset)
-    if not hasattr(source, "columns") and stream is not False and (
-            stream or readers.should_stream(source) or ddp.world_size() > 1):
+    if (
+        not hasattr(source, "columns")
+        and stream is not False
+        and (stream or readers.should_stream(source) or ddp.world_size() > 1)
+    ):
         source = readers.Source(source)
     else:
         source = readers.FrameSource(data.read_table(source), label)
     refuse_broken_plugins(cfg, source)  # a plugin's type, encoder or loss meets check_feature, or no training
-    return training.run(cfg, source, label, output=output, resume=resume, on_epoch=on_epoch,
-                        rows=chunk_rows or readers.CHUNK_ROWS)
+    return training.run(
+        cfg, source, label, output=output, resume=resume, on_epoch=on_epoch, rows=chunk_rows or readers.CHUNK_ROWS
+    )
 
 
 def load(path: str | Path) -> "TrainedModel":
@@ -101,8 +112,16 @@ def load(path: str | Path) -> "TrainedModel":
     from toolkit.export.explain import background_from_json
 
     background = background_from_json(files[EXPLAIN], f"{path}/{EXPLAIN}") if EXPLAIN in files else None
-    return TrainedModel(cfg, inputs, outputs, None, stats, core_files={n: files[n] for n in kind.file_names},
-                        onnx=files.get(ONNX), explain_columns=background)
+    return TrainedModel(
+        cfg,
+        inputs,
+        outputs,
+        None,
+        stats,
+        core_files={n: files[n] for n in kind.file_names},
+        onnx=files.get(ONNX),
+        explain_columns=background,
+    )
 
 
 __all__ = ["train", "load", "TrainedModel"]

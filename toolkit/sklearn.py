@@ -65,8 +65,19 @@ class _TkEstimator(BaseEstimator):
 
     _output_type = "number"
 
-    def __init__(self, config=None, *, model_type=None, epochs=None, learning_rate=None, batch_size=None,
-                 seed=None, validation_fraction=0.1, overrides=None, verbose=False):
+    def __init__(
+        self,
+        config=None,
+        *,
+        model_type=None,
+        epochs=None,
+        learning_rate=None,
+        batch_size=None,
+        seed=None,
+        validation_fraction=0.1,
+        overrides=None,
+        verbose=False,
+    ):
         self.config = config
         self.model_type = model_type
         self.epochs = epochs
@@ -96,15 +107,17 @@ class _TkEstimator(BaseEstimator):
                 raise ValueError(f"0 sample(s) (shape={frame.shape}) while a minimum of 1 is required")
             return frame, True
         arr = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan")
-        names = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else \
-            [f"x{i}" for i in range(arr.shape[1])]
+        names = (
+            list(self.feature_names_in_)
+            if hasattr(self, "feature_names_in_")
+            else [f"x{i}" for i in range(arr.shape[1])]
+        )
         return pd.DataFrame(arr, columns=names), False
 
     def _target(self, y):
         """y as a 1-d array, checked as scikit-learn checks it."""
         if y is None:
-            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, "
-                             "but the target y is None.")
+            raise ValueError(f"This {type(self).__name__} estimator requires y to be passed, but the target y is None.")
         y = column_or_1d(np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy(), warn=True)
         if y.dtype.kind in "fc":
             from sklearn.utils import assert_all_finite
@@ -149,9 +162,13 @@ class _TkEstimator(BaseEstimator):
             out = {"name": column, "type": self._output_type}
         data["output_features"] = [out]
         data["input_features"] = self._input_features(frame, from_frame, data.get("input_features"))
-        for key, path in (("model_type", "model_type"), ("epochs", "trainer.epochs"),
-                          ("learning_rate", "trainer.learning_rate"), ("batch_size", "trainer.batch_size"),
-                          ("seed", "trainer.seed")):
+        for key, path in (
+            ("model_type", "model_type"),
+            ("epochs", "trainer.epochs"),
+            ("learning_rate", "trainer.learning_rate"),
+            ("batch_size", "trainer.batch_size"),
+            ("seed", "trainer.seed"),
+        ):
             if getattr(self, key) is not None:
                 data = _set_path(data, path, getattr(self, key))
         vf = float(self.validation_fraction)

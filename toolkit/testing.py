@@ -38,8 +38,17 @@ SAMPLE_STRINGS = ["a", "b", "", "a", "c", "b", "a", "Ünïcödé 日本", "a b",
 TOLERANCE = 1e-5
 
 INPUT_HOOKS = ("accumulator", "state", "from_state", "to_onnx", "output_width", "encoder")
-OUTPUT_HOOKS = ("accumulator", "state", "from_state", "encode_target", "decoder", "loss", "predict", "score",
-                "to_onnx_post")
+OUTPUT_HOOKS = (
+    "accumulator",
+    "state",
+    "from_state",
+    "encode_target",
+    "decoder",
+    "loss",
+    "predict",
+    "score",
+    "to_onnx_post",
+)
 
 
 class ContractError(TkError):
@@ -164,8 +173,11 @@ def _same(a, b) -> bool:
     import math
 
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-9,
-                                                                                             abs_tol=1e-12)
+        return (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        )
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -193,8 +205,9 @@ def _check_input(cls, column, config, name):
     rows = np.concatenate([col, _raw(cls, edges)])
     if cls.raw_dtype == RAW_STRING:
         rows = rows.astype(object)
-    pre = _call("the ONNX graph (to_onnx, run in onnxruntime)",
-                lambda: Preprocessor([f]).transform({f.config.source: rows}))
+    pre = _call(
+        "the ONNX graph (to_onnx, run in onnxruntime)", lambda: Preprocessor([f]).transform({f.config.source: rows})
+    )
     x = pre[f.config.name]
     if x.shape[:1] != (len(rows),):
         raise ContractError(f"to_onnx gives {x.shape[0] if x.ndim else 'a scalar'} rows for {len(rows)} raw values")
@@ -205,11 +218,13 @@ def _check_input(cls, column, config, name):
         raise ContractError(f"to_onnx gives NaN or inf for raw value {_show(rows[bad])} (a network cannot take it)")
     alone = Preprocessor([f])
     for i in range(0, len(rows), max(1, len(rows) // 7)):
-        one = alone.transform({f.config.source: rows[i:i + 1]})[f.config.name]
+        one = alone.transform({f.config.source: rows[i : i + 1]})[f.config.name]
         same = np.array_equal(one[0], x[i]) if x.dtype.kind != "f" else np.allclose(one[0], x[i], rtol=1e-6, atol=1e-6)
         if not same:  # (float kernels may round a lone row and a batch apart by an ulp: vectorised Sin)
-            raise ContractError(f"to_onnx gives raw value {_show(rows[i])} another tensor alone than in a batch "
-                                "(rows must not depend on each other)")
+            raise ContractError(
+                f"to_onnx gives raw value {_show(rows[i])} another tensor alone than in a batch "
+                "(rows must not depend on each other)"
+            )
     if alone.transform({f.config.source: rows[:0]})[f.config.name].shape[0] != 0:
         raise ContractError("to_onnx on zero rows gives rows")
     _check_encoder(f, x)
@@ -248,15 +263,17 @@ def _check_encoder(f, x) -> None:
     with torch.no_grad():
         y = _call("the encoder on the graph's tensor", enc, xt)
     if tuple(y.shape) != (len(x), width):
-        raise ContractError(f"the encoder gives {tuple(y.shape)} for {len(x)} rows; [N, output_width()] is "
-                            f"[{len(x)}, {width}]")
+        raise ContractError(
+            f"the encoder gives {tuple(y.shape)} for {len(x)} rows; [N, output_width()] is [{len(x)}, {width}]"
+        )
     if not torch.isfinite(y).all():
         raise ContractError("the encoder gives NaN or inf on the graph's tensor")
     got = _onnx_run(enc, xt, "the encoder")
     diff = float(np.max(np.abs(got - y.numpy()), initial=0.0))
     if not diff <= TOLERANCE:
-        raise ContractError(f"the encoder's ONNX export differs from torch by {diff:.2e} (> {TOLERANCE:g}): "
-                            "parity broken")
+        raise ContractError(
+            f"the encoder's ONNX export differs from torch by {diff:.2e} (> {TOLERANCE:g}): parity broken"
+        )
 
 
 def _onnx_run(module, x, what: str):
@@ -268,10 +285,21 @@ def _onnx_run(module, x, what: str):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _call(f"exporting {what} to ONNX", torch.onnx.export, module, (x,), buffer, input_names=["x"],
-              output_names=["y"], dynamo=False, opset_version=OPSETS[""], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
-    session = _call(f"{what}'s ONNX in onnxruntime", ort.InferenceSession, buffer.getvalue(),
-                    providers=["CPUExecutionProvider"])
+        _call(
+            f"exporting {what} to ONNX",
+            torch.onnx.export,
+            module,
+            (x,),
+            buffer,
+            input_names=["x"],
+            output_names=["y"],
+            dynamo=False,
+            opset_version=OPSETS[""],
+            dynamic_axes={"x": {0: "N"}, "y": {0: "N"}},
+        )
+    session = _call(
+        f"{what}'s ONNX in onnxruntime", ort.InferenceSession, buffer.getvalue(), providers=["CPUExecutionProvider"]
+    )
     return _call(f"{what}'s ONNX in onnxruntime", session.run, None, {"x": x.numpy()})[0]
 
 
@@ -288,8 +316,11 @@ def _check_output(cls, column, config, name):
 
     _check_class(cls, OutputFeature, OUTPUT_HOOKS)
     names = tuple(getattr(cls, "metric_names", ()))
-    if not names or getattr(cls, "default_metric", None) not in names + ("loss",) \
-            or getattr(cls, "importance_metric", None) not in names:
+    if (
+        not names
+        or getattr(cls, "default_metric", None) not in names + ("loss",)
+        or getattr(cls, "importance_metric", None) not in names
+    ):
         raise ContractError("metric_names, default_metric and importance_metric (one of metric_names) are needed")
     col = _raw(cls, column)
     f = _fit_and_round_trip(cls, config, name, col)
@@ -302,8 +333,7 @@ def _check_output(cls, column, config, name):
     h = torch.randn(len(col), 8)
     with torch.no_grad():
         raw = _call("the decoder", dec.eval(), h)
-        loss = _call("loss()(output, target)", lambda: f.loss()(raw[torch.from_numpy(keep)],
-                                                              torch.from_numpy(y[keep])))
+        loss = _call("loss()(output, target)", lambda: f.loss()(raw[torch.from_numpy(keep)], torch.from_numpy(y[keep])))
     if loss.ndim != 0 or not torch.isfinite(loss):
         raise ContractError(f"loss()(output, target) must be a finite scalar, got {loss}")
     raw = raw.numpy().astype(np.float32)
@@ -313,8 +343,12 @@ def _check_output(cls, column, config, name):
     specs = _call("to_onnx_post", f.to_onnx_post, g, f"{name}::raw")
     for out, (dtype, shape) in specs.items():
         g.output(out, dtype, shape)
-    session = _call("to_onnx_post's graph in onnxruntime", ort.InferenceSession, g.build().SerializeToString(),
-                    providers=["CPUExecutionProvider"])
+    session = _call(
+        "to_onnx_post's graph in onnxruntime",
+        ort.InferenceSession,
+        g.build().SerializeToString(),
+        providers=["CPUExecutionProvider"],
+    )
     got = dict(zip([o.name for o in session.get_outputs()], session.run(None, {f"{name}::raw": raw})))
     for key, value in want.items():
         have = got.get(f"{name}::{key}")
@@ -326,12 +360,15 @@ def _check_output(cls, column, config, name):
                 raise ContractError(f"to_onnx_post's {key} differs from predict's: parity broken")
         elif not np.allclose(have, value, atol=TOLERANCE, rtol=TOLERANCE, equal_nan=True):
             diff = float(np.nanmax(np.abs(have.astype(np.float64) - value)))
-            raise ContractError(f"to_onnx_post's {key} differs from predict's by {diff:.2e} (> {TOLERANCE:g}): "
-                                "parity broken")
+            raise ContractError(
+                f"to_onnx_post's {key} differs from predict's by {diff:.2e} (> {TOLERANCE:g}): parity broken"
+            )
     scores = _call("score_raw(y, raw)", f.score_raw, y[keep], raw[keep])
     if not set(scores) <= set(names) or f.importance_metric not in scores:
-        raise ContractError(f"score gives {sorted(scores)}; it must name only metric_names and hold "
-                            f"importance_metric {f.importance_metric!r}")
+        raise ContractError(
+            f"score gives {sorted(scores)}; it must name only metric_names and hold "
+            f"importance_metric {f.importance_metric!r}"
+        )
 
 
 # ---- combiners ---------------------------------------------------------------------------------
@@ -386,13 +423,22 @@ def _onnx_run_many(module, xs, what: str):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _call(f"exporting {what} to ONNX", torch.onnx.export, module, tuple(xs), buffer, input_names=names,
-              output_names=["y"], dynamo=False, opset_version=OPSETS[""],
-              dynamic_axes={n: {0: "N"} for n in names + ["y"]})
-    session = _call(f"{what}'s ONNX in onnxruntime", ort.InferenceSession, buffer.getvalue(),
-                    providers=["CPUExecutionProvider"])
-    return _call(f"{what}'s ONNX in onnxruntime", session.run, None,
-                 {n: x.numpy() for n, x in zip(names, xs)})[0]
+        _call(
+            f"exporting {what} to ONNX",
+            torch.onnx.export,
+            module,
+            tuple(xs),
+            buffer,
+            input_names=names,
+            output_names=["y"],
+            dynamo=False,
+            opset_version=OPSETS[""],
+            dynamic_axes={n: {0: "N"} for n in names + ["y"]},
+        )
+    session = _call(
+        f"{what}'s ONNX in onnxruntime", ort.InferenceSession, buffer.getvalue(), providers=["CPUExecutionProvider"]
+    )
+    return _call(f"{what}'s ONNX in onnxruntime", session.run, None, {n: x.numpy() for n, x in zip(names, xs)})[0]
 
 
 # ---- at tk train ------------------------------------------------------------------------------
@@ -462,8 +508,10 @@ def _first_rows(source, parts, rows: int = 256):
     from toolkit.data import readers
     from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 
-    wanted = {fc.source: (INPUT_FEATURES if kind == "input" else OUTPUT_FEATURES)[fc.type].raw_dtype
-              for _, kind, fc, _, _ in parts}
+    wanted = {
+        fc.source: (INPUT_FEATURES if kind == "input" else OUTPUT_FEATURES)[fc.type].raw_dtype
+        for _, kind, fc, _, _ in parts
+    }
     try:
         chunk = next(readers.Source(str(paths[0]), wanted).chunks(rows=rows), None)
     except Exception:  # the training run reports unreadable data itself

@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> None:
     out = RESULTS / "explain.json"
     done = json.loads(out.read_text()) if out.exists() else {"faithfulness": [], "latency": None}
     asked = {(n, k) for n in args.sets.split(",") for k in args.kinds.split(",")}
-    done["faithfulness"] = [r for r in done["faithfulness"] if "error" not in r  # failed ones run again
-                            and not (args.again and (r["set"], r["kind"]) in asked)]
+    done["faithfulness"] = [
+        r
+        for r in done["faithfulness"]
+        if "error" not in r  # failed ones run again
+        and not (args.again and (r["set"], r["kind"]) in asked)
+    ]
     have = {(r["set"], r["kind"]) for r in done["faithfulness"]}
     for name in args.sets.split(","):
         for kind in args.kinds.split(","):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROWS = 40          # test rows explained per set and kind
-SHAP_ROWS = 20     # of which shap's permutation explainer explains (it is slow)
-BACKGROUND = 50    # shap's background rows (training rows)
+ROWS = 40  # test rows explained per set and kind
+SHAP_ROWS = 20  # of which shap's permutation explainer explains (it is slow)
+BACKGROUND = 50  # shap's background rows (training rows)
 
 
 def _config(prep, kind: str) -> dict:
@@ -51,8 +51,12 @@ def _score_fn(model):
 
     def score(columns: dict[str, np.ndarray], top=None) -> np.ndarray:
         pre = model.preprocessor.transform(columns)
-        raw = np.asarray(predict_raw(model.model, [torch.from_numpy(np.ascontiguousarray(pre[f.config.name]))
-                                                   for f in model.inputs])[0], np.float64)
+        raw = np.asarray(
+            predict_raw(
+                model.model, [torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in model.inputs]
+            )[0],
+            np.float64,
+        )
         if raw.ndim == 1:
             return np.asarray(o.explain_score(raw), np.float64)
         top = np.argmax(raw, axis=1) if top is None else top
@@ -86,7 +90,7 @@ def _tree_shap(model, columns, players, output_index: int, top):
     feature_player = {model.inputs[i].config.name: j for j, (_, idx) in enumerate(players) for i in idx}
     out = np.zeros((len(x), len(players)))
     for b in layout.blocks:
-        out[:, feature_player[b.feature]] += sv[:, b.start:b.start + b.width].sum(axis=1)
+        out[:, feature_player[b.feature]] += sv[:, b.start : b.start + b.width].sum(axis=1)
     return out
 
 
@@ -109,8 +113,10 @@ def _permutation_shap(score, columns, background, names: list[str], top):
     rows = {"top": None}
 
     def f(m: np.ndarray) -> np.ndarray:
-        cols = {c: codes[c][m[:, j].astype(int)].astype(object) if c in codes else m[:, j].astype(np.float32)
-                for j, c in enumerate(names)}
+        cols = {
+            c: codes[c][m[:, j].astype(int)].astype(object) if c in codes else m[:, j].astype(np.float32)
+            for j, c in enumerate(names)
+        }
         t = None if rows["top"] is None else np.full(len(m), rows["top"])
         return score(cols, t)
 
@@ -118,7 +124,7 @@ def _permutation_shap(score, columns, background, names: list[str], top):
     for i in range(len(x)):
         rows["top"] = None if top is None else int(top[i])
         ex = shap.PermutationExplainer(f, shap.maskers.Independent(bx, max_samples=len(bx)), seed=i)
-        out.append(ex(x[i:i + 1], max_evals=2 * len(names) * 10 + 1, silent=True).values[0])
+        out.append(ex(x[i : i + 1], max_evals=2 * len(names) * 10 + 1, silent=True).values[0])
     return np.array(out)
 
 
@@ -190,7 +196,7 @@ def measure(name: str, kind: str, work: Path, tree: Path, seed: int = 0) -> dict
     perm = np.zeros((len(sv), len(players)))
     for j, c in enumerate(names):
         perm[:, col_player[c]] += sv[:, j]
-    rho_perm = _spearman(ours[:len(perm)], perm)  # the same (interventional) game, shap's estimate
+    rho_perm = _spearman(ours[: len(perm)], perm)  # the same (interventional) game, shap's estimate
     if kind == "gbm":
         theirs, compared = _tree_shap(model, columns, groups, 0, top), len(ours)
         reference = "shap.TreeExplainer (tree_path_dependent)"
@@ -200,8 +206,22 @@ def measure(name: str, kind: str, work: Path, tree: Path, seed: int = 0) -> dict
     shap_s = time.perf_counter() - t0
     rho = _spearman(ours[:compared], theirs)
     top_d, random_d, k = _deletion(score, columns, background, ours, players, top, rng)
-    return {"set": name, "kind": kind, "task": spec.task, "players": len(players), "method": meta["method"],
-            "evaluations": meta["evaluations"], "spearman": rho, "rows_compared": compared, "reference": reference,
-            "spearman_permutation": rho_perm,
-            "deletion_top": top_d, "deletion_random": random_d, "k": k, "deletion_passed": top_d > random_d,
-            "train_s": round(train_s, 1), "explain_s": round(explain_s, 3), "shap_s": round(shap_s, 1)}
+    return {
+        "set": name,
+        "kind": kind,
+        "task": spec.task,
+        "players": len(players),
+        "method": meta["method"],
+        "evaluations": meta["evaluations"],
+        "spearman": rho,
+        "rows_compared": compared,
+        "reference": reference,
+        "spearman_permutation": rho_perm,
+        "deletion_top": top_d,
+        "deletion_random": random_d,
+        "k": k,
+        "deletion_passed": top_d > random_d,
+        "train_s": round(train_s, 1),
+        "explain_s": round(explain_s, 3),
+        "shap_s": round(shap_s, 1),
+    }

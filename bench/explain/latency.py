@@ -36,7 +36,7 @@ def _median_us(calls, repeats: int) -> list[float]:
     times = [[] for _ in calls]
     for r in range(repeats):
         order = list(enumerate(calls))
-        for k, call in (order if r % 2 else order[::-1]):  # each goes first as often: no order bias
+        for k, call in order if r % 2 else order[::-1]:  # each goes first as often: no order bias
             t0 = time.perf_counter()
             call()
             times[k].append(time.perf_counter() - t0)
@@ -78,9 +78,18 @@ def measure(work: Path, threads: int = 1) -> dict:
                 pair = _median_us([plain[1], lambda f=feed: explaining.run(explained, f)], REPEATS)
                 row |= {"explain_us": pair[1], "explain_ratio": pair[1] / times[1]}  # against the clean predict
             rows.append(row)
-        models.append({"name": f"churn {kind}", "bytes_without": len(without), "bytes_with": len(with_branch),
-                       "trees": kind != "nn", "rows": rows})
-    note = (f"churn (19 inputs), onnxruntime {__import__('onnxruntime').__version__}, {threads} intra-op thread, "
-            f"median of {REPEATS} runs (1 row) / {REPEATS // 4} (256 rows), files alternating; "
-            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at the end.")
+        models.append(
+            {
+                "name": f"churn {kind}",
+                "bytes_without": len(without),
+                "bytes_with": len(with_branch),
+                "trees": kind != "nn",
+                "rows": rows,
+            }
+        )
+    note = (
+        f"churn (19 inputs), onnxruntime {__import__('onnxruntime').__version__}, {threads} intra-op thread, "
+        f"median of {REPEATS} runs (1 row) / {REPEATS // 4} (256 rows), files alternating; "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at the end."
+    )
     return {"note": note, "models": models}

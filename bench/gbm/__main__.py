@@ -29,7 +29,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default="bench/results", help="folder for gbm.json and gbm.md")
     ap.add_argument("--systems", default="lightgbm,tk_gbm,tk_gbm_raw,hgb")
     ap.add_argument("--seeds", default="0", help="comma-separated split seeds; tables show the mean over them")
-    ap.add_argument("--gbm", default="{}", help='JSON overrides of the gbm config, e.g. \'{"learning_rate": 0.05}\'')
+    ap.add_argument("--gbm", default="{}", help="JSON overrides of the gbm config, e.g. '{\"learning_rate\": 0.05}'")
     ap.add_argument("--name", default="gbm", help="stem of the output files")
     args = ap.parse_args(argv)
 
@@ -42,8 +42,12 @@ def main(argv=None) -> None:
 
     log.quiet = True
     cfg = GbmConfig(**({"threads": int(os.environ["OMP_NUM_THREADS"])} | json.loads(args.gbm)))
-    runners = {"lightgbm": lambda d: run_lightgbm(d, cfg), "tk_gbm": lambda d: run_tk_gbm(d, cfg, "tk"),
-               "tk_gbm_raw": lambda d: run_tk_gbm(d, cfg, "raw"), "hgb": run_hgb}
+    runners = {
+        "lightgbm": lambda d: run_lightgbm(d, cfg),
+        "tk_gbm": lambda d: run_tk_gbm(d, cfg, "tk"),
+        "tk_gbm_raw": lambda d: run_tk_gbm(d, cfg, "raw"),
+        "hgb": run_hgb,
+    }
     systems = args.systems.split(",")
     results = []
     load_before = os.getloadavg()[0]
@@ -51,20 +55,36 @@ def main(argv=None) -> None:
     for name in args.sets.split(","):
         for seed in seeds:
             data = load(name, seed)
-            row = {"set": name, "seed": seed, "task": data.task, "rows": len(data.frame),
-                   "inputs": len(data.types), "systems": {}}
+            row = {
+                "set": name,
+                "seed": seed,
+                "task": data.task,
+                "rows": len(data.frame),
+                "inputs": len(data.types),
+                "systems": {},
+            }
             for s in systems:
                 t = time.perf_counter()
                 row["systems"][s] = runners[s](data)
-                print(f"{name:18s} {seed} {s:11s} {json.dumps(row['systems'][s]['metrics'])} "
-                      f"({time.perf_counter() - t:.1f} s)", flush=True)
+                print(
+                    f"{name:18s} {seed} {s:11s} {json.dumps(row['systems'][s]['metrics'])} "
+                    f"({time.perf_counter() - t:.1f} s)",
+                    flush=True,
+                )
             results.append(row)
-    meta = {"gbm_config": cfg.model_dump(), "lightgbm": lightgbm.__version__, "onnxruntime": onnxruntime.__version__,
-            "sklearn": sklearn.__version__, "python": platform.python_version(), "machine": platform.machine(),
-            "split": f"stratified 70/10/20 splits, seeds {args.seeds}", "cpus": os.cpu_count(),
-            "load_average": f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
-            "command": "python -m bench.gbm" + "".join(f" --{k} '{v}'" for k, v in vars(args).items()
-                                                       if v != ap.get_default(k))}
+    meta = {
+        "gbm_config": cfg.model_dump(),
+        "lightgbm": lightgbm.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "split": f"stratified 70/10/20 splits, seeds {args.seeds}",
+        "cpus": os.cpu_count(),
+        "load_average": f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
+        "command": "python -m bench.gbm"
+        + "".join(f" --{k} '{v}'" for k, v in vars(args).items() if v != ap.get_default(k)),
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))

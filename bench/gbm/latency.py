@@ -25,8 +25,8 @@ KINDS = ("nn", "gbm", "ensemble")
 def train_kinds(retrain: bool) -> dict[str, Path]:
     import yaml
 
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     found = {}
@@ -55,8 +55,9 @@ def feeds(model_dir: Path, rows: int) -> dict[str, np.ndarray]:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.gbm.latency", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.gbm.latency", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--runs", type=int, default=400, help="timed calls per route and size, over all rounds")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--retrain", action="store_true")
@@ -71,24 +72,32 @@ def main(argv=None) -> None:
         per_size = {}
         for n in sizes:
             feed = {c: v for c, v in feeds(path, n).items() if c in names}
-            per_size[n] = (lambda s=sess, f=feed: s.run(None, f))
+            per_size[n] = lambda s=sess, f=feed: s.run(None, f)
         routes[f"tk {kind} file"] = per_size
     timed = interleaved(routes, lambda n: args.runs, args.rounds, lambda n: 20)
-    result = {"machine": machine(["onnxruntime", "lightgbm", "torch"]),
-              "median_ms": {r: {str(n): percentile(v, 50) / 1e6 for n, v in by.items()} for r, by in timed.items()},
-              "p99_ms": {r: {str(n): percentile(v, 99) / 1e6 for n, v in by.items()} for r, by in timed.items()},
-              "file_kib": {k: round((d / "model.onnx").stat().st_size / 1024, 1) for k, d in dirs.items()}}
+    result = {
+        "machine": machine(["onnxruntime", "lightgbm", "torch"]),
+        "median_ms": {r: {str(n): percentile(v, 50) / 1e6 for n, v in by.items()} for r, by in timed.items()},
+        "p99_ms": {r: {str(n): percentile(v, 99) / 1e6 for n, v in by.items()} for r, by in timed.items()},
+        "file_kib": {k: round((d / "model.onnx").stat().st_size / 1024, 1) for k, d in dirs.items()},
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gbm_latency.json").write_text(json.dumps(result, indent=1))
-    lines = ["# churn: one-file latency of a network, a GBM and both (`python -m bench.gbm.latency`)", "",
-             "onnxruntime, 1 intra-op thread, median (p99) ms of `session.run` from raw columns to labels "
-             "and probabilities, interleaved rounds.", "",
-             "| file | 1 row | 256 rows | file KiB |", "|---|---:|---:|---:|"]
+    lines = [
+        "# churn: one-file latency of a network, a GBM and both (`python -m bench.gbm.latency`)",
+        "",
+        "onnxruntime, 1 intra-op thread, median (p99) ms of `session.run` from raw columns to labels "
+        "and probabilities, interleaved rounds.",
+        "",
+        "| file | 1 row | 256 rows | file KiB |",
+        "|---|---:|---:|---:|",
+    ]
     for r in routes:
         kind = r.split()[1]
         m, q = result["median_ms"][r], result["p99_ms"][r]
-        lines.append(f"| {r} | {m['1']:.3f} ({q['1']:.3f}) | {m['256']:.3f} ({q['256']:.3f}) | "
-                     f"{result['file_kib'][kind]} |")
+        lines.append(
+            f"| {r} | {m['1']:.3f} ({q['1']:.3f}) | {m['256']:.3f} ({q['256']:.3f}) | {result['file_kib'][kind]} |"
+        )
     (args.out / "gbm_latency.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

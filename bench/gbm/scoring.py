@@ -16,8 +16,10 @@ def score(task: str, y, pred) -> dict[str, float]:
     if task == "multiclass":
         p = np.asarray(pred, np.float64)
         p = np.clip(p, 1e-15, 1) / np.clip(p, 1e-15, 1).sum(axis=1, keepdims=True)
-        return {"accuracy": float(m.accuracy_score(y, p.argmax(axis=1))),
-                "log_loss": float(m.log_loss(y, p, labels=np.arange(p.shape[1])))}
+        return {
+            "accuracy": float(m.accuracy_score(y, p.argmax(axis=1))),
+            "log_loss": float(m.log_loss(y, p, labels=np.arange(p.shape[1]))),
+        }
     return {"r2": float(m.r2_score(y, pred)), "rmse": float(np.sqrt(m.mean_squared_error(y, pred)))}
 
 

@@ -51,19 +51,32 @@ def run_lightgbm(data, cfg) -> dict:
         return pd.DataFrame(out)
 
     k = len(_classes(data.frame[data.target]))
-    params = cfg.lightgbm_params() | {
-        "binary": {"objective": "binary"}, "multiclass": {"objective": "multiclass", "num_class": k},
-        "regression": {"objective": "regression"}}[data.task]
+    params = (
+        cfg.lightgbm_params()
+        | {
+            "binary": {"objective": "binary"},
+            "multiclass": {"objective": "multiclass", "num_class": k},
+            "regression": {"objective": "regression"},
+        }[data.task]
+    )
     start = time.perf_counter()
     xt, xv, xs = frame(train), frame(val), frame(test)
     dtrain = lgb.Dataset(xt, _encode(data, train), params={"verbosity": -1})
     dval = lgb.Dataset(xv, _encode(data, val), reference=dtrain)
-    booster = lgb.train(params, dtrain, num_boost_round=cfg.num_trees, valid_sets=[dval],
-                        callbacks=[lgb.early_stopping(cfg.early_stop, verbose=False)])
+    booster = lgb.train(
+        params,
+        dtrain,
+        num_boost_round=cfg.num_trees,
+        valid_sets=[dval],
+        callbacks=[lgb.early_stopping(cfg.early_stop, verbose=False)],
+    )
     seconds = time.perf_counter() - start
     pred = booster.predict(xs, num_iteration=booster.best_iteration)
-    return {"metrics": score(data.task, _encode(data, test), pred), "train_s": seconds,
-            "rounds": booster.best_iteration}
+    return {
+        "metrics": score(data.task, _encode(data, test), pred),
+        "train_s": seconds,
+        "rounds": booster.best_iteration,
+    }
 
 
 def run_hgb(data) -> dict:
@@ -83,11 +96,22 @@ def run_hgb(data) -> dict:
             out[c] = df[c].astype(str).where(df[c].notna(), "")
         return out
 
-    pre = ColumnTransformer([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                    encoded_missing_value=-1, max_categories=255), cats),
-                             ("num", "passthrough", nums)], verbose_feature_names_out=False)
+    pre = ColumnTransformer(
+        [
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1, max_categories=255
+                ),
+                cats,
+            ),
+            ("num", "passthrough", nums),
+        ],
+        verbose_feature_names_out=False,
+    )
     model = (HistGradientBoostingRegressor if data.task == "regression" else HistGradientBoostingClassifier)(
-        categorical_features=[True] * len(cats) + [False] * len(nums))
+        categorical_features=[True] * len(cats) + [False] * len(nums)
+    )
     pipe = make_pipeline(pre, model)
     start = time.perf_counter()
     pipe.fit(frame(fit), _encode(data, fit))

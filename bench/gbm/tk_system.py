@@ -37,24 +37,30 @@ def _raw_number_class():
         """Bench-only: the raw float as one column, NaN and ±inf kept (what LightGBM sees directly)."""
 
         def to_onnx(self, g, raw: str) -> str:
-            return g.op("Unsqueeze", raw, g.const(np.array([1], np.int64), name=f"{self.config.name}/axis"),
-                        name=f"{self.config.name}/pre")
+            return g.op(
+                "Unsqueeze",
+                raw,
+                g.const(np.array([1], np.int64), name=f"{self.config.name}/axis"),
+                name=f"{self.config.name}/pre",
+            )
 
     return RawNumber
 
 
 def build_features(data, train, numbers: str):
     from toolkit.features.binary import BinaryInput, BinaryInputConfig, BinaryOutput, BinaryOutputConfig
-    from toolkit.features.category import (CategoryInput, CategoryInputConfig, CategoryOutput,
-                                           CategoryOutputConfig)
+    from toolkit.features.category import CategoryInput, CategoryInputConfig, CategoryOutput, CategoryOutputConfig
     from toolkit.features.number import NumberInput, NumberInputConfig, NumberOutput, NumberOutputConfig
 
     number = NumberInput if numbers == "tk" else _raw_number_class()
     raw = raw_columns(data, train)
     inputs = []
     for c, t in data.types.items():
-        cls, cfg = {"number": (number, NumberInputConfig), "binary": (BinaryInput, BinaryInputConfig),
-                    "category": (CategoryInput, CategoryInputConfig)}[t]
+        cls, cfg = {
+            "number": (number, NumberInputConfig),
+            "binary": (BinaryInput, BinaryInputConfig),
+            "category": (CategoryInput, CategoryInputConfig),
+        }[t]
         inputs.append(cls(cfg(name=c, type=t)).fit(raw[c]))
     target = train[data.target]
     if data.task == "regression":
@@ -63,13 +69,16 @@ def build_features(data, train, numbers: str):
         out = BinaryOutput(BinaryOutputConfig(name=data.target, type="binary")).fit(target.astype(str).to_numpy(object))
     else:
         out = CategoryOutput(CategoryOutputConfig(name=data.target, type="category")).fit(
-            target.astype(str).to_numpy(object))
+            target.astype(str).to_numpy(object)
+        )
     return inputs, out
 
 
 def _target(data, out, df) -> np.ndarray:
     col = df[data.target]
-    return out.encode_target(col.to_numpy(np.float32) if data.task == "regression" else col.astype(str).to_numpy(object))
+    return out.encode_target(
+        col.to_numpy(np.float32) if data.task == "regression" else col.astype(str).to_numpy(object)
+    )
 
 
 def _session(model):
@@ -95,8 +104,8 @@ def one_file(pre_model, core, out):
     """pre graph + trees + the output's post graph, merged as the exporter merges them."""
     from onnx import compose
 
-    from toolkit.models.gbm import set_ml_opset
     from toolkit.common.onnxgraph import GraphBuilder
+    from toolkit.models.gbm import set_ml_opset
 
     g = GraphBuilder("post")
     n = out.config.name
@@ -110,8 +119,8 @@ def one_file(pre_model, core, out):
 
 
 def run_tk_gbm(data, cfg, numbers: str = "tk") -> dict:
-    from toolkit.models.gbm import GbmModel, Layout
     from toolkit.features.pregraph import build_graph
+    from toolkit.models.gbm import GbmModel, Layout
 
     train, val, test = data.part("train"), data.part("validation"), data.part("test")
     start = time.perf_counter()
@@ -128,8 +137,9 @@ def run_tk_gbm(data, cfg, numbers: str = "tk") -> dict:
     layout = Layout.of(inputs, p_train)
     x_train, x_val = layout.matrix(p_train), layout.matrix(p_val)
     prep_s = time.perf_counter() - start
-    model = GbmModel(cfg).fit(x_train, [_target(data, out, train)], x_val, [_target(data, out, val)],
-                              outputs=[out], layout=layout)
+    model = GbmModel(cfg).fit(
+        x_train, [_target(data, out, train)], x_val, [_target(data, out, val)], outputs=[out], layout=layout
+    )
     train_s = time.perf_counter() - start
     (raw,) = model.predict_raw(layout.matrix(transform(test)))
     y = _target(data, out, test)
@@ -140,10 +150,13 @@ def run_tk_gbm(data, cfg, numbers: str = "tk") -> dict:
     p = pred["value"] if data.task == "regression" else pred["probabilities"]
     if data.task == "binary":
         p = p[:, 1]
-    result = {"metrics": score(data.task, y[keep].astype(np.int64) if data.task != "regression" else y[keep],
-                               p[keep]),
-              "train_s": train_s, "prep_s": prep_s, "rounds": model.stats[out.config.name]["rounds"],
-              "columns": layout.n_columns}
+    result = {
+        "metrics": score(data.task, y[keep].astype(np.int64) if data.task != "regression" else y[keep], p[keep]),
+        "train_s": train_s,
+        "prep_s": prep_s,
+        "rounds": model.stats[out.config.name]["rounds"],
+        "columns": layout.n_columns,
+    }
     core = model.to_onnx()
     full = one_file(pre_model, core, out)
     result |= _file_checks(data, test, core, full, out, layout, transform, p)

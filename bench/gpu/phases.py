@@ -49,20 +49,42 @@ PHASES = [  # (module, attribute path, label)
 ]
 
 #: Imported (and timed) before the run, so that no phase carries an import.
-IMPORTS = ["toolkit.cli.main", "toolkit.api", "pandas", "pyarrow", "pyarrow.csv", "torch", "torch.onnx", "onnx",
-           "onnxruntime", "sklearn.metrics", "safetensors.torch", "toolkit.pipeline.run", "toolkit.training.loop",
-           "toolkit.training.batches", "toolkit.training.fitting", "toolkit.training.evaluation", "toolkit.nn.network", "toolkit.features.pregraph",
-           "toolkit.export.onnx", "toolkit.export.parity", "toolkit.pipeline.trained", "toolkit.runtime.predictor",
-           "toolkit.report.summary", "toolkit.training.checkpoint", "toolkit.training.epochs"]
+IMPORTS = [
+    "toolkit.cli.main",
+    "toolkit.api",
+    "pandas",
+    "pyarrow",
+    "pyarrow.csv",
+    "torch",
+    "torch.onnx",
+    "onnx",
+    "onnxruntime",
+    "sklearn.metrics",
+    "safetensors.torch",
+    "toolkit.pipeline.run",
+    "toolkit.training.loop",
+    "toolkit.training.batches",
+    "toolkit.training.fitting",
+    "toolkit.training.evaluation",
+    "toolkit.nn.network",
+    "toolkit.features.pregraph",
+    "toolkit.export.onnx",
+    "toolkit.export.parity",
+    "toolkit.pipeline.trained",
+    "toolkit.runtime.predictor",
+    "toolkit.report.summary",
+    "toolkit.training.checkpoint",
+    "toolkit.training.epochs",
+]
 
 
 class Timer:
     """Exclusive seconds per path of nested phases."""
 
     def __init__(self):
-        self.stack: list[list] = []          # [label, start, child seconds, cpu start, child cpu seconds]
+        self.stack: list[list] = []  # [label, start, child seconds, cpu start, child cpu seconds]
         self.totals: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}      # the same, in CPU seconds of this process (all its threads)
+        self.cpu: dict[str, float] = {}  # the same, in CPU seconds of this process (all its threads)
         self.calls: dict[str, int] = {}
         self.windows: dict[str, list[float]] = {}  # label → [first start, last end], time.time()
 
@@ -138,14 +160,22 @@ def run(argv: list[str]) -> dict:
     phases["other (typer, config, logging)"] = run_seconds - sum(timer.totals.values())
     cpu = {"imports": c_imports} | {k: timer.cpu[k] for k in phases if k in timer.cpu}
     cpu["other (typer, config, logging)"] = run_cpu - sum(timer.cpu.values())
-    return {"in_process_seconds": t_imports + run_seconds, "phases": phases, "cpu_seconds": cpu,
-            "in_process_cpu_seconds": c_imports + run_cpu, "calls": timer.calls,
-            "windows": timer.windows, "imports": imports, "not_timed": missing}
+    return {
+        "in_process_seconds": t_imports + run_seconds,
+        "phases": phases,
+        "cpu_seconds": cpu,
+        "in_process_cpu_seconds": c_imports + run_cpu,
+        "calls": timer.calls,
+        "windows": timer.windows,
+        "imports": imports,
+        "not_timed": missing,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.gpu.phases", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.gpu.phases", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--json", help="write the phases here")
     args, rest = ap.parse_known_args(argv)
     result = run(rest)

@@ -34,15 +34,15 @@ RUN_TIMEOUT_S = 240
 
 @dataclass
 class Run:
-    name: str                     # what the reports call it
-    example: str                  # examples/<example>/config.yaml and its CSV
-    device: str                   # trainer.device: cuda | cpu
+    name: str  # what the reports call it
+    example: str  # examples/<example>/config.yaml and its CSV
+    device: str  # trainer.device: cuda | cpu
     epochs: int
-    precision: str = "fp32"       # trainer.precision (bf16 only where the config accepts it)
-    stack: int = 1                # the example's CSV stacked this many times
-    threads: int | None = None    # trainer.threads (None: the config's, else tk's default)
+    precision: str = "fp32"  # trainer.precision (bf16 only where the config accepts it)
+    stack: int = 1  # the example's CSV stacked this many times
+    threads: int | None = None  # trainer.threads (None: the config's, else tk's default)
     overrides: dict = field(default_factory=dict)  # merged into the config (dicts merged key by key)
-    group: str = "examples"       # examples | big
+    group: str = "examples"  # examples | big
 
     @property
     def key(self) -> str:
@@ -52,7 +52,11 @@ class Run:
 def merge(base: dict, extra: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in extra.items():
-        same_type = isinstance(v, dict) and isinstance(out.get(k), dict) and v.get("type", out[k].get("type")) == out[k].get("type")
+        same_type = (
+            isinstance(v, dict)
+            and isinstance(out.get(k), dict)
+            and v.get("type", out[k].get("type")) == out[k].get("type")
+        )
         out[k] = merge(out[k], v) if same_type else copy.deepcopy(v)  # another `type`: its own keys only
     return out
 
@@ -152,8 +156,13 @@ class GpuSampler:
             return {"samples": 0, "error": self.error}
         util = [u for _, u, _ in self.samples]
         mem = [m for _, _, m in self.samples]
-        out = {"samples": len(self.samples), "util_mean": round(sum(util) / len(util), 1), "util_max": max(util),
-               "mem_peak_mib": max(mem), "mem_idle_mib": idle_mib}
+        out = {
+            "samples": len(self.samples),
+            "util_mean": round(sum(util) / len(util), 1),
+            "util_max": max(util),
+            "mem_peak_mib": max(mem),
+            "mem_idle_mib": idle_mib,
+        }
         if window and window[1] > window[0]:
             inside = [u for t, u, _ in self.samples if window[0] <= t <= window[1]]
             if inside:
@@ -182,19 +191,37 @@ def train(spec: Run, work: Path, sample_gpu: bool) -> dict:
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     data = stacked(spec.example, spec.stack, work)
     model, phases_json, log_path = run_dir / "model", run_dir / "phases.json", run_dir / "train.log"
-    cmd = [sys.executable, "-m", "bench.gpu.phases", "--json", str(phases_json), str(run_dir / "config.yaml"),
-           "-d", str(data), "-o", str(model)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.gpu.phases",
+        "--json",
+        str(phases_json),
+        str(run_dir / "config.yaml"),
+        "-d",
+        str(data),
+        "-o",
+        str(model),
+    ]
     env = os.environ | {"PYTHONPATH": python_path(), "PYTHONUNBUFFERED": "1"}
     idle = gpu_memory_used() if sample_gpu else None
     sampler = GpuSampler().start() if sample_gpu else None
-    record = {"run": spec.name, "key": spec.key, "group": spec.group, "example": spec.example,
-              "device": spec.device, "precision": spec.precision, "epochs": spec.epochs, "stack": spec.stack,
-              "threads": cfg.get("trainer", {}).get("threads"), "command": " ".join(cmd)}
+    record = {
+        "run": spec.name,
+        "key": spec.key,
+        "group": spec.group,
+        "example": spec.example,
+        "device": spec.device,
+        "precision": spec.precision,
+        "epochs": spec.epochs,
+        "stack": spec.stack,
+        "threads": cfg.get("trainer", {}).get("threads"),
+        "command": " ".join(cmd),
+    }
     start = time.perf_counter()
     try:
         with open(log_path, "w") as log:
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=RUN_TIMEOUT_S)
+            proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT_S)
         record["rc"] = proc.returncode
     except subprocess.TimeoutExpired:
         record["rc"] = "timeout"
@@ -224,8 +251,20 @@ def train(spec: Run, work: Path, sample_gpu: bool) -> dict:
     return record
 
 
-BOUNDED = ("accuracy", "roc_auc", "macro_f1", "f1", "precision", "recall", "r2", "average_precision",
-           "balanced_accuracy", "jaccard", "hamming", "ece")
+BOUNDED = (
+    "accuracy",
+    "roc_auc",
+    "macro_f1",
+    "f1",
+    "precision",
+    "recall",
+    "r2",
+    "average_precision",
+    "balanced_accuracy",
+    "jaccard",
+    "hamming",
+    "ece",
+)
 TOLERANCE = 0.005
 
 
@@ -241,6 +280,15 @@ def compare(ref: dict, run: dict) -> list[dict]:
                 continue
             bounded = any(name == m or name.endswith(m) for m in BOUNDED)
             diff = abs(b - a) if bounded else abs(b - a) / max(abs(a), 1e-12)
-            rows.append({"output": out, "metric": name, "reference": a, "value": b,
-                         "diff": diff, "relative": not bounded, "flag": bool(diff > TOLERANCE or diff != diff)})
+            rows.append(
+                {
+                    "output": out,
+                    "metric": name,
+                    "reference": a,
+                    "value": b,
+                    "diff": diff,
+                    "relative": not bounded,
+                    "flag": bool(diff > TOLERANCE or diff != diff),
+                }
+            )
     return rows

@@ -29,8 +29,11 @@ def measure(routes: dict, rounds: int) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.infer_speed", description=bench.infer_speed.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.infer_speed",
+        description=bench.infer_speed.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--out", default="bench/results")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--before", default="git:HEAD", help="older runtime: git:REV or a path to a runtime.py")
@@ -42,8 +45,14 @@ def main(argv=None) -> None:
     print(f"timing {', '.join(routes)} at {SIZES} rows", flush=True)
     timings = measure(routes, args.rounds)
     info["loadavg_end"] = list(os.getloadavg())
-    res = {"command": command_line("bench.infer_speed", argv),
-           "machine": info, "before": args.before, "rounds": args.rounds, "timings": timings, "notes": notes}
+    res = {
+        "command": command_line("bench.infer_speed", argv),
+        "machine": info,
+        "before": args.before,
+        "rounds": args.rounds,
+        "timings": timings,
+        "notes": notes,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "infer_speed.json").write_text(json.dumps(res, indent=2) + "\n")

@@ -23,8 +23,13 @@ SIZES = (1, 1_000, 65_536)
 def load_before(spec: str):
     """The Predictor class of an older toolkit/runtime/predictor.py ('git:REV' or a file path), or None."""
     if spec.startswith("git:"):
-        proc = subprocess.run(["git", "show", f"{spec[4:]}:toolkit/runtime/predictor.py"], cwd=ROOT,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", "show", f"{spec[4:]}:toolkit/runtime/predictor.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode:
             return None, f"git show {spec[4:]}:toolkit/runtime/predictor.py failed: {proc.stderr.strip()[:120]}"
         source = proc.stdout
@@ -50,7 +55,7 @@ def build_routes(before_spec: str, notes: dict) -> dict:
     df = pd.read_csv(ROOT / entry.data)
     test = df[df["split"] == "test"]
     reps = -(-max(SIZES) // len(test))
-    tiled = pd.concat([test] * reps, ignore_index=True).iloc[:max(SIZES)]
+    tiled = pd.concat([test] * reps, ignore_index=True).iloc[: max(SIZES)]
     names = list(trained.preprocessor.columns)
     columns = prepare.input_columns(trained.inputs, tiled, entry.data)
     records = tiled[names].to_dict(orient="records")
@@ -76,10 +81,14 @@ def build_routes(before_spec: str, notes: dict) -> dict:
         a, b = predictor.run(frames[1_000]), old.run(frames[1_000])
         assert all(np.array_equal(a[k], b[k]) for k in a), "tk_frame_before: outputs differ"
         check("tk_predictor_before", old.predict(records[:1_000]), want)
-    out = dict(zip([o.name for o in session.get_outputs()], session.run(None, {c: v[:1_000] for c, v in columns.items()})))
+    out = dict(
+        zip([o.name for o in session.get_outputs()], session.run(None, {c: v[:1_000] for c, v in columns.items()}))
+    )
     name = trained.outputs[0].config.name
-    ort_records = [{name: {"label": lab, "probabilities": dict(zip(predictor.classes[name], p))}}
-                   for lab, p in zip(out[f"{name}::label"].tolist(), out[f"{name}::probabilities"].tolist())]
+    ort_records = [
+        {name: {"label": lab, "probabilities": dict(zip(predictor.classes[name], p))}}
+        for lab, p in zip(out[f"{name}::label"].tolist(), out[f"{name}::probabilities"].tolist())
+    ]
     check("tk_ort", ort_records, want)
     try:
         est, skl = sklearn_peer.fit_and_convert(onehot_logreg, trained, df[df["split"].isin(["train", "validation"])])

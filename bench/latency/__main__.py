@@ -32,8 +32,14 @@ def bench_model(name: str, args) -> dict:
     routes = build_routes(name, entry, trained, model_path, df, columns, args.runs, notes)
     print(f"[{name}] timing {', '.join(routes)}: {args.runs} runs × sizes {entry.sizes}", flush=True)
     timings = measure(routes, entry.sizes, args.runs, args.rounds)
-    result = {"config": entry.config, "data": entry.data, "test_rows": int(len(test)),
-              "onnx_bytes": model_path.stat().st_size, "timings": timings, "notes": notes}
+    result = {
+        "config": entry.config,
+        "data": entry.data,
+        "test_rows": int(len(test)),
+        "onnx_bytes": model_path.stat().st_size,
+        "timings": timings,
+        "notes": notes,
+    }
     full1 = timings["onnx_full"][1]["median_us"]
     target = TARGETS.get(name, {})
     if args.profile or full1 > target.get("full_1_us", float("inf")):
@@ -43,8 +49,11 @@ def bench_model(name: str, args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.latency", description=bench.latency.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.latency",
+        description=bench.latency.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--models", default="churn", help=f"comma-separated, of: {', '.join(MODELS)}")
     ap.add_argument("--runs", type=int, default=1000, help="timed calls per route and size (≥ 1000 to publish)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds the runs are spread over")
@@ -54,8 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     names = chosen(ap, "--models", args.models, MODELS)
-    res = {"command": command_line("bench.latency", argv), "runs": args.runs, "rounds": args.rounds,
-           "machine": machine(), "models": {}}
+    res = {
+        "command": command_line("bench.latency", argv),
+        "runs": args.runs,
+        "rounds": args.rounds,
+        "machine": machine(),
+        "models": {},
+    }
     for name in names:
         res["models"][name] = bench_model(name, args)
     res["machine"]["loadavg_end"] = list(os.getloadavg())

@@ -8,8 +8,8 @@ builder ({tk type: [column]} -> unfitted estimator) for the do-it-yourself peer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bench.common import ROOT
 
@@ -24,19 +24,23 @@ def onehot_logreg(columns: dict[str, list[str]]):
 
     numbers = columns.get("number", [])
     others = [c for t, cols in columns.items() if t != "number" for c in cols]
-    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), numbers),
-                             ("cat", OneHotEncoder(handle_unknown="ignore"), others)])
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="mean"), StandardScaler()), numbers),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), others),
+        ]
+    )
     return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))])
 
 
 @dataclass(frozen=True)
 class BenchModel:
-    config: str                                   # tk config, relative to the repository root
-    data: str                                     # its dataset
+    config: str  # tk config, relative to the repository root
+    data: str  # its dataset
     split_column: str = "split"
-    test: tuple[str, ...] = ("test",)             # rows timed (the first 1 / 256 of them)
+    test: tuple[str, ...] = ("test",)  # rows timed (the first 1 / 256 of them)
     fit: tuple[str, ...] = ("train", "validation")  # rows the scikit-learn route fits on
-    sklearn: Callable | None = onehot_logreg      # builder({tk type: [column]}) → estimator, or None
+    sklearn: Callable | None = onehot_logreg  # builder({tk type: [column]}) → estimator, or None
     sizes: tuple[int, ...] = (1, 256)
 
 
@@ -49,9 +53,8 @@ MODELS: dict[str, BenchModel] = {
 
 def get_model(name: str, entry: BenchModel, retrain: bool):
     """Train once into runs/bench/<name> (reused unless `retrain`) and load it: (TrainedModel, model.onnx path)."""
-    from toolkit import load
+    from toolkit import load, train
     from toolkit.common import log
-    from toolkit import train
 
     out = ROOT / "runs" / "bench" / name
     if retrain or not (out / "model.onnx").exists():

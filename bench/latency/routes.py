@@ -13,8 +13,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -42,21 +42,33 @@ def python_preprocess(inputs) -> Callable[[dict], list[np.ndarray]]:
             if s["edges"]:
                 e = np.asarray(s["edges"], dtype=np.float64)
                 left, width = e[:-1].astype(np.float32), np.maximum(np.diff(e), 1e-12).astype(np.float32)
-                steps.append(lambda c, col=col, fill=fill, lo=lo, hi=hi, left=left, width=width: np.clip(
-                    (np.clip(np.where(np.isnan(c[col]), fill, c[col]), lo, hi)[:, None] - left) / width, 0, 1))
+                steps.append(
+                    lambda c, col=col, fill=fill, lo=lo, hi=hi, left=left, width=width: np.clip(
+                        (np.clip(np.where(np.isnan(c[col]), fill, c[col]), lo, hi)[:, None] - left) / width, 0, 1
+                    )
+                )
             else:
                 shift, scale = np.float32(s["shift"]), np.float32(s["scale"])
-                steps.append(lambda c, col=col, fill=fill, lo=lo, hi=hi, shift=shift, scale=scale: (
-                    (np.clip(np.where(np.isnan(c[col]), fill, c[col]), lo, hi) - shift) / scale)[:, None])
+                steps.append(
+                    lambda c, col=col, fill=fill, lo=lo, hi=hi, shift=shift, scale=scale: (
+                        (np.clip(np.where(np.isnan(c[col]), fill, c[col]), lo, hi) - shift) / scale
+                    )[:, None]
+                )
         elif f.type == "binary":
             table = {k: 1.0 for k in s["mapping"]["true"]} | {k: 0.0 for k in s["mapping"]["false"]}
-            steps.append(lambda c, col=col, t=table, fill=s["fill"]: np.array(
-                [t.get(v.lower(), fill) for v in c[col]], dtype=np.float32)[:, None])
+            steps.append(
+                lambda c, col=col, t=table, fill=s["fill"]: np.array(
+                    [t.get(v.lower(), fill) for v in c[col]], dtype=np.float32
+                )[:, None]
+            )
         elif f.type == "category":
             ids = {v: i + FIRST_ID for i, v in enumerate(s["vocab"])} | {"": MISSING_ID}
             lower = f.config.preprocessing.lowercase
-            steps.append(lambda c, col=col, ids=ids, lower=lower: np.fromiter(
-                (ids.get(v.lower() if lower else v, UNKNOWN_ID) for v in c[col]), dtype=np.int64, count=len(c[col])))
+            steps.append(
+                lambda c, col=col, ids=ids, lower=lower: np.fromiter(
+                    (ids.get(v.lower() if lower else v, UNKNOWN_ID) for v in c[col]), dtype=np.int64, count=len(c[col])
+                )
+            )
         else:
             raise Unsupported(f"no Python twin of the {f.type!r} preprocessing in bench.latency yet")
     return lambda columns: [step(columns) for step in steps]
@@ -97,8 +109,14 @@ def build_routes(name: str, entry: BenchModel, trained, model_path: Path, df, co
             with torch.no_grad():
                 raw = model(*[torch.from_numpy(a) for a in prep(cols)])
             return {f"{o.config.name}::{k}": v for o, r in zip(outputs, raw) for k, v in o.predict(r.numpy()).items()}
+
         routes["torch_eager"] = {n: (lambda f=feeds[n]: eager(f)) for n in sizes}
-        check(name, "torch_eager", eager(columns), dict(zip([o.name for o in full.get_outputs()], full.run(None, columns))))
+        check(
+            name,
+            "torch_eager",
+            eager(columns),
+            dict(zip([o.name for o in full.get_outputs()], full.run(None, columns))),
+        )
     except Unsupported as e:
         notes["torch_eager"] = str(e)
 
@@ -124,9 +142,12 @@ def binding_floor(session):
     elem = {"tensor(string)": TensorProto.STRING, "tensor(float)": TensorProto.FLOAT}
     nodes = [helper.make_node("Shape", [i.name], [f"{i.name}::shape"], name=f"shape/{i.name}") for i in ins]
     nodes.append(helper.make_node("Concat", [f"{i.name}::shape" for i in ins], ["shapes"], name="concat", axis=0))
-    graph = helper.make_graph(nodes, "binding_floor",
-                              [helper.make_tensor_value_info(i.name, elem[i.type], ["N"]) for i in ins],
-                              [helper.make_tensor_value_info("shapes", TensorProto.INT64, [len(ins)])])
+    graph = helper.make_graph(
+        nodes,
+        "binding_floor",
+        [helper.make_tensor_value_info(i.name, elem[i.type], ["N"]) for i in ins],
+        [helper.make_tensor_value_info("shapes", TensorProto.INT64, [len(ins)])],
+    )
     return ort_session(helper.make_model(graph, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", 20)]))
 
 
@@ -139,8 +160,10 @@ def sklearn_routes(entry: BenchModel, trained, df, sizes):
     feeds = {n: sklearn_peer.feed(x_test.iloc[:n]) for n in sizes}
     frames = {n: x_test.iloc[:n] for n in sizes}
     sklearn_peer.check(est, sess, frames[sizes[-1]])
-    return ({n: (lambda f=frames[n]: est.predict_proba(f)) for n in sizes},
-            {n: (lambda f=feeds[n]: sess.run(None, f)) for n in sizes})
+    return (
+        {n: (lambda f=frames[n]: est.predict_proba(f)) for n in sizes},
+        {n: (lambda f=feeds[n]: sess.run(None, f)) for n in sizes},
+    )
 
 
 def node_routes(model_path: Path, columns, sizes, runs: int, notes: dict) -> dict:
@@ -149,17 +172,28 @@ def node_routes(model_path: Path, columns, sizes, runs: int, notes: dict) -> dic
     found = {}
     for route, flags, package in (("node", [], "onnxruntime-node"), ("wasm", ["--wasm"], "onnxruntime-web")):
         if node is None or not (NODE_DIR / "node_modules" / package).is_dir():
-            notes[route] = ("node not found" if node is None else
-                            f"{package} not installed: sh examples/edge/node/install.sh")
+            notes[route] = (
+                "node not found" if node is None else f"{package} not installed: sh examples/edge/node/install.sh"
+            )
             continue
         found[route] = {}
         for n in sizes:
             with tempfile.TemporaryDirectory() as tmp:
                 rows = Path(tmp) / "rows.json"
-                rows.write_text(json.dumps({c: [None if isinstance(v, float) and np.isnan(v) else v
-                                                for v in col[:n].tolist()] for c, col in columns.items()}))
-                proc = subprocess.run([node, str(NODE_DIR / "predict.js"), str(model_path), str(rows),
-                                       *flags, "--repeat", str(runs)], capture_output=True, text=True, timeout=600)
+                rows.write_text(
+                    json.dumps(
+                        {
+                            c: [None if isinstance(v, float) and np.isnan(v) else v for v in col[:n].tolist()]
+                            for c, col in columns.items()
+                        }
+                    )
+                )
+                proc = subprocess.run(
+                    [node, str(NODE_DIR / "predict.js"), str(model_path), str(rows), *flags, "--repeat", str(runs)],
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
             m = re.search(r"median ([\d.]+) µs", proc.stderr)
             if proc.returncode or not m:
                 notes[route] = f"predict.js failed: {proc.stderr.strip()[-200:]}"

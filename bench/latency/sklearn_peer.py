@@ -44,8 +44,10 @@ def fit_and_convert(builder, trained, fit_rows):
     y = out.encode_target(prepare.target_columns([out], fit_rows, "fit rows")[out.config.name])
     keep = ~np.isnan(y)
     est = builder(by_type).fit(frame(trained, fit_rows, "fit rows")[keep], y[keep].astype(int))
-    types = [(c, FloatTensorType([None, 1]) if t == RAW_FLOAT else StringTensorType([None, 1]))
-             for c, t in trained.preprocessor.columns.items()]
+    types = [
+        (c, FloatTensorType([None, 1]) if t == RAW_FLOAT else StringTensorType([None, 1]))
+        for c, t in trained.preprocessor.columns.items()
+    ]
     return est, ort_session(to_onnx(est, initial_types=types, options={id(est): {"zipmap": False}}))
 
 

@@ -54,16 +54,22 @@ def profile(model_path: Path, columns, n: int, runs: int, stages: dict) -> dict:
     for k, v in per_node.items():
         by_op[op_of[k]] = by_op.get(op_of[k], 0.0) + v
         feature = re.search(r"\[([^/\]]+)/", k)  # tk names nodes "Op[feature/step]"; the core "model/…"
-        stage = ("model" if "model/" in k else "post" if feature and feature.group(1) in stages["post"]
-                 else "pre")
+        stage = "model" if "model/" in k else "post" if feature and feature.group(1) in stages["post"] else "pre"
         by_stage[stage] = by_stage.get(stage, 0.0) + v
         count[stage] = count.get(stage, 0) + 1
     kernels = sum(per_node.values())
     share = lambda us: 100.0 * us / kernels if kernels else 0.0  # noqa: E731
-    return {"rows": n, "runs": runs_seen, "nodes": len(per_node), "nodes_by_stage": count,
-            "model_run_mean_us_profiled": float(np.mean(total)) if total else None,
-            "kernels_mean_us_profiled": kernels,
-            "by_stage_pct": {k: share(v) for k, v in sorted(by_stage.items(), key=lambda kv: -kv[1])},
-            "by_op_pct": {k: share(v) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])},
-            "top_nodes": [{"node": k, "op": op_of[k], "us_profiled": v, "pct": share(v)}
-                          for k, v in sorted(per_node.items(), key=lambda kv: -kv[1])[:12]]}
+    return {
+        "rows": n,
+        "runs": runs_seen,
+        "nodes": len(per_node),
+        "nodes_by_stage": count,
+        "model_run_mean_us_profiled": float(np.mean(total)) if total else None,
+        "kernels_mean_us_profiled": kernels,
+        "by_stage_pct": {k: share(v) for k, v in sorted(by_stage.items(), key=lambda kv: -kv[1])},
+        "by_op_pct": {k: share(v) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])},
+        "top_nodes": [
+            {"node": k, "op": op_of[k], "us_profiled": v, "pct": share(v)}
+            for k, v in sorted(per_node.items(), key=lambda kv: -kv[1])[:12]
+        ],
+    }

@@ -43,8 +43,14 @@ def measure(cmd: list[str], timeout: float, env: dict[str, str]) -> dict[str, An
         wall = time.perf_counter() - t0
         out.seek(0)
         err.seek(0)
-        return {"wall_s": wall, "rss_kib": peak, "returncode": proc.returncode, "timed_out": timed_out,
-                "stdout": out.read().decode(errors="replace"), "stderr": err.read().decode(errors="replace")}
+        return {
+            "wall_s": wall,
+            "rss_kib": peak,
+            "returncode": proc.returncode,
+            "timed_out": timed_out,
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
 
 
 def run_child(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -66,12 +72,17 @@ def run_child(cmd: list[str], timeout: float, env: dict[str, str] | None = None)
     out: dict[str, Any] = {
         "train_wall_s": round(mark["t"] - t_spawn, 2) if mark else round(m["wall_s"], 2),
         "peak_rss_mb": round((mark["rss_kib"] if mark else m["rss_kib"]) / 1024, 1),
-        "process_wall_s": round(m["wall_s"], 2), "returncode": m["returncode"], "events": events,
-        "result": next((e for e in reversed(events) if e.get("event") == "result"), None)}
+        "process_wall_s": round(m["wall_s"], 2),
+        "returncode": m["returncode"],
+        "events": events,
+        "result": next((e for e in reversed(events) if e.get("event") == "result"), None),
+    }
     if m["returncode"] != 0:
         killed = m["timed_out"]
         tail = (m["stderr"] or m["stdout"]).strip()
-        out["error"] = (f"timed out after {timeout:.0f} s; " if killed else f"exit {m['returncode']}; ") + last_error(tail)
+        out["error"] = (f"timed out after {timeout:.0f} s; " if killed else f"exit {m['returncode']}; ") + last_error(
+            tail
+        )
         out["stderr_tail"] = tail[-3000:]
     return out
 

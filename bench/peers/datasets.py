@@ -35,7 +35,7 @@ QUICK_ROWS, QUICK_EPOCHS = 4000, 3
 @dataclass(frozen=True)
 class Output:
     name: str
-    type: str                   # binary | category | number
+    type: str  # binary | category | number
     positive: str | None = None  # binary: the class whose probability is scored
 
     @property
@@ -45,11 +45,11 @@ class Output:
 
 @dataclass(frozen=True)
 class Dataset:
-    load: Callable[[], Any]                 # () -> DataFrame, with a `split` column once prepared
+    load: Callable[[], Any]  # () -> DataFrame, with a `split` column once prepared
     outputs: tuple[Output, ...]
-    example: str | None                     # the example's tk config (repository-relative); None: default only
-    primary: str                            # the output whose metric the charts and targets use first
-    kind: str = "tabular"                   # tabular | text
+    example: str | None  # the example's tk config (repository-relative); None: default only
+    primary: str  # the output whose metric the charts and targets use first
+    kind: str = "tabular"  # tabular | text
 
 
 @dataclass
@@ -72,10 +72,13 @@ class Prepared:
 
 # --------------------------------------------------------------------------- sources
 
+
 def _example(name: str) -> Callable[[], Any]:
     def load():
         import pandas as pd
+
         return pd.read_csv(ROOT / "examples" / name / f"{name}.csv")
+
     return load
 
 
@@ -105,23 +108,26 @@ def _credit():
         index = rng.permutation(np.asarray(index))
         n_train, n_val = int(0.7 * len(index)), int(0.1 * len(index))
         split[index[:n_train]] = "train"
-        split[index[n_train:n_train + n_val]] = "validation"
-        split[index[n_train + n_val:]] = "test"
+        split[index[n_train : n_train + n_val]] = "validation"
+        split[index[n_train + n_val :]] = "test"
     df["split"] = split
     return df
 
 
 DATASETS: dict[str, Dataset] = {
     "churn": Dataset(_example("churn"), (Output("churn", "binary", "Yes"),), "examples/churn/config.yaml", "churn"),
-    "reviews": Dataset(_example("reviews"), (Output("score", "binary", "great"),), "examples/reviews/config.yaml",
-                       "score", kind="text"),
+    "reviews": Dataset(
+        _example("reviews"), (Output("score", "binary", "great"),), "examples/reviews/config.yaml", "score", kind="text"
+    ),
     "credit": Dataset(_credit, (Output("Status", "binary", "bad"),), None, "Status"),
-    "diamonds": Dataset(_diamonds, (Output("price", "number"), Output("cut", "category")),
-                        "examples/diamonds/config.yaml", "cut"),
+    "diamonds": Dataset(
+        _diamonds, (Output("price", "number"), Output("cut", "category")), "examples/diamonds/config.yaml", "cut"
+    ),
 }
 
 
 # --------------------------------------------------------------------------- prepare
+
 
 def _subsample(df, n: int):
     """At most n rows, each split part shrunk in proportion (deterministic)."""

@@ -49,6 +49,7 @@ def cpu_torch_compat() -> None:
     def fail_if_no_align(fn):
         def fail(*args, **kwargs):
             raise RuntimeError("torchaudio's alignment extension is not available here")
+
         return fail
 
     ext.fail_if_no_align = fail_if_no_align
@@ -87,8 +88,7 @@ def _predictions(frame, outputs) -> dict:
         name = o["name"]
         if o["type"] == "binary":
             # Ludwig names the columns after the raw values (…_probabilities_bad) or True/False
-            col = next(c for c in (f"{name}_probabilities_{o['positive']}", f"{name}_probabilities_True")
-                       if c in frame)
+            col = next(c for c in (f"{name}_probabilities_{o['positive']}", f"{name}_probabilities_True") if c in frame)
             out[name] = [float(x) for x in frame[col]]
         elif o["type"] == "category":
             out[name] = [str(x) for x in frame[f"{name}_predictions"]]
@@ -110,13 +110,20 @@ def main(spec_path: str) -> None:
 
     torch.set_num_threads(int(spec.get("threads") or torch.get_num_threads()))
     df = pd.read_csv(spec["csv"])
-    parts = {p: df[df["split"] == p].drop(columns=["split"]).reset_index(drop=True)
-             for p in ("train", "validation", "test")}
+    parts = {
+        p: df[df["split"] == p].drop(columns=["split"]).reset_index(drop=True) for p in ("train", "validation", "test")
+    }
     model = LudwigModel(spec["config"], logging_level=logging.ERROR)
-    stats, _, out_dir = model.train(training_set=parts["train"], validation_set=parts["validation"],
-                                    test_set=parts["test"], output_directory=spec["out"],
-                                    skip_save_processed_input=True, skip_save_log=True,
-                                    skip_save_training_description=True, random_seed=42)
+    stats, _, out_dir = model.train(
+        training_set=parts["train"],
+        validation_set=parts["validation"],
+        test_set=parts["test"],
+        output_directory=spec["out"],
+        skip_save_processed_input=True,
+        skip_save_log=True,
+        skip_save_training_description=True,
+        random_seed=42,
+    )
     _mark()
     test = parts["test"]
     preds, _ = model.predict(dataset=test, output_directory=spec["out"])
@@ -129,10 +136,21 @@ def main(spec_path: str) -> None:
     for n in (1, 1000):
         rows = pd.concat([test] * (n // len(test) + 1), ignore_index=True).iloc[:n]
         latency["ludwig_predict"][str(n)] = _median_ms(
-            lambda: model.predict(dataset=rows, output_directory=spec["out"]), spec["latency_runs"], spec["budget_s"])
-    print(json.dumps({"event": "result", "predictions": _predictions(preds, spec["outputs"]), "latency": latency,
-                      "model_dir": f"{out_dir}/model", "epochs": epochs,
-                      "versions": {"ludwig": ludwig_version, "torch": torch.__version__}}), flush=True)
+            lambda: model.predict(dataset=rows, output_directory=spec["out"]), spec["latency_runs"], spec["budget_s"]
+        )
+    print(
+        json.dumps(
+            {
+                "event": "result",
+                "predictions": _predictions(preds, spec["outputs"]),
+                "latency": latency,
+                "model_dir": f"{out_dir}/model",
+                "epochs": epochs,
+                "versions": {"ludwig": ludwig_version, "torch": torch.__version__},
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,13 @@ from bench.peers.rows import metrics
 
 VENV = ROOT / "bench" / ".venv-ludwig"
 PYTHON = VENV / "bin" / "python"
-TK_DEFAULTS = {"epochs": 50, "early_stop": 8, "batch_size": 128, "learning_rate": 2e-3}  # toolkit.config.schema.TrainerConfig
-TK_COMBINER = {"num_layers": 2, "hidden_size": 64, "dropout": 0.1}                       # toolkit.config.schema combiner
+TK_DEFAULTS = {
+    "epochs": 50,
+    "early_stop": 8,
+    "batch_size": 128,
+    "learning_rate": 2e-3,
+}  # toolkit.config.schema.TrainerConfig
+TK_COMBINER = {"num_layers": 2, "hidden_size": 64, "dropout": 0.1}  # toolkit.config.schema combiner
 
 
 def ludwig_config(prep, quick: bool = False) -> dict[str, Any]:
@@ -44,8 +49,12 @@ def ludwig_config(prep, quick: bool = False) -> dict[str, Any]:
         elif f["type"] == "text":
             enc, pre = f.get("encoder", {}), f.get("preprocessing", {})
             feat["preprocessing"] = {"tokenizer": "space_punct", "max_sequence_length": pre.get("max_length", 256)}
-            feat["encoder"] = {"type": "embed", "embedding_size": enc.get("dim", 64), "reduce_output": "mean",
-                               "dropout": enc.get("dropout", 0.0)}
+            feat["encoder"] = {
+                "type": "embed",
+                "embedding_size": enc.get("dim", 64),
+                "reduce_output": "mean",
+                "dropout": enc.get("dropout", 0.0),
+            }
         inputs.append(feat)
     outputs = []
     for o in prep.outputs:
@@ -56,11 +65,20 @@ def ludwig_config(prep, quick: bool = False) -> dict[str, Any]:
     comb = {**TK_COMBINER, **tk.get("combiner", {})}
     trainer = {**TK_DEFAULTS, **tk.get("trainer", {})}
     config: dict[str, Any] = {
-        "input_features": inputs, "output_features": outputs,
-        "combiner": {"type": "concat", "num_fc_layers": comb["num_layers"], "output_size": comb["hidden_size"],
-                     "dropout": comb["dropout"]},
-        "trainer": {"epochs": trainer["epochs"], "early_stop": trainer["early_stop"],
-                    "batch_size": trainer["batch_size"], "learning_rate": trainer["learning_rate"]},
+        "input_features": inputs,
+        "output_features": outputs,
+        "combiner": {
+            "type": "concat",
+            "num_fc_layers": comb["num_layers"],
+            "output_size": comb["hidden_size"],
+            "dropout": comb["dropout"],
+        },
+        "trainer": {
+            "epochs": trainer["epochs"],
+            "early_stop": trainer["early_stop"],
+            "batch_size": trainer["batch_size"],
+            "learning_rate": trainer["learning_rate"],
+        },
     }
     if trainer.get("validation_metric"):
         field, _, metric = trainer["validation_metric"].partition(".")
@@ -80,8 +98,16 @@ def installed() -> tuple[str | None, str | None]:
     return None, why
 
 
-def run(prep, workdir: Path, timeout: float, latency_runs: int, budget_s: float = 4.0, quick: bool = False,
-        threads: int | None = None, setup_log: Path | None = None) -> dict[str, Any]:
+def run(
+    prep,
+    workdir: Path,
+    timeout: float,
+    latency_runs: int,
+    budget_s: float = 4.0,
+    quick: bool = False,
+    threads: int | None = None,
+    setup_log: Path | None = None,
+) -> dict[str, Any]:
     version, why = installed()
     result: dict[str, Any] = {"system": f"Ludwig {version or ''}".strip(), "family": "ludwig", "config": "equivalent"}
     if why:
@@ -93,8 +119,15 @@ def run(prep, workdir: Path, timeout: float, latency_runs: int, budget_s: float 
     config = ludwig_config(prep, quick)
     out = workdir / "ludwig"
     workdir.mkdir(parents=True, exist_ok=True)
-    spec = {"csv": str(prep.csv), "config": config, "outputs": [vars(o) for o in prep.outputs], "out": str(out),
-            "latency_runs": latency_runs, "budget_s": budget_s, "threads": threads}
+    spec = {
+        "csv": str(prep.csv),
+        "config": config,
+        "outputs": [vars(o) for o in prep.outputs],
+        "out": str(out),
+        "latency_runs": latency_runs,
+        "budget_s": budget_s,
+        "threads": threads,
+    }
     spec_path = workdir / "ludwig.json"
     spec_path.write_text(json.dumps(spec))
     result["ludwig_config"] = config

@@ -35,8 +35,9 @@ class PlainOnnxService:
     def __init__(self) -> None:
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = 1, 1, 3
-        self.sessions = {name: ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-                         for name, path in FILES.items()}
+        self.sessions = {
+            name: ort.InferenceSession(path, so, providers=["CPUExecutionProvider"]) for name, path in FILES.items()
+        }
 
     @bentoml.api
     def predict(self, rows: list[dict]) -> list[dict]:

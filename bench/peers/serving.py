@@ -27,13 +27,18 @@ from serving.process import ServerProcess
 CONCURRENCY = (1, 32)
 
 
-def load(port: int, path: str, body: bytes, concurrency: int, duration: float,
-         content_type: str = "application/json") -> dict[str, Any]:
+def load(
+    port: int, path: str, body: bytes, concurrency: int, duration: float, content_type: str = "application/json"
+) -> dict[str, Any]:
     """bench.loadgen's closed loop with this content type; req/s, p50/p99 ms, errors, load average."""
     r = loadgen.run("127.0.0.1", port, path, body, concurrency, duration, content_type=content_type)
     keep = ("concurrency", "ok", "errors", "error_kinds", "wall_s", "req_per_s", "p50_ms", "p99_ms")
-    return {**{k: r[k] for k in keep}, "error_kinds": r["error_kinds"][:3], "wall_s": round(r["wall_s"], 2),
-            "load_avg": round(os.getloadavg()[0], 2)}
+    return {
+        **{k: r[k] for k in keep},
+        "error_kinds": r["error_kinds"][:3],
+        "wall_s": round(r["wall_s"], 2),
+        "load_avg": round(os.getloadavg()[0], 2),
+    }
 
 
 def _measure(port: int, path: str, body: bytes, duration: float, content_type: str = "application/json") -> dict:
@@ -53,12 +58,25 @@ def serve_tk(model_dir: Path, row: dict, duration: float) -> dict:
 
 
 def serve_plain(onnx_files: dict[str, str], columns: dict[str, str], row: dict, duration: float) -> dict:
-    env = {"PEERS_ONNX": json.dumps(onnx_files), "PEERS_COLUMNS": json.dumps(columns),
-           "BENTOML_HOME": tempfile.mkdtemp(prefix="peers-bentoml-"), "PYTHONPATH": python_path()}
+    env = {
+        "PEERS_ONNX": json.dumps(onnx_files),
+        "PEERS_COLUMNS": json.dumps(columns),
+        "BENTOML_HOME": tempfile.mkdtemp(prefix="peers-bentoml-"),
+        "PYTHONPATH": python_path(),
+    }
 
     def cmd(port: int) -> list[str]:
-        return [sys.executable, "-m", "bentoml", "serve", "bench.peers.plain_bento_service:PlainOnnxService",
-                "--host", "127.0.0.1", "--port", str(port)]
+        return [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            "bench.peers.plain_bento_service:PlainOnnxService",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
 
     with ServerProcess(env=env, cmd=cmd, start_timeout=120) as server:
         return _measure(server.port, "/predict", json.dumps({"rows": [row]}).encode(), duration)
@@ -66,6 +84,7 @@ def serve_plain(onnx_files: dict[str, str], columns: dict[str, str], row: dict, 
 
 def serve_ludwig(python: Path, model_dir: str, row: dict, duration: float) -> dict:
     """Ludwig's own server (ludwig.serve.cli, i.e. `ludwig serve`) through ludwig_runner.py's compat shim."""
+
     def cmd(port: int) -> list[str]:
         return [str(python), str(ROOT / "bench" / "peers" / "ludwig_runner.py"), "serve", model_dir, str(port)]
 

@@ -37,8 +37,9 @@ def frame_for(df, columns: dict[str, str]):
     """The pipeline's input: categories/binaries/text as str ("" for missing), numbers as float64."""
     import pandas as pd
 
-    return pd.DataFrame({c: (df[c].astype(float) if t == "number" else df[c].fillna("").astype(str))
-                         for c, t in columns.items()})
+    return pd.DataFrame(
+        {c: (df[c].astype(float) if t == "number" else df[c].fillna("").astype(str)) for c, t in columns.items()}
+    )
 
 
 def build(system: str, columns: dict[str, str], out_type: str):
@@ -66,11 +67,20 @@ def build(system: str, columns: dict[str, str], out_type: str):
     if texts:
         raise ValueError("hgb: no text baseline (TF-IDF + LogisticRegression is the text baseline)")
     pre = ColumnTransformer(
-        [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1), cats),
-         ("num", "passthrough", nums)], verbose_feature_names_out=False)
+        [
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1),
+                cats,
+            ),
+            ("num", "passthrough", nums),
+        ],
+        verbose_feature_names_out=False,
+    )
     mask = [True] * len(cats) + [False] * len(nums)
     head = (HistGradientBoostingRegressor if out_type == "number" else HistGradientBoostingClassifier)(
-        categorical_features=mask, random_state=0)
+        categorical_features=mask, random_state=0
+    )
     return make_pipeline(pre, head)
 
 
@@ -96,8 +106,10 @@ def child(spec: dict) -> None:
         pipes[o.name] = build(spec["system"], columns, o.type).fit(x_fit, y)
     mark_trained()
     x_test = frame_for(test, columns)
-    result: dict[str, Any] = {"event": "result", "metrics": metrics(outputs, test, {
-        o.name: _predict(pipes[o.name], x_test, o) for o in outputs})}
+    result: dict[str, Any] = {
+        "event": "result",
+        "metrics": metrics(outputs, test, {o.name: _predict(pipes[o.name], x_test, o) for o in outputs}),
+    }
 
     # the do-it-yourself deployment: skl2onnx, checked against scikit-learn, then onnxruntime
     sessions, lat = {}, {"pipeline": {}, "skl2onnx": {}}
@@ -109,12 +121,14 @@ def child(spec: dict) -> None:
         result["skl2onnx_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:400]}"
     for n in (1, 1000):
         rows = tile_rows(x_test, n)
-        lat["pipeline"][str(n)] = time_median(lambda: [_predict(pipes[o.name], rows, o) for o in outputs],
-                                              spec["latency_runs"], spec["budget_s"])
+        lat["pipeline"][str(n)] = time_median(
+            lambda: [_predict(pipes[o.name], rows, o) for o in outputs], spec["latency_runs"], spec["budget_s"]
+        )
         if sessions:
             feed = onnx_feed(rows, columns)
-            lat["skl2onnx"][str(n)] = time_median(lambda: [s.run(None, feed) for s in sessions.values()],
-                                                  spec["latency_runs"], spec["budget_s"])
+            lat["skl2onnx"][str(n)] = time_median(
+                lambda: [s.run(None, feed) for s in sessions.values()], spec["latency_runs"], spec["budget_s"]
+            )
     result["latency"] = {k: v for k, v in lat.items() if v}
     result["onnx_files"] = {k: str(Path(spec["out"]) / f"{k}.onnx") for k in sessions}
     print(json.dumps(result), flush=True)
@@ -124,8 +138,10 @@ def onnx_feed(x, columns: dict[str, str]) -> dict[str, Any]:
     """{column: [N, 1] array}: float32 numbers, strings otherwise (x from frame_for)."""
     import numpy as np
 
-    return {c: (x[c].to_numpy(np.float32) if t == "number" else x[c].to_numpy(object)).reshape(-1, 1)
-            for c, t in columns.items()}
+    return {
+        c: (x[c].to_numpy(np.float32) if t == "number" else x[c].to_numpy(object)).reshape(-1, 1)
+        for c, t in columns.items()
+    }
 
 
 def _coerce_int_lists() -> None:
@@ -157,7 +173,9 @@ def convert(pipes, outputs, columns, x_test, out: Path) -> dict:
 
     _coerce_int_lists()
     out.mkdir(parents=True, exist_ok=True)
-    types = [(c, FloatTensorType([None, 1]) if t == "number" else StringTensorType([None, 1])) for c, t in columns.items()]
+    types = [
+        (c, FloatTensorType([None, 1]) if t == "number" else StringTensorType([None, 1])) for c, t in columns.items()
+    ]
     feed, sessions, checks = onnx_feed(x_test, columns), {}, {}
     for o in outputs:
         pipe = pipes[o.name]
@@ -189,15 +207,28 @@ def convert(pipes, outputs, columns, x_test, out: Path) -> dict:
 def run(prep, system: str, workdir: Path, timeout: float, latency_runs: int, budget_s: float = 4.0) -> dict:
     """Parent side: one child process per system; the result row."""
     out = workdir / f"sklearn-{system}"
-    spec = {"csv": str(prep.csv), "columns": prep.columns, "system": system, "out": str(out),
-            "outputs": [vars(o) for o in prep.outputs], "latency_runs": latency_runs, "budget_s": budget_s}
+    spec = {
+        "csv": str(prep.csv),
+        "columns": prep.columns,
+        "system": system,
+        "out": str(out),
+        "outputs": [vars(o) for o in prep.outputs],
+        "latency_runs": latency_runs,
+        "budget_s": budget_s,
+    }
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path = workdir / f"sklearn-{system}.json"
     spec_path.write_text(json.dumps(spec))
-    r = run_child([sys.executable, "-m", "bench.peers.sklearn_system", str(spec_path)], timeout,
-                  {"PYTHONPATH": python_path()})
-    result: dict[str, Any] = {"system": SYSTEMS[system], "family": "sklearn", "config": system,
-                              "train_wall_s": r["train_wall_s"], "peak_rss_mb": r["peak_rss_mb"]}
+    r = run_child(
+        [sys.executable, "-m", "bench.peers.sklearn_system", str(spec_path)], timeout, {"PYTHONPATH": python_path()}
+    )
+    result: dict[str, Any] = {
+        "system": SYSTEMS[system],
+        "family": "sklearn",
+        "config": system,
+        "train_wall_s": r["train_wall_s"],
+        "peak_rss_mb": r["peak_rss_mb"],
+    }
     if "error" in r or not r["result"]:
         result["error"] = r.get("error", "no result line")
         return result

@@ -19,8 +19,8 @@ from typing import Any
 
 from bench.common import time_median
 from bench.peers.children import run_child
-from bench.peers.rows import json_row, metrics, tile_rows
 from bench.peers.datasets import TK, Prepared
+from bench.peers.rows import json_row, metrics, tile_rows
 
 
 def predictions(frame, outputs) -> dict[str, Any]:
@@ -43,26 +43,42 @@ def session_feed(rows, inputs: dict[str, str]) -> dict[str, Any]:
     """
     import numpy as np
 
-    return {c: (rows[c].to_numpy(np.float32, na_value=np.nan) if t == "tensor(float)"
-                else rows[c].fillna("").astype(str).to_numpy(object)) for c, t in inputs.items()}
+    return {
+        c: (
+            rows[c].to_numpy(np.float32, na_value=np.nan)
+            if t == "tensor(float)"
+            else rows[c].fillna("").astype(str).to_numpy(object)
+        )
+        for c, t in inputs.items()
+    }
 
 
-def run(prep: Prepared, config: str, workdir: Path, timeout: float, latency_runs: int,
-        budget_s: float = 4.0) -> dict[str, Any]:
+def run(
+    prep: Prepared, config: str, workdir: Path, timeout: float, latency_runs: int, budget_s: float = 4.0
+) -> dict[str, Any]:
     from toolkit.runtime.predictor import Predictor
 
     model_dir = workdir / f"tk-{config}"
     cmd = [str(TK), "train", str(prep.configs[config]), "--dataset", str(prep.csv), "--output", str(model_dir), "-q"]
     r = run_child(cmd, timeout)
-    result: dict[str, Any] = {"system": f"tk ({config} config)", "family": "tk", "config": config,
-                              "train_wall_s": r["train_wall_s"], "peak_rss_mb": r["peak_rss_mb"]}
+    result: dict[str, Any] = {
+        "system": f"tk ({config} config)",
+        "family": "tk",
+        "config": config,
+        "train_wall_s": r["train_wall_s"],
+        "peak_rss_mb": r["peak_rss_mb"],
+    }
     if "error" in r:
         result["error"] = r["error"]
         return result
     stats = json.loads((model_dir / "training_stats.json").read_text())
     epochs = stats.get("epochs")
-    result.update(epochs=len(epochs) if isinstance(epochs, list) else epochs, best_epoch=stats.get("best_epoch"),
-                  model_dir=str(model_dir), onnx_bytes=(model_dir / "model.onnx").stat().st_size)
+    result.update(
+        epochs=len(epochs) if isinstance(epochs, list) else epochs,
+        best_epoch=stats.get("best_epoch"),
+        model_dir=str(model_dir),
+        onnx_bytes=(model_dir / "model.onnx").stat().st_size,
+    )
 
     test = prep.frame("test")
     p = Predictor(model_dir, threads=1)

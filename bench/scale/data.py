@@ -10,16 +10,35 @@ from pathlib import Path
 from bench.common import ROOT
 
 DATA = ROOT / "bench" / ".data"
-COLUMNS = ["month", "day", "dep_time", "sched_dep_time", "dep_delay", "sched_arr_time", "carrier",
-           "origin", "dest", "distance", "hour", "tailnum", "arr_delay"]
+COLUMNS = [
+    "month",
+    "day",
+    "dep_time",
+    "sched_dep_time",
+    "dep_delay",
+    "sched_arr_time",
+    "carrier",
+    "origin",
+    "dest",
+    "distance",
+    "hour",
+    "tailnum",
+    "arr_delay",
+]
 CONFIG = {
     "input_features": [
-        {"name": "month", "type": "category"}, {"name": "day", "type": "number"},
-        {"name": "dep_time", "type": "number"}, {"name": "sched_dep_time", "type": "number"},
-        {"name": "dep_delay", "type": "number"}, {"name": "sched_arr_time", "type": "number"},
-        {"name": "carrier", "type": "category"}, {"name": "origin", "type": "category"},
-        {"name": "dest", "type": "category"}, {"name": "distance", "type": "number"},
-        {"name": "hour", "type": "number"}, {"name": "tailnum", "type": "category"},
+        {"name": "month", "type": "category"},
+        {"name": "day", "type": "number"},
+        {"name": "dep_time", "type": "number"},
+        {"name": "sched_dep_time", "type": "number"},
+        {"name": "dep_delay", "type": "number"},
+        {"name": "sched_arr_time", "type": "number"},
+        {"name": "carrier", "type": "category"},
+        {"name": "origin", "type": "category"},
+        {"name": "dest", "type": "category"},
+        {"name": "distance", "type": "number"},
+        {"name": "hour", "type": "number"},
+        {"name": "tailnum", "type": "category"},
     ],
     "output_features": [{"name": "delayed", "type": "binary"}],
     "combiner": {"type": "concat", "num_layers": 2, "hidden_size": 64},

@@ -50,17 +50,36 @@ def train_one(data: Path, nproc: int, epochs: int, work: Path) -> dict:
     cfg_path = work / "flights.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     out = work / f"model_{data.name}_{nproc}p"
-    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli.main", "train", str(cfg_path), "-d",
-                                   str(data / "*.parquet"), "-o", str(out), "--nproc", str(nproc), "-q"])
+    wall, peaks, _ = run_measured(
+        [
+            sys.executable,
+            "-m",
+            "toolkit.cli.main",
+            "train",
+            str(cfg_path),
+            "-d",
+            str(data / "*.parquet"),
+            "-o",
+            str(out),
+            "--nproc",
+            str(nproc),
+            "-q",
+        ]
+    )
     stats = json.loads((out / "training_stats.json").read_text())
     secs = [e["seconds"] for e in stats["epochs"]]
     per_epoch = [b - a for a, b in zip([0.0] + secs, secs)]
-    return {"rows": stats["data"]["rows"], "nproc": nproc, "epochs": len(secs),
-            "seconds_per_epoch": min(per_epoch), "wall_seconds": wall,
-            "peak_rss_mib_max_process": max(peaks.values()) / 1024,
-            "peak_rss_mib_sum": sum(peaks.values()) / 1024,
-            "test_roc_auc": stats["metrics"].get("test", {}).get("delayed", {}).get("roc_auc"),
-            "model": str(out)}
+    return {
+        "rows": stats["data"]["rows"],
+        "nproc": nproc,
+        "epochs": len(secs),
+        "seconds_per_epoch": min(per_epoch),
+        "wall_seconds": wall,
+        "peak_rss_mib_max_process": max(peaks.values()) / 1024,
+        "peak_rss_mib_sum": sum(peaks.values()) / 1024,
+        "test_roc_auc": stats["metrics"].get("test", {}).get("delayed", {}).get("roc_auc"),
+        "model": str(out),
+    }
 
 
 def predict_speed(model_dir: str, data: Path, work: Path) -> dict:
@@ -77,8 +96,24 @@ def predict_speed(model_dir: str, data: Path, work: Path) -> dict:
     for _ in range(reps):
         predictor.run(df)
     in_memory = reps * len(df) / (time.perf_counter() - t)
-    wall, peaks, _ = run_measured([sys.executable, "-m", "toolkit.cli.main", "predict", model_dir, "-d",
-                                   str(data / "*.parquet"), "-o", str(work / "preds.parquet")])
+    wall, peaks, _ = run_measured(
+        [
+            sys.executable,
+            "-m",
+            "toolkit.cli.main",
+            "predict",
+            model_dir,
+            "-d",
+            str(data / "*.parquet"),
+            "-o",
+            str(work / "preds.parquet"),
+        ]
+    )
     rows = pq.ParquetFile(work / "preds.parquet").metadata.num_rows
-    return {"predictor_rows_per_s": in_memory, "tk_predict_rows": rows, "tk_predict_wall_s": wall,
-            "tk_predict_rows_per_s": rows / wall, "tk_predict_peak_rss_mib": max(peaks.values()) / 1024}
+    return {
+        "predictor_rows_per_s": in_memory,
+        "tk_predict_rows": rows,
+        "tk_predict_wall_s": wall,
+        "tk_predict_rows_per_s": rows / wall,
+        "tk_predict_peak_rss_mib": max(peaks.values()) / 1024,
+    }

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bench.serve
@@ -18,26 +18,41 @@ from bench.serve.runs import PACKAGES, bench_model
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.serve", description=bench.serve.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.serve",
+        description=bench.serve.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--models", default="churn,reviews", help=f"examples to serve, from {', '.join(EXAMPLES)}")
-    ap.add_argument("--trained", action="append", default=[], metavar="NAME=DIR",
-                    help="use this trained model directory instead of training NAME (repeatable)")
+    ap.add_argument(
+        "--trained",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="use this trained model directory instead of training NAME (repeatable)",
+    )
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per measured run")
     ap.add_argument("--repeats", type=int, default=3, help="rounds per cell; the median round is reported")
-    ap.add_argument("--configs", help="servers to run, WORKERS:BATCHING comma-separated (BATCHING: tk greedy, "
-                                      f"or bentoml's dispatcher); default per model: {DEFAULT_CONFIGS}")
+    ap.add_argument(
+        "--configs",
+        help="servers to run, WORKERS:BATCHING comma-separated (BATCHING: tk greedy, "
+        f"or bentoml's dispatcher); default per model: {DEFAULT_CONFIGS}",
+    )
     ap.add_argument("--out", type=Path, help="write serve.json and serve.md into this folder")
-    ap.add_argument("--nice", type=int, default=0,
-                    help="run the benchmark (client and servers) at this niceness, e.g. -5 on a machine "
-                         "shared with other jobs (negative needs root); 0: unchanged")
+    ap.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run the benchmark (client and servers) at this niceness, e.g. -5 on a machine "
+        "shared with other jobs (negative needs root); 0: unchanged",
+    )
     args = ap.parse_args(argv)
     if args.nice:
         os.nice(args.nice)  # children (the servers, the trivial server) inherit it
     trained = dict(t.split("=", 1) for t in args.trained)
     command = command_line("bench.serve", argv)
     os.environ["BENTOML_DO_NOT_TRACK"] = "true"
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     load_start = round(os.getloadavg()[0], 2)
     models = []
     with tempfile.TemporaryDirectory(prefix="tk-bench-serve-") as tmp:
@@ -48,18 +63,30 @@ def main(argv=None) -> None:
             body = json.dumps({"rows": [sample_row(model_dir, name)]}).encode()
             pred = predictor_ceiling(model_dir, name)
             for p in pred:
-                print(f"{name} Predictor threads={p['threads']} rows={p['rows']}: {p['ms_per_call']} ms, "
-                      f"{p['rows_per_s']:,} rows/s")
-            configs = [(int(w), b or "tk") for w, _, b in
-                       (cfg.partition(":") for cfg in (args.configs or DEFAULT_CONFIGS[name]).split(","))]
+                print(
+                    f"{name} Predictor threads={p['threads']} rows={p['rows']}: {p['ms_per_call']} ms, "
+                    f"{p['rows_per_s']:,} rows/s"
+                )
+            configs = [
+                (int(w), b or "tk")
+                for w, _, b in (cfg.partition(":") for cfg in (args.configs or DEFAULT_CONFIGS[name]).split(","))
+            ]
             servers = bench_model(model_dir, configs, body, args.duration, args.repeats)
             model = {"name": name, "predictor": pred, "servers": servers}
             model["targets"] = check_targets(model)
             models.append(model)
-    result = {"started": started, "command": command, "machine": machine(PACKAGES), "duration_s": args.duration,
-              "repeats": args.repeats,
-              "niceness": os.nice(0), "load_start": load_start, "load_end": round(os.getloadavg()[0], 2),
-              "generator_ceiling": gen, "models": models}
+    result = {
+        "started": started,
+        "command": command,
+        "machine": machine(PACKAGES),
+        "duration_s": args.duration,
+        "repeats": args.repeats,
+        "niceness": os.nice(0),
+        "load_start": load_start,
+        "load_end": round(os.getloadavg()[0], 2),
+        "generator_ceiling": gen,
+        "models": models,
+    }
     md = markdown(result, command)
     print(md)
     if args.out:

@@ -44,14 +44,15 @@ def predictor_ceiling(model_dir: Path, name: str) -> list[dict]:
             cols = {c: [r[c] for r in data[:n]] for c in p.inputs}
             number = max(1, 300 // n)
             best = min(timeit.repeat(lambda: p.predict(cols), number=number, repeat=5)) / number
-            out.append({"threads": threads, "rows": n, "ms_per_call": round(best * 1000, 3),
-                        "rows_per_s": round(n / best)})
+            out.append(
+                {"threads": threads, "rows": n, "ms_per_call": round(best * 1000, 3), "rows_per_s": round(n / best)}
+            )
     return out
 
 
 def train_example(name: str, dest: Path) -> Path:
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
 
     log.quiet = True
     train(ROOT / EXAMPLES[name][0], output=dest)

@@ -27,15 +27,20 @@ def measure(server: ServerProcess, path: str, body: bytes, concurrency: int, dur
     r = loadgen.run("127.0.0.1", server.port, path, body, concurrency, duration)
     server_cpu, busy = cpu_seconds(pids) - c0, busy_seconds() - m0
     others = max(0.0, busy - server_cpu - r["client_cpu_s"])
-    r.update(path=path, load_avg=round(load, 2), server_cpu_pct=round(100 * server_cpu / r["wall_s"], 1),
-             others_cpu_pct=round(100 * others / r["wall_s"], 1),
-             server_cpu_us_per_req=round(1e6 * server_cpu / r["ok"]) if r["ok"] else None,
-             client_cpu_us_per_req=round(1e6 * r["client_cpu_s"] / r["ok"]) if r["ok"] else None)
+    r.update(
+        path=path,
+        load_avg=round(load, 2),
+        server_cpu_pct=round(100 * server_cpu / r["wall_s"], 1),
+        others_cpu_pct=round(100 * others / r["wall_s"], 1),
+        server_cpu_us_per_req=round(1e6 * server_cpu / r["ok"]) if r["ok"] else None,
+        client_cpu_us_per_req=round(1e6 * r["client_cpu_s"] / r["ok"]) if r["ok"] else None,
+    )
     return r
 
 
-def bench_model(model_dir: Path, configs: list[tuple[int, str]], body: bytes, duration: float, repeats: int,
-                log=print) -> list[dict]:
+def bench_model(
+    model_dir: Path, configs: list[tuple[int, str]], body: bytes, duration: float, repeats: int, log=print
+) -> list[dict]:
     """Start every server of `configs` at once (an idle one costs nothing), then measure them in turn.
 
     For each concurrency and round the servers take turns, so a neighbour's burst hits them alike;
@@ -45,8 +50,11 @@ def bench_model(model_dir: Path, configs: list[tuple[int, str]], body: bytes, du
     with contextlib.ExitStack() as stack:
         servers = []
         for workers, batching in configs:
-            env = {"TK_WORKERS": str(workers), "TK_BATCHING": batching,
-                   "BENTOML_HOME": tempfile.mkdtemp(prefix="tk-bench-bentoml-")}
+            env = {
+                "TK_WORKERS": str(workers),
+                "TK_BATCHING": batching,
+                "BENTOML_HOME": tempfile.mkdtemp(prefix="tk-bench-bentoml-"),
+            }
             server = stack.enter_context(ServerProcess(model_dir, env=env, start_timeout=120))
             servers.append({"workers": workers, "batching": batching, "server": server, "samples": {}})
         for s in servers:  # warm-up: BentoML's dispatcher trains on its first requests
@@ -79,15 +87,22 @@ def bench_model(model_dir: Path, configs: list[tuple[int, str]], body: bytes, du
             median = dict(samples[len(samples) // 2])
             median["rounds_req_per_s"] = [r["req_per_s"] for r in samples]
             runs.append(median)
-        out.append({"workers": s["workers"], "env": {"TK_WORKERS": str(s["workers"]), "TK_BATCHING": s["batching"]},
-                    "runs": runs})
+        out.append(
+            {
+                "workers": s["workers"],
+                "env": {"TK_WORKERS": str(s["workers"]), "TK_BATCHING": s["batching"]},
+                "runs": runs,
+            }
+        )
     return out
 
 
 def line(workers: int, r: dict) -> str:
     """One measured run, as the console shows it."""
-    return (f"workers={workers} {r.get('batching', ''):7s} {r['path']:13s} c={r['concurrency']:<3d} {r['req_per_s']:8.1f} req/s  "
-            f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}  "
-            f"server {r['server_cpu_pct']:.0f}% CPU ({r['server_cpu_us_per_req']} µs/req)  "
-            f"client {r['client_cpu_pct']:.0f}%  others {r['others_cpu_pct']:.0f}%"
-            + (f"  [{r['note']}]" if r.get("note") else ""))
+    return (
+        f"workers={workers} {r.get('batching', ''):7s} {r['path']:13s} c={r['concurrency']:<3d} {r['req_per_s']:8.1f} req/s  "
+        f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}  "
+        f"server {r['server_cpu_pct']:.0f}% CPU ({r['server_cpu_us_per_req']} µs/req)  "
+        f"client {r['client_cpu_pct']:.0f}%  others {r['others_cpu_pct']:.0f}%"
+        + (f"  [{r['note']}]" if r.get("note") else "")
+    )

@@ -18,9 +18,14 @@ def post(port: int, body: bytes, extra: dict, timeout: float = 30.0) -> int | No
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         chunked = extra.get("chunked", False)
-        data = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
-        conn.request("POST", "/predict", body=data, encode_chunked=chunked,
-                     headers=extra.get("headers") or {"Content-Type": "application/json"})
+        data = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+        conn.request(
+            "POST",
+            "/predict",
+            body=data,
+            encode_chunked=chunked,
+            headers=extra.get("headers") or {"Content-Type": "application/json"},
+        )
         resp = conn.getresponse()
         resp.read()
         return resp.status
@@ -30,8 +35,9 @@ def post(port: int, body: bytes, extra: dict, timeout: float = 30.0) -> int | No
         conn.close()
 
 
-def run_schedule(port: int, jobs: list[tuple[float, str, bytes, dict]], threads: int,
-                 start: float | None = None) -> list[tuple[str, int | None, float]]:
+def run_schedule(
+    port: int, jobs: list[tuple[float, str, bytes, dict]], threads: int, start: float | None = None
+) -> list[tuple[str, int | None, float]]:
     """jobs: (offset s, kind, body, extra), sorted by offset → (kind, status, latency s from the scheduled instant).
 
     `start`: a time.monotonic() instant shared with another process sending at the same time.

@@ -29,15 +29,22 @@ def main() -> None:
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     logistic = make_pipeline(
         make_column_transformer(
-            (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-             make_column_selector(dtype_include="number")),
-            (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_exclude="number"))),
-        LogisticRegression(max_iter=2000))
+            (
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            (OneHotEncoder(handle_unknown="ignore"), make_column_selector(dtype_exclude="number")),
+        ),
+        LogisticRegression(max_iter=2000),
+    )
     for name, model in (("TkClassifier()", TkClassifier()), ("LogisticRegression", logistic)):
         start = time.perf_counter()
         scores = cross_val_score(model, X, y, cv=folds, scoring="roc_auc")
-        print(f"{name:20s} ROC AUC {' '.join(f'{s:.4f}' for s in scores)}  mean {scores.mean():.4f} "
-              f"± {scores.std():.4f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+        print(
+            f"{name:20s} ROC AUC {' '.join(f'{s:.4f}' for s in scores)}  mean {scores.mean():.4f} "
+            f"± {scores.std():.4f}  ({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

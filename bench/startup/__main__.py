@@ -1,6 +1,5 @@
 """`python -m bench.startup`: time the light commands, write startup.json and startup.md (see __init__.py)."""
 
-
 from __future__ import annotations
 
 import argparse
@@ -24,8 +23,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.startup", description=bench.startup.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.startup",
+        description=bench.startup.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -37,8 +39,11 @@ def main(argv: list[str] | None = None) -> None:
             times[name].append(time.perf_counter() - t)
     medians = {k: statistics.median(v) for k, v in times.items()}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "startup.json").write_text(json.dumps(
-        {"date": time.strftime("%Y-%m-%d"), "repeats": args.repeats, "runs": times, "median_s": medians}, indent=1))
+    (args.out / "startup.json").write_text(
+        json.dumps(
+            {"date": time.strftime("%Y-%m-%d"), "repeats": args.repeats, "runs": times, "median_s": medians}, indent=1
+        )
+    )
     lines = ["| command | median wall (s) | target |", "|---|---:|---|"]
     for k, v in medians.items():
         lines.append(f"| `{k}` | {v:.3f} | {'≤ 0.5 s' if k.startswith('tk') else ''} |")

@@ -57,21 +57,33 @@ def _versions(systems: list[str]) -> dict[str, str | None]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.suite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sets", default=",".join(DATASETS), help="comma-separated; default all 13")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated split seeds")
     p.add_argument("--systems", default="tk,hgb,linear", help="tk, " + ", ".join(SYSTEMS))
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--name", default="suite", help="report file names: <out>/<name>.{json,md,png}")
-    p.add_argument("--tk-override", action="append", default=[], metavar="KEY=VALUE",
-                   help="dotted config path on top of the init-config YAML, e.g. trainer.epochs=200 (repeatable)")
+    p.add_argument(
+        "--tk-override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted config path on top of the init-config YAML, e.g. trainer.epochs=200 (repeatable)",
+    )
     p.add_argument("--tk-candidate", choices=sorted(CANDIDATES), help="named size-dependent defaults")
     p.add_argument("--label", help="name of this tk variant in the results (default: from the overrides)")
     p.add_argument("--compare", help="report only: comma-separated tk labels of cached runs, beside --systems' others")
-    p.add_argument("--anchors", type=Path, action="append", default=[], metavar="JSON",
-                   help="a report's JSON (e.g. bench/results/suite_anchors.json) whose stored runs join this report, "
-                        "except those of systems run or compared here (repeatable)")
+    p.add_argument(
+        "--anchors",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="a report's JSON (e.g. bench/results/suite_anchors.json) whose stored runs join this report, "
+        "except those of systems run or compared here (repeatable)",
+    )
     p.add_argument("--notes", default="", help="a paragraph for the markdown report (what ran where, load)")
     p.add_argument("--tree", type=Path, default=ROOT, help="source tree tk runs from (PYTHONPATH)")
     p.add_argument("--work", type=Path, default=Path("/tmp/tk-suite"), help="data, models and cached runs")
@@ -85,40 +97,61 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"unknown sets {unknown}; known: {', '.join(DATASETS)}")
     seeds = [int(s) for s in args.seeds.split(",") if s]
     shown = list(argv if argv is not None else sys.argv[1:])
-    if "--notes" in shown:                     # the notes are printed as a paragraph, not in the command
+    if "--notes" in shown:  # the notes are printed as a paragraph, not in the command
         i = shown.index("--notes")
-        del shown[i:i + 2]
+        del shown[i : i + 2]
     command = "python -m bench.suite " + shlex.join([a for a in shown if not a.startswith("--notes=")])
     if args.compare:
         tk_labels = args.compare.split(",")
         results = []
         for label in tk_labels:
-            results += run_suite(sets, seeds, ["tk"], args.work, args.tree, TkSpec(label=label), args.timeout,
-                                 cached_only=True)
+            results += run_suite(
+                sets, seeds, ["tk"], args.work, args.tree, TkSpec(label=label), args.timeout, cached_only=True
+            )
         baselines = [s for s in args.systems.split(",") if s != "tk"]
-        results += run_suite(sets, seeds, baselines, args.work, args.tree, timeout=args.timeout,
-                             log=lambda line: print(line, flush=True))
+        results += run_suite(
+            sets, seeds, baselines, args.work, args.tree, timeout=args.timeout, log=lambda line: print(line, flush=True)
+        )
         systems = tk_labels + baselines
     else:
         tk = TkSpec(_label(args), tuple(args.tk_override), args.tk_candidate)
         systems = args.systems.split(",")
-        results = run_suite(sets, seeds, systems, args.work, args.tree, tk, args.timeout, args.fresh,
-                            log=lambda line: print(line, flush=True))
+        results = run_suite(
+            sets,
+            seeds,
+            systems,
+            args.work,
+            args.tree,
+            tk,
+            args.timeout,
+            args.fresh,
+            log=lambda line: print(line, flush=True),
+        )
         systems = [tk.label if s == "tk" else s for s in systems]
     for path in args.anchors:
         stored = stored_runs(path, sets, seeds, skip=set(systems))
         results += stored
         systems += [s for s in dict.fromkeys(r["system"] for r in stored) if s not in systems]
-    table = write(results, args.out, args.name, systems, command, seeds, args.notes,
-                  {"anchors": [str(p) for p in args.anchors], "versions": _versions(systems)})
+    table = write(
+        results,
+        args.out,
+        args.name,
+        systems,
+        command,
+        seeds,
+        args.notes,
+        {"anchors": [str(p) for p in args.anchors], "versions": _versions(systems)},
+    )
     if args.compare:
-        baselines = [s for s in systems if s in SYSTEMS]   # the stored anchors' systems too
+        baselines = [s for s in systems if s in SYSTEMS]  # the stored anchors' systems too
         rows = candidates(results, tk_labels, baselines)
         (args.out / f"{args.name}_candidates.md").write_text(candidates_markdown(rows, baselines, command))
         print(candidates_markdown(rows, baselines, command))
     for s, t in table.items():
-        print(f"{s:>24}: mean rank {t['mean_rank']:.2f}, wtl {t['wtl']}, mean log loss {t['mean_log_loss']}, "
-              f"median train {t['median_train_s']} s, errors {t['errors']}")
+        print(
+            f"{s:>24}: mean rank {t['mean_rank']:.2f}, wtl {t['wtl']}, mean log loss {t['mean_log_loss']}, "
+            f"median train {t['median_train_s']} s, errors {t['errors']}"
+        )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def main(spec_path: str) -> None:
     label, problem_type = spec["label"], spec["problem_type"]
     train = read(spec["train_csv"], spec["columns"], label, problem_type)
     test = read(spec["test_csv"], spec["columns"], label, problem_type)
-    predictor = TabularPredictor(label=label, problem_type=problem_type, eval_metric=spec["eval_metric"],
-                                 path=spec["model_dir"], verbosity=1)
+    predictor = TabularPredictor(
+        label=label, problem_type=problem_type, eval_metric=spec["eval_metric"], path=spec["model_dir"], verbosity=1
+    )
     t0 = time.perf_counter()
     predictor.fit(train, presets=spec["presets"], time_limit=spec["time_limit"])
     fit_s = time.perf_counter() - t0
@@ -51,10 +52,19 @@ def main(spec_path: str) -> None:
     predict_s = time.perf_counter() - t0
     out.to_csv(spec["pred_csv"], index=False)
     board = predictor.leaderboard(silent=True)
-    print(json.dumps({"fit_s": round(fit_s, 3), "predict_s": round(predict_s, 4),
-                      "best_model": predictor.model_best, "models": len(board),
-                      "model_names": board["model"].tolist(),
-                      "versions": {"autogluon.tabular": autogluon.tabular.__version__}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "fit_s": round(fit_s, 3),
+                "predict_s": round(predict_s, 4),
+                "best_model": predictor.model_best,
+                "models": len(board),
+                "model_names": board["model"].tolist(),
+                "versions": {"autogluon.tabular": autogluon.tabular.__version__},
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ PYTHON = VENV / "bin" / "python"
 RUNNER = Path(__file__).with_name("autogluon_runner.py")
 PRESETS = "medium"
 TIME_LIMIT_S = 120
-TIMEOUT_S = 900        # the child's own limit: time_limit, start-up, prediction and AutoGluon's overrun
-EVAL_METRIC = {"roc_auc": "roc_auc", "accuracy": "accuracy", "r2": "r2"}   # suite metric → AutoGluon's name
+TIMEOUT_S = 900  # the child's own limit: time_limit, start-up, prediction and AutoGluon's overrun
+EVAL_METRIC = {"roc_auc": "roc_auc", "accuracy": "accuracy", "r2": "r2"}  # suite metric → AutoGluon's name
 
 
 def installed() -> tuple[str | None, str | None]:
@@ -71,15 +71,29 @@ def run_autogluon(run, columns: dict[str, str]) -> dict[str, Any]:
     test[keep].to_csv(test_csv, index=False)
     model_dir, pred_csv = run.dir / "autogluon-model", run.dir / "autogluon-pred.csv"
     shutil.rmtree(model_dir, ignore_errors=True)
-    spec = {"train_csv": str(fit_csv), "test_csv": str(test_csv), "label": run.target, "problem_type": run.task,
-            "eval_metric": EVAL_METRIC[PRIMARY[run.task]], "columns": columns, "presets": PRESETS,
-            "time_limit": TIME_LIMIT_S, "model_dir": str(model_dir), "pred_csv": str(pred_csv)}
+    spec = {
+        "train_csv": str(fit_csv),
+        "test_csv": str(test_csv),
+        "label": run.target,
+        "problem_type": run.task,
+        "eval_metric": EVAL_METRIC[PRIMARY[run.task]],
+        "columns": columns,
+        "presets": PRESETS,
+        "time_limit": TIME_LIMIT_S,
+        "model_dir": str(model_dir),
+        "pred_csv": str(pred_csv),
+    }
     spec_path = run.dir / "autogluon-spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(["nice", str(PYTHON), str(RUNNER), str(spec_path)], cwd=run.dir, capture_output=True,
-                              text=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(
+            ["nice", str(PYTHON), str(RUNNER), str(spec_path)],
+            cwd=run.dir,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"autogluon child: timeout after {TIMEOUT_S} s") from None
     finally:
@@ -90,7 +104,15 @@ def run_autogluon(run, columns: dict[str, str]) -> dict[str, Any]:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"autogluon child exit {proc.returncode}: " + " | ".join(tail)[-600:])
     child = json.loads(lines[-1])
-    return {"train_s": child["fit_s"], "predict_s": child["predict_s"], "process_s": round(process_s, 3),
-            "fit_rows": int(df["split"].isin(["train", "validation"]).sum()), "presets": PRESETS,
-            "time_limit": TIME_LIMIT_S, "best_model": child["best_model"], "models": child["models"],
-            "version": version, "metrics": score(run.task, test[run.target], **_predictions(pred_csv, run.task))}
+    return {
+        "train_s": child["fit_s"],
+        "predict_s": child["predict_s"],
+        "process_s": round(process_s, 3),
+        "fit_rows": int(df["split"].isin(["train", "validation"]).sum()),
+        "presets": PRESETS,
+        "time_limit": TIME_LIMIT_S,
+        "best_model": child["best_model"],
+        "models": child["models"],
+        "version": version,
+        "metrics": score(run.task, test[run.target], **_predictions(pred_csv, run.task)),
+    }

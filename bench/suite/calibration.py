@@ -31,7 +31,7 @@ def _proba(pred_csv: Path, target: str):
     prefix = f"{target}::probability::"
     cols = [c for c in df.columns if c.startswith(prefix)]
     proba = np.clip(df[cols].astype(float).to_numpy(), 1e-15, 1.0)
-    return proba / proba.sum(axis=1, keepdims=True), [c[len(prefix):] for c in cols]   # float32: off 1 by ~1e-7
+    return proba / proba.sum(axis=1, keepdims=True), [c[len(prefix) :] for c in cols]  # float32: off 1 by ~1e-7
 
 
 def scaled(proba, t: float):
@@ -46,8 +46,9 @@ def fit_temperature(proba, y, classes) -> float:
     from scipy.optimize import minimize_scalar
     from sklearn.metrics import log_loss
 
-    res = minimize_scalar(lambda lt: log_loss(y, scaled(proba, float(np.exp(lt))), labels=classes),
-                          bounds=(-3, 3), method="bounded")
+    res = minimize_scalar(
+        lambda lt: log_loss(y, scaled(proba, float(np.exp(lt))), labels=classes), bounds=(-3, 3), method="bounded"
+    )
     return float(np.exp(res.x))
 
 
@@ -61,8 +62,9 @@ def measure(run_dir: Path, label: str, target: str, tree: Path) -> dict | None:
         return None
     out = run_dir / f"{label}-pred-all.csv"
     if not out.exists():
-        _, error = call(tree, ["predict", str(model), "--dataset", str(run_dir / "data.csv"), "--output", str(out)],
-                        600)
+        _, error = call(
+            tree, ["predict", str(model), "--dataset", str(run_dir / "data.csv"), "--output", str(out)], 600
+        )
         if error:
             return {"error": error}
     data = pd.read_csv(run_dir / "data.csv", keep_default_na=False)
@@ -73,8 +75,11 @@ def measure(run_dir: Path, label: str, target: str, tree: Path) -> dict | None:
     val, test = (data["split"] == "validation").to_numpy(), (data["split"] == "test").to_numpy()
     t = fit_temperature(proba[val], y[val], classes)
     after = scaled(proba[test], t)
-    r = {"T": t, "log_loss_before": float(log_loss(y[test], proba[test], labels=classes)),
-         "log_loss_after": float(log_loss(y[test], after, labels=classes))}
+    r = {
+        "T": t,
+        "log_loss_before": float(log_loss(y[test], proba[test], labels=classes)),
+        "log_loss_after": float(log_loss(y[test], after, labels=classes)),
+    }
     if len(classes) == 2:
         pos = y[test] == classes[1]
         r["brier_before"] = float(brier_score_loss(pos, proba[test][:, 1]))
@@ -83,8 +88,11 @@ def measure(run_dir: Path, label: str, target: str, tree: Path) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.suite.calibration", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.suite.calibration",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--label", default="tk", help="the tk variant whose models to calibrate")
     p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--tree", type=Path, default=ROOT)
@@ -104,9 +112,14 @@ def main(argv: list[str] | None = None) -> None:
                 print(rows[-1], flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps({"label": args.label, "runs": rows}, indent=1))
-    lines = [f"# Temperature scaling on `{args.label}`'s models (fitted on validation, scored on test)", "",
-             f"`python -m bench.suite.calibration --label {args.label} --seeds {args.seeds}`", "",
-             "| set | T (mean) | test log loss before | after | Brier before | after |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Temperature scaling on `{args.label}`'s models (fitted on validation, scored on test)",
+        "",
+        f"`python -m bench.suite.calibration --label {args.label} --seeds {args.seeds}`",
+        "",
+        "| set | T (mean) | test log loss before | after | Brier before | after |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     ok = [r for r in rows if "error" not in r]
     for name in DATASETS:
         rs = [r for r in ok if r["set"] == name]
@@ -116,8 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         brier = f"{m['brier_before']:.4f} | {m['brier_after']:.4f}" if "brier_before" in m else "– | –"
         lines.append(f"| {name} | {m['T']:.2f} | {m['log_loss_before']:.4f} | {m['log_loss_after']:.4f} | {brier} |")
     if ok:
-        lines.append(f"| **mean** | | {np.mean([r['log_loss_before'] for r in ok]):.4f} | "
-                     f"{np.mean([r['log_loss_after'] for r in ok]):.4f} | | |")
+        lines.append(
+            f"| **mean** | | {np.mean([r['log_loss_before'] for r in ok]):.4f} | "
+            f"{np.mean([r['log_loss_after'] for r in ok]):.4f} | | |"
+        )
     (args.out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -20,8 +20,8 @@ class DataInfo:
     """What a size-dependent default may look at: the training split's shape and the task."""
 
     train_rows: int
-    inputs: int          # input features in the init-config YAML
-    task: str            # binary | multiclass | regression
+    inputs: int  # input features in the init-config YAML
+    task: str  # binary | multiclass | regression
 
 
 def _pow2(x: float, lo: int, hi: int) -> int:
@@ -55,7 +55,7 @@ def _min_steps(info: DataInfo) -> dict[str, Any]:
     return {"trainer.epochs": min(300, max(50, math.ceil(2000 / _steps_per_epoch(info, 128))))}
 
 
-WIDE = {"combiner.hidden_size": 256, "combiner.num_layers": 3}   # RealMLP's and TabM's 256-wide, 3-deep MLP
+WIDE = {"combiner.hidden_size": 256, "combiner.num_layers": 3}  # RealMLP's and TabM's 256-wide, 3-deep MLP
 
 
 def _sized_wide(info: DataInfo) -> dict[str, Any]:

@@ -20,8 +20,8 @@ class DatasetSpec:
     package: str
     item: str
     target: str
-    task: str                       # binary | multiclass | regression
-    drop: tuple[str, ...] = ()      # leaks (derived from the target, or known only later)
+    task: str  # binary | multiclass | regression
+    drop: tuple[str, ...] = ()  # leaks (derived from the target, or known only later)
 
     def load(self):
         """The data as a DataFrame: `rownames` and `drop` removed, column order kept."""
@@ -31,8 +31,16 @@ class DatasetSpec:
         return df.drop(columns=[c for c in ("rownames", *self.drop) if c in df.columns])
 
 
-LOANS_LEAKS = ("grade", "sub_grade", "installment", "balance",
-               "paid_total", "paid_principal", "paid_interest", "paid_late_fees")
+LOANS_LEAKS = (
+    "grade",
+    "sub_grade",
+    "installment",
+    "balance",
+    "paid_total",
+    "paid_principal",
+    "paid_interest",
+    "paid_late_fees",
+)
 
 DATASETS: dict[str, DatasetSpec] = {
     # binary
@@ -50,6 +58,5 @@ DATASETS: dict[str, DatasetSpec] = {
     "Wage": DatasetSpec("ISLR", "Wage", "wage", "regression", drop=("logwage",)),
     "Boston": DatasetSpec("MASS", "Boston", "medv", "regression"),
     "Sacramento": DatasetSpec("modeldata", "Sacramento", "price", "regression"),
-    "loans_full_schema": DatasetSpec("openintro", "loans_full_schema", "interest_rate", "regression",
-                                     drop=LOANS_LEAKS),
+    "loans_full_schema": DatasetSpec("openintro", "loans_full_schema", "interest_rate", "regression", drop=LOANS_LEAKS),
 }

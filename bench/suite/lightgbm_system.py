@@ -24,9 +24,17 @@ def category_frames(fit, test, columns: dict[str, str]):
     import pandas as pd
 
     def convert(df, levels):
-        return pd.DataFrame({c: (pd.to_numeric(df[c], errors="coerce").astype(float) if t == "number"
-                                 else pd.Categorical(df[c].astype("string"), categories=levels[c]))
-                             for c, t in columns.items()}, index=df.index)
+        return pd.DataFrame(
+            {
+                c: (
+                    pd.to_numeric(df[c], errors="coerce").astype(float)
+                    if t == "number"
+                    else pd.Categorical(df[c].astype("string"), categories=levels[c])
+                )
+                for c, t in columns.items()
+            },
+            index=df.index,
+        )
 
     levels = {c: sorted(fit[c].astype("string").dropna().unique()) for c, t in columns.items() if t != "number"}
     return convert(fit, levels), convert(test, levels)

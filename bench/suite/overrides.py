@@ -32,7 +32,7 @@ def parse(override: str) -> tuple[list[str], Any]:
             break
     if cut < 0:
         raise ValueError(f"override {override!r}: expected key=value, e.g. trainer.epochs=200")
-    path, value = override[:cut], override[cut + 1:]
+    path, value = override[:cut], override[cut + 1 :]
     segments = [m.group(1) if m.group(1) is not None else f"[{m.group(2)}]" for m in _SEGMENT.finditer(path)]
     if not segments:
         raise ValueError(f"override {override!r}: empty path")

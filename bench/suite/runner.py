@@ -25,8 +25,8 @@ from typing import Any
 from bench.suite.candidates import CANDIDATES, DataInfo
 from bench.suite.datasets import DATASETS
 from bench.suite.overrides import apply
-from bench.suite.systems import SYSTEMS
 from bench.suite.splits import split_labels
+from bench.suite.systems import SYSTEMS
 from bench.suite.tk_system import init_config, run_tk
 
 
@@ -108,7 +108,7 @@ def tk_config(prep: Prepared, run: Run, tk: TkSpec) -> dict:
     import pandas as pd
 
     cfg = copy.deepcopy(prep.config)
-    cfg.pop("dataset", None)   # the suite passes --dataset
+    cfg.pop("dataset", None)  # the suite passes --dataset
     cfg.setdefault("preprocessing", {})["split"] = {"type": "fixed", "column": "split"}
     if tk.candidate:
         split = pd.read_csv(run.csv, usecols=["split"])["split"]
@@ -124,20 +124,34 @@ def run_one(prep: Prepared, run: Run, system: str, tk: TkSpec, tree: Path, timeo
     try:
         if system == "tk":
             cfg = tk_config(prep, run, tk)
-            result = {**run_tk(run, cfg, tree, timeout), "overrides": list(tk.overrides),
-                      "candidate": tk.candidate}
+            result = {**run_tk(run, cfg, tree, timeout), "overrides": list(tk.overrides), "candidate": tk.candidate}
         else:
             result = SYSTEMS[system].run(run, prep.columns)
     except Exception as e:  # noqa: BLE001 - a failed run is a result; the suite goes on
         result = {"error": f"{type(e).__name__}: {e}"[:600]}
-    return {"set": run.name, "seed": run.seed, "system": run.label, "task": run.task,
-            "wall_s": round(time.perf_counter() - t0, 3), "load": [round(load, 2), round(os.getloadavg()[0], 2)],
-            **result}
+    return {
+        "set": run.name,
+        "seed": run.seed,
+        "system": run.label,
+        "task": run.task,
+        "wall_s": round(time.perf_counter() - t0, 3),
+        "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+        **result,
+    }
 
 
-def run_suite(sets: list[str], seeds: list[int], systems: list[str], work: Path, tree: Path,
-              tk: TkSpec = TkSpec(), timeout: float = 600, fresh: bool = False, log=print,
-              cached_only: bool = False) -> list[dict]:
+def run_suite(
+    sets: list[str],
+    seeds: list[int],
+    systems: list[str],
+    work: Path,
+    tree: Path,
+    tk: TkSpec = TkSpec(),
+    timeout: float = 600,
+    fresh: bool = False,
+    log=print,
+    cached_only: bool = False,
+) -> list[dict]:
     """Every run asked for (cached ones read back; only those with cached_only); the result dicts."""
     unknown = [s for s in systems if s != "tk" and s not in SYSTEMS]
     if unknown:
@@ -149,7 +163,7 @@ def run_suite(sets: list[str], seeds: list[int], systems: list[str], work: Path,
         for seed in seeds:
             directory = write_split(name, seed, work)
             for system in systems:
-                if system != "tk" and SYSTEMS[system].seeds is not None and seed not in seeds[:SYSTEMS[system].seeds]:
+                if system != "tk" and SYSTEMS[system].seeds is not None and seed not in seeds[: SYSTEMS[system].seeds]:
                     continue
                 label = tk.label if system == "tk" else system
                 run = Run(name, seed, label, directory, spec.task, spec.target)

@@ -1,7 +1,7 @@
 """The suite's metrics, each a call into sklearn.metrics.
 
-    scores = score(task, y_true, proba=..., classes=..., pred=...)
-    PRIMARY["binary"]  # the metric that ranks systems: roc_auc | accuracy | r2 (higher is better)
+scores = score(task, y_true, proba=..., classes=..., pred=...)
+PRIMARY["binary"]  # the metric that ranks systems: roc_auc | accuracy | r2 (higher is better)
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def score(task: str, y_true, proba=None, classes=None, pred=None) -> dict[str, f
         return {"r2": float(metrics.r2_score(y, p)), "rmse": float(metrics.root_mean_squared_error(y, p))}
     y = np.asarray(y_true).astype(str)
     proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1.0)
-    proba = proba / proba.sum(axis=1, keepdims=True)   # float32 outputs: rows off 1 by ~1e-7
-    order = np.argsort([str(c) for c in classes])       # log_loss wants the labels sorted
+    proba = proba / proba.sum(axis=1, keepdims=True)  # float32 outputs: rows off 1 by ~1e-7
+    order = np.argsort([str(c) for c in classes])  # log_loss wants the labels sorted
     classes = [str(classes[i]) for i in order]
     proba = proba[:, order]
     out = {"log_loss": float(metrics.log_loss(y, proba, labels=classes))}

@@ -32,8 +32,12 @@ def frame(df, columns: dict[str, str]):
     """Inputs as the pipelines take them: categories, binaries, text as str ("" missing); numbers float."""
     import pandas as pd
 
-    return pd.DataFrame({c: (pd.to_numeric(df[c], errors="coerce").astype(float) if t == "number"
-                             else df[c].fillna("").astype(str)) for c, t in columns.items()})
+    return pd.DataFrame(
+        {
+            c: (pd.to_numeric(df[c], errors="coerce").astype(float) if t == "number" else df[c].fillna("").astype(str))
+            for c, t in columns.items()
+        }
+    )
 
 
 def _hgb(columns: dict[str, str], task: str):
@@ -45,9 +49,21 @@ def _hgb(columns: dict[str, str], task: str):
     cats = [c for c, t in columns.items() if t in ("category", "binary")]
     nums = [c for c, t in columns.items() if t == "number"]
     pre = ColumnTransformer(
-        [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                encoded_missing_value=-1, max_categories=HGB_MAX_CATEGORIES), cats),
-         ("num", "passthrough", nums)], verbose_feature_names_out=False)
+        [
+            (
+                "cat",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=-1,
+                    encoded_missing_value=-1,
+                    max_categories=HGB_MAX_CATEGORIES,
+                ),
+                cats,
+            ),
+            ("num", "passthrough", nums),
+        ],
+        verbose_feature_names_out=False,
+    )
     mask = [True] * len(cats) + [False] * len(nums)
     model = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
     return make_pipeline(pre, model(categorical_features=mask))
@@ -72,7 +88,7 @@ def _linear(columns: dict[str, str], task: str):
 
 
 BUILDERS = {"hgb": _hgb, "linear": _linear}
-TEXTLESS = {"hgb"}      # systems without a text input: text columns left out
+TEXTLESS = {"hgb"}  # systems without a text input: text columns left out
 
 
 def fit_and_score(model, run, columns: dict[str, str], frames=None) -> dict[str, Any]:
@@ -98,8 +114,12 @@ def fit_and_score(model, run, columns: dict[str, str], frames=None) -> dict[str,
         else:
             out = {"proba": model.predict_proba(x_test), "classes": list(model.classes_)}
         predict_s = time.perf_counter() - t0
-    return {"train_s": round(train_s, 3), "predict_s": round(predict_s, 4), "fit_rows": len(fit),
-            "metrics": score(run.task, test[run.target], **out)}
+    return {
+        "train_s": round(train_s, 3),
+        "predict_s": round(predict_s, 4),
+        "fit_rows": len(fit),
+        "metrics": score(run.task, test[run.target], **out),
+    }
 
 
 def run_sklearn(system: str, run, columns: dict[str, str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def strata(target, task: str):
 
 
 def split_labels(target, task: str, seed: int):
-    """"train" / "validation" / "test" per row, stratified, reproducible from `seed`."""
+    """ "train" / "validation" / "test" per row, stratified, reproducible from `seed`."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -35,6 +35,6 @@ def split_labels(target, task: str, seed: int):
         n_train = int(round(RATIOS[0] * len(index)))
         n_val = int(round(RATIOS[1] * len(index)))
         out[index[:n_train]] = PARTS[0]
-        out[index[n_train:n_train + n_val]] = PARTS[1]
-        out[index[n_train + n_val:]] = PARTS[2]
+        out[index[n_train : n_train + n_val]] = PARTS[1]
+        out[index[n_train + n_val :]] = PARTS[2]
     return out

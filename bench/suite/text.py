@@ -40,19 +40,24 @@ def tfidf_logreg(csv: Path) -> dict:
 
     df = pd.read_csv(csv)
     fit, test = df[df["split"] != "test"], df[df["split"] == "test"]
-    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=4.0, max_iter=1000))
+    pipe = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(C=4.0, max_iter=1000)
+    )
     t0 = time.perf_counter()
     pipe.fit(fit["review"].fillna(""), fit[TARGET].astype(str))
     train_s = time.perf_counter() - t0
     proba = pipe.predict_proba(test["review"].fillna(""))
-    return {"system": "TF-IDF (1-2-grams) + LogisticRegression", "train_s": round(train_s, 3),
-            "metrics": score("binary", test[TARGET], proba=proba, classes=list(pipe.classes_))}
+    return {
+        "system": "TF-IDF (1-2-grams) + LogisticRegression",
+        "train_s": round(train_s, 3),
+        "metrics": score("binary", test[TARGET], proba=proba, classes=list(pipe.classes_)),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.suite.text", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.suite.text", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--tree", type=Path, default=ROOT, help="source tree tk runs from (PYTHONPATH)")
     p.add_argument("--work", type=Path, default=Path("/tmp/tk-suite/reviews"))
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -72,8 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     df = pd.read_csv(csv)
     df[df["split"] == "test"].to_csv(args.work / "test.csv", index=False)
     results = []
-    configs = {"tk init-config": apply(yaml.safe_load(guessed.read_text()), args.tk_override),
-               "tk example (hand-tuned)": yaml.safe_load((args.tree / "examples/reviews/config.yaml").read_text())}
+    configs = {
+        "tk init-config": apply(yaml.safe_load(guessed.read_text()), args.tk_override),
+        "tk example (hand-tuned)": yaml.safe_load((args.tree / "examples/reviews/config.yaml").read_text()),
+    }
     if args.no_example:
         configs.pop("tk example (hand-tuned)")
     for label, cfg in configs.items():
@@ -86,12 +93,21 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m bench.suite.text " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps({"command": command, "results": results}, indent=1))
-    lines = ["# Text check (examples/reviews, its split)", "", f"`{command}`", "",
-             "| system | test ROC AUC | test log loss | train s |", "|---|---:|---:|---:|"]
+    lines = [
+        "# Text check (examples/reviews, its split)",
+        "",
+        f"`{command}`",
+        "",
+        "| system | test ROC AUC | test log loss | train s |",
+        "|---|---:|---:|---:|",
+    ]
     for r in results:
         m = r.get("metrics")
-        lines.append(f"| {r['system']} | " + (f"{m['roc_auc']:.4f} | {m['log_loss']:.4f}" if m else
-                                              f"error: {r.get('error')} | –") + f" | {r.get('train_s', 0):.1f} |")
+        lines.append(
+            f"| {r['system']} | "
+            + (f"{m['roc_auc']:.4f} | {m['log_loss']:.4f}" if m else f"error: {r.get('error')} | –")
+            + f" | {r.get('train_s', 0):.1f} |"
+        )
     (args.out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

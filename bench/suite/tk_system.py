@@ -28,8 +28,14 @@ def call(tree: Path, args: list[str], timeout: float) -> tuple[float, str | None
     env = dict(os.environ, PYTHONPATH=str(tree))
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(["nice", sys.executable, "-m", "toolkit.cli.main", *args], cwd=tree, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(
+            ["nice", sys.executable, "-m", "toolkit.cli.main", *args],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return time.perf_counter() - t0, f"timeout after {timeout:.0f} s: tk {args[0]}"
     wall = time.perf_counter() - t0
@@ -55,7 +61,7 @@ def _predictions(pred_csv: Path, target: str, task: str) -> dict[str, Any]:
         return {"pred": df[f"{target}::value"].astype(float).to_numpy()}
     prefix = f"{target}::probability::"
     cols = [c for c in df.columns if c.startswith(prefix)]
-    return {"proba": df[cols].astype(float).to_numpy(), "classes": [c[len(prefix):] for c in cols]}
+    return {"proba": df[cols].astype(float).to_numpy(), "classes": [c[len(prefix) :] for c in cols]}
 
 
 def run_tk(run, cfg: dict, tree: Path, timeout: float) -> dict[str, Any]:
@@ -69,16 +75,18 @@ def run_tk(run, cfg: dict, tree: Path, timeout: float) -> dict[str, Any]:
     preds = run.dir / f"{run.label}-pred.csv"
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     result: dict[str, Any] = {}
-    train_s, error = call(tree, ["train", str(cfg_path), "--dataset", str(run.csv), "--output", str(model),
-                                 "-q"], timeout)
+    train_s, error = call(
+        tree, ["train", str(cfg_path), "--dataset", str(run.csv), "--output", str(model), "-q"], timeout
+    )
     result["train_s"] = round(train_s, 3)
     if error:
         return {**result, "error": error}
     stats = json.loads((model / "training_stats.json").read_text())
     epochs = stats.get("epochs")
     result.update(epochs=len(epochs) if isinstance(epochs, list) else epochs, best_epoch=stats.get("best_epoch"))
-    predict_s, error = call(tree, ["predict", str(model), "--dataset", str(run.test_csv), "--output", str(preds)],
-                            timeout)
+    predict_s, error = call(
+        tree, ["predict", str(model), "--dataset", str(run.test_csv), "--output", str(preds)], timeout
+    )
     result["predict_s"] = round(predict_s, 3)
     if error:
         return {**result, "error": error}

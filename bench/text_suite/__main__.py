@@ -23,14 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.text_suite", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.text_suite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sets", default=",".join(TEXT_SETS), help="comma-separated; default all")
     p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--systems", default="tk,tfidf_lr", help="tk, tfidf_lr")
     p.add_argument("--label", default="tk", help="name of this tk variant (its runs are cached under it)")
-    p.add_argument("--tk-override", action="append", default=[], metavar="KEY=VALUE",
-                   help="dotted path on top of the init-config YAML (bench.suite.overrides syntax)")
+    p.add_argument(
+        "--tk-override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted path on top of the init-config YAML (bench.suite.overrides syntax)",
+    )
     p.add_argument("--compare", help="report only: comma-separated tk labels of cached runs")
     p.add_argument("--tree", type=Path, default=ROOT, help="source tree tk runs from (PYTHONPATH)")
     p.add_argument("--work", type=Path, default=Path("/tmp/tk-text-suite"))
@@ -55,8 +61,18 @@ def main(argv: list[str] | None = None) -> None:
         results += run_suite(sets, seeds, ["tfidf_lr"], args.work, args.tree)
     else:
         labels = [args.label] if "tk" in systems else []
-        results = run_suite(sets, seeds, systems, args.work, args.tree, args.label, args.tk_override,
-                            args.timeout, args.fresh, log=lambda line: print(line, flush=True))
+        results = run_suite(
+            sets,
+            seeds,
+            systems,
+            args.work,
+            args.tree,
+            args.label,
+            args.tk_override,
+            args.timeout,
+            args.fresh,
+            log=lambda line: print(line, flush=True),
+        )
     write(results, args.out, args.name, labels, command, args.note)
 
 

@@ -23,8 +23,9 @@ def _pipeline(c: float):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=c, max_iter=2000))
+    return make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), LogisticRegression(C=c, max_iter=2000)
+    )
 
 
 def tfidf_logreg(train, validation, test, text: str, target: str, task: str) -> dict:
@@ -36,8 +37,12 @@ def tfidf_logreg(train, validation, test, text: str, target: str, task: str) -> 
     best = None
     for c in C_GRID:
         pipe = _pipeline(c).fit(train[text].astype(str), train[target].astype(str))
-        m = score(task, validation[target], proba=pipe.predict_proba(validation[text].astype(str)),
-                  classes=list(pipe.classes_))
+        m = score(
+            task,
+            validation[target],
+            proba=pipe.predict_proba(validation[text].astype(str)),
+            classes=list(pipe.classes_),
+        )
         key = (m[metric], -m["log_loss"])
         if best is None or key > best[0]:
             best = (key, c)
@@ -45,5 +50,8 @@ def tfidf_logreg(train, validation, test, text: str, target: str, task: str) -> 
     pipe = _pipeline(best[1]).fit(fit[text].astype(str), fit[target].astype(str))
     train_s = time.perf_counter() - t0
     proba = pipe.predict_proba(test[text].astype(str))
-    return {"train_s": round(train_s, 3), "C": best[1],
-            "metrics": score(task, test[target], proba=proba, classes=list(pipe.classes_))}
+    return {
+        "train_s": round(train_s, 3),
+        "C": best[1],
+        "metrics": score(task, test[target], proba=proba, classes=list(pipe.classes_)),
+    }

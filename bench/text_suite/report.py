@@ -34,10 +34,12 @@ def summarize(results: list[dict]) -> dict:
             ok = [r for r in runs if "metrics" in r]
             cell = {"n": len(ok), "errors": [f"seed {r['seed']}: {r['error']}" for r in runs if "error" in r]}
             if ok:
-                cell.update(primary=float(np.mean([r["metrics"][metric] for r in ok])),
-                            log_loss=float(np.mean([r["metrics"]["log_loss"] for r in ok])),
-                            train_s_median=float(np.median([r["train_s"] for r in ok])),
-                            train_s_max=float(np.max([r["train_s"] for r in ok])))
+                cell.update(
+                    primary=float(np.mean([r["metrics"][metric] for r in ok])),
+                    log_loss=float(np.mean([r["metrics"]["log_loss"] for r in ok])),
+                    train_s_median=float(np.median([r["train_s"] for r in ok])),
+                    train_s_max=float(np.max([r["train_s"] for r in ok])),
+                )
             systems[system] = cell
     return out
 
@@ -50,25 +52,41 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
     systems = labels + [REFERENCE]
     standing = {}
     for label in labels:
-        gaps = {s: summary[s][label]["primary"] - summary[s][REFERENCE]["primary"] for s in sets
-                if "primary" in summary[s].get(label, {}) and "primary" in summary[s].get(REFERENCE, {})}
+        gaps = {
+            s: summary[s][label]["primary"] - summary[s][REFERENCE]["primary"]
+            for s in sets
+            if "primary" in summary[s].get(label, {}) and "primary" in summary[s].get(REFERENCE, {})
+        }
         worst = min(gaps, key=gaps.get) if gaps else None
-        standing[label] = {"mean_gap": float(np.mean(list(gaps.values()))) if gaps else None,
-                           "worst_set": worst, "worst_gap": gaps.get(worst),
-                           "within_tie": sum(g >= -TIE for g in gaps.values()), "sets": len(gaps),
-                           "gaps": gaps}
-    lines = [f"# Text suite: {name}", "", f"`{command}`", ""] + ([note, ""] if note else []) + [
-             "Primary metric: ROC AUC (binary) or accuracy (multiclass), mean of the seeds; "
-             "log loss in brackets; train s: median / max. TF-IDF + LR: 1-2-grams, C tuned on the "
-             "validation rows, refitted on train + validation.", "",
-             "| set | rows | kind | " + " | ".join(systems) + " |", "|---|---:|---|" + "---:|" * len(systems)]
+        standing[label] = {
+            "mean_gap": float(np.mean(list(gaps.values()))) if gaps else None,
+            "worst_set": worst,
+            "worst_gap": gaps.get(worst),
+            "within_tie": sum(g >= -TIE for g in gaps.values()),
+            "sets": len(gaps),
+            "gaps": gaps,
+        }
+    lines = (
+        [f"# Text suite: {name}", "", f"`{command}`", ""]
+        + ([note, ""] if note else [])
+        + [
+            "Primary metric: ROC AUC (binary) or accuracy (multiclass), mean of the seeds; "
+            "log loss in brackets; train s: median / max. TF-IDF + LR: 1-2-grams, C tuned on the "
+            "validation rows, refitted on train + validation.",
+            "",
+            "| set | rows | kind | " + " | ".join(systems) + " |",
+            "|---|---:|---|" + "---:|" * len(systems),
+        ]
+    )
     for s in sets:
         cells = []
         for system in systems:
             c = summary[s].get(system, {})
             if "primary" in c:
-                cells.append(f"{c['primary']:.4f} ({c['log_loss']:.3f}) {c['train_s_median']:.1f}/"
-                             f"{c['train_s_max']:.1f} s" + (f" [{len(c['errors'])} err]" if c["errors"] else ""))
+                cells.append(
+                    f"{c['primary']:.4f} ({c['log_loss']:.3f}) {c['train_s_median']:.1f}/"
+                    f"{c['train_s_max']:.1f} s" + (f" [{len(c['errors'])} err]" if c["errors"] else "")
+                )
             else:
                 cells.append("error" if c.get("errors") else "–")
         rows = next((r.get("rows") for r in results if r["set"] == s and r.get("rows")), "")
@@ -79,16 +97,24 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
         lls = [summary[s][system]["log_loss"] for s in sets if "primary" in summary[s].get(system, {})]
         means.append(f"{np.mean(vals):.4f} ({np.mean(lls):.3f}) n={len(vals)}" if vals else "–")
     lines.append("| **mean** | | | " + " | ".join(means) + " |")
-    lines += ["", "| tk label | mean gap to TF-IDF | worst set (gap) | sets within 0.005 or above |",
-              "|---|---:|---|---:|"]
+    lines += [
+        "",
+        "| tk label | mean gap to TF-IDF | worst set (gap) | sets within 0.005 or above |",
+        "|---|---:|---|---:|",
+    ]
     for label, st in standing.items():
         if st["mean_gap"] is None:
             continue
-        lines.append(f"| {label} | {st['mean_gap']:+.4f} | {st['worst_set']} ({st['worst_gap']:+.4f}) | "
-                     f"{st['within_tie']}/{st['sets']} |")
+        lines.append(
+            f"| {label} | {st['mean_gap']:+.4f} | {st['worst_set']} ({st['worst_gap']:+.4f}) | "
+            f"{st['within_tie']}/{st['sets']} |"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps({"command": command, "note": note, "summary": summary, "standing": standing,
-                                                  "runs": results}, indent=1))
+    (out / f"{name}.json").write_text(
+        json.dumps(
+            {"command": command, "note": note, "summary": summary, "standing": standing, "runs": results}, indent=1
+        )
+    )
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return standing

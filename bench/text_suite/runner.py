@@ -63,8 +63,17 @@ def write_split(name: str, seed: int, work: Path) -> Path:
     return out
 
 
-def run_one(name: str, seed: int, system: str, label: str, directory: Path, config: dict | None,
-            overrides: list[str], tree: Path, timeout: float) -> dict:
+def run_one(
+    name: str,
+    seed: int,
+    system: str,
+    label: str,
+    directory: Path,
+    config: dict | None,
+    overrides: list[str],
+    tree: Path,
+    timeout: float,
+) -> dict:
     import copy
 
     import pandas as pd
@@ -78,28 +87,48 @@ def run_one(name: str, seed: int, system: str, label: str, directory: Path, conf
             cfg = copy.deepcopy(config)
             cfg.pop("dataset", None)
             cfg.setdefault("preprocessing", {})["split"] = {"type": "fixed", "column": "split"}
-            result = {**run_tk(run, apply(cfg, list(overrides)), tree, timeout), "overrides": list(overrides),
-                      "text_line": [f for f in cfg["input_features"] if f["type"] == "text"]}
+            result = {
+                **run_tk(run, apply(cfg, list(overrides)), tree, timeout),
+                "overrides": list(overrides),
+                "text_line": [f for f in cfg["input_features"] if f["type"] == "text"],
+            }
         else:
             df = pd.read_csv(run.csv, keep_default_na=False, dtype=str)
             parts = {p: df[df["split"] == p] for p in ("train", "validation", "test")}
-            result = tfidf_logreg(parts["train"], parts["validation"], parts["test"], spec.text, spec.target,
-                                  spec.task)
+            result = tfidf_logreg(parts["train"], parts["validation"], parts["test"], spec.text, spec.target, spec.task)
     except Exception as e:  # noqa: BLE001 - a failed run is a result; the suite goes on
         result = {"error": f"{type(e).__name__}: {e}"[:600]}
-    return {"set": name, "seed": seed, "system": label, "task": spec.task, "rows": rows,
-            "wall_s": round(time.perf_counter() - t0, 3), **result}
+    return {
+        "set": name,
+        "seed": seed,
+        "system": label,
+        "task": spec.task,
+        "rows": rows,
+        "wall_s": round(time.perf_counter() - t0, 3),
+        **result,
+    }
 
 
-def run_suite(sets, seeds, systems, work: Path, tree: Path, label: str = "tk", overrides=(), timeout=600,
-              fresh=False, cached_only=False, log=print) -> list[dict]:
+def run_suite(
+    sets,
+    seeds,
+    systems,
+    work: Path,
+    tree: Path,
+    label: str = "tk",
+    overrides=(),
+    timeout=600,
+    fresh=False,
+    cached_only=False,
+    log=print,
+) -> list[dict]:
     results = []
     for name in sets:
         config, refused = None, None
         if "tk" in systems and not cached_only:
             try:
                 config = prepare(name, work, tree, label)
-            except RuntimeError as e:   # init-config refused the set: every tk run of it is that error
+            except RuntimeError as e:  # init-config refused the set: every tk run of it is that error
                 refused = str(e)
         for seed in seeds:
             directory = write_split(name, seed, work)
@@ -108,19 +137,26 @@ def run_suite(sets, seeds, systems, work: Path, tree: Path, label: str = "tk", o
                 path = directory / f"{run_label}.json"
                 cached = json.loads(path.read_text()) if path.exists() and not fresh else None
                 if cached is not None and (cached_only or "timeout" not in cached.get("error", "")):
-                    results.append(cached)   # a run that timed out (a loaded machine) is run again
+                    results.append(cached)  # a run that timed out (a loaded machine) is run again
                     continue
                 if cached_only:
                     continue
                 if system == "tk" and refused:
-                    r = {"set": name, "seed": seed, "system": run_label, "task": TEXT_SETS[name].task,
-                         "error": f"init-config: {refused}"[:600]}
+                    r = {
+                        "set": name,
+                        "seed": seed,
+                        "system": run_label,
+                        "task": TEXT_SETS[name].task,
+                        "error": f"init-config: {refused}"[:600],
+                    }
                 else:
                     r = run_one(name, seed, system, run_label, directory, config, list(overrides), tree, timeout)
                 path.write_text(json.dumps(r, indent=1))
                 m = r.get("metrics", {})
-                log(f"{name:>8} seed {seed} {run_label:>10}: "
+                log(
+                    f"{name:>8} seed {seed} {run_label:>10}: "
                     + (" ".join(f"{k}={v:.4f}" for k, v in m.items()) or r.get("error", ""))
-                    + f" ({r.get('train_s', 0):.1f} s)")
+                    + f" ({r.get('train_s', 0):.1f} s)"
+                )
                 results.append(r)
     return results

@@ -15,15 +15,24 @@ from bench.common import ROOT
 
 # Targets for tk on churn (issue) and the Ludwig reference measured earlier on
 # this kind of machine (2 cores); neither is re-measured here.
-TARGETS = {"churn": {"roc_auc": 0.845, "wall_s": 5.0, "rss_mb": 550.0},
-           "reviews": {"roc_auc": 0.88, "wall_s": 30.0, "rss_mb": 600.0}}
-REFERENCES = {"churn": [{"system": "Ludwig 0.11 (reference)", "roc_auc": 0.834, "wall_s": 22.8, "rss_mb": 633.0}],
-              # issue 3, measured on the same split: mean-pooled embeddings 0.816–0.822 in 37–49 s and
-              # 1.55–1.64 GB (two runs: the middle is given); parallel CNN one run
-              "reviews": [{"system": "Ludwig 0.11 mean-pooled embeddings (reference, 2 runs)", "roc_auc": 0.819,
-                           "wall_s": 43.0, "rss_mb": 1595.0},
-                          {"system": "Ludwig 0.11 parallel CNN (reference)", "roc_auc": 0.827,
-                           "wall_s": 225.0, "rss_mb": 1100.0}]}
+TARGETS = {
+    "churn": {"roc_auc": 0.845, "wall_s": 5.0, "rss_mb": 550.0},
+    "reviews": {"roc_auc": 0.88, "wall_s": 30.0, "rss_mb": 600.0},
+}
+REFERENCES = {
+    "churn": [{"system": "Ludwig 0.11 (reference)", "roc_auc": 0.834, "wall_s": 22.8, "rss_mb": 633.0}],
+    # issue 3, measured on the same split: mean-pooled embeddings 0.816–0.822 in 37–49 s and
+    # 1.55–1.64 GB (two runs: the middle is given); parallel CNN one run
+    "reviews": [
+        {
+            "system": "Ludwig 0.11 mean-pooled embeddings (reference, 2 runs)",
+            "roc_auc": 0.819,
+            "wall_s": 43.0,
+            "rss_mb": 1595.0,
+        },
+        {"system": "Ludwig 0.11 parallel CNN (reference)", "roc_auc": 0.827, "wall_s": 225.0, "rss_mb": 1100.0},
+    ],
+}
 
 
 # --------------------------------------------------------------------------- baselines
@@ -45,11 +54,18 @@ def logreg(columns: dict[str, list[str]]):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    pre = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), columns.get("number", [])),
-        ("cat", make_pipeline(FunctionTransformer(_as_str, feature_names_out="one-to-one"), OneHotEncoder(handle_unknown="ignore")),
-         columns.get("category", []) + columns.get("binary", [])),
-    ])
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), columns.get("number", [])),
+            (
+                "cat",
+                make_pipeline(
+                    FunctionTransformer(_as_str, feature_names_out="one-to-one"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                columns.get("category", []) + columns.get("binary", []),
+            ),
+        ]
+    )
     return make_pipeline(pre, LogisticRegression(max_iter=1000))
 
 
@@ -63,9 +79,17 @@ def hgb(columns: dict[str, list[str]]):
 
     cats = columns.get("category", []) + columns.get("binary", [])
     pre = ColumnTransformer(
-        [("cat", make_pipeline(FunctionTransformer(_as_str, feature_names_out="one-to-one"),
-                               OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan)), cats),
-         ("num", "passthrough", columns.get("number", []))],
+        [
+            (
+                "cat",
+                make_pipeline(
+                    FunctionTransformer(_as_str, feature_names_out="one-to-one"),
+                    OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan),
+                ),
+                cats,
+            ),
+            ("num", "passthrough", columns.get("number", [])),
+        ],
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
     model = HistGradientBoostingClassifier(categorical_features=cats, random_state=0)
@@ -90,9 +114,11 @@ def tfidf_logreg(columns: dict[str, list[str]]):
 
     if len(columns.get("text", [])) != 1 or len(columns) != 1:
         raise ValueError(f"tfidf_logreg takes exactly one text column, got {columns}")
-    return make_pipeline(FunctionTransformer(_text),
-                         TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=4.0, max_iter=1000))
+    return make_pipeline(
+        FunctionTransformer(_text),
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=4.0, max_iter=1000),
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -100,7 +126,7 @@ def tfidf_logreg(columns: dict[str, list[str]]):
 DATASETS: dict[str, dict[str, Any]] = {
     "churn": {
         "config": "examples/churn/config.yaml",
-        "data": "examples/churn/churn.csv",   # path, or a callable () -> path that writes the file
+        "data": "examples/churn/churn.csv",  # path, or a callable () -> path that writes the file
         "target": "churn",
         "positive": "Yes",
         # rows with split in `fit` train the baselines (tk itself trains on `train` and
@@ -119,8 +145,12 @@ DATASETS: dict[str, dict[str, Any]] = {
     },
 }
 
-SYSTEM_LABELS = {"tk": "tk", "logreg": "sklearn LogisticRegression", "hgb": "sklearn HistGradientBoosting",
-                 "tfidf": "sklearn TF-IDF (1–2-grams) + LogisticRegression"}
+SYSTEM_LABELS = {
+    "tk": "tk",
+    "logreg": "sklearn LogisticRegression",
+    "hgb": "sklearn HistGradientBoosting",
+    "tfidf": "sklearn TF-IDF (1–2-grams) + LogisticRegression",
+}
 
 
 def data_path(entry: dict[str, Any]) -> Path:

@@ -75,8 +75,12 @@ def main(argv: list[str]) -> None:
     except SystemExit:
         pass
     t_end = time.perf_counter()
-    rows = [("import toolkit.cli.main (typer)", t_cli - t0), ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
-            ("import torch + toolkit modules", t_wrapped - t_api), ("train command", t_end - t_wrapped)]
+    rows = [
+        ("import toolkit.cli.main (typer)", t_cli - t0),
+        ("import toolkit.api (pydantic, numpy, …)", t_api - t_cli),
+        ("import torch + toolkit modules", t_wrapped - t_api),
+        ("train command", t_end - t_wrapped),
+    ]
     rows += [(label, totals[label]) for label in dict.fromkeys(label for _, _, label in PHASES) if label in totals]
     print(f"\n{'phase':46s} seconds", file=sys.stderr)
     for label, seconds in rows:

@@ -22,7 +22,6 @@ from typing import Any
 from bench.common import ROOT, THREAD_VARS
 from bench.train.datasets import DATASETS, columns_by_type, data_path
 
-
 # --------------------------------------------------------------------------- child: one baseline
 
 
@@ -86,7 +85,7 @@ def measure(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -
         err.seek(0)
         return {
             "wall_s": wall,
-            "rss_kib": usage.ru_maxrss,   # Linux: KiB
+            "rss_kib": usage.ru_maxrss,  # Linux: KiB
             "user_s": usage.ru_utime,
             "sys_s": usage.ru_stime,
             "returncode": proc.returncode,
@@ -100,14 +99,26 @@ def run_one(dataset: str, system: str, tk_bin: str, timeout: float, threads: int
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{dataset}-{system}-"))
     try:
         if system == "tk":
-            cmd = [tk_bin, "train", str(ROOT / entry["config"]), "--dataset", str(data_path(entry)),
-                   "--output", str(tmp / "model"), "-q"]
+            cmd = [
+                tk_bin,
+                "train",
+                str(ROOT / entry["config"]),
+                "--dataset",
+                str(data_path(entry)),
+                "--output",
+                str(tmp / "model"),
+                "-q",
+            ]
         else:
             cmd = [sys.executable, "-m", "bench.train", "--one", f"{dataset}:{system}"]  # cwd: ROOT
         m = measure(cmd, timeout, child_env(threads))
-        run: dict[str, Any] = {"wall_s": round(m["wall_s"], 3), "rss_mb": round(m["rss_kib"] / 1024, 1),
-                               "rss_kib": m["rss_kib"], "cpu_s": round(m["user_s"] + m["sys_s"], 2),
-                               "returncode": m["returncode"]}
+        run: dict[str, Any] = {
+            "wall_s": round(m["wall_s"], 3),
+            "rss_mb": round(m["rss_kib"] / 1024, 1),
+            "rss_kib": m["rss_kib"],
+            "cpu_s": round(m["user_s"] + m["sys_s"], 2),
+            "returncode": m["returncode"],
+        }
         if m["returncode"] != 0:
             run["error"] = (m["stderr"] or m["stdout"])[-2000:]
             return run

@@ -18,7 +18,7 @@ CODE_SPAN = re.compile(r"(`+).+?\1")
 def _escape_prose(line: str) -> str:
     out, last = [], 0
     for m in CODE_SPAN.finditer(line):
-        out.append(PLACEHOLDER.sub("&lt;", line[last:m.start()]))
+        out.append(PLACEHOLDER.sub("&lt;", line[last : m.start()]))
         out.append(m.group(0))
         last = m.end()
     out.append(PLACEHOLDER.sub("&lt;", line[last:]))

@@ -39,7 +39,8 @@ def _type_text(t) -> str:
         return " · ".join(f"`{a}`" for a in typing.get_args(t))
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_text(a) for a in typing.get_args(t) if a is not type(None)) + (
-            " or null" if type(None) in typing.get_args(t) else "")
+            " or null" if type(None) in typing.get_args(t) else ""
+        )
     if origin in (list, tuple):
         args = [a for a in typing.get_args(t) if a is not Ellipsis]
         return f"list of {_type_text(args[0])}" if args else "list"

@@ -1,6 +1,6 @@
 """Predict with the exported ONNX file alone: onnxruntime + numpy (+ csv for reading).
 
-    python examples/churn/predict_onnx.py runs/churn.onnx examples/churn/sample.csv
+python examples/churn/predict_onnx.py runs/churn.onnx examples/churn/sample.csv
 """
 
 import csv
@@ -15,8 +15,10 @@ def main(model_path: str, csv_path: str) -> None:
     predictor = Predictor(model_path, threads=1)
     for row, pred in zip(rows, predictor.predict(rows)):
         churn = pred["churn"]
-        print(f"tenure {row['tenure']:>3}  {row['contract']:<15} → churn {churn['label']:<3} "
-              f"(p(Yes) = {churn['probabilities']['Yes']:.3f})")
+        print(
+            f"tenure {row['tenure']:>3}  {row['contract']:<15} → churn {churn['label']:<3} "
+            f"(p(Yes) = {churn['probabilities']['Yes']:.3f})"
+        )
     assert "torch" not in sys.modules
 
 

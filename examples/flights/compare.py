@@ -29,8 +29,16 @@ TARGET, DATE = "delayed", "time_hour"
 def date_parts(s: pd.Series) -> pd.DataFrame:
     d = pd.to_datetime(s, format="%Y-%m-%dT%H:%M:%SZ")
     elapsed = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
-    return pd.DataFrame({"month": d.dt.month, "weekday": d.dt.day_of_week, "day_of_year": d.dt.day_of_year,
-                         "hour": d.dt.hour, "elapsed_days": elapsed}, index=s.index)
+    return pd.DataFrame(
+        {
+            "month": d.dt.month,
+            "weekday": d.dt.day_of_week,
+            "day_of_year": d.dt.day_of_year,
+            "hour": d.dt.hour,
+            "elapsed_days": elapsed,
+        },
+        index=s.index,
+    )
 
 
 def baseline(df: pd.DataFrame, with_date: bool) -> dict:
@@ -50,9 +58,9 @@ def baseline(df: pd.DataFrame, with_date: bool) -> dict:
 
 def tk(df: pd.DataFrame, with_date: bool, change=None, init_config: bool = False) -> dict:
     """tk on config.yaml, or (`init_config`) on the YAML `tk init-config` writes for the CSV, as it is."""
-    from toolkit.config import guess as infer
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
+    from toolkit.config import guess as infer
 
     log.quiet = True
     text = infer.config_yaml(HERE / "flights.csv", [TARGET]) if init_config else (HERE / "config.yaml").read_text()
@@ -70,17 +78,22 @@ def tk(df: pd.DataFrame, with_date: bool, change=None, init_config: bool = False
 
 
 def scores(y, p_yes, seconds: float) -> dict:
-    return {"roc_auc": roc_auc_score(y == "yes", p_yes), "accuracy": accuracy_score(y == "yes", p_yes >= 0.5),
-            "seconds": seconds}
+    return {
+        "roc_auc": roc_auc_score(y == "yes", p_yes),
+        "accuracy": accuracy_score(y == "yes", p_yes >= 0.5),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
     df = pd.read_csv(HERE / "flights.csv", keep_default_na=False, na_values=[""])
-    rows = [("tk, the YAML `tk init-config` writes (model_type: ensemble, defaults)", tk(df, True, init_config=True)),
-            ("tk, `time_hour` as a date (this config)", tk(df, True)),
-            ("tk without `time_hour`", tk(df, False)),
-            ("HistGradientBoosting + the same date parts from pandas", baseline(df, True)),
-            ("HistGradientBoosting without the date", baseline(df, False))]
+    rows = [
+        ("tk, the YAML `tk init-config` writes (model_type: ensemble, defaults)", tk(df, True, init_config=True)),
+        ("tk, `time_hour` as a date (this config)", tk(df, True)),
+        ("tk without `time_hour`", tk(df, False)),
+        ("HistGradientBoosting + the same date parts from pandas", baseline(df, True)),
+        ("HistGradientBoosting without the date", baseline(df, False)),
+    ]
     print(f"test rows: {int((df['split'] == 2).sum())}, delayed: {(df[TARGET] == 'yes').mean():.3f}\n")
     print("| model | test ROC AUC | accuracy | train time |\n|---|---|---|---|")
     for name, s in rows:

@@ -27,9 +27,17 @@ TARGET = "avg_price_per_room"
 
 def date_parts(s: pd.Series) -> pd.DataFrame:
     d = pd.to_datetime(s, format="%Y-%m-%d")
-    return pd.DataFrame({"year": d.dt.year, "month": d.dt.month, "day": d.dt.day, "weekday": d.dt.day_of_week,
-                         "day_of_year": d.dt.day_of_year,
-                         "elapsed_days": (d - pd.Timestamp("1970-01-01")).dt.days}, index=s.index)
+    return pd.DataFrame(
+        {
+            "year": d.dt.year,
+            "month": d.dt.month,
+            "day": d.dt.day,
+            "weekday": d.dt.day_of_week,
+            "day_of_year": d.dt.day_of_year,
+            "elapsed_days": (d - pd.Timestamp("1970-01-01")).dt.days,
+        },
+        index=s.index,
+    )
 
 
 def baseline(df: pd.DataFrame, with_date: bool) -> dict:
@@ -48,9 +56,9 @@ def baseline(df: pd.DataFrame, with_date: bool) -> dict:
 
 def tk(df: pd.DataFrame, with_date: bool, init_config: bool = False) -> dict:
     """tk on config.yaml, or (`init_config`) on the YAML `tk init-config` writes for the CSV, as it is."""
-    from toolkit.config import guess as infer
-    from toolkit.common import log
     from toolkit import train
+    from toolkit.common import log
+    from toolkit.config import guess as infer
 
     log.quiet = True
     text = infer.config_yaml(HERE / "hotel_rates.csv", [TARGET]) if init_config else (HERE / "config.yaml").read_text()
@@ -66,17 +74,23 @@ def tk(df: pd.DataFrame, with_date: bool, init_config: bool = False) -> dict:
 
 
 def scores(y, pred, seconds: float) -> dict:
-    return {"r2": r2_score(y, pred), "mae": mean_absolute_error(y, pred), "rmse": root_mean_squared_error(y, pred),
-            "seconds": seconds}
+    return {
+        "r2": r2_score(y, pred),
+        "mae": mean_absolute_error(y, pred),
+        "rmse": root_mean_squared_error(y, pred),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
     df = pd.read_csv(HERE / "hotel_rates.csv", keep_default_na=False, na_values=[""])
-    rows = [("tk, the YAML `tk init-config` writes (model_type: ensemble, defaults)", tk(df, True, init_config=True)),
-            ("tk, `arrival_date` as a date (this config)", tk(df, True)),
-            ("tk without `arrival_date`", tk(df, False)),
-            ("HistGradientBoosting + the same date parts from pandas", baseline(df, True)),
-            ("HistGradientBoosting without the date", baseline(df, False))]
+    rows = [
+        ("tk, the YAML `tk init-config` writes (model_type: ensemble, defaults)", tk(df, True, init_config=True)),
+        ("tk, `arrival_date` as a date (this config)", tk(df, True)),
+        ("tk without `arrival_date`", tk(df, False)),
+        ("HistGradientBoosting + the same date parts from pandas", baseline(df, True)),
+        ("HistGradientBoosting without the date", baseline(df, False)),
+    ]
     print(f"test rows: {int((df['split'] == 2).sum())}\n")
     print("| model | test R² | MAE (€) | RMSE (€) | train time |\n|---|---|---|---|---|")
     for name, s in rows:

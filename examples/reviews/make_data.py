@@ -30,8 +30,7 @@ def main() -> None:
     df = pd.concat([train, test], ignore_index=True)[["product", "review", "score", "split"]]
     out = Path(__file__).with_name("reviews.csv")
     df.to_csv(out, index=False)
-    print(f"wrote {out}: {len(df)} rows, {df['split'].value_counts().to_dict()}, "
-          f"{out.stat().st_size / 1e6:.1f} MB")
+    print(f"wrote {out}: {len(df)} rows, {df['split'].value_counts().to_dict()}, {out.stat().st_size / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

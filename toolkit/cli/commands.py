@@ -46,9 +46,12 @@ def write_table(df, output: Path | None) -> None:
         df.to_csv(sys.stdout, index=False)
         return
     suffix = output.suffix.lower()
-    writers = {".csv": lambda p: df.to_csv(p, index=False), ".tsv": lambda p: df.to_csv(p, sep="\t", index=False),
-               ".parquet": lambda p: df.to_parquet(p, index=False),
-               ".jsonl": lambda p: df.to_json(p, orient="records", lines=True, force_ascii=False)}
+    writers = {
+        ".csv": lambda p: df.to_csv(p, index=False),
+        ".tsv": lambda p: df.to_csv(p, sep="\t", index=False),
+        ".parquet": lambda p: df.to_parquet(p, index=False),
+        ".jsonl": lambda p: df.to_json(p, orient="records", lines=True, force_ascii=False),
+    }
     if suffix not in writers:
         raise TkError(f"--output {output}: unknown file type {suffix!r}; use one of {', '.join(writers)}")
     if output.is_dir():
@@ -62,13 +65,20 @@ def write_table(df, output: Path | None) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: str | None,
-            engine: str = "onnx", chunk_rows: int | None = None, explain: bool = False) -> None:
+def predict(
+    model_dir: Path,
+    dataset: Path | None,
+    output: Path | None,
+    keep: str | None,
+    engine: str = "onnx",
+    chunk_rows: int | None = None,
+    explain: bool = False,
+) -> None:
     """Predictions to `output`; a glob, a directory, a large file or `chunk_rows` streams in chunks.
     `explain`: the attributions beside them (`<output>::why::<input>`)."""
     from toolkit import api
-    from toolkit.data import tables as data
     from toolkit.data import readers
+    from toolkit.data import tables as data
     from toolkit.runtime import explanations
 
     if chunk_rows is not None and chunk_rows < 1:
@@ -99,8 +109,7 @@ def predict(model_dir: Path, dataset: Path | None, output: Path | None, keep: st
         log.info(f"wrote {len(preds)} predictions to {output}")
 
 
-def train_processes(config: Path, dataset: Path | None, output: Path, quiet: bool, resume: bool,
-                    nproc: int) -> None:
+def train_processes(config: Path, dataset: Path | None, output: Path, quiet: bool, resume: bool, nproc: int) -> None:
     """`tk train --nproc N`: N DDP workers on this machine through torch's elastic launcher."""
     from toolkit.config.schema import load_config
     from toolkit.training import ddp
@@ -154,8 +163,9 @@ def rebuild(model_dir: Path, dataset: Path | None) -> None:
     log.info(f"rebuilt {model_dir / 'model.onnx'} ({len(model.onnx_bytes) / 1024:.1f} KiB)")
 
 
-def export_onnx(model_dir: Path, path: Path | None, opset: int, quantize: str | None, exporter: str,
-                dataset: Path | None) -> None:
+def export_onnx(
+    model_dir: Path, path: Path | None, opset: int, quantize: str | None, exporter: str, dataset: Path | None
+) -> None:
     """`tk export DIR --onnx PATH`: rebuild, parity-check, optionally quantize, write atomically."""
     from toolkit import api
     from toolkit.data import tables as data
@@ -195,8 +205,10 @@ def refuse_inside_model_dir(option: str, path: Path) -> None:
 
     folder = model_dir_of(Path(path).parent)
     if folder is not None:
-        raise TkError(f"{option} {path}: is inside the model directory {folder} (its manifest would no longer "
-                      "match, or the next save would delete it); write it somewhere else")
+        raise TkError(
+            f"{option} {path}: is inside the model directory {folder} (its manifest would no longer "
+            "match, or the next save would delete it); write it somewhere else"
+        )
 
 
 def _quantize_and_report(model, full, df, dataset):

@@ -26,8 +26,9 @@ def _cores() -> int:
     return cpu_count()
 
 
-def serve_command(model_dir: str | os.PathLike, port: int, host: str = "127.0.0.1", workers: int = 1,
-                  threads: int | None = None) -> tuple[list[str], dict[str, str]]:
+def serve_command(
+    model_dir: str | os.PathLike, port: int, host: str = "127.0.0.1", workers: int = 1, threads: int | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The command line and environment `serve` runs (separate, so it can be tested)."""
     path = Path(model_dir).expanduser()
     if path.is_dir():
@@ -50,13 +51,17 @@ def serve_command(model_dir: str | os.PathLike, port: int, host: str = "127.0.0.
     else:  # the service's default: cores // workers - 1, at least 1
         env.pop("TK_THREADS", None)
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService",
-           "--host", host, "--port", str(port)]
+    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:TkService", "--host", host, "--port", str(port)]
     return cmd, env
 
 
-def serve(model_dir: str | os.PathLike, port: int = 3000, host: str = "127.0.0.1", workers: int = 1,
-          threads: int | None = None) -> None:
+def serve(
+    model_dir: str | os.PathLike,
+    port: int = 3000,
+    host: str = "127.0.0.1",
+    workers: int = 1,
+    threads: int | None = None,
+) -> None:
     """Serve a model directory over HTTP with BentoML; does not return."""
     cmd, env = serve_command(model_dir, port, host, workers, threads)
     from toolkit.common import log
@@ -65,8 +70,10 @@ def serve(model_dir: str | os.PathLike, port: int = 3000, host: str = "127.0.0.1
     if warning:
         log.warn(warning)
     threads = env.get("TK_THREADS") or max(1, _cores() // workers - 1)
-    log.info(f"serving {env['TK_MODEL']} on http://{host}:{port} "
-             f"({workers} worker{'s' if workers > 1 else ''} × {threads} onnxruntime thread(s))")
+    log.info(
+        f"serving {env['TK_MODEL']} on http://{host}:{port} "
+        f"({workers} worker{'s' if workers > 1 else ''} × {threads} onnxruntime thread(s))"
+    )
     root = Path(__file__).resolve().parents[1]  # so `serving` imports from a source checkout too
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     os.execvpe(cmd[0], cmd, env)
@@ -87,11 +94,15 @@ def exposure_warning(host: str, env: dict) -> str | None:
     if is_loopback(host):
         return None
     if env.get("TK_API_TOKEN", "").strip():
-        return (f"--host {host}: other machines can reach this service; requests need the TK_API_TOKEN bearer "
-                "token, but traffic is plain HTTP: put a TLS reverse proxy in front (docs/serving-security.md)")
-    return (f"--host {host}: other machines can reach this service and it has NO authentication: anyone who "
-            "can connect can call /predict and read /metadata. Set TK_API_TOKEN, or keep 127.0.0.1 behind a "
-            "reverse proxy (docs/serving-security.md)")
+        return (
+            f"--host {host}: other machines can reach this service; requests need the TK_API_TOKEN bearer "
+            "token, but traffic is plain HTTP: put a TLS reverse proxy in front (docs/serving-security.md)"
+        )
+    return (
+        f"--host {host}: other machines can reach this service and it has NO authentication: anyone who "
+        "can connect can call /predict and read /metadata. Set TK_API_TOKEN, or keep 127.0.0.1 behind a "
+        "reverse proxy (docs/serving-security.md)"
+    )
 
 
 def export_bento(model_dir: str | os.PathLike, name: str) -> str:
@@ -100,6 +111,8 @@ def export_bento(model_dir: str | os.PathLike, name: str) -> str:
     from toolkit.common import log
 
     tag = _export(model_dir, name)
-    log.info(f"stored {tag} in the BentoML model store; serve it with "
-             f"`TK_BENTO_MODEL={tag.split(':')[0]} bentoml serve` (or `bentoml build` to package it)")
+    log.info(
+        f"stored {tag} in the BentoML model store; serve it with "
+        f"`TK_BENTO_MODEL={tag.split(':')[0]} bentoml serve` (or `bentoml build` to package it)"
+    )
     return tag

@@ -66,8 +66,14 @@ def progress(total: int, description: str):
 
     class _Bar:
         def __enter__(self):
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=console(), transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console(),
+                transient=True,
+            )
             self.bar.__enter__()
             self.task = self.bar.add_task(description, total=total)
             return self

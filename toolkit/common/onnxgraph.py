@@ -79,8 +79,9 @@ class GraphBuilder:
         self.initializers.append(tensor(unique, value, dtype))
         return unique
 
-    def op(self, op_type: str, *inputs: str, name: str, outputs: int | list[str] = 1,
-           domain: str = "", **attrs: Any) -> Any:
+    def op(
+        self, op_type: str, *inputs: str, name: str, outputs: int | list[str] = 1, domain: str = "", **attrs: Any
+    ) -> Any:
         """Append one node; returns its output name (or a tuple when several).
 
         `name` is a readable hint such as "tenure/impute"; it names the node and
@@ -92,14 +93,14 @@ class GraphBuilder:
             out_names = list(outputs)
             self._used.update(out_names)
         node_name = self.unique(f"{op_type}[{name}]")
-        self.nodes.append(helper.make_node(op_type, list(inputs), out_names, name=node_name,
-                                           domain=domain, **attrs))
+        self.nodes.append(helper.make_node(op_type, list(inputs), out_names, name=node_name, domain=domain, **attrs))
         return out_names[0] if len(out_names) == 1 else tuple(out_names)
 
     def build(self, doc: str = "") -> onnx.ModelProto:
         """The ModelProto, with tk's opsets and IR version."""
-        graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs,
-                                  initializer=self.initializers, value_info=self.value_info)
+        graph = helper.make_graph(
+            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers, value_info=self.value_info
+        )
         model = helper.make_model(
             graph,
             opset_imports=[helper.make_opsetid(d, v) for d, v in OPSETS.items()],

@@ -21,10 +21,15 @@ class ConcatCombinerConfig(StrictModel):
     dropout: float = Field(0.1, ge=0, lt=1)
     norm: Literal["batch", "layer", "none"] = "none"
     activation: Literal["relu", "gelu", "silu"] = "relu"
-    ensemble: int = Field(1, ge=1, description=(
-        "k members sharing the MLP (TabM-mini): each has its own ±1 adapter on the input and its own "
-        "output heads; trained on the mean of their losses, their outputs averaged in the graph. "
-        "1 = a plain MLP."))
+    ensemble: int = Field(
+        1,
+        ge=1,
+        description=(
+            "k members sharing the MLP (TabM-mini): each has its own ±1 adapter on the input and its own "
+            "output heads; trained on the mean of their losses, their outputs averaged in the graph. "
+            "1 = a plain MLP."
+        ),
+    )
 
 
 class TransformerCombinerConfig(StrictModel):
@@ -44,9 +49,11 @@ class TransformerCombinerConfig(StrictModel):
     @model_validator(mode="after")
     def _heads_divide_width(self):
         if self.d_token % self.num_heads:
-            raise ValueError(f"combiner.d_token: {self.d_token} is not divisible by "
-                             f"combiner.num_heads ({self.num_heads}); use a multiple of it, "
-                             f"e.g. {self.num_heads * max(1, round(self.d_token / self.num_heads))}")
+            raise ValueError(
+                f"combiner.d_token: {self.d_token} is not divisible by "
+                f"combiner.num_heads ({self.num_heads}); use a multiple of it, "
+                f"e.g. {self.num_heads * max(1, round(self.d_token / self.num_heads))}"
+            )
         return self
 
 

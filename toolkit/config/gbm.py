@@ -35,31 +35,43 @@ class Bagging(StrictModel):
     @model_validator(mode="after")
     def _both_or_neither(self) -> "Bagging":
         if self.fraction < 1 and self.freq == 0:
-            raise ValueError(f"bagging.fraction={self.fraction} needs bagging.freq > 0 (e.g. 1); "
-                             "with freq 0 LightGBM ignores the fraction")
+            raise ValueError(
+                f"bagging.fraction={self.fraction} needs bagging.freq > 0 (e.g. 1); "
+                "with freq 0 LightGBM ignores the fraction"
+            )
         return self
 
 
 class GbmConfig(StrictModel):
     """LightGBM parameters; names in brackets are LightGBM's."""
 
-    num_trees: int = Field(1000, ge=1, le=100_000,
-                           description="Most boosting rounds [num_iterations]; early stopping usually ends sooner.")
+    num_trees: int = Field(
+        1000, ge=1, le=100_000, description="Most boosting rounds [num_iterations]; early stopping usually ends sooner."
+    )
     learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage of each tree [learning_rate].")
     num_leaves: int = Field(31, ge=2, le=131_072, description="Leaves per tree [num_leaves].")
     min_data_in_leaf: int = Field(20, ge=1, description="Fewest training rows in a leaf [min_data_in_leaf].")
-    feature_fraction: float = Field(1.0, gt=0, le=1,
-                                    description="Share of matrix columns each tree may split on [feature_fraction].")
+    feature_fraction: float = Field(
+        1.0, gt=0, le=1, description="Share of matrix columns each tree may split on [feature_fraction]."
+    )
     bagging: Bagging = Bagging()
     lambda_l2: float = Field(0.0, ge=0, description="L2 penalty on leaf values [lambda_l2].")
     cat_l2: float = Field(10.0, ge=0, description="L2 penalty in a category split's gain [cat_l2].")
-    cat_smooth: float = Field(10.0, ge=0, description="Smoothing of each category's gradient ratio when "
-                                                       "categories are ordered for a split [cat_smooth].")
-    max_cat_to_onehot: int = Field(16, ge=1, description="A category input with at most this many levels splits "
-                                                         "one level against the rest [max_cat_to_onehot]; "
-                                                         "LightGBM's default is 4.")
-    early_stop: int = Field(100, ge=0, description="Stop after this many rounds without a better validation "
-                                                   "metric; 0 trains all num_trees.")
+    cat_smooth: float = Field(
+        10.0,
+        ge=0,
+        description="Smoothing of each category's gradient ratio when categories are ordered for a split [cat_smooth].",
+    )
+    max_cat_to_onehot: int = Field(
+        16,
+        ge=1,
+        description="A category input with at most this many levels splits "
+        "one level against the rest [max_cat_to_onehot]; "
+        "LightGBM's default is 4.",
+    )
+    early_stop: int = Field(
+        100, ge=0, description="Stop after this many rounds without a better validation metric; 0 trains all num_trees."
+    )
     seed: int = Field(42, ge=0, description="Seed of LightGBM's sampling (bagging, feature_fraction).")
     threads: int = Field(0, ge=0, description="LightGBM threads; 0 = OpenMP's default (all cores).")
 

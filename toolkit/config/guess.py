@@ -60,27 +60,48 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from toolkit.errors import TkError
 from toolkit.config.guess_shapes import NUMERIC_SHARE, date_format, is_epoch, number_list
 from toolkit.data.sample import read_columns
+from toolkit.errors import TkError
 
 # The same as toolkit.data.tables.SPLIT_NAMES (importing toolkit.data.tables would load numpy and
 # pydantic; tests/test_init_config.py checks that they agree).
 SPLIT_NAMES = frozenset({"0", "1", "2", "train", "training", "validation", "valid", "val", "test"})
 # pandas.read_csv's default na_values.
-NA_STRINGS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                        "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+NA_STRINGS = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
 
-ID_MIN_ROWS = 20            # fewer rows than this: all-distinct proves nothing
+ID_MIN_ROWS = 20  # fewer rows than this: all-distinct proves nothing
 MAX_CATEGORIES = 1000
-MAX_CATEGORY_SHARE = 0.5    # distinct values / present rows
-SMALL_CATEGORY = 20         # always fine as a category
-TEXT_WORDS = 2.5            # mean words per value that make a column free text (film titles: 2.9)
-TARGET_NUMBER_MIN = 11      # a numeric target with fewer distinct values is a category
+MAX_CATEGORY_SHARE = 0.5  # distinct values / present rows
+SMALL_CATEGORY = 20  # always fine as a category
+TEXT_WORDS = 2.5  # mean words per value that make a column free text (film titles: 2.9)
+TARGET_NUMBER_MIN = 11  # a numeric target with fewer distinct values is a category
 SET_DELIMITERS = (",", ";", "|")
-SET_MIN_SHARE = 0.1         # present values holding the delimiter
+SET_MIN_SHARE = 0.1  # present values holding the delimiter
 SET_MAX_MEMBER_WORDS = 3.0  # mean words per member
-SET_SPACES = "\t\n\f\r "    # stripped around members (toolkit.features.set.SPACES)
+SET_SPACES = "\t\n\f\r "  # stripped around members (toolkit.features.set.SPACES)
 # dates and lists of numbers: toolkit.config.guess_shapes
 
 _CODE = re.compile(r"\s*[+-]?0\d")  # zero-padded: "007", "02134"
@@ -93,10 +114,10 @@ class Column:
 
     name: str
     missing: int
-    counts: Counter                                # present value → rows
-    present: int = field(init=False)               # rows with a value
+    counts: Counter  # present value → rows
+    present: int = field(init=False)  # rows with a value
     numbers: dict[str, float] = field(init=False)  # value → float, for values that parse
-    number_rows: int = field(init=False)           # rows whose value parses
+    number_rows: int = field(init=False)  # rows whose value parses
 
     def __post_init__(self):
         self.present = sum(self.counts.values())
@@ -151,8 +172,7 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         raise TkError("name at least one column to predict with --target")
     for t in targets:
         if t not in columns:
-            raise TkError(f"{dataset}: no such column: --target {t!r}{_close(t, names)}; "
-                          f"the data has: {_list(names)}")
+            raise TkError(f"{dataset}: no such column: --target {t!r}{_close(t, names)}; the data has: {_list(names)}")
     outputs = [(t, *_target_type(dataset, columns[t])) for t in targets]
 
     split_col = next((c for n, c in columns.items() if n.lower() == "split" and n not in targets), None)
@@ -160,8 +180,10 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
     if split_col is not None and not _is_split(split_col):
         bad = [v for v in split_col.counts if not _split_value(v)][:3]
         why = f"{split_col.missing} blank value(s)" if not bad else "values like " + ", ".join(map(repr, bad))
-        notes.append(f"# note: column {_q(split_col.name)} is not used as the split: {why}; "
-                     "a fixed split takes 0/1/2 or train/validation/test")
+        notes.append(
+            f"# note: column {_q(split_col.name)} is not used as the split: {why}; "
+            "a fixed split takes 0/1/2 or train/validation/test"
+        )
         split_col = None
     if split_col is not None:
         split = f"{{type: fixed, column: {_q(split_col.name)}}}"
@@ -233,6 +255,7 @@ def guess_inputs(frame) -> tuple[list[dict], list[str]]:
 
 # ---- rules -----------------------------------------------------------------
 
+
 def _input_type(col: Column) -> tuple[str | None, str]:
     """(type, note) for a usable column, or (None, why it is skipped)."""
     if col.present == 0:
@@ -247,8 +270,14 @@ def _input_type(col: Column) -> tuple[str | None, str]:
             return "date, preprocessing: {format: epoch}", "whole seconds since 1970 in 2000-2039"
         if col.all_distinct() and all(x.is_integer() for x in col.numbers.values()):
             return None, "looks like an id (all values distinct)"
-        note = (f"{col.present - col.number_rows} value(s) are not numbers "
-                f"({', '.join(map(_short, col.junk()[:3]))}): read as missing") if col.number_rows < col.present else ""
+        note = (
+            (
+                f"{col.present - col.number_rows} value(s) are not numbers "
+                f"({', '.join(map(_short, col.junk()[:3]))}): read as missing"
+            )
+            if col.number_rows < col.present
+            else ""
+        )
         return "number", note
     found = date_format(col)
     if found is not None:
@@ -262,8 +291,9 @@ def _input_type(col: Column) -> tuple[str | None, str]:
     text = col.mean_words() >= TEXT_WORDS
     if col.all_distinct():
         return (TEXT_KIND, _text_note(col)) if text else (None, "looks like an id (all values distinct)")
-    if col.distinct <= MAX_CATEGORIES and (col.distinct <= MAX_CATEGORY_SHARE * col.present
-                                           or col.distinct <= SMALL_CATEGORY):
+    if col.distinct <= MAX_CATEGORIES and (
+        col.distinct <= MAX_CATEGORY_SHARE * col.present or col.distinct <= SMALL_CATEGORY
+    ):
         return "category", ""
     if text:
         return TEXT_KIND, _text_note(col)
@@ -324,8 +354,10 @@ def _text_note(col: Column) -> str:
         if seen >= 0.95 * col.present:
             p95 = w
             break
-    return (f"{col.mean_words():.0f} words on average, 95 % ≤ {p95} (preprocessing.max_length counts tokens); "
-            "words, marks and bigrams (bench.text_suite)")
+    return (
+        f"{col.mean_words():.0f} words on average, 95 % ≤ {p95} (preprocessing.max_length counts tokens); "
+        "words, marks and bigrams (bench.text_suite)"
+    )
 
 
 def _target_type(dataset: Path, col: Column) -> tuple[str, str | None]:
@@ -333,8 +365,9 @@ def _target_type(dataset: Path, col: Column) -> tuple[str, str | None]:
     if col.present == 0:
         raise TkError(f"{dataset}: --target {col.name!r}: every value is missing")
     if col.distinct_folded == 1:
-        raise TkError(f"{dataset}: --target {col.name!r}: every value is {_short(next(iter(col.counts)))}; "
-                      "nothing to predict")
+        raise TkError(
+            f"{dataset}: --target {col.name!r}: every value is {_short(next(iter(col.counts)))}; nothing to predict"
+        )
     if col.distinct_folded == 2:
         return "binary", None
     if col.numeric and len(col.numbers) >= TARGET_NUMBER_MIN:
@@ -365,6 +398,7 @@ def _column(name: str, values: list[str | None]) -> Column:
 
 # ---- YAML ------------------------------------------------------------------
 
+
 def _dataset_path(dataset: Path, relative_to: Path | None) -> str:
     if relative_to is None:
         return str(dataset)
@@ -386,8 +420,10 @@ def _q(s: str) -> str:
 
 
 def _features(items) -> list[str]:
-    return [f"  - {{name: {_q(name)}, type: {kind}}}" + (f"  # {_oneline(note)}" if note else "")
-            for name, kind, note in items]
+    return [
+        f"  - {{name: {_q(name)}, type: {kind}}}" + (f"  # {_oneline(note)}" if note else "")
+        for name, kind, note in items
+    ]
 
 
 def _oneline(s: str) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from toolkit.data.number_lists import MAX_LENGTH, NUMBER
 
-NUMERIC_SHARE = 0.95        # present values that must parse as numbers (or read as dates, or as lists)
+NUMERIC_SHARE = 0.95  # present values that must parse as numbers (or read as dates, or as lists)
 DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y")
 DATE_TIMES = ("", " %H:%M", " %H:%M:%S")
 # toolkit.features.date_parse.ISO_FORMATS: what `format: iso` reads (tests/test_init_config_shapes.py checks they agree)
@@ -29,10 +29,10 @@ class Column(Protocol):
     """What these rules read of a column (toolkit.config.guess.Column has it)."""
 
     name: str
-    counts: Counter              # present value → rows
-    present: int                 # rows with a value
-    numbers: dict[str, float]    # value → float, for values that parse
-    number_rows: int             # rows whose value parses
+    counts: Counter  # present value → rows
+    present: int  # rows with a value
+    numbers: dict[str, float]  # value → float, for values that parse
+    number_rows: int  # rows whose value parses
 
 
 _LIST_NUMBER = re.compile(NUMBER)  # one number as the graph's tokenizer reads it
@@ -45,8 +45,11 @@ _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)
 def is_epoch(col: Column) -> bool:
     """A numeric column named like a time whose values are whole seconds in EPOCH_RANGE."""
     lo, hi = EPOCH_RANGE
-    return (_TIME_NAME.fullmatch(col.name.strip()) is not None and col.number_rows == col.present
-            and all(x.is_integer() and lo <= x < hi for x in col.numbers.values()))
+    return (
+        _TIME_NAME.fullmatch(col.name.strip()) is not None
+        and col.number_rows == col.present
+        and all(x.is_integer() and lo <= x < hi for x in col.numbers.values())
+    )
 
 
 def _reads(col: Column, formats: tuple[str, ...]) -> int:
@@ -87,8 +90,10 @@ def date_format(col: Column) -> tuple[str | None, str] | None:
             note = f"day and month both read as {swapped!r} too; check which comes first"
         return f"date, preprocessing: {{format: {json.dumps(fmt)}}}", note
     if sum(n for v, n in col.counts.items() if _DATE.fullmatch(v.strip())) >= need:
-        return None, ("looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) "
-                      "or in UTC (…Z): drop the zone")
+        return None, (
+            "looks like dates with a time zone; tk reads dates as written (2024-01-31 10:20) "
+            "or in UTC (…Z): drop the zone"
+        )
     return None
 
 
@@ -118,6 +123,8 @@ def number_list(col: Column) -> tuple[str, str] | None:
             size = max(lengths)
             return f"vector, preprocessing: {{size: {size}{extra}}}", f"{size} numbers per row"
         longest = min(max(lengths), MAX_LIST_LENGTH)
-        return (f"timeseries, preprocessing: {{max_length: {longest}{extra}}}",
-                f"{min(lengths)} to {max(lengths)} numbers per row")
+        return (
+            f"timeseries, preprocessing: {{max_length: {longest}{extra}}}",
+            f"{min(lengths)} to {max(lengths)} numbers per row",
+        )
     return None

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from toolkit.features.base import StrictModel
 from toolkit.scoring.names import LOWER_IS_BETTER
-
 
 
 class _Range(StrictModel):
@@ -106,25 +105,30 @@ class Choice(StrictModel):
         return values
 
 
-Parameter = Annotated[Union[Uniform, LogUniform, IntRange, Choice], Field(discriminator="space")]
+Parameter = Annotated[Uniform | LogUniform | IntRange | Choice, Field(discriminator="space")]
 
 
 class HyperoptConfig(StrictModel):
     """What `tk hyperopt` searches and how; `tk train` ignores this section."""
 
-    metric: str | None = Field(None, description="`output.metric` to optimise on the validation split; "
-                                                 "default trainer.validation_metric, else the output's loss.")
+    metric: str | None = Field(
+        None,
+        description="`output.metric` to optimise on the validation split; "
+        "default trainer.validation_metric, else the output's loss.",
+    )
     goal: Literal["minimize", "maximize"] | None = Field(
-        None, description="Default: minimize for loss, mae, rmse, mse; maximize otherwise.")
+        None, description="Default: minimize for loss, mae, rmse, mse; maximize otherwise."
+    )
     trials: int = Field(20, ge=1, description="Trials in the study in total (a re-run resumes up to this).")
     timeout_minutes: float | None = Field(None, gt=0, description="Start no new trial after this long.")
     sampler: Literal["tpe", "random", "grid"] = "tpe"
     pruner: Literal["median", "hyperband", "none"] = Field(
-        "median", description="Stops trials early from their per-epoch validation metric.")
+        "median", description="Stops trials early from their per-epoch validation metric."
+    )
     seed: int | None = Field(None, description="Sampler seed (each worker process adds its index).")
     parameters: dict[str, Parameter] = Field(
-        description="Dotted config path → search space; features by name, "
-                    "e.g. input_features.review.encoder.type.")
+        description="Dotted config path → search space; features by name, e.g. input_features.review.encoder.type."
+    )
 
     @field_validator("parameters")
     @classmethod

@@ -53,8 +53,12 @@ def fields_at(root, loc: tuple) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        tagged = [c for c in current for tag in ("type", "space") if c.model_fields.get(tag) is not None
-                  and part in get_args(c.model_fields[tag].annotation)]
+        tagged = [
+            c
+            for c in current
+            for tag in ("type", "space")
+            if c.model_fields.get(tag) is not None and part in get_args(c.model_fields[tag].annotation)
+        ]
         if tagged:
             current = tagged
             continue
@@ -84,8 +88,10 @@ def describe_error(err: dict[str, Any], root) -> str:
         ctx = err.get("ctx", {})
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         key = str(ctx.get("discriminator", "'type'")).strip("'")
-        return (f"{path}.{key}: unknown {key} {ctx.get('tag')!r}{did_you_mean(ctx.get('tag'), tags)} "
-                f"(choose from {', '.join(tags)})")
+        return (
+            f"{path}.{key}: unknown {key} {ctx.get('tag')!r}{did_you_mean(ctx.get('tag'), tags)} "
+            f"(choose from {', '.join(tags)})"
+        )
     if kind == "union_tag_not_found":
         key = str(err.get("ctx", {}).get("discriminator", "'type'")).strip("'")
         return f"{path}: missing key {key!r}"

@@ -78,21 +78,27 @@ def loaded() -> list[str]:
 def _tag(config: type, what: str, plugin: str) -> str:
     """The one value of `type: Literal[...]` in a part's config class."""
     if not (isinstance(config, type) and issubclass(config, StrictModel)):
-        raise TkError(f"plugin {plugin!r}: the {what} config must be a toolkit.features.base.StrictModel "
-                      f"subclass (pydantic, unknown keys refused), got {config!r}")
+        raise TkError(
+            f"plugin {plugin!r}: the {what} config must be a toolkit.features.base.StrictModel "
+            f"subclass (pydantic, unknown keys refused), got {config!r}"
+        )
     field = config.model_fields.get("type")
     tags = get_args(field.annotation) if field is not None else ()
     if len(tags) != 1 or not isinstance(tags[0], str):
-        raise TkError(f"plugin {plugin!r}: {config.__name__} needs `type: Literal[\"<name>\"]` (one name), "
-                      f"the key the YAML selects it by")
+        raise TkError(
+            f'plugin {plugin!r}: {config.__name__} needs `type: Literal["<name>"]` (one name), '
+            f"the key the YAML selects it by"
+        )
     return tags[0]
 
 
 def _module_path(config: type, what: str, plugin: str) -> str:
     path = getattr(config, "module", None)
     if not (isinstance(path, str) and ":" in path):
-        raise TkError(f"plugin {plugin!r}: {config.__name__} needs `module: ClassVar[str] = \"package.module:Name\"`, "
-                      f"the torch code of the {what} (imported when a model is built)")
+        raise TkError(
+            f'plugin {plugin!r}: {config.__name__} needs `module: ClassVar[str] = "package.module:Name"`, '
+            f"the torch code of the {what} (imported when a model is built)"
+        )
     return path
 
 
@@ -110,8 +116,10 @@ class Registry:
             raise TkError(f"plugin {self.plugin!r}: a {part.replace('_', ' ')} needs a non-empty name, got {name!r}")
         taken = OWNERS.get((part, name))
         if taken is not None and taken != self.plugin:
-            raise TkError(f"plugin {self.plugin!r}: {part.replace('_', ' ')} {name!r} is already registered "
-                          f"by {taken!r}; choose another name")
+            raise TkError(
+                f"plugin {self.plugin!r}: {part.replace('_', ' ')} {name!r} is already registered "
+                f"by {taken!r}; choose another name"
+            )
         OWNERS[(part, name)] = self.plugin
 
     def input_feature(self, cls: type) -> None:
@@ -128,11 +136,15 @@ class Registry:
         name = getattr(cls, "type", None)
         config = getattr(cls, "Config", None)
         if not isinstance(name, str) or config is None:
-            raise TkError(f"plugin {self.plugin!r}: {cls.__name__} needs class attributes `type` (the YAML "
-                          f"name) and `Config` (its pydantic config)")
+            raise TkError(
+                f"plugin {self.plugin!r}: {cls.__name__} needs class attributes `type` (the YAML "
+                f"name) and `Config` (its pydantic config)"
+            )
         if _tag(config, f"{name} feature", self.plugin) != name:
-            raise TkError(f"plugin {self.plugin!r}: {cls.__name__}.Config's type is "
-                          f"{_tag(config, name, self.plugin)!r}, the class says {name!r}")
+            raise TkError(
+                f"plugin {self.plugin!r}: {cls.__name__}.Config's type is "
+                f"{_tag(config, name, self.plugin)!r}, the class says {name!r}"
+            )
         self._claim(part, name)
         BASE_CLASSES[(part, name)] = cls
         registry[name] = _compose(part, name)
@@ -159,8 +171,10 @@ class Registry:
     def _variant(self, feature_type: str, config: type, key: str, table: dict, part: str) -> None:
         registry = INPUT_FEATURES if part == "input_feature" else OUTPUT_FEATURES
         if feature_type not in registry:
-            raise TkError(f"plugin {self.plugin!r}: {key} for unknown {part.replace('_', ' ')} type "
-                          f"{feature_type!r} (known: {', '.join(registry)})")
+            raise TkError(
+                f"plugin {self.plugin!r}: {key} for unknown {part.replace('_', ' ')} type "
+                f"{feature_type!r} (known: {', '.join(registry)})"
+            )
         name = _tag(config, key, self.plugin)
         _module_path(config, key, self.plugin)
         base = BASE_CLASSES.get((part, feature_type), registry[feature_type])
@@ -193,11 +207,12 @@ class Registry:
         types = [outputs] if isinstance(outputs, str) else list(outputs)
         for t in types:
             if t not in OUTPUT_FEATURES:
-                raise TkError(f"plugin {self.plugin!r}: metric {name!r} for unknown output type {t!r} "
-                              f"(known: {', '.join(OUTPUT_FEATURES)})")
+                raise TkError(
+                    f"plugin {self.plugin!r}: metric {name!r} for unknown output type {t!r} "
+                    f"(known: {', '.join(OUTPUT_FEATURES)})"
+                )
             if name in BASE_CLASSES.get(("output_feature", t), OUTPUT_FEATURES[t]).metric_names:
-                raise TkError(f"plugin {self.plugin!r}: metric {name!r} is built into {t} outputs; "
-                              "choose another name")
+                raise TkError(f"plugin {self.plugin!r}: metric {name!r} is built into {t} outputs; choose another name")
         self._claim("metric", name)
         METRICS[name] = {"fn": fn, "outputs": tuple(types), "higher_is_better": bool(higher_is_better)}
         if not higher_is_better:
@@ -209,7 +224,7 @@ class Registry:
     def model_kind(self, name: str, target: str) -> None:
         """A new `model_type`: "pkg.mod:Kind", a toolkit.models.base.ModelKind subclass."""
         if not (isinstance(target, str) and ":" in target):
-            raise TkError(f"plugin {self.plugin!r}: model kind {name!r} needs \"package.module:Class\", got {target!r}")
+            raise TkError(f'plugin {self.plugin!r}: model kind {name!r} needs "package.module:Class", got {target!r}')
         self._claim("model_kind", name)
         MODEL_KINDS[name] = target
 
@@ -244,12 +259,14 @@ def _variant_config(base_config: type, key: str, variants: dict[str, type]):
     members = ((builtin,) if builtin is not None else (type(None),)) + tuple(variants.values())
     annotation = Annotated[Union[members], Field(union_mode="left_to_right")]  # noqa: UP007
     default = field.default if field is not None else None
-    config = create_model(base_config.__name__, __base__=base_config, __module__=base_config.__module__,
-                          **{key: (annotation, default)})
+    config = create_model(
+        base_config.__name__, __base__=base_config, __module__=base_config.__module__, **{key: (annotation, default)}
+    )
     carrier = None
     if builtin_cls is not None:  # the built-in block that also carries the plugin's block (see _compose)
-        carrier = create_model(f"{builtin_cls.__name__}WithPlugin", __base__=builtin_cls,
-                               plugin=(Any, Field(None, exclude=True)))
+        carrier = create_model(
+            f"{builtin_cls.__name__}WithPlugin", __base__=builtin_cls, plugin=(Any, Field(None, exclude=True))
+        )
     return config, carrier, builtin_cls
 
 
@@ -281,6 +298,7 @@ def _compose(part: str, feature_type: str) -> type:
 
         attrs["__init__"] = __init__
         if key == "encoder":
+
             def encoder(self):
                 if self.plugin_block is None:
                     return base.encoder(self)
@@ -296,6 +314,7 @@ def _compose(part: str, feature_type: str) -> type:
 
             attrs["encoder"], attrs["output_width"] = encoder, output_width
         else:
+
             def loss(self):
                 if self.plugin_block is None:
                     return base.loss(self)
@@ -308,7 +327,7 @@ def _compose(part: str, feature_type: str) -> type:
         def score(self, y, outputs):
             scores = base.score(self, y, outputs)
             prefix = f"{self.config.name}::"
-            mine_out = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
+            mine_out = {k[len(prefix) :]: v for k, v in outputs.items() if k.startswith(prefix)}
             target = metric_target(self, y)
             for n, m in metrics.items():
                 scores[n] = _safe_metric(m["fn"], target, mine_out, n)
@@ -338,8 +357,7 @@ def _safe_metric(fn, y, outputs, name: str) -> float:
     except ValueError:
         return math.nan
     except Exception as e:  # a plugin's bug: name the plugin and the metric
-        raise TkError(f"plugin {owner('metric', name)!r}: metric {name!r} failed: "
-                      f"{type(e).__name__}: {e}") from None
+        raise TkError(f"plugin {owner('metric', name)!r}: metric {name!r} failed: {type(e).__name__}: {e}") from None
     return value
 
 
@@ -377,8 +395,10 @@ def load_modules(names, where: str = "config") -> None:
         try:
             target = importlib.import_module(module)
         except ImportError as e:
-            raise TkError(f"{where}: plugins: cannot import {module!r}: {e} "
-                          "(install the package, or put the module on PYTHONPATH)") from None
+            raise TkError(
+                f"{where}: plugins: cannot import {module!r}: {e} "
+                "(install the package, or put the module on PYTHONPATH)"
+            ) from None
         except Exception as e:
             raise TkError(f"{where}: plugins: importing {module!r} failed: {type(e).__name__}: {e}") from None
         if attr:
@@ -413,8 +433,10 @@ def load_installed() -> None:
             target = ep.load()
         except Exception as e:
             _installed_done = False
-            raise TkError(f"plugin {plugin!r} ({where}): cannot load: {type(e).__name__}: {e}; fix or "
-                          f"uninstall {dist!r}, or set TK_PLUGINS=0") from None
+            raise TkError(
+                f"plugin {plugin!r} ({where}): cannot load: {type(e).__name__}: {e}; fix or "
+                f"uninstall {dist!r}, or set TK_PLUGINS=0"
+            ) from None
         _register_target(plugin, target, where)
 
 
@@ -447,8 +469,10 @@ def describe() -> str:
         if who != BUILTIN:
             parts.setdefault(who, []).append(f"{part.replace('_', ' ')} {name!r}")
     if not parts:
-        return (f"no plugins: install a package with a {ENTRY_POINT_GROUP!r} entry point, or list modules "
-                "under `plugins:` in the config (docs/extending.md)")
+        return (
+            f"no plugins: install a package with a {ENTRY_POINT_GROUP!r} entry point, or list modules "
+            "under `plugins:` in the config (docs/extending.md)"
+        )
     return "\n".join(f"{who}: {', '.join(sorted(names))}" for who, names in parts.items())
 
 
@@ -456,8 +480,17 @@ def describe() -> str:
 def isolated():
     """Registries as they are now, restored on exit (for tests that register parts)."""
     global _installed_done
-    dicts = (INPUT_FEATURES, OUTPUT_FEATURES, COMBINER_CONFIGS, MODEL_KINDS, METRICS, OWNERS, BASE_CLASSES,
-             ENCODERS, LOSSES)
+    dicts = (
+        INPUT_FEATURES,
+        OUTPUT_FEATURES,
+        COMBINER_CONFIGS,
+        MODEL_KINDS,
+        METRICS,
+        OWNERS,
+        BASE_CLASSES,
+        ENCODERS,
+        LOSSES,
+    )
     saved = [dict(d) for d in dicts]
     saved_lower, saved_loaded, saved_done = set(LOWER_IS_BETTER), list(_loaded), _installed_done
     try:
@@ -470,4 +503,3 @@ def isolated():
         LOWER_IS_BETTER.update(saved_lower)
         _loaded[:] = saved_loaded
         _installed_done = saved_done
-

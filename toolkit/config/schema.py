@@ -23,19 +23,19 @@ from pydantic import Field, ValidationError, create_model, field_validator, mode
 
 from toolkit.config import plugins
 from toolkit.config.combiners import COMBINER_CONFIGS, ConcatCombinerConfig
+from toolkit.config.gbm import GbmConfig
+from toolkit.config.hyperopt import HyperoptConfig
 from toolkit.config.kinds import MODEL_KINDS
 from toolkit.config.messages import describe_error, did_you_mean
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import StrictModel
-from toolkit.config.gbm import GbmConfig
-from toolkit.config.hyperopt import HyperoptConfig
 from toolkit.scoring.names import COMBINED
 
 
 def tagged_union(configs):
     """The config classes as one block selected by its `type` key."""
-    return Annotated[Union[tuple(configs)], Field(discriminator="type")]
+    return Annotated[Union[tuple(configs)], Field(discriminator="type")]  # noqa: UP007 (a union built at run time)
 
 
 InputFeatureConfig = tagged_union(cls.Config for cls in INPUT_FEATURES.values())
@@ -45,9 +45,11 @@ OutputFeatureConfig = tagged_union(cls.Config for cls in OUTPUT_FEATURES.values(
 class RandomSplit(StrictModel):
     type: Literal["random"] = "random"
     ratios: tuple[float, float, float] = Field(
-        (0.8, 0.2, 0.0), description="train, validation, test. The validation rows pick the epoch or tree count, "
+        (0.8, 0.2, 0.0),
+        description="train, validation, test. The validation rows pick the epoch or tree count, "
         "the threshold and the temperature, then join the training rows (trainer.refit); no test rows by default: "
-        "`tk evaluate` scores the model on a file of your own.")
+        "`tk evaluate` scores the model on a file of your own.",
+    )
     seed: int = 42
 
     @model_validator(mode="after")
@@ -67,7 +69,7 @@ class FixedSplit(StrictModel):
     column: str = Field("split", description="Holds 0/1/2 or train/validation/test per row.")
 
 
-Split = Annotated[Union[RandomSplit, StratifiedSplit, FixedSplit], Field(discriminator="type")]
+Split = Annotated[RandomSplit | StratifiedSplit | FixedSplit, Field(discriminator="type")]
 
 
 class Preprocessing(StrictModel):
@@ -85,36 +87,57 @@ class TrainerConfig(StrictModel):
     lr_scheduler: Literal["cosine", "plateau", "none"] = "cosine"
     warmup_epochs: float = Field(1.0, ge=0)
     early_stop: int = Field(8, ge=0, description="Stop after this many epochs without improvement; 0 = never.")
-    refit: bool = Field(True, description="After the validation rows have picked the size (the network's best "
-                        "epoch count, the trees' rounds), train again on train + validation rows at that size, so "
-                        "the final model learns from every row it may; test rows are never trained on. The metrics "
-                        "tk reports are the first model's, on rows it did not learn from. Data in memory, one "
-                        "process; streamed or several processes keep the first model.")
-    validation_metric: str | None = Field(None, description="`output.metric`, e.g. churn.roc_auc, or combined.loss (the default with several outputs).")
+    refit: bool = Field(
+        True,
+        description="After the validation rows have picked the size (the network's best "
+        "epoch count, the trees' rounds), train again on train + validation rows at that size, so "
+        "the final model learns from every row it may; test rows are never trained on. The metrics "
+        "tk reports are the first model's, on rows it did not learn from. Data in memory, one "
+        "process; streamed or several processes keep the first model.",
+    )
+    validation_metric: str | None = Field(
+        None, description="`output.metric`, e.g. churn.roc_auc, or combined.loss (the default with several outputs)."
+    )
     grad_clip: float | None = Field(1.0, gt=0)
     seed: int = 42
-    threads: int | None = Field(None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores.")
+    threads: int | None = Field(
+        None, gt=0, description="torch threads; default 1 for models under 1 M parameters, else all cores."
+    )
     device: Literal["cpu", "cuda", "auto"] = Field(
-        "cpu", description="cpu, cuda, or auto (the GPU when torch sees one). The exported ONNX is the same float32 file.")
+        "cpu",
+        description="cpu, cuda, or auto (the GPU when torch sees one). The exported ONNX is the same float32 file.",
+    )
     precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16: forward and loss under torch.autocast (bfloat16) on the training device; "
-                            "weights, optimizer and the exported ONNX stay float32.")
-    shuffle_buffer: int = Field(100_000, ge=1, description="Streaming training: rows in the shuffle buffer (data streamed from large files, globs, directories or --nproc > 1).")
+        "fp32",
+        description="bf16: forward and loss under torch.autocast (bfloat16) on the training device; "
+        "weights, optimizer and the exported ONNX stay float32.",
+    )
+    shuffle_buffer: int = Field(
+        100_000,
+        ge=1,
+        description="Streaming training: rows in the shuffle buffer (data streamed from large files, globs, directories or --nproc > 1).",
+    )
 
 
 class Config(StrictModel):
     dataset: str | None = Field(None, description="Data file, relative to this config file.")
-    plugins: list[str] = Field([], description="Modules (importable: installed or on PYTHONPATH) whose "
-                               "register(registry) adds feature types, encoders, losses, combiners, metrics or "
-                               "model kinds, loaded before this config is validated; installed packages' "
-                               "`tk.plugins` entry points load without being listed (docs/extending.md).")
+    plugins: list[str] = Field(
+        [],
+        description="Modules (importable: installed or on PYTHONPATH) whose "
+        "register(registry) adds feature types, encoders, losses, combiners, metrics or "
+        "model kinds, loaded before this config is validated; installed packages' "
+        "`tk.plugins` entry points load without being listed (docs/extending.md).",
+    )
     input_features: list[InputFeatureConfig] = Field(min_length=1)
     output_features: list[OutputFeatureConfig] = Field(min_length=1)
     model_type: str = Field(
-        "nn", json_schema_extra=lambda schema: schema.update(enum=list(MODEL_KINDS)), description="nn: encoders → combiner → decoders (torch); gbm: LightGBM trees on the same "
-                          "preprocessing, one booster per output, in the same one-file ONNX; auto: both on the "
-                          "same split, the better on the validation metric kept; ensemble: both, their outputs "
-                          "averaged inside the graph. A plugin may register more (toolkit.config.kinds).")
+        "nn",
+        json_schema_extra=lambda schema: schema.update(enum=list(MODEL_KINDS)),
+        description="nn: encoders → combiner → decoders (torch); gbm: LightGBM trees on the same "
+        "preprocessing, one booster per output, in the same one-file ONNX; auto: both on the "
+        "same split, the better on the validation metric kept; ensemble: both, their outputs "
+        "averaged inside the graph. A plugin may register more (toolkit.config.kinds).",
+    )
     combiner: Combiner = ConcatCombinerConfig()
     gbm: GbmConfig = Field(GbmConfig(), description="LightGBM's parameters when model_type is gbm.")
     trainer: TrainerConfig = TrainerConfig()
@@ -151,14 +174,15 @@ class Config(StrictModel):
         for kind in ("input_features", "output_features"):
             for i, f in enumerate(getattr(self, kind)):
                 if f.name in seen:
-                    raise ValueError(f"{kind}[{i}].name: duplicate feature name {f.name!r} "
-                                     f"(also {seen[f.name]})")
+                    raise ValueError(f"{kind}[{i}].name: duplicate feature name {f.name!r} (also {seen[f.name]})")
                 seen[f.name] = f"{kind}[{i}]"
         if self.model_type != "gbm":
             for i, f in enumerate(self.input_features):
                 if f.type == "number" and f.preprocessing.missing_value_strategy == "keep":
-                    raise ValueError(f"input_features[{i}].preprocessing.missing_value_strategy: keep needs "
-                                     "model_type: gbm (a network cannot take NaN); use mean, median or constant")
+                    raise ValueError(
+                        f"input_features[{i}].preprocessing.missing_value_strategy: keep needs "
+                        "model_type: gbm (a network cannot take NaN); use mean, median or constant"
+                    )
         in_cols = {f.source for f in self.input_features}
         for i, f in enumerate(self.output_features):
             if f.source in in_cols:
@@ -172,11 +196,15 @@ class Config(StrictModel):
                     raise ValueError(f"trainer.validation_metric: {COMBINED} has only 'loss', got {m!r}")
                 return self
             if name not in outputs:
-                raise ValueError(f"trainer.validation_metric: {metric!r} names no output feature; "
-                                 f"use <output>.<metric> with output in {sorted(outputs)}")
+                raise ValueError(
+                    f"trainer.validation_metric: {metric!r} names no output feature; "
+                    f"use <output>.<metric> with output in {sorted(outputs)}"
+                )
             if m not in outputs[name].metric_names:
-                raise ValueError(f"trainer.validation_metric: {outputs[name].type} output "
-                                 f"{name!r} has no metric {m!r}; choose from {list(outputs[name].metric_names)}")
+                raise ValueError(
+                    f"trainer.validation_metric: {outputs[name].type} output "
+                    f"{name!r} has no metric {m!r}; choose from {list(outputs[name].metric_names)}"
+                )
         return self
 
     def validation_metric(self) -> tuple[str, str]:
@@ -201,8 +229,11 @@ def gbm_number_defaults(feature):
     if not (isinstance(feature, dict) and feature.get("type") == "number"):
         return feature
     pre = feature.get("preprocessing") if isinstance(feature.get("preprocessing"), dict) else {}
-    return {**feature, "encoder": feature.get("encoder", {"type": "passthrough"}),
-            "preprocessing": {"normalization": "none", "missing_value_strategy": "keep", **pre}}
+    return {
+        **feature,
+        "encoder": feature.get("encoder", {"type": "passthrough"}),
+        "preprocessing": {"normalization": "none", "missing_value_strategy": "keep", **pre},
+    }
 
 
 def load_config(source: str | Path | dict) -> Config:
@@ -235,8 +266,7 @@ def read_yaml(path: Path) -> dict:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise TkError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
-        raise TkError(f"{path}: expected a mapping with input_features and output_features, "
-                      f"got {type(data).__name__}")
+        raise TkError(f"{path}: expected a mapping with input_features and output_features, got {type(data).__name__}")
     return data
 
 
@@ -259,10 +289,13 @@ def config_model() -> type[Config]:
     model = _models.get(state)
     if model is None:
         model = create_model(
-            "Config", __base__=Config, __module__=__name__,
+            "Config",
+            __base__=Config,
+            __module__=__name__,
             input_features=(list[tagged_union(c.Config for c in INPUT_FEATURES.values())], Field(min_length=1)),
             output_features=(list[tagged_union(c.Config for c in OUTPUT_FEATURES.values())], Field(min_length=1)),
-            combiner=(tagged_union(COMBINER_CONFIGS.values()), ConcatCombinerConfig()))
+            combiner=(tagged_union(COMBINER_CONFIGS.values()), ConcatCombinerConfig()),
+        )
         _models[state] = model
     return model
 

@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 
-
 #: Cells that are not one value (a JSON object or array, a Parquet list): an error in a string column.
 CONTAINERS = (dict, list, tuple, set, np.ndarray)
 

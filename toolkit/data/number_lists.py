@@ -109,8 +109,9 @@ def _arrow_join(items: list, delimiter: str | None) -> list | None:
         return None
     try:
         cells = pa.array(items, type=pa.list_(pa.float64()))
-        joined = pc.binary_join(pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
-                                ).to_pylist()
+        joined = pc.binary_join(
+            pc.cast(cells, pa.list_(pa.string())), " " if delimiter is None else delimiter
+        ).to_pylist()
     except (pa.ArrowException, TypeError, ValueError):
         return None
     whole = _list_regex(delimiter)
@@ -149,8 +150,11 @@ class ListColumn:
             return values
         out = np.empty(len(items), dtype=object)
         fast = _arrow_join(items, self.delimiter)
-        out[:] = fast if fast is not None else [cell_text(v, self.delimiter) if isinstance(v, cell_types) else v
-                                                for v in items]
+        out[:] = (
+            fast
+            if fast is not None
+            else [cell_text(v, self.delimiter) if isinstance(v, cell_types) else v for v in items]
+        )
         return out
 
     def first_bad(self, strings) -> tuple[int, str] | None:
@@ -166,8 +170,10 @@ class ListColumn:
                 continue
             if self.max_chars is not None and len(s) > self.max_chars:
                 cap = "" if self.size is not None else "; preprocessing.max_chars"
-                return i, (f"expected {self.describe()}, got a row of {len(s):,} characters "
-                           f"(the model reads at most {self.max_chars:,}{cap})")
+                return i, (
+                    f"expected {self.describe()}, got a row of {len(s):,} characters "
+                    f"(the model reads at most {self.max_chars:,}{cap})"
+                )
             if not whole.fullmatch(s):
                 return i, f"expected {self.describe()}, got {s!r:.60}"
             if self.size is not None:
@@ -184,8 +190,11 @@ class ListColumn:
 
     def metadata(self) -> dict:
         """What the ONNX file's tk.features records, for the runtime to rebuild this."""
-        return {"delimiter": self.delimiter, **({"size": self.size} if self.size is not None else {}),
-                **({"max_chars": self.max_chars} if self.max_chars is not None else {})}
+        return {
+            "delimiter": self.delimiter,
+            **({"size": self.size} if self.size is not None else {}),
+            **({"max_chars": self.max_chars} if self.max_chars is not None else {}),
+        }
 
     @classmethod
     def from_metadata(cls, entry: dict | None) -> "ListColumn | None":

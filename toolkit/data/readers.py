@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from toolkit.errors import TkError
 
@@ -33,10 +33,37 @@ STREAM_BYTES = 256 * 2**20
 #: Rows per chunk handed to the caller.
 CHUNK_ROWS = 65_536
 #: pandas' default missing markers (pyarrow's defaults plus "None" and "<NA>").
-NULL_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-KINDS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-         ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+NULL_VALUES = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
+KINDS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 
 def stream_bytes() -> int:
@@ -54,8 +81,11 @@ def files_of(source) -> list[Path]:
         paths = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if Path(p).is_file()]
         where = f"{text}: no file matches"
     elif Path(text).is_dir():
-        paths = sorted(p for p in Path(text).rglob("*")
-                       if p.is_file() and not p.name.startswith((".", "_")) and p.suffix.lower() in KINDS)
+        paths = sorted(
+            p
+            for p in Path(text).rglob("*")
+            if p.is_file() and not p.name.startswith((".", "_")) and p.suffix.lower() in KINDS
+        )
         where = f"{text}: the directory holds no .csv, .tsv, .parquet or .jsonl file"
     else:
         paths = [Path(text)]
@@ -87,9 +117,9 @@ def should_stream(source) -> bool:
 
 @dataclass
 class Chunk:
-    offset: int   # global row number of the first row
+    offset: int  # global row number of the first row
     frame: "object"  # pandas DataFrame
-    unit: int     # shard unit it came from
+    unit: int  # shard unit it came from
     rows: "object" = None  # global row numbers [n] when not offset, offset + 1, … (rows dealt to ranks)
 
     def row_numbers(self):
@@ -135,8 +165,9 @@ class FrameSource:
 
         data.check_columns(self.frame, wanted, self.label)
 
-    def chunks(self, rows: int = CHUNK_ROWS, rank: int = 0, world: int = 1,
-               order_seed: int | None = None) -> Iterator[Chunk]:
+    def chunks(
+        self, rows: int = CHUNK_ROWS, rank: int = 0, world: int = 1, order_seed: int | None = None
+    ) -> Iterator[Chunk]:
         """The one chunk (this rank's rows of it when world > 1)."""
         chunk = _deal(self.chunk, rank, world) if world > 1 else self.chunk
         if chunk is not None:
@@ -194,8 +225,11 @@ class Source:
             missing = [c for c in wanted if c not in names]
             if missing:
                 has = ", ".join(sorted(names)[:40])
-                raise TkError(f"{p}: no such column: " + "; ".join(f"{wanted[c]} column {c!r}" for c in missing)
-                              + f"; the data has: {has}")
+                raise TkError(
+                    f"{p}: no such column: "
+                    + "; ".join(f"{wanted[c]} column {c!r}" for c in missing)
+                    + f"; the data has: {has}"
+                )
 
     # ---- chunks ---------------------------------------------------------------
 
@@ -218,8 +252,9 @@ class Source:
 
         return sum(pq.ParquetFile(p).metadata.num_rows for p in self.paths)
 
-    def chunks(self, rows: int = CHUNK_ROWS, rank: int = 0, world: int = 1,
-               order_seed: int | None = None) -> Iterator[Chunk]:
+    def chunks(
+        self, rows: int = CHUNK_ROWS, rank: int = 0, world: int = 1, order_seed: int | None = None
+    ) -> Iterator[Chunk]:
         """Chunks of ≤ `rows` rows for this rank; Parquet units shuffled when `order_seed` is set.
 
         Parquet with at least 2 row groups per rank: each rank reads its own
@@ -243,10 +278,12 @@ class Source:
             return
         unit, offset = 0, 0
         for p in self.paths:
-            blocks = self._csv_blocks(p, columns) if self.kind in ("csv", "tsv") else self._jsonl_blocks(p, columns, rows)
+            blocks = (
+                self._csv_blocks(p, columns) if self.kind in ("csv", "tsv") else self._jsonl_blocks(p, columns, rows)
+            )
             for frame in blocks:
                 for start in range(0, len(frame), rows):
-                    yield Chunk(offset + start, frame.iloc[start:start + rows].reset_index(drop=True), unit)
+                    yield Chunk(offset + start, frame.iloc[start : start + rows].reset_index(drop=True), unit)
                     unit += 1
                 offset += len(frame)
 
@@ -275,20 +312,29 @@ class Source:
         import pyarrow.csv as pcsv
 
         types = {c: (pa.float64() if t == "float32" else pa.string()) for c, t in self.wanted.items() if t}
-        convert = pcsv.ConvertOptions(include_columns=columns, column_types=types, null_values=NULL_VALUES,
-                                      strings_can_be_null=True, quoted_strings_can_be_null=False)
+        convert = pcsv.ConvertOptions(
+            include_columns=columns,
+            column_types=types,
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
         parse = pcsv.ParseOptions(delimiter="\t" if self.kind == "tsv" else ",", newlines_in_values=True)
         try:
-            reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=8 * 2**20),
-                                   parse_options=parse, convert_options=convert)
+            reader = pcsv.open_csv(
+                path, read_options=pcsv.ReadOptions(block_size=8 * 2**20), parse_options=parse, convert_options=convert
+            )
             for batch in reader:
                 yield batch.to_pandas()
         except (pa.ArrowInvalid, OSError) as e:
             import re
 
             names = self._names(path)
-            message = re.sub(r"In CSV column #(\d+): ", lambda m: f"column {names[int(m.group(1))]!r}: "
-                             if int(m.group(1)) < len(names) else m.group(0), str(e).strip().splitlines()[-1])
+            message = re.sub(
+                r"In CSV column #(\d+): ",
+                lambda m: f"column {names[int(m.group(1))]!r}: " if int(m.group(1)) < len(names) else m.group(0),
+                str(e).strip().splitlines()[-1],
+            )
             raise TkError(f"{path}: cannot read as {self.kind}: {message}") from None
 
     def _jsonl_blocks(self, path: Path, columns, rows):

@@ -16,15 +16,21 @@ import json
 import math
 from pathlib import Path
 
-from toolkit.errors import TkError
 from toolkit.data.number_lists import cell_text
+from toolkit.errors import TkError
 
 MAX_ROWS = 100_000
 # The same as toolkit.data.tables.READERS (importing toolkit.data.tables would load numpy and
 # pydantic; tests/test_init_config.py checks that they agree).
 READERS = {
-    ".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
 
 

@@ -11,20 +11,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from toolkit.data import coerce
 from toolkit.common import log
-from toolkit.errors import TkError
+from toolkit.data import coerce
 from toolkit.data.raw_types import RAW_FLOAT
+from toolkit.errors import TkError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 READERS = {
-    ".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
 }
-SPLIT_NAMES = {"0": 0, "1": 1, "2": 2, "train": 0, "training": 0, "validation": 1, "valid": 1,
-               "val": 1, "test": 2}
+SPLIT_NAMES = {"0": 0, "1": 1, "2": 2, "train": 0, "training": 0, "validation": 1, "valid": 1, "val": 1, "test": 2}
 
 
 def read_table(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
@@ -36,8 +41,7 @@ def read_table(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
     path = Path(source)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        raise TkError(f"{path}: unknown file type {path.suffix!r}; use one of "
-                      f"{', '.join(sorted(READERS))}")
+        raise TkError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(READERS))}")
     if not path.exists():
         raise TkError(f"{path}: no such data file")
     if path.is_dir() or path.stat().st_size == 0:
@@ -84,8 +88,9 @@ def check_columns(df: "pd.DataFrame", wanted: dict[str, str], source: str) -> No
         raise TkError(f"{source}: no such column: {where}; the data has: {has}")
 
 
-def raw_column(df: "pd.DataFrame", column: str, raw_dtype: str, source: str,
-               strict: bool = False, lists=None) -> np.ndarray:
+def raw_column(
+    df: "pd.DataFrame", column: str, raw_dtype: str, source: str, strict: bool = False, lists=None
+) -> np.ndarray:
     """A column coerced to what the ONNX input takes.
 
     Unparseable numbers are counted and treated as missing when training
@@ -112,8 +117,10 @@ def _coerced(values, column: str, raw_dtype: str, source: str, strict: bool) -> 
         if bad and strict:
             flat = np.asarray(values, dtype=object).reshape(-1)
             row = next(i for i, v in enumerate(flat) if np.isnan(out[i]) and not coerce.is_missing_text(v))
-            raise TkError(f"{source}: row {row + 1}: column {column!r}: expected a number, "
-                          f"got {type(flat[row]).__name__} {flat[row]!r:.60}")
+            raise TkError(
+                f"{source}: row {row + 1}: column {column!r}: expected a number, "
+                f"got {type(flat[row]).__name__} {flat[row]!r:.60}"
+            )
         if bad:
             log.warn(f"{source}: column {column!r}: {bad} value(s) are not numbers; treated as missing")
         return out
@@ -122,8 +129,9 @@ def _coerced(values, column: str, raw_dtype: str, source: str, strict: bool) -> 
     except TypeError:
         flat = np.asarray(values, dtype=object).reshape(-1)
         row = next(i for i, v in enumerate(flat) if isinstance(v, coerce.CONTAINERS))
-        raise TkError(f"{source}: row {row + 1}: column {column!r}: expected a string, "
-                      f"got {type(flat[row]).__name__}") from None
+        raise TkError(
+            f"{source}: row {row + 1}: column {column!r}: expected a string, got {type(flat[row]).__name__}"
+        ) from None
 
 
 def split_rows(df: "pd.DataFrame", split, target: np.ndarray | None, source: str) -> np.ndarray:
@@ -134,16 +142,20 @@ def split_rows(df: "pd.DataFrame", split, target: np.ndarray | None, source: str
     n = len(df)
     if split.type == "fixed":
         if split.column not in df.columns:
-            raise TkError(f"preprocessing.split.column: no column {split.column!r} in {source}; "
-                          f"the data has: {', '.join(map(str, df.columns[:40]))}")
+            raise TkError(
+                f"preprocessing.split.column: no column {split.column!r} in {source}; "
+                f"the data has: {', '.join(map(str, df.columns[:40]))}"
+            )
         raw = coerce.to_strings(column_values(df, split.column))
         out = np.full(n, -1, dtype=np.int8)
         for value, part in SPLIT_NAMES.items():
             out[np.char.lower(raw.astype(str)) == value] = part
         bad = np.flatnonzero(out < 0)
         if len(bad):
-            raise TkError(f"{source}: row {bad[0] + 1}: column {split.column!r} holds {raw[bad[0]]!r}; "
-                          f"expected 0/1/2 or train/validation/test ({len(bad)} such row{'s' if len(bad) > 1 else ''})")
+            raise TkError(
+                f"{source}: row {bad[0] + 1}: column {split.column!r} holds {raw[bad[0]]!r}; "
+                f"expected 0/1/2 or train/validation/test ({len(bad)} such row{'s' if len(bad) > 1 else ''})"
+            )
         return out
     rng = np.random.default_rng(split.seed)
     out = np.empty(n, dtype=np.int8)
@@ -156,6 +168,6 @@ def split_rows(df: "pd.DataFrame", split, target: np.ndarray | None, source: str
         n_train = int(round(split.ratios[0] * len(rows)))
         n_val = int(round(split.ratios[1] * len(rows)))
         out[rows[:n_train]] = 0
-        out[rows[n_train:n_train + n_val]] = 1
-        out[rows[n_train + n_val:]] = 2
+        out[rows[n_train : n_train + n_val]] = 1
+        out[rows[n_train + n_val :]] = 2
     return out

@@ -41,8 +41,8 @@ from onnx import TensorProto, helper, numpy_helper
 from toolkit.errors import TkError
 from toolkit.features.pregraph import pre_name
 from toolkit.models.base import raw_name
-
 from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_SWITCH, METADATA  # noqa: F401
+
 PREFIX = "explain/"
 #: Core evaluations per explained row at most (coalitions × background rows), before deduplication.
 BUDGET = 512
@@ -63,6 +63,7 @@ def class_attributions_name(output_name: str) -> str:
 
 # ---- players --------------------------------------------------------------------------------------
 
+
 def players(trained) -> list[tuple[str, list[int]]]:
     """[(name, [input feature indices])]: one player per raw column, in the order the columns are first read.
     Named by the config's input feature on that column when exactly one reads it, else by the column."""
@@ -78,6 +79,7 @@ def players(trained) -> list[tuple[str, list[int]]]:
 
 
 # ---- the plan: coalitions, background rows, weights ------------------------------------------------
+
 
 @dataclass
 class Plan:
@@ -119,8 +121,8 @@ def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED)
             rows.append(np.zeros(players, np.float64))
         return index[key]
 
-    if backgrounds * 2 ** players <= budget:
-        full = np.arange(2 ** players)
+    if backgrounds * 2**players <= budget:
+        full = np.arange(2**players)
         bits = ((full[:, None] >> np.arange(players)[None, :]) & 1).astype(bool)
         for k in range(backgrounds):
             for mask in bits:
@@ -156,6 +158,7 @@ def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED)
 
 # ---- background rows -------------------------------------------------------------------------------
 
+
 def background_columns(columns: dict[str, np.ndarray] | None, rows: int = BACKGROUND_ROWS, seed: int = SEED):
     """{column: [rows]} drawn from `columns`, each column on its own, so that no whole row of the data is
     kept (model.onnx may be published on a web page); None without data."""
@@ -173,8 +176,10 @@ def missing_columns(trained) -> dict[str, np.ndarray]:
     re-exported without --dataset)."""
     from toolkit.data.raw_types import RAW_FLOAT
 
-    return {c: (np.full(1, np.nan, np.float32) if t == RAW_FLOAT else np.full(1, "", object))
-            for c, t in trained.preprocessor.columns.items()}
+    return {
+        c: (np.full(1, np.nan, np.float32) if t == RAW_FLOAT else np.full(1, "", object))
+        for c, t in trained.preprocessor.columns.items()
+    }
 
 
 def background_json(columns: dict[str, np.ndarray]) -> bytes:
@@ -192,13 +197,20 @@ def background_json(columns: dict[str, np.ndarray]) -> bytes:
 def background_from_json(data: bytes, where: str) -> dict[str, np.ndarray]:
     try:
         cols = json.loads(data)["background"]
-        return {c: (np.array([np.nan if x is None else x for x in d["values"]], np.float32)
-                    if d["dtype"] == "float32" else np.array(d["values"], dtype=object)) for c, d in cols.items()}
+        return {
+            c: (
+                np.array([np.nan if x is None else x for x in d["values"]], np.float32)
+                if d["dtype"] == "float32"
+                else np.array(d["values"], dtype=object)
+            )
+            for c, d in cols.items()
+        }
     except (ValueError, KeyError, TypeError) as e:
         raise TkError(f"{where}: damaged: {e}") from None
 
 
 # ---- the reference: the same game computed by the training path -------------------------------------
+
 
 def tiled_pre(pre: dict[str, np.ndarray], background: dict[str, np.ndarray], trained, p: Plan):
     """Each row's pre tensors tiled E times as the plan says: {feature: [N·E, …]}."""
@@ -212,8 +224,9 @@ def tiled_pre(pre: dict[str, np.ndarray], background: dict[str, np.ndarray], tra
     return out
 
 
-def reference(trained, columns: dict[str, np.ndarray], background: dict[str, np.ndarray] | None,
-              budget: int = BUDGET) -> dict[str, np.ndarray]:
+def reference(
+    trained, columns: dict[str, np.ndarray], background: dict[str, np.ndarray] | None, budget: int = BUDGET
+) -> dict[str, np.ndarray]:
     """{`<output>::attributions` [N, P], `<output>::class_attributions` [N, C, P]} by the training path
     (pre graph in onnxruntime, the core in torch / LightGBM, the weights in numpy float64): what the
     file's explain branch must give (parity.py)."""
@@ -228,20 +241,22 @@ def reference(trained, columns: dict[str, np.ndarray], background: dict[str, np.
     step = max(1, CHUNK_EVALUATIONS // p.evaluations)
     parts = []
     for start in range(0, n, step):
-        pre = trained.preprocessor.transform({c: v[start:start + step] for c, v in columns.items()})
+        pre = trained.preprocessor.transform({c: v[start : start + step] for c, v in columns.items()})
         m = len(next(iter(pre.values())))
         tiled = tiled_pre(pre, bg, trained, p)
-        as_torch = lambda arrays: [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name]))  # noqa: E731
-                                   for f in trained.inputs]
+
+        def as_torch(arrays):
+            return [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name])) for f in trained.inputs]
+
         part = {}
-        for o, raw, own in zip(trained.outputs, predict_raw(trained.model, as_torch(tiled)),
-                               predict_raw(trained.model, as_torch(pre))):
+        for o, raw, own in zip(
+            trained.outputs, predict_raw(trained.model, as_torch(tiled)), predict_raw(trained.model, as_torch(pre))
+        ):
             raw, name = np.asarray(raw, np.float64), o.config.name
             if raw.ndim == 1:
                 part[attributions_name(name)] = raw.reshape(m, -1) @ p.weights.astype(np.float64) * _scale(o)
             else:
-                per_class = np.einsum("nec,ep->ncp", raw.reshape(m, p.evaluations, -1),
-                                      p.weights.astype(np.float64))
+                per_class = np.einsum("nec,ep->ncp", raw.reshape(m, p.evaluations, -1), p.weights.astype(np.float64))
                 top = np.argmax(o.predict(np.asarray(own))["probabilities"], axis=1)
                 part[class_attributions_name(name)] = per_class
                 part[attributions_name(name)] = per_class[np.arange(m), top]
@@ -271,6 +286,7 @@ def switch(on: bool) -> TensorProto:
 
 # ---- the graph -------------------------------------------------------------------------------------
 
+
 def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]:
     """The core's nodes reading the tiled pre tensors: values renamed under PREFIX, weights shared
     (they live in the full graph under `model_prefix`)."""
@@ -287,8 +303,9 @@ def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]
     nodes = []
     for node in core.graph.node:
         if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
-            raise TkError(f"explain: core node {node.name!r} ({node.op_type}) holds a subgraph; "
-                          "explanations cannot copy it")
+            raise TkError(
+                f"explain: core node {node.name!r} ({node.op_type}) holds a subgraph; explanations cannot copy it"
+            )
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
         copy.name = PREFIX + (node.name or f"{node.op_type}_{len(nodes)}")
@@ -301,8 +318,14 @@ def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]
     return nodes
 
 
-def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_prefix: str,
-                background_cols: dict[str, np.ndarray] | None, budget: int = BUDGET) -> dict:
+def add_explain(
+    full: onnx.ModelProto,
+    trained,
+    core: onnx.ModelProto,
+    model_prefix: str,
+    background_cols: dict[str, np.ndarray] | None,
+    budget: int = BUDGET,
+) -> dict:
     """Add the explain branch to `full` (in place): input `tk::explain`, outputs `<output>::attributions`
     [N, P] (and `::class_attributions` [N, C, P] for class outputs). Returns the `tk.explain` metadata."""
     import torch
@@ -316,8 +339,9 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
     bg_pre = trained.preprocessor.transform(background_cols)
     k = len(next(iter(bg_pre.values())))
     p = plan(len(groups), k, budget)
-    bg_raw = predict_raw(trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name]))
-                                         for f in trained.inputs])
+    bg_raw = predict_raw(
+        trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name])) for f in trained.inputs]
+    )
     e = p.evaluations
     nodes: list[onnx.NodeProto] = []
     inits: list[TensorProto] = []
@@ -377,16 +401,25 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
             picked = op("Mul", [per_class, hot3], f"{name}/picked")
             att = op("ReduceSum", [picked, axis1], f"{name}/top_class", keepdims=0)
             baseline[name] = [float(v) for v in o.explain_score(_baseline(p, braw))]
-            pairs = [(attributions_name(name), att, [0, n_players]),
-                     (class_attributions_name(name), per_class, [0, c, n_players])]
+            pairs = [
+                (attributions_name(name), att, [0, n_players]),
+                (class_attributions_name(name), per_class, [0, c, n_players]),
+            ]
         for out_name, value, empty_shape in pairs:
-            nodes.append(helper.make_node("Identity", [value], [PREFIX + "out/" + out_name],
-                                          name=PREFIX + "out/" + out_name))
+            nodes.append(
+                helper.make_node("Identity", [value], [PREFIX + "out/" + out_name], name=PREFIX + "out/" + out_name)
+            )
             shape = [None] + empty_shape[1:]
             then_outs.append(helper.make_tensor_value_info(PREFIX + "out/" + out_name, TensorProto.FLOAT, shape))
-            else_nodes.append(helper.make_node(
-                "Constant", [], ["none/" + out_name], name="none/" + out_name,
-                value=numpy_helper.from_array(np.zeros(empty_shape, np.float32), "none/" + out_name)))
+            else_nodes.append(
+                helper.make_node(
+                    "Constant",
+                    [],
+                    ["none/" + out_name],
+                    name="none/" + out_name,
+                    value=numpy_helper.from_array(np.zeros(empty_shape, np.float32), "none/" + out_name),
+                )
+            )
             else_outs.append(helper.make_tensor_value_info("none/" + out_name, TensorProto.FLOAT, shape))
             outputs.append((out_name, shape))
     then_graph = helper.make_graph(nodes, "tk_explain", [], then_outs)
@@ -394,10 +427,25 @@ def add_explain(full: onnx.ModelProto, trained, core: onnx.ModelProto, model_pre
     g = full.graph
     g.initializer.extend(inits)
     g.initializer.append(switch(False))
-    g.node.append(helper.make_node("If", [EXPLAIN_SWITCH], [n for n, _ in outputs], name="explain",
-                                   then_branch=then_graph, else_branch=else_graph))
+    g.node.append(
+        helper.make_node(
+            "If",
+            [EXPLAIN_SWITCH],
+            [n for n, _ in outputs],
+            name="explain",
+            then_branch=then_graph,
+            else_branch=else_graph,
+        )
+    )
     for out_name, shape in outputs:
         g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
-    return {"players": [n for n, _ in groups], "method": p.method, "evaluations": e, "baseline": baseline,
-            "permutations": p.permutations, "background_rows": k, "background": source,
-            "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()}}
+    return {
+        "players": [n for n, _ in groups],
+        "method": p.method,
+        "evaluations": e,
+        "baseline": baseline,
+        "permutations": p.permutations,
+        "background_rows": k,
+        "background": source,
+        "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()},
+    }

@@ -50,8 +50,9 @@ def _join(first: onnx.ModelProto, second: onnx.ModelProto, io_map, outputs=None,
     return merged
 
 
-def build_full(trained, exporter: str = "torchscript", background: dict | None = None,
-               explain_branch: bool = True) -> onnx.ModelProto:
+def build_full(
+    trained, exporter: str = "torchscript", background: dict | None = None, explain_branch: bool = True
+) -> onnx.ModelProto:
     """The single self-contained file: raw columns in; labels and probabilities out, attributions on request.
     `background`: raw rows the attributions are measured from (None: one row of missing values)."""
     pre = build_graph(trained.inputs)
@@ -63,10 +64,10 @@ def build_full(trained, exporter: str = "torchscript", background: dict | None =
     for op in core.opset_import:  # the pre graph must import every domain the core uses
         if op.domain not in {o.domain for o in pre.opset_import}:
             pre.opset_import.append(helper.make_opsetid(op.domain, op.version))
-    pre_core = _join(pre, core, [(pre_name(f), pre_name(f)) for f in trained.inputs],
-                     prefix2=MODEL_PREFIX)
-    full = _join(pre_core, post, [(MODEL_PREFIX + raw_name(o), raw_name(o)) for o in trained.outputs],
-                 outputs=list(specs))
+    pre_core = _join(pre, core, [(pre_name(f), pre_name(f)) for f in trained.inputs], prefix2=MODEL_PREFIX)
+    full = _join(
+        pre_core, post, [(MODEL_PREFIX + raw_name(o), raw_name(o)) for o in trained.outputs], outputs=list(specs)
+    )
     full.graph.name = "tk"
     full.producer_name = "tk"
     _name_unnamed_nodes(full.graph)
@@ -90,20 +91,35 @@ def _name_unnamed_nodes(graph) -> None:
 
 def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
     """metadata_props: tk version, signature, class labels, validation metrics."""
-    from toolkit.version import __version__
     from toolkit.features.columns import describe_raw
+    from toolkit.version import __version__
 
     meta = {
         "tk.version": __version__,
         "tk.inputs": json.dumps(describe_raw(trained.inputs)),
         "tk.outputs": json.dumps([{"name": n, "dtype": d, "shape": s} for n, (d, s) in specs.items()]),
-        "tk.features": json.dumps({
-            "inputs": [{"name": f.config.name, "type": f.type, "column": f.config.source,
-                        **({"list": f.list_column.metadata()} if f.list_column is not None else {})}
-                       for f in trained.inputs],
-            "outputs": [{"name": o.config.name, "type": o.type, "column": o.config.source,
-                         **({"classes": list(o.classes)} if o.classes is not None else {})}
-                        for o in trained.outputs]}),
+        "tk.features": json.dumps(
+            {
+                "inputs": [
+                    {
+                        "name": f.config.name,
+                        "type": f.type,
+                        "column": f.config.source,
+                        **({"list": f.list_column.metadata()} if f.list_column is not None else {}),
+                    }
+                    for f in trained.inputs
+                ],
+                "outputs": [
+                    {
+                        "name": o.config.name,
+                        "type": o.type,
+                        "column": o.config.source,
+                        **({"classes": list(o.classes)} if o.classes is not None else {}),
+                    }
+                    for o in trained.outputs
+                ],
+            }
+        ),
         "tk.metrics": json.dumps(trained.stats.get("metrics", {}).get("validation", {})),
     }
     del model.metadata_props[:]
@@ -130,12 +146,10 @@ def session(model: onnx.ModelProto, threads: int | None = 1):
 
     from toolkit.features.pregraph import session_options
 
-    return ort.InferenceSession(model.SerializeToString(), session_options(threads),
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"])
 
 
-def export(trained, exporter: str = "torchscript", columns: dict | None = None,
-           tolerance: float = 1e-5):
+def export(trained, exporter: str = "torchscript", columns: dict | None = None, tolerance: float = 1e-5):
     """Build the full ONNX model and prove parity; returns (ModelProto, ParityReport)."""
     from toolkit.export import parity
 
@@ -153,4 +167,3 @@ def export(trained, exporter: str = "torchscript", columns: dict | None = None,
         explaining = session(onnx.load_from_string(switched(data, info(meta, "model.onnx"), "model.onnx")))
     report = parity.assert_parity(trained, session(full), columns, tolerance, background, explaining)
     return full, report
-

@@ -50,14 +50,15 @@ class ParityReport:
 
     @property
     def ok(self) -> bool:
-        return all(v <= self.tolerance for v in self.max_abs_diff.values()) and not any(
-            self.label_mismatches.values())
+        return all(v <= self.tolerance for v in self.max_abs_diff.values()) and not any(self.label_mismatches.values())
 
     def summary(self) -> str:
         worst = max(self.max_abs_diff.values(), default=0.0)
         labels = sum(self.label_mismatches.values())
-        return (f"parity on {self.rows} rows: max |Δ| {worst:.2e} (≤ {self.tolerance:g}), "
-                f"{labels} label mismatch{'es' if labels != 1 else ''}: {'ok' if self.ok else 'FAILED'}")
+        return (
+            f"parity on {self.rows} rows: max |Δ| {worst:.2e} (≤ {self.tolerance:g}), "
+            f"{labels} label mismatch{'es' if labels != 1 else ''}: {'ok' if self.ok else 'FAILED'}"
+        )
 
 
 def torch_reference(trained, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -105,8 +106,9 @@ def check(trained, session, columns: dict[str, np.ndarray], tolerance: float = 1
     """Compare the ONNX session with the torch path on the given raw columns (predictions only)."""
     expected = torch_reference(trained, columns)
     names = [o.name for o in session.get_outputs()]
-    got = dict(zip(names, session.run(None, {c: v for c, v in columns.items()
-                                             if c in {i.name for i in session.get_inputs()}})))
+    got = dict(
+        zip(names, session.run(None, {c: v for c, v in columns.items() if c in {i.name for i in session.get_inputs()}}))
+    )
     diffs, mismatches = {}, {}
     for key, want in expected.items():
         have = got[key]
@@ -127,9 +129,14 @@ def concat_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[s
     return {c: np.concatenate([a[c], b[c]]) for c in a}
 
 
-def assert_parity(trained, session, columns: dict[str, np.ndarray] | None = None,
-                  tolerance: float = 1e-5, background: dict[str, np.ndarray] | None = None,
-                  explain_session=None) -> ParityReport:
+def assert_parity(
+    trained,
+    session,
+    columns: dict[str, np.ndarray] | None = None,
+    tolerance: float = 1e-5,
+    background: dict[str, np.ndarray] | None = None,
+    explain_session=None,
+) -> ParityReport:
     """Run `check` on `columns` plus the edge rows, and with `explain_session` (the file with its explain
     switch on) `check_attributions` on the edge rows and some others (`background`: the rows the file's
     attributions were built from, by default the model's own); raise TkError when parity fails."""
@@ -139,9 +146,12 @@ def assert_parity(trained, session, columns: dict[str, np.ndarray] | None = None
     if background is None:
         background = getattr(trained, "explain_columns", None)
     if explain_session is not None:
-        report.max_abs_diff |= check_attributions(trained, explain_session,
-                                                  explain_rows(rows, len(next(iter(edges.values())))), background)
+        report.max_abs_diff |= check_attributions(
+            trained, explain_session, explain_rows(rows, len(next(iter(edges.values())))), background
+        )
     if not report.ok:
-        raise TkError(f"ONNX export failed its {report.summary()}; per output: "
-                      f"max |Δ| {report.max_abs_diff}, label mismatches {report.label_mismatches}")
+        raise TkError(
+            f"ONNX export failed its {report.summary()}; per output: "
+            f"max |Δ| {report.max_abs_diff}, label mismatches {report.label_mismatches}"
+        )
     return report

@@ -46,8 +46,21 @@ np = _LazyNumpy()
 
 #: Hostile raw values every parity check feeds through the exported file.
 EDGE_FLOATS = [float("nan"), float("inf"), -float("inf"), 0.0, -1.0, 1e30, -1e30, 3.4e38, 1e-30, 42.0]
-EDGE_STRINGS = ["", " ", "  \t ", "never-seen-before", "Ünïcödé façade", "日本語のテキスト", "x" * 10_000,
-                "<b>html</b><br />", "0", "1", "yes", "NO", "😀"]
+EDGE_STRINGS = [
+    "",
+    " ",
+    "  \t ",
+    "never-seen-before",
+    "Ünïcödé façade",
+    "日本語のテキスト",
+    "x" * 10_000,
+    "<b>html</b><br />",
+    "0",
+    "1",
+    "yes",
+    "NO",
+    "😀",
+]
 
 #: Distinct raw values (or tokens) an accumulator counts per column before the rarest half is dropped.
 MAX_DISTINCT = 1_000_000
@@ -106,8 +119,8 @@ class Accumulator:
 
     def __init__(self, feature):
         self.feature = feature
-        self.rows = 0      # rows seen in the first pass
-        self.present = 0   # of which not missing
+        self.rows = 0  # rows seen in the first pass
+        self.present = 0  # of which not missing
         self.pass_no = 0
 
     def update(self, column: np.ndarray) -> None:
@@ -135,8 +148,10 @@ def prune(counts: Counter, where: str, warned: set) -> Counter:
     if where not in warned:
         from toolkit.common import log
 
-        log.warn(f"{where}: more than {MAX_DISTINCT} distinct values; counting only the most frequent "
-                 "(rare values may be undercounted)")
+        log.warn(
+            f"{where}: more than {MAX_DISTINCT} distinct values; counting only the most frequent "
+            "(rare values may be undercounted)"
+        )
         warned.add(where)
     return Counter(dict(counts.most_common(MAX_DISTINCT // 2)))
 
@@ -173,7 +188,7 @@ class Feature:
     type: ClassVar[str]
     Config: ClassVar[type]
     raw_dtype: ClassVar[str]  # RAW_FLOAT or RAW_STRING
-    kind: ClassVar[str]       # "input" or "output", for messages
+    kind: ClassVar[str]  # "input" or "output", for messages
 
     def __init__(self, config):
         self.config = config  # scikit-learn's rule: __init__ stores, fit learns

@@ -17,8 +17,17 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from toolkit.errors import TkError
-from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np, sigmoid)  # numpy, lazily
+from toolkit.features.base import (
+    RAW_STRING,
+    CountsAccumulator,
+    FeatureConfig,
+    InputFeature,
+    OutputFeature,
+    OutputFeatureConfig,  # numpy, lazily
+    StrictModel,
+    np,
+    sigmoid,
+)
 
 TRUE_WORDS = ("1", "1.0", "true", "t", "yes", "y")
 FALSE_WORDS = ("0", "0.0", "false", "f", "no", "n")
@@ -37,17 +46,23 @@ class BinaryOutputConfig(OutputFeatureConfig):
     type: Literal["binary"]
     preprocessing: BinaryPreprocessing = BinaryPreprocessing()
     threshold: float | Literal["auto"] = Field(
-        "auto", description="Probability at or above which the label is true; auto: the cut-off that maximises "
-                            "threshold_metric on the validation rows, 0.5 unless another does strictly better "
-                            "(written into the ONNX graph).")
+        "auto",
+        description="Probability at or above which the label is true; auto: the cut-off that maximises "
+        "threshold_metric on the validation rows, 0.5 unless another does strictly better "
+        "(written into the ONNX graph).",
+    )
     threshold_metric: Literal["f1", "accuracy", "balanced_accuracy", "mcc"] = Field(
-        "mcc", description="What threshold: auto maximises. mcc (Matthews correlation) treats both classes "
-                           "alike and is 0 for a model that answers one class, so the cut-off never leaves a "
-                           "class unpredicted while the scores rank at all; accuracy keeps 0.5 more often; f1 "
-                           "favours the true class, balanced_accuracy the rarer one most.")
+        "mcc",
+        description="What threshold: auto maximises. mcc (Matthews correlation) treats both classes "
+        "alike and is 0 for a model that answers one class, so the cut-off never leaves a "
+        "class unpredicted while the scores rank at all; accuracy keeps 0.5 more often; f1 "
+        "favours the true class, balanced_accuracy the rarer one most.",
+    )
     calibration: Literal["temperature", "none"] = Field(
-        "none", description="temperature: the logit divided by one number fitted on the validation rows "
-                            "(lower log loss, same ranking); applied inside the ONNX graph.")
+        "none",
+        description="temperature: the logit divided by one number fitted on the validation rows "
+        "(lower log loss, same ranking); applied inside the ONNX graph.",
+    )
 
     @field_validator("threshold")
     @classmethod
@@ -55,8 +70,10 @@ class BinaryOutputConfig(OutputFeatureConfig):
         if v != "auto" and not 0 < v < 1:
             raise ValueError(f"must be > 0 and < 1 (or auto), got {v}")
         return v
+
     positive_class_weight: float | Literal["balanced"] | None = Field(
-        None, description="Weight of true rows in the loss; 'balanced' uses negatives/positives.")
+        None, description="Weight of true rows in the loss; 'balanced' uses negatives/positives."
+    )
 
 
 def mapping_from_counts(counts: Counter, true_label: str | None, where: str) -> dict:
@@ -76,23 +93,27 @@ def mapping_from_counts(counts: Counter, true_label: str | None, where: str) -> 
     if true_label is not None:
         t = true_label.lower()
         if t not in lowered:
-            raise TkError(f"{where}.preprocessing.true_label: {true_label!r} never occurs; "
-                          f"values seen: {sorted(counts)[:10]}")
+            raise TkError(
+                f"{where}.preprocessing.true_label: {true_label!r} never occurs; values seen: {sorted(counts)[:10]}"
+            )
         true_keys, false_keys = [t], [k for k in keys if k != t]
     elif set(keys) <= set(TRUE_WORDS) | set(FALSE_WORDS):  # yes/no-like: understand every spelling
         true_keys, false_keys = list(TRUE_WORDS), list(FALSE_WORDS)
     elif len(keys) <= 2:
         false_keys, true_keys = keys[:1], keys[1:]
     else:
-        raise TkError(f"{where}: a binary column has at most 2 distinct values, got {len(keys)} "
-                      f"({', '.join(map(repr, keys[:8]))}); use type: category or set preprocessing.true_label")
+        raise TkError(
+            f"{where}: a binary column has at most 2 distinct values, got {len(keys)} "
+            f"({', '.join(map(repr, keys[:8]))}); use type: category or set preprocessing.true_label"
+        )
+
     def label(ks: list[str], default: str) -> str:
         spell = Counter()
         for k in ks:
             spell.update(spelling.get(k, {}))
         return spell.most_common(1)[0][0] if spell else default
-    return {"true": true_keys, "false": false_keys,
-            "labels": [label(false_keys, "false"), label(true_keys, "true")]}
+
+    return {"true": true_keys, "false": false_keys, "labels": [label(false_keys, "false"), label(true_keys, "true")]}
 
 
 def lookup(strings: np.ndarray, mapping: dict) -> np.ndarray:
@@ -103,16 +124,20 @@ def lookup(strings: np.ndarray, mapping: dict) -> np.ndarray:
 
 def mapping_to_onnx(g, raw: str, mapping: dict, name: str, default: float = float("nan")) -> str:
     """Emit string [N] → float32 [N] of 1/0, `default` for missing or unknown."""
-    lower = g.op("StringNormalizer", raw, name=f"{name}/lower", case_change_action="LOWER",
-                 locale="C.UTF-8")
+    lower = g.op("StringNormalizer", raw, name=f"{name}/lower", case_change_action="LOWER", locale="C.UTF-8")
     keys = mapping["true"] + mapping["false"]
     values = [1.0] * len(mapping["true"]) + [0.0] * len(mapping["false"])
     from toolkit.common.onnxgraph import tensor
 
-    return g.op("LabelEncoder", lower, name=f"{name}/lookup", domain="ai.onnx.ml",
-                keys_tensor=tensor("keys", keys or ["\x00"], "string"),
-                values_tensor=tensor("values", np.array(values or [0.0], dtype=np.float32)),
-                default_tensor=tensor("default", np.array([default], dtype=np.float32)))
+    return g.op(
+        "LabelEncoder",
+        lower,
+        name=f"{name}/lookup",
+        domain="ai.onnx.ml",
+        keys_tensor=tensor("keys", keys or ["\x00"], "string"),
+        values_tensor=tensor("values", np.array(values or [0.0], dtype=np.float32)),
+        default_tensor=tensor("default", np.array([default], dtype=np.float32)),
+    )
 
 
 def _true_false(counts: Counter, mapping: dict) -> tuple[int, int]:
@@ -157,8 +182,7 @@ class BinaryInput(InputFeature):
         """string [N] → float32 [N, 1]; missing and unknown values look up as the fill value."""
         n = self.config.name
         filled = mapping_to_onnx(g, raw, self.mapping_, n, default=self.fill_)
-        return g.op("Unsqueeze", filled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
-                    name=f"{n}/pre")
+        return g.op("Unsqueeze", filled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/pre")
 
     def form_field(self, sample=None) -> dict:
         """Two choices, the training mode first."""
@@ -198,8 +222,10 @@ class BinaryOutput(OutputFeature):
         self.mapping_ = mapping_from_counts(counts, self.config.preprocessing.true_label, where)
         trues, falses = _true_false(counts, self.mapping_)
         if not (trues and falses):
-            raise TkError(f"{where}: the target has one class only ({self.mapping_['labels'][int(trues > 0)]!r}) "
-                          "in the training split; a classifier needs two")
+            raise TkError(
+                f"{where}: the target has one class only ({self.mapping_['labels'][int(trues > 0)]!r}) "
+                "in the training split; a classifier needs two"
+            )
         w = self.config.positive_class_weight
         self.pos_weight_ = float(falses / trues) if w == "balanced" else (w or 1.0)
         self.temperature_ = 1.0
@@ -219,8 +245,11 @@ class BinaryOutput(OutputFeature):
         p = cal.probabilities(logits / self.temperature_)
         if c.threshold == "auto":
             self.threshold_ = cal.best_threshold(y, p[:, 1], c.threshold_metric)
-        return info | {"ece_after": cal.expected_calibration_error(y, p), "temperature": self.temperature_,
-                       "threshold": self.threshold_}
+        return info | {
+            "ece_after": cal.expected_calibration_error(y, p),
+            "temperature": self.temperature_,
+            "threshold": self.threshold_,
+        }
 
     @property
     def classes(self) -> list[str]:
@@ -231,8 +260,12 @@ class BinaryOutput(OutputFeature):
         return self.threshold_
 
     def state(self) -> dict:
-        return {"mapping": self.mapping_, "pos_weight": self.pos_weight_, "temperature": self.temperature_,
-                "threshold": self.threshold_}
+        return {
+            "mapping": self.mapping_,
+            "pos_weight": self.pos_weight_,
+            "temperature": self.temperature_,
+            "threshold": self.threshold_,
+        }
 
     @classmethod
     def from_state(cls, config: BinaryOutputConfig, state: dict) -> "BinaryOutput":
@@ -286,17 +319,23 @@ class BinaryOutput(OutputFeature):
 
         n = self.config.name
         if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows
-            logits = g.op("Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"),
-                          name=f"{n}/calibrate")
+            logits = g.op(
+                "Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"), name=f"{n}/calibrate"
+            )
         p = g.op("Sigmoid", logits, name=f"{n}/sigmoid")
         p_col = g.op("Unsqueeze", p, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/p_col")
         q_col = g.op("Sub", g.const(np.float32(1), name=f"{n}/one"), p_col, name=f"{n}/q_col")
         g.op("Concat", q_col, p_col, name=f"{n}/probabilities", axis=1, outputs=[f"{n}::probabilities"])
-        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.threshold_), name=f"{n}/threshold"),
-                   name=f"{n}/over")
+        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.threshold_), name=f"{n}/threshold"), name=f"{n}/over")
         idx = g.op("Cast", hit, name=f"{n}/index", to=7)  # INT64
-        g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],
-             keys_tensor=tensor("keys", np.array([0, 1], dtype=np.int64)),
-             values_tensor=tensor("values", self.classes, "string"),
-             default_tensor=tensor("default", [""], "string"))
+        g.op(
+            "LabelEncoder",
+            idx,
+            name=f"{n}/label",
+            domain="ai.onnx.ml",
+            outputs=[f"{n}::label"],
+            keys_tensor=tensor("keys", np.array([0, 1], dtype=np.int64)),
+            values_tensor=tensor("values", self.classes, "string"),
+            default_tensor=tensor("default", [""], "string"),
+        )
         return {f"{n}::label": ("string", ["N"]), f"{n}::probabilities": ("float32", ["N", 2])}

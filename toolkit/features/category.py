@@ -16,8 +16,17 @@ from typing import Literal
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np, rank)  # numpy, lazily
+from toolkit.features.base import (
+    RAW_STRING,
+    CountsAccumulator,
+    FeatureConfig,
+    InputFeature,
+    OutputFeature,
+    OutputFeatureConfig,  # numpy, lazily
+    StrictModel,
+    np,
+    rank,
+)
 
 MISSING_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
 
@@ -48,10 +57,13 @@ class CategoryOutputConfig(OutputFeatureConfig):
     type: Literal["category"]
     preprocessing: CategoryOutputPreprocessing = CategoryOutputPreprocessing()
     class_weights: Literal["balanced"] | dict[str, float] | None = Field(
-        None, description="Loss weight per class: 'balanced' or {class: weight}.")
+        None, description="Loss weight per class: 'balanced' or {class: weight}."
+    )
     calibration: Literal["temperature", "none"] = Field(
-        "none", description="temperature: the logits divided by one number fitted on the validation rows "
-                            "(lower log loss, same argmax); applied inside the ONNX graph.")
+        "none",
+        description="temperature: the logits divided by one number fitted on the validation rows "
+        "(lower log loss, same argmax); applied inside the ONNX graph.",
+    )
 
 
 def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
@@ -64,20 +76,24 @@ def lowered_counts(counts: Counter, lowercase: bool) -> Counter:
     return out
 
 
-def vocabulary_to_onnx(g, raw: str, vocab: list[str], lowercase: bool, name: str,
-                       default: int) -> str:
+def vocabulary_to_onnx(g, raw: str, vocab: list[str], lowercase: bool, name: str, default: int) -> str:
     """Emit string [N] → int64 [N] ids (vocab[i] → i + FIRST_ID, "" → 0, else `default`)."""
     from toolkit.common.onnxgraph import tensor
 
     x = raw
     if lowercase:
-        x = g.op("StringNormalizer", x, name=f"{name}/lower", case_change_action="LOWER",
-                 locale="C.UTF-8")
+        x = g.op("StringNormalizer", x, name=f"{name}/lower", case_change_action="LOWER", locale="C.UTF-8")
     keys = [""] + list(vocab)
     values = np.array([MISSING_ID] + list(range(FIRST_ID, FIRST_ID + len(vocab))), dtype=np.int64)
-    return g.op("LabelEncoder", x, name=f"{name}/ids", domain="ai.onnx.ml",
-                keys_tensor=tensor("keys", keys, "string"), values_tensor=tensor("values", values),
-                default_tensor=tensor("default", np.array([default], dtype=np.int64)))
+    return g.op(
+        "LabelEncoder",
+        x,
+        name=f"{name}/ids",
+        domain="ai.onnx.ml",
+        keys_tensor=tensor("keys", keys, "string"),
+        values_tensor=tensor("values", values),
+        default_tensor=tensor("default", np.array([default], dtype=np.int64)),
+    )
 
 
 def embedding_dim(n: int) -> int:
@@ -119,8 +135,9 @@ class CategoryInput(InputFeature):
 
     def to_onnx(self, g, raw: str) -> str:
         """string [N] → int64 [N]."""
-        return vocabulary_to_onnx(g, raw, self.vocab_, self.config.preprocessing.lowercase,
-                                  self.config.name, UNKNOWN_ID)
+        return vocabulary_to_onnx(
+            g, raw, self.vocab_, self.config.preprocessing.lowercase, self.config.name, UNKNOWN_ID
+        )
 
     def form_field(self, sample=None) -> dict:
         """A choice among the vocabulary, the most frequent first."""
@@ -168,8 +185,10 @@ class CategoryOutput(OutputFeature):
         counts = lowered_counts(counts, self.config.preprocessing.lowercase)
         self.classes_ = rank(counts, 1, 1_000_000)
         if len(self.classes_) < 2:
-            raise TkError(f"{where}: the target has one class only ({self.classes_[:1]}) in the "
-                          "training split; a classifier needs two")
+            raise TkError(
+                f"{where}: the target has one class only ({self.classes_[:1]}) in the "
+                "training split; a classifier needs two"
+            )
         cw = self.config.class_weights
         if cw == "balanced":
             per_class = np.array([counts[c] for c in self.classes_], dtype=np.int64)
@@ -177,8 +196,7 @@ class CategoryOutput(OutputFeature):
         elif isinstance(cw, dict):
             unknown = sorted(set(cw) - set(self.classes_))
             if unknown:
-                raise TkError(f"{where}.class_weights: unknown classes {unknown}; "
-                              f"classes are {self.classes_}")
+                raise TkError(f"{where}.class_weights: unknown classes {unknown}; classes are {self.classes_}")
             self.weights_ = [float(cw.get(c, 1.0)) for c in self.classes_]
         else:
             self.weights_ = None
@@ -249,12 +267,19 @@ class CategoryOutput(OutputFeature):
 
         n, c = self.config.name, len(self.classes_)
         if self.temperature_ != 1.0:  # temperature scaling, fitted on the validation rows
-            logits = g.op("Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"),
-                          name=f"{n}/calibrate")
+            logits = g.op(
+                "Div", logits, g.const(np.float32(self.temperature_), name=f"{n}/temperature"), name=f"{n}/calibrate"
+            )
         g.op("Softmax", logits, name=f"{n}/softmax", axis=1, outputs=[f"{n}::probabilities"])
         idx = g.op("ArgMax", logits, name=f"{n}/argmax", axis=1, keepdims=0)
-        g.op("LabelEncoder", idx, name=f"{n}/label", domain="ai.onnx.ml", outputs=[f"{n}::label"],
-             keys_tensor=tensor("keys", np.arange(c, dtype=np.int64)),
-             values_tensor=tensor("values", self.classes_, "string"),
-             default_tensor=tensor("default", [""], "string"))
+        g.op(
+            "LabelEncoder",
+            idx,
+            name=f"{n}/label",
+            domain="ai.onnx.ml",
+            outputs=[f"{n}::label"],
+            keys_tensor=tensor("keys", np.arange(c, dtype=np.int64)),
+            values_tensor=tensor("values", self.classes_, "string"),
+            default_tensor=tensor("default", [""], "string"),
+        )
         return {f"{n}::label": ("string", ["N"]), f"{n}::probabilities": ("float32", ["N", c])}

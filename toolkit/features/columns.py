@@ -9,16 +9,12 @@ ONNX graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from toolkit.data import tables as data
-from toolkit.common import log
-from toolkit.errors import TkError
+from toolkit.data.number_lists import by_column
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import RAW_FLOAT, missing_mask  # noqa: F401  (re-exported: one missing rule)
-from toolkit.data.number_lists import by_column
 
 SPLITS = ("train", "validation", "test")
 
@@ -60,5 +56,4 @@ def describe_raw(inputs) -> list[dict]:
     """The raw-input signature: [{"name": column, "dtype": float32|string}]."""
     from toolkit.features.pregraph import raw_inputs
 
-    return [{"name": c, "dtype": "float32" if t == RAW_FLOAT else "string"}
-            for c, t in raw_inputs(inputs).items()]
+    return [{"name": c, "dtype": "float32" if t == RAW_FLOAT else "string"} for c, t in raw_inputs(inputs).items()]

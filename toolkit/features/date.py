@@ -26,18 +26,31 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from toolkit.errors import TkError
-from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
-                                   StrictModel, np)  # numpy, lazily
+from toolkit.features.base import (
+    EDGE_STRINGS,
+    RAW_STRING,
+    Accumulator,
+    FeatureConfig,
+    InputFeature,
+    StrictModel,  # numpy, lazily
+    np,
+)
 from toolkit.features.date_parse import CYCLES, EPOCH_END, EPOCH_MIN, PARTS, compile_format, parse, parts_onnx
-from toolkit.features.number import NumberAccumulator, NumberEncoder, NumberInput, NumberInputConfig, \
-    NumberPreprocessing
+from toolkit.features.number import (
+    NumberAccumulator,
+    NumberEncoder,
+    NumberInput,
+    NumberInputConfig,
+    NumberPreprocessing,
+)
 
 Part = Literal["year", "month", "day", "weekday", "day_of_year", "hour", "minute", "second", "elapsed_days"]
 
 
 class DatePreprocessing(StrictModel):
-    format: str = Field("iso", description="strptime-style (%Y %m %d %H %M %S %f), 'iso' or 'epoch' (seconds "
-                                           "since 1970).")
+    format: str = Field(
+        "iso", description="strptime-style (%Y %m %d %H %M %S %f), 'iso' or 'epoch' (seconds since 1970)."
+    )
     parts: list[Part] | None = Field(None, description="Parts to encode; default: every part the format has.")
     cyclical: bool = Field(True, description="Add sin/cos of the periodic parts (month, weekday, hour, …).")
 
@@ -79,8 +92,16 @@ def render(fmt: str, y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int =
         return str((_days(y, m, d) * 86400) + hh * 3600 + mm * 60 + ss)
     if fmt == "iso":
         fmt = "%Y-%m-%d %H:%M:%S"
-    values = {"Y": f"{y:04d}", "m": f"{m:02d}", "d": f"{d:02d}", "H": f"{hh:02d}", "M": f"{mm:02d}",
-              "S": f"{ss:02d}", "f": "0", "%": "%"}
+    values = {
+        "Y": f"{y:04d}",
+        "m": f"{m:02d}",
+        "d": f"{d:02d}",
+        "H": f"{hh:02d}",
+        "M": f"{mm:02d}",
+        "S": f"{ss:02d}",
+        "f": "0",
+        "%": "%",
+    }
     out, i = [], 0
     while i < len(fmt):
         if fmt[i] == "%" and i + 1 < len(fmt):
@@ -120,19 +141,23 @@ class DateAccumulator(Accumulator):
             self.example = str(column[np.argmax(~bad)])
         wrong = bad & (column != "")
         self.unparsed += int(wrong.sum())
-        self.examples += [str(v)[:40] for v in column[wrong][:3 - len(self.examples)]]
+        self.examples += [str(v)[:40] for v in column[wrong][: 3 - len(self.examples)]]
 
     def finish(self) -> "DateInput":
         f, fmt = self.feature, self.feature.config.preprocessing.format
         if not self.example:
             seen = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
-            raise TkError(f"{f.where}: no value in the training split is a date in format {fmt!r}{seen}; "
-                          "set preprocessing.format or drop the feature")
+            raise TkError(
+                f"{f.where}: no value in the training split is a date in format {fmt!r}{seen}; "
+                "set preprocessing.format or drop the feature"
+            )
         if self.unparsed:
             from toolkit.common import log
 
-            log.warn(f"{f.where}: {self.unparsed} value(s) are not dates in format {fmt!r} "
-                     f"(e.g. {', '.join(map(repr, self.examples))}); treated as missing")
+            log.warn(
+                f"{f.where}: {self.unparsed} value(s) are not dates in format {fmt!r} "
+                f"(e.g. {', '.join(map(repr, self.examples))}); treated as missing"
+            )
         f.numbers_ = {p: acc.finish() for p, acc in self.numbers.items()}
         f.unparsed_, f.example_ = self.unparsed, self.example
         return f
@@ -155,17 +180,27 @@ class DateInput(InputFeature):
         """An unfitted number input per part (median fill; the date's encoder type and bins)."""
         e = self.config.encoder
         number_encoder = NumberEncoder(type="piecewise" if e.type == "piecewise" else "passthrough", bins=e.bins)
-        return {p: NumberInput(NumberInputConfig(
-            name=f"{self.config.name}.{p}", type="number", encoder=number_encoder,
-            preprocessing=NumberPreprocessing(normalization="zscore", missing_value_strategy="median")))
-            for p in _in_order(self.parts)}
+        return {
+            p: NumberInput(
+                NumberInputConfig(
+                    name=f"{self.config.name}.{p}",
+                    type="number",
+                    encoder=number_encoder,
+                    preprocessing=NumberPreprocessing(normalization="zscore", missing_value_strategy="median"),
+                )
+            )
+            for p in _in_order(self.parts)
+        }
 
     def accumulator(self) -> DateAccumulator:
         return DateAccumulator(self)
 
     def state(self) -> dict:
-        return {"parts": {p: f.state() for p, f in self.numbers_.items()}, "unparsed": self.unparsed_,
-                "example": self.example_}
+        return {
+            "parts": {p: f.state() for p, f in self.numbers_.items()},
+            "unparsed": self.unparsed_,
+            "example": self.example_,
+        }
 
     @classmethod
     def from_state(cls, config: DateInputConfig, state: dict) -> "DateInput":
@@ -187,17 +222,31 @@ class DateInput(InputFeature):
         columns, filled = [], {}
         for p, number in self.numbers_.items():
             isnan = g.op("IsNaN", parts[p], name=f"{n}/{p}_isnan")
-            filled[p] = g.op("Where", isnan, g.const(np.float32(number.fill_), name=f"{n}/{p}_median"), parts[p],
-                             name=f"{n}/{p}_impute")
+            filled[p] = g.op(
+                "Where",
+                isnan,
+                g.const(np.float32(number.fill_), name=f"{n}/{p}_median"),
+                parts[p],
+                name=f"{n}/{p}_impute",
+            )
             columns.append(number.to_onnx(g, filled[p]))
         for p in self.cyclical():
             first, period = CYCLES[p]
-            angle = g.op("Mul", g.op("Sub", filled[p], g.const(np.float32(first), name=f"{n}/{p}_first"),
-                                     name=f"{n}/{p}_from_first"),
-                         g.const(np.float32(2 * math.pi / period), name=f"{n}/{p}_radians"), name=f"{n}/{p}_angle")
+            angle = g.op(
+                "Mul",
+                g.op("Sub", filled[p], g.const(np.float32(first), name=f"{n}/{p}_first"), name=f"{n}/{p}_from_first"),
+                g.const(np.float32(2 * math.pi / period), name=f"{n}/{p}_radians"),
+                name=f"{n}/{p}_angle",
+            )
             for fn in ("Sin", "Cos"):
-                columns.append(g.op("Unsqueeze", g.op(fn, angle, name=f"{n}/{p}_{fn.lower()}"), axis,
-                                    name=f"{n}/{p}_{fn.lower()}_col"))
+                columns.append(
+                    g.op(
+                        "Unsqueeze",
+                        g.op(fn, angle, name=f"{n}/{p}_{fn.lower()}"),
+                        axis,
+                        name=f"{n}/{p}_{fn.lower()}_col",
+                    )
+                )
         flag = g.op("Cast", g.op("Not", ok, name=f"{n}/not_ok"), name=f"{n}/missing", to=1)
         columns.append(g.op("Unsqueeze", flag, axis, name=f"{n}/missing_col"))
         return g.op("Concat", *columns, name=f"{n}/parts", axis=1)
@@ -236,11 +285,20 @@ class DateInput(InputFeature):
         else:
             year = min(max(round(fills.get("year", 2000)), 1), 9999)
             month = min(max(round(fills.get("month", 1)), 1), 12)
-            last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day if year < 9999 or \
-                month < 12 else 31
-            t = dt.datetime(year, month, min(max(round(fills.get("day", 1)), 1), last),
-                            *(min(max(round(fills.get(p, 0)), 0), top) for p, top in
-                              (("hour", 23), ("minute", 59), ("second", 59))))
+            last = (
+                (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+                if year < 9999 or month < 12
+                else 31
+            )
+            t = dt.datetime(
+                year,
+                month,
+                min(max(round(fills.get("day", 1)), 1), last),
+                *(
+                    min(max(round(fills.get(p, 0)), 0), top)
+                    for p, top in (("hour", 23), ("minute", 59), ("second", 59))
+                ),
+            )
         fmt = self.config.preprocessing.format
         if fmt == "iso" and (t.hour, t.minute, t.second) == (0, 0, 0):
             fmt = "%Y-%m-%d"
@@ -249,9 +307,16 @@ class DateInput(InputFeature):
     def edge_values(self) -> list:
         """Generic strings + Feb 30, month 13, year 0 and 9999, a leap second, 1e30, NaN in this format."""
         fmt = self.config.preprocessing.format
-        dates = [render(fmt, 2024, 2, 30), render(fmt, 2023, 2, 29), render(fmt, 2024, 2, 29),
-                 render(fmt, 2024, 13, 1), render(fmt, 0, 1, 1), render(fmt, 1, 1, 1),
-                 render(fmt, 9999, 12, 31, 23, 59, 59), render(fmt, 2016, 12, 31, 23, 59, 60)]
+        dates = [
+            render(fmt, 2024, 2, 30),
+            render(fmt, 2023, 2, 29),
+            render(fmt, 2024, 2, 29),
+            render(fmt, 2024, 13, 1),
+            render(fmt, 0, 1, 1),
+            render(fmt, 1, 1, 1),
+            render(fmt, 9999, 12, 31, 23, 59, 59),
+            render(fmt, 2016, 12, 31, 23, 59, 60),
+        ]
         return list(EDGE_STRINGS) + dates + ["1e30", "-1e30", "nan", "NaN", "inf", self.example_]
 
     def report_hints(self) -> dict:

@@ -49,8 +49,15 @@ PARTS = ("year", "month", "day", "weekday", "day_of_year", "hour", "minute", "se
 #: Parts that only exist when the format has a time.
 TIME_PARTS = ("hour", "minute", "second")
 #: Periodic parts → (first value, period) of their sin/cos encoding.
-CYCLES = {"month": (1, 12), "day": (1, 31), "weekday": (0, 7), "day_of_year": (1, 366),
-          "hour": (0, 24), "minute": (0, 60), "second": (0, 60)}
+CYCLES = {
+    "month": (1, 12),
+    "day": (1, 31),
+    "weekday": (0, 7),
+    "day_of_year": (1, 366),
+    "hour": (0, 24),
+    "minute": (0, 60),
+    "second": (0, 60),
+}
 
 #: Python's `_strptime` regexes (3.11), ASCII digits only.
 DIRECTIVES = {
@@ -77,9 +84,9 @@ ISO_FORMATS = ("%Y-%m-%d",) + tuple(f"%Y-%m-%d{t}{z}" for z in ("", "Z", "+00:00
 class DateFormat:
     """A compiled `preprocessing.format`: the RE2 pattern and its numeric fields, in order."""
 
-    text: str                  # as written in the config
-    pattern: str               # RE2, full match
-    fields: tuple[str, ...]    # directive letters in the order their digits appear
+    text: str  # as written in the config
+    pattern: str  # RE2, full match
+    fields: tuple[str, ...]  # directive letters in the order their digits appear
     epoch: bool = False
 
     @property
@@ -112,14 +119,18 @@ def compile_format(text: str) -> DateFormat:
                 if k in fields:
                     raise ValueError(f"%{k} appears twice in the date format {text!r}")
                 if last_numeric:
-                    raise ValueError(f"the date format {text!r} has two numbers with nothing between them "
-                                     f"(before %{k}); put a separator between the fields")
+                    raise ValueError(
+                        f"the date format {text!r} has two numbers with nothing between them "
+                        f"(before %{k}); put a separator between the fields"
+                    )
                 out.append(f"({DIRECTIVES[k]})")
                 fields.append(k)
                 last_numeric = True
             else:
-                raise ValueError(f"the date format {text!r} has %{k}, which tk does not read; "
-                                 "use %Y %m %d %H %M %S %f, 'iso' or 'epoch'")
+                raise ValueError(
+                    f"the date format {text!r} has %{k}, which tk does not read; "
+                    "use %Y %m %d %H %M %S %f, 'iso' or 'epoch'"
+                )
             i += 2
             continue
         if c.isspace():
@@ -154,10 +165,10 @@ class _Ops:
     def __call__(self, op, *args, **attrs):
         return self.g.op(op, *args, name=f"{self.n}/{op.lower()}", **attrs)
 
-    def div(self, a, b):   # non-negative operands only: truncation is floor
+    def div(self, a, b):  # non-negative operands only: truncation is floor
         return self("Div", a, self.i(b))
 
-    def mod(self, a, b):   # sign of the divisor, as Python's %
+    def mod(self, a, b):  # sign of the divisor, as Python's %
         return self("Mod", a, self.i(b), fmod=0)
 
     def add(self, a, b):
@@ -210,8 +221,16 @@ def _fields_onnx(g, o: _Ops, raw: str, fmt: DateFormat, name: str) -> tuple[dict
     blank = g.const(np.array("", dtype=object), "string", name=f"{name}/blank")
     # only rows of the right shape are tokenized: a hostile row of many digit runs cannot widen the batch
     shaped = g.op("Where", ok, raw, blank, name=f"{name}/shaped")
-    runs = g.op("Tokenizer", shaped, name=f"{name}/digits", domain="com.microsoft", tokenexp="[0-9]+",
-                mark=0, pad_value="", mincharnum=1)
+    runs = g.op(
+        "Tokenizer",
+        shaped,
+        name=f"{name}/digits",
+        domain="com.microsoft",
+        tokenexp="[0-9]+",
+        mark=0,
+        pad_value="",
+        mincharnum=1,
+    )
     g.declare(runs, "string", ["N", f"{name}:digits"])
     k = len(fmt.fields)
     rows = g.op("Shape", raw, name=f"{name}/n", start=0, end=1)
@@ -219,8 +238,14 @@ def _fields_onnx(g, o: _Ops, raw: str, fmt: DateFormat, name: str) -> tuple[dict
     zero = g.const(np.array([["0"]], dtype=object), "string", name=f"{name}/zero_str")
     zeros = g.op("Expand", zero, shape, name=f"{name}/zeros")
     padded = g.op("Concat", runs, zeros, name=f"{name}/padded", axis=1)
-    first = g.op("Slice", padded, _c(g, [0], f"{name}/start", i64), _c(g, [k], f"{name}/stop", i64),
-                 _c(g, [1], f"{name}/axis", i64), name=f"{name}/first")
+    first = g.op(
+        "Slice",
+        padded,
+        _c(g, [0], f"{name}/start", i64),
+        _c(g, [k], f"{name}/stop", i64),
+        _c(g, [1], f"{name}/axis", i64),
+        name=f"{name}/first",
+    )
     g.declare(first, "string", ["N", k])
     row_ok = g.op("Unsqueeze", ok, _c(g, [1], f"{name}/col", i64), name=f"{name}/row_ok")
     safe = g.op("Where", row_ok, first, zero, name=f"{name}/safe")  # wrong shape: no Cast of a long run
@@ -237,19 +262,22 @@ def _epoch_onnx(g, o: _Ops, raw: str, name: str) -> tuple[dict[str, str], str]:
     """string [N] seconds → ({Y, m, d, H, M, S: int64 [N]}, bool [N] valid)."""
     f64 = np.float64
     ok = g.op("RegexFullMatch", raw, name=f"{name}/number_ok", pattern=EPOCH_PATTERN)
-    safe = g.op("Where", ok, raw, g.const(np.array("0", dtype=object), "string", name=f"{name}/zero_str"),
-                name=f"{name}/safe")
+    safe = g.op(
+        "Where", ok, raw, g.const(np.array("0", dtype=object), "string", name=f"{name}/zero_str"), name=f"{name}/safe"
+    )
     x = g.op("Floor", o.cast(safe, 11), name=f"{name}/floor")  # float64 seconds
-    inside = o("And", o("GreaterOrEqual", x, _c(g, EPOCH_MIN, f"{name}/min", f64)),
-               o("Less", x, _c(g, EPOCH_END, f"{name}/end", f64)))
+    inside = o(
+        "And",
+        o("GreaterOrEqual", x, _c(g, EPOCH_MIN, f"{name}/min", f64)),
+        o("Less", x, _c(g, EPOCH_END, f"{name}/end", f64)),
+    )
     ok = o("And", ok, inside)
     x = o("Where", ok, x, _c(g, 0.0, f"{name}/zero", f64))
     days_f = g.op("Floor", o("Div", x, _c(g, 86400.0, f"{name}/day_s", f64)), name=f"{name}/days_f")
     secs = o.cast(o("Sub", x, o("Mul", days_f, _c(g, 86400.0, f"{name}/day_s2", f64))), 7)  # 0 ≤ secs < 86400
     days = o.cast(days_f, 7)
     y, m, d = civil_from_days_onnx(o, days)
-    fields = {"Y": y, "m": m, "d": d, "H": o.div(secs, 3600), "M": o.div(o.mod(secs, 3600), 60),
-              "S": o.mod(secs, 60)}
+    fields = {"Y": y, "m": m, "d": d, "H": o.div(secs, 3600), "M": o.div(o.mod(secs, 3600), 60), "S": o.mod(secs, 60)}
     return fields, ok
 
 
@@ -266,12 +294,14 @@ def parts_onnx(g, raw: str, fmt: DateFormat, name: str) -> tuple[dict[str, str],
         for k, v in DEFAULTS.items():  # fields the format lacks: Python's defaults (1900-01-01 00:00:00)
             if k not in f:
                 f[k] = g.op("Expand", o.i(v), g.op("Shape", raw, name=f"{name}/n_{k}"), name=f"{name}/default_{k}")
-        leap = o("Or", o("And", o("Equal", o.mod(f["Y"], 4), o.i(0)), o("Not", o("Equal", o.mod(f["Y"], 100), o.i(0)))),
-                 o("Equal", o.mod(f["Y"], 400), o.i(0)))
+        leap = o(
+            "Or",
+            o("And", o("Equal", o.mod(f["Y"], 4), o.i(0)), o("Not", o("Equal", o.mod(f["Y"], 100), o.i(0)))),
+            o("Equal", o.mod(f["Y"], 400), o.i(0)),
+        )
         month_days = _c(g, [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], f"{name}/month_days", np.int64)
         month_at = o("Clip", o.sub(f["m"], 1), o.i(0), o.i(11))
-        dim = o.add(o("Gather", month_days, month_at, axis=0),
-                    o.cast(o("And", leap, o("Equal", f["m"], o.i(2))), 7))
+        dim = o.add(o("Gather", month_days, month_at, axis=0), o.cast(o("And", leap, o("Equal", f["m"], o.i(2))), 7))
         ok = o("And", ok, o("GreaterOrEqual", f["Y"], o.i(1)))
         ok = o("And", ok, o("LessOrEqual", f["d"], dim))
         ok = o("And", ok, o("LessOrEqual", f["S"], o.i(59)))
@@ -284,8 +314,16 @@ def parts_onnx(g, raw: str, fmt: DateFormat, name: str) -> tuple[dict[str, str],
     seconds = o.add(o.add(o.mul(f["H"], 3600), o.mul(f["M"], 60)), f["S"])
     f64 = np.float64
     elapsed = o("Add", o.cast(days, 11), o("Div", o.cast(seconds, 11), _c(g, 86400.0, f"{name}/day_s", f64)))
-    ints = {"year": f["Y"], "month": f["m"], "day": f["d"], "weekday": o.mod(o.add(days, 3), 7),
-            "day_of_year": o.add(o.sub(days, jan1), 1), "hour": f["H"], "minute": f["M"], "second": f["S"]}
+    ints = {
+        "year": f["Y"],
+        "month": f["m"],
+        "day": f["d"],
+        "weekday": o.mod(o.add(days, 3), 7),
+        "day_of_year": o.add(o.sub(days, jan1), 1),
+        "hour": f["H"],
+        "minute": f["M"],
+        "second": f["S"],
+    }
     nan = _c(g, np.nan, f"{name}/nan", np.float32)
     out = {}
     for part in PARTS:

@@ -18,9 +18,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from toolkit.features.base import (RAW_FLOAT, Accumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np)  # numpy, lazily
 from toolkit.errors import TkError
+from toolkit.features.base import (
+    RAW_FLOAT,
+    Accumulator,
+    FeatureConfig,
+    InputFeature,
+    OutputFeature,
+    OutputFeatureConfig,  # numpy, lazily
+    StrictModel,
+    np,
+)
 
 #: Values a number accumulator keeps for quantiles and the median (all of them below it).
 RESERVOIR_SIZE = 262_144
@@ -29,8 +37,10 @@ RESERVOIR_SIZE = 262_144
 class NumberPreprocessing(StrictModel):
     normalization: Literal["zscore", "minmax", "none"] = "zscore"
     missing_value_strategy: Literal["mean", "median", "constant", "keep"] = Field(
-        "mean", description="How NaN is filled; keep: NaN passes through (model_type gbm, the default there: "
-                            "trees route missing values themselves).")
+        "mean",
+        description="How NaN is filled; keep: NaN passes through (model_type gbm, the default there: "
+        "trees route missing values themselves).",
+    )
     fill_value: float = Field(0.0, description="Used when missing_value_strategy is constant.")
 
 
@@ -92,7 +102,7 @@ class NumberAccumulator(Accumulator):
         room = RESERVOIR_SIZE - len(self.reservoir)
         if room > 0:
             self.reservoir = x[:room] if not len(self.reservoir) else np.concatenate([self.reservoir, x[:room]])
-        rest = x[max(room, 0):]
+        rest = x[max(room, 0) :]
         if len(rest):  # Algorithm R: value i (0-based, global) replaces slot r ~ U[0, i] when r < size
             seen = np.arange(self.n + max(room, 0), self.n + m, dtype=np.int64)
             slots = self.rng.integers(0, seen + 1)
@@ -125,11 +135,14 @@ class NumberInput(InputFeature):
         """Learn fill value, clamp range and scaling from finite training values [N] (float64);
         `exact` (mean, std, min, max) over a larger column of which `values` is a sample."""
         if len(values) == 0:
-            raise TkError(f"column {self.config.source!r} (input feature {self.config.name!r}): "
-                          "no finite values in the training split; drop the feature or fix the data")
+            raise TkError(
+                f"column {self.config.source!r} (input feature {self.config.name!r}): "
+                "no finite values in the training split; drop the feature or fix the data"
+            )
         p = self.config.preprocessing
-        fill = {"mean": values.mean(), "median": np.median(values), "constant": p.fill_value,
-                "keep": 0.0}[p.missing_value_strategy]
+        fill = {"mean": values.mean(), "median": np.median(values), "constant": p.fill_value, "keep": 0.0}[
+            p.missing_value_strategy
+        ]
         lo, hi = float(values.min()), float(values.max())
         if p.normalization == "zscore":
             shift, scale = float(values.mean()), float(values.std())
@@ -156,8 +169,14 @@ class NumberInput(InputFeature):
         return self
 
     def state(self) -> dict:
-        return {"fill": self.fill_, "min": self.min_, "max": self.max_,
-                "shift": self.shift_, "scale": self.scale_, "edges": self.edges_}
+        return {
+            "fill": self.fill_,
+            "min": self.min_,
+            "max": self.max_,
+            "shift": self.shift_,
+            "scale": self.scale_,
+            "edges": self.edges_,
+        }
 
     @classmethod
     def from_state(cls, config: NumberInputConfig, state: dict) -> "NumberInput":
@@ -173,16 +192,20 @@ class NumberInput(InputFeature):
         f32 = np.float32
         isnan = g.op("IsNaN", raw, name=f"{n}/isnan")
         filled = g.op("Where", isnan, g.const(f32(self.fill_), name=f"{n}/fill"), raw, name=f"{n}/impute")
-        clamped = g.op("Clip", filled, g.const(f32(self.min_), name=f"{n}/min"),
-                       g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
+        clamped = g.op(
+            "Clip",
+            filled,
+            g.const(f32(self.min_), name=f"{n}/min"),
+            g.const(f32(self.max_), name=f"{n}/max"),
+            name=f"{n}/clamp",
+        )
         if self.config.preprocessing.missing_value_strategy == "keep":  # NaN back where it was
             clamped = g.op("Where", isnan, raw, clamped, name=f"{n}/keep_nan")
         if self.edges_:
             return self._piecewise_onnx(g, clamped)
         shifted = g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub")
         scaled = g.op("Div", shifted, g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
-        return g.op("Unsqueeze", scaled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"),
-                    name=f"{n}/pre")
+        return g.op("Unsqueeze", scaled, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/pre")
 
     def _piecewise_onnx(self, g, x: str) -> str:
         """float32 [N] → [N, T]: clip((x - left_t) / width_t, 0, 1) per bin t."""
@@ -193,8 +216,13 @@ class NumberInput(InputFeature):
         col = g.op("Unsqueeze", x, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/col")
         shifted = g.op("Sub", col, g.const(left, name=f"{n}/left"), name=f"{n}/ple_sub")
         ratio = g.op("Div", shifted, g.const(width, name=f"{n}/width"), name=f"{n}/ple_div")
-        return g.op("Clip", ratio, g.const(np.float32(0), name=f"{n}/zero"),
-                    g.const(np.float32(1), name=f"{n}/one"), name=f"{n}/pre")
+        return g.op(
+            "Clip",
+            ratio,
+            g.const(np.float32(0), name=f"{n}/zero"),
+            g.const(np.float32(1), name=f"{n}/one"),
+            name=f"{n}/pre",
+        )
 
     def form_field(self, sample: np.ndarray | None = None) -> dict:
         """A number box: the training median (of `sample` when given, else the fill value), min, max."""
@@ -241,8 +269,9 @@ class NumberOutput(OutputFeature):
     def fit_values(self, values: np.ndarray, exact=None) -> "NumberOutput":
         """Mean and std of the finite training targets [N] (`exact`: see NumberInput.fit_values)."""
         if len(values) == 0:
-            raise TkError(f"column {self.config.source!r} (output feature {self.config.name!r}): "
-                          "target has no numeric values")
+            raise TkError(
+                f"column {self.config.source!r} (output feature {self.config.name!r}): target has no numeric values"
+            )
         self.mean_, self.std_ = float(values.mean()), float(values.std()) or 1.0
         if exact is not None:
             self.mean_, self.std_ = exact[0], exact[1] or 1.0
@@ -302,6 +331,7 @@ class NumberOutput(OutputFeature):
         """z-scored prediction [N] → `<name>::value` float [N] in the target's units."""
         n = self.config.name
         scaled = g.op("Mul", out, g.const(np.float32(self.std_), name=f"{n}/std"), name=f"{n}/unscale")
-        g.op("Add", scaled, g.const(np.float32(self.mean_), name=f"{n}/mean"), name=f"{n}/value",
-             outputs=[f"{n}::value"])
+        g.op(
+            "Add", scaled, g.const(np.float32(self.mean_), name=f"{n}/mean"), name=f"{n}/value", outputs=[f"{n}::value"]
+        )
         return {f"{n}::value": ("float32", ["N"])}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.common.onnxgraph import GraphBuilder
 from toolkit.errors import TkError
 from toolkit.features.base import RAW_FLOAT
-from toolkit.common.onnxgraph import GraphBuilder
 
 CHUNK_ROWS = 65_536
 
@@ -32,8 +32,10 @@ def raw_inputs(features) -> dict[str, str]:
     for f in features:
         col, dtype = f.config.source, f.raw_dtype
         if cols.setdefault(col, dtype) != dtype:
-            raise TkError(f"input feature {f.config.name!r}: column {col!r} is read both as "
-                          f"{cols[col]} and as {dtype} by different features")
+            raise TkError(
+                f"input feature {f.config.name!r}: column {col!r} is read both as "
+                f"{cols[col]} and as {dtype} by different features"
+            )
     return cols
 
 
@@ -69,20 +71,21 @@ class Preprocessor:
         self.model = build_graph(self.features)
         options = session_options(threads)
         options.enable_cpu_mem_arena = False  # chunks come and go: return their memory
-        self.session = ort.InferenceSession(self.model.SerializeToString(), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(self.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
     def transform(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Raw columns {column: [N]} → {feature name: preprocessed tensor [N, …]}."""
         n = len(next(iter(columns.values())))
         if n == 0:  # StringNormalizer fails on 0 rows: run one dummy row and keep none of it
-            dummy = {c: (np.array([np.nan], np.float32) if t == RAW_FLOAT else np.array([""], object))
-                     for c, t in self.columns.items()}
+            dummy = {
+                c: (np.array([np.nan], np.float32) if t == RAW_FLOAT else np.array([""], object))
+                for c, t in self.columns.items()
+            }
             return {k: v[:0] for k, v in self.transform(dummy).items()}
         parts: list[dict[str, np.ndarray]] = []
         step = chunk_rows(self.features)
         for start in range(0, n, step):
-            feed = {c: columns[c][start:start + step] for c in self.columns}
+            feed = {c: columns[c][start : start + step] for c in self.columns}
             outs = self.session.run(None, feed)
             parts.append({f.config.name: o for f, o in zip(self.features, outs)})
         if len(parts) == 1:

@@ -26,8 +26,18 @@ from typing import Literal
 from pydantic import Field
 
 from toolkit.errors import TkError
-from toolkit.features.base import (RAW_STRING, CountsAccumulator, FeatureConfig, InputFeature, OutputFeature,
-                                   OutputFeatureConfig, StrictModel, np, rank, sigmoid)  # numpy, lazily
+from toolkit.features.base import (
+    RAW_STRING,
+    CountsAccumulator,
+    FeatureConfig,
+    InputFeature,
+    OutputFeature,
+    OutputFeatureConfig,  # numpy, lazily
+    StrictModel,
+    np,
+    rank,
+    sigmoid,
+)
 from toolkit.features.text_tokens import python_lower, tokenize, tokens_to_onnx
 
 SPACES = "\t\n\f\r "
@@ -35,8 +45,12 @@ PAD_ID, UNKNOWN_ID, FIRST_ID = 0, 1, 2
 
 
 class SetPreprocessing(StrictModel):
-    delimiter: str = Field(",", min_length=1, max_length=1,
-                           description="The one character between members; spaces around members are dropped.")
+    delimiter: str = Field(
+        ",",
+        min_length=1,
+        max_length=1,
+        description="The one character between members; spaces around members are dropped.",
+    )
     lowercase: bool = False
     min_count: int = Field(1, ge=1, description="Members seen fewer times in training are ignored.")
     max_size: int = Field(1000, gt=0, description="Keep at most this many most frequent members.")
@@ -95,24 +109,36 @@ def members_from_counts(values: Counter, p: SetPreprocessing) -> list[str]:
 
 def multi_hot_onnx(g, raw: str, p: SetPreprocessing, vocab: list[str], name: str) -> str:
     """Emit string [N] → float32 [N, len(vocab)] (1.0 where the member is present)."""
-    from toolkit.features.text_tokens import lookup_onnx
     from toolkit.common.onnxgraph import tensor
+    from toolkit.features.text_tokens import lookup_onnx
 
     i64 = np.int64
     members = tokens_to_onnx(g, raw, member_pattern(p.delimiter), p.lowercase, name)
     ids = lookup_onnx(g, members, vocab, FIRST_ID, UNKNOWN_ID, f"{name}/ids")  # [N, D]
     rows = g.op("Shape", ids, name=f"{name}/rows", start=0, end=1)
-    shape = g.op("Concat", rows, g.const(np.array([FIRST_ID + len(vocab)], dtype=i64), name=f"{name}/width"),
-                 name=f"{name}/shape", axis=0)
-    zeros = g.op("ConstantOfShape", shape, name=f"{name}/zeros",
-                 value=tensor("value", np.array([0.0], dtype=np.float32)))
+    shape = g.op(
+        "Concat",
+        rows,
+        g.const(np.array([FIRST_ID + len(vocab)], dtype=i64), name=f"{name}/width"),
+        name=f"{name}/shape",
+        axis=0,
+    )
+    zeros = g.op(
+        "ConstantOfShape", shape, name=f"{name}/zeros", value=tensor("value", np.array([0.0], dtype=np.float32))
+    )
     ids_shape = g.op("Shape", ids, name=f"{name}/ids_shape")
-    ones = g.op("ConstantOfShape", ids_shape, name=f"{name}/ones",
-                value=tensor("value", np.array([1.0], dtype=np.float32)))
+    ones = g.op(
+        "ConstantOfShape", ids_shape, name=f"{name}/ones", value=tensor("value", np.array([1.0], dtype=np.float32))
+    )
     hot = g.op("ScatterElements", zeros, ids, ones, name=f"{name}/scatter", axis=1, reduction="max")
-    return g.op("Slice", hot, g.const(np.array([FIRST_ID], dtype=i64), name=f"{name}/first"),
-                g.const(np.array([FIRST_ID + len(vocab)], dtype=i64), name=f"{name}/last"),
-                g.const(np.array([1], dtype=i64), name=f"{name}/axis"), name=f"{name}/multi_hot")
+    return g.op(
+        "Slice",
+        hot,
+        g.const(np.array([FIRST_ID], dtype=i64), name=f"{name}/first"),
+        g.const(np.array([FIRST_ID + len(vocab)], dtype=i64), name=f"{name}/last"),
+        g.const(np.array([1], dtype=i64), name=f"{name}/axis"),
+        name=f"{name}/multi_hot",
+    )
 
 
 class SetInput(InputFeature):
@@ -187,9 +213,11 @@ class SetOutput(OutputFeature):
         """Classes from {raw value: rows}."""
         self.classes_ = members_from_counts(counts, self.config.preprocessing)
         if not self.classes_:
-            raise TkError(f"output feature {self.config.name!r} (column {self.config.source!r}): no member "
-                          f"occurs in the training split (delimiter {self.config.preprocessing.delimiter!r}, "
-                          f"min_count {self.config.preprocessing.min_count})")
+            raise TkError(
+                f"output feature {self.config.name!r} (column {self.config.source!r}): no member "
+                f"occurs in the training split (delimiter {self.config.preprocessing.delimiter!r}, "
+                f"min_count {self.config.preprocessing.min_count})"
+            )
         return self
 
     @property
@@ -271,23 +299,31 @@ class SetOutput(OutputFeature):
         n, c = self.config.name, len(self.classes_)
         i64 = np.int64
         p = g.op("Sigmoid", logits, name=f"{n}/sigmoid", outputs=[f"{n}::probabilities"])
-        hit = g.op("GreaterOrEqual", p, g.const(np.float32(self.config.threshold), name=f"{n}/threshold"),
-                   name=f"{n}/hit")  # [N, C]
+        hit = g.op(
+            "GreaterOrEqual", p, g.const(np.float32(self.config.threshold), name=f"{n}/threshold"), name=f"{n}/hit"
+        )  # [N, C]
         empty = g.const(np.array("", dtype=object), "string", name=f"{n}/empty")
         d = self.config.preprocessing.delimiter
         sep = g.const(np.array(d if d == " " else d + " ", dtype=object), "string", name=f"{n}/sep")
         label, seen = None, None
         for k, cls in enumerate(self.classes_):  # fold the members left to right: C small steps
-            hit_k = g.op("Gather", hit, g.const(np.array(k, dtype=i64), name=f"{n}/k"), name=f"{n}/hit_{k}",
-                         axis=1)  # [N]
-            word = g.op("Where", hit_k, g.const(np.array(cls, dtype=object), "string", name=f"{n}/class_{k}"),
-                        empty, name=f"{n}/word_{k}")
+            hit_k = g.op(
+                "Gather", hit, g.const(np.array(k, dtype=i64), name=f"{n}/k"), name=f"{n}/hit_{k}", axis=1
+            )  # [N]
+            word = g.op(
+                "Where",
+                hit_k,
+                g.const(np.array(cls, dtype=object), "string", name=f"{n}/class_{k}"),
+                empty,
+                name=f"{n}/word_{k}",
+            )
             if label is None:
                 label, seen = word, hit_k
                 continue
             glue = g.op("Where", g.op("And", hit_k, seen, name=f"{n}/both_{k}"), sep, empty, name=f"{n}/glue_{k}")
-            label = g.op("StringConcat", label, g.op("StringConcat", glue, word, name=f"{n}/piece_{k}"),
-                         name=f"{n}/label_{k}")
+            label = g.op(
+                "StringConcat", label, g.op("StringConcat", glue, word, name=f"{n}/piece_{k}"), name=f"{n}/label_{k}"
+            )
             seen = g.op("Or", seen, hit_k, name=f"{n}/seen_{k}")
         g.op("Identity", label, name=f"{n}/label", outputs=[f"{n}::label"])
         return {f"{n}::label": ("string", ["N"]), f"{n}::probabilities": ("float32", ["N", c])}

@@ -41,19 +41,36 @@ holds rows × (most tokens in a row) strings: the cut bounds the second factor,
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from collections import Counter
-
-from toolkit.features.base import (RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np,  # numpy, lazily
-                                   prune, rank)
-from toolkit.features.text_tokens import (FIRST_ID, PAD_ID, TOKEN_PATTERN, UNKNOWN_ID, WORD_PATTERN, count_tokens,
-                                          cut_onnx, cut_pieces, document_frequencies, lookup_onnx,
-                                          pad_truncate_onnx, smooth_idf, tokens_to_onnx)
-
-
+from toolkit.features.base import (  # numpy, lazily
+    RAW_STRING,
+    Accumulator,
+    FeatureConfig,
+    InputFeature,
+    StrictModel,
+    np,
+    prune,
+    rank,
+)
+from toolkit.features.text_tokens import (
+    FIRST_ID,
+    PAD_ID,
+    TOKEN_PATTERN,
+    UNKNOWN_ID,
+    WORD_PATTERN,
+    count_tokens,
+    cut_onnx,
+    cut_pieces,
+    document_frequencies,
+    lookup_onnx,
+    pad_truncate_onnx,
+    smooth_idf,
+    tokens_to_onnx,
+)
 
 
 class TextPreprocessing(StrictModel):
@@ -81,11 +98,16 @@ class TextEncoder(StrictModel):
     dim: int = Field(64, gt=0, description="Token embedding size.")
     dropout: float = Field(0.1, ge=0, lt=1)
     embedding_lr: float | None = Field(
-        None, gt=0, le=1000, description="embed: how many times faster than the rest of the network the token "
-                                         "embeddings learn (default 1; see toolkit.nn.sequence.EmbedPool).")
+        None,
+        gt=0,
+        le=1000,
+        description="embed: how many times faster than the rest of the network the token "
+        "embeddings learn (default 1; see toolkit.nn.sequence.EmbedPool).",
+    )
     pooling: Literal["idf_mean", "mean", "max"] | None = Field(
-        None, description="embed, gru, transformer: token vectors → one vector; "
-                          "default idf_mean for embed, mean otherwise.")
+        None,
+        description="embed, gru, transformer: token vectors → one vector; default idf_mean for embed, mean otherwise.",
+    )
     filters: int | None = Field(None, gt=0, description="cnn: filters per kernel size (default 64).")
     kernel_sizes: list[int] | None = Field(None, min_length=1, description="cnn: widths (default [2, 3, 4, 5]).")
     num_layers: int | None = Field(None, ge=1, description="transformer, gru: layers (default 1).")
@@ -98,8 +120,10 @@ class TextEncoder(StrictModel):
         others = set().union(*_ENCODER_KEYS.values()) - set(own)
         stray = sorted(k for k in others if getattr(self, k) is not None)
         if stray:
-            raise ValueError(f"{', '.join(stray)} do(es) not apply to the {self.type} encoder "
-                             f"(its own keys: {', '.join(sorted(own))})")
+            raise ValueError(
+                f"{', '.join(stray)} do(es) not apply to the {self.type} encoder "
+                f"(its own keys: {', '.join(sorted(own))})"
+            )
         if self.kernel_sizes is not None and any(k < 1 for k in self.kernel_sizes):
             raise ValueError(f"kernel_sizes must be >= 1, got {self.kernel_sizes}")
         if self.type == "transformer" and self.dim % self.get("num_heads"):
@@ -120,8 +144,10 @@ class TextInputConfig(FeatureConfig):
     @model_validator(mode="after")
     def _bigrams_need_a_bag(self):
         if self.preprocessing.ngrams == 2 and self.encoder.type != "embed":
-            raise ValueError(f"preprocessing.ngrams: 2 needs encoder type embed (a bag of tokens); "
-                             f"the {self.encoder.type} encoder reads the tokens in order")
+            raise ValueError(
+                f"preprocessing.ngrams: 2 needs encoder type embed (a bag of tokens); "
+                f"the {self.encoder.type} encoder reads the tokens in order"
+            )
         return self
 
 
@@ -181,8 +207,10 @@ class TextInput(InputFeature):
     raw_dtype = RAW_STRING
     pre_dtype = "int64"
     tree_input = None
-    tree_refusal = ("token ids are positions in a sequence, not features a tree can split on; "
-                    "use a set feature (bag of words) or model_type: nn")
+    tree_refusal = (
+        "token ids are positions in a sequence, not features a tree can split on; "
+        "use a set feature (bag of words) or model_type: nn"
+    )
     Config = TextInputConfig
     #: rows per onnxruntime call: the tokenizer holds rows × (most tokens in a row) strings
     max_chunk_rows = 1024
@@ -217,27 +245,46 @@ class TextInput(InputFeature):
         axis = g.const(np.array([1], dtype=i64), name=f"{n}/axis")
         zero = g.const(np.array([0], dtype=i64), name=f"{n}/zero")
         # only the first max_length (+ 1 for the last bigram) tokens are ever looked up
-        head = g.op("Slice", tokens, zero, g.const(np.array([p.max_length + 1], dtype=i64), name=f"{n}/keep"),
-                    axis, name=f"{n}/head")
+        head = g.op(
+            "Slice",
+            tokens,
+            zero,
+            g.const(np.array([p.max_length + 1], dtype=i64), name=f"{n}/keep"),
+            axis,
+            name=f"{n}/head",
+        )
         g.declare(head, "string", ["N", f"{n}:head"])
-        unigrams = g.op("Slice", head, zero, g.const(np.array([p.max_length], dtype=i64), name=f"{n}/length"),
-                        axis, name=f"{n}/unigrams")
+        unigrams = g.op(
+            "Slice",
+            head,
+            zero,
+            g.const(np.array([p.max_length], dtype=i64), name=f"{n}/length"),
+            axis,
+            name=f"{n}/unigrams",
+        )
         g.declare(unigrams, "string", ["N", f"{n}:unigrams"])
         ids = lookup_onnx(g, unigrams, self.vocab_, FIRST_ID, UNKNOWN_ID, f"{n}/ids")
         ids = pad_truncate_onnx(g, ids, p.max_length, f"{n}/ids")
         if p.ngrams == 1:
             return ids
-        left = g.op("Slice", head, zero, g.const(np.array([-1], dtype=i64), name=f"{n}/minus_one"), axis,
-                    name=f"{n}/left")
-        right = g.op("Slice", head, g.const(np.array([1], dtype=i64), name=f"{n}/one"),
-                     g.const(np.array([p.max_length + 1], dtype=i64), name=f"{n}/end"), axis, name=f"{n}/right")
-        spaced = g.op("StringConcat", left, g.const(np.array(" ", dtype=object), "string", name=f"{n}/space"),
-                      name=f"{n}/spaced")
+        left = g.op(
+            "Slice", head, zero, g.const(np.array([-1], dtype=i64), name=f"{n}/minus_one"), axis, name=f"{n}/left"
+        )
+        right = g.op(
+            "Slice",
+            head,
+            g.const(np.array([1], dtype=i64), name=f"{n}/one"),
+            g.const(np.array([p.max_length + 1], dtype=i64), name=f"{n}/end"),
+            axis,
+            name=f"{n}/right",
+        )
+        spaced = g.op(
+            "StringConcat", left, g.const(np.array(" ", dtype=object), "string", name=f"{n}/space"), name=f"{n}/spaced"
+        )
         pairs = g.op("StringConcat", spaced, right, name=f"{n}/bigrams")
         g.declare(pairs, "string", ["N", f"{n}:bigrams"])
         # "w " (w before padding) is never a key: tokens hold no spaces, so it maps to padding.
-        pair_ids = lookup_onnx(g, pairs, self.bigrams_, FIRST_ID + len(self.vocab_), PAD_ID,
-                               f"{n}/bigram_ids")
+        pair_ids = lookup_onnx(g, pairs, self.bigrams_, FIRST_ID + len(self.vocab_), PAD_ID, f"{n}/bigram_ids")
         pair_ids = pad_truncate_onnx(g, pair_ids, p.max_length, f"{n}/bigram_ids")
         return g.op("Concat", ids, pair_ids, name=f"{n}/with_bigrams", axis=1)
 
@@ -269,7 +316,16 @@ class TextInput(InputFeature):
         if e.type == "cnn":
             return te.ParallelCNN(self.n_ids, e.dim, e.get("filters"), e.get("kernel_sizes"), e.dropout)
         if e.type == "transformer":
-            return te.TextTransformer(self.n_ids, e.dim, self.config.preprocessing.max_length, e.get("num_layers"),
-                                      e.get("num_heads"), e.get("pooling"), self.idf_, e.dropout)
-        return te.TextGRU(self.n_ids, e.dim, e.get("hidden_size"), e.get("num_layers"), e.get("pooling"),
-                          self.idf_, e.dropout)
+            return te.TextTransformer(
+                self.n_ids,
+                e.dim,
+                self.config.preprocessing.max_length,
+                e.get("num_layers"),
+                e.get("num_heads"),
+                e.get("pooling"),
+                self.idf_,
+                e.dropout,
+            )
+        return te.TextGRU(
+            self.n_ids, e.dim, e.get("hidden_size"), e.get("num_layers"), e.get("pooling"), self.idf_, e.dropout
+        )

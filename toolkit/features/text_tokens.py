@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from toolkit.features.base import np  # numpy, lazily
 
@@ -38,6 +38,7 @@ FIT_CHUNK_CHARS = 1_000_000
 #: A text is read up to its first cut_pieces(max_length) × PIECE_CHARS characters.
 PIECE_CHARS, CHARS_PER_TOKEN, MAX_PIECES = 1000, 16, 64
 
+
 def python_lower(s: str) -> str:
     """What StringNormalizer(LOWER, C.UTF-8) does: lowercase each code point alone."""
     return "".join("i" if c == "\u0130" else c.lower() for c in s)
@@ -56,8 +57,16 @@ def tokens_to_onnx(g, raw: str, pattern: str, lowercase: bool, name: str) -> str
     x = raw
     if lowercase:
         x = g.op("StringNormalizer", x, name=f"{name}/lower", case_change_action="LOWER", locale="C.UTF-8")
-    tokens = g.op("Tokenizer", x, name=f"{name}/tokenize", domain="com.microsoft", tokenexp=pattern,
-                  mark=0, pad_value="", mincharnum=1)
+    tokens = g.op(
+        "Tokenizer",
+        x,
+        name=f"{name}/tokenize",
+        domain="com.microsoft",
+        tokenexp=pattern,
+        mark=0,
+        pad_value="",
+        mincharnum=1,
+    )
     g.declare(tokens, "string", ["N", f"{name}:tokens"])  # see DESIGN.md: the checker needs it
     return tokens
 
@@ -81,8 +90,9 @@ def _tokenizer_session(pattern: str, lowercase: bool, pieces: int):
     return ort.InferenceSession(g.build().SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
-def tokenize(strings: np.ndarray, pattern: str = TOKEN_PATTERN, lowercase: bool = True, pieces: int = 0
-             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def tokenize(
+    strings: np.ndarray, pattern: str = TOKEN_PATTERN, lowercase: bool = True, pieces: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Run the ONNX tokenizer over `strings` [N]: yields (row indices [n], tokens [n, D]).
 
     With `pieces`, each text is first cut as `cut_onnx` does (the graph of a text feature).
@@ -113,8 +123,9 @@ def _grams(row: list[str], ngrams: int) -> tuple[list[str], list[str]]:
     return words, ([f"{a} {b}" for a, b in zip(words, words[1:])] if ngrams == 2 else [])
 
 
-def count_tokens(strings: np.ndarray, pattern: str, lowercase: bool, pieces: int, ngrams: int = 1
-                 ) -> tuple[Counter, Counter]:
+def count_tokens(
+    strings: np.ndarray, pattern: str, lowercase: bool, pieces: int, ngrams: int = 1
+) -> tuple[Counter, Counter]:
     """(token counts, bigram counts) over `strings`, tokenized by the ONNX graph."""
     counts, bigrams = Counter(), Counter()
     for _, tokens in tokenize(strings, pattern, lowercase, pieces):
@@ -125,8 +136,9 @@ def count_tokens(strings: np.ndarray, pattern: str, lowercase: bool, pieces: int
     return counts, bigrams
 
 
-def document_frequencies(strings: np.ndarray, pattern: str, lowercase: bool, pieces: int, ngrams: int,
-                         vocab: set[str], bigrams: set[str]) -> tuple[Counter, int]:
+def document_frequencies(
+    strings: np.ndarray, pattern: str, lowercase: bool, pieces: int, ngrams: int, vocab: set[str], bigrams: set[str]
+) -> tuple[Counter, int]:
     """(documents holding each kept token or bigram, documents holding a token outside `vocab`).
 
     A second pass, so that only kept keys are counted (a first-pass Counter of
@@ -152,16 +164,21 @@ def pad_truncate_onnx(g, ids: str, length: int, name: str) -> str:
     """int64 [N, D] → [N, length]: append `length` pad ids, keep the first `length`."""
     i64 = np.int64
     rows = g.op("Shape", ids, name=f"{name}/rows", start=0, end=1)
-    shape = g.op("Concat", rows, g.const(np.array([length], dtype=i64), name=f"{name}/length"),
-                 name=f"{name}/pad_shape", axis=0)
+    shape = g.op(
+        "Concat", rows, g.const(np.array([length], dtype=i64), name=f"{name}/length"), name=f"{name}/pad_shape", axis=0
+    )
     from toolkit.common.onnxgraph import tensor
 
-    pads = g.op("ConstantOfShape", shape, name=f"{name}/pads",
-                value=tensor("value", np.array([PAD_ID], dtype=i64)))
+    pads = g.op("ConstantOfShape", shape, name=f"{name}/pads", value=tensor("value", np.array([PAD_ID], dtype=i64)))
     joined = g.op("Concat", ids, pads, name=f"{name}/append", axis=1)
-    return g.op("Slice", joined, g.const(np.array([0], dtype=i64), name=f"{name}/start"),
-                g.const(np.array([length], dtype=i64), name=f"{name}/stop"),
-                g.const(np.array([1], dtype=i64), name=f"{name}/axis"), name=f"{name}/truncate")
+    return g.op(
+        "Slice",
+        joined,
+        g.const(np.array([0], dtype=i64), name=f"{name}/start"),
+        g.const(np.array([length], dtype=i64), name=f"{name}/stop"),
+        g.const(np.array([1], dtype=i64), name=f"{name}/axis"),
+        name=f"{name}/truncate",
+    )
 
 
 def cut_pieces(max_length: int) -> int:
@@ -184,19 +201,32 @@ def cut_onnx(g, raw: str, pieces: int, name: str) -> str:
     huge text, whatever the batch.
     """
     i64 = np.int64
-    parts = g.op("Tokenizer", raw, name=f"{name}/pieces", domain="com.microsoft",
-                 tokenexp=f"(?s).{{1,{PIECE_CHARS}}}", mark=0, pad_value="", mincharnum=1)
+    parts = g.op(
+        "Tokenizer",
+        raw,
+        name=f"{name}/pieces",
+        domain="com.microsoft",
+        tokenexp=f"(?s).{{1,{PIECE_CHARS}}}",
+        mark=0,
+        pad_value="",
+        mincharnum=1,
+    )
     g.declare(parts, "string", ["N", f"{name}:pieces"])
     rows = g.op("Shape", raw, name=f"{name}/n", start=0, end=1)
-    shape = g.op("Concat", rows, g.const(np.array([pieces], dtype=i64), name=f"{name}/n_pieces"),
-                 name=f"{name}/blank_shape", axis=0)
-    blank = g.op("Expand", g.const(np.array([[""]], dtype=object), "string", name=f"{name}/blank"), shape,
-                 name=f"{name}/blanks")
+    shape = g.op(
+        "Concat",
+        rows,
+        g.const(np.array([pieces], dtype=i64), name=f"{name}/n_pieces"),
+        name=f"{name}/blank_shape",
+        axis=0,
+    )
+    blank = g.op(
+        "Expand", g.const(np.array([[""]], dtype=object), "string", name=f"{name}/blank"), shape, name=f"{name}/blanks"
+    )
     padded = g.op("Concat", parts, blank, name=f"{name}/padded", axis=1)
     text = None
     for k in range(pieces):
-        piece = g.op("Gather", padded, g.const(np.array(k, dtype=i64), name=f"{name}/k"), name=f"{name}/piece",
-                     axis=1)
+        piece = g.op("Gather", padded, g.const(np.array(k, dtype=i64), name=f"{name}/k"), name=f"{name}/piece", axis=1)
         text = piece if text is None else g.op("StringConcat", text, piece, name=f"{name}/join")
     return text
 
@@ -206,7 +236,12 @@ def lookup_onnx(g, tokens: str, keys: list[str], first_id: int, default: int, na
     from toolkit.common.onnxgraph import tensor
 
     values = np.array([PAD_ID] + list(range(first_id, first_id + len(keys))), dtype=np.int64)
-    return g.op("LabelEncoder", tokens, name=name, domain="ai.onnx.ml",
-                keys_tensor=tensor("keys", [""] + list(keys), "string"),
-                values_tensor=tensor("values", values),
-                default_tensor=tensor("default", np.array([default], dtype=np.int64)))
+    return g.op(
+        "LabelEncoder",
+        tokens,
+        name=name,
+        domain="ai.onnx.ml",
+        keys_tensor=tensor("keys", [""] + list(keys), "string"),
+        values_tensor=tensor("values", values),
+        default_tensor=tensor("default", np.array([default], dtype=np.int64)),
+    )

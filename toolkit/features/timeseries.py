@@ -31,19 +31,24 @@ from typing import Literal
 
 from pydantic import Field
 
+from toolkit.data.number_lists import SERIES_MAX_CHARS, ListColumn
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
-from toolkit.data.number_lists import SERIES_MAX_CHARS, ListColumn
 from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
 
 
 class TimeseriesPreprocessing(ListPreprocessing):
-    max_length: int | None = Field(None, ge=1, le=MAX_LENGTH, description="Values kept per row (the first ones); "
-                                                                          "default: the longest in training.")
-    max_chars: int = Field(SERIES_MAX_CHARS, ge=1, le=10_000_000,
-                           description="Longest row (characters) tk's runtime reads: a longer row is an error "
-                                       "naming it at prediction (4xx in the server), and counted at training.")
+    max_length: int | None = Field(
+        None, ge=1, le=MAX_LENGTH, description="Values kept per row (the first ones); default: the longest in training."
+    )
+    max_chars: int = Field(
+        SERIES_MAX_CHARS,
+        ge=1,
+        le=10_000_000,
+        description="Longest row (characters) tk's runtime reads: a longer row is an error "
+        "naming it at prediction (4xx in the server), and counted at training.",
+    )
 
 
 class TimeseriesEncoder(StrictModel):
@@ -80,11 +85,11 @@ class TimeseriesAccumulator(Accumulator):
         limit = self.feature.config.preprocessing.max_length or MAX_LENGTH
         offset = 0
         for values, present, count in parse_lists(column, self.feature.config.preprocessing.delimiter):
-            raw = column[offset:offset + len(count)]
+            raw = column[offset : offset + len(count)]
             offset += len(count)
             bad = (count == 0) & (raw != "")
             self.bad += int(bad.sum())
-            self.examples += [str(v)[:40] for v in raw[bad][:3 - len(self.examples)]]
+            self.examples += [str(v)[:40] for v in raw[bad][: 3 - len(self.examples)]]
             self.longest = max(self.longest, int(count.max(initial=0)))
             window = present[:, :limit]
             self.values.update(values[:, :limit][window].astype(np.float64))
@@ -101,13 +106,17 @@ class TimeseriesAccumulator(Accumulator):
         if self.bad:
             from toolkit.common import log
 
-            log.warn(f"{f.where}: {self.bad} value(s) are not lists of numbers (e.g. "
-                     f"{', '.join(map(repr, self.examples))}); read as empty series")
+            log.warn(
+                f"{f.where}: {self.bad} value(s) are not lists of numbers (e.g. "
+                f"{', '.join(map(repr, self.examples))}); read as empty series"
+            )
         if self.too_long:
             from toolkit.common import log
 
-            log.warn(f"{f.where}: {self.too_long} row(s) longer than preprocessing.max_chars="
-                     f"{f.config.preprocessing.max_chars} characters; tk's runtime refuses such rows at prediction")
+            log.warn(
+                f"{f.where}: {self.too_long} row(s) longer than preprocessing.max_chars="
+                f"{f.config.preprocessing.max_chars} characters; tk's runtime refuses such rows at prediction"
+            )
         return f
 
 
@@ -135,8 +144,14 @@ class TimeseriesInput(InputFeature):
         return TimeseriesAccumulator(self)
 
     def state(self) -> dict:
-        return {"max_length": self.max_length_, "min": self.min_, "max": self.max_, "shift": self.shift_,
-                "scale": self.scale_, "bad": self.bad_}
+        return {
+            "max_length": self.max_length_,
+            "min": self.min_,
+            "max": self.max_,
+            "shift": self.shift_,
+            "scale": self.scale_,
+            "bad": self.bad_,
+        }
 
     @classmethod
     def from_state(cls, config: TimeseriesInputConfig, state: dict) -> "TimeseriesInput":
@@ -149,10 +164,19 @@ class TimeseriesInput(InputFeature):
         """string [N] → float32 [N, 2L]: z-scored values (0 at padding), then the mask."""
         n, f32 = self.config.name, np.float32
         values, present, _, _ = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.max_length_, n)
-        clamped = g.op("Clip", values, g.const(f32(self.min_), name=f"{n}/min"),
-                       g.const(f32(self.max_), name=f"{n}/max"), name=f"{n}/clamp")
-        scaled = g.op("Div", g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub"),
-                      g.const(f32(self.scale_), name=f"{n}/scale"), name=f"{n}/div")
+        clamped = g.op(
+            "Clip",
+            values,
+            g.const(f32(self.min_), name=f"{n}/min"),
+            g.const(f32(self.max_), name=f"{n}/max"),
+            name=f"{n}/clamp",
+        )
+        scaled = g.op(
+            "Div",
+            g.op("Sub", clamped, g.const(f32(self.shift_), name=f"{n}/shift"), name=f"{n}/sub"),
+            g.const(f32(self.scale_), name=f"{n}/scale"),
+            name=f"{n}/div",
+        )
         mask = g.op("Cast", present, name=f"{n}/mask", to=1)
         kept = g.op("Mul", scaled, mask, name=f"{n}/zero_padding")
         return g.op("Concat", kept, mask, name=f"{n}/values_mask", axis=1)
@@ -186,9 +210,16 @@ class TimeseriesInput(InputFeature):
 
     def edge_values(self) -> list:
         d = self.config.preprocessing.delimiter or " "
-        return list(EDGE_STRINGS) + [d.join(["1"] * (self.max_length_ + 5)), d.join(["nan", "1"]), d.join(["inf", "2"]),
-                                     d.join(["1e99", "-1e99"]), d.join(["1", "", "2"]), f"{self.min_:.6g}",
-                                     f"{self.max_:.6g}", d.join(["3.5"] * 3) + d]
+        return list(EDGE_STRINGS) + [
+            d.join(["1"] * (self.max_length_ + 5)),
+            d.join(["nan", "1"]),
+            d.join(["inf", "2"]),
+            d.join(["1e99", "-1e99"]),
+            d.join(["1", "", "2"]),
+            f"{self.min_:.6g}",
+            f"{self.max_:.6g}",
+            d.join(["3.5"] * 3) + d,
+        ]
 
     def report_hints(self) -> dict:
         return {"values": "numeric"}

@@ -40,13 +40,25 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from toolkit.errors import TkError
-from toolkit.features.base import (EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature,
-                                   StrictModel, np)  # numpy, lazily
-from toolkit.features.date_parse import SPACE
 from toolkit.data.number_lists import MAX_LENGTH, NUMBER, ListColumn, python_numbers  # noqa: F401 (python_numbers: tests' oracle)
-from toolkit.features.number import NumberAccumulator, NumberInput, NumberInputConfig, NumberPreprocessing, \
-    NumberEncoder
+from toolkit.errors import TkError
+from toolkit.features.base import (
+    EDGE_STRINGS,
+    RAW_STRING,
+    Accumulator,
+    FeatureConfig,
+    InputFeature,
+    StrictModel,  # numpy, lazily
+    np,
+)
+from toolkit.features.date_parse import SPACE
+from toolkit.features.number import (
+    NumberAccumulator,
+    NumberEncoder,
+    NumberInput,
+    NumberInputConfig,
+    NumberPreprocessing,
+)
 
 FORBIDDEN_DELIMITERS = set("0123456789.+-eE")
 #: Characters read per wanted number (a row is cut to cut_chars(width) before it is tokenized).
@@ -78,7 +90,7 @@ def python_window(s: str, delimiter: str | None, width: int) -> list[float] | No
     if python_numbers(s, delimiter) is None:
         return None
     with np.errstate(over="ignore"):
-        return [float(np.float32(float(t))) for t in re.findall(NUMBER, s[:cut_chars(width)])[:width]]
+        return [float(np.float32(float(t))) for t in re.findall(NUMBER, s[: cut_chars(width)])[:width]]
 
 
 def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: str):
@@ -96,36 +108,69 @@ def numbers_onnx(g, raw: str, delimiter: str | None, width: int | None, name: st
 
     i64 = np.int64
     ok = g.op("RegexFullMatch", raw, name=f"{name}/list_ok", pattern=list_pattern(delimiter))
-    text = g.op("Where", ok, raw, g.const(np.array("", dtype=object), "string", name=f"{name}/empty"),
-                name=f"{name}/lists")
+    text = g.op(
+        "Where", ok, raw, g.const(np.array("", dtype=object), "string", name=f"{name}/empty"), name=f"{name}/lists"
+    )
     if width is not None:
         text = cut_onnx(g, text, cut_chars(width) // PIECE_CHARS, f"{name}/cut")
-    tokens = g.op("Tokenizer", text, name=f"{name}/numbers", domain="com.microsoft", tokenexp=NUMBER,
-                  mark=0, pad_value="", mincharnum=1)
+    tokens = g.op(
+        "Tokenizer",
+        text,
+        name=f"{name}/numbers",
+        domain="com.microsoft",
+        tokenexp=NUMBER,
+        mark=0,
+        pad_value="",
+        mincharnum=1,
+    )
     g.declare(tokens, "string", ["N", f"{name}:numbers"])
     rows = g.op("Shape", raw, name=f"{name}/n", start=0, end=1)
-    shape = g.op("Concat", rows, g.const(np.array([width or 1], dtype=i64), name=f"{name}/pad_width"),
-                 name=f"{name}/pad_shape", axis=0)
+    shape = g.op(
+        "Concat",
+        rows,
+        g.const(np.array([width or 1], dtype=i64), name=f"{name}/pad_width"),
+        name=f"{name}/pad_shape",
+        axis=0,
+    )
     blank = g.const(np.array([[""]], dtype=object), "string", name=f"{name}/blank")
-    padded = g.op("Concat", tokens, g.op("Expand", blank, shape, name=f"{name}/blanks"), name=f"{name}/padded",
-                  axis=1)
+    padded = g.op("Concat", tokens, g.op("Expand", blank, shape, name=f"{name}/blanks"), name=f"{name}/padded", axis=1)
     if width is not None:
-        padded = g.op("Slice", padded, g.const(np.array([0], dtype=i64), name=f"{name}/start"),
-                      g.const(np.array([width], dtype=i64), name=f"{name}/stop"),
-                      g.const(np.array([1], dtype=i64), name=f"{name}/axis"), name=f"{name}/window")
+        padded = g.op(
+            "Slice",
+            padded,
+            g.const(np.array([0], dtype=i64), name=f"{name}/start"),
+            g.const(np.array([width], dtype=i64), name=f"{name}/stop"),
+            g.const(np.array([1], dtype=i64), name=f"{name}/axis"),
+            name=f"{name}/window",
+        )
     g.declare(padded, "string", ["N", width or f"{name}:width"])
     row_ok = g.op("Unsqueeze", ok, g.const(np.array([1], dtype=i64), name=f"{name}/col"), name=f"{name}/row_ok")
-    present = g.op("And", g.op("Not", g.op("Equal", padded, blank, name=f"{name}/is_blank"), name=f"{name}/filled"),
-                   row_ok, name=f"{name}/present")
-    safe = g.op("Where", present, padded, g.const(np.array([["0"]], dtype=object), "string", name=f"{name}/zero"),
-                name=f"{name}/safe")
+    present = g.op(
+        "And",
+        g.op("Not", g.op("Equal", padded, blank, name=f"{name}/is_blank"), name=f"{name}/filled"),
+        row_ok,
+        name=f"{name}/present",
+    )
+    safe = g.op(
+        "Where",
+        present,
+        padded,
+        g.const(np.array([["0"]], dtype=object), "string", name=f"{name}/zero"),
+        name=f"{name}/safe",
+    )
     values = g.op("Cast", g.op("Cast", safe, name=f"{name}/f64", to=11), name=f"{name}/f32", to=1)
     all_tokens = g.op("Not", g.op("Equal", tokens, blank, name=f"{name}/token_blank"), name=f"{name}/is_token")
-    count = g.op("ReduceSum", g.op("Cast", all_tokens, name=f"{name}/token_1", to=7),
-                 g.const(np.array([1], dtype=i64), name=f"{name}/sum_axis"), name=f"{name}/count_all", keepdims=0)
+    count = g.op(
+        "ReduceSum",
+        g.op("Cast", all_tokens, name=f"{name}/token_1", to=7),
+        g.const(np.array([1], dtype=i64), name=f"{name}/sum_axis"),
+        name=f"{name}/count_all",
+        keepdims=0,
+    )
     count = g.op("Where", ok, count, g.const(np.array(0, dtype=i64), name=f"{name}/none"), name=f"{name}/count")
-    whole = ok if width is None else g.op("And", ok, g.op("Equal", text, raw, name=f"{name}/uncut"),
-                                          name=f"{name}/whole")
+    whole = (
+        ok if width is None else g.op("And", ok, g.op("Equal", text, raw, name=f"{name}/uncut"), name=f"{name}/whole")
+    )
     return values, present, count, whole
 
 
@@ -157,7 +202,7 @@ def parse_lists(strings: np.ndarray, delimiter: str | None, chunk: int = 4096):
     strings = np.asarray(strings, dtype=object)
     session = _parse_session(delimiter)
     for start in range(0, len(strings), chunk):
-        yield tuple(session.run(None, {"raw": strings[start:start + chunk]}))
+        yield tuple(session.run(None, {"raw": strings[start : start + chunk]}))
 
 
 class ListPreprocessing(StrictModel):
@@ -167,14 +212,16 @@ class ListPreprocessing(StrictModel):
     @classmethod
     def _delimiter_is_not_part_of_a_number(cls, v):
         if v is not None and (len(v) != 1 or v in FORBIDDEN_DELIMITERS or v.isspace()):
-            raise ValueError(f"delimiter {v!r} must be one character, not a space (leave it out for spaces), "
-                             "digit, sign, point or e")
+            raise ValueError(
+                f"delimiter {v!r} must be one character, not a space (leave it out for spaces), digit, sign, point or e"
+            )
         return v
 
 
 class VectorPreprocessing(ListPreprocessing):
-    size: int | None = Field(None, ge=1, le=MAX_LENGTH, description="Numbers per row; default: the most common "
-                                                                     "length in training.")
+    size: int | None = Field(
+        None, ge=1, le=MAX_LENGTH, description="Numbers per row; default: the most common length in training."
+    )
     normalization: Literal["zscore", "none"] = "zscore"
 
 
@@ -191,9 +238,14 @@ class VectorInputConfig(FeatureConfig):
 
 def component(name: str, i: int) -> NumberInput:
     """An unfitted number input for one component (mean fill, z-score, no bins)."""
-    return NumberInput(NumberInputConfig(name=f"{name}[{i}]", type="number", encoder=NumberEncoder(type="passthrough"),
-                                         preprocessing=NumberPreprocessing(normalization="zscore",
-                                                                           missing_value_strategy="mean")))
+    return NumberInput(
+        NumberInputConfig(
+            name=f"{name}[{i}]",
+            type="number",
+            encoder=NumberEncoder(type="passthrough"),
+            preprocessing=NumberPreprocessing(normalization="zscore", missing_value_strategy="mean"),
+        )
+    )
 
 
 class VectorAccumulator(Accumulator):
@@ -210,25 +262,27 @@ class VectorAccumulator(Accumulator):
         self.count(column)
         p = self.feature.config.preprocessing
         offset = 0
-        for values, present, count in parse_lists(column, p.delimiter):
-            raw = column[offset:offset + len(count)]
+        for values, _present, count in parse_lists(column, p.delimiter):
+            raw = column[offset : offset + len(count)]
             offset += len(count)
             bad = (count == 0) & (raw != "")
-            self.examples += [str(v)[:40] for v in raw[bad][:3 - len(self.examples)]]
+            self.examples += [str(v)[:40] for v in raw[bad][: 3 - len(self.examples)]]
             self.lengths.update(count[count > 0].tolist())
             for length in np.unique(count[(count > 0) & (count <= MAX_LENGTH)]).tolist():
                 if p.size is not None and length != p.size:
                     continue
                 rows = values[count == length, :length].astype(np.float64)
-                accs = self.numbers.setdefault(length, [NumberAccumulator(component(self.feature.config.name, i))
-                                                        for i in range(length)])
+                accs = self.numbers.setdefault(
+                    length, [NumberAccumulator(component(self.feature.config.name, i)) for i in range(length)]
+                )
                 for i, acc in enumerate(accs):
                     acc.update(rows[:, i])
 
     def finish(self) -> "VectorInput":
         f, p = self.feature, self.feature.config.preprocessing
-        size = p.size or min((n for n in self.lengths if n <= MAX_LENGTH),
-                             key=lambda n: (-self.lengths[n], n), default=None)
+        size = p.size or min(
+            (n for n in self.lengths if n <= MAX_LENGTH), key=lambda n: (-self.lengths[n], n), default=None
+        )
         if size is None or size not in self.numbers:
             seen = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
             raise TkError(f"{f.where}: no row of the training split is a list of {p.size or 'some'} numbers{seen}")
@@ -242,9 +296,11 @@ class VectorAccumulator(Accumulator):
         if f.wrong_:
             from toolkit.common import log
 
-            log.warn(f"{f.where}: {f.wrong_} value(s) are not lists of {size} numbers"
-                     + (f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else "")
-                     + "; treated as missing")
+            log.warn(
+                f"{f.where}: {f.wrong_} value(s) are not lists of {size} numbers"
+                + (f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else "")
+                + "; treated as missing"
+            )
         return f
 
 
@@ -271,8 +327,15 @@ class VectorInput(InputFeature):
         return VectorAccumulator(self)
 
     def state(self) -> dict:
-        return {"size": self.size_, "fill": self.fill_, "min": self.min_, "max": self.max_, "shift": self.shift_,
-                "scale": self.scale_, "wrong": self.wrong_}
+        return {
+            "size": self.size_,
+            "fill": self.fill_,
+            "min": self.min_,
+            "max": self.max_,
+            "shift": self.shift_,
+            "scale": self.scale_,
+            "wrong": self.wrong_,
+        }
 
     @classmethod
     def from_state(cls, config: VectorInputConfig, state: dict) -> "VectorInput":
@@ -285,17 +348,28 @@ class VectorInput(InputFeature):
         """string [N] → float32 [N, size + 1]: clamped, z-scored components, then the missing flag."""
         n, f32 = self.config.name, np.float32
         values, _, count, whole = numbers_onnx(g, raw, self.config.preprocessing.delimiter, self.size_, n)
-        ok = g.op("And", whole, g.op("Equal", count, g.const(np.array(self.size_, dtype=np.int64), name=f"{n}/size"),
-                                     name=f"{n}/size_ok"), name=f"{n}/ok")
+        ok = g.op(
+            "And",
+            whole,
+            g.op("Equal", count, g.const(np.array(self.size_, dtype=np.int64), name=f"{n}/size"), name=f"{n}/size_ok"),
+            name=f"{n}/ok",
+        )
         row_ok = g.op("Unsqueeze", ok, g.const(np.array([1], dtype=np.int64), name=f"{n}/axis"), name=f"{n}/row_ok")
-        filled = g.op("Where", row_ok, values, g.const(np.array(self.fill_, dtype=f32), name=f"{n}/fill"),
-                      name=f"{n}/impute")
+        filled = g.op(
+            "Where", row_ok, values, g.const(np.array(self.fill_, dtype=f32), name=f"{n}/fill"), name=f"{n}/impute"
+        )
         clamped = g.op(  # per-component bounds: Clip takes scalars only
-            "Min", g.op("Max", filled, g.const(np.array(self.min_, dtype=f32), name=f"{n}/min"), name=f"{n}/lo"),
-            g.const(np.array(self.max_, dtype=f32), name=f"{n}/max"), name=f"{n}/hi")
-        scaled = g.op("Div", g.op("Sub", clamped, g.const(np.array(self.shift_, dtype=f32), name=f"{n}/shift"),
-                                  name=f"{n}/sub"),
-                      g.const(np.array(self.scale_, dtype=f32), name=f"{n}/scale"), name=f"{n}/div")
+            "Min",
+            g.op("Max", filled, g.const(np.array(self.min_, dtype=f32), name=f"{n}/min"), name=f"{n}/lo"),
+            g.const(np.array(self.max_, dtype=f32), name=f"{n}/max"),
+            name=f"{n}/hi",
+        )
+        scaled = g.op(
+            "Div",
+            g.op("Sub", clamped, g.const(np.array(self.shift_, dtype=f32), name=f"{n}/shift"), name=f"{n}/sub"),
+            g.const(np.array(self.scale_, dtype=f32), name=f"{n}/scale"),
+            name=f"{n}/div",
+        )
         flag = g.op("Cast", g.op("Not", row_ok, name=f"{n}/not_ok"), name=f"{n}/missing", to=1)
         return g.op("Concat", scaled, flag, name=f"{n}/with_flag", axis=1)
 
@@ -313,16 +387,23 @@ class VectorInput(InputFeature):
     def form_field(self, sample=None) -> dict:
         """A text box holding `size` numbers (the training means), written with the delimiter."""
         d = self.config.preprocessing.delimiter
-        return {"default": (d or " ").join(f"{v:.6g}" for v in self.fill_), "size": self.size_,
-                "delimiter": d or " "}
+        return {"default": (d or " ").join(f"{v:.6g}" for v in self.fill_), "size": self.size_, "delimiter": d or " "}
 
     def edge_values(self) -> list:
         """Generic strings + wrong lengths, NaN and inf inside the list, huge numbers, the means."""
         d = self.config.preprocessing.delimiter or " "
         ok = [f"{v:.6g}" for v in self.fill_]
-        return list(EDGE_STRINGS) + [d.join(ok), d.join(ok[:-1]), d.join(ok + ["1"]), d.join(["nan"] + ok[1:]),
-                                     d.join(["inf"] + ok[1:]), d.join(["1e99"] + ok[1:]), d.join(["-1e30"] + ok[1:]),
-                                     d.join(ok) + d, "[" + ", ".join(ok) + "]"]
+        return list(EDGE_STRINGS) + [
+            d.join(ok),
+            d.join(ok[:-1]),
+            d.join(ok + ["1"]),
+            d.join(["nan"] + ok[1:]),
+            d.join(["inf"] + ok[1:]),
+            d.join(["1e99"] + ok[1:]),
+            d.join(["-1e30"] + ok[1:]),
+            d.join(ok) + d,
+            "[" + ", ".join(ok) + "]",
+        ]
 
     def report_hints(self) -> dict:
         return {"values": "numeric"}

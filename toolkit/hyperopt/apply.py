@@ -39,8 +39,10 @@ def split_path(data: dict, path: str) -> list:
         if name in names:
             return [parts[0], names.index(name)] + parts[end:]
     what = parts[1] if len(parts) > 1 else ""
-    raise PathError(f"no {parts[0][:-1].replace('_', ' ')} named {what!r}{did_you_mean(what, names)} "
-                    f"(features: {', '.join(map(str, names))})")
+    raise PathError(
+        f"no {parts[0][:-1].replace('_', ' ')} named {what!r}{did_you_mean(what, names)} "
+        f"(features: {', '.join(map(str, names))})"
+    )
 
 
 def _schema_loc(data: dict, keys: list, tags_from_data: bool) -> tuple:
@@ -65,8 +67,8 @@ def _has(node, key) -> bool:
 
 def check_path(data: dict, path: str, tags_from_data: bool = False) -> list:
     """Raise PathError unless `path` names a config key; return the split path."""
-    from toolkit.config.schema import config_model
     from toolkit.config.messages import did_you_mean, fields_at
+    from toolkit.config.schema import config_model
 
     keys = split_path(data, path)
     for i, key in enumerate(keys):
@@ -97,8 +99,8 @@ def set_path(data: dict, path: str, value) -> dict:
     type does not have (the base config's concat `hidden_size` when a trial
     picks the transformer combiner).
     """
-    from toolkit.config.schema import config_model
     from toolkit.config.messages import fields_at
+    from toolkit.config.schema import config_model
 
     out = copy.deepcopy(data)
     keys = split_path(out, path)

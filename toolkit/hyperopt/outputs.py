@@ -1,16 +1,16 @@
 """What a search leaves in --output: trials.csv, best_config.yaml, best_model/, PNG plots.
 
-    trials.csv                one row per trial: number, state, value, duration_s,
-                              epochs, note (why pruned / skipped / failed), then one
-                              column per searched path (blank where a trial did not use it)
-    best_config.yaml          the best trial's config, resolved (`tk train` reproduces it)
-    best_model/               that trial's model directory, model.onnx included, and
-                              best_trial.json (study, trial, value): its marker, moved in
-                              with it by the one rename that installs it
-    best_trial.json           a copy of that marker for readers (tk reads the one inside)
-    optimization_history.png  value per trial and best so far
-    param_importances.png     fANOVA importance of each path (drawn once 2+ trials completed
-                              and 2+ paths took more than one value among them)
+trials.csv                one row per trial: number, state, value, duration_s,
+                          epochs, note (why pruned / skipped / failed), then one
+                          column per searched path (blank where a trial did not use it)
+best_config.yaml          the best trial's config, resolved (`tk train` reproduces it)
+best_model/               that trial's model directory, model.onnx included, and
+                          best_trial.json (study, trial, value): its marker, moved in
+                          with it by the one rename that installs it
+best_trial.json           a copy of that marker for readers (tk reads the one inside)
+optimization_history.png  value per trial and best so far
+param_importances.png     fANOVA importance of each path (drawn once 2+ trials completed
+                          and 2+ paths took more than one value among them)
 """
 
 from __future__ import annotations
@@ -34,16 +34,24 @@ def trial_rows(study, section) -> list[dict]:
 
     rows = []
     for t in study.get_trials(deepcopy=False):
-        duration = (t.datetime_complete - t.datetime_start).total_seconds() \
-            if t.datetime_complete and t.datetime_start else None
+        duration = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start
+            else None
+        )
         note = t.user_attrs.get("note", "")
         if t.state.name == "FAIL" and not note:
             note = "interrupted (its process ended)"
-        row = {"number": t.number, "state": t.state.name,
-               "value": t.value if t.value is not None else
-               (t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None),
-               "duration_s": round(duration, 2) if duration is not None else None,
-               "epochs": t.user_attrs.get("epochs"), "note": note}
+        row = {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value
+            if t.value is not None
+            else (t.intermediate_values[max(t.intermediate_values)] if t.intermediate_values else None),
+            "duration_s": round(duration, 2) if duration is not None else None,
+            "epochs": t.user_attrs.get("epochs"),
+            "note": note,
+        }
         row |= {path: value for path, value in from_params(section, t.params).items()}
         rows.append(row)
     return rows
@@ -61,8 +69,8 @@ def write_trials_csv(path: Path, rows: list[dict], section) -> None:
 
 def best_config(base: dict, section, metric: tuple[str, str], trial):
     """The validated Config of a finished trial, rebuilt from its stored params."""
-    from toolkit.config.schema import validate_config
     from toolkit.config.hyperopt import from_params
+    from toolkit.config.schema import validate_config
     from toolkit.hyperopt.worker import trial_config
 
     values = from_params(section, trial.params)
@@ -99,8 +107,10 @@ def write_plots(output: Path, study) -> list[str]:
     if done >= 2 and len(varying) >= 2:
         plots.append((IMPORTANCES_PNG, vis.plot_param_importances))
     elif done:
-        log.info(f"{IMPORTANCES_PNG} not drawn: it needs 2+ completed trials and 2+ parameters that vary "
-                 f"among them, got {done} completed, {len(varying)} varying")
+        log.info(
+            f"{IMPORTANCES_PNG} not drawn: it needs 2+ completed trials and 2+ parameters that vary "
+            f"among them, got {done} completed, {len(varying)} varying"
+        )
     written = []
     for name, draw in plots:
         try:

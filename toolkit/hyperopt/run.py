@@ -24,23 +24,32 @@ from toolkit.hyperopt import outputs, worker
 from toolkit.hyperopt import study as study_mod
 
 
-def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | None = None,
-             jobs: int = 1, storage: str | None = None, mlflow: str | None = None,
-             registered_model_name: str | None = None):
+def hyperopt(
+    config_path,
+    dataset=None,
+    output="runs/hyperopt",
+    trials: int | None = None,
+    jobs: int = 1,
+    storage: str | None = None,
+    mlflow: str | None = None,
+    registered_model_name: str | None = None,
+):
     """Run (or resume) the search; returns the Optuna study.
 
     `mlflow`: a tracking URI ("" for MLflow's default) to record the search in a parent run with one
     child run per trial (toolkit.tracking.mlflow); `registered_model_name` registers the best model."""
+    from toolkit.config import hyperopt as space
     from toolkit.config.schema import read_yaml, validate_config
     from toolkit.hyperopt import checks
-    from toolkit.config import hyperopt as space
 
     config_path, output = Path(config_path), Path(output)
     label = str(config_path)
     data = read_yaml(config_path)
     if data.get("hyperopt") is None:
-        raise TkError(f"{label}: hyperopt: section is missing; add one with `parameters:` "
-                      f"(e.g. trainer.learning_rate: {{space: loguniform, low: 1.0e-4, high: 1.0e-2}})")
+        raise TkError(
+            f"{label}: hyperopt: section is missing; add one with `parameters:` "
+            f"(e.g. trainer.learning_rate: {{space: loguniform, low: 1.0e-4, high: 1.0e-2}})"
+        )
     cfg = validate_config(data, label)
     section = cfg.hyperopt
     base = {k: v for k, v in data.items() if k != "hyperopt"}
@@ -68,9 +77,20 @@ def hyperopt(config_path, dataset=None, output="runs/hyperopt", trials: int | No
         if swept:
             log.info(f"removed {len(swept)} folder(s) that interrupted trials left in {output / worker.TRIALS_DIR}")
         with study_mod.quiet_optuna():
-            return _search(config_path, base, section=section, metric=metric, goal=goal, source=source,
-                           output=output, total=total, jobs=jobs, storage=storage, mlflow=mlflow,
-                           registered_model_name=registered_model_name)
+            return _search(
+                config_path,
+                base,
+                section=section,
+                metric=metric,
+                goal=goal,
+                source=source,
+                output=output,
+                total=total,
+                jobs=jobs,
+                storage=storage,
+                mlflow=mlflow,
+                registered_model_name=registered_model_name,
+            )
 
 
 def _dataset_path(cfg, config_path: Path, dataset) -> str:
@@ -88,15 +108,29 @@ def _dataset_path(cfg, config_path: Path, dataset) -> str:
     return str(path)
 
 
-def _search(config_path, base, *, section, metric, goal, source, output, total, jobs, storage, mlflow=None,
-            registered_model_name=None):
+def _search(
+    config_path,
+    base,
+    *,
+    section,
+    metric,
+    goal,
+    source,
+    output,
+    total,
+    jobs,
+    storage,
+    mlflow=None,
+    registered_model_name=None,
+):
     import optuna
 
     url = storage or f"sqlite:///{(output / 'study.db').resolve()}"
     name = study_mod.study_name(config_path.stem, base, section, metric, goal, source)
     try:
-        study = optuna.create_study(storage=study_mod.make_storage(url), study_name=name,
-                                    direction=goal, load_if_exists=True)
+        study = optuna.create_study(
+            storage=study_mod.make_storage(url), study_name=name, direction=goal, load_if_exists=True
+        )
     except Exception as e:  # a bad URL, a missing driver, an unreachable server
         why = study_mod.mask_secrets(f"{type(e).__name__}: {e}", url).splitlines()[0]
         raise TkError(f"--storage {study_mod.mask_url(url)}: cannot open the study: {why}") from None
@@ -106,8 +140,10 @@ def _search(config_path, base, *, section, metric, goal, source, output, total, 
         log.warn(f"trials {interrupted} of an earlier run were interrupted; marked FAIL, run again")
     done = len(study.get_trials(deepcopy=False, states=_states(study_mod.COUNTED)))
     remaining = max(0, total - done)
-    log.info(f"study {name} in {study_mod.mask_url(url)}: {done} of {total} trials done; running {remaining} "
-             f"with {min(jobs, remaining) or 0} process(es); metric {'.'.join(metric)} ({goal})")
+    log.info(
+        f"study {name} in {study_mod.mask_url(url)}: {done} of {total} trials done; running {remaining} "
+        f"with {min(jobs, remaining) or 0} process(es); metric {'.'.join(metric)} ({goal})"
+    )
     tracker = None
     if mlflow is not None:
         from toolkit.tracking import mlflow_search as tracking
@@ -128,10 +164,21 @@ def _search(config_path, base, *, section, metric, goal, source, output, total, 
 def _run_search(study, base, section, metric, goal, source, output, total, jobs, url, name, remaining, tracker):
     if remaining:
         deadline = time.time() + section.timeout_minutes * 60 if section.timeout_minutes else None
-        job = {"base": base, "section": section.model_dump(mode="json"), "metric": list(metric),
-               "direction": goal, "dataset": source, "output": str(output.resolve()), "storage": url,
-               "study_name": name, "total": total, "budget": remaining, "deadline": deadline,
-               "run_id": uuid.uuid4().hex[:12], "one_thread": jobs > 1}
+        job = {
+            "base": base,
+            "section": section.model_dump(mode="json"),
+            "metric": list(metric),
+            "direction": goal,
+            "dataset": source,
+            "output": str(output.resolve()),
+            "storage": url,
+            "study_name": name,
+            "total": total,
+            "budget": remaining,
+            "deadline": deadline,
+            "run_id": uuid.uuid4().hex[:12],
+            "one_thread": jobs > 1,
+        }
         if tracker is not None:
             from toolkit.tracking import mlflow_search as tracking
 
@@ -154,8 +201,10 @@ def _run_workers(study, job: dict, n: int, section) -> None:
     existing = len(study.get_trials(deepcopy=False))
     # A spawned worker stops when its parent (this process) is gone; a thread has no such check:
     # this process being re-parented (nohup, a detached shell) must not stop the search.
-    jobs = [{**job, "parent": None if n == 1 else os.getpid(),
-             "seed": None if seed is None else seed + 1000 * existing + i} for i in range(n)]
+    jobs = [
+        {**job, "parent": None if n == 1 else os.getpid(), "seed": None if seed is None else seed + 1000 * existing + i}
+        for i in range(n)
+    ]
     stop = threading.Event()
     if n == 1:  # in this process: no second start-up (imports) to pay
         errors: list[BaseException] = []
@@ -227,8 +276,9 @@ def _report_new(study, job: dict, shown: set, bar, say) -> None:
             say(f"trial {t.number}: {t.state.name.lower()}: {t.user_attrs.get('note', '')}  {params}")
     finished = sum(t.state.is_finished() for t in ran)
     running = sum(t.state.name == "RUNNING" for t in ran)
-    bar.update(completed=finished, description=f"trials ({running} running, best "
-                                               f"{'-' if best is None else f'{best:.4f}'})")
+    bar.update(
+        completed=finished, description=f"trials ({running} running, best {'-' if best is None else f'{best:.4f}'})"
+    )
 
 
 def _best_value(study):
@@ -261,15 +311,21 @@ def _finish(study, base, *, section, metric, source, output: Path, jobs: int):
 
     atomic_write(output / "best_config.yaml", render(cfg).encode())
     marker = worker.read_marker(output)
-    if marker is None or marker.get("study") != study.study_name or marker.get("trial") != best.number \
-            or not (output / worker.BEST_DIR).is_dir():
+    if (
+        marker is None
+        or marker.get("study") != study.study_name
+        or marker.get("trial") != best.number
+        or not (output / worker.BEST_DIR).is_dir()
+    ):
         # The best trial's model was kept by no process here (it ran on another machine, or
         # its process died before the swap): train its config again (same seed).
         log.info(f"training the best trial ({best.number}) again for {output / worker.BEST_DIR}")
         _retrain(cfg, source, output, study.study_name, best, jobs)
     value = best.value
-    log.info(f"best: trial {best.number}, {'.'.join(metric)} {value:.4f}; wrote {output / 'best_config.yaml'}, "
-             f"{output / worker.BEST_DIR}, {output / 'trials.csv'}")
+    log.info(
+        f"best: trial {best.number}, {'.'.join(metric)} {value:.4f}; wrote {output / 'best_config.yaml'}, "
+        f"{output / worker.BEST_DIR}, {output / 'trials.csv'}"
+    )
     if not math.isfinite(value):
         log.warn("the best value is not finite")
     return study

@@ -124,8 +124,17 @@ def make_pruner(section):
 
 def study_name(config_stem: str, base: dict, section, metric: tuple[str, str], goal: str, dataset: str) -> str:
     """Stable across re-runs of the same search; a changed space or config starts a new study."""
-    key = json.dumps({"config": base, "parameters": section.model_dump(mode="json")["parameters"],
-                      "metric": list(metric), "goal": goal, "dataset": dataset}, sort_keys=True, default=str)
+    key = json.dumps(
+        {
+            "config": base,
+            "parameters": section.model_dump(mode="json")["parameters"],
+            "metric": list(metric),
+            "goal": goal,
+            "dataset": dataset,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return f"tk-{config_stem}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

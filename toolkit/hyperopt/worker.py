@@ -121,10 +121,9 @@ def main(job: dict, stop=None) -> None:
     import optuna
     import torch
 
-    from toolkit import api
     from toolkit.common import log  # noqa: F401  (imported before the first trial's clock starts)
-    from toolkit.hyperopt import study as study_mod
     from toolkit.config.hyperopt import HyperoptConfig
+    from toolkit.hyperopt import study as study_mod
 
     if stop is None:  # a process of its own: quiet for good (a thread runs inside study.quiet_optuna)
         log.quiet = True
@@ -133,9 +132,12 @@ def main(job: dict, stop=None) -> None:
     section = HyperoptConfig.model_validate(job["section"])
     if job["one_thread"]:
         torch.set_num_threads(1)
-    study = optuna.load_study(study_name=job["study_name"], storage=study_mod.make_storage(job["storage"]),
-                              sampler=study_mod.make_sampler(section, job["seed"]),
-                              pruner=study_mod.make_pruner(section))
+    study = optuna.load_study(
+        study_name=job["study_name"],
+        storage=study_mod.make_storage(job["storage"]),
+        sampler=study_mod.make_sampler(section, job["seed"]),
+        pruner=study_mod.make_pruner(section),
+    )
     try:
         while stop is None or not stop.is_set():
             trial = reserve(study, job)
@@ -168,8 +170,9 @@ def reserve(study, job: dict):
         if job["deadline"] is not None and time.time() >= job["deadline"]:
             return None
         trials = study.get_trials(deepcopy=False)
-        active = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING,
-                                 TrialState.WAITING) for t in trials)
+        active = sum(
+            t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING) for t in trials
+        )
         started_here = sum(t.user_attrs.get("run") == job["run_id"] for t in trials)
         if active >= job["total"] or started_here >= job["budget"]:
             return None
@@ -185,15 +188,16 @@ def run_trial(study, trial, section, job: dict) -> None:
     from optuna.trial import TrialState
 
     from toolkit import api
+    from toolkit.config import hyperopt as space
     from toolkit.config.schema import validate_config
     from toolkit.errors import TkError
-    from toolkit.config import hyperopt as space
 
     out_name, metric = job["metric"]
     n = trial.number
     try:
-        data, values = trial_config(job["base"], section, (out_name, metric),
-                               lambda path, param: space.suggest(trial, path, param))
+        data, values = trial_config(
+            job["base"], section, (out_name, metric), lambda path, param: space.suggest(trial, path, param)
+        )
         if job["one_thread"] and not data.get("trainer", {}).get("threads"):
             data = {**data, "trainer": {**data.get("trainer", {}), "threads": 1}}
         cfg = validate_config(data, "trial config")
@@ -277,8 +281,8 @@ def tell(study, trial, value=None, state=None) -> None:
 
 def read_marker(output: Path) -> dict | None:
     """{"study", "trial", "value"} of the model in `<output>/best_model` (its own marker), or None."""
-    from toolkit.runtime.model_dir import read_regular
     from toolkit.errors import TkError
+    from toolkit.runtime.model_dir import read_regular
 
     try:  # a regular file of at most 64 KiB: a FIFO or a link put there is no marker
         marker = json.loads(read_regular(Path(output) / BEST_DIR / BEST_MARKER, limit=1 << 16))
@@ -291,8 +295,9 @@ def write_marker(folder: Path, study_name: str, number: int, value: float) -> No
     """The marker of the trial whose model is in `folder` (a trial folder about to be installed)."""
     from toolkit.runtime.model_dir import atomic_write
 
-    atomic_write(Path(folder) / BEST_MARKER,
-                 json.dumps({"study": study_name, "trial": number, "value": value}).encode())
+    atomic_write(
+        Path(folder) / BEST_MARKER, json.dumps({"study": study_name, "trial": number, "value": value}).encode()
+    )
 
 
 def install_best(model_dir: Path, output: Path, study_name: str, number: int, value: float) -> None:

@@ -20,8 +20,7 @@ def kind_of(model_type: str):
     """The ModelKind registered as `model_type` (one instance per name)."""
     path = MODEL_KINDS.get(model_type)
     if path is None:
-        raise TkError(f"model_type: {model_type!r} is not a registered model kind; "
-                      f"known: {', '.join(MODEL_KINDS)}")
+        raise TkError(f"model_type: {model_type!r} is not a registered model kind; known: {', '.join(MODEL_KINDS)}")
     if _made.get(model_type, (None,))[0] != path:
         module, _, name = path.partition(":")
         try:

@@ -31,15 +31,22 @@ class AutoKind(ModelKind):
         if job.resume:
             log.warn("--resume: model_type auto keeps no checkpoint; training both models again")
         started = time.perf_counter()
-        found = {"nn": fit_single(job.member(nn_cfg, keep_on_epoch=True), kind_of("nn")),
-                 "gbm": fit_single(job.member(gbm_member_config(cfg, rename=False)), kind_of("gbm"))}
+        found = {
+            "nn": fit_single(job.member(nn_cfg, keep_on_epoch=True), kind_of("nn")),
+            "gbm": fit_single(job.member(gbm_member_config(cfg, rename=False)), kind_of("gbm")),
+        }
         watch = ".".join(cfg.validation_metric())
         values = {k: m.stats["best_value"] for k, m in found.items()}
         chosen = "gbm" if better(cfg.validation_metric()[1], values["gbm"], values["nn"]) else "nn"
         result = found[chosen]
-        result.stats["auto"] = {"validation_metric": watch, "nn": values["nn"], "gbm": values["gbm"],
-                                "chosen": chosen, "nn_seconds": found["nn"].stats["total_seconds"],
-                                "gbm_seconds": found["gbm"].stats["total_seconds"]}
+        result.stats["auto"] = {
+            "validation_metric": watch,
+            "nn": values["nn"],
+            "gbm": values["gbm"],
+            "chosen": chosen,
+            "nn_seconds": found["nn"].stats["total_seconds"],
+            "gbm_seconds": found["gbm"].stats["total_seconds"],
+        }
         result.stats["total_seconds"] = time.perf_counter() - started
         log.info(f"model_type auto: validation {watch} nn {values['nn']:.4f}, gbm {values['gbm']:.4f} → {chosen}")
         return result

@@ -50,8 +50,9 @@ class ModelKind:
         for i, fc in enumerate(cfg.input_features):
             reason = self.refusal(fc.type)
             if reason:
-                raise TkError(f"input_features[{i}] ({fc.name!r}, type {fc.type}): model_type {self.name} "
-                              f"cannot use it: {reason}")
+                raise TkError(
+                    f"input_features[{i}] ({fc.name!r}, type {fc.type}): model_type {self.name} cannot use it: {reason}"
+                )
         return columns.make_features(cfg, self.extra_inputs(cfg))
 
     # ---- training ---------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ class EnsembleCore:
         return self.net.state_dict()
 
     def __call__(self, *pre):
-        a = self.net(*pre[:self.n_net])
+        a = self.net(*pre[: self.n_net])
         b = self.gbm(*[pre[i] for i in self.gbm_index])
         return tuple((x + y.to(x.device)) * 0.5 for x, y in zip(a, b))
 
@@ -116,9 +116,14 @@ def core_onnx(net_core, gbm_core, outputs):
         info.CopyFrom(v)
         info.name = raw_name(o)
         out_infos.append(info)
-    graph = helper.make_graph(nodes, "tk_ensemble", inputs, out_infos,
-                              initializer=list(a.graph.initializer) + list(b.graph.initializer) + [half],
-                              value_info=list(a.graph.value_info) + list(b.graph.value_info))
+    graph = helper.make_graph(
+        nodes,
+        "tk_ensemble",
+        inputs,
+        out_infos,
+        initializer=list(a.graph.initializer) + list(b.graph.initializer) + [half],
+        value_info=list(a.graph.value_info) + list(b.graph.value_info),
+    )
     opsets = {}
     for op in list(a.opset_import) + list(b.opset_import):
         opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
@@ -159,8 +164,10 @@ class EnsembleKind(ModelKind):
         cfg, source = job.cfg, job.source
         nn_cfg = cfg.model_copy(update={"model_type": "nn"})
         if not source.whole or ddp.world_size() > 1 or not trees_can_read_any(cfg):
-            log.info("model_type ensemble: the network alone (streamed data, several processes or no input "
-                     "the trees can read)")
+            log.info(
+                "model_type ensemble: the network alone (streamed data, several processes or no input "
+                "the trees can read)"
+            )
             return fit_single(job.member(nn_cfg, keep_output=True, keep_on_epoch=True), kind_of("nn"))
         started = time.perf_counter()
         net = fit_single(job.member(nn_cfg, keep_output=False, keep_on_epoch=True), kind_of("nn"))
@@ -175,8 +182,17 @@ class EnsembleKind(ModelKind):
         ctx = ddp.setup(pick_device(cfg.trainer.device))
         pre = Preprocessor(inputs, threads=cfg.trainer.threads)
         summary = net.stats["data"]
-        splits = make_splits(cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows,
-                             summary=summary, label=job.label)
+        splits = make_splits(
+            cfg,
+            source,
+            inputs=inputs,
+            outputs=outputs,
+            pre=pre,
+            ctx=ctx,
+            rows=job.rows,
+            summary=summary,
+            label=job.label,
+        )
         val = checked_split(splits)
         answers = val.predictions(scored, ctx)
         post = fit_post(scored, outputs, val, ctx, answers)
@@ -184,12 +200,20 @@ class EnsembleKind(ModelKind):
         metrics = {name: evaluate(scored, outputs, split, ctx) for name, split in splits.items() if split.rows}
         watch_output, watch_metric = cfg.validation_metric()
         value = epochs.watched_value(metrics.get("validation", metrics["train"]), outputs, cfg)
-        history = epochs.History(epochs=net.stats["epochs"], best_epoch=net.stats["best_epoch"], best_value=value,
-                                 stopped_early=net.stats["stopped_early"],
-                                 seconds=net.stats["train_seconds"] + trees.stats["train_seconds"])
+        history = epochs.History(
+            epochs=net.stats["epochs"],
+            best_epoch=net.stats["best_epoch"],
+            best_value=value,
+            stopped_early=net.stats["stopped_early"],
+            seconds=net.stats["train_seconds"] + trees.stats["train_seconds"],
+        )
         stats = epochs.training_stats(cfg, history, metrics, summary, started)
-        stats["ensemble"] = {"validation_metric": f"{watch_output}.{watch_metric}", "nn": net.stats["best_value"],
-                             "gbm": trees.stats["best_value"], "ensemble": value}
+        stats["ensemble"] = {
+            "validation_metric": f"{watch_output}.{watch_metric}",
+            "nn": net.stats["best_value"],
+            "gbm": trees.stats["best_value"],
+            "ensemble": value,
+        }
         stats["gbm"] = trees.stats["gbm"]
         if "refit" in net.stats or "refit" in trees.stats:
             stats["refit"] = {"nn": net.stats.get("refit"), "gbm": trees.stats.get("refit")}
@@ -197,10 +221,13 @@ class EnsembleKind(ModelKind):
             stats["calibration"] = post
         if silent:
             stats["never_predicted"] = silent
-        log.info(f"model_type ensemble: validation {watch_output}.{watch_metric} nn {net.stats['best_value']:.4f}, "
-                 f"gbm {trees.stats['best_value']:.4f}, both {value:.4f}")
-        return Fitted(cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None,
-                      first_core=scored)
+        log.info(
+            f"model_type ensemble: validation {watch_output}.{watch_metric} nn {net.stats['best_value']:.4f}, "
+            f"gbm {trees.stats['best_value']:.4f}, both {value:.4f}"
+        )
+        return Fitted(
+            cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None, first_core=scored
+        )
 
     def core_files(self, core) -> dict[str, bytes]:
         return NnKind().core_files(core.net) | GbmKind().core_files(core.gbm)
@@ -214,7 +241,10 @@ class EnsembleKind(ModelKind):
         from types import SimpleNamespace
 
         n_net = len(trained.config.input_features)
-        net = SimpleNamespace(model=trained.model.net, inputs=trained.inputs[:n_net], outputs=trained.outputs,
-                              preprocessor=trained.preprocessor)
+        net = SimpleNamespace(
+            model=trained.model.net,
+            inputs=trained.inputs[:n_net],
+            outputs=trained.outputs,
+            preprocessor=trained.preprocessor,
+        )
         return core_onnx(export_core(net, exporter), trained.model.gbm.to_onnx(), trained.outputs)
-

@@ -37,9 +37,18 @@ class NnKind(ModelKind):
 
         model = TkModel(inputs, outputs, job.cfg.combiner)
         torch.set_num_threads(thread_count(job.cfg.trainer.threads, model))
-        history = loop.fit(model, outputs, splits["train"], splits["validation"], job.cfg, ctx,
-                           checkpoint_dir=checkpoint_dir, resume=job.resume, config_fp=config_fp,
-                           on_epoch=job.on_epoch)
+        history = loop.fit(
+            model,
+            outputs,
+            splits["train"],
+            splits["validation"],
+            job.cfg,
+            ctx,
+            checkpoint_dir=checkpoint_dir,
+            resume=job.resume,
+            config_fp=config_fp,
+            on_epoch=job.on_epoch,
+        )
         return model, history
 
     def refit_core(self, job, inputs, outputs, rows, ctx, *, first, history):
@@ -79,8 +88,10 @@ def example_inputs(trained, rows: int = 2):
 
     from toolkit.data.raw_types import RAW_FLOAT
 
-    cols = {c: (np.full(rows, np.nan, np.float32) if t == RAW_FLOAT else np.full(rows, "", object))
-            for c, t in trained.preprocessor.columns.items()}
+    cols = {
+        c: (np.full(rows, np.nan, np.float32) if t == RAW_FLOAT else np.full(rows, "", object))
+        for c, t in trained.preprocessor.columns.items()
+    }
     pre = trained.preprocessor.transform(cols)
     return tuple(torch.from_numpy(np.ascontiguousarray(pre[f.config.name])) for f in trained.inputs)
 
@@ -102,15 +113,29 @@ def export_core(trained, exporter: str = "torchscript", opset: int = OPSETS[""])
         if exporter == "dynamo":
             batch = torch.export.Dim("batch")
             program = torch.onnx.export(
-                model, xs, input_names=names_in, output_names=names_out, dynamo=True,
-                dynamic_shapes=(tuple({0: batch} for _ in xs),), opset_version=opset,
-                external_data=False, verbose=False)
+                model,
+                xs,
+                input_names=names_in,
+                output_names=names_out,
+                dynamo=True,
+                dynamic_shapes=(tuple({0: batch} for _ in xs),),
+                opset_version=opset,
+                external_data=False,
+                verbose=False,
+            )
             core = program.model_proto
         else:  # the TorchScript exporter: 40x faster to run here, same graph for our modules
             buffer = io.BytesIO()
-            torch.onnx.export(model, xs, buffer, input_names=names_in, output_names=names_out,
-                              dynamo=False, opset_version=opset,
-                              dynamic_axes={n: {0: "N"} for n in names_in + names_out})
+            torch.onnx.export(
+                model,
+                xs,
+                buffer,
+                input_names=names_in,
+                output_names=names_out,
+                dynamo=False,
+                opset_version=opset,
+                dynamic_axes={n: {0: "N"} for n in names_in + names_out},
+            )
             core = onnx.load_from_string(buffer.getvalue())
     core.ir_version = IR_VERSION
     return core

@@ -64,6 +64,7 @@ class ConcatCombiner(nn.Module):
 
 # ---- FT-Transformer --------------------------------------------------------
 
+
 class FeatureTokenizer(nn.Module):
     """One d_token embedding per feature: its own Linear over the encoder's output.
 
@@ -170,8 +171,7 @@ class TransformerBlock(nn.Module):
         self.attention_norm = nn.Identity() if first else nn.LayerNorm(d)
         self.attention = MultiheadAttention(d, config.num_heads, config.attention_dropout)
         self.ffn_norm = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, max(1, round(d * config.ffn_multiplier)), config.activation,
-                               config.ffn_dropout)
+        self.ffn = FeedForward(d, max(1, round(d * config.ffn_multiplier)), config.activation, config.ffn_dropout)
         self.residual_dropout = nn.Dropout(config.residual_dropout)
 
     def forward(self, x: torch.Tensor, cls_only: bool = False) -> torch.Tensor:
@@ -194,8 +194,7 @@ class TransformerCombiner(nn.Module):
         super().__init__()
         self.tokenizer = FeatureTokenizer(widths, config.d_token)
         self.cls = CLSToken(config.d_token)
-        self.blocks = nn.ModuleList(TransformerBlock(config, first=i == 0)
-                                    for i in range(config.num_layers))
+        self.blocks = nn.ModuleList(TransformerBlock(config, first=i == 0) for i in range(config.num_layers))
         self.norm = nn.LayerNorm(config.d_token)
         self.activation = ACTIVATIONS[config.output_activation]()
         self.d_out = config.d_token
@@ -227,4 +226,3 @@ def combiner_class(config) -> type:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as e:
         raise TkError(f"combiner {config.type!r}: cannot import its module {path!r}: {e}") from None
-

@@ -81,8 +81,6 @@ class Pool(nn.Module):
         return total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
 
 
-
-
 class EmbedPool(nn.Module):
     """Pooled token embeddings (a neural bag of words / bigrams).
 
@@ -102,8 +100,15 @@ class EmbedPool(nn.Module):
     Shape: ids [N, L] int64 → [N, dim].
     """
 
-    def __init__(self, n_ids: int, dim: int, pooling: str = "idf_mean", idf: list[float] | None = None,
-                 dropout: float = 0.0, lr_scale: float = 1.0):
+    def __init__(
+        self,
+        n_ids: int,
+        dim: int,
+        pooling: str = "idf_mean",
+        idf: list[float] | None = None,
+        dropout: float = 0.0,
+        lr_scale: float = 1.0,
+    ):
         super().__init__()
         if n_ids < 2 or dim < 1 or not lr_scale > 0:
             raise ValueError(f"{n_ids=} must be >= 2, {dim=} >= 1 and {lr_scale=} > 0")
@@ -127,8 +132,7 @@ class EmbedPool(nn.Module):
         else:
             mask = (ids != PAD_ID).to(weight.dtype)
             w = self.pool.idf[ids] * mask if self.pool.how == "idf_mean" else mask  # [N, L]
-            total = nn.functional.embedding_bag(ids, weight, mode="sum", per_sample_weights=w,
-                                                padding_idx=PAD_ID)
+            total = nn.functional.embedding_bag(ids, weight, mode="sum", per_sample_weights=w, padding_idx=PAD_ID)
             pooled = total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
         return self.dropout(pooled)
 
@@ -183,8 +187,10 @@ class SelfAttentionBlock(nn.Module):
         self.scale = (dim // num_heads) ** -0.5
 
     def forward(self, x: torch.Tensor, key_bias: torch.Tensor) -> torch.Tensor:
-        q, k, v = (t.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)  # [N, H, L, d / H]
-                   for t in self.qkv(self.norm1(x)).chunk(3, dim=-1))
+        q, k, v = (
+            t.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)  # [N, H, L, d / H]
+            for t in self.qkv(self.norm1(x)).chunk(3, dim=-1)
+        )
         attention = torch.softmax(q @ k.transpose(-2, -1) * self.scale + key_bias, dim=-1)  # [N, H, L, L]
         mixed = (self.dropout(attention) @ v).transpose(1, 2).flatten(2)  # [N, L, d]
         x = x + self.dropout(self.out(mixed))
@@ -197,8 +203,17 @@ class TextTransformer(nn.Module):
     Shape: ids [N, L] int64 (L ≤ max_length) → [N, dim].
     """
 
-    def __init__(self, n_ids: int, dim: int, max_length: int, num_layers: int = 1, num_heads: int = 4,
-                 pooling: str = "mean", idf: list[float] | None = None, dropout: float = 0.1):
+    def __init__(
+        self,
+        n_ids: int,
+        dim: int,
+        max_length: int,
+        num_layers: int = 1,
+        num_heads: int = 4,
+        pooling: str = "mean",
+        idf: list[float] | None = None,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"{dim=} must be a multiple of {num_heads=}")
@@ -231,12 +246,26 @@ class TextGRU(nn.Module):
     Shape: ids [N, L] int64 → [N, 2 · hidden_size].
     """
 
-    def __init__(self, n_ids: int, dim: int, hidden_size: int, num_layers: int = 1, pooling: str = "mean",
-                 idf: list[float] | None = None, dropout: float = 0.1):
+    def __init__(
+        self,
+        n_ids: int,
+        dim: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        pooling: str = "mean",
+        idf: list[float] | None = None,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         self.embedding = _embedding(n_ids, dim)
-        self.gru = nn.GRU(dim, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=True,
-                          dropout=dropout if num_layers > 1 else 0.0)
+        self.gru = nn.GRU(
+            dim,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.pool = Pool(pooling, idf)
         self.dropout = nn.Dropout(dropout)
 

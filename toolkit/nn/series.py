@@ -103,8 +103,14 @@ class GRU(nn.Module):
     def __init__(self, dim: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
         super().__init__()
         self.project = Project(dim)
-        self.gru = nn.GRU(dim, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=True,
-                          dropout=dropout if num_layers > 1 else 0.0)
+        self.gru = nn.GRU(
+            dim,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.pool = te.Pool("mean")
         self.dropout = nn.Dropout(dropout)
 

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from toolkit.common import log
-from toolkit.features import columns as prepare
-from toolkit.errors import TkError, shift_row
 from toolkit.data import readers
+from toolkit.errors import TkError, shift_row
+from toolkit.features import columns as prepare
 
 WRITERS = (".csv", ".tsv", ".parquet", ".jsonl")
 
@@ -43,8 +43,13 @@ class ChunkWriter:
             df.to_csv(sys.stdout, index=False, header=first)
             return
         if self.suffix in (".csv", ".tsv"):
-            df.to_csv(self.tmp, sep="\t" if self.suffix == ".tsv" else ",", index=False, header=first,
-                      mode="w" if first else "a")
+            df.to_csv(
+                self.tmp,
+                sep="\t" if self.suffix == ".tsv" else ",",
+                index=False,
+                header=first,
+                mode="w" if first else "a",
+            )
         elif self.suffix == ".jsonl":
             with open(self.tmp, "w" if first else "a", encoding="utf-8") as f:
                 df.to_json(f, orient="records", lines=True, force_ascii=False)
@@ -73,8 +78,15 @@ class ChunkWriter:
             self.tmp.unlink(missing_ok=True)
 
 
-def predict_stream(model, dataset, output: Path | None, keep: list[str], engine: str = "onnx",
-                   rows: int = readers.CHUNK_ROWS, explain: bool = False) -> int:
+def predict_stream(
+    model,
+    dataset,
+    output: Path | None,
+    keep: list[str],
+    engine: str = "onnx",
+    rows: int = readers.CHUNK_ROWS,
+    explain: bool = False,
+) -> int:
     """Write predictions for every row of `dataset` (a file, glob or directory); returns the row count.
     `explain`: also the attributions, `<output>::why::<input>` (TrainedModel.explain)."""
     wanted = {f.config.source: f.raw_dtype for f in model.inputs} | {c: "keep" for c in keep}

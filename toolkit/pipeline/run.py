@@ -19,8 +19,7 @@ from toolkit.common import log
 from toolkit.data import readers
 
 
-def run(cfg, source, label: str, *, output=None, resume: bool = False, on_epoch=None,
-        rows: int = readers.CHUNK_ROWS):
+def run(cfg, source, label: str, *, output=None, resume: bool = False, on_epoch=None, rows: int = readers.CHUNK_ROWS):
     """Train from `source` (readers.FrameSource or readers.Source); returns the TrainedModel (on every rank).
 
     Writes the model directory to `output` when given, with a checkpoint each
@@ -34,8 +33,15 @@ def run(cfg, source, label: str, *, output=None, resume: bool = False, on_epoch=
     from toolkit.training.job import TrainJob
     from toolkit.training.single import fit_single
 
-    job = TrainJob(cfg, source, label, output=Path(output) if output is not None else None, resume=resume,
-                   on_epoch=on_epoch, rows=rows)
+    job = TrainJob(
+        cfg,
+        source,
+        label,
+        output=Path(output) if output is not None else None,
+        resume=resume,
+        on_epoch=on_epoch,
+        rows=rows,
+    )
     fitted = kind_of(cfg.model_type).train(job, fit_single)
     result = TrainedModel(fitted.config, fitted.inputs, fitted.outputs, fitted.core, fitted.stats)
     result.parity_columns = fitted.parity_columns  # rows the export is checked on

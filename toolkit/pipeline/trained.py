@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.runtime import model_dir as artifact
 from toolkit.common import log
-from toolkit.features import columns as prepare
 from toolkit.config.schema import Config, render
 from toolkit.errors import TkError, shift_row
-from toolkit.features.base import known_rows
 from toolkit.export.explain import background_json
+from toolkit.features import columns as prepare
+from toolkit.features.base import known_rows
+from toolkit.runtime import model_dir as artifact
 
 ONNX = "model.onnx"
 #: The background rows of the attributions (toolkit.export.explain); absent in model dirs of older tk.
@@ -33,9 +33,18 @@ CHUNK_ROWS = 100_000
 class TrainedModel:
     """A trained model: config, fitted features, core (weights or trees), ONNX file, training stats."""
 
-    def __init__(self, config: Config, inputs, outputs, model, stats: dict, *,
-                 core_files: dict[str, bytes] | None = None, onnx: bytes | None = None,
-                 explain_columns: dict | None = None):
+    def __init__(
+        self,
+        config: Config,
+        inputs,
+        outputs,
+        model,
+        stats: dict,
+        *,
+        core_files: dict[str, bytes] | None = None,
+        onnx: bytes | None = None,
+        explain_columns: dict | None = None,
+    ):
         """`model`: the core (the torch module for model_type nn, a GbmCore for gbm, an EnsembleCore
         for ensemble: see toolkit.models); or None with `core_files`, the saved bytes it loads from.
         `explain_columns`: the background rows attributions are measured from ({column: [K]}), or None."""
@@ -88,9 +97,8 @@ class TrainedModel:
 
     def _torch_outputs(self, df, source: str) -> dict[str, np.ndarray]:
         """The same outputs as the ONNX file's, computed by preprocessing graph + torch model."""
-        from toolkit.export.parity import torch_reference
-
         from toolkit.data import tables as data
+        from toolkit.export.parity import torch_reference
 
         data.check_columns(df, prepare.wanted_columns(self.config, False), source)
         return torch_reference(self, prepare.input_columns(self.inputs, df, source, strict=True))
@@ -106,7 +114,7 @@ class TrainedModel:
         from toolkit.runtime.predictor import PredictorError
 
         def run(start: int) -> dict[str, np.ndarray]:
-            part = df.iloc[start:start + step]
+            part = df.iloc[start : start + step]
             if engine == "torch":
                 try:
                     return self._torch_outputs(part, source)
@@ -186,8 +194,7 @@ class TrainedModel:
             if not keep.any():
                 raise TkError(f"{source}: column {o.config.source!r}: no row has a known target value")
             if (~keep).sum():
-                log.warn(f"{source}: {int((~keep).sum())} row(s) without a known {o.config.name!r} "
-                         "target left out")
+                log.warn(f"{source}: {int((~keep).sum())} row(s) without a known {o.config.name!r} target left out")
             result[o.config.name] = o.score(y[keep], {k: v[keep] for k, v in outs.items()})
         return result
 
@@ -203,9 +210,11 @@ class TrainedModel:
             full, report = self.to_onnx(parity_columns=parity_columns)
             log.info(f"model.onnx: {report.summary()}")
             self._onnx = full.SerializeToString()
-        state = {"inputs": {f.config.name: f.state() for f in self.inputs},
-                 "outputs": {f.config.name: f.state() for f in self.outputs},
-                 "raw_inputs": prepare.describe_raw(self.inputs)}
+        state = {
+            "inputs": {f.config.name: f.state() for f in self.inputs},
+            "outputs": {f.config.name: f.state() for f in self.outputs},
+            "raw_inputs": prepare.describe_raw(self.inputs),
+        }
         files = {
             "config.yaml": render(self.config).encode(),
             "features.json": json.dumps(state, indent=1).encode(),
@@ -225,4 +234,3 @@ def _file_row(message: str, offset: int) -> str:
     if not m:
         return message
     return f"row {int(m.group(1)) + offset + 1}: column {m.group(2)!r}: {m.group(3)}"
-

@@ -45,8 +45,8 @@ class Section:
 def report(models: list[Path], dataset: Path | None, output: Path, importance_repeats: int = 5) -> Path:
     """Write `output`/report.html and the PNGs for `models` on the labelled `dataset`; return the HTML path."""
     from toolkit.data import tables as tkdata
-    from toolkit.runtime.model_dir import atomic_write
     from toolkit.report import data, html
+    from toolkit.runtime.model_dir import atomic_write
 
     models, output = [Path(m) for m in models], Path(output)
     if not models:
@@ -75,8 +75,13 @@ def report(models: list[Path], dataset: Path | None, output: Path, importance_re
         sections.append(model_section(run, df, folder, importance_repeats))
     compare = [] if single else compare_plots(runs, output)
     summary = data.data_summary(df, runs)
-    page = html.page(dataset=str(dataset), created=time.strftime("%Y-%m-%d %H:%M:%S"), sections=sections,
-                     compare_plots=compare, summary=summary)
+    page = html.page(
+        dataset=str(dataset),
+        created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        sections=sections,
+        compare_plots=compare,
+        summary=summary,
+    )
     target = output / "report.html"
     atomic_write(target, page.encode("utf-8"))
     n_png = sum(len(s.plots) for s in sections) + len(compare)
@@ -87,17 +92,29 @@ def report(models: list[Path], dataset: Path | None, output: Path, importance_re
 def model_section(run, df, folder: Path, repeats: int) -> Section:
     """Every plot of one model into `folder`, and its permutation importance."""
     from toolkit.config.schema import render
-    from toolkit.report import importance, plots_classification as pc, plots_training, plots_values as pv
+    from toolkit.report import importance, plots_training
+    from toolkit.report import plots_classification as pc
+    from toolkit.report import plots_values as pv
 
     weights = {f.config.name: f.config.loss_weight for f in run.model.outputs}
-    plots = [Plot("Learning curves", plots_training.learning_curves(
-        [(run.label, plots_training.curves(run.stats, weights))], folder / "learning_curves.png"), wide=True)]
+    plots = [
+        Plot(
+            "Learning curves",
+            plots_training.learning_curves(
+                [(run.label, plots_training.curves(run.stats, weights))], folder / "learning_curves.png"
+            ),
+            wide=True,
+        )
+    ]
     notes = []
     plot_kinds = {  # what an output feature may name in its `report_plots`
-        "confusion": ("Confusion matrix", pc.confusion), "roc": ("ROC", pc.roc),
+        "confusion": ("Confusion matrix", pc.confusion),
+        "roc": ("ROC", pc.roc),
         "precision_recall": ("Precision-recall", pc.precision_recall),
-        "calibration": ("Calibration", pc.calibration), "probabilities": ("Predicted probabilities", pc.probabilities),
-        "predicted_vs_actual": ("Predicted vs actual", pv.predicted_vs_actual), "residuals": ("Residuals", pv.residuals),
+        "calibration": ("Calibration", pc.calibration),
+        "probabilities": ("Predicted probabilities", pc.probabilities),
+        "predicted_vs_actual": ("Predicted vs actual", pv.predicted_vs_actual),
+        "residuals": ("Residuals", pv.residuals),
         "label_f1": ("F1 per label", pv.label_f1),
     }
     for o, feature in zip(run.outputs, run.model.outputs):
@@ -151,12 +168,21 @@ def time_plots(run, df, folder: Path) -> list[Plot]:
 
 def compare_plots(runs, output: Path) -> list[Plot]:
     """Overlaid learning curves, and per output shared by the models: ROC or residuals."""
-    from toolkit.report import plots_classification as pc, plots_training, plots_values as pv
+    from toolkit.report import plots_classification as pc
+    from toolkit.report import plots_training
+    from toolkit.report import plots_values as pv
 
-    curves = [(r.label, plots_training.curves(r.stats, {f.config.name: f.config.loss_weight
-                                                        for f in r.model.outputs})) for r in runs]
-    plots = [Plot("Learning curves, models compared",
-                  plots_training.learning_curves(curves, output / "compare_learning_curves.png"), wide=True)]
+    curves = [
+        (r.label, plots_training.curves(r.stats, {f.config.name: f.config.loss_weight for f in r.model.outputs}))
+        for r in runs
+    ]
+    plots = [
+        Plot(
+            "Learning curves, models compared",
+            plots_training.learning_curves(curves, output / "compare_learning_curves.png"),
+            wide=True,
+        )
+    ]
     names = [o.name for o in runs[0].outputs]
     for name in names:
         found = [(r.label, o) for r in runs for o in r.outputs if o.name == name and len(o.y)]

@@ -83,12 +83,14 @@ def gather(model, path: Path, label: str, df, source: str) -> ModelRun:
 def _output_rows(o, y: np.ndarray, outs: dict[str, np.ndarray], dropped: int) -> OutputRows:
     name, kind = o.config.name, o.type
     if o.classes is None:  # a value output: targets back in their units through the feature's own `predict`
-        return OutputRows(name, kind, o.predict(y)["value"],
-                          value=outs[f"{name}::value"].astype(np.float64), dropped=dropped)
+        return OutputRows(
+            name, kind, o.predict(y)["value"], value=outs[f"{name}::value"].astype(np.float64), dropped=dropped
+        )
     proba = outs[f"{name}::probabilities"].astype(np.float64)
     threshold = o.threshold
-    return OutputRows(name, kind, y.astype(int), proba=proba, classes=list(o.classes),
-                      threshold=threshold, dropped=dropped)
+    return OutputRows(
+        name, kind, y.astype(int), proba=proba, classes=list(o.classes), threshold=threshold, dropped=dropped
+    )
 
 
 def interface(model) -> dict:
@@ -107,15 +109,27 @@ def interface(model) -> dict:
     inputs = []
     for i in meta.get("tk.inputs", []) or [{"name": n, "dtype": t} for n, t in model.predictor.inputs.items()]:
         fs = by_column.get(i["name"], [])
-        inputs.append({"name": i["name"], "dtype": i["dtype"], "feature": ", ".join(f["name"] for f in fs),
-                       "type": ", ".join(f["type"] for f in fs)})
+        inputs.append(
+            {
+                "name": i["name"],
+                "dtype": i["dtype"],
+                "feature": ", ".join(f["name"] for f in fs),
+                "type": ", ".join(f["type"] for f in fs),
+            }
+        )
     outputs = []
     for o in meta.get("tk.outputs", []) or [{"name": n, "dtype": "", "shape": []} for n in model.predictor.outputs]:
         f = out_features.get(o["name"].partition("::")[0], {})
-        outputs.append({"name": o["name"], "dtype": o.get("dtype", ""),
-                        "shape": "[" + ", ".join(map(str, o.get("shape", []))) + "]",
-                        "feature": f.get("name", ""), "type": f.get("type", ""),
-                        "classes": f.get("classes", [])})
+        outputs.append(
+            {
+                "name": o["name"],
+                "dtype": o.get("dtype", ""),
+                "shape": "[" + ", ".join(map(str, o.get("shape", []))) + "]",
+                "feature": f.get("name", ""),
+                "type": f.get("type", ""),
+                "classes": f.get("classes", []),
+            }
+        )
     return {"inputs": inputs, "outputs": outputs}
 
 

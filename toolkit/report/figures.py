@@ -21,8 +21,7 @@ from toolkit.errors import TkError
 
 DPI = 110
 #: Colours for models in compare plots and classes in per-class plots (matplotlib's tab10).
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def new_figure(width: float = 6.4, height: float = 4.8, ncols: int = 1, nrows: int = 1):

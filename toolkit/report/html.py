@@ -63,8 +63,10 @@ def _td(text) -> str:
 def _figure(plot) -> str:
     data = base64.b64encode(Path(plot.path).read_bytes()).decode("ascii")
     cls = ' class="wide"' if plot.wide else ""
-    return (f'<figure{cls}><img alt="{escape(plot.title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{escape(plot.title)} — {escape(Path(plot.path).name)}</figcaption></figure>")
+    return (
+        f'<figure{cls}><img alt="{escape(plot.title)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{escape(plot.title)} — {escape(Path(plot.path).name)}</figcaption></figure>"
+    )
 
 
 def metrics_table(labels: list[str], metrics: list[dict]) -> str:
@@ -94,12 +96,29 @@ def training_table(sections) -> str:
     for s in sections:
         st = s.run.stats
         per_split = st.get("data", {}).get("rows_per_split", {})
-        rows.append([_td(s.run.label), _td(s.run.path), _td(f"{st.get('best_epoch')} of {len(st.get('epochs', []))}"),
-                     _td(st.get("validation_metric", "")), _num(st.get("best_value")),
-                     _td(" / ".join(str(per_split.get(k, 0)) for k in ("train", "validation", "test"))),
-                     _td(f"{st.get('train_seconds', float('nan')):.1f} s")])
-    return _table(["model", "path", "best epoch", "validation metric", "best value",
-                   "rows train / validation / test", "train time"], rows)
+        rows.append(
+            [
+                _td(s.run.label),
+                _td(s.run.path),
+                _td(f"{st.get('best_epoch')} of {len(st.get('epochs', []))}"),
+                _td(st.get("validation_metric", "")),
+                _num(st.get("best_value")),
+                _td(" / ".join(str(per_split.get(k, 0)) for k in ("train", "validation", "test"))),
+                _td(f"{st.get('train_seconds', float('nan')):.1f} s"),
+            ]
+        )
+    return _table(
+        [
+            "model",
+            "path",
+            "best epoch",
+            "validation metric",
+            "best value",
+            "rows train / validation / test",
+            "train time",
+        ],
+        rows,
+    )
 
 
 def _split_metrics(stats: dict) -> str:
@@ -116,26 +135,46 @@ def _refit_and_silent_classes(stats: dict) -> str:
     classes no validation row was given (a model answering too few classes must not ship unseen)."""
     parts = []
     if stats.get("refit"):
-        parts.append('<p class="muted">The metrics per split are those of the model trained on the train split; '
-                     "the saved model was then refit on train + validation, so its validation rows are no longer "
-                     "unseen. The metrics on the dataset above are the saved model's.</p>")
+        parts.append(
+            '<p class="muted">The metrics per split are those of the model trained on the train split; '
+            "the saved model was then refit on train + validation, so its validation rows are no longer "
+            "unseen. The metrics on the dataset above are the saved model's.</p>"
+        )
     for output, classes in stats.get("never_predicted", {}).items():
-        parts.append(f'<p class="warn"><b>{escape(output)}</b>: never predicted on the validation rows: '
-                     f"{escape(', '.join(map(str, classes)))}. The model may answer too few classes.</p>")
+        parts.append(
+            f'<p class="warn"><b>{escape(output)}</b>: never predicted on the validation rows: '
+            f"{escape(', '.join(map(str, classes)))}. The model may answer too few classes.</p>"
+        )
     return "".join(parts)
 
 
 def _cards(items: list[tuple[str, str]]) -> str:
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><span class="muted">{escape(k)}</span><b>{escape(v)}</b></div>' for k, v in items) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(f'<div class="card"><span class="muted">{escape(k)}</span><b>{escape(v)}</b></div>' for k, v in items)
+        + "</div>"
+    )
 
 
 def _interface(iface: dict) -> str:
-    inputs = _table(["ONNX input (column)", "dtype", "feature", "type"],
-                    [[_td(i["name"]), _td(i["dtype"]), _td(i["feature"]), _td(i["type"])] for i in iface["inputs"]])
-    outputs = _table(["ONNX output", "dtype", "shape", "feature", "type", "classes"],
-                     [[_td(o["name"]), _td(o["dtype"]), _td(o["shape"]), _td(o["feature"]), _td(o["type"]),
-                       _td(", ".join(map(str, o["classes"])))] for o in iface["outputs"]])
+    inputs = _table(
+        ["ONNX input (column)", "dtype", "feature", "type"],
+        [[_td(i["name"]), _td(i["dtype"]), _td(i["feature"]), _td(i["type"])] for i in iface["inputs"]],
+    )
+    outputs = _table(
+        ["ONNX output", "dtype", "shape", "feature", "type", "classes"],
+        [
+            [
+                _td(o["name"]),
+                _td(o["dtype"]),
+                _td(o["shape"]),
+                _td(o["feature"]),
+                _td(o["type"]),
+                _td(", ".join(map(str, o["classes"]))),
+            ]
+            for o in iface["outputs"]
+        ],
+    )
     return f'<div class="row"><div><h3>Inputs</h3>{inputs}</div><div><h3>Outputs</h3>{outputs}</div></div>'
 
 
@@ -146,12 +185,18 @@ def _importance(imps, atts=()) -> str:
     parts = []
     for imp in imps:
         att = by_output.get(imp.output)
-        rows = [[_td(c), _num(float(m)), _num(float(lo)), _num(float(hi))]
-                + ([_num(float(att[c])) if c in att else _td("–")] if att is not None else [])
-                for c, m, lo, hi in zip(imp.columns, imp.mean, imp.low, imp.high)]
-        head = ["column", "mean drop", "95% CI low", "95% CI high"] + (["mean |attribution|"] if att is not None else [])
-        parts.append(f"<details><summary>{escape(imp.output)}: drop of {escape(imp.metric)} per column "
-                     f"(baseline {escape(fmt(imp.baseline))})</summary>" + _table(head, rows) + "</details>")
+        rows = [
+            [_td(c), _num(float(m)), _num(float(lo)), _num(float(hi))]
+            + ([_num(float(att[c])) if c in att else _td("–")] if att is not None else [])
+            for c, m, lo, hi in zip(imp.columns, imp.mean, imp.low, imp.high)
+        ]
+        head = ["column", "mean drop", "95% CI low", "95% CI high"] + (
+            ["mean |attribution|"] if att is not None else []
+        )
+        parts.append(
+            f"<details><summary>{escape(imp.output)}: drop of {escape(imp.metric)} per column "
+            f"(baseline {escape(fmt(imp.baseline))})</summary>" + _table(head, rows) + "</details>"
+        )
     return "".join(parts)
 
 
@@ -159,14 +204,18 @@ def model_section(section, single: bool, data_html: str = "") -> str:
     """One model: metrics, training, plots, importance, `data_html`, interface, config."""
     run, stats = section.run, section.run.stats
     data = stats.get("data", {})
-    cards = [("best epoch", f"{stats.get('best_epoch')} of {len(stats.get('epochs', []))}"),
-             (f"best validation {stats.get('validation_metric', '')}", fmt(stats.get("best_value"))),
-             ("stopped early", "yes" if stats.get("stopped_early") else "no"),
-             ("train time", f"{stats.get('train_seconds', float('nan')):.1f} s")]
+    cards = [
+        ("best epoch", f"{stats.get('best_epoch')} of {len(stats.get('epochs', []))}"),
+        (f"best validation {stats.get('validation_metric', '')}", fmt(stats.get("best_value"))),
+        ("stopped early", "yes" if stats.get("stopped_early") else "no"),
+        ("train time", f"{stats.get('train_seconds', float('nan')):.1f} s"),
+    ]
     cards += [(f"{k} rows", str(v)) for k, v in data.get("rows_per_split", {}).items()]
-    out = [f'<section id="model-{escape(run.label)}">',
-           f"<h2>{escape(run.label)} <span class=\"muted\">({escape(str(run.path))})</span></h2>",
-           _cards(cards)]
+    out = [
+        f'<section id="model-{escape(run.label)}">',
+        f'<h2>{escape(run.label)} <span class="muted">({escape(str(run.path))})</span></h2>',
+        _cards(cards),
+    ]
     if single:
         out.append("<h3>Metrics on the dataset</h3>" + metrics_table([run.label], [run.metrics]))
     out.append(_refit_and_silent_classes(stats))
@@ -179,8 +228,11 @@ def model_section(section, single: bool, data_html: str = "") -> str:
         out.append(f"<h3>{title} (through model.onnx)</h3>" + _importance(section.importances, section.attributions))
     out.append(data_html)
     out.append("<h3>Model inputs and outputs (model.onnx)</h3>" + _interface(run.interface))
-    out.append("<details><summary>Config (resolved, every default filled in)</summary><pre>"
-               + escape(section.config_yaml) + "</pre></details>")
+    out.append(
+        "<details><summary>Config (resolved, every default filled in)</summary><pre>"
+        + escape(section.config_yaml)
+        + "</pre></details>"
+    )
     out.append("</section>")
     return "".join(out)
 
@@ -189,42 +241,66 @@ def data_section(summary: dict, stats: list[dict], labels: list[str]) -> str:
     """Rows, missing values per column (here and, per model, in its training data), class balance."""
     rows = summary["rows"]
     trained = [st.get("data", {}).get("missing_per_column", {}) for st in stats]
-    head = ["column", "missing", "share"] + (["missing in training data"] if len(stats) == 1 else
-                                             [f"missing in training: {label}" for label in labels])
-    missing = _table(head, [[_td(c), _num(n), _td(f"{n / max(rows, 1):.1%}")]
-                            + [_num(t[c]) if c in t else "<td>—</td>" for t in trained]
-                            for c, n in summary["missing"].items()])
+    head = ["column", "missing", "share"] + (
+        ["missing in training data"] if len(stats) == 1 else [f"missing in training: {label}" for label in labels]
+    )
+    missing = _table(
+        head,
+        [
+            [_td(c), _num(n), _td(f"{n / max(rows, 1):.1%}")]
+            + [_num(t[c]) if c in t else "<td>—</td>" for t in trained]
+            for c, n in summary["missing"].items()
+        ],
+    )
     balance = "".join(
         f"<h3>Class balance: {escape(out)}</h3>"
-        + _table(["class", "rows", "share"], [[_td(c), _num(n), _td(f"{n / max(sum(counts.values()), 1):.1%}")]
-                                              for c, n in counts.items()])
-        for out, counts in summary["balance"].items())
-    return (f"<h2>Data</h2><p>{rows} rows in the dataset.</p>"
-            f'<div class="row"><div><h3>Missing values per column</h3>{missing}</div><div>{balance}</div></div>')
+        + _table(
+            ["class", "rows", "share"],
+            [[_td(c), _num(n), _td(f"{n / max(sum(counts.values()), 1):.1%}")] for c, n in counts.items()],
+        )
+        for out, counts in summary["balance"].items()
+    )
+    return (
+        f"<h2>Data</h2><p>{rows} rows in the dataset.</p>"
+        f'<div class="row"><div><h3>Missing values per column</h3>{missing}</div><div>{balance}</div></div>'
+    )
 
 
 def page(*, dataset: str, created: str, sections: list, compare_plots: list, summary: dict) -> str:
     """The whole HTML document as a string."""
     labels = [s.run.label for s in sections]
-    machine = {"dataset": dataset, "models": {s.run.label: {"path": str(s.run.path), "metrics": s.run.metrics}
-                                              for s in sections}}
+    machine = {
+        "dataset": dataset,
+        "models": {s.run.label: {"path": str(s.run.path), "metrics": s.run.metrics} for s in sections},
+    }
     blob = json.dumps(machine, indent=1).replace("</", "<\\/")
     single = len(sections) == 1
     title = f"tk report: {labels[0]}" if single else f"tk report: {', '.join(labels)}"
-    body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="muted">dataset {escape(dataset)} · {summary["rows"]} rows · written {escape(created)}</p>']
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="muted">dataset {escape(dataset)} · {summary["rows"]} rows · written {escape(created)}</p>',
+    ]
     if not single:
-        body.append("<h2>Models compared</h2>" + metrics_table(labels, [s.run.metrics for s in sections])
-                    + training_table(sections))
+        body.append(
+            "<h2>Models compared</h2>"
+            + metrics_table(labels, [s.run.metrics for s in sections])
+            + training_table(sections)
+        )
         body.append('<div class="grid">' + "".join(map(_figure, compare_plots)) + "</div>")
     data_html = data_section(summary, [s.run.stats for s in sections], labels)
     for s in sections:
         inner = model_section(s, single, data_html if single else "")
-        body.append(inner if single else f"<details><summary>{escape(s.run.label)}: plots, importance, "
-                                         f"inputs, config</summary>{inner}</details>")
+        body.append(
+            inner
+            if single
+            else f"<details><summary>{escape(s.run.label)}: plots, importance, "
+            f"inputs, config</summary>{inner}</details>"
+        )
     if not single:
         body.append(data_html)
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
-            + "".join(body)
-            + f'<script type="application/json" id="tk-metrics">{blob}</script></main></body></html>\n')
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>"
+        + "".join(body)
+        + f'<script type="application/json" id="tk-metrics">{blob}</script></main></body></html>\n'
+    )

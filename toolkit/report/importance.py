@@ -58,8 +58,9 @@ class _OnnxModel:
         return self
 
 
-def permutation_importance(run, df, repeats: int = REPEATS, max_rows: int = MAX_ROWS,
-                           seed: int = 0) -> list[Importance]:
+def permutation_importance(
+    run, df, repeats: int = REPEATS, max_rows: int = MAX_ROWS, seed: int = 0
+) -> list[Importance]:
     """Importances of every raw input column for each output of `run` (a data.ModelRun).
 
     `df` is the labelled table (all columns); at most `max_rows` of its rows are
@@ -86,10 +87,13 @@ def permutation_importance(run, df, repeats: int = REPEATS, max_rows: int = MAX_
 
     estimator = _OnnxModel(predictor)
     baseline = score(estimator, X, np.arange(len(X)))
-    found = sk_permutation_importance(estimator, X, np.arange(len(X)), scoring=score,
-                                      n_repeats=repeats, random_state=seed)
-    return [_summarise(name, outputs[name].importance_metric, baseline[name], found[name].importances,
-                       list(X.columns)) for name in outputs]
+    found = sk_permutation_importance(
+        estimator, X, np.arange(len(X)), scoring=score, n_repeats=repeats, random_state=seed
+    )
+    return [
+        _summarise(name, outputs[name].importance_metric, baseline[name], found[name].importances, list(X.columns))
+        for name in outputs
+    ]
 
 
 def _summarise(output: str, metric: str, baseline: float, drops, columns: list[str]) -> Importance:
@@ -99,11 +103,22 @@ def _summarise(output: str, metric: str, baseline: float, drops, columns: list[s
     drops = np.asarray(drops, dtype=np.float64)  # [F, repeats]
     repeats = drops.shape[1]
     mean = drops.mean(axis=1)
-    half = (stats.t.ppf(0.975, repeats - 1) * drops.std(axis=1, ddof=1) / np.sqrt(repeats)
-            if repeats > 1 else np.zeros_like(mean))
+    half = (
+        stats.t.ppf(0.975, repeats - 1) * drops.std(axis=1, ddof=1) / np.sqrt(repeats)
+        if repeats > 1
+        else np.zeros_like(mean)
+    )
     order = np.argsort(-np.nan_to_num(mean, nan=-np.inf), kind="stable")
-    return Importance(output, metric, baseline, [columns[i] for i in order], mean[order],
-                      (mean - half)[order], (mean + half)[order], drops[order])
+    return Importance(
+        output,
+        metric,
+        baseline,
+        [columns[i] for i in order],
+        mean[order],
+        (mean - half)[order],
+        (mean + half)[order],
+        drops[order],
+    )
 
 
 @dataclass
@@ -131,5 +146,5 @@ def attribution_importance(run, df, max_rows: int = EXPLAIN_ROWS, seed: int = 0)
         cols = [c for c in why.columns if c.startswith(prefix)]
         mean = why[cols].abs().mean(axis=0).to_numpy(np.float64)
         order = np.argsort(-mean, kind="stable")
-        out.append(Attribution(o.config.name, [cols[i][len(prefix):] for i in order], mean[order], len(rows)))
+        out.append(Attribution(o.config.name, [cols[i][len(prefix) :] for i in order], mean[order], len(rows)))
     return out

@@ -40,8 +40,14 @@ def _curve_classes(o) -> tuple[list[int], str]:
 def _say_undefined(ax, classes: list[int]) -> None:
     """Write on an empty per-class plot why it is empty."""
     if not classes:
-        ax.text(0.5, 0.5, "not defined here: no class has both\npositive and negative rows in the data",
-                ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "not defined here: no class has both\npositive and negative rows in the data",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
 
 
 def _which(o) -> str:
@@ -58,9 +64,18 @@ def confusion(o, path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ConfusionMatrixDisplay.from_predictions(
-            o.y, o.pred, labels=list(range(k)), display_labels=o.classes, normalize="true",
-            include_values=k <= 25, values_format=".2f", cmap="Blues", ax=ax,
-            xticks_rotation=45 if k > 3 else "horizontal", im_kw={"vmin": 0, "vmax": 1})
+            o.y,
+            o.pred,
+            labels=list(range(k)),
+            display_labels=o.classes,
+            normalize="true",
+            include_values=k <= 25,
+            values_format=".2f",
+            cmap="Blues",
+            ax=ax,
+            xticks_rotation=45 if k > 3 else "horizontal",
+            im_kw={"vmin": 0, "vmax": 1},
+        )
     ax.set_title(f"{o.name}: confusion matrix (share of each true class, {len(o.y)} rows)")
     return save_png(fig, path)
 
@@ -74,9 +89,15 @@ def roc(o, path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, c in enumerate(classes):
-            RocCurveDisplay.from_predictions((o.y == c).astype(int), o.proba[:, c], pos_label=1,
-                                             name=str(o.classes[c]), ax=ax, curve_kwargs={"color": color(i)},
-                                             plot_chance_level=i == 0)
+            RocCurveDisplay.from_predictions(
+                (o.y == c).astype(int),
+                o.proba[:, c],
+                pos_label=1,
+                name=str(o.classes[c]),
+                ax=ax,
+                curve_kwargs={"color": color(i)},
+                plot_chance_level=i == 0,
+            )
     _say_undefined(ax, classes)
     ax.set(title=f"{o.name}: ROC, {_which(o)}{note}", xlabel="false positive rate", ylabel="true positive rate")
     ax.grid(alpha=0.3)
@@ -92,9 +113,14 @@ def precision_recall(o, path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, c in enumerate(classes):
-            PrecisionRecallDisplay.from_predictions((o.y == c).astype(int), o.proba[:, c], pos_label=1,
-                                                    name=str(o.classes[c]), ax=ax,
-                                                    curve_kwargs={"color": color(i)})
+            PrecisionRecallDisplay.from_predictions(
+                (o.y == c).astype(int),
+                o.proba[:, c],
+                pos_label=1,
+                name=str(o.classes[c]),
+                ax=ax,
+                curve_kwargs={"color": color(i)},
+            )
     _say_undefined(ax, classes)
     ax.set(title=f"{o.name}: precision-recall, {_which(o)}{note}", xlabel="recall", ylabel="precision")
     ax.grid(alpha=0.3)
@@ -110,12 +136,22 @@ def calibration(o, path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, c in enumerate(classes):
-            CalibrationDisplay.from_predictions((o.y == c).astype(int), o.proba[:, c], n_bins=CALIBRATION_BINS,
-                                                pos_label=1, name=str(o.classes[c]), ax=ax,
-                                                ref_line=i == 0, color=color(i))
+            CalibrationDisplay.from_predictions(
+                (o.y == c).astype(int),
+                o.proba[:, c],
+                n_bins=CALIBRATION_BINS,
+                pos_label=1,
+                name=str(o.classes[c]),
+                ax=ax,
+                ref_line=i == 0,
+                color=color(i),
+            )
     _say_undefined(ax, classes)
-    ax.set(title=f"{o.name}: calibration, {_which(o)}{note}", xlabel=f"mean predicted probability ({CALIBRATION_BINS} bins)",
-           ylabel="fraction of rows in the class")
+    ax.set(
+        title=f"{o.name}: calibration, {_which(o)}{note}",
+        xlabel=f"mean predicted probability ({CALIBRATION_BINS} bins)",
+        ylabel="fraction of rows in the class",
+    )
     ax.grid(alpha=0.3)
     return save_png(fig, path)
 
@@ -160,9 +196,15 @@ def compare_roc(name: str, runs: list[tuple[str, object]], path: Path) -> Path:
             else:
                 y = (o.y[:, None] == np.arange(o.proba.shape[1])[None, :]).astype(int).ravel()
                 score, kind = o.proba.ravel(), " micro-avg"
-            RocCurveDisplay.from_predictions(y, score, pos_label=1, name=f"{label}{kind}", ax=ax,
-                                             curve_kwargs={"color": color(i)},
-                                             plot_chance_level=i == 0)
+            RocCurveDisplay.from_predictions(
+                y,
+                score,
+                pos_label=1,
+                name=f"{label}{kind}",
+                ax=ax,
+                curve_kwargs={"color": color(i)},
+                plot_chance_level=i == 0,
+            )
     ax.set(title=f"{name}: ROC, models compared", xlabel="false positive rate", ylabel="true positive rate")
     ax.grid(alpha=0.3)
     return save_png(fig, path)

@@ -37,8 +37,9 @@ def periods(days: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]
     cut = np.unique(np.quantile(days[dated], np.linspace(0, 1, bins + 1)))
     index = np.full(len(days), -1)
     index[dated] = np.clip(np.searchsorted(cut, days[dated], side="right") - 1, 0, max(len(cut) - 2, 0))
-    middles = np.array([np.median(days[index == k]) if (index == k).any() else np.nan
-                        for k in range(max(len(cut) - 1, 1))])
+    middles = np.array(
+        [np.median(days[index == k]) if (index == k).any() else np.nan for k in range(max(len(cut) - 1, 1))]
+    )
     return index, middles
 
 

@@ -46,13 +46,21 @@ def learning_curves(runs: list[tuple[str, dict]], path: Path) -> Path:
         prefix = f"{label}: " if many else ""
         ax_loss.plot(c["epoch"], c["train_loss"], color=color(i), label=f"{prefix}train")
         ax_loss.plot(c["epoch"], c["validation_loss"], color=color(i), linestyle="--", label=f"{prefix}validation")
-        ax_metric.plot(c["epoch"], c["metric_values"], color=color(i), marker=".",
-                       label=f"{prefix}validation {c['metric']}")
+        ax_metric.plot(
+            c["epoch"], c["metric_values"], color=color(i), marker=".", label=f"{prefix}validation {c['metric']}"
+        )
         if c["best_epoch"] is not None and c["epoch"]:
             ax_loss.axvline(c["best_epoch"], color=color(i), alpha=0.35, linestyle=":")
             ax_metric.axvline(c["best_epoch"], color=color(i), alpha=0.35, linestyle=":")
-            ax_metric.plot([c["best_epoch"]], [c["best_value"]], marker="*", markersize=14, color=color(i),
-                           linestyle="none", label=f"{prefix}best epoch {c['best_epoch']} ({c['best_value']:.4f})")
+            ax_metric.plot(
+                [c["best_epoch"]],
+                [c["best_value"]],
+                marker="*",
+                markersize=14,
+                color=color(i),
+                linestyle="none",
+                label=f"{prefix}best epoch {c['best_epoch']} ({c['best_value']:.4f})",
+            )
     ax_loss.set(title="Loss per epoch", xlabel="epoch", ylabel="loss (weighted sum over outputs)")
     metrics = sorted({c["metric"] for _, c in runs})
     ax_metric.set(title="Validation metric per epoch", xlabel="epoch", ylabel=", ".join(metrics))

@@ -43,8 +43,9 @@ def residuals(o, path: Path) -> Path:
     ax_scatter.set(xlabel=f"predicted {o.name}", ylabel="actual − predicted", title=f"{o.name}: residuals")
     ax_hist.hist(res, bins=50, color=color(0), alpha=0.75)
     ax_hist.axvline(0, color="black", linestyle="--", linewidth=1)
-    ax_hist.set(xlabel="actual − predicted", ylabel="rows",
-                title=f"residuals: mean {res.mean():.4g}, std {res.std():.4g}")
+    ax_hist.set(
+        xlabel="actual − predicted", ylabel="rows", title=f"residuals: mean {res.mean():.4g}, std {res.std():.4g}"
+    )
     for ax in (ax_scatter, ax_hist):
         ax.grid(alpha=0.3)
     return save_png(fig, path)
@@ -65,7 +66,9 @@ def label_f1(o, path: Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     note = f", {len(order)} most frequent of {len(support)}" if len(order) < len(support) else ""
-    ax.set(xlabel=f"F1 at threshold {o.threshold:g}", title=f"{o.name}: F1 per label (rows holding it in brackets{note})")
+    ax.set(
+        xlabel=f"F1 at threshold {o.threshold:g}", title=f"{o.name}: F1 per label (rows holding it in brackets{note})"
+    )
     ax.grid(alpha=0.3, axis="x")
     return save_png(fig, path)
 
@@ -80,8 +83,10 @@ def importance(imp, path: Path, top: int = 25) -> Path:
     ax.set_yticks(range(k), imp.columns[:k], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set(xlabel=f"drop of {imp.metric} when the column is shuffled (mean, 95% CI over {imp.drops.shape[1]} repeats)",
-           title=f"{imp.output}: permutation importance (baseline {imp.metric} {imp.baseline:.4f})")
+    ax.set(
+        xlabel=f"drop of {imp.metric} when the column is shuffled (mean, 95% CI over {imp.drops.shape[1]} repeats)",
+        title=f"{imp.output}: permutation importance (baseline {imp.metric} {imp.baseline:.4f})",
+    )
     ax.grid(alpha=0.3, axis="x")
     return save_png(fig, path)
 
@@ -93,8 +98,10 @@ def mean_abs_attribution(att, path: Path, top: int = 25) -> Path:
     ax.barh(range(k), att.mean_abs[:k], color=color(2), alpha=0.8)
     ax.set_yticks(range(k), att.names[:k], fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlabel=f"mean |attribution| over {att.rows} rows (the score's units: log-odds, value or logit)",
-           title=f"{att.output}: mean |attribution| (model.onnx's explanations)")
+    ax.set(
+        xlabel=f"mean |attribution| over {att.rows} rows (the score's units: log-odds, value or logit)",
+        title=f"{att.output}: mean |attribution| (model.onnx's explanations)",
+    )
     ax.grid(alpha=0.3, axis="x")
     return save_png(fig, path)
 
@@ -120,8 +127,14 @@ def compare_residuals(name: str, runs: list[tuple[str, object]], path: Path) -> 
     bins = np.linspace(*np.percentile(everything, [0.5, 99.5]), 60)
     for i, (label, o) in enumerate(runs):
         res = o.y - o.value
-        ax.hist(res, bins=bins, histtype="step", linewidth=1.6, color=color(i),
-                label=f"{label} (MAE {np.abs(res).mean():.4g})")
+        ax.hist(
+            res,
+            bins=bins,
+            histtype="step",
+            linewidth=1.6,
+            color=color(i),
+            label=f"{label} (MAE {np.abs(res).mean():.4g})",
+        )
     ax.axvline(0, color="black", linestyle="--", linewidth=1)
     ax.set(xlabel="actual − predicted", ylabel="rows", title=f"{name}: residuals, models compared")
     ax.legend(fontsize=8)

@@ -44,14 +44,18 @@ def train_summary(model, output_dir: Path | None, row: dict | None = None):
     splits = list(stats.get("metrics", {}))
     epochs = len(stats.get("epochs", []))
     early = ", stopped early" if stats.get("stopped_early") else ""
-    headline = (f"best epoch {stats.get('best_epoch')} of {epochs} "
-                f"({stats.get('validation_metric')} {stats.get('best_value', float('nan')):.4f}{early})")
+    headline = (
+        f"best epoch {stats.get('best_epoch')} of {epochs} "
+        f"({stats.get('validation_metric')} {stats.get('best_value', float('nan')):.4f}{early})"
+    )
     rows = stats.get("data", {}).get("rows_per_split", {})
     refit = stats.get("refit")
     if refit:  # an ensemble says it per member
         refit_rows = refit.get("rows") or max((m or {}).get("rows", 0) for m in refit.values() if isinstance(m, dict))
-        title = (f"metrics of the model trained on the train split; the saved model was then refit on train + "
-                 f"validation ({refit_rows:,} rows): score it on data of your own with `tk evaluate`")
+        title = (
+            f"metrics of the model trained on the train split; the saved model was then refit on train + "
+            f"validation ({refit_rows:,} rows): score it on data of your own with `tk evaluate`"
+        )
     else:
         title = "metrics per split (the model learned from the train rows only)"
     table = Table(title=title, title_justify="left")

@@ -41,8 +41,10 @@ def info(metadata: dict, where, model_dir=None) -> dict:
     text = metadata.get(METADATA)
     found = json.loads(text) if isinstance(text, str) else text
     if not isinstance(found, dict) or "switch" not in found:
-        raise TkError(f"{where}: this model.onnx has no explanations (written by an older tk); add them "
-                      f"without retraining: tk export {model_dir or 'MODEL_DIR'} --rebuild")
+        raise TkError(
+            f"{where}: this model.onnx has no explanations (written by an older tk); add them "
+            f"without retraining: tk export {model_dir or 'MODEL_DIR'} --rebuild"
+        )
     return found
 
 
@@ -52,20 +54,23 @@ def switched(data: bytes, meta: dict, where) -> bytes:
     off, on = bytes.fromhex(meta["switch"]["off"]), bytes.fromhex(meta["switch"]["on"])
     at = data.find(off)
     if at < 0 or data.find(off, at + 1) >= 0 or len(on) != len(off):
-        raise TkError(f"{where}: the explain switch of this model.onnx is not where its metadata says; "
-                      "re-export it: tk export MODEL_DIR --rebuild")
-    return data[:at] + on + data[at + len(off):]
+        raise TkError(
+            f"{where}: the explain switch of this model.onnx is not where its metadata says; "
+            "re-export it: tk export MODEL_DIR --rebuild"
+        )
+    return data[:at] + on + data[at + len(off) :]
 
 
-def run(session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evaluations: int,
-        classes: bool = False) -> dict[str, np.ndarray]:
+def run(
+    session, outputs: list[str], feed: dict[str, np.ndarray], n: int, evaluations: int, classes: bool = False
+) -> dict[str, np.ndarray]:
     """{`<output>::attributions`: [N, P] (and with `classes` `::class_attributions` [N, C, P])} for fed rows,
     in runs of CHUNK_EVALUATIONS core rows."""
     names = [o for o in outputs if o.endswith(ATTRIBUTIONS) or (classes and o.endswith(CLASS_ATTRIBUTIONS))]
     step = max(1, CHUNK_EVALUATIONS // max(evaluations, 1))
     parts = []
     for start in range(0, n, step):
-        part = {c: v[start:start + step] for c, v in feed.items()}
+        part = {c: v[start : start + step] for c, v in feed.items()}
         parts.append(session.run(names, part))
     return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(names)}
 
@@ -89,8 +94,9 @@ def as_table(attributions: dict[str, np.ndarray], players: list[str], index, cla
     return pd.DataFrame(cols, index=index)
 
 
-def as_records(attributions: dict[str, np.ndarray], players: list[str], n: int,
-               classes: dict | None = None) -> list[dict]:
+def as_records(
+    attributions: dict[str, np.ndarray], players: list[str], n: int, classes: dict | None = None
+) -> list[dict]:
     """[{output: {input: attribution}}] per row; with class attributions also
     {"<output>::classes": {class: {input: attribution}}}."""
     rows: list[dict] = [{} for _ in range(n)]

@@ -67,8 +67,9 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
     os.replace(tmp, path)
 
 
-def read_regular(path: Path, size: int | None = None, limit: int | None = None,
-                 follow_links: bool = False, listed_in: str = MANIFEST) -> bytes:
+def read_regular(
+    path: Path, size: int | None = None, limit: int | None = None, follow_links: bool = False, listed_in: str = MANIFEST
+) -> bytes:
     """The bytes of the regular file `path`: never through a symlink, never blocking on a FIFO.
 
     `size`: the size the file must have (checked before reading); `limit`: the
@@ -86,8 +87,10 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
         raise
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise TkError(f"{path}: is a symbolic link; tk reads a model's files only as regular files, "
-                          "never through a link (copy the file in)") from None
+            raise TkError(
+                f"{path}: is a symbolic link; tk reads a model's files only as regular files, "
+                "never through a link (copy the file in)"
+            ) from None
         raise TkError(f"{path}: cannot be read: {e.strerror}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -95,11 +98,14 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
         raise TkError(f"{path}: is {_kind(st.st_mode)}, not a regular file")
     with os.fdopen(fd, "rb") as fh:
         if size is not None and st.st_size != size:
-            raise TkError(f"{path}: {st.st_size} bytes, {listed_in} says {size}; the file was changed "
-                          "or damaged after training")
+            raise TkError(
+                f"{path}: {st.st_size} bytes, {listed_in} says {size}; the file was changed or damaged after training"
+            )
         if limit is not None and st.st_size > limit:
-            raise TkError(f"{path}: {st.st_size} bytes, more than the {limit} a {path.name} can have; "
-                          "the model directory is damaged")
+            raise TkError(
+                f"{path}: {st.st_size} bytes, more than the {limit} a {path.name} can have; "
+                "the model directory is damaged"
+            )
         expected = st.st_size if size is None else size
         data = fh.read(expected + 1)  # bounded: a file growing while read cannot fill memory
     if len(data) != expected:
@@ -108,9 +114,13 @@ def read_regular(path: Path, size: int | None = None, limit: int | None = None,
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a plain file"
@@ -132,14 +142,14 @@ def check_manifest(manifest, where: str) -> dict:
 
     {"format": "tk-model", "format_version": int, "files": {name: {"sha256": 64 hex, "bytes": int ≥ 0}}}
     """
+
     def bad(what: str):
         return TkError(f"{where}: {what}; the model directory is damaged")
 
     if not isinstance(manifest, dict):
         raise bad(f"a manifest is a JSON object, got {type(manifest).__name__}")
     if manifest.get("format") != FORMAT:
-        raise TkError(f"{where}: not a tk model manifest (format {manifest.get('format')!r}, "
-                      f"expected {FORMAT!r})")
+        raise TkError(f"{where}: not a tk model manifest (format {manifest.get('format')!r}, expected {FORMAT!r})")
     version = manifest.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise bad(f"format_version {version!r} is not a positive integer")
@@ -171,8 +181,9 @@ def read_manifest(path: Path) -> dict:
     try:
         text = read_regular(where, limit=MAX_MANIFEST_BYTES)
     except FileNotFoundError:
-        raise TkError(f"{path}: incomplete model directory: no {MANIFEST} "
-                      "(training did not finish, or this is not a tk model)") from None
+        raise TkError(
+            f"{path}: incomplete model directory: no {MANIFEST} (training did not finish, or this is not a tk model)"
+        ) from None
     try:
         manifest = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -209,8 +220,10 @@ def check_output_dir(out: Path) -> None:
             try:
                 read_manifest(out)
             except TkError as e:
-                raise TkError(f"--output {out}: a non-empty directory that is not a tk model "
-                              f"({_reason(e, out)}); choose another path or empty it") from None
+                raise TkError(
+                    f"--output {out}: a non-empty directory that is not a tk model "
+                    f"({_reason(e, out)}); choose another path or empty it"
+                ) from None
 
 
 def write_model_dir(out: Path, files: dict[str, bytes]) -> None:
@@ -226,9 +239,13 @@ def write_model_dir(out: Path, files: dict[str, bytes]) -> None:
     tmp = out.parent / f".{out.name}.tk-tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "versions": versions(), "files": {}}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": versions(),
+        "files": {},
+    }
     for name, data in files.items():
         atomic_write(tmp / name, data)
         manifest["files"][name] = {"sha256": sha256(data), "bytes": len(data)}
@@ -248,7 +265,7 @@ def _reason(error: TkError, folder: Path) -> str:
     text = str(error)
     for prefix in (f"{folder / MANIFEST}: ", f"{folder}: "):
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -258,8 +275,9 @@ def read_model_dir(path: Path, names: list[str]) -> dict[str, bytes]:
     if not path.is_dir():
         old = sorted(path.parent.glob(f".{path.name}.tk-old-*")) if path.parent.is_dir() else []
         if old:  # killed between the two renames of write_model_dir
-            raise TkError(f"{path}: incomplete model directory: a save was interrupted; "
-                          f"the previous model is in {old[-1]}")
+            raise TkError(
+                f"{path}: incomplete model directory: a save was interrupted; the previous model is in {old[-1]}"
+            )
         raise TkError(f"{path}: no such model directory")
     manifest = read_manifest(path)
     out = {}
@@ -272,8 +290,9 @@ def read_model_dir(path: Path, names: list[str]) -> dict[str, bytes]:
         except FileNotFoundError:
             raise TkError(f"{path / name}: missing; the model directory is incomplete") from None
         if sha256(data) != entry["sha256"]:
-            raise TkError(f"{path / name}: sha256 does not match {MANIFEST}; the file was changed "
-                          "or damaged after training")
+            raise TkError(
+                f"{path / name}: sha256 does not match {MANIFEST}; the file was changed or damaged after training"
+            )
         out[name] = data
     return out
 

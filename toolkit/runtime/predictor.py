@@ -59,8 +59,10 @@ def _providers(device: str) -> list[str]:
     if device == "cpu":
         return ["CPUExecutionProvider"]
     if device == "cuda" and "CUDAExecutionProvider" not in available:
-        raise TkError("device cuda: onnxruntime has no CUDAExecutionProvider here "
-                      f"(available: {', '.join(available)}); install onnxruntime-gpu or use cpu")
+        raise TkError(
+            "device cuda: onnxruntime has no CUDAExecutionProvider here "
+            f"(available: {', '.join(available)}); install onnxruntime-gpu or use cpu"
+        )
     gpu = ["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available else []
     return gpu + ["CPUExecutionProvider"]
 
@@ -68,8 +70,13 @@ def _providers(device: str) -> list[str]:
 class Predictor:
     """One onnxruntime session over a tk ONNX file; thread-safe `predict`."""
 
-    def __init__(self, path: str | os.PathLike | bytes, threads: int | None = None, device: str = "auto",
-                 chunk_rows: int = CHUNK_ROWS):
+    def __init__(
+        self,
+        path: str | os.PathLike | bytes,
+        threads: int | None = None,
+        device: str = "auto",
+        chunk_rows: int = CHUNK_ROWS,
+    ):
         """`path`: a .onnx file, a model directory (verified against its manifest), or the file's bytes.
 
         `chunk_rows`: rows per onnxruntime run; larger inputs run chunk by chunk."""
@@ -112,9 +119,11 @@ class Predictor:
         self.output_features = features.get("outputs", []) if isinstance(features, dict) else []
         self.classes = {o["name"]: o["classes"] for o in self.output_features if "classes" in o}
         #: column → ListColumn for vector / timeseries inputs (a JSON array or delimited string per row)
-        self.list_columns = by_column((i["column"], ListColumn.from_metadata(i["list"]))
-                                      for i in (features.get("inputs", []) if isinstance(features, dict) else [])
-                                      if isinstance(i, dict) and "list" in i and i.get("column") in self.inputs)
+        self.list_columns = by_column(
+            (i["column"], ListColumn.from_metadata(i["list"]))
+            for i in (features.get("inputs", []) if isinstance(features, dict) else [])
+            if isinstance(i, dict) and "list" in i and i.get("column") in self.inputs
+        )
 
     # ---- input -------------------------------------------------------------
 
@@ -131,16 +140,22 @@ class Predictor:
             plain = all(type(r) is dict for r in data)
             if not plain and not all(isinstance(r, dict) for r in data):
                 bad = next(i for i, r in enumerate(data) if not isinstance(r, dict))
-                raise PredictorError(f"rows[{bad}]: expected an object of column values, got {type(data[bad]).__name__}")
+                raise PredictorError(
+                    f"rows[{bad}]: expected an object of column values, got {type(data[bad]).__name__}"
+                )
             names = list(self.inputs)
             return dict(zip(names, _record_columns(data, names, plain))), len(data), None
         else:
-            raise PredictorError(f"expected a DataFrame, a list of records or a dict of columns, got {type(data).__name__}")
+            raise PredictorError(
+                f"expected a DataFrame, a list of records or a dict of columns, got {type(data).__name__}"
+            )
         missing = [c for c in self.inputs if c not in names]
         n = len(get(names[0])) if names else 0
         if missing:
-            raise PredictorError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
-                                 f"(the model needs: {', '.join(self.inputs)})")
+            raise PredictorError(
+                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+                f"(the model needs: {', '.join(self.inputs)})"
+            )
         return {c: get(c) for c in self.inputs}, n, index
 
     def _feed(self, columns: dict[str, np.ndarray], lists_checked: bool = False) -> dict[str, np.ndarray]:
@@ -166,15 +181,19 @@ class Predictor:
 
     def _run(self, columns: dict[str, np.ndarray], n: int, lists_checked: bool = False) -> dict[str, np.ndarray]:
         if n == 0:  # StringNormalizer fails on 0 rows: answer without running
-            return {o: np.empty((0, len(self.classes.get(o.split("::")[0], [])) or 0)) if o.endswith("::probabilities")
-                    else np.empty(0, dtype=object if o.endswith("::label") else np.float32) for o in self.outputs}
+            return {
+                o: np.empty((0, len(self.classes.get(o.split("::")[0], [])) or 0))
+                if o.endswith("::probabilities")
+                else np.empty(0, dtype=object if o.endswith("::label") else np.float32)
+                for o in self.outputs
+            }
         feed = self._feed(columns, lists_checked)
         if n <= self.chunk_rows:
             return dict(zip(self.outputs, self.session.run(self.outputs, feed)))
         parts = []
         for start in range(0, n, self.chunk_rows):
             last = start + self.chunk_rows >= n
-            part = {name: values[start:start + self.chunk_rows] for name, values in feed.items()}
+            part = {name: values[start : start + self.chunk_rows] for name, values in feed.items()}
             parts.append(self.session.run(self.outputs, part, self._shrink if last else None))
         return {name: np.concatenate([p[k] for p in parts]) for k, name in enumerate(self.outputs)}
 
@@ -188,16 +207,28 @@ class Predictor:
             import onnxruntime as ort
 
             data_bytes = self._source if isinstance(self._source, bytes) else Path(self._source).read_bytes()
-            self._explainer = ort.InferenceSession(explanations.switched(data_bytes, meta, self.path), self._options,
-                                                   providers=self.session.get_providers())
+            self._explainer = ort.InferenceSession(
+                explanations.switched(data_bytes, meta, self.path),
+                self._options,
+                providers=self.session.get_providers(),
+            )
         columns, n, index = self._columns(data)
         players = meta["players"]
         if n == 0:
-            out = {o.name: np.empty((0, len(players)), np.float32) for o in self.session.get_outputs()
-                   if o.name.endswith(explanations.ATTRIBUTIONS)}  # (no per-class columns for no rows)
+            out = {
+                o.name: np.empty((0, len(players)), np.float32)
+                for o in self.session.get_outputs()
+                if o.name.endswith(explanations.ATTRIBUTIONS)
+            }  # (no per-class columns for no rows)
         else:
-            out = explanations.run(self._explainer, [o.name for o in self.session.get_outputs()],
-                                   self._feed(columns, lists_checked), n, meta["evaluations"], classes)
+            out = explanations.run(
+                self._explainer,
+                [o.name for o in self.session.get_outputs()],
+                self._feed(columns, lists_checked),
+                n,
+                meta["evaluations"],
+                classes,
+            )
         if index is not None:
             return explanations.as_table(out, players, index, self.classes)
         return explanations.as_records(out, players, n, self.classes)
@@ -290,8 +321,8 @@ def _record_columns(rows, names: list[str], plain: bool = True) -> list[tuple]:
 def _dicts(keys: list, rows) -> list[dict]:
     """`[dict(zip(keys, row)) for row in rows]`, spelled out for one and two keys (3x faster)."""
     if len(keys) == 1:
-        k0, = keys
-        return [{k0: a} for a, in rows]
+        (k0,) = keys
+        return [{k0: a} for (a,) in rows]
     if len(keys) == 2:
         k0, k1 = keys
         return [{k0: a, k1: b} for a, b in rows]
@@ -315,9 +346,14 @@ def _huge_int(values, column: str, why: str) -> PredictorError | None:
                 convert(v)
             except (OverflowError, ValueError):
                 digits = int(v.bit_length() * 0.30103) + 1
-                expected = ("a number (this int is beyond float64)" if why == "number"
-                            else "a string (this int has too many digits to write)")
-                return PredictorError(f"rows[{row}].{column}: expected {expected}, got an int of about {digits:,} digits")
+                expected = (
+                    "a number (this int is beyond float64)"
+                    if why == "number"
+                    else "a string (this int has too many digits to write)"
+                )
+                return PredictorError(
+                    f"rows[{row}].{column}: expected {expected}, got an int of about {digits:,} digits"
+                )
     return None
 
 
@@ -347,7 +383,9 @@ def _as_float32(values, column: str) -> np.ndarray:
     if bad:
         flat = np.asarray(values, dtype=object).reshape(-1)
         row = next(i for i, v in enumerate(flat) if np.isnan(out[i]) and not coerce.is_missing_text(v))
-        raise PredictorError(f"rows[{row}].{column}: expected a number, got {type(flat[row]).__name__} {flat[row]!r:.60}")
+        raise PredictorError(
+            f"rows[{row}].{column}: expected a number, got {type(flat[row]).__name__} {flat[row]!r:.60}"
+        )
     return out
 
 
@@ -378,8 +416,9 @@ def _strings(values, column: str) -> np.ndarray:
         flat = values.reshape(-1)
         if flat.min() >= _SMALL_INT_MIN and flat.max() < _SMALL_INT_MIN + len(_SMALL_INT_ARRAY):
             return _SMALL_INT_ARRAY[flat.astype(np.int64) - _SMALL_INT_MIN]  # str(i), gathered
-    if isinstance(values, (list, tuple)) or (isinstance(values, np.ndarray) and values.dtype == object
-                                              and values.ndim == 1):
+    if isinstance(values, (list, tuple)) or (
+        isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1
+    ):
         items = values if isinstance(values, (list, tuple)) else values.tolist()
         kinds = set(map(type, items))
         if kinds == {str}:  # the common case: strings already (lone surrogates still go to coerce)

@@ -46,8 +46,12 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     if len(y) < 2 or len(np.unique(y)) < 2:
         return 1.0
     z = np.asarray(logits, dtype=np.float64)
-    found = minimize_scalar(lambda log_t: log_loss(y, probabilities(z / math.exp(log_t))),
-                            bounds=(-4.0, 4.0), method="bounded", options={"xatol": 1e-4})
+    found = minimize_scalar(
+        lambda log_t: log_loss(y, probabilities(z / math.exp(log_t))),
+        bounds=(-4.0, 4.0),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
     t = math.exp(float(found.x))
     return t if log_loss(y, probabilities(z / t)) < log_loss(y, probabilities(z)) else 1.0
 
@@ -57,8 +61,12 @@ def best_threshold(y: np.ndarray, p: np.ndarray, metric: str = "f1") -> float:
     so 0.5 (always a candidate) stays unless another cut-off does strictly better."""
     from sklearn import metrics as m
 
-    score = {"f1": lambda a, b: m.f1_score(a, b, zero_division=0), "accuracy": m.accuracy_score,
-             "balanced_accuracy": m.balanced_accuracy_score, "mcc": m.matthews_corrcoef}[metric]
+    score = {
+        "f1": lambda a, b: m.f1_score(a, b, zero_division=0),
+        "accuracy": m.accuracy_score,
+        "balanced_accuracy": m.balanced_accuracy_score,
+        "mcc": m.matthews_corrcoef,
+    }[metric]
     y = np.asarray(y).astype(int)
     if len(np.unique(y)) < 2:
         return 0.5

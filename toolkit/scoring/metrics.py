@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 from toolkit.scoring.names import LOWER_IS_BETTER
+
+if TYPE_CHECKING:  # annotations only: numpy is imported inside the functions
+    import numpy as np
 
 #: name → {"fn": fn(y, outputs) -> float, "outputs": output types, "higher_is_better": bool}; plugins fill it
 METRICS: dict[str, dict] = {}
@@ -40,15 +44,13 @@ def safe(fn, *args, **kwargs) -> float:
 def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     """`y` 0/1 [N], `p` probability of 1 [N]."""
     import numpy as np
-
     from sklearn import metrics as m
 
     pred = (p >= threshold).astype(int)
     try:  # one call for the three (f1_score, precision_score and recall_score each make it)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            precision, recall, f1, _ = m.precision_recall_fscore_support(
-                y, pred, average="binary", zero_division=0)
+            precision, recall, f1, _ = m.precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
     except ValueError:
         precision = recall = f1 = math.nan
     from toolkit.scoring.calibration import expected_calibration_error
@@ -68,7 +70,6 @@ def binary(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
 def multiclass(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """`y` class index [N], `proba` [N, C]."""
     import numpy as np
-
     from sklearn import metrics as m
 
     labels = np.arange(proba.shape[1])
@@ -112,7 +113,6 @@ def multilabel(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
     the predictions.
     """
     import numpy as np
-
     from sklearn import metrics as m
 
     y = np.asarray(y).astype(int)
@@ -122,5 +122,6 @@ def multilabel(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
         "jaccard": safe(m.jaccard_score, y, pred, average="samples", zero_division=1.0),
         "micro_f1": safe(m.f1_score, y, pred, average="micro", zero_division=0),
         "macro_f1": safe(m.f1_score, y[:, used], pred[:, used], average="macro", zero_division=0)
-        if len(used) else math.nan,
+        if len(used)
+        else math.nan,
     }

@@ -132,9 +132,15 @@ class Run:
         self._warned = False
 
     @classmethod
-    def start(cls, uri: str | None, experiment: str | None = None, run_name: str | None = None,
-              parent_run_id: str | None = None, experiment_id: str | None = None, tags: dict | None = None,
-              ) -> "Run":
+    def start(
+        cls,
+        uri: str | None,
+        experiment: str | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+        experiment_id: str | None = None,
+        tags: dict | None = None,
+    ) -> "Run":
         """Open a run (a child of `parent_run_id` when given); TkError (exit 2) if the store cannot be used."""
         mlflow = _mlflow()
         from mlflow import MlflowClient
@@ -177,8 +183,10 @@ class Run:
         except Exception as e:
             self.failed_epochs.append(record)
             if not self._warned:
-                log.warn(f"--mlflow {mask(self.uri)}: epoch {record['epoch']} not logged ({_why(e)}); "
-                         "training goes on, the epochs are sent again at the end")
+                log.warn(
+                    f"--mlflow {mask(self.uri)}: epoch {record['epoch']} not logged ({_why(e)}); "
+                    "training goes on, the epochs are sent again at the end"
+                )
                 self._warned = True
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
@@ -189,14 +197,14 @@ class Run:
         now = int(time.time() * 1000)
         items = [Metric(k, v, now, step) for k, v in metrics.items()]
         for i in range(0, len(items), _BATCH):
-            self.client.log_batch(self.run_id, metrics=items[i:i + _BATCH], synchronous=True)
+            self.client.log_batch(self.run_id, metrics=items[i : i + _BATCH], synchronous=True)
 
     def log_params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, v[:6000]) for k, v in params.items()]
         for i in range(0, len(items), _BATCH):
-            self.client.log_batch(self.run_id, params=items[i:i + _BATCH], synchronous=True)
+            self.client.log_batch(self.run_id, params=items[i : i + _BATCH], synchronous=True)
 
     def log_config(self, cfg) -> None:
         import yaml
@@ -213,12 +221,15 @@ class Run:
         for record in self.failed_epochs:
             self.log_metrics(epoch_metrics(record), step=int(record["epoch"]))
         self.failed_epochs = []
-        final = {f"final.{split}.{out}.{m}": v for split, outs in stats.get("metrics", {}).items()
-                 for out, ms in outs.items() for m, v in ms.items()}
+        final = {
+            f"final.{split}.{out}.{m}": v
+            for split, outs in stats.get("metrics", {}).items()
+            for out, ms in outs.items()
+            for m, v in ms.items()
+        }
         final["best_epoch"] = stats.get("best_epoch")
         final["train_seconds"] = stats.get("train_seconds")
-        self.log_metrics({k: float(v) for k, v in final.items()
-                          if isinstance(v, (int, float)) and math.isfinite(v)})
+        self.log_metrics({k: float(v) for k, v in final.items() if isinstance(v, (int, float)) and math.isfinite(v)})
         self.client.set_tag(self.run_id, "tk.model_type", model.config.model_type)
         if model_dir is not None:
             self.client.set_tag(self.run_id, "tk.model_dir", str(Path(model_dir).resolve()))
@@ -256,8 +267,9 @@ class Run:
             log.warn(f"--mlflow {mask(self.uri)}: run {self.run_id} not marked {status}: {_why(e)}")
 
 
-def log_trained(run: Run, model, model_dir: Path | None, frame, registered_model_name: str | None,
-                report: bool = True) -> None:
+def log_trained(
+    run: Run, model, model_dir: Path | None, frame, registered_model_name: str | None, report: bool = True
+) -> None:
     """Everything after training: metrics, the model directory, the report, the logged model."""
     from toolkit.tracking.mlflow_model import example_rows, test_rows
 
@@ -267,8 +279,10 @@ def log_trained(run: Run, model, model_dir: Path | None, frame, registered_model
     example = example_rows(model, frame) if frame is not None else None
     with _mlflow_quiet():
         info = run.log_model(model, example, registered_model_name)
-    log.info(f"mlflow: {run.url}; model {info.model_uri}"
-             + (f", registered as {registered_model_name}" if registered_model_name else ""))
+    log.info(
+        f"mlflow: {run.url}; model {info.model_uri}"
+        + (f", registered as {registered_model_name}" if registered_model_name else "")
+    )
 
 
 @contextmanager
@@ -291,9 +305,17 @@ def _mlflow_quiet():
         logger.setLevel(level)
 
 
-def train(config, dataset=None, output="runs/model", tracking_uri: str | None = None,
-          experiment: str | None = None, run_name: str | None = None,
-          registered_model_name: str | None = None, resume: bool = False, report: bool = True):
+def train(
+    config,
+    dataset=None,
+    output="runs/model",
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    registered_model_name: str | None = None,
+    resume: bool = False,
+    report: bool = True,
+):
     """`toolkit.api.train` recorded in an MLflow run (see the module docstring); returns the model.
 
     `report=False` leaves out `tk report`'s PNGs (they take seconds)."""

@@ -18,11 +18,19 @@ def log_model(run, model, example, registered_model_name: str | None = None):
 
     from toolkit.version import __version__
 
-    return Model.log(artifact_path=None, name="model", flavor=_TkOnnxFlavor, flavor_name="onnx",
-                     run_id=run.run_id, registered_model_name=registered_model_name,
-                     await_registration_for=0, onnx_model=onnx.load_from_string(model.onnx_bytes),
-                     signature=_signature(model, example), input_example=example,
-                     pip_requirements=_requirements(__version__))
+    return Model.log(
+        artifact_path=None,
+        name="model",
+        flavor=_TkOnnxFlavor,
+        flavor_name="onnx",
+        run_id=run.run_id,
+        registered_model_name=registered_model_name,
+        await_registration_for=0,
+        onnx_model=onnx.load_from_string(model.onnx_bytes),
+        signature=_signature(model, example),
+        input_example=example,
+        pip_requirements=_requirements(__version__),
+    )
 
 
 def _requirements(version: str) -> list[str]:
@@ -48,8 +56,14 @@ class _TkOnnxFlavor:
         import mlflow.onnx
         from mlflow.models.model import MLMODEL_FILE_NAME
 
-        mlflow.onnx.save_model(onnx_model, path, mlflow_model=mlflow_model, save_as_external_data=False,
-                               onnx_execution_providers=["CPUExecutionProvider"], **kwargs)
+        mlflow.onnx.save_model(
+            onnx_model,
+            path,
+            mlflow_model=mlflow_model,
+            save_as_external_data=False,
+            onnx_execution_providers=["CPUExecutionProvider"],
+            **kwargs,
+        )
         mlflow_model.flavors["python_function"]["loader_module"] = "toolkit.tracking.mlflow_pyfunc"
         mlflow_model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
@@ -74,8 +88,10 @@ def _signature(model, example):
         else:
             inputs.append(ColSpec(AnyType(), name))
     pred = predictor.predict(example)
-    outputs = [ColSpec("float" if pred[c].dtype == "float32" else "double" if pred[c].dtype.kind == "f"
-                       else "string", c) for c in pred.columns]
+    outputs = [
+        ColSpec("float" if pred[c].dtype == "float32" else "double" if pred[c].dtype.kind == "f" else "string", c)
+        for c in pred.columns
+    ]
     return ModelSignature(Schema(inputs), Schema(outputs))
 
 

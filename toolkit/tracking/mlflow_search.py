@@ -37,8 +37,13 @@ def start_trial(info: dict, number: int, cfg, values: dict) -> Run | None:
     """A child run for trial `number` (its config and sampled values as params), or None with a warning:
     a tracking failure never fails a trial."""
     try:
-        run = Run.start(info["uri"], run_name=f"trial {number}", parent_run_id=info["parent"],
-                        experiment_id=info["experiment_id"], tags={"tk.trial": str(number)})
+        run = Run.start(
+            info["uri"],
+            run_name=f"trial {number}",
+            parent_run_id=info["parent"],
+            experiment_id=info["experiment_id"],
+            tags={"tk.trial": str(number)},
+        )
         run.log_config(cfg)
         run.log_params({f"trial.{k}": str(v) for k, v in values.items()})
         return run
@@ -75,10 +80,13 @@ def finish_search(run: Run, study, output: Path, source, registered_model_name: 
         model = api.load(best_dir)
         frame = _frame_of(source)
         with _mlflow_quiet():
-            info = run.log_model(model, example_rows(model, frame) if frame is not None else None,
-                                 registered_model_name)
-        log.info(f"mlflow: {run.url}; best model {info.model_uri}"
-                 + (f", registered as {registered_model_name}" if registered_model_name else ""))
+            info = run.log_model(
+                model, example_rows(model, frame) if frame is not None else None, registered_model_name
+            )
+        log.info(
+            f"mlflow: {run.url}; best model {info.model_uri}"
+            + (f", registered as {registered_model_name}" if registered_model_name else "")
+        )
     except Exception as e:
         run.end("FAILED")
         why = str(e) if isinstance(e, TkError) else _why(e)

@@ -21,7 +21,7 @@ Both answer:
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -39,8 +39,10 @@ def predict_raw(model, x: list[torch.Tensor], device=None) -> list[np.ndarray]:
     list of [N] / [N, C] (numpy, float32)."""
     model.eval()
     n = len(x[0])
-    chunks = [model(*[t[i:i + EVAL_BATCH].to(device) if device is not None else t[i:i + EVAL_BATCH] for t in x])
-              for i in range(0, max(n, 1), EVAL_BATCH)]
+    chunks = [
+        model(*[t[i : i + EVAL_BATCH].to(device) if device is not None else t[i : i + EVAL_BATCH] for t in x])
+        for i in range(0, max(n, 1), EVAL_BATCH)
+    ]
     return [torch.cat([c[k] for c in chunks]).float().cpu().numpy() for k in range(len(chunks[0]))]
 
 
@@ -71,8 +73,10 @@ def too_many(rows: int, max_rows: int | None, label: str) -> None:
     from toolkit.errors import TkError
 
     if max_rows is not None and rows > max_rows:
-        raise TkError(f"{label}: {rows} rows in one split; a gbm model trains on at most "
-                      f"{max_rows} (TK_GBM_MAX_ROWS): sample the data or use model_type: nn")
+        raise TkError(
+            f"{label}: {rows} rows in one split; a gbm model trains on at most "
+            f"{max_rows} (TK_GBM_MAX_ROWS): sample the data or use model_type: nn"
+        )
 
 
 class MemorySplit:
@@ -84,8 +88,10 @@ class MemorySplit:
         self.rows = len(y[0]) if y else 0
         home = device if fits_on(device, x + y) else torch.device("cpu")
         if home != device:
-            log.info(f"{self.rows} rows do not fit in {DEVICE_SHARE:.0%} of the free GPU memory: "
-                     "kept in pinned host memory, copied per batch")
+            log.info(
+                f"{self.rows} rows do not fit in {DEVICE_SHARE:.0%} of the free GPU memory: "
+                "kept in pinned host memory, copied per batch"
+            )
             x, y = [t.pin_memory() for t in x], [t.pin_memory() for t in y]
         self.x = [t.to(home) for t in x]  # one tensor per input feature, [N, …]
         self.y = [t.to(home) for t in y]  # one float tensor per output feature, [N] or [N, C] (NaN = unknown)
@@ -100,8 +106,10 @@ class MemorySplit:
         for f, t in zip(outputs, y):  # a class never seen in training has no index: its rows leave the metrics
             unknown = int((torch.isnan(t).reshape(len(t), -1).any(dim=1).numpy() & ~train).sum())
             if unknown:
-                log.warn(f"{label}: {unknown} validation/test row(s) of {f.config.name!r} hold a target "
-                         "value never seen in training; they are left out of its metrics")
+                log.warn(
+                    f"{label}: {unknown} validation/test row(s) of {f.config.name!r} hold a target "
+                    "value never seen in training; they are left out of its metrics"
+                )
         splits = {}
         for k in range(3):
             idx = torch.from_numpy(np.flatnonzero(part.split == k))
@@ -119,10 +127,12 @@ class MemorySplit:
             if rows < 2 and n >= 2:
                 continue
             if home == self.device:  # the usual case: slices of tensors already on the device
-                yield [t[i:i + rows] for t in x], [t[i:i + rows] for t in y]
+                yield [t[i : i + rows] for t in x], [t[i : i + rows] for t in y]
             else:
-                yield ([t[i:i + rows].to(self.device, non_blocking=True) for t in x],
-                       [t[i:i + rows].to(self.device, non_blocking=True) for t in y])
+                yield (
+                    [t[i : i + rows].to(self.device, non_blocking=True) for t in x],
+                    [t[i : i + rows].to(self.device, non_blocking=True) for t in y],
+                )
 
     def arrays(self, inputs, max_rows: int | None = None) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
         """({feature: pre tensor [N, …]}, targets per output) as numpy, for a model trained in one go;
@@ -142,29 +152,36 @@ class MemorySplit:
     def joined(self, other: "MemorySplit") -> "MemorySplit":
         """This split's rows, then `other`'s, as one split (a refit on train + validation)."""
         columns, rows = self.raw
-        return MemorySplit([torch.cat([a, b.to(a.device)]) for a, b in zip(self.x, other.x)],
-                           [torch.cat([a, b.to(a.device)]) for a, b in zip(self.y, other.y)],
-                           (columns, np.concatenate([rows, other.raw[1]])), self.device)
+        return MemorySplit(
+            [torch.cat([a, b.to(a.device)]) for a, b in zip(self.x, other.x)],
+            [torch.cat([a, b.to(a.device)]) for a, b in zip(self.y, other.y)],
+            (columns, np.concatenate([rows, other.raw[1]])),
+            self.device,
+        )
 
     def sample(self, n: int, seed: int) -> "MemorySplit":
         """A seeded random subset of `n` rows (a gather where the tensors live), for scoring a big split."""
         idx = torch.randperm(self.rows, generator=torch.Generator().manual_seed(seed))[:n]
         columns, rows = self.raw
-        return MemorySplit([t[idx.to(t.device)] for t in self.x], [t[idx.to(t.device)] for t in self.y],
-                           (columns, rows[idx.numpy()]), self.device)
+        return MemorySplit(
+            [t[idx.to(t.device)] for t in self.x],
+            [t[idx.to(t.device)] for t in self.y],
+            (columns, rows[idx.numpy()]),
+            self.device,
+        )
 
 
 class StreamSplit:
     """One split's rows of this rank, chunk by chunk, preprocessed on each pass."""
 
-    def __init__(self, cfg, source, *, inputs, outputs, pre, split: int, ctx, rows: int, total_rows: int,
-                 label: str = "data"):
+    def __init__(
+        self, cfg, source, *, inputs, outputs, pre, split: int, ctx, rows: int, total_rows: int, label: str = "data"
+    ):
         self.cfg, self.source, self.inputs, self.outputs, self.pre = cfg, source, inputs, outputs, pre
         self.split, self.ctx, self.chunk_rows, self.label = split, ctx, rows, label
         self.rows = total_rows  # of every rank, from the fit's summary
 
-    def parts(self, order_seed: int | None = None, rank: int | None = None, world: int | None = None
-              ) -> Iterator[Part]:
+    def parts(self, order_seed: int | None = None, rank: int | None = None, world: int | None = None) -> Iterator[Part]:
         """This split's rows of each chunk of this rank, raw."""
         rank = self.ctx.rank if rank is None else rank
         world = self.ctx.world if world is None else world
@@ -172,8 +189,12 @@ class StreamSplit:
             part = read_part(self.cfg, self.inputs, self.outputs, chunk, self.label)
             mine = part.split == self.split
             if mine.any():
-                yield Part({c: v[mine] for c, v in part.columns.items()},
-                           {k: v[mine] for k, v in part.raw_targets.items()}, part.split[mine], 0)
+                yield Part(
+                    {c: v[mine] for c, v in part.columns.items()},
+                    {k: v[mine] for k, v in part.raw_targets.items()},
+                    part.split[mine],
+                    0,
+                )
 
     def tensors(self, order_seed: int | None = None):
         """(x list, y list) of CPU tensors per chunk of this rank."""
@@ -198,21 +219,27 @@ class StreamSplit:
             ys.append(y)
         if not xs:
             return {}, []
-        return ({f.config.name: np.concatenate([x[i].numpy() for x in xs]) for i, f in enumerate(inputs)},
-                [np.concatenate([y[k].numpy() for y in ys]) for k in range(len(ys[0]))])
+        return (
+            {f.config.name: np.concatenate([x[i].numpy() for x in xs]) for i, f in enumerate(inputs)},
+            [np.concatenate([y[k].numpy() for y in ys]) for k in range(len(ys[0]))],
+        )
 
     def predictions(self, model, ctx):
         preds, ys = [], []
         for x, y in self.tensors():
             preds.append(predict_raw(model, [t.to(ctx.device) for t in x]))
             ys.append([t.numpy() for t in y])
-        mine = ([np.concatenate(p) for p in zip(*preds)] if preds else None,
-                [np.concatenate(t) for t in zip(*ys)] if ys else None)
+        mine = (
+            [np.concatenate(p) for p in zip(*preds)] if preds else None,
+            [np.concatenate(t) for t in zip(*ys)] if ys else None,
+        )
         parts = [p for p in ddp.gather(ctx, mine) if p[0] is not None]
         if not parts:
             return None, None
-        return ([np.concatenate(p) for p in zip(*(p[0] for p in parts))],
-                [np.concatenate(t) for t in zip(*(p[1] for p in parts))])
+        return (
+            [np.concatenate(p) for p in zip(*(p[0] for p in parts))],
+            [np.concatenate(t) for t in zip(*(p[1] for p in parts))],
+        )
 
     def raw_sample(self, n: int) -> dict[str, np.ndarray]:
         """The first `n` rows of the first chunk that has any (read as one process would)."""
@@ -240,7 +267,7 @@ def shuffled_batches(chunks, batch_size: int, buffer_rows: int, seed: int) -> It
         order = torch.randperm(size, generator=gen)
         out = size if final else (size // 2) // batch_size * batch_size
         for i in range(0, out, batch_size):
-            idx = order[i:min(i + batch_size, out)]
+            idx = order[i : min(i + batch_size, out)]
             if len(idx) >= 2:
                 yield [t[idx] for t in x], [t[idx] for t in y]
         rest = order[out:]

@@ -28,8 +28,8 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from toolkit.runtime.model_dir import atomic_write, read_regular, sha256
 from toolkit.errors import TkError
+from toolkit.runtime.model_dir import atomic_write, read_regular, sha256
 
 STATE = "state.json"
 TENSORS_GLOB = "tensors-*.safetensors"
@@ -49,8 +49,19 @@ def fingerprint(config_text: str) -> str:
     return hashlib.sha256(config_text.encode()).hexdigest()[:16]
 
 
-def save(path: Path, *, epoch: int, model, best_state, optimizer, schedulers: dict, generator,
-         history: dict, since_best: int, config_fp: str) -> None:
+def save(
+    path: Path,
+    *,
+    epoch: int,
+    model,
+    best_state,
+    optimizer,
+    schedulers: dict,
+    generator,
+    history: dict,
+    since_best: int,
+    config_fp: str,
+) -> None:
     """Write the checkpoint of the epoch just finished."""
     path.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -64,11 +75,15 @@ def save(path: Path, *, epoch: int, model, best_state, optimizer, schedulers: di
     blob = _serialize(tensors)
     name = tensors_name(epoch)
     atomic_write(path / name, blob, durable=False)  # a new name: the current checkpoint's file is untouched
-    state = {"epoch": epoch, "since_best": since_best, "history": history, "config": config_fp,
-             "param_groups": opt["param_groups"],
-             "schedulers": {k: s.state_dict()
-                            for k, s in schedulers.items() if s is not None},
-             "tensors": {"file": name, "bytes": len(blob), "sha256": sha256(blob)}}
+    state = {
+        "epoch": epoch,
+        "since_best": since_best,
+        "history": history,
+        "config": config_fp,
+        "param_groups": opt["param_groups"],
+        "schedulers": {k: s.state_dict() for k, s in schedulers.items() if s is not None},
+        "tensors": {"file": name, "bytes": len(blob), "sha256": sha256(blob)},
+    }
     atomic_write(path / STATE, json.dumps(state, default=float).encode(), durable=False)  # the commit
     for stale in [*path.glob(TENSORS_GLOB), path / LEGACY_TENSORS]:
         if stale.name != name:
@@ -100,12 +115,20 @@ def load(path: Path, config_fp: str) -> dict | None:
     except (ValueError, OSError, TkError) as e:  # TkError: a link or a FIFO as state.json
         raise TkError(f"{path}: damaged checkpoint ({e}); delete it to start over") from None
     if not isinstance(state, dict) or state.get("config") != config_fp:
-        raise TkError(f"{path}: the checkpoint belongs to another config or dataset; "
-                      "delete it or train without --resume")
-    if not (isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("bytes"), int)
-            and Path(entry["file"]).name == entry["file"] and entry["file"].endswith(".safetensors")):
-        raise TkError(f"{path / STATE}: names no tensors file (a checkpoint of an older tk, or damaged); "
-                      "delete the folder to start over")
+        raise TkError(
+            f"{path}: the checkpoint belongs to another config or dataset; delete it or train without --resume"
+        )
+    if not (
+        isinstance(entry, dict)
+        and isinstance(entry.get("file"), str)
+        and isinstance(entry.get("bytes"), int)
+        and Path(entry["file"]).name == entry["file"]
+        and entry["file"].endswith(".safetensors")
+    ):
+        raise TkError(
+            f"{path / STATE}: names no tensors file (a checkpoint of an older tk, or damaged); "
+            "delete the folder to start over"
+        )
     try:
         blob = read_regular(path / entry["file"], size=entry["bytes"], listed_in=STATE)
     except FileNotFoundError:
@@ -113,8 +136,9 @@ def load(path: Path, config_fp: str) -> dict | None:
     except TkError as e:
         raise TkError(f"damaged checkpoint: {e}; delete {path} to start over") from None
     if sha256(blob) != entry.get("sha256"):
-        raise TkError(f"{path / entry['file']}: sha256 does not match {STATE}; the checkpoint is damaged, "
-                      "delete it to start over")
+        raise TkError(
+            f"{path / entry['file']}: sha256 does not match {STATE}; the checkpoint is damaged, delete it to start over"
+        )
     try:
         tensors = load_tensors(blob)
     except Exception as e:  # safetensors' own error type; the hash matched, so this is rare

@@ -158,9 +158,11 @@ def launch(nproc: int, worker_args: list[str]) -> None:
     except ChildFailedError as e:
         ranks = sorted(e.failures)
         first = e.failures[ranks[0]]
-        raise TkError(f"--nproc {nproc}: worker rank {first.rank} exited with code {first.exitcode}"
-                      f"{' (and ' + str(len(ranks) - 1) + ' more)' if len(ranks) > 1 else ''}; "
-                      "its error is printed above") from None
+        raise TkError(
+            f"--nproc {nproc}: worker rank {first.rank} exited with code {first.exitcode}"
+            f"{' (and ' + str(len(ranks) - 1) + ' more)' if len(ranks) > 1 else ''}; "
+            "its error is printed above"
+        ) from None
     except (SignalException, KeyboardInterrupt) as e:
         import signal
 

@@ -1,12 +1,12 @@
 """The training loop's bookkeeping (toolkit.training.loop.fit reads as the loop; the details live here):
 
-    opt = make_optimizer_and_schedules(model, cfg, steps_per_epoch)   # AdamW + warm-up/cosine or plateau
-    state = LoopState(cfg, model, opt, generator, checkpoint_dir, fp)  # what an epoch changes
-    state.progress = restore(state, checkpoint, …)                    # --resume
-    value = watched_value(val_metrics, outputs, cfg)                  # the metric early stopping follows
-    end_epoch(state, record, value)                                   # log line, best weights, checkpoint
-    patience_ran_out(state)                                           # early stopping
-    training_stats(cfg, history, metrics, summary, started)           # training_stats.json
+opt = make_optimizer_and_schedules(model, cfg, steps_per_epoch)   # AdamW + warm-up/cosine or plateau
+state = LoopState(cfg, model, opt, generator, checkpoint_dir, fp)  # what an epoch changes
+state.progress = restore(state, checkpoint, …)                    # --resume
+value = watched_value(val_metrics, outputs, cfg)                  # the metric early stopping follows
+end_epoch(state, record, value)                                   # log line, best weights, checkpoint
+patience_ran_out(state)                                           # early stopping
+training_stats(cfg, history, metrics, summary, started)           # training_stats.json
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import torch
 
 from toolkit.common import log
 from toolkit.config.schema import COMBINED
-from toolkit.scoring.names import LOWER_IS_BETTER
-from toolkit.scoring.metrics import better
 from toolkit.nn.optim import adamw
+from toolkit.scoring.metrics import better
+from toolkit.scoring.names import LOWER_IS_BETTER
 
 
 @dataclass
@@ -36,6 +36,7 @@ class History:
 
 def lr_lambda(warmup_steps: int, total_steps: int, kind: str):
     """Multiplier of the base learning rate at step s: linear warm-up, then cosine to 0."""
+
     def f(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / warmup_steps
@@ -43,6 +44,7 @@ def lr_lambda(warmup_steps: int, total_steps: int, kind: str):
             return 1.0
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
     return f
 
 
@@ -82,10 +84,18 @@ def make_optimizer_and_schedules(model, cfg, steps_per_epoch: int) -> Optimizati
     optimizer = adamw(model.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     warmup = int(tc.warmup_epochs * steps_per_epoch)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler))
-    plateau = (torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min" if watch_metric in LOWER_IS_BETTER else "max", factor=0.5,
-        patience=max(1, tc.early_stop // 3)) if tc.lr_scheduler == "plateau" else None)
+        optimizer, lr_lambda(warmup, tc.epochs * steps_per_epoch, tc.lr_scheduler)
+    )
+    plateau = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="min" if watch_metric in LOWER_IS_BETTER else "max",
+            factor=0.5,
+            patience=max(1, tc.early_stop // 3),
+        )
+        if tc.lr_scheduler == "plateau"
+        else None
+    )
     return Optimization(optimizer, schedule, plateau, warmup)
 
 
@@ -103,12 +113,12 @@ class Progress:
 class LoopState:
     """What the loop carries from one epoch to the next, and what a checkpoint stores."""
 
-    cfg: object                 # the whole Config
+    cfg: object  # the whole Config
     model: torch.nn.Module
     opt: Optimization
     generator: torch.Generator  # the in-memory permutation's; restored on --resume
     checkpoint_dir: object = None  # Path: write a checkpoint each epoch (rank 0 only)
-    config_fp: str = ""            # the fingerprint a checkpoint must match
+    config_fp: str = ""  # the fingerprint a checkpoint must match
     progress: Progress = field(default_factory=Progress)
 
 
@@ -122,8 +132,12 @@ def restore(state: LoopState, ckpt: dict | None, where, announce: bool = True) -
             log.warn(f"--resume: no checkpoint at {where}; starting from epoch 1")
         return Progress()
     best_state, past, since_best, done = checkpoint.restore(
-        ckpt, model=state.model, optimizer=state.opt.optimizer, schedulers=state.opt.schedulers,
-        generator=state.generator)
+        ckpt,
+        model=state.model,
+        optimizer=state.opt.optimizer,
+        schedulers=state.opt.schedulers,
+        generator=state.generator,
+    )
     history = History(epochs=past["epochs"], best_epoch=past["best_epoch"], best_value=past["best_value"])
     watch = ".".join(state.cfg.validation_metric())
     log.info(f"resuming after epoch {done} (best epoch {history.best_epoch}, {watch} {history.best_value:.4f})")
@@ -134,8 +148,9 @@ def watched_value(val_metrics: dict, outputs, cfg) -> float:
     """The validation metric that early stopping watches; adds the combined loss to `val_metrics` if asked."""
     watch_output, watch_metric = cfg.validation_metric()
     if watch_output == COMBINED and COMBINED not in val_metrics:
-        val_metrics[COMBINED] = {"loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"]
-                                             for f in outputs)}
+        val_metrics[COMBINED] = {
+            "loss": sum(f.config.loss_weight * val_metrics[f.config.name]["loss"] for f in outputs)
+        }
     return val_metrics[watch_output][watch_metric]
 
 
@@ -154,16 +169,24 @@ def end_epoch(state: LoopState, record: dict, value: float) -> bool:
     else:
         progress.since_best += 1
     progress.first_epoch = record["epoch"] + 1
-    log.info(f"epoch {record['epoch']:>3}/{cfg.trainer.epochs}  train loss {record['train_loss']:.4f}  "
-             f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}  "
-             f"({record['seconds']:.1f} s)")
+    log.info(
+        f"epoch {record['epoch']:>3}/{cfg.trainer.epochs}  train loss {record['train_loss']:.4f}  "
+        f"validation {watch_output}.{watch_metric} {value:.4f}{'  *' if improved else ''}  "
+        f"({record['seconds']:.1f} s)"
+    )
     if state.checkpoint_dir is not None:
-        checkpoint.save(state.checkpoint_dir, epoch=record["epoch"], model=state.model,
-                        best_state=progress.best_state, optimizer=state.opt.optimizer,
-                        schedulers=state.opt.schedulers, generator=state.generator,
-                        history={"epochs": history.epochs, "best_epoch": history.best_epoch,
-                                 "best_value": history.best_value},
-                        since_best=progress.since_best, config_fp=state.config_fp)
+        checkpoint.save(
+            state.checkpoint_dir,
+            epoch=record["epoch"],
+            model=state.model,
+            best_state=progress.best_state,
+            optimizer=state.opt.optimizer,
+            schedulers=state.opt.schedulers,
+            generator=state.generator,
+            history={"epochs": history.epochs, "best_epoch": history.best_epoch, "best_value": history.best_value},
+            since_best=progress.since_best,
+            config_fp=state.config_fp,
+        )
     return improved
 
 
@@ -175,8 +198,10 @@ def patience_ran_out(state: LoopState, announce: bool = False) -> bool:
     if announce:
         progress.history.stopped_early = True
         watch_output, watch_metric = state.cfg.validation_metric()
-        log.info(f"early stop: no better {watch_output}.{watch_metric} for {es} epochs; "
-                 f"best epoch {progress.history.best_epoch} ({progress.history.best_value:.4f})")
+        log.info(
+            f"early stop: no better {watch_output}.{watch_metric} for {es} epochs; "
+            f"best epoch {progress.history.best_epoch} ({progress.history.best_value:.4f})"
+        )
     return True
 
 

@@ -16,8 +16,9 @@ import torch
 from toolkit.features.base import known_rows
 
 
-def score_predictions(outputs, preds: list[np.ndarray], ys: list[np.ndarray],
-                      metrics_for: set[str] | None = None) -> dict[str, dict[str, float]]:
+def score_predictions(
+    outputs, preds: list[np.ndarray], ys: list[np.ndarray], metrics_for: set[str] | None = None
+) -> dict[str, dict[str, float]]:
     """{output name: {"loss": …, metric: …}} from decoder outputs [N] / [N, C] and encoded targets (numpy).
 
     Every output gets its loss; the other metrics only the outputs in `metrics_for` (all when None).

@@ -13,8 +13,8 @@ from collections import Counter
 import numpy as np
 
 from toolkit.common import log
-from toolkit.features import columns as prepare
 from toolkit.errors import TkError
+from toolkit.features import columns as prepare
 from toolkit.training.rows import read_part
 
 
@@ -43,12 +43,20 @@ def fit_features(cfg, source, inputs, outputs, rows: int = 65_536, label: str = 
                     col = part.columns[f.config.source] if f.kind == "input" else part.raw_targets[f.config.name]
                     acc.update(col[train])
         if pass_no == 0:
-            _check_first_pass(label, inputs=inputs, outputs=outputs, accs=accs, rows_total=rows_total, dropped=dropped,
-                              per_split=per_split, present=present)
+            _check_first_pass(
+                label,
+                inputs=inputs,
+                outputs=outputs,
+                accs=accs,
+                rows_total=rows_total,
+                dropped=dropped,
+                per_split=per_split,
+                present=present,
+            )
         for acc in accs:
             if pass_no < acc.passes:
                 acc.end_pass()
-    for acc in accs[len(inputs):] + accs[:len(inputs)]:  # outputs first: their errors name the target
+    for acc in accs[len(inputs) :] + accs[: len(inputs)]:  # outputs first: their errors name the target
         acc.finish()
     summary = {
         "source": label,

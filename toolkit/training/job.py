@@ -1,15 +1,16 @@
 """What one training run is asked to do, and what it hands back (small records, no behaviour).
 
-    job = TrainJob(cfg, source, label, output=Path("runs/x"))
-    fitted = kind.train(job, fit_single)      # toolkit.models: a ModelKind; fit_single: training.single
-    fitted.core(*pre) -> raw outputs          # the model behind the pre graph, whatever its kind
+job = TrainJob(cfg, source, label, output=Path("runs/x"))
+fitted = kind.train(job, fit_single)      # toolkit.models: a ModelKind; fit_single: training.single
+fitted.core(*pre) -> raw outputs          # the model behind the pre graph, whatever its kind
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from toolkit.data.readers import CHUNK_ROWS
 
@@ -34,8 +35,13 @@ class TrainJob:
     def member(self, cfg, *, keep_output: bool = False, keep_on_epoch: bool = False) -> "TrainJob":
         """The same rows for another config (a member of a composite kind): no model directory and
         no resume unless `keep_output`, no epoch callback unless `keep_on_epoch`."""
-        return replace(self, cfg=cfg, output=self.output if keep_output else None,
-                       resume=self.resume and keep_output, on_epoch=self.on_epoch if keep_on_epoch else None)
+        return replace(
+            self,
+            cfg=cfg,
+            output=self.output if keep_output else None,
+            resume=self.resume and keep_output,
+            on_epoch=self.on_epoch if keep_on_epoch else None,
+        )
 
 
 @dataclass

@@ -24,9 +24,18 @@ import numpy as np
 import torch
 
 from toolkit.common import log
-from toolkit.training.epochs import History, LoopState, end_epoch, finish, make_optimizer_and_schedules, patience_ran_out, restore, watched_value
-from toolkit.training.evaluation import score_predictions
 from toolkit.training import ddp
+from toolkit.training.epochs import (
+    History,
+    LoopState,
+    end_epoch,
+    finish,
+    make_optimizer_and_schedules,
+    patience_ran_out,
+    restore,
+    watched_value,
+)
+from toolkit.training.evaluation import score_predictions
 
 
 def total_loss(outputs, losses, preds, ys, members: int = 1) -> tuple[torch.Tensor, list[float]]:
@@ -58,7 +67,7 @@ def one_pass(net, model, *, outputs, losses, train, opt, ctx, tc, epoch: int, ge
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=tc.precision == "bf16")
     net.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=ctx.device)  # summed on the device:
-    seen = 0                                                             # no sync per batch
+    seen = 0  # no sync per batch
     join = contextlib.nullcontext()
     if ctx.world > 1:
         from torch.distributed.algorithms.join import Join
@@ -66,23 +75,34 @@ def one_pass(net, model, *, outputs, losses, train, opt, ctx, tc, epoch: int, ge
         join = Join([net])
     with join:
         for x, y in train.batches(tc.batch_size, epoch, generator):
-            with autocast:                                    # bf16 when asked
-                preds = net(*x)                               # forward
+            with autocast:  # bf16 when asked
+                preds = net(*x)  # forward
                 loss, _ = total_loss(outputs, losses, preds, y, getattr(model, "ensemble", 1))
-            for p in params:                                  # zero_grad(set_to_none=True)
+            for p in params:  # zero_grad(set_to_none=True)
                 p.grad = None
-            loss.backward()                                   # backward
+            loss.backward()  # backward
             if tc.grad_clip:
                 torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-            opt.step()                                        # step (+ schedule)
+            opt.step()  # step (+ schedule)
             rows = len(y[0])
             loss_sum += loss.detach() * rows
             seen += rows
     return np.sum(ddp.gather(ctx, (float(loss_sum), seen)), axis=0)
 
 
-def fit(model, outputs, train, val, cfg, ctx, *, checkpoint_dir=None, resume: bool = False,
-        config_fp: str = "", on_epoch=None) -> History:
+def fit(
+    model,
+    outputs,
+    train,
+    val,
+    cfg,
+    ctx,
+    *,
+    checkpoint_dir=None,
+    resume: bool = False,
+    config_fp: str = "",
+    on_epoch=None,
+) -> History:
     """Train `model` in place on `train` (a toolkit.training.batches split); on return it holds the best
     validation weights. With `checkpoint_dir` every epoch ends with a checkpoint there; `resume`
     continues from it. `on_epoch(record)` sees each epoch's record (epoch, train_loss, rows,
@@ -118,24 +138,45 @@ def fit(model, outputs, train, val, cfg, ctx, *, checkpoint_dir=None, resume: bo
         for epoch in range(state.progress.first_epoch, tc.epochs + 1):
             if patience_ran_out(state):
                 break
-            totals = one_pass(net, model, outputs=outputs, losses=losses, train=train, opt=opt, ctx=ctx, tc=tc,
-                              epoch=epoch, generator=generator)
+            totals = one_pass(
+                net,
+                model,
+                outputs=outputs,
+                losses=losses,
+                train=train,
+                opt=opt,
+                ctx=ctx,
+                tc=tc,
+                epoch=epoch,
+                generator=generator,
+            )
 
             # ---- validate: rank 0's numbers decide on every rank ----
             watched = set() if watch_metric == "loss" else {watch_output}
             preds, ys = val.predictions(model, ctx)
-            val_metrics = ddp.broadcast(ctx, score_predictions(outputs, preds, ys, watched) if preds is not None
-                                        else {f.config.name: {"loss": math.nan} for f in outputs})
+            val_metrics = ddp.broadcast(
+                ctx,
+                score_predictions(outputs, preds, ys, watched)
+                if preds is not None
+                else {f.config.name: {"loss": math.nan} for f in outputs},
+            )
             value = watched_value(val_metrics, outputs, cfg)
             opt.end_epoch(value)
 
             # ---- bookkeeping: best weights, checkpoint, early stop ----
-            record = {"epoch": epoch, "train_loss": float(totals[0] / max(totals[1], 1)), "rows": int(totals[1]),
-                      "validation": val_metrics, "lr": opt.lr, "seconds": time.perf_counter() - start}
+            record = {
+                "epoch": epoch,
+                "train_loss": float(totals[0] / max(totals[1], 1)),
+                "rows": int(totals[1]),
+                "validation": val_metrics,
+                "lr": opt.lr,
+                "seconds": time.perf_counter() - start,
+            }
             if end_epoch(state, record, value):  # the best epoch's validation answers, kept for the final scores
                 state.progress.history.best_predictions = (preds, ys) if val is not train else None
-            bar.update(advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, "
-                                              f"{watch_metric} {value:.4f}")
+            bar.update(
+                advance=1, description=f"epoch {epoch}: loss {record['train_loss']:.4f}, {watch_metric} {value:.4f}"
+            )
             if on_epoch is not None:
                 on_epoch(record)
             if patience_ran_out(state, announce=ctx.main):
@@ -160,10 +201,19 @@ def refit(model, outputs, rows, cfg, ctx, history: History) -> dict:
     start = time.perf_counter()
     with log.progress(epochs, "refit on train + validation") as bar:
         for epoch in range(1, epochs + 1):
-            totals = one_pass(model, model, outputs=outputs, losses=losses, train=rows, opt=opt, ctx=ctx, tc=tc,
-                              epoch=epoch, generator=generator)
+            totals = one_pass(
+                model,
+                model,
+                outputs=outputs,
+                losses=losses,
+                train=rows,
+                opt=opt,
+                ctx=ctx,
+                tc=tc,
+                epoch=epoch,
+                generator=generator,
+            )
             opt.end_epoch(watched[epoch - 1] if epoch <= len(watched) else math.nan)
-            bar.update(advance=1, description=f"refit epoch {epoch}/{epochs}: loss "
-                                              f"{totals[0] / max(totals[1], 1):.4f}")
+            bar.update(advance=1, description=f"refit epoch {epoch}/{epochs}: loss {totals[0] / max(totals[1], 1):.4f}")
     model.eval()
     return {"rows": int(rows.rows), "epochs": epochs, "seconds": round(time.perf_counter() - start, 3)}

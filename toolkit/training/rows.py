@@ -13,6 +13,7 @@ toolkit.training.batches turns the parts of one split into training batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from toolkit.data import tables as data
@@ -54,11 +55,11 @@ def wanted(cfg, inputs, outputs, with_targets: bool = True) -> dict[str, str]:
 class Part:
     """The rows of one chunk that have every target."""
 
-    columns: dict[str, np.ndarray]      # raw input columns [n]
+    columns: dict[str, np.ndarray]  # raw input columns [n]
     raw_targets: dict[str, np.ndarray]  # raw targets [n]
-    split: np.ndarray                   # int8 [n]
-    dropped: int                        # rows of the chunk without a target
-    present: dict | None = None         # {output name: rows of the chunk that have its target}
+    split: np.ndarray  # int8 [n]
+    dropped: int  # rows of the chunk without a target
+    present: dict | None = None  # {output name: rows of the chunk that have its target}
 
 
 def whole_split(cfg, frame, keep: np.ndarray, raw_targets: dict, outputs, source: str) -> np.ndarray:

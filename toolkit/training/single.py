@@ -24,8 +24,16 @@ from toolkit.config.schema import render
 from toolkit.features import columns as prepare
 from toolkit.training import ddp
 from toolkit.training.job import Fitted, TrainJob
-from toolkit.training.steps import (PARITY_ROWS, TRAIN_SCORE_ROWS, checked_split, final_scores, fit_on_rank0,
-                                    fit_post, make_splits, never_predicted)
+from toolkit.training.steps import (
+    PARITY_ROWS,
+    TRAIN_SCORE_ROWS,
+    checked_split,
+    final_scores,
+    fit_on_rank0,
+    fit_post,
+    make_splits,
+    never_predicted,
+)
 
 
 def fit_single(job: TrainJob, kind) -> Fitted:
@@ -54,22 +62,27 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         source.check(need)
         if cfg.preprocessing.split.type == "stratified" and not source.whole and ctx.main:
             log.warn("streaming: a stratified split is drawn as a random (hashed) split")
-        inputs, outputs, summary = fit_on_rank0(cfg, source, inputs=inputs, outputs=outputs, ctx=ctx, rows=job.rows,
-                                                label=label)
-        log.info(f"{label}: {summary['rows']} rows{' streamed' if not source.whole else ''} → " + ", ".join(
-            f"{k} {v}" for k, v in summary["rows_per_split"].items())
-            + (f" over {ctx.world} processes" if ctx.world > 1 else ""))
+        inputs, outputs, summary = fit_on_rank0(
+            cfg, source, inputs=inputs, outputs=outputs, ctx=ctx, rows=job.rows, label=label
+        )
+        log.info(
+            f"{label}: {summary['rows']} rows{' streamed' if not source.whole else ''} → "
+            + ", ".join(f"{k} {v}" for k, v in summary["rows_per_split"].items())
+            + (f" over {ctx.world} processes" if ctx.world > 1 else "")
+        )
         if job.output is not None:  # it will export: import torch.onnx now, while few modules are loaded
             import torch.onnx  # noqa: F401  (its custom-op registration walks sys.modules: 0.1 s here, 0.5 s later)
 
         torch.manual_seed(tc.seed)
         pre = Preprocessor(inputs, threads=tc.threads or (1 if ctx.world > 1 else None))
-        splits = make_splits(cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows,
-                             summary=summary, label=label)
+        splits = make_splits(
+            cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows, summary=summary, label=label
+        )
         ckpt_dir = checkpoint.directory_for(Path(job.output)) if job.output is not None else None
         fingerprint = checkpoint.fingerprint(render(cfg) + label + str(summary["rows"]))
-        model, history = kind.fit_core(job, inputs, outputs, splits, ctx, checkpoint_dir=ckpt_dir,
-                                       config_fp=fingerprint)
+        model, history = kind.fit_core(
+            job, inputs, outputs, splits, ctx, checkpoint_dir=ckpt_dir, config_fp=fingerprint
+        )
         val_answers = getattr(history, "best_predictions", None)  # the loop scored the best weights already
         if val_answers is None or val_answers[0] is None:
             val_answers = checked_split(splits).predictions(model, ctx)
@@ -78,8 +91,12 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         metrics = final_scores(model, outputs, splits, ctx, val_answers, tc.seed)
         if source.whole and splits["train"].rows > TRAIN_SCORE_ROWS:
             summary["train_rows_scored"] = TRAIN_SCORE_ROWS  # train metrics estimated on a seeded sample
-        first, refit = model, refit_on_all_rows(job, kind, inputs=inputs, outputs=outputs, splits=splits, ctx=ctx,
-                                                first=model, history=history)
+        first, refit = (
+            model,
+            refit_on_all_rows(
+                job, kind, inputs=inputs, outputs=outputs, splits=splits, ctx=ctx, first=model, history=history
+            ),
+        )
         if refit is not None:
             model, refit_stats = refit
             first.to("cpu")
@@ -96,10 +113,23 @@ def fit_single(job: TrainJob, kind) -> Fitted:
         parity = checked_split(splits).raw_sample(PARITY_ROWS) or None  # rows the export is checked on
         if not source.whole:
             for split_name, per_output in metrics.items():
-                log.info(f"{split_name}: " + "; ".join(
-                    f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()))
-        return Fitted(cfg, inputs, outputs, model, stats, parity_columns=parity, writes=ctx.main,
-                      checkpoint_dir=ckpt_dir, first_core=first)
+                log.info(
+                    f"{split_name}: "
+                    + "; ".join(
+                        f"{o} " + " ".join(f"{m} {v:.4f}" for m, v in ms.items()) for o, ms in per_output.items()
+                    )
+                )
+        return Fitted(
+            cfg,
+            inputs,
+            outputs,
+            model,
+            stats,
+            parity_columns=parity,
+            writes=ctx.main,
+            checkpoint_dir=ckpt_dir,
+            first_core=first,
+        )
     finally:
         log.quiet = was_quiet
         ddp.finish(ctx)
@@ -120,8 +150,10 @@ def refit_on_all_rows(job: TrainJob, kind, *, inputs, outputs, splits, ctx, firs
     if found is None:
         return None
     core, info = found
-    log.info(f"refit on train + validation: {info['rows']} rows, "
-             + (f"{info['epochs']} epoch(s)" if "epochs" in info else f"{max(info.get('rounds', [0]))} round(s)")
-             + f" ({info['seconds']:.1f} s); the metrics shown are the first model's, on rows it did not learn from")
+    log.info(
+        f"refit on train + validation: {info['rows']} rows, "
+        + (f"{info['epochs']} epoch(s)" if "epochs" in info else f"{max(info.get('rounds', [0]))} round(s)")
+        + f" ({info['seconds']:.1f} s); the metrics shown are the first model's, on rows it did not learn from"
+    )
     info["metrics_from"] = "the model trained on the train split alone, before the refit"
     return core, info

@@ -21,8 +21,10 @@ def fit_on_rank0(cfg, source, *, inputs, outputs, ctx, rows: int, label: str):
 
     def fit_all():
         summary = fit_features(cfg, source, inputs, outputs, rows, label)
-        return summary, {"inputs": {f.config.name: f.state() for f in inputs},
-                         "outputs": {f.config.name: f.state() for f in outputs}}
+        return summary, {
+            "inputs": {f.config.name: f.state() for f in inputs},
+            "outputs": {f.config.name: f.state() for f in outputs},
+        }
 
     summary, states = ddp.on_rank0(ctx, fit_all)
     if not ctx.main:
@@ -36,13 +38,26 @@ def make_splits(cfg, source, *, inputs, outputs, pre, ctx, rows: int, summary: d
     from toolkit.training.batches import MemorySplit, StreamSplit
 
     if source.whole:
-        by_index = MemorySplit.all_splits(source, cfg, inputs=inputs, outputs=outputs, pre=pre, label=label,
-                                          device=ctx.device)
+        by_index = MemorySplit.all_splits(
+            source, cfg, inputs=inputs, outputs=outputs, pre=pre, label=label, device=ctx.device
+        )
         return {name: by_index[k] for k, name in enumerate(prepare.SPLITS)}
     per_split = summary["rows_per_split"]
-    return {name: StreamSplit(cfg, source, inputs=inputs, outputs=outputs, pre=pre, split=k, ctx=ctx, rows=rows,
-                              total_rows=per_split[name], label=label)
-            for k, name in enumerate(prepare.SPLITS)}
+    return {
+        name: StreamSplit(
+            cfg,
+            source,
+            inputs=inputs,
+            outputs=outputs,
+            pre=pre,
+            split=k,
+            ctx=ctx,
+            rows=rows,
+            total_rows=per_split[name],
+            label=label,
+        )
+        for k, name in enumerate(prepare.SPLITS)
+    }
 
 
 def checked_split(splits: dict):
@@ -100,8 +115,10 @@ def never_predicted(outputs, preds) -> dict[str, list[str]]:
         missing = [c for c in f.classes if c not in labels]
         if missing:
             found[f.config.name] = missing
-            log.warn(f"{f.config.name}: class(es) {', '.join(map(repr, missing[:5]))}"
-                     f"{' …' if len(missing) > 5 else ''} never predicted on the {len(raw)} validation rows; "
-                     "the model may answer too few classes (see tk report; a binary output's "
-                     "threshold: auto with threshold_metric: balanced_accuracy favours the rarer class most)")
+            log.warn(
+                f"{f.config.name}: class(es) {', '.join(map(repr, missing[:5]))}"
+                f"{' …' if len(missing) > 5 else ''} never predicted on the {len(raw)} validation rows; "
+                "the model may answer too few classes (see tk report; a binary output's "
+                "threshold: auto with threshold_metric: balanced_accuracy favours the rarer class most)"
+            )
     return found

@@ -31,8 +31,9 @@ from toolkit.features.base import (
 
 
 class CyclicPreprocessing(StrictModel):
-    period: float = Field(24.0, gt=0, description="One full cycle in the column's units: 24 for hours, "
-                                                  "7 for weekdays, 12 for months.")
+    period: float = Field(
+        24.0, gt=0, description="One full cycle in the column's units: 24 for hours, 7 for weekdays, 12 for months."
+    )
 
 
 class CyclicEncoder(StrictModel):
@@ -99,8 +100,9 @@ class CyclicInput(InputFeature):
 
         n, period = self.config.name, self.config.preprocessing.period
         f32 = np.float32
-        bad = g.op("Or", g.op("IsNaN", raw, name=f"{n}/isnan"), g.op("IsInf", raw, name=f"{n}/isinf"),
-                   name=f"{n}/not_finite")
+        bad = g.op(
+            "Or", g.op("IsNaN", raw, name=f"{n}/isnan"), g.op("IsInf", raw, name=f"{n}/isinf"), name=f"{n}/not_finite"
+        )
         x = g.op("Where", bad, g.const(f32(0), name=f"{n}/zero"), raw, name=f"{n}/finite")
         r = g.op("Mod", x, g.const(f32(period), name=f"{n}/period"), name=f"{n}/wrap", fmod=1)
         angle = g.op("Mul", r, g.const(f32(2 * math.pi / period), name=f"{n}/radians"), name=f"{n}/angle")

@@ -39,10 +39,15 @@ NaN, ±inf, values at every threshold and unseen ids included.
 
 #: name → the submodule that holds it. Imported on first use, as `toolkit` does for train/load: reading a
 #: config imports toolkit.config.gbm and must not pay for onnx and numpy (1.5 s on a busy machine).
-_WHERE = {"Bagging": "toolkit.config.gbm", "GbmConfig": "toolkit.config.gbm",
-          "Layout": "toolkit.models.gbm.matrix", "matrix_onnx": "toolkit.models.gbm.matrix",
-          "ML_OPSET": "toolkit.models.gbm.model", "GbmModel": "toolkit.models.gbm.model",
-          "set_ml_opset": "toolkit.models.gbm.model"}
+_WHERE = {
+    "Bagging": "toolkit.config.gbm",
+    "GbmConfig": "toolkit.config.gbm",
+    "Layout": "toolkit.models.gbm.matrix",
+    "matrix_onnx": "toolkit.models.gbm.matrix",
+    "ML_OPSET": "toolkit.models.gbm.model",
+    "GbmModel": "toolkit.models.gbm.model",
+    "set_ml_opset": "toolkit.models.gbm.model",
+}
 
 __all__ = sorted(_WHERE)
 

@@ -59,19 +59,36 @@ class GbmKind(ModelKind):
         pre_train, ys_train = splits["train"].arrays(inputs, limit)
         pre_val, ys_val = splits["validation"].arrays(inputs, limit) if splits["validation"].rows else ({}, None)
         layout = Layout.of(inputs, pre_train)
-        gbm = GbmModel(cfg.gbm).fit(layout.matrix(pre_train), ys_train, layout.matrix(pre_val) if pre_val else None,
-                                    ys_val, outputs=outputs, layout=layout, validation_metric=cfg.validation_metric())
+        gbm = GbmModel(cfg.gbm).fit(
+            layout.matrix(pre_train),
+            ys_train,
+            layout.matrix(pre_val) if pre_val else None,
+            ys_val,
+            outputs=outputs,
+            layout=layout,
+            validation_metric=cfg.validation_metric(),
+        )
         core = GbmCore(gbm, [f.config.name for f in inputs])
         watch_output, watch_metric = cfg.validation_metric()
-        val_metrics = evaluate(core, outputs, checked_split(splits), ctx,
-                               metrics_for=None if watch_metric != "loss" else set())
+        val_metrics = evaluate(
+            core, outputs, checked_split(splits), ctx, metrics_for=None if watch_metric != "loss" else set()
+        )
         value = watched_value(val_metrics, outputs, cfg)
         seconds = time.perf_counter() - start
         rounds = max((b["rounds"] for b in gbm.stats.values()), default=0)
-        record = {"epoch": 1, "train_loss": math.nan, "rows": splits["train"].rows, "validation": val_metrics,
-                  "lr": cfg.gbm.learning_rate, "seconds": seconds, "rounds": rounds}
-        log.info(f"gbm: {len(gbm.stats)} booster(s), {rounds} rounds; validation {watch_output}.{watch_metric} "
-                 f"{value:.4f} ({seconds:.1f} s)")
+        record = {
+            "epoch": 1,
+            "train_loss": math.nan,
+            "rows": splits["train"].rows,
+            "validation": val_metrics,
+            "lr": cfg.gbm.learning_rate,
+            "seconds": seconds,
+            "rounds": rounds,
+        }
+        log.info(
+            f"gbm: {len(gbm.stats)} booster(s), {rounds} rounds; validation {watch_output}.{watch_metric} "
+            f"{value:.4f} ({seconds:.1f} s)"
+        )
         return core, History(epochs=[record], best_epoch=1, best_value=value, seconds=seconds)
 
     def refit_core(self, job, inputs, outputs, rows, ctx, *, first, history):
@@ -82,10 +99,13 @@ class GbmKind(ModelKind):
         pre, ys = rows.arrays(inputs, gbm_max_rows())
         layout = Layout.of(inputs, pre)
         rounds = [b.info["rounds"] for b in first.gbm.boosters_]
-        gbm = GbmModel(job.cfg.gbm).fit(layout.matrix(pre), ys, None, None, outputs=outputs, layout=layout,
-                                        rounds=rounds)
-        return (GbmCore(gbm, [f.config.name for f in inputs]),
-                {"rows": int(rows.rows), "rounds": rounds, "seconds": round(time.perf_counter() - start, 3)})
+        gbm = GbmModel(job.cfg.gbm).fit(
+            layout.matrix(pre), ys, None, None, outputs=outputs, layout=layout, rounds=rounds
+        )
+        return (
+            GbmCore(gbm, [f.config.name for f in inputs]),
+            {"rows": int(rows.rows), "rounds": rounds, "seconds": round(time.perf_counter() - start, 3)},
+        )
 
     def core_stats(self, core) -> dict:
         return {"gbm": {"boosters": core.gbm.stats, "gain": core.gbm.importances()}}

@@ -30,7 +30,6 @@ from toolkit.errors import TkError
 from toolkit.features.category import MISSING_ID  # a missing category's id: NaN in the matrix
 
 
-
 def tree_input(feature_type: str) -> str | None:
     """How the trees read an input type: "numeric", "categorical" or None (its feature class says)."""
     from toolkit.features import INPUT_FEATURES
@@ -45,7 +44,7 @@ class Block:
     feature: str
     type: str
     dtype: str  # dtype of `<feature>::pre`: float32 or int64
-    rank: int   # 1 for [N], 2 for [N, W]
+    rank: int  # 1 for [N], 2 for [N, W]
     width: int
     start: int
 
@@ -104,12 +103,16 @@ class Layout:
         parts = []
         for b in self.blocks:
             if b.feature not in pre:
-                raise TkError(f"gbm layout: block {b.feature!r} is not an input feature of this model "
-                              "(gbm.json does not fit features.json)")
+                raise TkError(
+                    f"gbm layout: block {b.feature!r} is not an input feature of this model "
+                    "(gbm.json does not fit features.json)"
+                )
             t = np.asarray(pre[b.feature])
             if t.shape[1:] != ((b.width,) if b.rank == 2 else ()):
-                raise TkError(f"gbm layout: block {b.feature!r} says {b.width} column(s) of rank {b.rank}, its "
-                              f"pre tensor is {list(t.shape[1:])} per row (gbm.json does not fit features.json)")
+                raise TkError(
+                    f"gbm layout: block {b.feature!r} says {b.width} column(s) of rank {b.rank}, its "
+                    f"pre tensor is {list(t.shape[1:])} per row (gbm.json does not fit features.json)"
+                )
             x = t.reshape(len(t), b.width).astype(np.float32)
             if b.categorical:
                 x[t.reshape(len(t), 1) == MISSING_ID] = np.nan
@@ -118,7 +121,7 @@ class Layout:
 
     def per_feature(self, values: np.ndarray) -> dict[str, float]:
         """Column values [F] (e.g. gain) → summed per input feature."""
-        return {b.feature: float(np.sum(values[b.start:b.start + b.width])) for b in self.blocks}
+        return {b.feature: float(np.sum(values[b.start : b.start + b.width])) for b in self.blocks}
 
     def state(self) -> list[dict]:
         return [asdict(b) for b in self.blocks]
@@ -137,13 +140,26 @@ def matrix_onnx(g, layout: Layout) -> str:
         if b.dtype != "float32":
             x = g.op("Cast", x, name=f"{b.feature}/gbm_float", to=1)  # FLOAT
         if b.categorical:
-            missing = g.op("Equal", x, g.const(np.float32(MISSING_ID), name=f"{b.feature}/gbm_missing_id"),
-                           name=f"{b.feature}/gbm_is_missing")
-            x = g.op("Where", missing, g.const(np.float32(np.nan), name=f"{b.feature}/gbm_nan"), x,
-                     name=f"{b.feature}/gbm_missing")
+            missing = g.op(
+                "Equal",
+                x,
+                g.const(np.float32(MISSING_ID), name=f"{b.feature}/gbm_missing_id"),
+                name=f"{b.feature}/gbm_is_missing",
+            )
+            x = g.op(
+                "Where",
+                missing,
+                g.const(np.float32(np.nan), name=f"{b.feature}/gbm_nan"),
+                x,
+                name=f"{b.feature}/gbm_missing",
+            )
         if b.rank == 1:
-            x = g.op("Unsqueeze", x, g.const(np.array([1], np.int64), name=f"{b.feature}/gbm_axis"),
-                     name=f"{b.feature}/gbm_column")
+            x = g.op(
+                "Unsqueeze",
+                x,
+                g.const(np.array([1], np.int64), name=f"{b.feature}/gbm_axis"),
+                name=f"{b.feature}/gbm_column",
+            )
         cols.append(x)
     if len(cols) == 1:
         return cols[0]

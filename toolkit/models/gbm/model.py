@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from toolkit.errors import TkError
 from toolkit.config.gbm import GbmConfig
+from toolkit.errors import TkError
 from toolkit.models.gbm.matrix import Layout, matrix_onnx
 from toolkit.models.gbm.objectives import objective_for
 from toolkit.models.gbm.tree_check import check_layout, read_booster
@@ -43,13 +43,29 @@ class _Booster:
     `model_str` (LightGBM's text) is checked first (toolkit.models.gbm.tree_check: `trees`), and LightGBM
     loads the text written again from the checked trees, never `model_str` itself."""
 
-    def __init__(self, name: str, type: str, n_scores: int, model_str: str, info: dict, *, width: int,
-                 config: GbmConfig, where: str = "gbm"):
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        n_scores: int,
+        model_str: str,
+        info: dict,
+        *,
+        width: int,
+        config: GbmConfig,
+        where: str = "gbm",
+    ):
         import lightgbm as lgb
 
         self.name, self.type, self.n_scores, self.model_str, self.info = name, type, n_scores, model_str, info
-        self.trees = read_booster(model_str, width=width, n_scores=n_scores, max_trees=config.num_trees * n_scores,
-                                  max_leaves=config.num_leaves, where=f"{where}: booster {name!r}")
+        self.trees = read_booster(
+            model_str,
+            width=width,
+            n_scores=n_scores,
+            max_trees=config.num_trees * n_scores,
+            max_leaves=config.num_leaves,
+            where=f"{where}: booster {name!r}",
+        )
         self.booster = lgb.Booster(model_str=self.trees.model_string())
 
 
@@ -60,9 +76,18 @@ class GbmModel:
         self.config = config
 
     # ---- training --------------------------------------------------------------------------
-    def fit(self, x_train: np.ndarray, ys_train: list[np.ndarray], x_val: np.ndarray | None,
-            ys_val: list[np.ndarray] | None, *, outputs, layout: Layout,
-            validation_metric: tuple[str, str] | None = None, rounds: list[int] | None = None) -> "GbmModel":
+    def fit(
+        self,
+        x_train: np.ndarray,
+        ys_train: list[np.ndarray],
+        x_val: np.ndarray | None,
+        ys_val: list[np.ndarray] | None,
+        *,
+        outputs,
+        layout: Layout,
+        validation_metric: tuple[str, str] | None = None,
+        rounds: list[int] | None = None,
+    ) -> "GbmModel":
         """Train one booster per output; early stopping on `validation_metric` (output, metric).
 
         The booster of the named output stops on that metric; every other output (and all of
@@ -70,8 +95,7 @@ class GbmModel:
         train exactly that many rounds each, no validation (a refit at the size a first fit found).
         """
         if x_train.shape[1] != layout.n_columns:
-            raise TkError(f"gbm: the training matrix has {x_train.shape[1]} columns, the layout "
-                          f"{layout.n_columns}")
+            raise TkError(f"gbm: the training matrix has {x_train.shape[1]} columns, the layout {layout.n_columns}")
         self.layout_ = layout
         self.boosters_ = []
         watch_output, watch_metric = validation_metric or (COMBINED, "loss")
@@ -79,8 +103,17 @@ class GbmModel:
             objective = objective_for(out, i)
             metric = watch_metric if out.config.name == watch_output else "loss"
             yv = None if ys_val is None else ys_val[i]
-            self.boosters_.append(self._fit_one(objective, metric, x=x_train, y=ys_train[i], x_val=x_val, y_val=yv,
-                                                rounds=None if rounds is None else rounds[i]))
+            self.boosters_.append(
+                self._fit_one(
+                    objective,
+                    metric,
+                    x=x_train,
+                    y=ys_train[i],
+                    x_val=x_val,
+                    y_val=yv,
+                    rounds=None if rounds is None else rounds[i],
+                )
+            )
         return self
 
     def _fit_one(self, objective, metric: str, *, x, y, x_val, y_val, rounds: int | None = None) -> _Booster:
@@ -93,8 +126,14 @@ class GbmModel:
         x, y = x[keep], y[keep]
         metric_params, feval = objective.metric(metric)
         params = cfg.lightgbm_params() | objective.params() | metric_params
-        train = lgb.Dataset(x, y, weight=objective.weights(y), categorical_feature=self.layout_.categorical,
-                            free_raw_data=True, params={"verbosity": -1})
+        train = lgb.Dataset(
+            x,
+            y,
+            weight=objective.weights(y),
+            categorical_feature=self.layout_.categorical,
+            free_raw_data=True,
+            params={"verbosity": -1},
+        )
         valid, callbacks = [], []
         if x_val is not None and y_val is not None and np.isfinite(y_val).any() and cfg.early_stop > 0:
             kv = np.isfinite(y_val)
@@ -106,18 +145,34 @@ class GbmModel:
             trained[0] = env.iteration + 1
 
         start = time.perf_counter()
-        booster = lgb.train(params, train, num_boost_round=cfg.num_trees if rounds is None else max(1, rounds),
-                            valid_sets=valid,
-                            valid_names=["validation"] if valid else None, feval=feval,
-                            callbacks=callbacks + [count])
+        booster = lgb.train(
+            params,
+            train,
+            num_boost_round=cfg.num_trees if rounds is None else max(1, rounds),
+            valid_sets=valid,
+            valid_names=["validation"] if valid else None,
+            feval=feval,
+            callbacks=callbacks + [count],
+        )
         seconds = time.perf_counter() - start
         best = booster.best_iteration or booster.current_iteration()
         score = {k: float(v) for k, v in booster.best_score.get("validation", {}).items()}
-        info = {"rounds": int(best), "rounds_trained": int(trained[0]),
-                "early_stop_metric": f"{name}.{metric}", "validation": score, "train_seconds": round(seconds, 3)}
-        return _Booster(name, objective.output.type, objective.n_scores,
-                        booster.model_to_string(num_iteration=best), info, width=self.layout_.n_columns,
-                        config=cfg)
+        info = {
+            "rounds": int(best),
+            "rounds_trained": int(trained[0]),
+            "early_stop_metric": f"{name}.{metric}",
+            "validation": score,
+            "train_seconds": round(seconds, 3),
+        }
+        return _Booster(
+            name,
+            objective.output.type,
+            objective.n_scores,
+            booster.model_to_string(num_iteration=best),
+            info,
+            width=self.layout_.n_columns,
+            config=cfg,
+        )
 
     # ---- prediction --------------------------------------------------------------------------
     def predict_raw(self, x: np.ndarray) -> list[np.ndarray]:
@@ -125,14 +180,16 @@ class GbmModel:
         out = []
         for b in self.boosters_:
             raw = np.asarray(b.booster.predict(x, raw_score=True), dtype=np.float64)
-            out.append(raw.reshape(len(x), b.n_scores).astype(np.float32) if b.n_scores > 1
-                       else raw.reshape(len(x)).astype(np.float32))
+            out.append(
+                raw.reshape(len(x), b.n_scores).astype(np.float32)
+                if b.n_scores > 1
+                else raw.reshape(len(x)).astype(np.float32)
+            )
         return out
 
     def importances(self) -> dict[str, dict[str, float]]:
         """{output: {input feature: total split gain}} (LightGBM's gain, summed over the feature's columns)."""
-        return {b.name: self.layout_.per_feature(b.booster.feature_importance("gain"))
-                for b in self.boosters_}
+        return {b.name: self.layout_.per_feature(b.booster.feature_importance("gain")) for b in self.boosters_}
 
     @property
     def stats(self) -> dict[str, dict]:
@@ -160,17 +217,27 @@ class GbmModel:
                 g.op("Identity", s32, name=f"{b.name}/raw", outputs=[raw])
                 g.output(raw, "float32", ["N", b.n_scores])
             else:
-                g.op("Squeeze", s32, g.const(np.array([1], np.int64), name=f"{b.name}/axis"),
-                     name=f"{b.name}/raw", outputs=[raw])
+                g.op(
+                    "Squeeze",
+                    s32,
+                    g.const(np.array([1], np.int64), name=f"{b.name}/axis"),
+                    name=f"{b.name}/raw",
+                    outputs=[raw],
+                )
                 g.output(raw, "float32", ["N"])
         return set_ml_opset(g.build(doc="tk gbm core: LightGBM trees"))
 
     # ---- persistence ---------------------------------------------------------------------------
     def state(self) -> dict:
         """JSON-serialisable: the layout and, per output, LightGBM's model string."""
-        return {"version": STATE_VERSION, "layout": self.layout_.state(),
-                "boosters": [{"name": b.name, "type": b.type, "n_scores": b.n_scores, "info": b.info,
-                              "model": b.model_str} for b in self.boosters_]}
+        return {
+            "version": STATE_VERSION,
+            "layout": self.layout_.state(),
+            "boosters": [
+                {"name": b.name, "type": b.type, "n_scores": b.n_scores, "info": b.info, "model": b.model_str}
+                for b in self.boosters_
+            ],
+        }
 
     @classmethod
     def from_state(cls, config: GbmConfig, state: dict, where: str = "gbm state") -> "GbmModel":
@@ -188,6 +255,16 @@ class GbmModel:
             name, n_scores = b.get("name"), b.get("n_scores")
             if not isinstance(name, str) or type(n_scores) is not int or not 1 <= n_scores <= 100_000:
                 raise TkError(f"{where}: boosters[{i}] needs a string name and an int n_scores in [1, 100000]")
-            self.boosters_.append(_Booster(name, b.get("type"), n_scores, b.get("model"), b.get("info") or {},
-                                           width=self.layout_.n_columns, config=config, where=where))
+            self.boosters_.append(
+                _Booster(
+                    name,
+                    b.get("type"),
+                    n_scores,
+                    b.get("model"),
+                    b.get("info") or {},
+                    width=self.layout_.n_columns,
+                    config=config,
+                    where=where,
+                )
+            )
         return self

@@ -119,6 +119,8 @@ OBJECTIVES = {"binary": BinaryObjective, "category": CategoryObjective, "number"
 def objective_for(output, index: int) -> _Objective:
     """The objective of output feature `output` (position `index` in output_features)."""
     if output.type not in OBJECTIVES:
-        raise TkError(f"output_features[{index}] ({output.config.name!r}, type {output.type}): model_type gbm "
-                      f"supports outputs of type {', '.join(OBJECTIVES)}")
+        raise TkError(
+            f"output_features[{index}] ({output.config.name!r}, type {output.type}): model_type gbm "
+            f"supports outputs of type {', '.join(OBJECTIVES)}"
+        )
     return OBJECTIVES[output.type](output)

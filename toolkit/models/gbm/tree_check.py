@@ -65,7 +65,7 @@ class Tree:
     def categories(self, node: int) -> list[int]:
         """The category ids that go left at categorical split `node`, ascending."""
         k = int(self.threshold[node])
-        words = self.cat_threshold[self.cat_boundaries[k]:self.cat_boundaries[k + 1]]
+        words = self.cat_threshold[self.cat_boundaries[k] : self.cat_boundaries[k + 1]]
         return [32 * w + bit for w, word in enumerate(words.tolist()) for bit in range(32) if word >> bit & 1]
 
 
@@ -83,12 +83,19 @@ class Booster:
         """LightGBM's text format written from the checked values (what lgb.Booster is given)."""
         blocks = [_tree_text(t, i) for i, t in enumerate(self.trees)]
         width = self.max_feature_idx + 1
-        head = ["tree", "version=v4", f"num_class={self.num_class}",
-                f"num_tree_per_iteration={self.num_tree_per_iteration}", "label_index=0",
-                f"max_feature_idx={self.max_feature_idx}", f"objective={self.objective}",
-                "feature_names=" + " ".join(f"Column_{j}" for j in range(width)),
-                "feature_infos=" + " ".join(["none"] * width),
-                "tree_sizes=" + " ".join(str(len(b.encode())) for b in blocks), ""]
+        head = [
+            "tree",
+            "version=v4",
+            f"num_class={self.num_class}",
+            f"num_tree_per_iteration={self.num_tree_per_iteration}",
+            "label_index=0",
+            f"max_feature_idx={self.max_feature_idx}",
+            f"objective={self.objective}",
+            "feature_names=" + " ".join(f"Column_{j}" for j in range(width)),
+            "feature_infos=" + " ".join(["none"] * width),
+            "tree_sizes=" + " ".join(str(len(b.encode())) for b in blocks),
+            "",
+        ]
         return "\n".join(head) + "\n" + "".join(blocks) + "end of trees\n\npandas_categorical:null\n"
 
 
@@ -97,14 +104,23 @@ def _numbers(values) -> str:
 
 
 def _tree_text(t: Tree, i: int) -> str:
-    lines = [f"Tree={i}", f"num_leaves={t.num_leaves}", f"num_cat={max(len(t.cat_boundaries) - 1, 0)}",
-             "split_feature=" + _numbers(t.split_feature.tolist()), "split_gain=" + _numbers(t.split_gain.tolist()),
-             "threshold=" + _numbers(t.threshold.tolist()), "decision_type=" + _numbers(t.decision_type.tolist()),
-             "left_child=" + _numbers(t.left_child.tolist()), "right_child=" + _numbers(t.right_child.tolist()),
-             "leaf_value=" + _numbers(t.leaf_value.tolist())]
+    lines = [
+        f"Tree={i}",
+        f"num_leaves={t.num_leaves}",
+        f"num_cat={max(len(t.cat_boundaries) - 1, 0)}",
+        "split_feature=" + _numbers(t.split_feature.tolist()),
+        "split_gain=" + _numbers(t.split_gain.tolist()),
+        "threshold=" + _numbers(t.threshold.tolist()),
+        "decision_type=" + _numbers(t.decision_type.tolist()),
+        "left_child=" + _numbers(t.left_child.tolist()),
+        "right_child=" + _numbers(t.right_child.tolist()),
+        "leaf_value=" + _numbers(t.leaf_value.tolist()),
+    ]
     if len(t.cat_boundaries):
-        lines += ["cat_boundaries=" + _numbers(t.cat_boundaries.tolist()),
-                  "cat_threshold=" + _numbers(t.cat_threshold.tolist())]
+        lines += [
+            "cat_boundaries=" + _numbers(t.cat_boundaries.tolist()),
+            "cat_threshold=" + _numbers(t.cat_threshold.tolist()),
+        ]
     lines += ["is_linear=0", f"shrinkage={t.shrinkage!r}"]
     return "\n".join(lines) + "\n\n\n"
 
@@ -216,9 +232,17 @@ def _tree(fields: dict[str, str], width: int, max_leaves: int, where: str) -> Tr
     num_cat = _int(fields, "num_cat", where, 0, nodes + 1)
     # LightGBM writes a numeric split that sends every value one way as threshold ±inf (NaN still follows
     # its missing direction): infinite thresholds are trees it makes; NaN never is
-    arrays = {key: _array(fields, key, nodes, float if key in ("split_gain", "threshold") else int, where,
-                          infinite_ok=key == "threshold")
-              for key in _SPLIT_FIELDS}
+    arrays = {
+        key: _array(
+            fields,
+            key,
+            nodes,
+            float if key in ("split_gain", "threshold") else int,
+            where,
+            infinite_ok=key == "threshold",
+        )
+        for key in _SPLIT_FIELDS
+    }
     leaf_value = _array(fields, "leaf_value", leaves, float, where)
     shrinkage = _array(fields, "shrinkage", 1, float, where)[0] if "shrinkage" in fields else 1.0
     if num_cat:
@@ -244,11 +268,24 @@ def _tree(fields: dict[str, str], width: int, max_leaves: int, where: str) -> Tr
         bad = (t != np.floor(t)) | (t < 0) | (t >= num_cat)
         if bad.any():
             j = int(np.flatnonzero(categorical)[np.flatnonzero(bad)[0]])
-            raise TkError(f"{where}: threshold[{j}] = {arrays['threshold'][j]} of a categorical split is not "
-                          f"one of its {num_cat} category sets")
+            raise TkError(
+                f"{where}: threshold[{j}] = {arrays['threshold'][j]} of a categorical split is not "
+                f"one of its {num_cat} category sets"
+            )
     _check_shape(arrays["left_child"], arrays["right_child"], leaves, where)
-    return Tree(leaves, feature, arrays["split_gain"], arrays["threshold"], kind, arrays["left_child"],
-                arrays["right_child"], leaf_value, bounds, cats, float(shrinkage))
+    return Tree(
+        leaves,
+        feature,
+        arrays["split_gain"],
+        arrays["threshold"],
+        kind,
+        arrays["left_child"],
+        arrays["right_child"],
+        leaf_value,
+        bounds,
+        cats,
+        float(shrinkage),
+    )
 
 
 def _check_shape(left: np.ndarray, right: np.ndarray, leaves: int, where: str) -> None:
@@ -262,8 +299,10 @@ def _check_shape(left: np.ndarray, right: np.ndarray, leaves: int, where: str) -
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         side, node = ("left_child", j) if j < nodes else ("right_child", j - nodes)
-        raise TkError(f"{where}: {side}[{node}] = {children[j]} is not a node (0..{nodes - 1}) or leaf "
-                      f"(-1..-{leaves}) of this tree")
+        raise TkError(
+            f"{where}: {side}[{node}] = {children[j]} is not a node (0..{nodes - 1}) or leaf "
+            f"(-1..-{leaves}) of this tree"
+        )
     internal = children[children >= 0]
     parents = np.bincount(internal, minlength=nodes)
     leaf_parents = np.bincount(~children[children < 0], minlength=leaves)
@@ -301,12 +340,16 @@ def check_layout(state, where: str):
             raise TkError(f"{where}: layout[{i}] is not a block ({', '.join(fields)})")
         kind = tree_input(b["type"]) if b["type"] in INPUT_FEATURES else None
         if kind is None or b["dtype"] not in ("float32", "int64") or b["rank"] not in (1, 2):
-            raise TkError(f"{where}: layout[{i}] has type {b['type'][:20]!r}, dtype {b['dtype'][:20]!r}, "
-                          f"rank {b['rank']}: not one tk writes")
+            raise TkError(
+                f"{where}: layout[{i}] has type {b['type'][:20]!r}, dtype {b['dtype'][:20]!r}, "
+                f"rank {b['rank']}: not one tk writes"
+            )
         narrow = b["rank"] == 1 or kind == "categorical"
         if not 1 <= b["width"] <= 1 << 20 or (narrow and b["width"] != 1) or b["start"] != start:
-            raise TkError(f"{where}: layout[{i}] ({b['feature'][:40]!r}) has width {b['width']} at column "
-                          f"{b['start']}; expected {'1' if narrow else 'a width ≥ 1'} at column {start}")
+            raise TkError(
+                f"{where}: layout[{i}] ({b['feature'][:40]!r}) has width {b['width']} at column "
+                f"{b['start']}; expected {'1' if narrow else 'a width ≥ 1'} at column {start}"
+            )
         blocks.append(Block(**b))
         start += b["width"]
     return Layout(blocks)

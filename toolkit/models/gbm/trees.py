@@ -52,9 +52,16 @@ class _Arrays:
         return len(self.leaf_weight) - 1
 
     def node(self) -> int:
-        for column, default in ((self.feature, 0), (self.mode, BRANCH_LEQ), (self.split, 0.0),
-                                (self.missing_true, 0), (self.true_id, 0), (self.true_leaf, 0),
-                                (self.false_id, 0), (self.false_leaf, 0)):
+        for column, default in (
+            (self.feature, 0),
+            (self.mode, BRANCH_LEQ),
+            (self.split, 0.0),
+            (self.missing_true, 0),
+            (self.true_id, 0),
+            (self.true_leaf, 0),
+            (self.false_id, 0),
+            (self.false_leaf, 0),
+        ):
             column.append(default)
         return len(self.feature) - 1
 
@@ -74,8 +81,10 @@ def zero_columns(booster: Booster) -> list[int]:
     for col, kinds in sorted(_missing_types(booster).items()):
         if "Zero" in kinds:
             if "NaN" in kinds:
-                raise TkError(f"gbm: matrix column {col} has both zero-as-missing and NaN-as-missing "
-                              "splits; the ONNX conversion cannot route both")
+                raise TkError(
+                    f"gbm: matrix column {col} has both zero-as-missing and NaN-as-missing "
+                    "splits; the ONNX conversion cannot route both"
+                )
             out.append(col)
     return out
 
@@ -129,17 +138,25 @@ def ensemble_onnx(g, x: str, booster: Booster, name: str) -> str:
     for t, tree in enumerate(booster.trees):
         _add_tree(a, tree, t % k)
     if not a.roots:  # no trees at all: a zero score
-        _add_tree(a, Tree(1, *([np.zeros(0, np.int64)] * 6), np.zeros(1), np.zeros(0, np.int64),
-                          np.zeros(0, np.int64), 1.0), 0)
+        _add_tree(
+            a,
+            Tree(1, *([np.zeros(0, np.int64)] * 6), np.zeros(1), np.zeros(0, np.int64), np.zeros(0, np.int64), 1.0),
+            0,
+        )
     f64 = np.float64
     attrs = dict(
-        n_targets=k, aggregate_function=1, post_transform=0, tree_roots=a.roots,
+        n_targets=k,
+        aggregate_function=1,
+        post_transform=0,
+        tree_roots=a.roots,
         nodes_featureids=a.feature,
         nodes_modes=numpy_helper.from_array(np.array(a.mode, np.uint8), "nodes_modes"),
         nodes_splits=numpy_helper.from_array(np.array(a.split, f64), "nodes_splits"),
         nodes_missing_value_tracks_true=a.missing_true,
-        nodes_truenodeids=a.true_id, nodes_trueleafs=a.true_leaf,
-        nodes_falsenodeids=a.false_id, nodes_falseleafs=a.false_leaf,
+        nodes_truenodeids=a.true_id,
+        nodes_trueleafs=a.true_leaf,
+        nodes_falsenodeids=a.false_id,
+        nodes_falseleafs=a.false_leaf,
         leaf_targetids=a.leaf_target,
         leaf_weights=numpy_helper.from_array(np.array(a.leaf_weight, f64), "leaf_weights"),
     )
@@ -154,9 +171,11 @@ def zero_as_missing_onnx(g, x: str, columns: list[int], n_columns: int, name: st
         return x
     mask = np.zeros(n_columns, dtype=bool)
     mask[columns] = True
-    small = g.op("LessOrEqual", g.op("Abs", x, name=f"{name}/abs"),
-                 g.const(np.float64(ZERO_THRESHOLD), name=f"{name}/zero_threshold"), name=f"{name}/is_zero")
+    small = g.op(
+        "LessOrEqual",
+        g.op("Abs", x, name=f"{name}/abs"),
+        g.const(np.float64(ZERO_THRESHOLD), name=f"{name}/zero_threshold"),
+        name=f"{name}/is_zero",
+    )
     hit = g.op("And", small, g.const(mask, name=f"{name}/zero_columns"), name=f"{name}/zero_missing")
     return g.op("Where", hit, g.const(np.float64(np.nan), name=f"{name}/nan"), x, name=f"{name}/zero_to_nan")
-
-
