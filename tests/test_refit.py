@@ -128,3 +128,20 @@ def test_mcc_the_default_threshold_metric_never_leaves_a_rare_class_unpredicted(
     assert 0.15 <= t < 0.4 and 0 < (p >= t).sum() < len(p)
     cfg = BinaryOutputConfig(name="y", type="binary")
     assert cfg.threshold == "auto" and cfg.threshold_metric == "mcc"
+
+
+def test_the_chosen_threshold_is_in_the_files_metadata(penguins, tmp_path):
+    """A client reading model.onnx alone can tell where a binary label flips (threshold: auto moved it)."""
+    from toolkit.runtime.predictor import Predictor
+
+    df = penguins.assign(big=np.where(penguins["body_mass_g"] > 4500, "yes", "no"))
+    cfg = {
+        "input_features": [{"name": "flipper_length_mm", "type": "number"}],
+        "output_features": [{"name": "big", "type": "binary"}],
+        "trainer": {"epochs": 3},
+    }
+    model = train(cfg, df, output=tmp_path / "m")
+    meta = Predictor(tmp_path / "m" / "model.onnx").metadata["tk.features"]["outputs"][0]
+    assert (
+        meta["threshold"] == pytest.approx(model.outputs[0].threshold) == model.stats["calibration"]["big"]["threshold"]
+    )

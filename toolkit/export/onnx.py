@@ -115,6 +115,7 @@ def set_metadata(model: onnx.ModelProto, trained, specs) -> None:
                         "type": o.type,
                         "column": o.config.source,
                         **({"classes": list(o.classes)} if o.classes is not None else {}),
+                        **({"threshold": float(o.threshold)} if o.threshold is not None else {}),
                     }
                     for o in trained.outputs
                 ],
