@@ -2,7 +2,7 @@
 
     table = write(results, out, name, labels, command)   # → <out>/<name>.json and <out>/<name>.md
 
-Per set and system: mean over the seeds of the primary metric (ROC AUC for binary sets,
+Per set and system: mean over the seeds all systems ran of the primary metric (ROC AUC for binary sets,
 accuracy for multiclass ones) and of the log loss, median and max train seconds (tk: the whole
 `tk train` process; TF-IDF: the C search and the refit, in process). Per tk label: the gap to
 TF-IDF (tk − TF-IDF, primary metric) per set, its worst set, the mean gap, and how many sets are
@@ -22,7 +22,10 @@ REFERENCE = "tfidf_lr"
 
 
 def summarize(results: list[dict]) -> dict:
-    """{set: {system: {primary, log_loss, train_s_median, train_s_max, n, errors}}}."""
+    """{set: {system: {primary, log_loss, train_s_median, train_s_max, n, errors}}}.
+
+    Per set, only the seeds every system has a run of (done or failed) count, so that the means
+    of a set compare the same splits."""
     import numpy as np
 
     out: dict = {}
@@ -30,7 +33,9 @@ def summarize(results: list[dict]) -> dict:
         out.setdefault(r["set"], {}).setdefault(r["system"], []).append(r)
     for name, systems in out.items():
         metric = PRIMARY[TEXT_SETS[name].task]
+        common = set.intersection(*({r["seed"] for r in runs} for runs in systems.values()))
         for system, runs in systems.items():
+            runs = [r for r in runs if r["seed"] in common]
             ok = [r for r in runs if "metrics" in r]
             cell = {"n": len(ok), "errors": [f"seed {r['seed']}: {r['error']}" for r in runs if "error" in r]}
             if ok:
