@@ -79,8 +79,8 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
             "log loss in brackets; train s: median / max. TF-IDF + LR: 1-2-grams, C tuned on the "
             "validation rows, refitted on train + validation.",
             "",
-            "| set | rows | kind | " + " | ".join(systems) + " |",
-            "|---|---:|---|" + "---:|" * len(systems),
+            "| set | rows | kind | splits | " + " | ".join(systems) + " |",
+            "|---|---:|---|---:|" + "---:|" * len(systems),
         ]
     )
     for s in sets:
@@ -95,13 +95,14 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
             else:
                 cells.append("error" if c.get("errors") else "–")
         rows = next((r.get("rows") for r in results if r["set"] == s and r.get("rows")), "")
-        lines.append(f"| {s} | {rows} | {TEXT_SETS[s].kind} | " + " | ".join(cells) + " |")
+        splits = max(c.get("n", 0) + len(c.get("errors", [])) for c in summary[s].values())
+        lines.append(f"| {s} | {rows} | {TEXT_SETS[s].kind} | {splits} | " + " | ".join(cells) + " |")
     means = []
     for system in systems:
         vals = [summary[s][system]["primary"] for s in sets if "primary" in summary[s].get(system, {})]
         lls = [summary[s][system]["log_loss"] for s in sets if "primary" in summary[s].get(system, {})]
         means.append(f"{np.mean(vals):.4f} ({np.mean(lls):.3f}) n={len(vals)}" if vals else "–")
-    lines.append("| **mean** | | | " + " | ".join(means) + " |")
+    lines.append("| **mean** | | | | " + " | ".join(means) + " |")
     lines += [
         "",
         "| tk label | mean gap to TF-IDF | worst set (gap) | sets within 0.005 or above |",
