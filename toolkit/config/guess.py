@@ -61,36 +61,14 @@ from functools import cached_property
 from pathlib import Path
 
 from toolkit.config.guess_shapes import NUMERIC_SHARE, date_format, is_epoch, number_list
+from toolkit.data.formats import NULL_VALUES
 from toolkit.data.sample import read_columns
 from toolkit.errors import TkError
 
 # The same as toolkit.data.tables.SPLIT_NAMES (importing toolkit.data.tables would load numpy and
 # pydantic; tests/test_init_config.py checks that they agree).
+NA_STRINGS = frozenset(NULL_VALUES)  # cell texts that mean missing, as pandas reads them
 SPLIT_NAMES = frozenset({"0", "1", "2", "train", "training", "validation", "valid", "val", "test"})
-# pandas.read_csv's default na_values.
-NA_STRINGS = frozenset(
-    {
-        "",
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "NaN",
-        "None",
-        "n/a",
-        "nan",
-        "null",
-    }
-)
 
 ID_MIN_ROWS = 20  # fewer rows than this: all-distinct proves nothing
 MAX_CATEGORIES = 1000

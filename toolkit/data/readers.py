@@ -26,44 +26,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.data.formats import FILE_KINDS as KINDS
+from toolkit.data.formats import NULL_VALUES, file_kind
 from toolkit.errors import TkError
 
 #: Files at least this big (bytes, all files together) are streamed; TK_STREAM_BYTES overrides.
 STREAM_BYTES = 256 * 2**20
 #: Rows per chunk handed to the caller.
 CHUNK_ROWS = 65_536
-#: pandas' default missing markers (pyarrow's defaults plus "None" and "<NA>").
-NULL_VALUES = [
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-]
-KINDS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 
 
 def stream_bytes() -> int:
@@ -93,8 +63,7 @@ def files_of(source) -> list[Path]:
     if not paths:
         raise TkError(where)
     for p in paths:
-        if p.suffix.lower() not in KINDS:
-            raise TkError(f"{p}: unknown file type {p.suffix!r}; use one of {', '.join(sorted(KINDS))}")
+        file_kind(p)  # TkError for an unknown suffix
         if not p.exists():
             raise TkError(f"{p}: no such data file")
         if p.stat().st_size == 0:

@@ -16,29 +16,16 @@ import json
 import math
 from pathlib import Path
 
+from toolkit.data.formats import file_kind
 from toolkit.data.number_lists import cell_text
 from toolkit.errors import TkError
 
 MAX_ROWS = 100_000
-# The same as toolkit.data.tables.READERS (importing toolkit.data.tables would load numpy and
-# pydantic; tests/test_init_config.py checks that they agree).
-READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 
 
 def read_columns(path: Path) -> tuple[list[str], list[list[str | None]], bool]:
     """(column names, values per column as str or None, whether rows were left out)."""
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise TkError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(READERS))}")
+    kind = file_kind(path)
     if not path.exists():
         raise TkError(f"{path}: no such data file")
     if path.is_dir():

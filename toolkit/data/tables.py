@@ -13,22 +13,13 @@ import numpy as np
 
 from toolkit.common import log
 from toolkit.data import coerce
+from toolkit.data.formats import file_kind
 from toolkit.data.raw_types import RAW_FLOAT
 from toolkit.errors import TkError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 SPLIT_NAMES = {"0": 0, "1": 1, "2": 2, "train": 0, "training": 0, "validation": 1, "valid": 1, "val": 1, "test": 2}
 
 
@@ -39,9 +30,7 @@ def read_table(source: "str | Path | pd.DataFrame") -> "pd.DataFrame":
     if isinstance(source, pd.DataFrame):
         return source
     path = Path(source)
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise TkError(f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(READERS))}")
+    kind = file_kind(path)
     if not path.exists():
         raise TkError(f"{path}: no such data file")
     if path.is_dir() or path.stat().st_size == 0:
