@@ -390,7 +390,7 @@ def test_check_combiner_holds_built_in_and_plugin_combiners_to_parity():
 
 def test_the_check_at_train_reads_a_streamed_source(tmp_path):
     from toolkit.data import readers
-    from toolkit.testing import refuse_broken_plugins
+    from toolkit.testing.plugins import refuse_broken_plugins
 
     broken = type("NanGraph", (NanGraph,), {"type": "angle", "Config": Angle.Config})
     plugins.Registry("nan_graph").input_feature(broken)
@@ -404,7 +404,7 @@ def test_the_check_at_train_reads_a_streamed_source(tmp_path):
         r"\(type 'angle'\): to_onnx gives NaN or inf for raw value nan",
     ):
         refuse_broken_plugins(cfg, readers.Source(str(tmp_path / "rows.csv")))
-    from toolkit.testing import _first_rows, plugin_parts
+    from toolkit.testing.plugins import _first_rows, plugin_parts
 
     rows = _first_rows(readers.Source(str(tmp_path / "rows.csv")), plugin_parts(cfg))
     assert rows["a"].tolist()[:3] == [0.0, 1.0, 2.0] and len(rows) == 50  # the file's rows, not a default

@@ -18,7 +18,7 @@ from toolkit.errors import TkError
 from toolkit.models import kind_of
 from toolkit.pipeline.trained import EXPLAIN, FILES, ONNX, TrainedModel
 from toolkit.runtime import model_dir as artifact
-from toolkit.testing import refuse_broken_plugins
+from toolkit.testing.plugins import refuse_broken_plugins
 
 
 def config_and_base(config) -> tuple[Config, Path]:
