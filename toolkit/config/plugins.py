@@ -13,7 +13,7 @@ The registries stay plain dicts in their rooms (INPUT_FEATURES / OUTPUT_FEATURES
 toolkit.features, COMBINER_CONFIGS in toolkit.config.combiners, MODEL_KINDS in toolkit.config.kinds,
 the metric names in toolkit.scoring); `Registry` only checks and fills them, and records which
 plugin gave each part (`owner`), so that a refusal names it. An encoder, a loss or a metric added to
-an existing type makes the registry hold a subclass of that type (`_compose`) that knows it; the
+an existing type makes the registry hold a subclass of that type (`_compose`, toolkit.config.plugin_compose) that knows it; the
 config schema is rebuilt from the registries (toolkit.config.schema.config_model).
 
 The torch code of an encoder, a loss or a combiner is named by its config class as "module:Name"
@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import importlib
 from contextlib import contextmanager
-from typing import Annotated, Any, Union, get_args
-
-from pydantic import Field, create_model
+from typing import get_args
 
 from toolkit.config.combiners import COMBINER_CONFIGS
 from toolkit.config.kinds import MODEL_KINDS
+from toolkit.config.plugin_compose import compose
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES, OUTPUT_FEATURES
 from toolkit.features.base import InputFeature, OutputFeature, StrictModel
@@ -240,125 +239,13 @@ def _tags_of(annotation) -> set[str]:
     return out
 
 
-# ---- composing a type with the encoders, losses and metrics plugins added to it ----------------
-
-
-def _load(path: str):
-    module, _, name = path.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise TkError(f"cannot import {path!r} ({e})") from None
-
-
-def _variant_config(base_config: type, key: str, variants: dict[str, type]):
-    """(the feature Config with `key` accepting the variants, the carrier class, the built-in block class)."""
-    field = base_config.model_fields.get(key)
-    builtin = field.annotation if field is not None else None
-    builtin_cls = builtin if isinstance(builtin, type) and issubclass(builtin, StrictModel) else None
-    members = ((builtin,) if builtin is not None else (type(None),)) + tuple(variants.values())
-    annotation = Annotated[Union[members], Field(union_mode="left_to_right")]  # noqa: UP007
-    default = field.default if field is not None else None
-    config = create_model(
-        base_config.__name__, __base__=base_config, __module__=base_config.__module__, **{key: (annotation, default)}
-    )
-    carrier = None
-    if builtin_cls is not None:  # the built-in block that also carries the plugin's block (see _compose)
-        carrier = create_model(
-            f"{builtin_cls.__name__}WithPlugin", __base__=builtin_cls, plugin=(Any, Field(None, exclude=True))
-        )
-    return config, carrier, builtin_cls
-
-
 def _compose(part: str, feature_type: str) -> type:
     """The registry entry for a type: its class as registered, or a subclass that knows the encoders,
-    losses and metrics plugins added to it."""
+    losses and metrics plugins added to it (toolkit.config.plugin_compose)."""
     base = BASE_CLASSES[(part, feature_type)]
     key, variants = ("encoder", ENCODERS) if part == "input_feature" else ("loss", LOSSES)
-    mine = dict(variants.get(feature_type, {}))
     metrics = {n: m for n, m in METRICS.items() if feature_type in m["outputs"]} if part == "output_feature" else {}
-    if not mine and not metrics:
-        return base
-    attrs: dict[str, Any] = {"__module__": base.__module__, "__doc__": base.__doc__, "plugin_base": base}
-    if mine:
-        config, carrier, builtin_cls = _variant_config(base.Config, key, mine)
-        plugin_types = tuple(mine.values())
-        attrs["Config"] = config
-
-        def __init__(self, cfg, _key=key, _carrier=carrier, _builtin=builtin_cls, _types=plugin_types):
-            block = getattr(cfg, _key, None)
-            self.plugin_block = None
-            if isinstance(block, _types):  # the built-in code sees the block it reads; the plugin's rides along
-                self.plugin_block = block
-                stand_in = _carrier(**getattr(type(block), "reads", {}), plugin=block) if _carrier else None
-                cfg = cfg.model_copy(update={_key: stand_in})
-            elif _carrier is not None and isinstance(block, _carrier) and block.plugin is not None:
-                self.plugin_block = block.plugin  # from_state(f.config, …) hands the stand-in back
-            base.__init__(self, cfg)
-
-        attrs["__init__"] = __init__
-        if key == "encoder":
-
-            def encoder(self):
-                if self.plugin_block is None:
-                    return base.encoder(self)
-                return _load(type(self.plugin_block).module)(self, self.plugin_block)
-
-            def output_width(self):
-                if self.plugin_block is None:
-                    return base.output_width(self)
-                import torch
-
-                with torch.random.fork_rng():  # the width, without moving the seed of the real build
-                    return int(self.encoder().d_out)
-
-            attrs["encoder"], attrs["output_width"] = encoder, output_width
-        else:
-
-            def loss(self):
-                if self.plugin_block is None:
-                    return base.loss(self)
-                return _load(type(self.plugin_block).module)(self, self.plugin_block)
-
-            attrs["loss"] = loss
-    if metrics:
-        attrs["metric_names"] = tuple(base.metric_names) + tuple(n for n in metrics if n not in base.metric_names)
-
-        def score(self, y, outputs):
-            scores = base.score(self, y, outputs)
-            prefix = f"{self.config.name}::"
-            mine_out = {k[len(prefix) :]: v for k, v in outputs.items() if k.startswith(prefix)}
-            target = metric_target(self, y)
-            for n, m in metrics.items():
-                scores[n] = _safe_metric(m["fn"], target, mine_out, n)
-            return scores
-
-        attrs["score"] = score
-    return type(base.__name__, (base,), attrs)
-
-
-def metric_target(feature, y):
-    """`y` as a plugin metric gets it: an output that trains on a z-score (it has learned `mean_` and
-    `std_`, as number does) gives it back in the target's units; any other as its `score` gets it."""
-    mean, std = getattr(feature, "mean_", None), getattr(feature, "std_", None)
-    if isinstance(mean, float) and isinstance(std, float):
-        return y * std + mean
-    return y
-
-
-def _safe_metric(fn, y, outputs, name: str) -> float:
-    import math
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = float(fn(y, outputs))
-    except ValueError:
-        return math.nan
-    except Exception as e:  # a plugin's bug: name the plugin and the metric
-        raise TkError(f"plugin {owner('metric', name)!r}: metric {name!r} failed: {type(e).__name__}: {e}") from None
-    return value
+    return compose(base, key, dict(variants.get(feature_type, {})), metrics, owner)
 
 
 # ---- loading -----------------------------------------------------------------------------------
