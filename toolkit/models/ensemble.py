@@ -15,8 +15,6 @@ ones of a single model.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from toolkit.common import log
@@ -60,14 +58,23 @@ def member_inputs(cfg):
 
 class EnsembleCore:
     """Called like the network on every input's pre tensor (network inputs first, then the trees'
-    own number features); returns the mean of both members' raw outputs, per output."""
+    own number features); returns the members' raw outputs blended by `weights`, per output.
 
-    def __init__(self, net, gbm_core, n_net_inputs: int, input_names: list[str]):
-        self.net, self.gbm, self.n_net = net, gbm_core, n_net_inputs
+    `weights`: member name ("nn", "gbm", "text") → its share of every raw output. Without a text
+    member the network and the trees are averaged exactly as before ((a + b) · 0.5)."""
+
+    def __init__(self, net, gbm_core, n_net_inputs: int, input_names: list[str], text=None, weights=None):
+        self.net, self.gbm, self.text, self.n_net = net, gbm_core, text, n_net_inputs
         self.input_names = list(input_names)
-        wanted = {b.feature for b in gbm_core.gbm.layout_.blocks}
-        self.gbm_index = [i for i, n in enumerate(self.input_names) if n in wanted]
-        self.gbm.input_names = [self.input_names[i] for i in self.gbm_index]
+        self.gbm_index = []
+        if gbm_core is not None:
+            wanted = {b.feature for b in gbm_core.gbm.layout_.blocks}
+            self.gbm_index = [i for i, n in enumerate(self.input_names) if n in wanted]
+            self.gbm.input_names = [self.input_names[i] for i in self.gbm_index]
+        self.text_index = [self.input_names.index(n) for n in text.names] if text is not None else []
+        if weights is None:
+            weights = {"nn": 0.5, "gbm": 0.5} if gbm_core is not None else {"nn": 1.0}
+        self.weights = dict(weights)
 
     def eval(self) -> "EnsembleCore":
         self.net.eval()
@@ -80,10 +87,56 @@ class EnsembleCore:
     def state_dict(self):
         return self.net.state_dict()
 
+    def members(self, *pre) -> dict[str, tuple]:
+        """Each member's raw outputs, by member name."""
+        out = {"nn": self.net(*pre[: self.n_net])}
+        if self.gbm is not None:
+            out["gbm"] = self.gbm(*[pre[i] for i in self.gbm_index])
+        if self.text is not None:
+            out["text"] = self.text(*[pre[i] for i in self.text_index])
+        return out
+
     def __call__(self, *pre):
-        a = self.net(*pre[: self.n_net])
-        b = self.gbm(*[pre[i] for i in self.gbm_index])
-        return tuple((x + y.to(x.device)) * 0.5 for x, y in zip(a, b))
+        found = self.members(*pre)
+        if self.text is None:
+            if self.gbm is None:
+                return found["nn"]
+            return tuple((x + y.to(x.device)) * 0.5 for x, y in zip(found["nn"], found["gbm"]))
+        return blend({k: [t.to(found["nn"][0].device) for t in v] for k, v in found.items()}, self.weights)
+
+
+class Member:
+    """One member of an EnsembleCore behind the same calling convention (scored alone)."""
+
+    def __init__(self, core: EnsembleCore, name: str):
+        self.core, self.name = core, name
+
+    def eval(self) -> "Member":
+        self.core.eval()
+        return self
+
+    def to(self, device) -> "Member":
+        return self
+
+    def __call__(self, *pre):
+        c = self.core
+        if self.name == "nn":
+            return c.net(*pre[: c.n_net])
+        if self.name == "gbm":
+            return c.gbm(*[pre[i] for i in c.gbm_index])
+        return c.text(*[pre[i] for i in c.text_index])
+
+
+def blend(raw: dict[str, list], weights: dict[str, float]) -> tuple:
+    """Σ weight · raw over the members, per output (torch tensors or numpy arrays), in the order of `weights`."""
+    names = list(weights)
+    out = []
+    for k in range(len(raw[names[0]])):
+        total = raw[names[0]][k] * float(weights[names[0]])
+        for n in names[1:]:
+            total = total + raw[n][k] * float(weights[n])
+        out.append(total)
+    return tuple(out)
 
 
 def core_onnx(net_core, gbm_core, outputs):
@@ -132,6 +185,62 @@ def core_onnx(net_core, gbm_core, outputs):
     return model
 
 
+def blended_onnx(members: dict, outputs, weights: dict[str, float]):
+    """One core graph from the members' core graphs ({"nn": …, "gbm": …, "text": …}, each
+    `<feature>::pre` → `<output>::raw`): nodes prefixed with the member's name ("nn/", "gbm/",
+    "text/"), the shared inputs once, each raw output Σ weight · member's raw output."""
+    import onnx
+    from onnx import compose, helper
+
+    from toolkit.models.gbm import set_ml_opset
+
+    parts = {
+        n: compose.add_prefix(set_ml_opset(m) if n == "gbm" else m, f"{n}/", rename_inputs=False)
+        for n, m in members.items()
+    }
+    nodes = [node for m in parts.values() for node in m.graph.node]
+    consts = [helper.make_tensor(f"ensemble/w_{n}", onnx.TensorProto.FLOAT, [], [float(weights[n])]) for n in parts]
+    out_infos = []
+    for o in outputs:
+        name, out = raw_name(o), o.config.name
+        terms = []
+        for n in parts:
+            nodes.append(
+                helper.make_node(
+                    "Mul", [f"{n}/{name}", f"ensemble/w_{n}"], [f"ensemble/{out}/{n}"], name=f"ensemble/{out}/{n}"
+                )
+            )
+            terms.append(f"ensemble/{out}/{n}")
+        total = terms[0]
+        for k, t in enumerate(terms[1:]):
+            target = name if k == len(terms) - 2 else f"ensemble/{out}/sum{k}"
+            nodes.append(helper.make_node("Add", [total, t], [target], name=f"ensemble/{out}/sum{k}"))
+            total = target
+        info = onnx.ValueInfoProto()
+        info.CopyFrom(next(v for v in parts["nn"].graph.output if v.name == f"nn/{name}"))
+        info.name = name
+        out_infos.append(info)
+    inputs, seen = [], set()
+    for v in [v for m in parts.values() for v in m.graph.input]:
+        if v.name not in seen:
+            seen.add(v.name)
+            inputs.append(v)
+    graph = helper.make_graph(
+        nodes,
+        "tk_ensemble",
+        inputs,
+        out_infos,
+        initializer=[t for m in parts.values() for t in m.graph.initializer] + consts,
+        value_info=[v for m in parts.values() for v in m.graph.value_info],
+    )
+    opsets = {}
+    for op in [op for m in parts.values() for op in m.opset_import]:
+        opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    model.ir_version = members["nn"].ir_version
+    return model
+
+
 def average_raw(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
     return [(x + y) * np.float32(0.5) for x, y in zip(a, b)]
 
@@ -141,110 +250,112 @@ def trees_can_read_any(cfg) -> bool:
     return any(not tree_refusal(f.type) for f in cfg.input_features)
 
 
+#: gbm.json of an ensemble whose trees read no input (text only): the network and the text member.
+NO_TREES = {"trees": None, "why": "no input of this config is one the trees can read"}
+#: The safetensors metadata key holding the blend (model.safetensors of an ensemble with a text member).
+BLEND_KEY = "tk_ensemble"
+
+
 class EnsembleKind(ModelKind):
-    """The network and the GBM on the same split and one pre graph, their raw outputs averaged
-    inside the graph; calibration, metrics and the export on the average. Streamed data, several
-    processes, or no input the trees can read: the network alone."""
+    """The network, the GBM and (with a text input) a TF-IDF linear model on the same split and one
+    pre graph, their raw outputs blended inside the graph; calibration, metrics and the export on
+    the blend. Streamed data, several processes, or no input the trees can read and no text
+    member: the network alone."""
 
     name = "ensemble"
     file_names = (WEIGHTS, GBM)
 
     def extra_inputs(self, cfg) -> list:
-        return member_inputs(cfg)[1]
+        return member_inputs(cfg)[1] if trees_can_read_any(cfg) else []
 
     def train(self, job, fit_single):
-        from toolkit.features.pregraph import Preprocessor
         from toolkit.models import kind_of
-        from toolkit.training import ddp, epochs
-        from toolkit.training.devices import pick_device
-        from toolkit.training.evaluation import evaluate
-        from toolkit.training.job import Fitted
-        from toolkit.training.steps import PARITY_ROWS, checked_split, fit_post, make_splits, never_predicted
+        from toolkit.models.ensemble_train import train_members
+        from toolkit.models.text_linear import supported
+        from toolkit.training import ddp
 
         cfg, source = job.cfg, job.source
         nn_cfg = cfg.model_copy(update={"model_type": "nn"})
-        if not source.whole or ddp.world_size() > 1 or not trees_can_read_any(cfg):
+        text = supported(cfg)
+        if not source.whole or ddp.world_size() > 1 or not (trees_can_read_any(cfg) or text):
             log.info(
                 "model_type ensemble: the network alone (streamed data, several processes or no input "
-                "the trees can read)"
+                "the trees or the text member can read)"
             )
             return fit_single(job.member(nn_cfg, keep_output=True, keep_on_epoch=True), kind_of("nn"))
-        started = time.perf_counter()
-        net = fit_single(job.member(nn_cfg, keep_output=False, keep_on_epoch=True), kind_of("nn"))
-        trees = fit_single(job.member(gbm_member_config(cfg)), kind_of("gbm"))
-        by_name = {f.config.name: f for f in trees.inputs}
-        extra = [by_name[fc.name] for fc in member_inputs(cfg)[1]]
-        inputs, outputs = net.inputs + extra, net.outputs
-        names = [f.config.name for f in inputs]
-        core = EnsembleCore(net.core, trees.core, len(net.inputs), names)
-        # scored on validation rows: the members before any refit on train + validation (trainer.refit)
-        scored = EnsembleCore(net.scored_core, trees.scored_core, len(net.inputs), names)
-        ctx = ddp.setup(pick_device(cfg.trainer.device))
-        pre = Preprocessor(inputs, threads=cfg.trainer.threads)
-        summary = net.stats["data"]
-        splits = make_splits(
-            cfg,
-            source,
-            inputs=inputs,
-            outputs=outputs,
-            pre=pre,
-            ctx=ctx,
-            rows=job.rows,
-            summary=summary,
-            label=job.label,
-        )
-        val = checked_split(splits)
-        answers = val.predictions(scored, ctx)
-        post = fit_post(scored, outputs, val, ctx, answers)
-        silent = never_predicted(outputs, answers[0])
-        metrics = {name: evaluate(scored, outputs, split, ctx) for name, split in splits.items() if split.rows}
-        watch_output, watch_metric = cfg.validation_metric()
-        value = epochs.watched_value(metrics.get("validation", metrics["train"]), outputs, cfg)
-        history = epochs.History(
-            epochs=net.stats["epochs"],
-            best_epoch=net.stats["best_epoch"],
-            best_value=value,
-            stopped_early=net.stats["stopped_early"],
-            seconds=net.stats["train_seconds"] + trees.stats["train_seconds"],
-        )
-        stats = epochs.training_stats(cfg, history, metrics, summary, started)
-        stats["ensemble"] = {
-            "validation_metric": f"{watch_output}.{watch_metric}",
-            "nn": net.stats["best_value"],
-            "gbm": trees.stats["best_value"],
-            "ensemble": value,
-        }
-        stats["gbm"] = trees.stats["gbm"]
-        if "refit" in net.stats or "refit" in trees.stats:
-            stats["refit"] = {"nn": net.stats.get("refit"), "gbm": trees.stats.get("refit")}
-        if post:
-            stats["calibration"] = post
-        if silent:
-            stats["never_predicted"] = silent
-        log.info(
-            f"model_type ensemble: validation {watch_output}.{watch_metric} nn {net.stats['best_value']:.4f}, "
-            f"gbm {trees.stats['best_value']:.4f}, both {value:.4f}"
-        )
-        return Fitted(
-            cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None, first_core=scored
-        )
+        return train_members(job, fit_single, trees=trees_can_read_any(cfg), text=text)
 
     def core_files(self, core) -> dict[str, bytes]:
-        return NnKind().core_files(core.net) | GbmKind().core_files(core.gbm)
+        if core.text is None:
+            return NnKind().core_files(core.net) | GbmKind().core_files(core.gbm)
+        import json
+
+        from safetensors.numpy import save
+
+        net = {k: v.detach().cpu().contiguous().numpy() for k, v in core.net.state_dict().items()}
+        meta = {BLEND_KEY: json.dumps({"weights": core.weights, "text_inputs": core.text.names})}
+        return {
+            WEIGHTS: save(net | core.text.tensors(), metadata=meta),
+            GBM: json.dumps(NO_TREES).encode() if core.gbm is None else GbmKind().core_files(core.gbm)[GBM],
+        }
 
     def load_core(self, cfg, inputs, outputs, files: dict[str, bytes]):
+        import json
+
         n_net = len(cfg.input_features)  # the network's inputs come first
-        net = NnKind().load_core(cfg, inputs[:n_net], outputs, files)
-        return EnsembleCore(net, load_trees(cfg, files[GBM], []), n_net, [f.config.name for f in inputs])
+        names = [f.config.name for f in inputs]
+        blend = safetensors_metadata(files[WEIGHTS]).get(BLEND_KEY)
+        if blend is None:
+            net = NnKind().load_core(cfg, inputs[:n_net], outputs, files)
+            return EnsembleCore(net, load_trees(cfg, files[GBM], []), n_net, names)
+        from safetensors.numpy import load, save
+
+        from toolkit.models.text_linear import TextLinear
+
+        blend = json.loads(blend)
+        tensors = load(files[WEIGHTS])
+        net_part = save({k: v for k, v in tensors.items() if not k.startswith("text/")})
+        net = NnKind().load_core(cfg, inputs[:n_net], outputs, {WEIGHTS: net_part})
+        try:
+            trees_state = json.loads(files[GBM])
+        except ValueError:
+            trees_state = {}
+        trees = None if trees_state == NO_TREES else load_trees(cfg, files[GBM], [])
+        by_name = {f.config.name: f for f in inputs}
+        text = TextLinear.from_tensors([by_name[n] for n in blend["text_inputs"]], outputs, tensors)
+        return EnsembleCore(net, trees, n_net, names, text=text, weights=blend["weights"])
 
     def onnx_core(self, trained, exporter: str):
         from types import SimpleNamespace
 
         n_net = len(trained.config.input_features)
+        core = trained.model
         net = SimpleNamespace(
-            model=trained.model.net,
+            model=core.net,
             inputs=trained.inputs[:n_net],
             outputs=trained.outputs,
             preprocessor=trained.preprocessor,
         )
-        return core_onnx(export_core(net, exporter), trained.model.gbm.to_onnx(), trained.outputs)
+        net_onnx = export_core(net, exporter)
+        if core.text is None:
+            return core_onnx(net_onnx, core.gbm.to_onnx(), trained.outputs)
+        shapes = {
+            v.name[: -len("::pre")]: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in net_onnx.graph.input
+        }
+        members = {"nn": net_onnx}
+        if core.gbm is not None:
+            members["gbm"] = core.gbm.to_onnx()
+        members["text"] = core.text.to_onnx(trained.outputs, shapes)
+        return blended_onnx(members, trained.outputs, core.weights)
+
+
+def safetensors_metadata(data: bytes) -> dict:
+    """The `__metadata__` of a safetensors file's header ({} when it has none or is damaged)."""
+    import json
+
+    try:
+        n = int.from_bytes(data[:8], "little")
+        return json.loads(data[8 : 8 + n]).get("__metadata__") or {}
+    except (ValueError, AttributeError):
+        return {}

@@ -1,0 +1,177 @@
+"""Training of model_type ensemble's members and their blend (toolkit.models.ensemble keeps the core,
+the files and the ONNX).
+
+    net   = the network on its own split (fit_single, model_type nn)
+    trees = LightGBM on the same split (when the trees read any input)
+    text  = TF-IDF + logistic regression on the text inputs' ids (toolkit.models.text_linear; with a
+            text input and binary / category outputs), fitted here on the ensemble's own split
+
+Without a text member the network and the trees are averaged 0.5 / 0.5, as before. With one, the
+text member's weight α is picked from ALPHA_GRID by the validation rows' loss (each output's own
+loss, weighted by its loss_weight), the others keep their 0.5 / 0.5 share of 1 − α; the weights go
+to training_stats.json ("ensemble") and into model.safetensors' metadata.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from toolkit.common import log
+
+#: Weights of the text member tried (0: the network and the trees alone; 1: the text member alone).
+ALPHA_GRID = tuple(round(a * 0.05, 2) for a in range(21))
+
+
+def train_members(job, fit_single, *, trees: bool, text: bool):
+    from toolkit.features.pregraph import Preprocessor
+    from toolkit.models import kind_of
+    from toolkit.models.ensemble import EnsembleCore, Member, gbm_member_config, member_inputs
+    from toolkit.training import ddp, epochs
+    from toolkit.training.devices import pick_device
+    from toolkit.training.evaluation import evaluate
+    from toolkit.training.job import Fitted
+    from toolkit.training.steps import PARITY_ROWS, checked_split, fit_post, make_splits, never_predicted
+
+    cfg, source = job.cfg, job.source
+    started = time.perf_counter()
+    nn_cfg = cfg.model_copy(update={"model_type": "nn"})
+    net = fit_single(job.member(nn_cfg, keep_output=False, keep_on_epoch=True), kind_of("nn"))
+    gbm = fit_single(job.member(gbm_member_config(cfg)), kind_of("gbm")) if trees else None
+    extra = []
+    if gbm is not None:
+        by_name = {f.config.name: f for f in gbm.inputs}
+        extra = [by_name[fc.name] for fc in member_inputs(cfg)[1]]
+    inputs, outputs = net.inputs + extra, net.outputs
+    names = [f.config.name for f in inputs]
+    ctx = ddp.setup(pick_device(cfg.trainer.device))
+    pre = Preprocessor(inputs, threads=cfg.trainer.threads)
+    summary = net.stats["data"]
+    splits = make_splits(
+        cfg, source, inputs=inputs, outputs=outputs, pre=pre, ctx=ctx, rows=job.rows, summary=summary, label=job.label
+    )
+    val = checked_split(splits)
+    base = {"nn": 0.5, "gbm": 0.5} if gbm is not None else {"nn": 1.0}
+    text_first = text_final = None
+    text_info = text_refit = None
+    if text:
+        text_first, text_final, text_info, text_refit = fit_text(cfg, net.inputs, outputs, splits)
+    scored = EnsembleCore(
+        net.scored_core, gbm.scored_core if gbm is not None else None, len(net.inputs), names, text_first, base
+    )
+    present = ["nn"] + (["gbm"] if gbm is not None else []) + (["text"] if text else [])
+    members = {m: val.predictions(Member(scored, m), ctx) for m in present}
+    watch_output, watch_metric = cfg.validation_metric()
+    member_values = {m: watched(outputs, raw, ys, cfg) for m, (raw, ys) in members.items()}
+    weights, alphas = base, None
+    if text:
+        weights, alphas = pick_alpha(outputs, {m: raw for m, (raw, _) in members.items()}, members["nn"][1], base)
+        log.info(
+            f"model_type ensemble: text member weight {weights['text']:.2f} (validation loss by weight: "
+            + ", ".join(f"{a:.2f} {v:.4f}" for a, v in list(alphas.items())[::5])
+            + ")"
+        )
+    scored.weights = dict(weights)
+    core = EnsembleCore(
+        net.core, gbm.core if gbm is not None else None, len(net.inputs), names, text_final or text_first, weights
+    )
+    answers = val.predictions(scored, ctx)
+    post = fit_post(scored, outputs, val, ctx, answers)
+    silent = never_predicted(outputs, answers[0])
+    metrics = {name: evaluate(scored, outputs, split, ctx) for name, split in splits.items() if split.rows}
+    value = epochs.watched_value(metrics.get("validation", metrics["train"]), outputs, cfg)
+    history = epochs.History(
+        epochs=net.stats["epochs"],
+        best_epoch=net.stats["best_epoch"],
+        best_value=value,
+        stopped_early=net.stats["stopped_early"],
+        seconds=net.stats["train_seconds"]
+        + (gbm.stats["train_seconds"] if gbm is not None else 0.0)
+        + (text_info["seconds"] + (text_refit or {}).get("seconds", 0.0) if text else 0.0),
+    )
+    stats = epochs.training_stats(cfg, history, metrics, summary, started)
+    stats["ensemble"] = {
+        "validation_metric": f"{watch_output}.{watch_metric}",
+        **member_values,
+        "ensemble": value,
+        "weights": weights,
+    }
+    if text:
+        stats["ensemble"]["text_member"] = text_info | {"alpha_loss": alphas}
+    if gbm is not None:
+        stats["gbm"] = gbm.stats["gbm"]
+    refits = {"nn": net.stats.get("refit"), "gbm": gbm.stats.get("refit") if gbm is not None else None}
+    if text_refit is not None:
+        refits["text"] = text_refit
+    if any(refits.values()):
+        stats["refit"] = {k: v for k, v in refits.items() if k != "gbm" or gbm is not None}
+    if post:
+        stats["calibration"] = post
+    if silent:
+        stats["never_predicted"] = silent
+    log.info(
+        f"model_type ensemble: validation {watch_output}.{watch_metric} "
+        + ", ".join(f"{m} {v:.4f}" for m, v in member_values.items())
+        + f", blend {value:.4f} (weights "
+        + ", ".join(f"{m} {w:.3f}" for m, w in weights.items())
+        + ")"
+    )
+    return Fitted(
+        cfg, inputs, outputs, core, stats, parity_columns=val.raw_sample(PARITY_ROWS) or None, first_core=scored
+    )
+
+
+def fit_text(cfg, net_inputs, outputs, splits):
+    """(first member, refit member or None, fit info, refit info or None) on the ensemble's split."""
+    from toolkit.models import text_linear as tl
+
+    index = tl.text_inputs(net_inputs)
+    features = [net_inputs[i] for i in index]
+    keys = [f.config.name for f in features]
+
+    def part(split):
+        if not split.rows:
+            return [np.zeros((0, 1), dtype=np.int64) for _ in keys], []
+        x, ys = split.arrays(net_inputs)
+        return [x[k] for k in keys], ys
+
+    train, validation = part(splits["train"]), part(splits["validation"])
+    first, info = tl.fit(features, outputs, train, validation)
+    log.info(
+        "text member: TF-IDF + logistic regression, C "
+        + ", ".join(f"{c['C']:g}" for c in info["outputs"])
+        + f" ({info['seconds']:.1f} s)"
+    )
+    if not cfg.trainer.refit or not splits["validation"].rows:
+        return first, None, info, None
+    rows = (
+        [np.concatenate([a, b]) for a, b in zip(train[0], validation[0])],
+        [np.concatenate([a, b]) for a, b in zip(train[1], validation[1])],
+    )
+    final, refit_info = tl.refit(features, outputs, rows, info)
+    return first, final, info, refit_info
+
+
+def watched(outputs, raw, ys, cfg) -> float:
+    """The validation metric (cfg.validation_metric) of one member's raw outputs."""
+    from toolkit.training import epochs
+    from toolkit.training.evaluation import score_predictions
+
+    return epochs.watched_value(score_predictions(outputs, raw, ys), outputs, cfg)
+
+
+def pick_alpha(outputs, raw: dict, ys, base: dict) -> tuple[dict, dict]:
+    """(weights, {α: validation loss}): the text member's weight α from ALPHA_GRID minimising
+    Σ loss_weight · loss of the blend; the other members share 1 − α as in `base`. Ties: smaller α."""
+    from toolkit.models.ensemble import blend
+    from toolkit.training.evaluation import score_predictions
+
+    losses = {}
+    for a in ALPHA_GRID:
+        w = {m: s * (1 - a) for m, s in base.items()} | {"text": a}
+        scores = score_predictions(outputs, list(blend(raw, w)), ys, metrics_for=set())
+        losses[a] = float(sum(o.config.loss_weight * scores[o.config.name]["loss"] for o in outputs))
+    finite = {a: v for a, v in losses.items() if np.isfinite(v)}
+    best = min(finite, key=lambda a: (finite[a], a)) if finite else 0.0
+    return {m: s * (1 - best) for m, s in base.items()} | {"text": best}, losses
