@@ -1,16 +1,28 @@
-"""model_type ensemble: the neural model and the GBM trained on the same split, averaged in the graph.
+"""model_type ensemble: the neural model, the GBM and, with a text input, a TF-IDF linear model trained on
+the same split, blended in the graph.
 
-    raw columns ─► pre graph ─┬─► network (nn inputs)              ─► raw_nn  ─┐
-                              └─► trees (gbm inputs: numbers raw)  ─► raw_gbm ─┴─► (raw_nn + raw_gbm) / 2 ─► post
+    raw columns ─► pre graph ─┬─► network (nn inputs)              ─► raw_nn   ─┐
+                              ├─► trees (gbm inputs: numbers raw)  ─► raw_gbm  ─┼─► Σ weight · raw ─► post
+                              └─► TF-IDF + linear (text inputs)    ─► raw_text ─┘
 
-Both members read the same pre graph: binary, category and set inputs are
-fitted identically for both, so the trees read the network's tensors; each
-number input gets a second feature, `<name>__raw` on the same column (its raw
-value, NaN kept; see config.gbm_number_defaults), for the trees. Inputs the
-trees cannot read (their feature type's `tree_input` is None: text) feed the
-network alone. The average is of the decoders' raw outputs (logits,
-z-scored values), so the post graph, calibration and every runtime are the
-ones of a single model.
+All members read the same pre graph: binary, category and set inputs are
+fitted identically for the network and the trees, so the trees read the
+network's tensors; each number input gets a second feature, `<name>__raw` on
+the same column (its raw value, NaN kept; see config.gbm_number_defaults), for
+the trees. Inputs the trees cannot read (their feature type's `tree_input` is
+None: text) feed the network and the text member (toolkit.models.text_linear:
+the text inputs' own ids → TF-IDF → logistic regression; binary and category
+outputs only). The blend is of the raw outputs (logits, z-scored values), so
+the post graph, calibration and every runtime are the ones of a single model.
+
+Weights (EnsembleCore.weights, training_stats.json "ensemble"): without a text
+member the network and the trees are averaged 0.5 / 0.5 exactly as before
+(model.onnx of such a config is byte-identical to the two-member one); with
+one, its weight α is picked on the validation rows (toolkit.models.ensemble_train)
+and the others share 1 − α. Core nodes are prefixed "nn/", "gbm/", "text/",
+the blend "ensemble/". Files: model.safetensors (the network; with a text
+member also its heads as `text/<k>/weight|bias` and the weights in the
+metadata), gbm.json (the trees, or NO_TREES for a text-only config).
 """
 
 from __future__ import annotations
@@ -19,124 +31,17 @@ import numpy as np
 
 from toolkit.common import log
 from toolkit.models.base import ModelKind, raw_name
-from toolkit.models.gbm.kind import GBM, GbmKind, load_trees, tree_refusal
+from toolkit.models.ensemble_core import (  # noqa: F401  (EnsembleCore, blend, … are this module's names too)
+    RAW_SUFFIX,
+    EnsembleCore,
+    Member,
+    blend,
+    gbm_member_config,
+    member_inputs,
+    trees_can_read_any,
+)
+from toolkit.models.gbm.kind import GBM, GbmKind, load_trees
 from toolkit.models.nn import WEIGHTS, NnKind, export_core
-
-#: Suffix of the trees' own number features (same column, raw value).
-RAW_SUFFIX = "__raw"
-
-
-def gbm_member_config(cfg, rename: bool = True):
-    """The GBM half: model_type gbm, inputs trees cannot read left out, each number input as a tree wants it
-    (raw value, NaN kept, one column), renamed `<name>__raw` when `rename` (the ensemble shares one
-    pre graph between both halves, so the names must differ from the network's)."""
-    from toolkit.config.schema import validate_config
-    from toolkit.models.gbm.kind import tree_refusal
-
-    data = cfg.model_dump(mode="json", exclude={"hyperopt"})
-    data["model_type"] = "gbm"
-    kept = []
-    for f in data["input_features"]:
-        if tree_refusal(f["type"]):
-            continue
-        if f["type"] == "number":
-            f["encoder"] = {"type": "passthrough"}
-            f["preprocessing"] |= {"normalization": "none", "missing_value_strategy": "keep"}
-            if rename:
-                f["column"], f["name"] = f.get("column") or f["name"], f["name"] + RAW_SUFFIX
-        kept.append(f)
-    data["input_features"] = kept
-    return validate_config(data, "the gbm half of the model")
-
-
-def member_inputs(cfg):
-    """(network's input configs, the trees' extra number configs) of an ensemble config."""
-    gbm_cfg = gbm_member_config(cfg)
-    nn_names = {f.name for f in cfg.input_features}
-    return list(cfg.input_features), [f for f in gbm_cfg.input_features if f.name not in nn_names]
-
-
-class EnsembleCore:
-    """Called like the network on every input's pre tensor (network inputs first, then the trees'
-    own number features); returns the members' raw outputs blended by `weights`, per output.
-
-    `weights`: member name ("nn", "gbm", "text") → its share of every raw output. Without a text
-    member the network and the trees are averaged exactly as before ((a + b) · 0.5)."""
-
-    def __init__(self, net, gbm_core, n_net_inputs: int, input_names: list[str], text=None, weights=None):
-        self.net, self.gbm, self.text, self.n_net = net, gbm_core, text, n_net_inputs
-        self.input_names = list(input_names)
-        self.gbm_index = []
-        if gbm_core is not None:
-            wanted = {b.feature for b in gbm_core.gbm.layout_.blocks}
-            self.gbm_index = [i for i, n in enumerate(self.input_names) if n in wanted]
-            self.gbm.input_names = [self.input_names[i] for i in self.gbm_index]
-        self.text_index = [self.input_names.index(n) for n in text.names] if text is not None else []
-        if weights is None:
-            weights = {"nn": 0.5, "gbm": 0.5} if gbm_core is not None else {"nn": 1.0}
-        self.weights = dict(weights)
-
-    def eval(self) -> "EnsembleCore":
-        self.net.eval()
-        return self
-
-    def to(self, device) -> "EnsembleCore":
-        self.net.to(device)
-        return self
-
-    def state_dict(self):
-        return self.net.state_dict()
-
-    def members(self, *pre) -> dict[str, tuple]:
-        """Each member's raw outputs, by member name."""
-        out = {"nn": self.net(*pre[: self.n_net])}
-        if self.gbm is not None:
-            out["gbm"] = self.gbm(*[pre[i] for i in self.gbm_index])
-        if self.text is not None:
-            out["text"] = self.text(*[pre[i] for i in self.text_index])
-        return out
-
-    def __call__(self, *pre):
-        found = self.members(*pre)
-        if self.text is None:
-            if self.gbm is None:
-                return found["nn"]
-            return tuple((x + y.to(x.device)) * 0.5 for x, y in zip(found["nn"], found["gbm"]))
-        return blend({k: [t.to(found["nn"][0].device) for t in v] for k, v in found.items()}, self.weights)
-
-
-class Member:
-    """One member of an EnsembleCore behind the same calling convention (scored alone)."""
-
-    def __init__(self, core: EnsembleCore, name: str):
-        self.core, self.name = core, name
-
-    def eval(self) -> "Member":
-        self.core.eval()
-        return self
-
-    def to(self, device) -> "Member":
-        return self
-
-    def __call__(self, *pre):
-        c = self.core
-        if self.name == "nn":
-            return c.net(*pre[: c.n_net])
-        if self.name == "gbm":
-            return c.gbm(*[pre[i] for i in c.gbm_index])
-        return c.text(*[pre[i] for i in c.text_index])
-
-
-def blend(raw: dict[str, list], weights: dict[str, float]) -> tuple:
-    """Σ weight · raw over the members, per output (torch tensors or numpy arrays), in the order of `weights`."""
-    names = list(weights)
-    out = []
-    for k in range(len(raw[names[0]])):
-        total = raw[names[0]][k] * float(weights[names[0]])
-        for n in names[1:]:
-            total = total + raw[n][k] * float(weights[n])
-        out.append(total)
-    return tuple(out)
 
 
 def core_onnx(net_core, gbm_core, outputs):
@@ -243,11 +148,6 @@ def blended_onnx(members: dict, outputs, weights: dict[str, float]):
 
 def average_raw(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
     return [(x + y) * np.float32(0.5) for x, y in zip(a, b)]
-
-
-def trees_can_read_any(cfg) -> bool:
-    """Whether the trees can read at least one of the config's inputs (else the network goes alone)."""
-    return any(not tree_refusal(f.type) for f in cfg.input_features)
 
 
 #: gbm.json of an ensemble whose trees read no input (text only): the network and the text member.

@@ -27,7 +27,7 @@ ALPHA_GRID = tuple(round(a * 0.05, 2) for a in range(21))
 def train_members(job, fit_single, *, trees: bool, text: bool):
     from toolkit.features.pregraph import Preprocessor
     from toolkit.models import kind_of
-    from toolkit.models.ensemble import EnsembleCore, Member, gbm_member_config, member_inputs
+    from toolkit.models.ensemble_core import EnsembleCore, Member, gbm_member_config, member_inputs
     from toolkit.training import ddp, epochs
     from toolkit.training.devices import pick_device
     from toolkit.training.evaluation import evaluate
@@ -95,10 +95,9 @@ def train_members(job, fit_single, *, trees: bool, text: bool):
         "validation_metric": f"{watch_output}.{watch_metric}",
         **member_values,
         "ensemble": value,
-        "weights": weights,
     }
-    if text:
-        stats["ensemble"]["text_member"] = text_info | {"alpha_loss": alphas}
+    if text:  # without a text member the stats are as before (the network and the trees: 0.5 / 0.5)
+        stats["ensemble"] |= {"weights": weights, "text_member": text_info | {"alpha_loss": alphas}}
     if gbm is not None:
         stats["gbm"] = gbm.stats["gbm"]
     refits = {"nn": net.stats.get("refit"), "gbm": gbm.stats.get("refit") if gbm is not None else None}
@@ -164,7 +163,7 @@ def watched(outputs, raw, ys, cfg) -> float:
 def pick_alpha(outputs, raw: dict, ys, base: dict) -> tuple[dict, dict]:
     """(weights, {α: validation loss}): the text member's weight α from ALPHA_GRID minimising
     Σ loss_weight · loss of the blend; the other members share 1 − α as in `base`. Ties: smaller α."""
-    from toolkit.models.ensemble import blend
+    from toolkit.models.ensemble_core import blend
     from toolkit.training.evaluation import score_predictions
 
     losses = {}
