@@ -39,6 +39,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from toolkit.errors import TkError
+from toolkit.export import explain_trees, explain_trees_graph
 from toolkit.features.pregraph import pre_name
 from toolkit.models.base import raw_name
 from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_SWITCH, METADATA  # noqa: F401
@@ -228,38 +229,47 @@ def reference(
     trained, columns: dict[str, np.ndarray], background: dict[str, np.ndarray] | None, budget: int = BUDGET
 ) -> dict[str, np.ndarray]:
     """{`<output>::attributions` [N, P], `<output>::class_attributions` [N, C, P]} by the training path
-    (pre graph in onnxruntime, the core in torch / LightGBM, the weights in numpy float64): what the
-    file's explain branch must give (parity.py)."""
+    (pre graph in onnxruntime, the core in torch / LightGBM, the weights in numpy float64; trees by the
+    closed form in numpy): what the file's explain branch must give (parity.py)."""
     import torch
 
     from toolkit.training.batches import predict_raw
 
     background = background or missing_columns(trained)
-    p = plan(len(players(trained)), len(next(iter(background.values()))), budget)
+    members = trained.kind.explain_trees(trained)
+    p = None if members else plan(len(players(trained)), len(next(iter(background.values()))), budget)
     bg = trained.preprocessor.transform(background)
     n = len(next(iter(columns.values())))
-    step = max(1, CHUNK_EVALUATIONS // p.evaluations)
+    step = max(1, CHUNK_EVALUATIONS // (p.evaluations if p else 64))
     parts = []
     for start in range(0, n, step):
         pre = trained.preprocessor.transform({c: v[start : start + step] for c, v in columns.items()})
         m = len(next(iter(pre.values())))
-        tiled = tiled_pre(pre, bg, trained, p)
 
         def as_torch(arrays):
             return [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name])) for f in trained.inputs]
 
+        own_raw = predict_raw(trained.model, as_torch(pre))
+        if members:
+            raws = explain_trees.reference(trained, members, pre, bg)
+        else:
+            tiled = predict_raw(trained.model, as_torch(tiled_pre(pre, bg, trained, p)))
+            w = p.weights.astype(np.float64)
+            raws = [
+                np.asarray(r, np.float64).reshape(m, -1) @ w
+                if np.ndim(r) == 1
+                else np.einsum("nec,ep->ncp", np.asarray(r, np.float64).reshape(m, p.evaluations, -1), w)
+                for r in tiled
+            ]
         part = {}
-        for o, raw, own in zip(
-            trained.outputs, predict_raw(trained.model, as_torch(tiled)), predict_raw(trained.model, as_torch(pre))
-        ):
-            raw, name = np.asarray(raw, np.float64), o.config.name
-            if raw.ndim == 1:
-                part[attributions_name(name)] = raw.reshape(m, -1) @ p.weights.astype(np.float64) * _scale(o)
+        for o, att, own in zip(trained.outputs, raws, own_raw):
+            name = o.config.name
+            if att.ndim == 2:
+                part[attributions_name(name)] = att * _scale(o)
             else:
-                per_class = np.einsum("nec,ep->ncp", raw.reshape(m, p.evaluations, -1), p.weights.astype(np.float64))
                 top = np.argmax(o.predict(np.asarray(own))["probabilities"], axis=1)
-                part[class_attributions_name(name)] = per_class
-                part[attributions_name(name)] = per_class[np.arange(m), top]
+                part[class_attributions_name(name)] = att
+                part[attributions_name(name)] = att[np.arange(m), top]
         parts.append(part)
     return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
 
@@ -328,26 +338,21 @@ def add_explain(
 ) -> dict:
     """Add the explain branch to `full` (in place): input `tk::explain`, outputs `<output>::attributions`
     [N, P] (and `::class_attributions` [N, C, P] for class outputs). Returns the `tk.explain` metadata."""
-    import torch
-
-    from toolkit.training.batches import predict_raw
-
     groups = players(trained)
     source = "missing values" if background_cols is None else "rows"
     if background_cols is None:
         background_cols = missing_columns(trained)
     bg_pre = trained.preprocessor.transform(background_cols)
     k = len(next(iter(bg_pre.values())))
-    p = plan(len(groups), k, budget)
-    bg_raw = predict_raw(
-        trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name])) for f in trained.inputs]
-    )
-    e = p.evaluations
     nodes: list[onnx.NodeProto] = []
     inits: list[TensorProto] = []
 
+    made: set[str] = set()
+
     def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.asarray(value), PREFIX + name))
+        if PREFIX + name not in made:  # the same name: the same value
+            made.add(PREFIX + name)
+            inits.append(numpy_helper.from_array(np.asarray(value), PREFIX + name))
         return PREFIX + name
 
     def op(op_type: str, inputs: list[str], name: str, **attrs) -> str:
@@ -355,52 +360,38 @@ def add_explain(
         nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
-    bg_index = const("background_index", p.background)
-    minus_one = const("minus_one", np.array([-1], np.int64))
-    axis1 = const("axis1", np.array([1], np.int64))
-    for j, (_, idx) in enumerate(groups):
-        for i in idx:
-            f = trained.inputs[i]
-            x = pre_name(f)
-            b = np.ascontiguousarray(bg_pre[f.config.name])
-            rank = b.ndim
-            n = f.config.name
-            bsel = op("Gather", [const(f"{n}/background", b), bg_index], f"{n}/background_rows", axis=0)
-            mask = const(f"{n}/mask", p.masks[:, j].reshape((e,) + (1,) * (rank - 1)))
-            xu = op("Unsqueeze", [x, axis1], f"{n}/row")
-            both = op("Where", [mask, xu, bsel], f"{n}/coalitions")
-            rest = op("Shape", [x], f"{n}/rest", start=1)
-            shape = op("Concat", [minus_one, rest], f"{n}/tiled_shape", axis=0)
-            nodes.append(helper.make_node("Reshape", [both, shape], [PREFIX + x], name=PREFIX + f"{n}/tiled"))
-    nodes.extend(_copy_core(core, model_prefix))
-    weights = const("weights", p.weights)
+    members = trained.kind.explain_trees(trained)
+    if members:  # trees: exact, in closed form
+        per_output, sizes = explain_trees_graph.build(trained, members, bg_pre, op, const)
+        method = {
+            "method": "trees",
+            "evaluations": max(1, -(-sizes["items"] // explain_trees_graph.ITEMS_PER_EVALUATION)),
+        }
+        method |= {"permutations": 0, "tree_slots": sizes["slots"], "tree_cases": sizes["cases"]}
+    else:
+        per_output, method = _sampled(trained, core, model_prefix, groups, bg_pre, budget, op, const, nodes)
     outputs, then_outs, else_nodes, else_outs = [], [], [], []
     baseline = {}
     n_players = len(groups)
-    for o, braw in zip(trained.outputs, bg_raw):
+    axis1 = const("axis1", np.array([1], np.int64))
+    for o, (att, base) in zip(trained.outputs, per_output):
         name = o.config.name
-        raw = PREFIX + raw_name(o)
-        braw = np.asarray(braw, np.float64)
-        if braw.ndim == 1:
-            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e], np.int64))], f"{name}/scores")
-            att = op("MatMul", [scores, weights], f"{name}/shapley")
+        if np.ndim(base) == 0:
             scale = _scale(o)
             if scale != 1.0:
                 att = op("Mul", [att, const(f"{name}/scale", np.float32(scale))], f"{name}/units")
             pairs = [(attributions_name(name), att, [0, n_players])]
-            baseline[name] = float(o.explain_score(_baseline(p, braw)))
+            baseline[name] = float(o.explain_score(base))
         else:
-            c = braw.shape[1]
-            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e, c], np.int64))], f"{name}/scores")
-            by_class = op("Transpose", [scores], f"{name}/by_class", perm=[0, 2, 1])
-            per_class = op("MatMul", [by_class, weights], f"{name}/shapley")
+            c = len(base)
+            per_class = att
             top = op("ArgMax", [f"{name}::probabilities"], f"{name}/top", axis=1, keepdims=1)
             hot = op("Equal", [top, const(f"{name}/classes", np.arange(c, dtype=np.int64))], f"{name}/is_top")
             hotf = op("Cast", [hot], f"{name}/is_top_f", to=TensorProto.FLOAT)
             hot3 = op("Unsqueeze", [hotf, const(f"{name}/axis2", np.array([2], np.int64))], f"{name}/is_top_3")
             picked = op("Mul", [per_class, hot3], f"{name}/picked")
             att = op("ReduceSum", [picked, axis1], f"{name}/top_class", keepdims=0)
-            baseline[name] = [float(v) for v in o.explain_score(_baseline(p, braw))]
+            baseline[name] = [float(v) for v in o.explain_score(np.asarray(base, np.float64))]
             pairs = [
                 (attributions_name(name), att, [0, n_players]),
                 (class_attributions_name(name), per_class, [0, c, n_players]),
@@ -441,11 +432,57 @@ def add_explain(
         g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
     return {
         "players": [n for n, _ in groups],
-        "method": p.method,
-        "evaluations": e,
+        **method,
         "baseline": baseline,
-        "permutations": p.permutations,
         "background_rows": k,
         "background": source,
         "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()},
     }
+
+
+def _sampled(trained, core, model_prefix: str, groups, bg_pre, budget: int, op, const, nodes) -> tuple[list, dict]:
+    """The nodes of the sampled method: the pre tensors tiled as the plan says, a copy of the core on them, the
+    plan's weights. Returns ([(attributions: [N, P] or [N, C, P], baseline raw score)] per output, metadata)."""
+    import torch
+
+    from toolkit.training.batches import predict_raw
+
+    k = len(next(iter(bg_pre.values())))
+    p = plan(len(groups), k, budget)
+    bg_raw = predict_raw(
+        trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name])) for f in trained.inputs]
+    )
+    e = p.evaluations
+    bg_index = const("background_index", p.background)
+    minus_one = const("minus_one", np.array([-1], np.int64))
+    axis1 = const("axis1", np.array([1], np.int64))
+    for j, (_, idx) in enumerate(groups):
+        for i in idx:
+            f = trained.inputs[i]
+            x = pre_name(f)
+            b = np.ascontiguousarray(bg_pre[f.config.name])
+            n = f.config.name
+            bsel = op("Gather", [const(f"{n}/background", b), bg_index], f"{n}/background_rows", axis=0)
+            mask = const(f"{n}/mask", p.masks[:, j].reshape((e,) + (1,) * (b.ndim - 1)))
+            xu = op("Unsqueeze", [x, axis1], f"{n}/row")
+            both = op("Where", [mask, xu, bsel], f"{n}/coalitions")
+            rest = op("Shape", [x], f"{n}/rest", start=1)
+            shape = op("Concat", [minus_one, rest], f"{n}/tiled_shape", axis=0)
+            op("Reshape", [both, shape], x)  # the copied core reads PREFIX + `<feature>::pre`
+    nodes.extend(_copy_core(core, model_prefix))
+    weights = const("weights", p.weights)
+    out = []
+    for o, braw in zip(trained.outputs, bg_raw):
+        name = o.config.name
+        raw = PREFIX + raw_name(o)
+        braw = np.asarray(braw, np.float64)
+        if braw.ndim == 1:
+            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e], np.int64))], f"{name}/scores")
+            out.append((op("MatMul", [scores, weights], f"{name}/shapley"), _baseline(p, braw)))
+        else:
+            c = braw.shape[1]
+            scores = op("Reshape", [raw, const(f"{name}/shape", np.array([-1, e, c], np.int64))], f"{name}/scores")
+            by_class = op("Transpose", [scores], f"{name}/by_class", perm=[0, 2, 1])
+            out.append((op("MatMul", [by_class, weights], f"{name}/shapley"), _baseline(p, braw)))
+    meta = {"method": p.method, "evaluations": e, "permutations": p.permutations}
+    return out, meta

@@ -13,6 +13,7 @@ A kind answers every question asked about it, so nobody else branches on
     kind.core_files(core) / kind.load_core(cfg, inputs, outputs, files)   the bytes in the model directory
     kind.file_names                         which files of the model directory hold the core
     kind.onnx_core(trained, exporter)       the core as ONNX: `<feature>::pre` in, `<output>::raw` out
+    kind.explain_trees(trained)             [(weight, GbmModel)] its core is the sum of (exact tree explanations)
 
 A core is called like the torch network: `core(*pre)` on every input's pre
 tensor returns one raw tensor per output (binary logit [N], category logits
@@ -90,6 +91,12 @@ class ModelKind:
     def onnx_core(self, trained, exporter: str):
         """onnx.ModelProto: `<feature>::pre` inputs → `<output>::raw` outputs, batch axis dynamic."""
         raise NotImplementedError(f"model_type {self.name}: onnx_core")
+
+    def explain_trees(self, trained) -> list:
+        """[(weight, GbmModel)]: boosters whose raw outputs, times weight, make up the core's raw outputs, so that
+        explanations compute their part exactly (toolkit.export.explain_trees); [] for none. Only a kind whose
+        core is nothing but those terms returns any (the rest would need the sampled method)."""
+        return []
 
 
 def raw_name(output) -> str:

@@ -119,6 +119,9 @@ class GbmKind(ModelKind):
     def onnx_core(self, trained, exporter: str):
         return trained.model.to_onnx()
 
+    def explain_trees(self, trained) -> list:
+        return [(1.0, trained.model.gbm)]
+
 
 def load_trees(cfg, data: bytes, input_names: list[str]):
     """A GbmCore from gbm.json's bytes."""

@@ -1,0 +1,280 @@
+"""The trees' exact attributions as ONNX nodes (the closed form of toolkit.export.explain_trees).
+
+Per booster, with N rows (B background rows, whose side is constant; M split nodes; S slots; L leaves;
+G cases; Q = Σ |Fz_g|):
+
+    X float32 [N, F] ─► float64, zero as missing ─► node decisions: left, right [N, M]
+    x fails slot s         [N, S]  max over the slot's nodes of "went the other way"
+    v = slots x fails      [N, L]  sum over the leaf's slots
+    live                   [N, G]  x passes every slot of Fz_g: max over Fz_g of "x fails" is 0
+    W⁺, W⁻                 [N, G]  from the (u, v) tables at u_g · (D+1) + v(leaf g)
+    coef± = live · W± · v_L · c_g / B
+    per slot               [N, S]  Σ coef⁺ over the cases whose Fz holds it − x fails · Σ coef⁻ over the leaf's cases
+    per (class, player)    [N, K·P] sum over the slots of that player and class, float64
+
+Every grouped reduction (`_grouped`) gathers its members with GatherElements (index expanded to N rows:
+onnxruntime's Gather copies element by element, 8 ns each, GatherElements 1 ns) into groups padded to
+the next power of two with a neutral column, then ReduceSum / ReduceMax over the padding axis: no CumSum
+(3 ns an element), no dense matrix of the structure, no padding of every leaf to the deepest path.
+All ops are in ai.onnx 20 and run alike in onnxruntime, onnxruntime-node and onnxruntime-web.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolkit.export.explain_trees import Cases, Paths, cases, column_players, goes_left, paths, slot_ok, weight_tables
+from toolkit.features.category import MISSING_ID
+from toolkit.models.gbm.trees import ZERO_THRESHOLD
+
+#: Gathered elements per row per "core evaluation" of explain.py's chunking (runtime CHUNK_EVALUATIONS).
+ITEMS_PER_EVALUATION = 64
+FLOAT, DOUBLE, INT64 = 1, 11, 7
+#: Low bits of a leaf's code holding v (slots x fails); the bits above: which ones (see `emit`).
+COUNT_BITS = 6
+#: Slots on a path up to which a leaf's code is exact in float64 (53 bits): one BitwiseAnd tells "live".
+MASK_BITS = 53 - COUNT_BITS
+
+
+class _Graph:
+    """op / const of explain.py with names under `name`, constants made once, and the helpers below."""
+
+    def __init__(self, op, const, name: str, rows_of: str):
+        self._op, self._const, self.name = op, const, name
+        self._made: dict[str, str] = {}
+        self.items = 0
+        self.n = op("Shape", [rows_of], f"{name}/rows", start=0, end=1)  # [1]: N
+
+    def op(self, op_type: str, inputs: list[str], name: str, **attrs) -> str:
+        return self._op(op_type, inputs, f"{self.name}/{name}", **attrs)
+
+    def const(self, name: str, value) -> str:
+        if name not in self._made:
+            self._made[name] = self._const(f"{self.name}/{name}", np.asarray(value))
+        return self._made[name]
+
+    def filled(self, name: str, width: int, value: float, dtype) -> str:
+        """[N, width] of `value`."""
+        shape = self.op(
+            "Concat", [self.n, self.const(f"{name}/width", np.array([width], np.int64))], f"{name}/shape", axis=0
+        )
+        return self.op("ConstantOfShape", [shape], name, value=_tensor(np.full(1, value, dtype)))
+
+    def take(self, data: str, index: np.ndarray, name: str) -> str:
+        """data [N, X] → [N, len(index)]: data[:, index] (GatherElements, the index expanded to N rows)."""
+        index = np.asarray(index, np.int64).reshape(1, -1)
+        self.items += index.size
+        if index.size and np.array_equal(index[0], np.arange(index.size)):
+            return data  # data has exactly these columns already (callers pass X = len(index))
+        shape = self.op(
+            "Concat",
+            [self.n, self.const(f"{name}/width", np.array([index.shape[1]], np.int64))],
+            f"{name}/shape",
+            axis=0,
+        )
+        wide = self.op("Expand", [self.const(f"{name}/index", index.astype(np.int32)), shape], f"{name}/index_rows")
+        return self.op("GatherElements", [data, wide], name, axis=1)
+
+    def grouped(self, data: str, width: int, groups: list, reduce: str, name: str, dtype) -> str:
+        """data [N, width] → [N, len(groups)]: `reduce` (ReduceSum, ReduceMax; data ≥ 0 for ReduceMax) of each
+        group's columns; an empty group gives 0."""
+        ext = self.op("Concat", [data, self.filled(f"{name}/neutral", 1, 0, dtype)], f"{name}/padded", axis=1)
+        buckets: dict[int, list[int]] = {}
+        for i, g in enumerate(groups):
+            buckets.setdefault(_bucket(len(g)), []).append(i)
+        parts, order = [], []
+        for size, members in sorted(buckets.items()):
+            index = np.full((len(members), size), width, np.int64)
+            for r, i in enumerate(members):
+                index[r, : len(groups[i])] = groups[i]
+            got = self.take(ext, index.reshape(-1), f"{name}/{size}")
+            if size > 1:
+                got = self.op(
+                    "Reshape",
+                    [got, self.const(f"{name}/{size}/groups_shape", np.array([0, len(members), size]))],
+                    f"{name}/{size}/groups",
+                )
+                got = self.op(reduce, [got, self.const("axis2", np.array([2]))], f"{name}/{size}/reduced", keepdims=0)
+            parts.append(got)
+            order.extend(members)
+        out = parts[0] if len(parts) == 1 else self.op("Concat", parts, f"{name}/buckets", axis=1)
+        back = np.empty(len(order), np.int64)
+        back[np.array(order, np.int64)] = np.arange(len(order))
+        return self.take(out, back, f"{name}/ordered")
+
+
+def _bucket(size: int) -> int:
+    """The padded size of a group: 1, 2, 3, 4, 6, 8, 12, 16, 24, … (at most a third of padding)."""
+    if size <= 4:
+        return max(size, 1)
+    top = 1 << (size - 1).bit_length()
+    return top * 3 // 4 if size <= top * 3 // 4 else top
+
+
+def matrix(layout, op, const, name: str) -> str:
+    """The trees' matrix float32 [N, F] from the `<feature>::pre` tensors, as toolkit.models.gbm.matrix_onnx
+    builds it (category id 0, missing, as NaN)."""
+    made: dict[str, str] = {}
+
+    def c(key: str, value) -> str:
+        if key not in made:
+            made[key] = const(f"{name}/{key}", np.asarray(value))
+        return made[key]
+
+    cols = []
+    for blk in layout.blocks:
+        x = blk.pre
+        if blk.dtype != "float32":
+            x = op("Cast", [x], f"{name}/{blk.feature}/float", to=FLOAT)
+        if blk.categorical:
+            missing = op("Equal", [x, c("missing_id", np.float32(MISSING_ID))], f"{name}/{blk.feature}/is_missing")
+            x = op("Where", [missing, c("nan", np.float32(np.nan)), x], f"{name}/{blk.feature}/missing")
+        if blk.rank == 1:
+            x = op("Unsqueeze", [x, c("axis1", np.array([1], np.int64))], f"{name}/{blk.feature}/column")
+        cols.append(x)
+    return cols[0] if len(cols) == 1 else op("Concat", cols, f"{name}/matrix", axis=1)
+
+
+def _decisions(g: _Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
+    """X float32 [N, F] → ([N, 2M] float32: went left, then went right, per node in the order `pos`), pos [M]."""
+    x = g.op("Cast", [x32], "double", to=DOUBLE)  # thresholds compared in float64, as the TreeEnsemble does
+    if p.zero_columns:
+        mask = np.zeros(p.width, bool)
+        mask[p.zero_columns] = True
+        small = g.op("LessOrEqual", [g.op("Abs", [x], "abs"), g.const("zero", np.float64(ZERO_THRESHOLD))], "small")
+        hit = g.op("And", [small, g.const("zero_columns", mask)], "zero_missing")
+        x = g.op("Where", [hit, g.const("nan", np.float64(np.nan)), x], "zero_to_nan")
+    numerical = [j for j, cats in enumerate(p.categories) if cats is None]
+    categorical = [j for j, cats in enumerate(p.categories) if cats is not None]
+    parts = []
+    if numerical:
+        values = g.op("Gather", [x, g.const("num_feature", p.feature[numerical])], "num_values", axis=1)
+        le = g.op("LessOrEqual", [values, g.const("threshold", p.threshold[numerical])], "num_le")
+        nan = g.op("IsNaN", [values], "num_nan")
+        nan_left = g.op("And", [nan, g.const("missing_left", p.missing_left[numerical])], "num_nan_left")
+        parts.append(g.op("Or", [le, nan_left], "num_left"))  # NaN compares false
+    if categorical:
+        top = np.array([float(p.categories[j].max(initial=-1)) + 1 for j in categorical])  # an id that goes right
+        table, offset = [], []
+        for j, t in zip(categorical, top):
+            offset.append(len(table))
+            row = np.zeros(int(t) + 1, bool)
+            row[p.categories[j]] = True
+            table.extend(row.tolist())
+        ids = g.op("Gather", [x, g.const("cat_feature", p.feature[categorical])], "cat_values", axis=1)
+        top_c = g.const("cat_top", top)
+        negative = g.op("Less", [ids, g.const("zero_id", np.float64(0))], "cat_negative")
+        outside = g.op("Or", [negative, g.op("Greater", [ids, top_c], "cat_above")], "cat_range")
+        outside = g.op("Or", [g.op("IsNaN", [ids], "cat_nan"), outside], "cat_outside")  # NaN, <0, unseen: right
+        clipped = g.op("Cast", [g.op("Where", [outside, top_c, ids], "cat_clipped")], "cat_ids", to=INT64)
+        at = g.op("Add", [clipped, g.const("cat_offset", np.array(offset, np.int64))], "cat_at")
+        parts.append(g.op("Gather", [g.const("cat_table", np.array(table, bool)), at], "cat_left", axis=0))
+    left = parts[0] if len(parts) == 1 else g.op("Concat", parts, "left", axis=1)
+    left = g.op("Cast", [left], "left_f", to=FLOAT)
+    right = g.op("Sub", [g.const("one", np.float32(1)), left], "right_f")
+    pos = np.empty(len(p.feature), np.int64)
+    pos[numerical + categorical] = np.arange(len(p.feature))
+    return g.op("Concat", [left, right], "decisions", axis=1), pos
+
+
+def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
+    """Nodes from X float32 [N, F] to one booster's attributions float64 [N, K·P]; returns (that value, the
+    elements gathered per row). `op(op_type, inputs, name, **attrs)`, `const(name, value)`: explain.py's."""
+    g = _Graph(op, const, name, x32)
+    m, s, d = len(p.feature), len(p.slot_leaf), p.depth
+    dec, pos = _decisions(g, p, x32)
+    # x fails a slot: it went the other way at one of its nodes
+    wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
+    fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32)  # [N, S]
+    leaf_slots = [list(range(a, b)) for a, b in zip(p.leaf_start[:-1], p.leaf_start[1:])]
+    fx_d = g.op("Cast", [fx], "x_fails_d", to=DOUBLE)
+    if d <= MASK_BITS:  # per leaf one float64 code = (x's failed slots as bits) · 64 + their count v
+        bit = np.ldexp(1.0, np.arange(s) - np.repeat(p.leaf_start[:-1], np.diff(p.leaf_start)) + COUNT_BITS) + 1
+        coded = g.op("Mul", [fx_d, g.const("bit", bit)], "x_fail_bits")
+        leaf_code = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", np.float64)  # [N, L]
+        code = g.op("Cast", [g.take(leaf_code, c.case_leaf, "case_x_code")], "case_x_code_i", to=INT64)  # [N, G]
+        z_mask = np.zeros(c.size, np.int64)
+        for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
+            z_mask[case] = int(np.sum(np.left_shift(1, c.q_slot[a:b] - p.leaf_start[c.case_leaf[case]])))
+        both = g.op("BitwiseAnd", [code, g.const("z_mask", z_mask << COUNT_BITS)], "case_both")
+        live = g.op("Equal", [both, g.const("zero_i", np.int64(0))], "case_live_b")  # no slot failed by both
+        v_case = g.op("BitwiseAnd", [code, g.const("count_bits", np.int64((1 << COUNT_BITS) - 1))], "case_v_i")
+    else:  # too many slots on a path for the bits of a float64: v, and the max over Fz_g of "x fails"
+        v = g.grouped(fx, s, leaf_slots, "ReduceSum", "v", np.float32)  # [N, L]
+        fz = [c.q_slot[a:b].tolist() for a, b in zip(c.case_q[:-1], c.case_q[1:])]
+        failing = g.grouped(fx, s, fz, "ReduceMax", "case_failing", np.float32)  # [N, G]
+        live = g.op("Equal", [failing, g.const("zero_f", np.float32(0))], "case_live_b")
+        v_case = g.op("Cast", [g.take(v, c.case_leaf, "case_v")], "case_v_i", to=INT64)
+    live = g.op("Cast", [live], "case_live", to=DOUBLE)
+    at = g.op("Add", [v_case, g.const("case_u", c.case_u * (d + 1))], "case_uv")
+    scale = g.op("Mul", [live, g.const("case_weight", c.case_weight)], "case_scale")
+    coef = []
+    for sign, table in zip(("plus", "minus"), weight_tables(d)):
+        shape = g.op("Concat", [g.n, g.const("w_width", np.array([len(table)]))], f"w_{sign}_shape", axis=0)
+        rows = g.op("Expand", [g.const(f"w_{sign}", table.reshape(1, -1)), shape], f"w_{sign}_rows")
+        w = g.op("GatherElements", [rows, at], f"case_w_{sign}", axis=1)
+        coef.append(g.op("Mul", [w, scale], f"case_{sign}"))
+    g.items += 2 * c.size
+    # per slot: + coef⁺ of every case failing it in z; − coef⁻ of the leaf's cases where x fails it
+    holders = [[] for _ in range(s)]
+    for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
+        for slot in c.q_slot[a:b]:
+            holders[slot].append(case)
+    plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float64)  # [N, S]
+    leaf_cases = [list(range(a, b)) for a, b in zip(c.leaf_cases[:-1], c.leaf_cases[1:])]
+    minus = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float64)  # [N, L]
+    minus = g.op("Mul", [fx_d, g.take(minus, p.slot_leaf, "slot_minus")], "slot_minus_x")
+    per_slot = g.op("Sub", [plus, minus], "per_slot")
+    key = p.leaf_class[p.slot_leaf] * p.players + p.slot_player
+    by_key = [np.flatnonzero(key == k).tolist() for k in range(p.classes * p.players)]
+    return g.grouped(per_slot, s, by_key, "ReduceSum", "players", np.float64), g.items
+
+
+def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> tuple[list, dict]:
+    """The nodes of the trees' attributions. `members` [(weight, GbmModel)] (ModelKind.explain_trees).
+    Returns ([(attributions value: float32 [N, P] or [N, C, P], baseline raw score: float or [C] float64)]
+    per output in trained.outputs' order, {"items": elements gathered per row, "slots": S, "cases": G})."""
+    from toolkit.export.explain import players
+    from toolkit.export.explain_trees import _matched
+
+    n_players = len(players(trained))
+    values: list[list[str]] = [[] for _ in trained.outputs]
+    baselines: list = [0.0 for _ in trained.outputs]
+    items = slots = n_cases = 0
+    x32 = None
+    for m, (weight, gbm) in enumerate(members):
+        x32 = matrix(gbm.layout_, op, const, f"trees{m}")
+        z = gbm.layout_.matrix(bg_pre)
+        col_player = column_players(trained, gbm)
+        for i, b in enumerate(_matched(trained, gbm)):
+            name = f"trees{m}/{b.name}"
+            p = paths(b.trees, col_player, n_players)
+            raw = np.asarray(b.booster.predict(z, raw_score=True), np.float64).reshape(len(z), -1)
+            baselines[i] = baselines[i] + weight * (raw.mean(axis=0) if b.n_scores > 1 else float(raw.mean()))
+            if not len(p.leaf_value):  # no split anywhere: nothing to attribute
+                continue
+            c = cases(p, slot_ok(p, goes_left(p, z)))
+            out, gathered = emit(p, c, x32, op, const, name)
+            if weight != 1.0:
+                out = op("Mul", [out, const(f"{name}/weight", np.float64(weight))], f"{name}/weighted")
+            values[i].append(out)
+            slots, n_cases, items = slots + len(p.slot_leaf), n_cases + c.size, items + gathered
+    outs = []
+    for i, (o, b) in enumerate(zip(trained.outputs, _matched(trained, members[0][1]))):
+        name = f"trees/{o.config.name}"
+        k = b.n_scores
+        if not values[i]:
+            g = _Graph(op, const, name, x32)
+            total = g.filled("zeros", k * n_players, 0, np.float64)
+        else:
+            total = values[i][0] if len(values[i]) == 1 else op("Sum", values[i], f"{name}/sum")
+        f32 = op("Cast", [total], f"{name}/float", to=FLOAT)
+        shape = np.array([-1, n_players] if k == 1 else [-1, k, n_players], np.int64)
+        outs.append((op("Reshape", [f32, const(f"{name}/shape", shape)], f"{name}/attributions"), baselines[i]))
+    return outs, {"items": items, "slots": slots, "cases": n_cases}
+
+
+def _tensor(value: np.ndarray):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(value)
