@@ -64,8 +64,6 @@ class _Graph:
         """data [N, X] → [N, len(index)]: data[:, index] (GatherElements, the index expanded to N rows)."""
         index = np.asarray(index, np.int64).reshape(1, -1)
         self.items += index.size
-        if index.size and np.array_equal(index[0], np.arange(index.size)):
-            return data  # data has exactly these columns already (callers pass X = len(index))
         shape = self.op(
             "Concat",
             [self.n, self.const(f"{name}/width", np.array([index.shape[1]], np.int64))],
@@ -75,9 +73,10 @@ class _Graph:
         wide = self.op("Expand", [self.const(f"{name}/index", index.astype(np.int32)), shape], f"{name}/index_rows")
         return self.op("GatherElements", [data, wide], name, axis=1)
 
-    def grouped(self, data: str, width: int, groups: list, reduce: str, name: str, dtype) -> str:
+    def grouped(self, data: str, width: int, groups: list, reduce: str, name: str, dtype, ordered: bool = True):
         """data [N, width] → [N, len(groups)]: `reduce` (ReduceSum, ReduceMax; data ≥ 0 for ReduceMax) of each
-        group's columns; an empty group gives 0."""
+        group's columns; an empty group gives 0. With `ordered` False the groups come in the order of the
+        buckets: returns (value, where [len(groups)]: the column of each group), saving one gather."""
         ext = self.op("Concat", [data, self.filled(f"{name}/neutral", 1, 0, dtype)], f"{name}/padded", axis=1)
         buckets: dict[int, list[int]] = {}
         for i, g in enumerate(groups):
@@ -100,6 +99,10 @@ class _Graph:
         out = parts[0] if len(parts) == 1 else self.op("Concat", parts, f"{name}/buckets", axis=1)
         back = np.empty(len(order), np.int64)
         back[np.array(order, np.int64)] = np.arange(len(order))
+        if not ordered:
+            return out, back
+        if np.array_equal(back, np.arange(len(back))):
+            return out
         return self.take(out, back, f"{name}/ordered")
 
 
@@ -185,31 +188,37 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     dec, pos = _decisions(g, p, x32)
     # x fails a slot: it went the other way at one of its nodes
     wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
-    fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32)  # [N, S]
-    leaf_slots = [list(range(a, b)) for a, b in zip(p.leaf_start[:-1], p.leaf_start[1:])]
+    fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S]
+    slot_at = np.empty(s, np.int64)  # the slot in each column of fx
+    slot_at[at_fx] = np.arange(s)
+    leaf_slots = [at_fx[a:b].tolist() for a, b in zip(p.leaf_start[:-1], p.leaf_start[1:])]  # fx's columns
     fx_d = g.op("Cast", [fx], "x_fails_d", to=DOUBLE)
+    narrow = d + COUNT_BITS <= 31  # codes fit int32: half the bytes in the file
+    itype, ntype = (np.int32, 6) if narrow else (np.int64, INT64)
     if d <= MASK_BITS:  # per leaf one float64 code = (x's failed slots as bits) · 64 + their count v
         bit = np.ldexp(1.0, np.arange(s) - np.repeat(p.leaf_start[:-1], np.diff(p.leaf_start)) + COUNT_BITS) + 1
-        coded = g.op("Mul", [fx_d, g.const("bit", bit)], "x_fail_bits")
-        leaf_code = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", np.float64)  # [N, L]
-        code = g.op("Cast", [g.take(leaf_code, c.case_leaf, "case_x_code")], "case_x_code_i", to=INT64)  # [N, G]
+        coded = g.op("Mul", [fx_d, g.const("bit", bit[slot_at])], "x_fail_bits")
+        leaf_code, at_leaf = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", np.float64, ordered=False)
+        code = g.take(leaf_code, at_leaf[c.case_leaf], "case_x_code")  # [N, G]
+        code = g.op("Cast", [code], "case_x_code_i", to=ntype)
         z_mask = np.zeros(c.size, np.int64)
         for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
             z_mask[case] = int(np.sum(np.left_shift(1, c.q_slot[a:b] - p.leaf_start[c.case_leaf[case]])))
-        both = g.op("BitwiseAnd", [code, g.const("z_mask", z_mask << COUNT_BITS)], "case_both")
-        live = g.op("Equal", [both, g.const("zero_i", np.int64(0))], "case_live_b")  # no slot failed by both
-        v_case = g.op("BitwiseAnd", [code, g.const("count_bits", np.int64((1 << COUNT_BITS) - 1))], "case_v_i")
+        both = g.op("BitwiseAnd", [code, g.const("z_mask", (z_mask << COUNT_BITS).astype(itype))], "case_both")
+        live = g.op("Equal", [both, g.const("zero_i", itype(0))], "case_live_b")  # no slot failed by both
+        v_case = g.op("BitwiseAnd", [code, g.const("count_bits", itype((1 << COUNT_BITS) - 1))], "case_v_i")
     else:  # too many slots on a path for the bits of a float64: v, and the max over Fz_g of "x fails"
         v = g.grouped(fx, s, leaf_slots, "ReduceSum", "v", np.float32)  # [N, L]
-        fz = [c.q_slot[a:b].tolist() for a, b in zip(c.case_q[:-1], c.case_q[1:])]
+        fz = [at_fx[c.q_slot[a:b]].tolist() for a, b in zip(c.case_q[:-1], c.case_q[1:])]
         failing = g.grouped(fx, s, fz, "ReduceMax", "case_failing", np.float32)  # [N, G]
         live = g.op("Equal", [failing, g.const("zero_f", np.float32(0))], "case_live_b")
-        v_case = g.op("Cast", [g.take(v, c.case_leaf, "case_v")], "case_v_i", to=INT64)
+        v_case = g.op("Cast", [g.take(v, c.case_leaf, "case_v")], "case_v_i", to=ntype)
     live = g.op("Cast", [live], "case_live", to=DOUBLE)
-    at = g.op("Add", [v_case, g.const("case_u", c.case_u * (d + 1))], "case_uv")
-    scale = g.op("Mul", [live, g.const("case_weight", c.case_weight)], "case_scale")
+    at = g.op("Add", [v_case, g.const("case_u", (c.case_u * (d + 1)).astype(itype))], "case_uv")
+    weight = g.op("Cast", [g.const("case_weight", c.case_weight.astype(np.float32))], "case_weight_d", to=DOUBLE)
+    scale = g.op("Mul", [live, weight], "case_scale")
     coef = []
-    for sign, table in zip(("plus", "minus"), weight_tables(d)):
+    for sign, table in zip(("plus", "minus"), (weight_tables(d)[0], -weight_tables(d)[1])):
         shape = g.op("Concat", [g.n, g.const("w_width", np.array([len(table)]))], f"w_{sign}_shape", axis=0)
         rows = g.op("Expand", [g.const(f"w_{sign}", table.reshape(1, -1)), shape], f"w_{sign}_rows")
         w = g.op("GatherElements", [rows, at], f"case_w_{sign}", axis=1)
@@ -220,14 +229,14 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
         for slot in c.q_slot[a:b]:
             holders[slot].append(case)
-    plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float64)  # [N, S]
+    plus, at_plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float64, ordered=False)
     leaf_cases = [list(range(a, b)) for a, b in zip(c.leaf_cases[:-1], c.leaf_cases[1:])]
-    minus = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float64)  # [N, L]
-    minus = g.op("Mul", [fx_d, g.take(minus, p.slot_leaf, "slot_minus")], "slot_minus_x")
-    per_slot = g.op("Sub", [plus, minus], "per_slot")
+    minus, at_lm = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float64, ordered=False)
+    minus = g.op("Mul", [fx_d, g.take(minus, at_lm[p.slot_leaf[slot_at]], "slot_minus")], "slot_minus_x")  # as fx
+    both = g.op("Concat", [plus, minus], "per_slot", axis=1)  # [N, 2S]: +, then − (W⁻ negated), per slot
     key = p.leaf_class[p.slot_leaf] * p.players + p.slot_player
-    by_key = [np.flatnonzero(key == k).tolist() for k in range(p.classes * p.players)]
-    return g.grouped(per_slot, s, by_key, "ReduceSum", "players", np.float64), g.items
+    by_key = [np.r_[at_plus[key == k], s + at_fx[key == k]].tolist() for k in range(p.classes * p.players)]
+    return g.grouped(both, 2 * s, by_key, "ReduceSum", "players", np.float64), g.items
 
 
 def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> tuple[list, dict]:
