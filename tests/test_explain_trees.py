@@ -222,3 +222,34 @@ def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output,
                 want = (logp[:, k] - logp[:, 0]) - (base[k] - base[0])
                 other = why[[f"grade::why::{model.outputs[0].classes[0]}::{n}" for n in meta["players"]]]
                 np.testing.assert_allclose(got - other.to_numpy(np.float64).sum(axis=1), want, atol=2e-4)
+
+
+def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
+    """model_type ensemble: the trees' term (blend weight × booster) by the closed form, the network's by the
+    sampled method on a copy of the network alone; together they keep the promise (the save's parity check
+    held the graph to the training path's reference of both parts)."""
+    from toolkit import train
+    from toolkit.common import log
+
+    log.quiet = True
+    cfg = {
+        "model_type": "ensemble",
+        "input_features": [
+            {"name": "x", "type": "number"},
+            {"name": "kind", "type": "category"},
+            {"name": "level", "type": "category"},
+            {"name": "w", "type": "number"},
+        ],
+        "output_features": [{"name": "yes", "type": "binary"}],
+        "trainer": {"epochs": 2, "batch_size": 64},
+        "gbm": {"num_trees": 20, "threads": 1},
+    }
+    df = frame().drop(columns=["grade"])
+    model = train(cfg, df, output=tmp_path / "e")
+    meta = model.predictor.metadata["tk.explain"]
+    assert meta["method"] == "trees + exact" and meta["players"] == ["x", "kind", "level", "w"]
+    why = model.explain(df.head(30))
+    p = model.predictor.run({c: df.head(30)[c].to_numpy() for c in ["x", "kind", "level", "w"]})["yes::probabilities"]
+    classes = list(model.outputs[0].classes)
+    logit = np.log(p[:, classes.index("yes")].astype(np.float64) / p[:, classes.index("no")])
+    np.testing.assert_allclose(why.to_numpy(np.float64).sum(axis=1), logit - meta["baseline"]["yes"], atol=2e-4)

@@ -236,8 +236,8 @@ def reference(
     from toolkit.training.batches import predict_raw
 
     background = background or missing_columns(trained)
-    members = trained.kind.explain_trees(trained)
-    p = None if members else plan(len(players(trained)), len(next(iter(background.values()))), budget)
+    members, rest = trained.kind.explain_split(trained, None)
+    p = None if rest is None else plan(len(players(trained)), len(next(iter(background.values()))), budget)
     bg = trained.preprocessor.transform(background)
     n = len(next(iter(columns.values())))
     step = max(1, CHUNK_EVALUATIONS // (p.evaluations if p else 64))
@@ -250,16 +250,18 @@ def reference(
             return [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name])) for f in trained.inputs]
 
         own_raw = predict_raw(trained.model, as_torch(pre))
-        if members:
-            raws = explain_trees.reference(trained, members, pre, bg)
-        else:
-            tiled = predict_raw(trained.model, as_torch(tiled_pre(pre, bg, trained, p)))
+        raws = explain_trees.reference(trained, members, pre, bg) if members else [0.0 for _ in trained.outputs]
+        if rest is not None:
+            tiled = predict_raw(rest[1], as_torch(tiled_pre(pre, bg, trained, p)))
             w = p.weights.astype(np.float64)
             raws = [
-                np.asarray(r, np.float64).reshape(m, -1) @ w
-                if np.ndim(r) == 1
-                else np.einsum("nec,ep->ncp", np.asarray(r, np.float64).reshape(m, p.evaluations, -1), w)
-                for r in tiled
+                total
+                + (
+                    np.asarray(r, np.float64).reshape(m, -1) @ w
+                    if np.ndim(r) == 1
+                    else np.einsum("nec,ep->ncp", np.asarray(r, np.float64).reshape(m, p.evaluations, -1), w)
+                )
+                for total, r in zip(raws, tiled)
             ]
         part = {}
         for o, att, own in zip(trained.outputs, raws, own_raw):
@@ -297,18 +299,30 @@ def switch(on: bool) -> TensorProto:
 # ---- the graph -------------------------------------------------------------------------------------
 
 
-def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]:
-    """The core's nodes reading the tiled pre tensors: values renamed under PREFIX, weights shared
-    (they live in the full graph under `model_prefix`)."""
-    inits = {t.name for t in core.graph.initializer}
-    inputs = {v.name for v in core.graph.input}
+def _same_tensor(a: TensorProto, b: TensorProto) -> bool:
+    x, y = numpy_helper.to_array(a), numpy_helper.to_array(b)
+    return x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+
+
+def _copy_core(core: onnx.ModelProto, model_prefix: str, full: onnx.ModelProto) -> tuple[list, list]:
+    """The core's nodes reading the tiled pre tensors: values renamed under PREFIX, weights shared with the
+    full graph's core (under `model_prefix`) where it holds the same tensor, else carried along (a core of
+    some of the model's terms, toolkit.models.base.ModelKind.explain_split). Returns (nodes, initializers)."""
+    held = {t.name: t for t in full.graph.initializer}
+    names, carried = {}, []
+    for t in core.graph.initializer:
+        same = held.get(model_prefix + t.name)
+        if same is not None and _same_tensor(same, t):
+            names[t.name] = same.name
+        else:
+            names[t.name] = PREFIX + "rest/" + t.name
+            copy = TensorProto()
+            copy.CopyFrom(t)
+            copy.name = names[t.name]
+            carried.append(copy)
 
     def rename(name: str) -> str:
-        if not name:
-            return name
-        if name in inits:
-            return model_prefix + name
-        return PREFIX + name
+        return name if not name else names.get(name, PREFIX + name)
 
     nodes = []
     for node in core.graph.node:
@@ -324,8 +338,7 @@ def _copy_core(core: onnx.ModelProto, model_prefix: str) -> list[onnx.NodeProto]
         del copy.output[:]
         copy.output.extend(rename(n) for n in node.output)
         nodes.append(copy)
-    del inputs
-    return nodes
+    return nodes, carried
 
 
 def add_explain(
@@ -335,9 +348,11 @@ def add_explain(
     model_prefix: str,
     background_cols: dict[str, np.ndarray] | None,
     budget: int = BUDGET,
+    exporter: str = "torchscript",
 ) -> dict:
     """Add the explain branch to `full` (in place): input `tk::explain`, outputs `<output>::attributions`
-    [N, P] (and `::class_attributions` [N, C, P] for class outputs). Returns the `tk.explain` metadata."""
+    [N, P] (and `::class_attributions` [N, C, P] for class outputs). Returns the `tk.explain` metadata.
+    The kind splits its core (ModelKind.explain_split): trees exactly, the rest by the sampled method."""
     groups = players(trained)
     source = "missing values" if background_cols is None else "rows"
     if background_cols is None:
@@ -360,16 +375,31 @@ def add_explain(
         nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
-    members = trained.kind.explain_trees(trained)
+    members, rest = trained.kind.explain_split(trained, exporter)
+    method = {"method": "", "evaluations": 0, "permutations": 0}
+    per_output = [(None, 0.0) for _ in trained.outputs]
     if members:  # trees: exact, in closed form
         per_output, sizes = explain_trees_graph.build(trained, members, bg_pre, op, const)
-        method = {
-            "method": "trees",
-            "evaluations": max(1, -(-sizes["items"] // explain_trees_graph.ITEMS_PER_EVALUATION)),
-        }
-        method |= {"permutations": 0, "tree_slots": sizes["slots"], "tree_cases": sizes["cases"]}
-    else:
-        per_output, method = _sampled(trained, core, model_prefix, groups, bg_pre, budget, op, const, nodes)
+        evaluations = max(1, -(-sizes["items"] // explain_trees_graph.ITEMS_PER_EVALUATION))
+        method = {"method": "trees", "evaluations": evaluations, "permutations": 0}
+        method |= {"tree_slots": sizes["slots"], "tree_cases": sizes["cases"]}
+    if rest is not None:  # the other terms: the sampled method on a copy of their core
+        rest_core = core if rest[0] is None else rest[0]
+        sampled, info = _sampled(
+            trained, rest_core, rest[1], model_prefix, full, groups, bg_pre, budget, op, const, nodes
+        )
+        per_output = [
+            (b_att if t_att is None else op("Add", [t_att, b_att], f"{o.config.name}/trees_and_rest"), t_base + b_base)
+            for o, (t_att, t_base), (b_att, b_base) in zip(trained.outputs, per_output, sampled)
+        ]
+        method = (
+            method
+            | info
+            | {
+                "method": f"trees + {info['method']}" if members else info["method"],
+                "evaluations": method["evaluations"] + info["evaluations"],
+            }
+        )
     outputs, then_outs, else_nodes, else_outs = [], [], [], []
     baseline = {}
     n_players = len(groups)
@@ -440,18 +470,19 @@ def add_explain(
     }
 
 
-def _sampled(trained, core, model_prefix: str, groups, bg_pre, budget: int, op, const, nodes) -> tuple[list, dict]:
-    """The nodes of the sampled method: the pre tensors tiled as the plan says, a copy of the core on them, the
-    plan's weights. Returns ([(attributions: [N, P] or [N, C, P], baseline raw score)] per output, metadata)."""
+def _sampled(
+    trained, core, model, model_prefix: str, full, groups, bg_pre, budget: int, op, const, nodes
+) -> tuple[list, dict]:
+    """The nodes of the sampled method: the pre tensors tiled as the plan says, a copy of `core` (ONNX; `model`:
+    the same called like the network) on them, the plan's weights. Returns ([(attributions: [N, P] or
+    [N, C, P], baseline raw score)] per output, metadata)."""
     import torch
 
     from toolkit.training.batches import predict_raw
 
     k = len(next(iter(bg_pre.values())))
     p = plan(len(groups), k, budget)
-    bg_raw = predict_raw(
-        trained.model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name])) for f in trained.inputs]
-    )
+    bg_raw = predict_raw(model, [torch.from_numpy(np.ascontiguousarray(bg_pre[f.config.name])) for f in trained.inputs])
     e = p.evaluations
     bg_index = const("background_index", p.background)
     minus_one = const("minus_one", np.array([-1], np.int64))
@@ -469,7 +500,9 @@ def _sampled(trained, core, model_prefix: str, groups, bg_pre, budget: int, op, 
             rest = op("Shape", [x], f"{n}/rest", start=1)
             shape = op("Concat", [minus_one, rest], f"{n}/tiled_shape", axis=0)
             op("Reshape", [both, shape], x)  # the copied core reads PREFIX + `<feature>::pre`
-    nodes.extend(_copy_core(core, model_prefix))
+    copied, carried = _copy_core(core, model_prefix, full)
+    nodes.extend(copied)
+    full.graph.initializer.extend(carried)
     weights = const("weights", p.weights)
     out = []
     for o, braw in zip(trained.outputs, bg_raw):

@@ -73,7 +73,7 @@ def build_full(
     _name_unnamed_nodes(full.graph)
     set_metadata(full, trained, specs)
     if explain_branch:  # False: the file as tk wrote it before explanations (bench/explain compares them)
-        meta = explain.add_explain(full, trained, core, MODEL_PREFIX, background)
+        meta = explain.add_explain(full, trained, core, MODEL_PREFIX, background, exporter=exporter)
         full.metadata_props.append(onnx.StringStringEntryProto(key=explain.METADATA, value=json.dumps(meta)))
     return full
 

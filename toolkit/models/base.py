@@ -13,7 +13,7 @@ A kind answers every question asked about it, so nobody else branches on
     kind.core_files(core) / kind.load_core(cfg, inputs, outputs, files)   the bytes in the model directory
     kind.file_names                         which files of the model directory hold the core
     kind.onnx_core(trained, exporter)       the core as ONNX: `<feature>::pre` in, `<output>::raw` out
-    kind.explain_trees(trained)             [(weight, GbmModel)] its core is the sum of (exact tree explanations)
+    kind.explain_split(trained, exporter)   the core's terms for explanations: trees (exact) and the rest (sampled)
 
 A core is called like the torch network: `core(*pre)` on every input's pre
 tensor returns one raw tensor per output (binary logit [N], category logits
@@ -92,11 +92,12 @@ class ModelKind:
         """onnx.ModelProto: `<feature>::pre` inputs → `<output>::raw` outputs, batch axis dynamic."""
         raise NotImplementedError(f"model_type {self.name}: onnx_core")
 
-    def explain_trees(self, trained) -> list:
-        """[(weight, GbmModel)]: boosters whose raw outputs, times weight, make up the core's raw outputs, so that
-        explanations compute their part exactly (toolkit.export.explain_trees); [] for none. Only a kind whose
-        core is nothing but those terms returns any (the rest would need the sampled method)."""
-        return []
+    def explain_split(self, trained, exporter: str) -> tuple[list, tuple | None]:
+        """How explanations (toolkit.export.explain) split the core's raw outputs into terms:
+        ([(weight, GbmModel)]: boosters whose raw outputs times weight are terms, explained exactly, rest):
+        rest is None when those terms are the whole core, else (ONNX core or None for `onnx_core`'s, a core
+        called like the network) giving the sum of the other terms, explained by the sampled method."""
+        return [], (None, trained.model)
 
 
 def raw_name(output) -> str:

@@ -117,6 +117,8 @@ def blended_onnx(members: dict, outputs, weights: dict[str, float]):
             )
             terms.append(f"ensemble/{out}/{n}")
         total = terms[0]
+        if len(terms) == 1:  # one member: its weighted output is the raw output
+            nodes.append(helper.make_node("Identity", [total], [name], name=f"ensemble/{out}/only"))
         for k, t in enumerate(terms[1:]):
             target = name if k == len(terms) - 2 else f"ensemble/{out}/sum{k}"
             nodes.append(helper.make_node("Add", [total, t], [target], name=f"ensemble/{out}/sum{k}"))
@@ -144,6 +146,27 @@ def blended_onnx(members: dict, outputs, weights: dict[str, float]):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
     model.ir_version = members["nn"].ir_version
     return model
+
+
+class _Rest:
+    """An EnsembleCore without its trees: Σ weight · member's raw output over the other members."""
+
+    def __init__(self, core, weights: dict[str, float]):
+        self.core, self.weights = core, weights
+
+    def eval(self) -> "_Rest":
+        self.core.eval()
+        return self
+
+    def to(self, device) -> "_Rest":
+        return self
+
+    def __call__(self, *pre):
+        from toolkit.models.ensemble_core import Member, blend
+
+        found = {n: Member(self.core, n)(*pre) for n in self.weights}
+        device = found["nn"][0].device
+        return blend({n: [t.to(device) for t in v] for n, v in found.items()}, self.weights)
 
 
 def average_raw(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
@@ -248,6 +271,35 @@ class EnsembleKind(ModelKind):
             members["gbm"] = core.gbm.to_onnx()
         members["text"] = core.text.to_onnx(trained.outputs, shapes)
         return blended_onnx(members, trained.outputs, core.weights)
+
+    def explain_split(self, trained, exporter: str) -> tuple[list, tuple | None]:
+        """The trees' term (its blend weight × the booster) explained exactly; the network and the text member
+        blended by their weights, the rest, by the sampled method (toolkit.export.explain)."""
+        core = trained.model
+        if core.gbm is None:
+            return [], (None, core)
+        from types import SimpleNamespace
+
+        rest = {n: w for n, w in core.weights.items() if n != "gbm"}
+        net = SimpleNamespace(
+            model=core.net,
+            inputs=trained.inputs[: core.n_net],
+            outputs=trained.outputs,
+            preprocessor=trained.preprocessor,
+        )
+        if exporter is None:  # the terms called like the network only (toolkit.export.explain.reference)
+            return [(float(core.weights["gbm"]), core.gbm.gbm)], (None, _Rest(core, rest))
+        members = {"nn": export_core(net, exporter)}
+        if core.text is not None:
+            shapes = {
+                v.name[: -len("::pre")]: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+                for v in members["nn"].graph.input
+            }
+            members["text"] = core.text.to_onnx(trained.outputs, shapes)
+        return [(float(core.weights["gbm"]), core.gbm.gbm)], (
+            blended_onnx(members, trained.outputs, rest),
+            _Rest(core, rest),
+        )
 
 
 def safetensors_metadata(data: bytes) -> dict:

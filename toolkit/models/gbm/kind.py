@@ -119,8 +119,8 @@ class GbmKind(ModelKind):
     def onnx_core(self, trained, exporter: str):
         return trained.model.to_onnx()
 
-    def explain_trees(self, trained) -> list:
-        return [(1.0, trained.model.gbm)]
+    def explain_split(self, trained, exporter: str) -> tuple[list, tuple | None]:
+        return [(1.0, trained.model.gbm)], None
 
 
 def load_trees(cfg, data: bytes, input_names: list[str]):
