@@ -51,6 +51,7 @@ from toolkit.export.explain_sampled import (  # noqa: F401  (this module's names
     PREFIX,
     Plan,
     plan,
+    players,
     sampled,
     tiled_pre,
 )
@@ -67,23 +68,6 @@ def attributions_name(output_name: str) -> str:
 
 def class_attributions_name(output_name: str) -> str:
     return f"{output_name}::class_attributions"
-
-
-# ---- players --------------------------------------------------------------------------------------
-
-
-def players(trained) -> list[tuple[str, list[int]]]:
-    """[(name, [input feature indices])]: one player per raw column, in the order the columns are first read.
-    Named by the config's input feature on that column when exactly one reads it, else by the column."""
-    config_names = {fc.name for fc in trained.config.input_features}
-    by_column: dict[str, list[int]] = {}
-    for i, f in enumerate(trained.inputs):
-        by_column.setdefault(f.config.source, []).append(i)
-    out = []
-    for column, idx in by_column.items():
-        own = [trained.inputs[i].config.name for i in idx if trained.inputs[i].config.name in config_names]
-        out.append((own[0] if len(own) == 1 else column, idx))
-    return out
 
 
 # ---- background rows -------------------------------------------------------------------------------

@@ -31,6 +31,23 @@ MIN_PAIRS = 4
 SEED = 0
 
 
+# ---- players --------------------------------------------------------------------------------------
+
+
+def players(trained) -> list[tuple[str, list[int]]]:
+    """[(name, [input feature indices])]: one player per raw column, in the order the columns are first read.
+    Named by the config's input feature on that column when exactly one reads it, else by the column."""
+    config_names = {fc.name for fc in trained.config.input_features}
+    by_column: dict[str, list[int]] = {}
+    for i, f in enumerate(trained.inputs):
+        by_column.setdefault(f.config.source, []).append(i)
+    out = []
+    for column, idx in by_column.items():
+        own = [trained.inputs[i].config.name for i in idx if trained.inputs[i].config.name in config_names]
+        out.append((own[0] if len(own) == 1 else column, idx))
+    return out
+
+
 # ---- the plan: coalitions, background rows, weights ------------------------------------------------
 
 
@@ -111,8 +128,6 @@ def plan(players: int, backgrounds: int, budget: int = BUDGET, seed: int = SEED)
 
 def tiled_pre(pre: dict[str, np.ndarray], background: dict[str, np.ndarray], trained, p: Plan):
     """Each row's pre tensors tiled E times as the plan says: {feature: [N·E, …]}."""
-    from toolkit.export.explain import players
-
     out = {}
     for j, (_, idx) in enumerate(players(trained)):
         for i in idx:

@@ -258,7 +258,7 @@ def cases(p: Paths, z_ok: np.ndarray) -> Cases:
 
 def column_players(trained, gbm) -> np.ndarray:
     """int64 [F]: the player (explain.players) of each column of `gbm`'s matrix."""
-    from toolkit.export.explain import players
+    from toolkit.export.explain_sampled import players
 
     of = {trained.inputs[i].config.name: j for j, (_, idx) in enumerate(players(trained)) for i in idx}
     return np.array([of[b.feature] for b in gbm.layout_.blocks for _ in range(b.width)], np.int64)
@@ -273,7 +273,7 @@ def _matched(trained, gbm) -> list:
 def reference(trained, members: list, pre: dict[str, np.ndarray], bg_pre: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Per output in trained.outputs' order: float64 [N, P] (one score) or [N, C, P], the raw score's
     Shapley values by the plain closed form (`closed_form`)."""
-    from toolkit.export.explain import players
+    from toolkit.export.explain_sampled import players
 
     n_players = len(players(trained))
     n = len(next(iter(pre.values())))

@@ -243,7 +243,7 @@ def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> t
     """The nodes of the trees' attributions. `members` [(weight, GbmModel)] (ModelKind.explain_trees).
     Returns ([(attributions value: float32 [N, P] or [N, C, P], baseline raw score: float or [C] float64)]
     per output in trained.outputs' order, {"items": elements gathered per row, "slots": S, "cases": G})."""
-    from toolkit.export.explain import players
+    from toolkit.export.explain_sampled import players
     from toolkit.export.explain_trees import _matched
 
     n_players = len(players(trained))
