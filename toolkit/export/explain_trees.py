@@ -190,15 +190,16 @@ def closed_form(p: Paths, x_ok: np.ndarray, z_ok: np.ndarray) -> np.ndarray:
     plus = np.where((u > 0) & ~dead, fact[np.maximum(u - 1, 0)] * fact[v] / total, 0.0) * p.leaf_value
     minus = np.where((v > 0) & ~dead, fact[u] * fact[np.maximum(v - 1, 0)] / total, 0.0) * p.leaf_value
     per_slot = (xo & ~zo) * plus[:, :, p.slot_leaf] - (~xo & zo) * minus[:, :, p.slot_leaf]  # [N, B, S]
-    mean = per_slot.mean(axis=1)
-    for s in range(len(p.slot_leaf)):
-        out[:, p.leaf_class[p.slot_leaf[s]], p.slot_player[s]] += mean[:, s]
+    flat = out.reshape(n, -1)  # [N, K·P], a view of out
+    np.add.at(flat, (slice(None), p.leaf_class[p.slot_leaf] * p.players + p.slot_player), per_slot.mean(axis=1))
     return out
 
 
-def tree_reference(p: Paths, x: np.ndarray, z: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """x float32 [N, F], z float32 [B, F] (background matrix) → float64 [N, K, P]."""
+def tree_reference(p: Paths, x: np.ndarray, z: np.ndarray, elements: int = 4_000_000) -> np.ndarray:
+    """x float32 [N, F], z float32 [B, F] (background matrix) → float64 [N, K, P], in chunks of rows whose
+    [rows, B, S] arrays hold about `elements` values."""
     z_ok = slot_ok(p, goes_left(p, z))
+    chunk = max(1, elements // max(1, len(z) * len(p.slot_leaf)))
     parts = [closed_form(p, slot_ok(p, goes_left(p, x[i : i + chunk])), z_ok) for i in range(0, len(x), chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, p.classes, p.players))
 
