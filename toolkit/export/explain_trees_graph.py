@@ -73,20 +73,27 @@ class _Graph:
         wide = self.op("Expand", [self.const(f"{name}/index", index.astype(np.int32)), shape], f"{name}/index_rows")
         return self.op("GatherElements", [data, wide], name, axis=1)
 
-    def grouped(self, data: str, width: int, groups: list, reduce: str, name: str, dtype, ordered: bool = True):
-        """data [N, width] → [N, len(groups)]: `reduce` (ReduceSum, ReduceMax; data ≥ 0 for ReduceMax) of each
-        group's columns; an empty group gives 0. With `ordered` False the groups come in the order of the
-        buckets: returns (value, where [len(groups)]: the column of each group), saving one gather."""
-        ext = self.op("Concat", [data, self.filled(f"{name}/neutral", 1, 0, dtype)], f"{name}/padded", axis=1)
+    def zeros(self, dtype) -> str:
+        """[N, 1] zeros of `dtype` (one per dtype)."""
+        key = np.dtype(dtype).name
+        if key not in self._made:
+            self._made[key] = self.filled(f"zeros_{key}", 1, 0, dtype)
+        return self._made[key]
+
+    def grouped(self, data: str, zero_at: int, groups: list, reduce: str, name: str, dtype, ordered: bool = True):
+        """data [N, X] (column `zero_at` holding 0) → [N, len(groups) + 1]: `reduce` (ReduceSum; ReduceMax for
+        data ≥ 0) of each group's columns (an empty group gives 0), then a column of 0 (for the next call's
+        padding). With `ordered` False the groups come in the order of the buckets: returns (value, where
+        [len(groups)]: the column of each group), saving one gather; else the value without the zero column."""
         buckets: dict[int, list[int]] = {}
         for i, g in enumerate(groups):
             buckets.setdefault(_bucket(len(g)), []).append(i)
         parts, order = [], []
         for size, members in sorted(buckets.items()):
-            index = np.full((len(members), size), width, np.int64)
+            index = np.full((len(members), size), zero_at, np.int64)
             for r, i in enumerate(members):
                 index[r, : len(groups[i])] = groups[i]
-            got = self.take(ext, index.reshape(-1), f"{name}/{size}")
+            got = self.take(data, index.reshape(-1), f"{name}/{size}")
             if size > 1:
                 got = self.op(
                     "Reshape",
@@ -96,11 +103,11 @@ class _Graph:
                 got = self.op(reduce, [got, self.const("axis2", np.array([2]))], f"{name}/{size}/reduced", keepdims=0)
             parts.append(got)
             order.extend(members)
-        out = parts[0] if len(parts) == 1 else self.op("Concat", parts, f"{name}/buckets", axis=1)
         back = np.empty(len(order), np.int64)
         back[np.array(order, np.int64)] = np.arange(len(order))
         if not ordered:
-            return out, back
+            return self.op("Concat", [*parts, self.zeros(dtype)], f"{name}/buckets", axis=1), back
+        out = parts[0] if len(parts) == 1 else self.op("Concat", parts, f"{name}/buckets", axis=1)
         if np.array_equal(back, np.arange(len(back))):
             return out
         return self.take(out, back, f"{name}/ordered")
@@ -139,7 +146,8 @@ def matrix(layout, op, const, name: str) -> str:
 
 
 def _decisions(g: _Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
-    """X float32 [N, F] → ([N, 2M] float32: went left, then went right, per node in the order `pos`), pos [M]."""
+    """X float32 [N, F] → ([N, 2M + 1] float32: went left, then went right, per node in the order `pos`, then 0),
+    pos [M]."""
     x = g.op("Cast", [x32], "double", to=DOUBLE)  # thresholds compared in float64, as the TreeEnsemble does
     if p.zero_columns:
         mask = np.zeros(p.width, bool)
@@ -177,7 +185,7 @@ def _decisions(g: _Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
     right = g.op("Sub", [g.const("one", np.float32(1)), left], "right_f")
     pos = np.empty(len(p.feature), np.int64)
     pos[numerical + categorical] = np.arange(len(p.feature))
-    return g.op("Concat", [left, right], "decisions", axis=1), pos
+    return g.op("Concat", [left, right, g.zeros(np.float32)], "decisions", axis=1), pos
 
 
 def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
@@ -185,23 +193,24 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     elements gathered per row). `op(op_type, inputs, name, **attrs)`, `const(name, value)`: explain.py's."""
     g = _Graph(op, const, name, x32)
     m, s, d = len(p.feature), len(p.slot_leaf), p.depth
-    dec, pos = _decisions(g, p, x32)
-    # x fails a slot: it went the other way at one of its nodes
+    dec, pos = _decisions(g, p, x32)  # [N, 2M + 1], the last column 0
+    # x fails a slot: it went the other way at one of its nodes. Every grouped value ends in a 0 column.
     wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
-    fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S]
+    fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S + 1]
     slot_at = np.empty(s, np.int64)  # the slot in each column of fx
     slot_at[at_fx] = np.arange(s)
     leaf_slots = [at_fx[a:b].tolist() for a, b in zip(p.leaf_start[:-1], p.leaf_start[1:])]  # fx's columns
     fx_d = g.op("Cast", [fx], "x_fails_d", to=DOUBLE)
     narrow = d + COUNT_BITS <= 31  # codes fit int32: half the bytes in the file
     itype, ntype = (np.int32, 6) if narrow else (np.int64, INT64)
+    last = np.array([len(p.leaf_value)])  # the 0 column of a per-leaf value: the extra case reads it
     if d <= MASK_BITS:  # per leaf one float64 code = (x's failed slots as bits) · 64 + their count v
         bit = np.ldexp(1.0, np.arange(s) - np.repeat(p.leaf_start[:-1], np.diff(p.leaf_start)) + COUNT_BITS) + 1
-        coded = g.op("Mul", [fx_d, g.const("bit", bit[slot_at])], "x_fail_bits")
+        coded = g.op("Mul", [fx_d, g.const("bit", np.r_[bit[slot_at], 0.0])], "x_fail_bits")
         leaf_code, at_leaf = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", np.float64, ordered=False)
-        code = g.take(leaf_code, at_leaf[c.case_leaf], "case_x_code")  # [N, G]
+        code = g.take(leaf_code, np.r_[at_leaf[c.case_leaf], last], "case_x_code")  # [N, G + 1]
         code = g.op("Cast", [code], "case_x_code_i", to=ntype)
-        z_mask = np.zeros(c.size, np.int64)
+        z_mask = np.zeros(c.size + 1, np.int64)
         for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
             z_mask[case] = int(np.sum(np.left_shift(1, c.q_slot[a:b] - p.leaf_start[c.case_leaf[case]])))
         both = g.op("BitwiseAnd", [code, g.const("z_mask", (z_mask << COUNT_BITS).astype(itype))], "case_both")
@@ -210,14 +219,17 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     else:  # too many slots on a path for the bits of a float64: v, and the max over Fz_g of "x fails"
         v = g.grouped(fx, s, leaf_slots, "ReduceSum", "v", np.float32)  # [N, L]
         fz = [at_fx[c.q_slot[a:b]].tolist() for a, b in zip(c.case_q[:-1], c.case_q[1:])]
-        failing = g.grouped(fx, s, fz, "ReduceMax", "case_failing", np.float32)  # [N, G]
+        failing, at_case = g.grouped(fx, s, fz, "ReduceMax", "case_failing", np.float32, ordered=False)
+        failing = g.take(failing, np.r_[at_case, c.size], "case_failing_ordered")  # [N, G + 1]
         live = g.op("Equal", [failing, g.const("zero_f", np.float32(0))], "case_live_b")
-        v_case = g.op("Cast", [g.take(v, c.case_leaf, "case_v")], "case_v_i", to=ntype)
+        v_case = g.op("Cast", [g.take(v, np.r_[c.case_leaf, 0], "case_v")], "case_v_i", to=ntype)
     live = g.op("Cast", [live], "case_live", to=DOUBLE)
-    at = g.op("Add", [v_case, g.const("case_u", (c.case_u * (d + 1)).astype(itype))], "case_uv")
-    weight = g.op("Cast", [g.const("case_weight", c.case_weight.astype(np.float32))], "case_weight_d", to=DOUBLE)
-    scale = g.op("Mul", [live, weight], "case_scale")
-    coef = []
+    at = g.op("Add", [v_case, g.const("case_u", np.r_[c.case_u * (d + 1), 0].astype(itype))], "case_uv")
+    weight = np.r_[c.case_weight, 0.0].astype(np.float32)  # the extra case: weight 0
+    scale = g.op(
+        "Mul", [live, g.op("Cast", [g.const("case_weight", weight)], "case_weight_d", to=DOUBLE)], "case_scale"
+    )
+    coef = []  # [N, G + 1] each, the last 0
     for sign, table in zip(("plus", "minus"), (weight_tables(d)[0], -weight_tables(d)[1])):
         shape = g.op("Concat", [g.n, g.const("w_width", np.array([len(table)]))], f"w_{sign}_shape", axis=0)
         rows = g.op("Expand", [g.const(f"w_{sign}", table.reshape(1, -1)), shape], f"w_{sign}_rows")
@@ -232,11 +244,12 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     plus, at_plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float64, ordered=False)
     leaf_cases = [list(range(a, b)) for a, b in zip(c.leaf_cases[:-1], c.leaf_cases[1:])]
     minus, at_lm = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float64, ordered=False)
-    minus = g.op("Mul", [fx_d, g.take(minus, at_lm[p.slot_leaf[slot_at]], "slot_minus")], "slot_minus_x")  # as fx
-    both = g.op("Concat", [plus, minus], "per_slot", axis=1)  # [N, 2S]: +, then − (W⁻ negated), per slot
+    per_slot_minus = g.take(minus, np.r_[at_lm[p.slot_leaf[slot_at]], last], "slot_minus")  # as fx's columns
+    minus = g.op("Mul", [fx_d, per_slot_minus], "slot_minus_x")
+    both = g.op("Concat", [plus, minus], "per_slot", axis=1)  # [N, 2S + 2]: +, then − (W⁻ negated), per slot
     key = p.leaf_class[p.slot_leaf] * p.players + p.slot_player
-    by_key = [np.r_[at_plus[key == k], s + at_fx[key == k]].tolist() for k in range(p.classes * p.players)]
-    return g.grouped(both, 2 * s, by_key, "ReduceSum", "players", np.float64), g.items
+    by_key = [np.r_[at_plus[key == k], s + 1 + at_fx[key == k]].tolist() for k in range(p.classes * p.players)]
+    return g.grouped(both, s, by_key, "ReduceSum", "players", np.float64), g.items
 
 
 def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> tuple[list, dict]:
