@@ -12,22 +12,20 @@ it); else with U = Fz (x passes, z fails), V = Fx, u = |U|, v = |V|:
 Summed over leaves and averaged over z: the Shapley values, whose sum is f(x) − mean_z f(z) exactly
 (per class: a tree's leaves belong to class tree mod K).
 
-In the graph (plain ops; every runtime computes it alike), per booster, with N rows:
+Here, in numpy (the graph: toolkit.export.explain_trees_graph):
 
-    X [N, F] (the trees' matrix, as model/ builds it) ─► node decisions [N, M] ─► x fails slot [N, S]
-    v [N, L] = failed slots per leaf                         (CumSum, segment ends)
-    cases g = (leaf, z's failed-slot pattern), one per distinct pattern among the background rows
-    (a constant: z's side is known at export), with its count c_g, u_g and slots Fz_g [Q in all]:
-    live [N, G] = x passes every slot of Fz_g                (Gather, CumSum, segment ends)
-    coefficients [N, G] = live · W±(u_g, v) · v_L · c_g / B  (Gather from a (u, v) table)
-    items [N, S + Q]: −coef⁻ of the leaf on each slot x fails, +coef⁺ of the case on each slot of Fz_g
-    ─► sorted by (class, player), CumSum (float64), segment ends ─► [N, K, P]
+    paths(booster, column_player, P)   the root paths flattened: split nodes [M], slots [S] (leaf-major,
+                                       a leaf's slots contiguous: no padding to the deepest path), leaves [L]
+    goes_left(p, X) [N, M], slot_ok(p, left) [N, S]   LightGBM's decision rules as toolkit.models.gbm.trees
+                                       converts them (float64 compares, NaN routing, zero as missing,
+                                       category sets; unseen, negative and NaN ids go right)
+    cases(p, z_ok)                     z's side, known at export: per leaf, the distinct patterns of slots
+                                       the background rows fail (G cases ≤ B·L, Q = Σ |Fz_g| slots)
+    closed_form(p, x_ok, z_ok) [N, K, P], tree_reference(p, X, Z)   the formula above, pair by pair in
+                                       float64: what the parity check at export holds the graph to
+    reference(trained, members, pre, bg_pre)   per output, the (weighted) sum over a kind's boosters
 
-Slots are flattened over all leaves (no padding to the deepest path), so one row costs O(S + Q + G)
-with S the slots of all leaves, G ≤ B·L, Q = Σ u_g: no core evaluation at all.
-
-`reference` computes the same numbers the plain way ([N, B, S] in numpy float64, decisions in numpy):
-what the parity check at export holds the graph to.
+A row costs the graph O(S + Q + G) gathered elements and no evaluation of the trees.
 """
 
 from __future__ import annotations
