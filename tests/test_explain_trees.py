@@ -82,9 +82,10 @@ def graph_values(p, c, rows: np.ndarray) -> np.ndarray:
         inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(op_type, inputs, name, **attrs):
-        nodes.append(helper.make_node(op_type, inputs, [name], name=name, **attrs))
-        return name
+    def op(op_type, inputs, name, outputs=1, **attrs):
+        out = [name] if outputs == 1 else [f"{name}:{i}" for i in range(outputs)]
+        nodes.append(helper.make_node(op_type, inputs, out, name=name, **attrs))
+        return out[0] if outputs == 1 else out
 
     out, _ = eg.emit(p, c, "X", op, const, "t")
     x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 5])

@@ -221,10 +221,10 @@ def add_explain(
             inits.append(numpy_helper.from_array(np.asarray(value), PREFIX + name))
         return PREFIX + name
 
-    def op(op_type: str, inputs: list[str], name: str, **attrs) -> str:
-        out = PREFIX + name
-        nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
-        return out
+    def op(op_type: str, inputs: list[str], name: str, outputs: int = 1, **attrs):
+        out = [PREFIX + name] if outputs == 1 else [f"{PREFIX}{name}:{i}" for i in range(outputs)]
+        nodes.append(helper.make_node(op_type, inputs, out, name=PREFIX + name, **attrs))
+        return out[0] if outputs == 1 else out
 
     members, rest = trained.kind.explain_split(trained, exporter)
     method = {"method": "", "evaluations": 0, "permutations": 0}

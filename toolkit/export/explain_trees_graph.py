@@ -45,8 +45,11 @@ class _Graph:
         self.items = 0
         self.n = op("Shape", [rows_of], f"{name}/rows", start=0, end=1)  # [1]: N
 
-    def op(self, op_type: str, inputs: list[str], name: str, **attrs) -> str:
-        return self._op(op_type, inputs, f"{self.name}/{name}", **attrs)
+    def op(self, op_type: str, inputs: list[str], name: str, outputs: int = 1, **attrs):
+        """One node; its output's name, or a list of `outputs` names."""
+        if outputs == 1:
+            return self._op(op_type, inputs, f"{self.name}/{name}", **attrs)
+        return self._op(op_type, inputs, f"{self.name}/{name}", outputs=outputs, **attrs)
 
     def const(self, name: str, value) -> str:
         if name not in self._made:
@@ -64,13 +67,11 @@ class _Graph:
         """data [N, X] → [N, len(index)]: data[:, index] (GatherElements, the index expanded to N rows)."""
         index = np.asarray(index, np.int64).reshape(1, -1)
         self.items += index.size
-        shape = self.op(
-            "Concat",
-            [self.n, self.const(f"{name}/width", np.array([index.shape[1]], np.int64))],
-            f"{name}/shape",
-            axis=0,
+        if "n_by_1" not in self._made:  # [N, 1]: Expand broadcasts every [1, w] index to [N, w]
+            self._made["n_by_1"] = self.op("Concat", [self.n, self.const("one_i", np.array([1]))], "n_by_1", axis=0)
+        wide = self.op(
+            "Expand", [self.const(f"{name}/index", index.astype(np.int32)), self._made["n_by_1"]], f"{name}/index_rows"
         )
-        wide = self.op("Expand", [self.const(f"{name}/index", index.astype(np.int32)), shape], f"{name}/index_rows")
         return self.op("GatherElements", [data, wide], name, axis=1)
 
     def zeros(self, dtype) -> str:
@@ -88,21 +89,31 @@ class _Graph:
         buckets: dict[int, list[int]] = {}
         for i, g in enumerate(groups):
             buckets.setdefault(_bucket(len(g)), []).append(i)
-        parts, order = [], []
-        for size, members in sorted(buckets.items()):
+        indexes, order = [], []
+        for size, members in sorted(buckets.items()):  # one gather for all buckets, then split
             index = np.full((len(members), size), zero_at, np.int64)
             for r, i in enumerate(members):
                 index[r, : len(groups[i])] = groups[i]
-            got = self.take(data, index.reshape(-1), f"{name}/{size}")
+            indexes.append(index.reshape(-1))
+            order.extend(members)
+        got = self.take(data, np.concatenate(indexes), f"{name}/members")
+        if len(indexes) > 1:
+            sizes = np.array([len(ix) for ix in indexes], np.int64)
+            got = self.op(
+                "Split", [got, self.const(f"{name}/bucket_sizes", sizes)], f"{name}/bucket", axis=1, outputs=len(sizes)
+            )
+        else:
+            got = [got]
+        parts = []
+        for part, (size, members) in zip(got, sorted(buckets.items())):
             if size > 1:
-                got = self.op(
+                part = self.op(
                     "Reshape",
-                    [got, self.const(f"{name}/{size}/groups_shape", np.array([0, len(members), size]))],
+                    [part, self.const(f"{name}/{size}/groups_shape", np.array([0, len(members), size]))],
                     f"{name}/{size}/groups",
                 )
-                got = self.op(reduce, [got, self.const("axis2", np.array([2]))], f"{name}/{size}/reduced", keepdims=0)
-            parts.append(got)
-            order.extend(members)
+                part = self.op(reduce, [part, self.const("axis2", np.array([2]))], f"{name}/{size}/reduced", keepdims=0)
+            parts.append(part)
         back = np.empty(len(order), np.int64)
         back[np.array(order, np.int64)] = np.arange(len(order))
         if not ordered:
