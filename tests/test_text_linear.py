@@ -123,6 +123,26 @@ def test_tfidf_rows_are_sublinear_idf_weighted_and_unit_length():
     np.testing.assert_allclose(m[2], [1.0, 0.0, 0.0])  # the unknown id counts like a word
 
 
+def test_the_blend_share_ignores_how_sharp_a_member_is():
+    """pick_alpha scales each side by its temperature first: the text member's logits × 3 (or ÷ 3)
+    leave α unchanged and the applied weight compensates; a useless network gets no share."""
+    from toolkit.features.binary import BinaryOutput, BinaryOutputConfig
+    from toolkit.models.ensemble_train import pick_alpha
+
+    rng = np.random.default_rng(0)
+    out = BinaryOutput(BinaryOutputConfig(name="y", type="binary"))
+    out.pos_weight_ = 1.0
+    y = rng.integers(0, 2, 400).astype(np.float32)
+    text = ((y * 2 - 1) * 1.5 + rng.normal(0, 1.5, 400)).astype(np.float32)
+    net = ((y * 2 - 1) * 0.8 + rng.normal(0, 1.5, 400)).astype(np.float32)
+    found = {k: pick_alpha([out], {"nn": [net], "text": [text * k]}, [y], {"nn": 1.0}) for k in (1.0, 3.0, 1 / 3)}
+    alphas = {k: f[1]["alpha"] for k, f in found.items()}
+    assert 0.5 < alphas[1.0] < 1 and len(set(alphas.values())) == 1, alphas
+    assert found[3.0][0]["text"] == pytest.approx(found[1.0][0]["text"] / 3, rel=1e-3)
+    noise = rng.normal(0, 1, 400).astype(np.float32)
+    assert pick_alpha([out], {"nn": [noise], "text": [text]}, [y], {"nn": 1.0})[1]["alpha"] == 1.0
+
+
 def test_text_number_config_trains_three_members_and_exports_with_parity(three):
     from toolkit.runtime.predictor import Predictor
 
@@ -131,11 +151,14 @@ def test_text_number_config_trains_three_members_and_exports_with_parity(three):
     weights = stats["ensemble"]["weights"]
     assert set(weights) == {"nn", "gbm", "text"}
     assert weights == pytest.approx(model.model.weights)
-    assert sum(weights.values()) == pytest.approx(1.0)
-    assert weights["text"] > 0, stats["ensemble"]  # the words carry most of the signal here
-    assert weights["nn"] == pytest.approx(weights["gbm"])  # the rest keeps its 0.5 / 0.5 blend
-    for member in ("nn", "gbm", "text", "ensemble"):
-        assert 0.5 < stats["ensemble"][member] <= 1.0, (member, stats["ensemble"])
+    blend = stats["ensemble"]["blend"]
+    a, t = blend["alpha"], blend["temperature"]
+    assert 0 < a <= 1, stats["ensemble"]  # the words carry most of the signal here
+    assert weights["text"] == pytest.approx(a / t["text"])
+    assert weights["nn"] == pytest.approx(weights["gbm"]) == pytest.approx(0.5 * (1 - a) / t["rest"])
+    assert stats["ensemble"]["validation_metric"] == "y.loss"
+    losses = {m: stats["ensemble"][m] for m in ("nn", "gbm", "text", "ensemble")}
+    assert losses["ensemble"] <= losses["text"] + 1e-6 and losses["ensemble"] < min(losses["nn"], losses["gbm"]), losses
     import onnx
 
     graph = onnx.load(out / "model.onnx").graph

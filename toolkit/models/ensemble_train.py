@@ -7,9 +7,11 @@ the files and the ONNX).
             text input and binary / category outputs), fitted here on the ensemble's own split
 
 Without a text member the network and the trees are averaged 0.5 / 0.5, as before. With one, the
-text member's weight α is picked from ALPHA_GRID by the validation rows' loss (each output's own
-loss, weighted by its loss_weight), the others keep their 0.5 / 0.5 share of 1 − α; the weights go
-to training_stats.json ("ensemble") and into model.safetensors' metadata.
+text member and the rest (network, or network + trees 0.5 / 0.5) are each scaled by their own
+temperature on the validation rows, then the text member's share α is picked from ALPHA_GRID by the
+validation rows' loss (each output's own loss, weighted by its loss_weight); see pick_alpha. The
+weights applied to each member's raw output go to training_stats.json ("ensemble": "weights", and
+"blend": α, the temperatures, the loss per α) and into model.safetensors' metadata.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def train_members(job, fit_single, *, trees: bool, text: bool):
     if text:
         weights, alphas = pick_alpha(outputs, {m: raw for m, (raw, _) in members.items()}, members["nn"][1], base)
         log.info(
-            f"model_type ensemble: text member weight {weights['text']:.2f} (validation loss by weight: "
-            + ", ".join(f"{a:.2f} {v:.4f}" for a, v in list(alphas.items())[::5])
+            f"model_type ensemble: text member share α {alphas['alpha']:.2f} after temperatures "
+            + ", ".join(f"{m} {t:.2f}" for m, t in alphas["temperature"].items())
+            + " (validation loss by α: "
+            + ", ".join(f"{a:.2f} {v:.4f}" for a, v in list(alphas["loss"].items())[::5])
             + ")"
         )
     scored.weights = dict(weights)
@@ -97,7 +101,7 @@ def train_members(job, fit_single, *, trees: bool, text: bool):
         "ensemble": value,
     }
     if text:  # without a text member the stats are as before (the network and the trees: 0.5 / 0.5)
-        stats["ensemble"] |= {"weights": weights, "text_member": text_info | {"alpha_loss": alphas}}
+        stats["ensemble"] |= {"weights": weights, "blend": alphas, "text_member": text_info}
     if gbm is not None:
         stats["gbm"] = gbm.stats["gbm"]
     refits = {"nn": net.stats.get("refit"), "gbm": gbm.stats.get("refit") if gbm is not None else None}
@@ -161,16 +165,33 @@ def watched(outputs, raw, ys, cfg) -> float:
 
 
 def pick_alpha(outputs, raw: dict, ys, base: dict) -> tuple[dict, dict]:
-    """(weights, {α: validation loss}): the text member's weight α from ALPHA_GRID minimising
-    Σ loss_weight · loss of the blend; the other members share 1 − α as in `base`. Ties: smaller α."""
+    """(weights, {"alpha": α, "temperature": {"rest": T, "text": T}, "loss": {α: validation loss}}).
+
+    The text member and the rest (the other members in their `base` blend) are first each scaled by
+    their own temperature on the validation rows (so that neither wins the blend by being sharper),
+    then α from ALPHA_GRID minimises Σ loss_weight · loss of (1 − α) · rest / T_rest + α · text / T_text;
+    ties: the smaller α. The weights returned are the ones applied to each member's raw output
+    (base share · (1 − α) / T_rest, α / T_text), so they need not sum to 1. One temperature per
+    member: the first output's (the most common case has one output)."""
     from toolkit.models.ensemble_core import blend
+    from toolkit.scoring.calibration import fit_temperature
     from toolkit.training.evaluation import score_predictions
+
+    rest = list(blend(raw, base))
+    y0 = np.asarray(ys[0])
+    known = ~np.isnan(y0)
+    scale = {
+        "rest": fit_temperature(rest[0][known], y0[known]),
+        "text": fit_temperature(raw["text"][0][known], y0[known]),
+    }
+
+    def weights(a: float) -> dict:
+        return {m: s * (1 - a) / scale["rest"] for m, s in base.items()} | {"text": a / scale["text"]}
 
     losses = {}
     for a in ALPHA_GRID:
-        w = {m: s * (1 - a) for m, s in base.items()} | {"text": a}
-        scores = score_predictions(outputs, list(blend(raw, w)), ys, metrics_for=set())
+        scores = score_predictions(outputs, list(blend(raw, weights(a))), ys, metrics_for=set())
         losses[a] = float(sum(o.config.loss_weight * scores[o.config.name]["loss"] for o in outputs))
     finite = {a: v for a, v in losses.items() if np.isfinite(v)}
     best = min(finite, key=lambda a: (finite[a], a)) if finite else 0.0
-    return {m: s * (1 - best) for m, s in base.items()} | {"text": best}, losses
+    return weights(best), {"alpha": best, "temperature": scale, "loss": losses}

@@ -27,7 +27,7 @@ import numpy as np
 from toolkit.models.base import raw_name
 
 #: Inverse regularisation strengths tried, smallest first (each fit warm-starts from the previous one).
-C_GRID = (0.125, 0.5, 2.0, 8.0, 32.0, 128.0)
+C_GRID = (0.125, 0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
 #: Row norms below this count as zero (an empty, missing or all-unknown text is a zero row).
 EPS = 1e-12
 KINDS = ("binary", "category")
