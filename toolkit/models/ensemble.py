@@ -18,8 +18,10 @@ the post graph, calibration and every runtime are the ones of a single model.
 Weights (EnsembleCore.weights, training_stats.json "ensemble"): without a text
 member the network and the trees are averaged 0.5 / 0.5 exactly as before
 (model.onnx of such a config is byte-identical to the two-member one); with
-one, its weight α is picked on the validation rows (toolkit.models.ensemble_train)
-and the others share 1 − α. Core nodes are prefixed "nn/", "gbm/", "text/",
+one, the text member and the rest each get a temperature on the validation rows
+and the text member's share α is picked there (toolkit.models.ensemble_train):
+raw = (1 − α) · rest / T_rest + α · text / T_text, the factors stored as the
+weights (summing to 1 only when both temperatures are 1). Core nodes are prefixed "nn/", "gbm/", "text/",
 the blend "ensemble/". Files: model.safetensors (the network; with a text
 member also its heads as `text/<k>/weight|bias` and the weights in the
 metadata), gbm.json (the trees, or NO_TREES for a text-only config).

@@ -47,7 +47,9 @@ class EnsembleCore:
     """Called like the network on every input's pre tensor (network inputs first, then the trees'
     own number features); returns the members' raw outputs blended by `weights`, per output.
 
-    `weights`: member name ("nn", "gbm", "text") → its share of every raw output. Without a text
+    `weights`: member name ("nn", "gbm", "text") → the factor its raw outputs are multiplied by before
+    they are summed (with a text member the factors fold in each side's temperature, so they need
+    not sum to 1; toolkit.models.ensemble_train.pick_alpha). Without a text
     member the network and the trees are averaged exactly as before ((a + b) · 0.5)."""
 
     def __init__(self, net, gbm_core, n_net_inputs: int, input_names: list[str], text=None, weights=None):
