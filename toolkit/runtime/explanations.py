@@ -8,7 +8,8 @@ The file computes them in an If branch whose condition is the initializer `tk::e
 file (a plain prediction never runs the branch); an explaining session is made from a copy of the
 bytes with it turned on (`switched`; onnxruntime's JavaScript API could not feed it as an input, and
 a constant keeps onnxruntime quiet and free to fold it). `tk.explain` in the metadata names the
-inputs (the players) in the order of the attribution columns, the method and the baseline scores.
+inputs (the players) in the order of the attribution columns, the method ("trees": exact TreeSHAP;
+"exact" / "permutations": sampled coalitions; "trees + …": an ensemble's two parts) and the baseline scores.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ EXPLAIN_SWITCH = "tk::explain"
 METADATA = "tk.explain"
 ATTRIBUTIONS = "::attributions"
 CLASS_ATTRIBUTIONS = "::class_attributions"
-#: Core evaluations per onnxruntime run: rows per run = this / evaluations per row.
+#: Core evaluations per onnxruntime run: rows per run = this / the metadata's evaluations per row (for trees,
+#: explained exactly, their gathered elements per row / 64: a comparable memory and time per row).
 CHUNK_EVALUATIONS = 16_384
 
 
