@@ -53,6 +53,7 @@ def measure(work: Path, threads: int = 1) -> dict:
     from toolkit.features import columns as prepare
 
     log.quiet = True
+    load_start = os.getloadavg()[0]
     df = pd.read_csv(CHURN / "churn.csv")
     models = []
     for kind in ("nn", "gbm", "ensemble"):
@@ -90,6 +91,7 @@ def measure(work: Path, threads: int = 1) -> dict:
     note = (
         f"churn (19 inputs), onnxruntime {__import__('onnxruntime').__version__}, {threads} intra-op thread, "
         f"median of {REPEATS} runs (1 row) / {REPEATS // 4} (256 rows), files alternating; "
-        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at the end."
+        f"{os.cpu_count()} CPUs shared with other work: load (1-minute average) {load_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end."
     )
     return {"note": note, "models": models}
