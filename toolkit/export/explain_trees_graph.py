@@ -211,14 +211,16 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     slot_at = np.empty(s, np.int64)  # the slot in each column of fx
     slot_at[at_fx] = np.arange(s)
     leaf_slots = [at_fx[a:b].tolist() for a, b in zip(p.leaf_start[:-1], p.leaf_start[1:])]  # fx's columns
-    fx_d = g.op("Cast", [fx], "x_fails_d", to=DOUBLE)
+    exact32 = d + COUNT_BITS <= 24  # a leaf's code is exact in float32
+    fx_d = fx if exact32 else g.op("Cast", [fx], "x_fails_d", to=DOUBLE)
     narrow = d + COUNT_BITS <= 31  # codes fit int32: half the bytes in the file
     itype, ntype = (np.int32, 6) if narrow else (np.int64, INT64)
     last = np.array([len(p.leaf_value)])  # the 0 column of a per-leaf value: the extra case reads it
     if d <= MASK_BITS:  # per leaf one float64 code = (x's failed slots as bits) · 64 + their count v
         bit = np.ldexp(1.0, np.arange(s) - np.repeat(p.leaf_start[:-1], np.diff(p.leaf_start)) + COUNT_BITS) + 1
-        coded = g.op("Mul", [fx_d, g.const("bit", np.r_[bit[slot_at], 0.0])], "x_fail_bits")
-        leaf_code, at_leaf = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", np.float64, ordered=False)
+        code_type = np.float32 if exact32 else np.float64
+        coded = g.op("Mul", [fx_d, g.const("bit", np.r_[bit[slot_at], 0.0].astype(code_type))], "x_fail_bits")
+        leaf_code, at_leaf = g.grouped(coded, s, leaf_slots, "ReduceSum", "x_code", code_type, ordered=False)
         code = g.take(leaf_code, np.r_[at_leaf[c.case_leaf], last], "case_x_code")  # [N, G + 1]
         code = g.op("Cast", [code], "case_x_code_i", to=ntype)
         z_mask = np.zeros(c.size + 1, np.int64)
@@ -234,14 +236,14 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
         failing = g.take(failing, np.r_[at_case, c.size], "case_failing_ordered")  # [N, G + 1]
         live = g.op("Equal", [failing, g.const("zero_f", np.float32(0))], "case_live_b")
         v_case = g.op("Cast", [g.take(v, np.r_[c.case_leaf, 0], "case_v")], "case_v_i", to=ntype)
-    live = g.op("Cast", [live], "case_live", to=DOUBLE)
+    live = g.op("Cast", [live], "case_live", to=FLOAT)  # from here float32: sums of at most a leaf's cases
     at = g.op("Add", [v_case, g.const("case_u", np.r_[c.case_u * (d + 1), 0].astype(itype))], "case_uv")
     weight = np.r_[c.case_weight, 0.0].astype(np.float32)  # the extra case: weight 0
-    scale = g.op(
-        "Mul", [live, g.op("Cast", [g.const("case_weight", weight)], "case_weight_d", to=DOUBLE)], "case_scale"
-    )
+    scale = g.op("Mul", [live, g.const("case_weight", weight)], "case_scale")
     coef = []  # [N, G + 1] each, the last 0
-    for sign, table in zip(("plus", "minus"), (weight_tables(d)[0], -weight_tables(d)[1])):
+    for sign, table in zip(
+        ("plus", "minus"), (weight_tables(d)[0].astype(np.float32), -weight_tables(d)[1].astype(np.float32))
+    ):
         shape = g.op("Concat", [g.n, g.const("w_width", np.array([len(table)]))], f"w_{sign}_shape", axis=0)
         rows = g.op("Expand", [g.const(f"w_{sign}", table.reshape(1, -1)), shape], f"w_{sign}_rows")
         w = g.op("GatherElements", [rows, at], f"case_w_{sign}", axis=1)
@@ -252,14 +254,15 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
         for slot in c.q_slot[a:b]:
             holders[slot].append(case)
-    plus, at_plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float64, ordered=False)
+    plus, at_plus = g.grouped(coef[0], c.size, holders, "ReduceSum", "slot_plus", np.float32, ordered=False)
     leaf_cases = [list(range(a, b)) for a, b in zip(c.leaf_cases[:-1], c.leaf_cases[1:])]
-    minus, at_lm = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float64, ordered=False)
+    minus, at_lm = g.grouped(coef[1], c.size, leaf_cases, "ReduceSum", "leaf_minus", np.float32, ordered=False)
     per_slot_minus = g.take(minus, np.r_[at_lm[p.slot_leaf[slot_at]], last], "slot_minus")  # as fx's columns
-    minus = g.op("Mul", [fx_d, per_slot_minus], "slot_minus_x")
+    minus = g.op("Mul", [fx, per_slot_minus], "slot_minus_x")
     both = g.op("Concat", [plus, minus], "per_slot", axis=1)  # [N, 2S + 2]: +, then − (W⁻ negated), per slot
     key = p.leaf_class[p.slot_leaf] * p.players + p.slot_player
     by_key = [np.r_[at_plus[key == k], s + 1 + at_fx[key == k]].tolist() for k in range(p.classes * p.players)]
+    both = g.op("Cast", [both], "per_slot_d", to=DOUBLE)  # the sums per player in float64
     return g.grouped(both, s, by_key, "ReduceSum", "players", np.float64), g.items
 
 
