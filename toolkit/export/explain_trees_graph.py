@@ -12,6 +12,10 @@ G cases; Q = Σ |Fz_g|):
     per slot               [N, S]  Σ coef⁺ over the cases whose Fz holds it − x fails · Σ coef⁻ over the leaf's cases
     per (class, player)    [N, K·P] sum over the slots of that player and class, float64
 
+Decisions compare in float64 (as the TreeEnsemble does); a leaf's code (failed slots as bits, then
+their count) is float32 while it fits 24 bits, else float64; the cases' coefficients and the sums per
+slot (over one leaf's cases) are float32, the sums per player float64.
+
 Every grouped reduction (`_grouped`) gathers its members with GatherElements (index expanded to N rows:
 onnxruntime's Gather copies element by element, 8 ns each, GatherElements 1 ns) into groups padded to
 the next power of two with a neutral column, then ReduceSum / ReduceMax over the padding axis: no CumSum
