@@ -347,7 +347,7 @@ def test_reviews_text_column_is_text_and_the_product_id_is_skipped():
     assert cfg["preprocessing"]["split"] == {"type": "fixed", "column": "split"}
     assert "# skipped: product — looks like an id (all values distinct)" in text
     assert (
-        "  - {name: review, type: text, preprocessing: {ngrams: 2}, encoder: {embedding_lr: 30}}  "
+        "  - {name: review, type: text, preprocessing: {ngrams: 2, min_count: 1}, encoder: {embedding_lr: 30}}  "
         "# 73 words on average, 95 % ≤ 197"
     ) in text
     validate_config(cfg)

@@ -124,7 +124,12 @@ def test_init_config_reads_short_titles_as_text_and_writes_the_suite_setting(tmp
     text = guess.config_yaml(path, ["y"])
     cfg = yaml.safe_load(text)
     (title,) = [f for f in cfg["input_features"] if f["name"] == "title"]
-    assert title == {"name": "title", "type": "text", "preprocessing": {"ngrams": 2}, "encoder": {"embedding_lr": 30}}
+    assert title == {
+        "name": "title",
+        "type": "text",
+        "preprocessing": {"ngrams": 2, "min_count": 1},
+        "encoder": {"embedding_lr": 30},
+    }
     assert "code" not in {f["name"] for f in cfg["input_features"]}  # 1.3 words on average: an id
     block = validate_config(cfg).input_features[0]
     assert block.preprocessing.punctuation and block.encoder.get("embedding_lr") == 30

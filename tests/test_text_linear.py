@@ -50,7 +50,7 @@ def config(inputs, output, **extra):
     return cfg | extra
 
 
-TEXT = {"name": "note", "type": "text", "preprocessing": {"ngrams": 2}, "encoder": {"embedding_lr": 30}}
+TEXT = {"name": "note", "type": "text", "preprocessing": {"ngrams": 2, "min_count": 1}, "encoder": {"embedding_lr": 30}}
 EDGE_TEXTS = ["", "   ", None, "zzzq xyzzy qqq", "!!! ??", "great great great", "w1 w2 " * 300, "Great, LOVELY!"]
 
 
