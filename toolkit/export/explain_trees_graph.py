@@ -73,10 +73,21 @@ class _Graph:
         self.items += index.size
         if "n_by_1" not in self._made:  # [N, 1]: Expand broadcasts every [1, w] index to [N, w]
             self._made["n_by_1"] = self.op("Concat", [self.n, self.const("one_i", np.array([1]))], "n_by_1", axis=0)
-        wide = self.op(
-            "Expand", [self.const(f"{name}/index", index.astype(np.int32)), self._made["n_by_1"]], f"{name}/index_rows"
-        )
+        if index.size and index.max() < 1 << 16:  # half the bytes in the file; the Cast of a constant folds at load
+            index = self.op("Cast", [self.const(f"{name}/index", index.astype(np.uint16))], f"{name}/index32", to=6)
+        else:
+            index = self.const(f"{name}/index", index.astype(np.int32))
+        wide = self.op("Expand", [index, self._made["n_by_1"]], f"{name}/index_rows")
         return self.op("GatherElements", [data, wide], name, axis=1)
+
+    def ints(self, name: str, values: np.ndarray, to: int) -> str:
+        """Non-negative int constant as ONNX type `to` (INT32 6 or INT64 7), stored in the smallest unsigned
+        type that holds it (a Cast of a constant: onnxruntime folds it when the session loads)."""
+        values = np.asarray(values)
+        for small in (np.uint8, np.uint16):
+            if values.size and 0 <= values.min() and values.max() <= np.iinfo(small).max:
+                return self.op("Cast", [self.const(name, values.astype(small))], f"{name}_cast", to=to)
+        return self.const(name, values.astype(np.int32 if to == 6 else np.int64))
 
     def zeros(self, dtype) -> str:
         """[N, 1] zeros of `dtype` (one per dtype)."""
@@ -230,7 +241,7 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
         z_mask = np.zeros(c.size + 1, np.int64)
         for case, (a, b) in enumerate(zip(c.case_q[:-1], c.case_q[1:])):
             z_mask[case] = int(np.sum(np.left_shift(1, c.q_slot[a:b] - p.leaf_start[c.case_leaf[case]])))
-        both = g.op("BitwiseAnd", [code, g.const("z_mask", (z_mask << COUNT_BITS).astype(itype))], "case_both")
+        both = g.op("BitwiseAnd", [code, g.ints("z_mask", z_mask << COUNT_BITS, ntype)], "case_both")
         live = g.op("Equal", [both, g.const("zero_i", itype(0))], "case_live_b")  # no slot failed by both
         v_case = g.op("BitwiseAnd", [code, g.const("count_bits", itype((1 << COUNT_BITS) - 1))], "case_v_i")
     else:  # too many slots on a path for the bits of a float64: v, and the max over Fz_g of "x fails"
@@ -241,7 +252,7 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
         live = g.op("Equal", [failing, g.const("zero_f", np.float32(0))], "case_live_b")
         v_case = g.op("Cast", [g.take(v, np.r_[c.case_leaf, 0], "case_v")], "case_v_i", to=ntype)
     live = g.op("Cast", [live], "case_live", to=FLOAT)  # from here float32: sums of at most a leaf's cases
-    at = g.op("Add", [v_case, g.const("case_u", np.r_[c.case_u * (d + 1), 0].astype(itype))], "case_uv")
+    at = g.op("Add", [v_case, g.ints("case_u", np.r_[c.case_u * (d + 1), 0], ntype)], "case_uv")
     weight = np.r_[c.case_weight, 0.0].astype(np.float32)  # the extra case: weight 0
     scale = g.op("Mul", [live, g.const("case_weight", weight)], "case_scale")
     coef = []  # [N, G + 1] each, the last 0
