@@ -254,3 +254,30 @@ def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
     classes = list(model.outputs[0].classes)
     logit = np.log(p[:, classes.index("yes")].astype(np.float64) / p[:, classes.index("no")])
     np.testing.assert_allclose(why.to_numpy(np.float64).sum(axis=1), logit - meta["baseline"]["yes"], atol=2e-4)
+
+
+def test_a_forest_over_the_slot_cap_is_explained_by_the_sampled_method(tmp_path, monkeypatch):
+    """A forest with more path slots than EXACT_MAX_SLOTS keeps the file small: every term sampled, the
+    export's parity check passes (the reference makes the same choice) and the promise holds."""
+    from toolkit import train
+    from toolkit.common import log
+    from toolkit.export import explain
+
+    log.quiet = True
+    monkeypatch.setattr(explain, "EXACT_MAX_SLOTS", 10)
+    cfg = {
+        "model_type": "gbm",
+        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
+        "output_features": [{"name": "yes", "type": "binary"}],
+        "gbm": {"num_trees": 10, "threads": 1},
+    }
+    df = frame()[["x", "kind", "yes"]]
+    model = train(cfg, df, output=tmp_path / "m")
+    meta = model.predictor.metadata["tk.explain"]
+    assert meta["method"] == "exact" and "tree_slots" not in meta  # 2 players: every coalition
+    rows = df.head(20)
+    why = model.explain(rows)[["yes::why::x", "yes::why::kind"]].to_numpy(np.float64).sum(axis=1)
+    p = model.predictor.run({c: rows[c].to_numpy() for c in ["x", "kind"]})["yes::probabilities"].astype(np.float64)
+    classes = list(model.outputs[0].classes)
+    logit = np.log(p[:, classes.index("yes")] / p[:, classes.index("no")])
+    np.testing.assert_allclose(why, logit - meta["baseline"]["yes"], atol=2e-4)

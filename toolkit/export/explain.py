@@ -12,7 +12,10 @@ f(x_S, z_¬S), where f is the core's raw score. The kind splits its core into te
 
 - trees (model_type gbm; an ensemble's trees, times their blend weight): exact, by the closed form of
   interventional TreeSHAP per leaf and background case (toolkit.export.explain_trees, the graph in
-  explain_trees_graph): no core evaluation, O(slots + cases) gathered elements a row.
+  explain_trees_graph): no core evaluation, O(slots + cases) gathered elements a row. Its constants
+  grow with the forest (about 60 bytes a path slot); a forest of more than EXACT_MAX_SLOTS slots
+  (1,000 rounds of 31 leaves, 30 classes of trees) is explained by the sampled method with the rest
+  instead, so the file and the export stay the size they were (`exact_split`).
 - the rest (model_type nn; an ensemble's network and text member): sampled. Each row's pre tensors
   tiled E times, each copy taking every input either from the row or from a background row (masks
   baked in the file), a copy of that core (sharing its weights) on N·E rows, a MatMul with constant
@@ -60,6 +63,20 @@ from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_SWITCH, META
 #: Background rows baked into the file.
 BACKGROUND_ROWS = 16
 SEED = 0
+#: Path slots (a leaf's distinct players on its path) of all trees at most for the exact tree method:
+#: churn's 166 trees hold 28k (+1.1 MB in model.onnx), 1,000 rounds of concrete 151k (+9.5 MB, +25 s
+#: export), leaf_id_flavia's 9,056 trees 539k (+34 MB, +60 s, 1.8 GB while exporting).
+EXACT_MAX_SLOTS = 65_536
+
+
+def exact_split(trained, exporter: str | None) -> tuple[list, tuple | None]:
+    """ModelKind.explain_split, unless the trees hold more than EXACT_MAX_SLOTS path slots: then
+    ([], (None, the whole core)), every term by the sampled method (the file's export and the parity
+    reference both call this, so they agree)."""
+    members, rest = trained.kind.explain_split(trained, exporter)
+    if members and explain_trees.slot_count(trained, members) > EXACT_MAX_SLOTS:
+        return [], (None, trained.model)
+    return members, rest
 
 
 def attributions_name(output_name: str) -> str:
@@ -137,7 +154,7 @@ def reference(
     from toolkit.training.batches import predict_raw
 
     background = background or missing_columns(trained)
-    members, rest = trained.kind.explain_split(trained, None)
+    members, rest = exact_split(trained, None)
     p = None if rest is None else plan(len(players(trained)), len(next(iter(background.values()))), budget)
     bg = trained.preprocessor.transform(background)
     n = len(next(iter(columns.values())))
@@ -226,7 +243,7 @@ def add_explain(
         nodes.append(helper.make_node(op_type, inputs, out, name=PREFIX + name, **attrs))
         return out[0] if outputs == 1 else out
 
-    members, rest = trained.kind.explain_split(trained, exporter)
+    members, rest = exact_split(trained, exporter)
     method = {"method": "", "evaluations": 0, "permutations": 0}
     per_output = [(None, 0.0) for _ in trained.outputs]
     if members:  # trees: exact, in closed form

@@ -269,6 +269,19 @@ def _matched(trained, gbm) -> list:
     return [by_name[o.config.name] for o in trained.outputs]
 
 
+def slot_count(trained, members: list) -> int:
+    """Path slots of every tree of `members` [(weight, GbmModel)]: what the exact method's constants
+    and work per row grow with."""
+    from toolkit.export.explain_sampled import players
+
+    n_players = len(players(trained))
+    total = 0
+    for _, gbm in members:
+        col_player = column_players(trained, gbm)
+        total += sum(len(paths(b.trees, col_player, n_players).slot_leaf) for b in _matched(trained, gbm))
+    return total
+
+
 def reference(trained, members: list, pre: dict[str, np.ndarray], bg_pre: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Per output in trained.outputs' order: float64 [N, P] (one score) or [N, C, P], the raw score's
     Shapley values by the plain closed form (`closed_form`)."""
