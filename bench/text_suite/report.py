@@ -115,6 +115,17 @@ def write(results: list[dict], out: Path, name: str, labels: list[str], command:
             f"| {label} | {st['mean_gap']:+.4f} | {st['worst_set']} ({st['worst_gap']:+.4f}) | "
             f"{st['within_tie']}/{st['sets']} |"
         )
+    shown = [label for label, st in standing.items() if st["mean_gap"] is not None]
+    if shown:  # per set: each label's gap to TF-IDF + LR (* = within 0.005 of it or above)
+        lines += ["", "| set | " + " | ".join(f"{label} − TF-IDF" for label in shown) + " |"]
+        lines.append("|---|" + "---:|" * len(shown))
+        for s in sets:
+            gaps = [standing[label]["gaps"].get(s) for label in shown]
+            lines.append(
+                f"| {s} | "
+                + " | ".join("–" if g is None else f"{g:+.4f}" + (" *" if g >= -TIE else "") for g in gaps)
+                + " |"
+            )
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(
         json.dumps(

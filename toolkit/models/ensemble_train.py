@@ -9,7 +9,8 @@ the files and the ONNX).
 Without a text member the network and the trees are averaged 0.5 / 0.5, as before. With one, the
 text member and the rest (network, or network + trees 0.5 / 0.5) are each scaled by their own
 temperature on the validation rows, then the text member's share α is picked from ALPHA_GRID by the
-validation rows' loss (each output's own loss, weighted by its loss_weight); see pick_alpha. The
+validation rows' loss (each output's own loss, weighted by its loss_weight): the smallest α within
+half a standard error of the lowest loss; see pick_alpha. The
 weights applied to each member's raw output go to training_stats.json ("ensemble": "weights", and
 "blend": α, the temperatures, the loss per α) and into model.safetensors' metadata.
 """
@@ -24,6 +25,8 @@ from toolkit.common import log
 
 #: Weights of the text member tried (0: the network and the trees alone; 1: the text member alone).
 ALPHA_GRID = tuple(round(a * 0.05, 2) for a in range(21))
+#: α is the smallest share whose validation loss is within this many standard errors of the lowest.
+SE_FACTOR = 0.5
 
 
 def train_members(job, fit_single, *, trees: bool, text: bool):
@@ -165,14 +168,18 @@ def watched(outputs, raw, ys, cfg) -> float:
 
 
 def pick_alpha(outputs, raw: dict, ys, base: dict) -> tuple[dict, dict]:
-    """(weights, {"alpha": α, "temperature": {"rest": T, "text": T}, "loss": {α: validation loss}}).
+    """(weights, {"alpha": α, "best": α of the lowest loss, "temperature": {"rest": T, "text": T},
+    "loss": {α: validation loss}}).
 
     The text member and the rest (the other members in their `base` blend) are first each scaled by
-    their own temperature on the validation rows (so that neither wins the blend by being sharper),
-    then α from ALPHA_GRID minimises Σ loss_weight · loss of (1 − α) · rest / T_rest + α · text / T_text;
-    ties: the smaller α. The weights returned are the ones applied to each member's raw output
-    (base share · (1 − α) / T_rest, α / T_text), so they need not sum to 1. One temperature per
-    member: the first output's (the most common case has one output)."""
+    their own temperature on the validation rows (so that neither wins the blend by being sharper);
+    then the loss of (1 − α) · rest / T_rest + α · text / T_text on the validation rows (Σ loss_weight ·
+    each output's loss) is computed for every α of ALPHA_GRID. α is the smallest one whose loss is
+    within SE_FACTOR standard errors of the lowest (the standard error of the rows' paired loss
+    differences, unweighted): a text member that helps only by noise on few validation rows gets no
+    share. The weights returned are the ones applied to each member's raw output (base share ·
+    (1 − α) / T_rest, α / T_text), so they need not sum to 1. One temperature per side: the first
+    output's (the most common case has one output)."""
     from toolkit.models.ensemble_core import blend
     from toolkit.scoring.calibration import fit_temperature
     from toolkit.training.evaluation import score_predictions
@@ -188,10 +195,37 @@ def pick_alpha(outputs, raw: dict, ys, base: dict) -> tuple[dict, dict]:
     def weights(a: float) -> dict:
         return {m: s * (1 - a) / scale["rest"] for m, s in base.items()} | {"text": a / scale["text"]}
 
-    losses = {}
+    losses, rows = {}, {}
     for a in ALPHA_GRID:
-        scores = score_predictions(outputs, list(blend(raw, weights(a))), ys, metrics_for=set())
+        preds = list(blend(raw, weights(a)))
+        scores = score_predictions(outputs, preds, ys, metrics_for=set())
         losses[a] = float(sum(o.config.loss_weight * scores[o.config.name]["loss"] for o in outputs))
+        rows[a] = sum(o.config.loss_weight * row_losses(p, y) for o, p, y in zip(outputs, preds, ys))
     finite = {a: v for a, v in losses.items() if np.isfinite(v)}
-    best = min(finite, key=lambda a: (finite[a], a)) if finite else 0.0
-    return weights(best), {"alpha": best, "temperature": scale, "loss": losses}
+    if not finite:
+        return weights(0.0), {"alpha": 0.0, "best": None, "temperature": scale, "loss": losses}
+    best = min(finite, key=lambda a: (finite[a], a))
+    chosen = best
+    for a in sorted(finite):
+        d = rows[a] - rows[best]
+        if len(d) < 2 or finite[a] - finite[best] <= SE_FACTOR * float(np.std(d, ddof=1)) / np.sqrt(len(d)):
+            chosen = a
+            break
+    return weights(chosen), {"alpha": chosen, "best": best, "temperature": scale, "loss": losses}
+
+
+def row_losses(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's unweighted loss (binary cross-entropy on a logit, cross-entropy on logits); 0 where
+    the target is missing."""
+    y = np.asarray(y, dtype=np.float64)
+    known = ~np.isnan(y)
+    z = np.asarray(pred, dtype=np.float64)[known]
+    out = np.zeros(len(y))
+    if z.ndim == 1:
+        t = y[known]
+        out[known] = np.logaddexp(0.0, z) - t * z
+    else:
+        z = z - z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        out[known] = lse - z[np.arange(len(z)), y[known].astype(int)]
+    return out
