@@ -80,6 +80,17 @@ def markdown(done: dict) -> str:
             " where the trees split on categories shap does not follow LightGBM's category splits; there the"
             " generic estimator, which runs LightGBM itself, is the reference of the same game.",
         ]
+        sampled = [r for r in gbm if not str(r.get("method", "trees")).startswith("trees")]
+        if sampled:
+            exact = [r for r in gbm if r not in sampled]
+            lines.append(
+                "- forests over toolkit.export.explain.EXACT_MAX_SLOTS (65,536 path slots) are explained by the"
+                " sampled method instead (their file and export cost what the sampled branch costs): "
+                + ", ".join(f"{r['set']} ({r['method']}, {r['evaluations']} evaluations)" for r in sampled)
+                + f". On the {len(exact)} exactly explained sets: vs the generic estimator"
+                f" {_median([r.get('spearman_generic') for r in exact]):.3f}, vs tree_path_dependent"
+                f" {_median([r.get('spearman_path') for r in exact]):.3f}."
+            )
     others = [r for r in ok if r["kind"] != "gbm"]
     lines += [
         "",
