@@ -77,7 +77,10 @@ class Pool(nn.Module):
             return filled * mask.any(dim=1, keepdim=True).to(h.dtype)
         w = self.idf[ids] if self.how == "idf_mean" else mask.to(h.dtype)  # [N, L]; padding weighs 0
         w = w * mask.to(h.dtype)
-        total = torch.einsum("nld,nl->nd", h, w)
+        if _exporting():  # onnxruntime runs MatMul ~10x faster than this Einsum (152 -> ~15 µs, 1 row of 512 ids)
+            total = torch.matmul(w.unsqueeze(1), h).squeeze(1)
+        else:
+            total = torch.einsum("nld,nl->nd", h, w)
         return total / w.sum(dim=1, keepdim=True).clamp(min=1e-6)
 
 
