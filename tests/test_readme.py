@@ -149,14 +149,17 @@ class Sandbox:
             return ["tk", "config", "render", str(cfg)]
         return ["bash", "-euo", "pipefail", "-c", block.code]
 
-    def run(self, block: Block) -> None:
+    def run(self, block: Block) -> subprocess.CompletedProcess | None:
+        """Run `block` (after the runnable blocks above it, each of which must succeed); None when it ran
+        already, as one of those of a later block."""
         for earlier in CODE:  # what a block uses was written by the runnable blocks above it
             if earlier.line < block.line and earlier.action == "run" and earlier.line not in self.done:
-                self.run(earlier)
+                proc = self.run(earlier)
+                assert proc is None or proc.returncode == 0, failure(earlier, proc)
         if block.line in self.done:
-            return
+            return None
         self.done.add(block.line)
-        proc = subprocess.run(
+        return subprocess.run(
             self.command(block),
             check=False,
             cwd=self.path,
@@ -165,10 +168,13 @@ class Sandbox:
             text=True,
             timeout=BLOCK_TIMEOUT_S,
         )
-        assert proc.returncode == 0, (
-            f"{block.name} exited {proc.returncode}\n--- block:\n{block.code}"
-            f"--- stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-4000:]}"
-        )
+
+
+def failure(block: Block, proc: subprocess.CompletedProcess) -> str:
+    return (
+        f"{block.name} exited {proc.returncode}\n--- block:\n{block.code}"
+        f"--- stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-4000:]}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -180,4 +186,5 @@ def sandbox(tmp_path_factory):
 def test_readme_block(block, sandbox):
     if block.action != "run":
         pytest.skip(f"{block.name}: {block.reason or 'no marker'}")
-    sandbox.run(block)
+    proc = sandbox.run(block)
+    assert proc is None or proc.returncode == 0, failure(block, proc)
