@@ -29,8 +29,6 @@ metadata), gbm.json (the trees, or NO_TREES for a text-only config).
 
 from __future__ import annotations
 
-import numpy as np
-
 from toolkit.common import log
 from toolkit.models.base import ModelKind, raw_name
 from toolkit.models.ensemble_core import (  # noqa: F401  (EnsembleCore, blend, … are this module's names too)
@@ -46,6 +44,43 @@ from toolkit.models.gbm.kind import GBM, GbmKind, load_trees
 from toolkit.models.nn import WEIGHTS, NnKind, export_core
 
 
+def _joined(parts: list, nodes: list, out_infos: list, initializers: list, ir_version: int):
+    """One graph from prefixed member graphs `parts` (their nodes first, then `nodes`), the shared
+    `<feature>::pre` inputs once, every member's initializers and value infos, the highest opsets."""
+    from onnx import helper
+
+    inputs, seen = [], set()
+    for v in [v for m in parts for v in m.graph.input]:
+        if v.name not in seen:
+            seen.add(v.name)
+            inputs.append(v)
+    graph = helper.make_graph(
+        [node for m in parts for node in m.graph.node] + nodes,
+        "tk_ensemble",
+        inputs,
+        out_infos,
+        initializer=[t for m in parts for t in m.graph.initializer] + initializers,
+        value_info=[v for m in parts for v in m.graph.value_info],
+    )
+    opsets = {}
+    for op in [op for m in parts for op in m.opset_import]:
+        opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    model.ir_version = ir_version
+    return model
+
+
+def _raw_info(member, prefix: str, output):
+    """The value info of `output`'s raw tensor, as `member` (a prefixed graph) declares it, renamed."""
+    import onnx
+
+    name = raw_name(output)
+    info = onnx.ValueInfoProto()
+    info.CopyFrom(next(v for v in member.graph.output if v.name == f"{prefix}{name}"))
+    info.name = name
+    return info
+
+
 def core_onnx(net_core, gbm_core, outputs):
     """One core graph from the network's and the trees' core graphs (both `<feature>::pre` →
     `<output>::raw`): their nodes side by side, the shared inputs once, the raw outputs averaged."""
@@ -57,39 +92,14 @@ def core_onnx(net_core, gbm_core, outputs):
     a = compose.add_prefix(net_core, "nn/", rename_inputs=False)
     b = compose.add_prefix(set_ml_opset(gbm_core), "gbm/", rename_inputs=False)
     half = helper.make_tensor("ensemble/half", onnx.TensorProto.FLOAT, [], [0.5])
-    nodes = list(a.graph.node) + list(b.graph.node)
-    outs = []
+    nodes = []
     for o in outputs:
         name = raw_name(o)
         total = f"ensemble/{o.config.name}/sum"
         nodes.append(helper.make_node("Add", [f"nn/{name}", f"gbm/{name}"], [total], name=total))
         nodes.append(helper.make_node("Mul", [total, "ensemble/half"], [name], name=f"ensemble/{o.config.name}/mean"))
-        outs.append(next(v for v in a.graph.output if v.name == f"nn/{name}"))
-    inputs, seen = [], set()
-    for v in list(a.graph.input) + list(b.graph.input):
-        if v.name not in seen:
-            seen.add(v.name)
-            inputs.append(v)
-    out_infos = []
-    for v, o in zip(outs, outputs):
-        info = onnx.ValueInfoProto()
-        info.CopyFrom(v)
-        info.name = raw_name(o)
-        out_infos.append(info)
-    graph = helper.make_graph(
-        nodes,
-        "tk_ensemble",
-        inputs,
-        out_infos,
-        initializer=list(a.graph.initializer) + list(b.graph.initializer) + [half],
-        value_info=list(a.graph.value_info) + list(b.graph.value_info),
-    )
-    opsets = {}
-    for op in list(a.opset_import) + list(b.opset_import):
-        opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
-    model.ir_version = net_core.ir_version
-    return model
+    out_infos = [_raw_info(a, "nn/", o) for o in outputs]
+    return _joined([a, b], nodes, out_infos, [half], net_core.ir_version)
 
 
 def blended_onnx(members: dict, outputs, weights: dict[str, float]):
@@ -105,9 +115,8 @@ def blended_onnx(members: dict, outputs, weights: dict[str, float]):
         n: compose.add_prefix(set_ml_opset(m) if n == "gbm" else m, f"{n}/", rename_inputs=False)
         for n, m in members.items()
     }
-    nodes = [node for m in parts.values() for node in m.graph.node]
     consts = [helper.make_tensor(f"ensemble/w_{n}", onnx.TensorProto.FLOAT, [], [float(weights[n])]) for n in parts]
-    out_infos = []
+    nodes = []
     for o in outputs:
         name, out = raw_name(o), o.config.name
         terms = []
@@ -125,29 +134,8 @@ def blended_onnx(members: dict, outputs, weights: dict[str, float]):
             target = name if k == len(terms) - 2 else f"ensemble/{out}/sum{k}"
             nodes.append(helper.make_node("Add", [total, t], [target], name=f"ensemble/{out}/sum{k}"))
             total = target
-        info = onnx.ValueInfoProto()
-        info.CopyFrom(next(v for v in parts["nn"].graph.output if v.name == f"nn/{name}"))
-        info.name = name
-        out_infos.append(info)
-    inputs, seen = [], set()
-    for v in [v for m in parts.values() for v in m.graph.input]:
-        if v.name not in seen:
-            seen.add(v.name)
-            inputs.append(v)
-    graph = helper.make_graph(
-        nodes,
-        "tk_ensemble",
-        inputs,
-        out_infos,
-        initializer=[t for m in parts.values() for t in m.graph.initializer] + consts,
-        value_info=[v for m in parts.values() for v in m.graph.value_info],
-    )
-    opsets = {}
-    for op in [op for m in parts.values() for op in m.opset_import]:
-        opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
-    model.ir_version = members["nn"].ir_version
-    return model
+    out_infos = [_raw_info(parts["nn"], "nn/", o) for o in outputs]
+    return _joined(list(parts.values()), nodes, out_infos, consts, members["nn"].ir_version)
 
 
 class _Rest:
@@ -169,10 +157,6 @@ class _Rest:
         found = {n: Member(self.core, n)(*pre) for n in self.weights}
         device = found["nn"][0].device
         return blend({n: [t.to(device) for t in v] for n, v in found.items()}, self.weights)
-
-
-def average_raw(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
-    return [(x + y) * np.float32(0.5) for x, y in zip(a, b)]
 
 
 #: gbm.json of an ensemble whose trees read no input (text only): the network and the text member.
