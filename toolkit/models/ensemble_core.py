@@ -76,14 +76,18 @@ class EnsembleCore:
     def state_dict(self):
         return self.net.state_dict()
 
+    def member(self, name: str, *pre) -> tuple:
+        """One member's raw outputs ("nn", "gbm" or "text") from every input's pre tensor."""
+        if name == "nn":
+            return self.net(*pre[: self.n_net])
+        if name == "gbm":
+            return self.gbm(*[pre[i] for i in self.gbm_index])
+        return self.text(*[pre[i] for i in self.text_index])
+
     def members(self, *pre) -> dict[str, tuple]:
         """Each member's raw outputs, by member name."""
-        out = {"nn": self.net(*pre[: self.n_net])}
-        if self.gbm is not None:
-            out["gbm"] = self.gbm(*[pre[i] for i in self.gbm_index])
-        if self.text is not None:
-            out["text"] = self.text(*[pre[i] for i in self.text_index])
-        return out
+        present = ["nn"] + (["gbm"] if self.gbm is not None else []) + (["text"] if self.text is not None else [])
+        return {n: self.member(n, *pre) for n in present}
 
     def __call__(self, *pre):
         found = self.members(*pre)
@@ -108,12 +112,7 @@ class Member:
         return self
 
     def __call__(self, *pre):
-        c = self.core
-        if self.name == "nn":
-            return c.net(*pre[: c.n_net])
-        if self.name == "gbm":
-            return c.gbm(*[pre[i] for i in c.gbm_index])
-        return c.text(*[pre[i] for i in c.text_index])
+        return self.core.member(self.name, *pre)
 
 
 def blend(raw: dict[str, list], weights: dict[str, float]) -> tuple:
