@@ -62,6 +62,14 @@ def tfidf_rows(ids: np.ndarray, idf: np.ndarray):
     return m.tocsr()
 
 
+def design(idfs: list, pre):
+    """scipy CSR [N, Σ (V − 1)]: `tfidf_rows` of each text input's ids (numpy or torch), side by side."""
+    from scipy import sparse
+
+    blocks = [tfidf_rows(p.cpu().numpy() if hasattr(p, "cpu") else p, idf) for p, idf in zip(pre, idfs)]
+    return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+
+
 class TextLinear:
     """TF-IDF of the text inputs + one linear head per output, called like the network on the text
     inputs' pre tensors (in the order of `idf`)."""
@@ -87,10 +95,7 @@ class TextLinear:
         return self
 
     def matrix(self, pre):
-        from scipy import sparse
-
-        blocks = [tfidf_rows(p.cpu().numpy() if hasattr(p, "cpu") else p, idf) for p, idf in zip(pre, self.idf)]
-        return sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
+        return design(self.idf, pre)
 
     def scores(self, x) -> list[np.ndarray]:
         out = []
@@ -214,29 +219,33 @@ def _loss(output, raw: np.ndarray, y: np.ndarray) -> float:
     return score_predictions([output], [raw], [y], metrics_for=set())[output.config.name]["loss"]
 
 
-def fit(text_features, outputs, train: tuple, validation: tuple) -> tuple[TextLinear, dict]:
-    """The member fitted on `train` (pre ids per text input, targets per output), C picked per output
-    by its loss on `validation` (same shapes; no rows: the middle of C_GRID). Returns (member, info)."""
+def _fit_head(lr, x, y: np.ndarray, output) -> tuple[np.ndarray, np.ndarray]:
+    """`lr` fitted on the rows of `x` whose target `y` is known; its (W, b) for `output`."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
+    keep, labels = _labels(y, output.type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr.fit(x[keep], labels)
+    return _head(lr, output.type, 1 if output.type == "binary" else len(output.classes))
+
+
+def fit(text_features, outputs, train: tuple, validation: tuple) -> tuple[TextLinear, dict]:
+    """The member fitted on `train` (pre ids per text input, targets per output), C picked per output
+    by its loss on `validation` (same shapes; no rows: the middle of C_GRID). Returns (member, info)."""
     start = time.perf_counter()
-    probe = TextLinear.of(text_features, outputs, [(np.zeros((1, 1)), np.zeros(1))] * len(outputs))
-    x_train = probe.matrix(train[0])
-    x_val = probe.matrix(validation[0]) if len(validation[1]) and len(validation[1][0]) else None
+    idfs = [f.idf_ for f in text_features]
+    x_train = design(idfs, train[0])
+    x_val = design(idfs, validation[0]) if len(validation[1]) and len(validation[1][0]) else None
     heads, chosen = [], []
     for o, y_tr, y_va in zip(outputs, train[1], validation[1] if x_val is not None else [None] * len(outputs)):
-        keep, labels = _labels(y_tr, o.type)
-        n_classes = 1 if o.type == "binary" else len(o.classes)
         lr, best = None, None
         for c in C_GRID if x_val is not None else (C_GRID[len(C_GRID) // 2],):
             lr = lr or _model(c, o.type)
             lr.set_params(C=c)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                lr.fit(x_train[keep], labels)
-            head = _head(lr, o.type, n_classes)
+            head = _fit_head(lr, x_train, y_tr, o)
             loss = _loss(o, TextLinear([], [head], [o.type], []).scores(x_val)[0], y_va) if x_val is not None else 0.0
             if best is None or loss < best[0]:
                 best, worse = (loss, c, head), 0
@@ -252,21 +261,9 @@ def fit(text_features, outputs, train: tuple, validation: tuple) -> tuple[TextLi
 
 def refit(text_features, outputs, rows: tuple, info: dict) -> tuple[TextLinear, dict]:
     """The member again on `rows` (train + validation) with the C `fit` chose per output."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
     start = time.perf_counter()
-    probe = TextLinear.of(text_features, outputs, [(np.zeros((1, 1)), np.zeros(1))] * len(outputs))
-    x = probe.matrix(rows[0])
-    heads = []
-    for o, y, chosen in zip(outputs, rows[1], info["outputs"]):
-        keep, labels = _labels(y, o.type)
-        lr = _model(chosen["C"], o.type)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            lr.fit(x[keep], labels)
-        heads.append(_head(lr, o.type, 1 if o.type == "binary" else len(o.classes)))
+    x = design([f.idf_ for f in text_features], rows[0])
+    heads = [_fit_head(_model(c["C"], o.type), x, y, o) for o, y, c in zip(outputs, rows[1], info["outputs"])]
     refit_info = {"rows": int(x.shape[0]), "C": [c["C"] for c in info["outputs"]]}
     refit_info["seconds"] = round(time.perf_counter() - start, 3)
     return TextLinear.of(text_features, outputs, heads), refit_info
