@@ -63,8 +63,8 @@ def test_what_is_not_a_date_or_a_list(tmp_path, name, values, expected):
 
 def test_iso_formats_agree_with_the_date_parser():
     from toolkit.config import guess_shapes as infer_shapes
+    from toolkit.data.number_lists import MAX_LENGTH, NUMBER
     from toolkit.features.date_parse import ISO_FORMATS
-    from toolkit.features.vector import MAX_LENGTH, NUMBER
 
     assert infer_shapes.ISO_FORMATS == ISO_FORMATS and infer_shapes.MAX_LIST_LENGTH == MAX_LENGTH
     assert infer_shapes._LIST_NUMBER.pattern == NUMBER

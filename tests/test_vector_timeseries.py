@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from toolkit import train
 from toolkit.common import log
 from toolkit.config.schema import validate_config
+from toolkit.data.number_lists import python_numbers
 from toolkit.errors import TkError
 from toolkit.features import INPUT_FEATURES
+from toolkit.features.number_list_onnx import cut_chars, parse_lists, python_window
 from toolkit.features.pregraph import Preprocessor
-from toolkit.features.vector import cut_chars, parse_lists, python_numbers, python_window
 
 VECTORS = np.array(["1 2 3", "4 5 6", "", "1 2", "a b c", " 7  8 9 ", "1e99 0 0", "0.5 -1 2"], dtype=object)
 SERIES = np.array(["1 2 3", "4 5", "", "nan 1", "7", " 7  8 9 10 11 ", "1e99 0", "0.5 -1 2 2 2 2 2 2"], dtype=object)

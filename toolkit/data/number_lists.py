@@ -37,7 +37,7 @@ SERIES_MAX_CHARS = 100_000
 def python_numbers(s: str, delimiter: str | None) -> list[float] | None:
     """The numbers of list string `s` as float32 values, or None when `s` is not a list of numbers.
 
-    The Python twin of the graph's parse (toolkit.features.vector.numbers_onnx), its tests' oracle.
+    The Python twin of the graph's parse (toolkit.features.number_list_onnx.numbers_onnx), its tests' oracle.
     """
     import numpy as np
 

@@ -4,7 +4,7 @@ r"""Time series input feature: a variable-length list of numbers in one string, 
     - {name: sales, type: timeseries, preprocessing: {delimiter: ",", max_length: 24}, encoder: {type: gru}}
 
 Input preprocessing (ONNX, string [N] → float32 [N, 2L]; L = `max_length`):
-    parse as the vector type does (toolkit.features.vector.numbers_onnx: RegexFullMatch on the whole
+    parse as the vector type does (toolkit.features.number_list_onnx.numbers_onnx: RegexFullMatch on the whole
     row, then Tokenizer and Cast on its first cut_chars(L) characters: 64 per number), keeping the
     first L numbers → a row that is empty or not a list of numbers is the empty series
     → each value clamped to the training [min, max] and z-scored with the training mean and std
@@ -35,7 +35,8 @@ from toolkit.data.number_lists import SERIES_MAX_CHARS, ListColumn
 from toolkit.errors import TkError
 from toolkit.features.base import EDGE_STRINGS, RAW_STRING, Accumulator, FeatureConfig, InputFeature, StrictModel, np
 from toolkit.features.number import NumberAccumulator
-from toolkit.features.vector import MAX_LENGTH, ListPreprocessing, chunk_rows, component, numbers_onnx, parse_lists
+from toolkit.features.number_list_onnx import ListPreprocessing, chunk_rows, numbers_onnx, parse_lists
+from toolkit.features.vector import MAX_LENGTH, component
 
 
 class TimeseriesPreprocessing(ListPreprocessing):
@@ -130,7 +131,7 @@ class TimeseriesInput(InputFeature):
 
     @property
     def max_chunk_rows(self) -> int:
-        """Rows per onnxruntime call (see toolkit.features.vector.chunk_rows)."""
+        """Rows per onnxruntime call (see toolkit.features.number_list_onnx.chunk_rows)."""
         return chunk_rows(getattr(self, "max_length_", 1))
 
     @property
