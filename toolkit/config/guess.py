@@ -61,6 +61,7 @@ from functools import cached_property
 from pathlib import Path
 
 from toolkit.config.guess_shapes import NUMERIC_SHARE, date_format, is_epoch, number_list
+from toolkit.config.guess_text import close_hint, dataset_path, feature_lines, names_list, oneline, scalar, short
 from toolkit.data.formats import NULL_VALUES
 from toolkit.data.sample import read_columns
 from toolkit.errors import TkError
@@ -150,7 +151,9 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         raise TkError("name at least one column to predict with --target")
     for t in targets:
         if t not in columns:
-            raise TkError(f"{dataset}: no such column: --target {t!r}{_close(t, names)}; the data has: {_list(names)}")
+            raise TkError(
+                f"{dataset}: no such column: --target {t!r}{close_hint(t, names)}; the data has: {names_list(names)}"
+            )
     outputs = [(t, *_target_type(dataset, columns[t])) for t in targets]
 
     split_col = next((c for n, c in columns.items() if n.lower() == "split" and n not in targets), None)
@@ -159,12 +162,12 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         bad = [v for v in split_col.counts if not _split_value(v)][:3]
         why = f"{split_col.missing} blank value(s)" if not bad else "values like " + ", ".join(map(repr, bad))
         notes.append(
-            f"# note: column {_q(split_col.name)} is not used as the split: {why}; "
+            f"# note: column {scalar(split_col.name)} is not used as the split: {why}; "
             "a fixed split takes 0/1/2 or train/validation/test"
         )
         split_col = None
     if split_col is not None:
-        split = f"{{type: fixed, column: {_q(split_col.name)}}}"
+        split = f"{{type: fixed, column: {scalar(split_col.name)}}}"
     elif outputs[0][1] == "number" or outputs[0][1].startswith("set"):
         split = "{type: random}"
     else:
@@ -178,23 +181,23 @@ def config_yaml(dataset: Path, targets: list[str], relative_to: Path | None = No
         if kind:
             inputs.append((name, kind, why))
         else:
-            skipped.append(f"# skipped: {_q(name)} — {why}")
+            skipped.append(f"# skipped: {scalar(name)} — {why}")
     if not inputs:
         reasons = "; ".join(s.removeprefix("# skipped: ") for s in skipped) or "no other columns"
         raise TkError(f"{dataset}: no column can be an input feature: {reasons}")
 
     sample = f"the first {rows} rows" if truncated else f"{rows} rows"
     lines = [
-        f"# Written by `tk init-config` from {_oneline(dataset.name)} ({sample}, {len(names)} columns).",
+        f"# Written by `tk init-config` from {oneline(dataset.name)} ({sample}, {len(names)} columns).",
         "# The types are guesses from the values: check them, then `tk train` this file.",
         "# `dataset` is read relative to the directory of this file.",
-        f"dataset: {_q(_dataset_path(dataset, relative_to))}",
+        f"dataset: {scalar(dataset_path(dataset, relative_to))}",
         "input_features:",
-        *_features(inputs),
+        *feature_lines(inputs),
         *skipped,
         *notes,
         "output_features:",
-        *_features(outputs),
+        *feature_lines(outputs),
         "preprocessing:",
         f"  split: {split}",
         *MODEL_LINES,
@@ -228,7 +231,7 @@ def guess_inputs(frame) -> tuple[list[dict], list[str]]:
             items.append((str(name), kind, ""))
         else:
             skipped.append(f"{name}: {why}")
-    return [yaml.safe_load(line.strip()[2:]) for line in _features(items)], skipped
+    return [yaml.safe_load(line.strip()[2:]) for line in feature_lines(items)], skipped
 
 
 # ---- rules -----------------------------------------------------------------
@@ -240,7 +243,7 @@ def _input_type(col: Column) -> tuple[str | None, str]:
         return None, "every value is missing"
     if col.distinct_folded == 1:
         value = next(iter(col.counts))
-        return None, f"constant: every value is {_short(value)}" + (" or missing" if col.missing else "")
+        return None, f"constant: every value is {short(value)}" + (" or missing" if col.missing else "")
     if col.distinct_folded == 2:
         return "binary", ""
     if col.numeric:
@@ -251,7 +254,7 @@ def _input_type(col: Column) -> tuple[str | None, str]:
         note = (
             (
                 f"{col.present - col.number_rows} value(s) are not numbers "
-                f"({', '.join(map(_short, col.junk()[:3]))}): read as missing"
+                f"({', '.join(map(short, col.junk()[:3]))}): read as missing"
             )
             if col.number_rows < col.present
             else ""
@@ -311,7 +314,7 @@ def _set_type(delimiter: str) -> str:
 
 def _set_note(col: Column, delimiter: str) -> str:
     members = _set_members(col, delimiter)
-    top = ", ".join(_short(m, 15) for m, _ in members.most_common(3))
+    top = ", ".join(short(m, 15) for m, _ in members.most_common(3))
     return f"{len(members)} members split at {delimiter!r}, e.g. {top}"
 
 
@@ -348,7 +351,7 @@ def _target_type(dataset: Path, col: Column) -> tuple[str, str | None]:
         raise TkError(f"{dataset}: --target {col.name!r}: every value is missing")
     if col.distinct_folded == 1:
         raise TkError(
-            f"{dataset}: --target {col.name!r}: every value is {_short(next(iter(col.counts)))}; nothing to predict"
+            f"{dataset}: --target {col.name!r}: every value is {short(next(iter(col.counts)))}; nothing to predict"
         )
     if col.distinct_folded == 2:
         return "binary", None
@@ -376,52 +379,3 @@ def _column(name: str, values: list[str | None]) -> Column:
         if value is None or value in NA_STRINGS or value.isspace():
             missing += counts.pop(value)
     return Column(name, missing, counts)
-
-
-# ---- YAML ------------------------------------------------------------------
-
-
-def _dataset_path(dataset: Path, relative_to: Path | None) -> str:
-    if relative_to is None:
-        return str(dataset)
-    import os
-
-    try:
-        return Path(os.path.relpath(dataset.resolve(), Path(relative_to).resolve())).as_posix()
-    except ValueError:  # another drive on Windows
-        return str(dataset.resolve())
-
-
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_\-./]*")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null"}
-
-
-def _q(s: str) -> str:
-    """A YAML scalar for `s`: plain when safe in a flow mapping, else double-quoted (JSON)."""
-    return s if _PLAIN.fullmatch(s) and s.lower() not in _RESERVED else json.dumps(s, ensure_ascii=False)
-
-
-def _features(items) -> list[str]:
-    return [
-        f"  - {{name: {_q(name)}, type: {kind}}}" + (f"  # {_oneline(note)}" if note else "")
-        for name, kind, note in items
-    ]
-
-
-def _oneline(s: str) -> str:
-    return s.replace("\r", " ").replace("\n", " ")
-
-
-def _short(value: str, limit: int = 30) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "…")
-
-
-def _list(names: list[str], limit: int = 40) -> str:
-    return ", ".join(names[:limit]) + (f" … ({len(names)} in all)" if len(names) > limit else "")
-
-
-def _close(word: str, names: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
