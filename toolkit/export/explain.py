@@ -47,7 +47,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from toolkit.errors import TkError
-from toolkit.export import explain_trees, explain_trees_graph
+from toolkit.export import explain_path, explain_trees, explain_trees_graph
 from toolkit.export.explain_sampled import (  # noqa: F401  (this module's names too)
     BUDGET,
     MIN_PAIRS,
@@ -69,14 +69,24 @@ SEED = 0
 EXACT_MAX_SLOTS = 65_536
 
 
-def exact_split(trained, exporter: str | None) -> tuple[list, tuple | None]:
-    """ModelKind.explain_split, unless the trees hold more than EXACT_MAX_SLOTS path slots: then
-    ([], (None, the whole core)), every term by the sampled method (the file's export and the parity
-    reference both call this, so they agree)."""
+def exact_split(trained, exporter: str | None) -> tuple[list, tuple | None, str]:
+    """ModelKind.explain_split and the trees' game: (members, rest, game).
+
+    - Trees that are the whole core (model_type gbm) with their training counts: "path_dependent", the
+      game of LightGBM's pred_contrib and shap's default TreeExplainer (toolkit.export.explain_path).
+    - Trees that are one term of several (an ensemble): "interventional", the game of the other terms, so
+      that the file plays one game (toolkit.export.explain_trees); unless they hold more than
+      EXACT_MAX_SLOTS path slots: then ([], (None, the whole core), "sampled"), every term sampled.
+
+    The file's export and the parity reference both call this, so they agree."""
     members, rest = trained.kind.explain_split(trained, exporter)
-    if members and explain_trees.slot_count(trained, members) > EXACT_MAX_SLOTS:
-        return [], (None, trained.model)
-    return members, rest
+    if not members:
+        return members, rest, "sampled"
+    if rest is None and explain_path.covered(trained, members):
+        return members, rest, "path_dependent"
+    if explain_trees.slot_count(trained, members) > EXACT_MAX_SLOTS:
+        return [], (None, trained.model), "sampled"
+    return members, rest, "interventional"
 
 
 def attributions_name(output_name: str) -> str:
@@ -154,7 +164,7 @@ def reference(
     from toolkit.training.batches import predict_raw
 
     background = background or missing_columns(trained)
-    members, rest = exact_split(trained, None)
+    members, rest, game = exact_split(trained, None)
     p = None if rest is None else plan(len(players(trained)), len(next(iter(background.values()))), budget)
     bg = trained.preprocessor.transform(background)
     n = len(next(iter(columns.values())))
@@ -168,7 +178,12 @@ def reference(
             return [torch.from_numpy(np.ascontiguousarray(arrays[f.config.name])) for f in trained.inputs]
 
         own_raw = predict_raw(trained.model, as_torch(pre))
-        raws = explain_trees.reference(trained, members, pre, bg) if members else [0.0 for _ in trained.outputs]
+        if game == "path_dependent":
+            raws = explain_path.reference(trained, members, pre)
+        elif members:
+            raws = explain_trees.reference(trained, members, pre, bg)
+        else:
+            raws = [0.0 for _ in trained.outputs]
         if rest is not None:
             tiled = predict_raw(rest[1], as_torch(tiled_pre(pre, bg, trained, p)))
             w = p.weights.astype(np.float64)
@@ -243,14 +258,17 @@ def add_explain(
         nodes.append(helper.make_node(op_type, inputs, out, name=PREFIX + name, **attrs))
         return out[0] if outputs == 1 else out
 
-    members, rest = exact_split(trained, exporter)
+    members, rest, game = exact_split(trained, exporter)
     method = {"method": "", "evaluations": 0, "permutations": 0}
     per_output = [(None, 0.0) for _ in trained.outputs]
     if members:  # trees: exact, in closed form
-        per_output, sizes = explain_trees_graph.build(trained, members, bg_pre, op, const)
+        if game == "path_dependent":
+            per_output, sizes = explain_path.build(trained, members, op, const)
+        else:
+            per_output, sizes = explain_trees_graph.build(trained, members, bg_pre, op, const)
         evaluations = max(1, -(-sizes["items"] // explain_trees_graph.ITEMS_PER_EVALUATION))
-        method = {"method": "trees", "evaluations": evaluations, "permutations": 0}
-        method |= {"tree_slots": sizes["slots"], "tree_cases": sizes["cases"]}
+        method = {"method": "trees", "evaluations": evaluations, "permutations": 0, "tree_game": game}
+        method |= {"tree_slots": sizes["slots"]} | ({"tree_cases": sizes["cases"]} if "cases" in sizes else {})
     if rest is not None:  # the other terms: the sampled method on a copy of their core
         rest_core = core if rest[0] is None else rest[0]
         sampled_out, info = sampled(

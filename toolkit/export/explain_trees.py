@@ -64,6 +64,10 @@ class Paths:
     classes: int
     players: int
     width: int
+    #: [M] float64: the share of the node's training rows that went left / right (LightGBM's counts; NaN
+    #: without them): the covers of the path-dependent game (toolkit.export.explain_path)
+    cover_left: np.ndarray
+    cover_right: np.ndarray
 
     @property
     def depth(self) -> int:
@@ -73,7 +77,7 @@ class Paths:
 
 def paths(booster, column_player: np.ndarray, players: int) -> Paths:
     """`booster` (toolkit.models.gbm.tree_check.Booster), `column_player` [F]: the player of each matrix column."""
-    feature, threshold, missing_left, categories = [], [], [], []
+    feature, threshold, missing_left, categories, covers = [], [], [], [], []
     slot_nodes, slot_player, slot_leaf = [], [], []
     leaf_value, leaf_class, leaf_start = [], [], [0]
     k = booster.num_tree_per_iteration
@@ -81,6 +85,7 @@ def paths(booster, column_player: np.ndarray, players: int) -> Paths:
         if tree.num_leaves < 2:
             continue  # a constant tree: the same value for x and every z, nothing to attribute
         base = len(feature)
+        covers.extend(_covers(tree))
         for node in range(tree.num_leaves - 1):
             feature.append(int(tree.split_feature[node]))
             if tree.decision_type[node] & CATEGORICAL:
@@ -127,7 +132,25 @@ def paths(booster, column_player: np.ndarray, players: int) -> Paths:
         k,
         players,
         booster.max_feature_idx + 1,
+        np.array([c[0] for c in covers], np.float64).reshape(-1),
+        np.array([c[1] for c in covers], np.float64).reshape(-1),
     )
+
+
+def _covers(tree) -> list[tuple[float, float]]:
+    """Per split node (left share, right share) of its training rows; NaN without counts or rows."""
+    if tree.leaf_count is None:
+        return [(np.nan, np.nan)] * (tree.num_leaves - 1)
+
+    def count(child: int) -> float:
+        return float(tree.internal_count[child] if child >= 0 else tree.leaf_count[~child])
+
+    out = []
+    for node in range(tree.num_leaves - 1):
+        total = float(tree.internal_count[node])
+        left, right = count(int(tree.left_child[node])), count(int(tree.right_child[node]))
+        out.append((left / total, right / total) if total > 0 else (np.nan, np.nan))
+    return out
 
 
 # ---- numpy: decisions and the closed form ------------------------------------------------------------
@@ -263,7 +286,7 @@ def column_players(trained, gbm) -> np.ndarray:
     return np.array([of[b.feature] for b in gbm.layout_.blocks for _ in range(b.width)], np.int64)
 
 
-def _matched(trained, gbm) -> list:
+def matched(trained, gbm) -> list:
     """gbm's boosters in the order of trained.outputs."""
     by_name = {b.name: b for b in gbm.boosters_}
     return [by_name[o.config.name] for o in trained.outputs]
@@ -278,7 +301,7 @@ def slot_count(trained, members: list) -> int:
     total = 0
     for _, gbm in members:
         col_player = column_players(trained, gbm)
-        total += sum(len(paths(b.trees, col_player, n_players).slot_leaf) for b in _matched(trained, gbm))
+        total += sum(len(paths(b.trees, col_player, n_players).slot_leaf) for b in matched(trained, gbm))
     return total
 
 
@@ -293,7 +316,7 @@ def reference(trained, members: list, pre: dict[str, np.ndarray], bg_pre: dict[s
     for weight, gbm in members:
         col_player = column_players(trained, gbm)
         x, z = gbm.layout_.matrix(pre), gbm.layout_.matrix(bg_pre)
-        for i, b in enumerate(_matched(trained, gbm)):
+        for i, b in enumerate(matched(trained, gbm)):
             p = paths(b.trees, col_player, n_players)
             att = weight * tree_reference(p, x, z) if len(p.leaf_value) else np.zeros((n, b.n_scores, n_players))
             total[i] = att if total[i] is None else total[i] + att

@@ -40,7 +40,7 @@ COUNT_BITS = 6
 MASK_BITS = 53 - COUNT_BITS
 
 
-class _Graph:
+class Graph:
     """op / const of explain.py with names under `name`, constants made once, and the helpers below."""
 
     def __init__(self, op, const, name: str, rows_of: str):
@@ -171,7 +171,7 @@ def matrix(layout, op, const, name: str) -> str:
     return cols[0] if len(cols) == 1 else op("Concat", cols, f"{name}/matrix", axis=1)
 
 
-def _decisions(g: _Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
+def decisions(g: Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
     """X float32 [N, F] → ([N, 2M + 1] float32: went left, then went right, per node in the order `pos`, then 0),
     pos [M]."""
     x = g.op("Cast", [x32], "double", to=DOUBLE)  # thresholds compared in float64, as the TreeEnsemble does
@@ -217,9 +217,9 @@ def _decisions(g: _Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
 def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
     """Nodes from X float32 [N, F] to one booster's attributions float64 [N, K·P]; returns (that value, the
     elements gathered per row). `op(op_type, inputs, name, **attrs)`, `const(name, value)`: explain.py's."""
-    g = _Graph(op, const, name, x32)
+    g = Graph(op, const, name, x32)
     m, s, d = len(p.feature), len(p.slot_leaf), p.depth
-    dec, pos = _decisions(g, p, x32)  # [N, 2M + 1], the last column 0
+    dec, pos = decisions(g, p, x32)  # [N, 2M + 1], the last column 0
     # x fails a slot: it went the other way at one of its nodes. Every grouped value ends in a 0 column.
     wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
     fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S + 1]
@@ -286,7 +286,7 @@ def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> t
     Returns ([(attributions value: float32 [N, P] or [N, C, P], baseline raw score: float or [C] float64)]
     per output in trained.outputs' order, {"items": elements gathered per row, "slots": S, "cases": G})."""
     from toolkit.export.explain_sampled import players
-    from toolkit.export.explain_trees import _matched
+    from toolkit.export.explain_trees import matched
 
     n_players = len(players(trained))
     values: list[list[str]] = [[] for _ in trained.outputs]
@@ -297,7 +297,7 @@ def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> t
         x32 = matrix(gbm.layout_, op, const, f"trees{m}")
         z = gbm.layout_.matrix(bg_pre)
         col_player = column_players(trained, gbm)
-        for i, b in enumerate(_matched(trained, gbm)):
+        for i, b in enumerate(matched(trained, gbm)):
             name = f"trees{m}/{b.name}"
             p = paths(b.trees, col_player, n_players)
             raw = np.asarray(b.booster.predict(z, raw_score=True), np.float64).reshape(len(z), -1)
@@ -311,11 +311,11 @@ def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> t
             values[i].append(out)
             slots, n_cases, items = slots + len(p.slot_leaf), n_cases + c.size, items + gathered
     outs = []
-    for i, (o, b) in enumerate(zip(trained.outputs, _matched(trained, members[0][1]))):
+    for i, (o, b) in enumerate(zip(trained.outputs, matched(trained, members[0][1]))):
         name = f"trees/{o.config.name}"
         k = b.n_scores
         if not values[i]:
-            g = _Graph(op, const, name, x32)
+            g = Graph(op, const, name, x32)
             total = g.filled("zeros", k * n_players, 0, np.float64)
         else:
             total = values[i][0] if len(values[i]) == 1 else op("Sum", values[i], f"{name}/sum")

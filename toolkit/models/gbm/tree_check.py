@@ -58,6 +58,10 @@ class Tree:
     cat_boundaries: np.ndarray  # int64 [num_cat + 1] (empty without categorical splits)
     cat_threshold: np.ndarray  # int64 [cat_boundaries[-1]]: uint32 bitsets of the categories going left
     shrinkage: float
+    #: Training rows that reached each leaf / internal node (LightGBM's covers), int64 [L] / [L-1];
+    #: None when the model string has none (explanations then cannot use the path-dependent game).
+    leaf_count: np.ndarray | None = None
+    internal_count: np.ndarray | None = None
 
     def missing_type(self, node: int) -> str:
         return MISSING_TYPES[(int(self.decision_type[node]) >> 2) & 3]
@@ -120,6 +124,11 @@ def _tree_text(t: Tree, i: int) -> str:
         lines += [
             "cat_boundaries=" + _numbers(t.cat_boundaries.tolist()),
             "cat_threshold=" + _numbers(t.cat_threshold.tolist()),
+        ]
+    if t.leaf_count is not None:
+        lines += [
+            "leaf_count=" + _numbers(t.leaf_count.tolist()),
+            "internal_count=" + _numbers(t.internal_count.tolist()),
         ]
     lines += ["is_linear=0", f"shrinkage={t.shrinkage!r}"]
     return "\n".join(lines) + "\n\n\n"
@@ -273,6 +282,7 @@ def _tree(fields: dict[str, str], width: int, max_leaves: int, where: str) -> Tr
                 f"one of its {num_cat} category sets"
             )
     _check_shape(arrays["left_child"], arrays["right_child"], leaves, where)
+    counts = _counts(fields, leaves, where)
     return Tree(
         leaves,
         feature,
@@ -285,7 +295,23 @@ def _tree(fields: dict[str, str], width: int, max_leaves: int, where: str) -> Tr
         bounds,
         cats,
         float(shrinkage),
+        *counts,
     )
+
+
+def _counts(fields: dict[str, str], leaves: int, where: str) -> tuple:
+    """(leaf_count [L], internal_count [L-1]) int64, non-negative; (None, None) unless the tree has both."""
+    if "leaf_count" not in fields or "internal_count" not in fields:
+        return None, None
+    leaf, internal = (
+        _array(fields, "leaf_count", leaves, int, where),
+        _array(fields, "internal_count", leaves - 1, int, where),
+    )
+    for key, values in (("leaf_count", leaf), ("internal_count", internal)):
+        if (values < 0).any():
+            j = int(np.flatnonzero(values < 0)[0])
+            raise TkError(f"{where}: {key}[{j}] = {values[j]} is negative")
+    return leaf, internal
 
 
 def _check_shape(left: np.ndarray, right: np.ndarray, leaves: int, where: str) -> None:

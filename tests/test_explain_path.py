@@ -1,0 +1,143 @@
+"""Path-dependent TreeSHAP for model_type gbm (toolkit.export.explain_path).
+
+The closed form is held to LightGBM's own pred_contrib (its C++ TreeSHAP, what shap's default
+TreeExplainer returns for LightGBM) on hostile rows, one player per matrix column; to brute-force
+Shapley values of the path-dependent game (the trees walked with their counts) when several columns
+are one player; the graph to the closed form in onnxruntime; and a tk gbm model's file to pred_contrib.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from tests.test_explain_trees import COLUMN_PLAYER, booster, hostile, small_data
+from toolkit.export import explain_path as ep
+from toolkit.export import explain_trees as et
+
+OWN_COLUMN = np.arange(5)
+
+
+def path_game(checked, row: np.ndarray, players: set, column_player: np.ndarray) -> np.ndarray:
+    """[K]: v(S), the trees' estimate of E[f | the columns of S's players as in `row`], by walking each tree:
+    a split on a column of S goes x's way, any other split both ways weighted by the children's counts."""
+    p = et.paths(checked, column_player, int(column_player.max()) + 1)
+    left = et.goes_left(p, row[None, :])[0]  # [M], nodes numbered as in paths (trees of one leaf skipped)
+    k = checked.num_tree_per_iteration
+    out, base = np.zeros(k), 0
+
+    def walk(tree, node: int) -> float:
+        if node < 0:
+            return float(tree.leaf_value[~node])
+        l_child, r_child = int(tree.left_child[node]), int(tree.right_child[node])
+        if column_player[tree.split_feature[node]] in players:
+            return walk(tree, l_child if left[base + node] else r_child)
+
+        def count(c):
+            return tree.internal_count[c] if c >= 0 else tree.leaf_count[~c]
+
+        total = tree.internal_count[node]
+        return (count(l_child) * walk(tree, l_child) + count(r_child) * walk(tree, r_child)) / total
+
+    for t, tree in enumerate(checked.trees):
+        if tree.num_leaves < 2:
+            out[t % k] += tree.leaf_value[0]
+            continue
+        out[t % k] += walk(tree, 0)
+        base += tree.num_leaves - 1
+    return out
+
+
+def brute_force(checked, row: np.ndarray, column_player: np.ndarray) -> np.ndarray:
+    """[K, P]: the Shapley values of `path_game`, coalition by coalition."""
+    n = int(column_player.max()) + 1
+    phi = np.zeros((checked.num_tree_per_iteration, n))
+    for j in range(n):
+        others = [i for i in range(n) if i != j]
+        for size in range(n):
+            w = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            for s in combinations(others, size):
+                with_j = path_game(checked, row, set(s) | {j}, column_player)
+                phi[:, j] += w * (with_j - path_game(checked, row, set(s), column_player))
+    return phi
+
+
+def graph_values(p, rows: np.ndarray) -> np.ndarray:
+    """explain_path's graph of one booster in onnxruntime: [N, K, P]."""
+    import onnxruntime as ort
+    from onnx import TensorProto, checker, helper, numpy_helper
+
+    nodes, inits = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(op_type, inputs, name, outputs=1, **attrs):
+        out = [name] if outputs == 1 else [f"{name}:{i}" for i in range(outputs)]
+        nodes.append(helper.make_node(op_type, inputs, out, name=name, **attrs))
+        return out[0] if outputs == 1 else out
+
+    out, _ = ep.emit(p, "X", op, const, "t")
+    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 5])
+    y_info = helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, None])
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [x_info], [y_info], initializer=inits),
+        opset_imports=[helper.make_opsetid("", 20)],
+    )
+    model.ir_version = 10
+    checker.check_model(model)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"X": rows})[0].reshape(len(rows), p.classes, p.players)
+
+
+@pytest.mark.parametrize(
+    "objective,params",
+    [("binary", {}), ("multiclass", {"num_class": 3}), ("regression", {"zero_as_missing": True})],
+)
+def test_the_closed_form_is_lightgbms_pred_contrib_and_the_graph_computes_it(objective, params):
+    x, y = small_data()
+    target = {"binary": (y > 1).astype(int), "multiclass": y.clip(0, 2), "regression": y + x[:, 2]}[objective]
+    lgb_booster, checked = booster(objective, target, **params)
+    rows = hostile(x)
+    k = checked.num_tree_per_iteration
+    contrib = lgb_booster.predict(rows, pred_contrib=True).reshape(len(rows), k, 6)  # 5 columns + expected
+    p = et.paths(checked, OWN_COLUMN, 5)
+    assert any(cats is not None for cats in p.categories)  # category splits are exercised
+    ours = ep.tree_reference(p, rows)
+    np.testing.assert_allclose(ours, contrib[:, :, :5], atol=1e-9)
+    np.testing.assert_allclose(ep.expected(checked), contrib[0, :, 5], atol=1e-9)  # the baseline
+    np.testing.assert_allclose(graph_values(p, rows), ours, atol=2e-6)  # float32 in the graph
+    np.testing.assert_allclose(graph_values(p, rows[:1]), ours[:1], atol=2e-6)  # one row alone
+
+
+def test_several_columns_of_one_player_are_the_shapley_value_of_the_grouped_game():
+    x, y = small_data()
+    _, checked = booster("multiclass", y.clip(0, 2), num_class=3)
+    p = et.paths(checked, COLUMN_PLAYER, 4)  # columns 1 and 4 are one player
+    rows = hostile(x)
+    ours = ep.tree_reference(p, rows)
+    for i in range(0, len(rows), 4):
+        np.testing.assert_allclose(ours[i], brute_force(checked, rows[i], COLUMN_PLAYER), atol=1e-9)
+    np.testing.assert_allclose(graph_values(p, rows), ours, atol=2e-6)
+
+
+def test_a_deep_path_needs_more_quadrature_points_and_gets_them():
+    """num_leaves 40 on 5 columns: paths with every column, so leaves of 1–5 slots (1–3 points)."""
+    import lightgbm as lgb
+
+    from toolkit.models.gbm.tree_check import read_booster
+
+    x, y = small_data()
+    settings = {"objective": "regression", "verbosity": -1, "num_leaves": 40, "min_data_in_leaf": 2, "seed": 0}
+    lgb_booster = lgb.train(settings, lgb.Dataset(x, y + x[:, 2] * x[:, 4], categorical_feature=[3]), 8)
+    text = lgb_booster.model_to_string()
+    checked = read_booster(text, width=5, n_scores=1, max_trees=8, max_leaves=40, where="t")
+    p = et.paths(checked, OWN_COLUMN, 5)
+    assert p.depth == 5
+    rows = hostile(x)
+    contrib = lgb_booster.predict(rows, pred_contrib=True)
+    np.testing.assert_allclose(graph_values(p, rows)[:, 0, :], contrib[:, :5], atol=5e-6)
