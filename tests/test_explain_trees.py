@@ -2,10 +2,12 @@
 
 The closed form is held to brute-force Shapley values of the same game, played by LightGBM's own
 predictions (so LightGBM's decision rules are the oracle: NaN routing, zero as missing, category sets,
-unseen and negative ids, ±inf); the graph to the closed form in onnxruntime; a tk gbm's explanations to
-the promise (they add up to the score minus the baseline) on hostile rows, for a binary and a
-multiclass output; and to shap's interventional TreeExplainer where shap reads the trees right
-(numerical splits only: shap 0.51 mis-reads LightGBM's category splits, its own sums then miss).
+unseen and negative ids, ±inf); the graph to the closed form in onnxruntime; a tk gbm's explanations
+(model_type gbm plays the path-dependent game, toolkit.export.explain_path) to the promise (they add up
+to the score minus the baseline) on hostile rows and to LightGBM's pred_contrib, for a binary and a
+multiclass output; an ensemble's trees (this game) to the promise; and the closed form to shap's
+interventional TreeExplainer where shap reads the trees right (numerical splits only: shap 0.51
+mis-reads LightGBM's category splits, its own sums then miss).
 """
 
 from __future__ import annotations
@@ -201,6 +203,7 @@ def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output,
     model = train(cfg, df.drop(columns=["grade" if output == "yes" else "yes"]), output=tmp_path / "m")
     meta = model.predictor.metadata["tk.explain"]
     assert meta["method"] == "trees" and meta["players"] == ["x", "kind", "level", "w"]
+    assert meta["tree_game"] == "path_dependent"
     rows = df.head(30)
     edges = edge_columns(model)
     hostile_rows = pd.DataFrame({c: edges[c] for c in ["x", "kind", "level", "w"]})  # NaN, inf, unseen, ""
@@ -223,6 +226,20 @@ def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output,
                 want = (logp[:, k] - logp[:, 0]) - (base[k] - base[0])
                 other = why[[f"grade::why::{model.outputs[0].classes[0]}::{n}" for n in meta["players"]]]
                 np.testing.assert_allclose(got - other.to_numpy(np.float64).sum(axis=1), want, atol=2e-4)
+    # the path-dependent game: the file gives LightGBM's own pred_contrib (one matrix column per player here)
+    gbm = model.model.gbm
+    raw = {c: rows[c].to_numpy(np.float32 if c in ("x", "w") else object) for c in meta["players"]}
+    x = gbm.layout_.matrix(model.preprocessor.transform(raw))
+    names = [b.feature for b in gbm.layout_.blocks]
+    assert len(names) == x.shape[1] == 4
+    classes = ["yes"] if output == "yes" else list(model.outputs[0].classes)
+    contrib = gbm.boosters_[0].booster.predict(x, pred_contrib=True).reshape(len(x), len(classes), 5)
+    why = model.explain(rows, classes=True)
+    for k, c in enumerate(classes):
+        prefix = "yes::why::" if output == "yes" else f"grade::why::{c}::"
+        got = why[[prefix + n for n in names]].to_numpy(np.float64)
+        np.testing.assert_allclose(got, contrib[:, k, :4], atol=1e-4)
+    np.testing.assert_allclose(meta["baseline"][output], contrib[0, :, 4].squeeze(), atol=1e-6)
 
 
 def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
@@ -249,6 +266,7 @@ def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
     model = train(cfg, df, output=tmp_path / "e")
     meta = model.predictor.metadata["tk.explain"]
     assert meta["method"] == "trees + exact" and meta["players"] == ["x", "kind", "level", "w"]
+    assert meta["tree_game"] == "interventional"  # one game for the whole file: the network's
     why = model.explain(df.head(30))
     p = model.predictor.run({c: df.head(30)[c].to_numpy() for c in ["x", "kind", "level", "w"]})["yes::probabilities"]
     classes = list(model.outputs[0].classes)
@@ -257,8 +275,9 @@ def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
 
 
 def test_a_forest_over_the_slot_cap_is_explained_by_the_sampled_method(tmp_path, monkeypatch):
-    """A forest with more path slots than EXACT_MAX_SLOTS keeps the file small: every term sampled, the
-    export's parity check passes (the reference makes the same choice) and the promise holds."""
+    """An ensemble's forest (interventional) with more path slots than EXACT_MAX_SLOTS keeps the file small:
+    every term sampled, the export's parity check passes (the reference makes the same choice) and the
+    promise holds."""
     from toolkit import train
     from toolkit.common import log
     from toolkit.export import explain
@@ -266,9 +285,10 @@ def test_a_forest_over_the_slot_cap_is_explained_by_the_sampled_method(tmp_path,
     log.quiet = True
     monkeypatch.setattr(explain, "EXACT_MAX_SLOTS", 10)
     cfg = {
-        "model_type": "gbm",
+        "model_type": "ensemble",
         "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
         "output_features": [{"name": "yes", "type": "binary"}],
+        "trainer": {"epochs": 2, "batch_size": 64},
         "gbm": {"num_trees": 10, "threads": 1},
     }
     df = frame()[["x", "kind", "yes"]]

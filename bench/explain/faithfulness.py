@@ -3,9 +3,9 @@
     r = measure("Boston", "gbm", work)     # {"spearman": …, "deletion": {…}, …}
 
 - Spearman per row (median over rows) between the file's attributions and shap's on the same model:
-  shap.TreeExplainer on the LightGBM booster for model_type gbm, its columns summed per input, in the
-  file's game (interventional, data = the file's 16 background rows, raw output) and, beside it, in its
-  default game (tree_path_dependent: a different game); shap.PermutationExplainer (10 antithetic permutations per row, a
+  shap.TreeExplainer on the LightGBM booster for model_type gbm, its columns summed per input, in its
+  default game (tree_path_dependent, LightGBM's pred_contrib: the file's game for gbm) and, beside it, in
+  the interventional game (data = the file's 16 background rows: another game); shap.PermutationExplainer (10 antithetic permutations per row, a
   50-row background of training rows, shap's Independent masker) on the ONNX file's score for nn and
   ensemble, on a sample of test rows. The score explained is the file's: log-odds (binary), the value
   (number), the logit of the row's top class (category), computed by the training path for shap.
@@ -24,7 +24,6 @@ import numpy as np
 ROWS = 40  # test rows explained per set and kind
 SHAP_ROWS = 20  # of which shap's permutation explainer explains (it is slow)
 BACKGROUND = 50  # shap's background rows (training rows)
-GENERIC_BUDGET = 8192  # evaluations per row of the generic Shapley estimator (gbm: an independent reference)
 
 
 def _config(prep, kind: str) -> dict:
@@ -100,30 +99,6 @@ def _tree_shap(model, columns, players, output_index: int, top, interventional: 
     for b in layout.blocks:
         out[:, feature_player[b.feature]] += sv[:, b.start : b.start + b.width].sum(axis=1)
     return out
-
-
-def _generic_shapley(model, columns, top, budget: int = GENERIC_BUDGET) -> np.ndarray:
-    """The file's game played by the generic estimator (explain.plan: every coalition when 2^P · 16 fits
-    `budget`, else antithetic permutations) on the training path's raw scores (LightGBM), the same 16
-    background rows: [N, P] per player, independent of the trees' closed form and of shap."""
-    import torch
-
-    from toolkit.export import explain
-    from toolkit.training.batches import predict_raw
-
-    bg = model.preprocessor.transform(model.explain_columns)
-    p = explain.plan(len(explain.players(model)), len(next(iter(bg.values()))), budget)
-    out = []
-    for i in range(len(next(iter(columns.values())))):
-        pre = model.preprocessor.transform({c: v[i : i + 1] for c, v in columns.items()})
-        tiled = explain.tiled_pre(pre, bg, model, p)
-        raw = predict_raw(
-            model.model, [torch.from_numpy(np.ascontiguousarray(tiled[f.config.name])) for f in model.inputs]
-        )
-        raw = np.asarray(raw[0], np.float64)
-        scores = raw if raw.ndim == 1 else raw[:, int(top[i]) if top is not None else 0]
-        out.append(scores @ p.weights.astype(np.float64))
-    return np.array(out)
 
 
 def _permutation_shap(score, columns, background, names: list[str], top):
@@ -230,22 +205,22 @@ def measure(name: str, kind: str, work: Path, tree: Path, seed: int = 0) -> dict
         perm[:, col_player[c]] += sv[:, j]
     rho_perm = _spearman(ours[: len(perm)], perm)  # the same (interventional) game, shap's estimate
     extra = {}
-    if kind == "gbm":
-        theirs, compared = _tree_shap(model, columns, groups, 0, top, interventional=True), len(ours)
-        reference = "shap.TreeExplainer (interventional, the file's 16 background rows)"
-        path = _tree_shap(model, columns, groups, 0, top)
-        extra["spearman_path"] = _spearman(ours, path)
-        # the promise, ours and shap's: Σ attributions = score(x) − mean score of the background rows
-        from toolkit.export.explain import _scale
+    from toolkit.export.explain import _scale
 
-        want = score(columns, top) - p.metadata["tk.explain"]["baseline"][output["name"]] if top is None else None
+    if kind == "gbm":
+        theirs, compared = _tree_shap(model, columns, groups, 0, top), len(ours)  # shap's default game
+        reference = "shap.TreeExplainer (default: tree_path_dependent, LightGBM's pred_contrib)"
+        extra["tree_game"] = meta.get("tree_game")
+        extra["spearman_interventional"] = _spearman(ours, _tree_shap(model, columns, groups, 0, top, True))
+        # the same numbers where every input is one matrix column (shap's values summed per input otherwise)
+        extra["max_abs_diff_shap"] = float(np.max(np.abs(ours - theirs * _scale(model.outputs[0]))))
+        extra["one_column_inputs"] = all(b.width == 1 for b in model.model.gbm.layout_.blocks)
+        # the promise: Σ attributions = score(x) − baseline (the trees' mean score over their training rows)
+        want = score(columns, top) - meta["baseline"][output["name"]] if top is None else None
         if want is not None:
             extra["sum_error_ours"] = float(np.max(np.abs(ours.sum(axis=1) - want)))
-            extra["sum_error_shap"] = float(np.max(np.abs(theirs.sum(axis=1) * _scale(model.outputs[0]) - want)))
         extra["categorical_splits"] = bool(model.model.gbm.layout_.categorical)
-        generic = _generic_shapley(model, {c: v[:SHAP_ROWS] for c, v in columns.items()}, top)
-        extra["spearman_generic"] = _spearman(ours[:SHAP_ROWS], generic)
-        extra["generic_method"] = explain.plan(len(players), 16, GENERIC_BUDGET).method
+        extra["model_bytes"] = (split_dir / f"explain-{kind}" / "model.onnx").stat().st_size
     else:
         theirs, compared = perm, len(perm)
         reference = "shap.PermutationExplainer (10 antithetic permutations, 50 training rows)"

@@ -5,29 +5,33 @@
       tk::explain (bool, default false) ─► If ─► then: attributions [N, P] per output (below)
 
 Players are the model's raw columns (an input feature, or the features that read one column, such
-as an ensemble's number and its `__raw` twin). The game, for every model kind, is the interventional
-one of shap's explainers: v(S) = mean over the 16 background rows z (baked into the file) of
-f(x_S, z_¬S), where f is the core's raw score. The kind splits its core into terms
-(ModelKind.explain_split), each explained by one method, their attributions added:
+as an ensemble's number and its `__raw` twin). f is the core's raw score. The kind splits its core
+into terms (ModelKind.explain_split), each explained by one method, their attributions added; which
+game the trees play is `exact_split`'s choice:
 
-- trees (model_type gbm; an ensemble's trees, times their blend weight): exact, by the closed form of
-  interventional TreeSHAP per leaf and background case (toolkit.export.explain_trees, the graph in
-  explain_trees_graph): no core evaluation, O(slots + cases) gathered elements a row. Its constants
-  grow with the forest (about 60 bytes a path slot); a forest of more than EXACT_MAX_SLOTS slots
-  (1,000 rounds of 31 leaves, 30 classes of trees) is explained by the sampled method with the rest
-  instead, so the file and the export stay the size they were (`exact_split`).
-- the rest (model_type nn; an ensemble's network and text member): sampled. Each row's pre tensors
-  tiled E times, each copy taking every input either from the row or from a background row (masks
-  baked in the file), a copy of that core (sharing its weights) on N·E rows, a MatMul with constant
-  Shapley weights [E, P]. Few players: every coalition (exact); many: antithetic permutations (each
-  permutation and its reverse) fixed by a seed, each pair with one background row.
+- model_type gbm (trees that are the whole core): path-dependent TreeSHAP, v(S) = the trees' own
+  estimate of E[f | x_S] through their training counts: the game of LightGBM's pred_contrib and of
+  shap's default TreeExplainer, computed exactly per leaf (toolkit.export.explain_path); no background
+  rows, O(slots · depth / 2) values a row. Baseline: the trees' mean score over their training rows.
+- every other kind plays the interventional game of shap's Kernel and Permutation explainers:
+  v(S) = mean over the 16 background rows z (baked into the file) of f(x_S, z_¬S). Baseline: the mean
+  score of the background rows.
+  - an ensemble's trees (times their blend weight): exact, by the closed form of interventional
+    TreeSHAP per leaf and background case (toolkit.export.explain_trees, the graph in
+    explain_trees_graph). Its constants grow with the forest (about 60 bytes a path slot); a forest of
+    more than EXACT_MAX_SLOTS slots is explained by the sampled method with the rest instead.
+  - the rest (model_type nn; an ensemble's network and text member): sampled. Each row's pre tensors
+    tiled E times, each copy taking every input either from the row or from a background row (masks
+    baked in the file), a copy of that core (sharing its weights) on N·E rows, a MatMul with constant
+    Shapley weights [E, P]. Few players: every coalition (exact); many: antithetic permutations (each
+    permutation and its reverse) fixed by a seed, each pair with one background row.
 
 The promise, for every row and kind, exactly up to float32 rounding whatever the method:
     sum over players of attributions = score(row) − baseline score
 where score is the raw score of tk's decoders — the log-odds for a binary output, the logit of the
-top class for a category or set output, the value (in its own units) for a number output — and the
-baseline score is the mean score of the background rows (metadata `tk.explain`; its "method" says
-"trees", "exact", "permutations" or "trees + …").
+top class for a category or set output, the value (in its own units) for a number output (metadata
+`tk.explain`: "baseline"; "method" says "trees", "exact", "permutations" or "trees + …", "tree_game"
+"path_dependent" or "interventional").
 
 The explain branch runs only in a session made from the file with its switch on: onnxruntime runs
 every node of a graph whatever outputs are asked for, so the If node on the constant `tk::explain`
@@ -63,9 +67,11 @@ from toolkit.runtime.explanations import CHUNK_EVALUATIONS, EXPLAIN_SWITCH, META
 #: Background rows baked into the file.
 BACKGROUND_ROWS = 16
 SEED = 0
-#: Path slots (a leaf's distinct players on its path) of all trees at most for the exact tree method:
-#: churn's 166 trees hold 28k (+1.1 MB in model.onnx), 1,000 rounds of concrete 151k (+9.5 MB, +25 s
-#: export), leaf_id_flavia's 9,056 trees 539k (+34 MB, +60 s, 1.8 GB while exporting).
+#: Path slots (a leaf's distinct players on its path) of an ensemble's trees at most for the exact
+#: interventional method, whose constants grow with slots × background cases: churn's 166 trees hold 28k
+#: (+1.1 MB in model.onnx), 1,000 rounds of concrete 151k (+9.5 MB, +25 s export), leaf_id_flavia's
+#: 9,056 trees 539k (+34 MB, +60 s, 1.8 GB while exporting). model_type gbm's path-dependent method
+#: keeps one cover and one value per slot and needs no cap.
 EXACT_MAX_SLOTS = 65_536
 
 

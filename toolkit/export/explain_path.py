@@ -39,11 +39,10 @@ MIN_COVER = 1e-12
 
 def slot_covers(p: Paths) -> np.ndarray:
     """b float64 [S]: the product of the cover shares of the slot's nodes (NaN without counts)."""
-    out = np.ones(len(p.slot_nodes))
-    for s, nodes in enumerate(p.slot_nodes):
-        for node, left in nodes:
-            out[s] *= p.cover_left[node] if left else p.cover_right[node]
-    return out
+    if not len(p.slot_nodes):
+        return np.ones(0)
+    node, left, start = p.flat_nodes
+    return np.multiply.reduceat(np.where(left, p.cover_left[node], p.cover_right[node]), start)
 
 
 def covered(trained, members: list) -> bool:
@@ -75,12 +74,12 @@ def _leaf_groups(p: Paths) -> dict[int, np.ndarray]:
     return {int(n): np.flatnonzero(sizes == n) for n in np.unique(sizes)}
 
 
-def closed_form(p: Paths, x_ok: np.ndarray) -> np.ndarray:
+def closed_form(p: Paths, x_ok: np.ndarray, b_all: np.ndarray | None = None) -> np.ndarray:
     """x_ok bool [N, S] → float64 [N, K, P]: the Shapley values, by the coefficients e_s(u) of each leaf
     (leaves of n slots at once: [N, leaves, n] arrays)."""
     n_rows = len(x_ok)
     out = np.zeros((n_rows, p.classes * p.players))
-    b_all = slot_covers(p)
+    b_all = slot_covers(p) if b_all is None else b_all
     for n, leaves in _leaf_groups(p).items():
         idx = p.leaf_start[leaves][:, None] + np.arange(n)  # [L_n, n] slots
         a = x_ok[:, idx].astype(np.float64)  # [N, L_n, n]
@@ -103,8 +102,9 @@ def closed_form(p: Paths, x_ok: np.ndarray) -> np.ndarray:
 
 def tree_reference(p: Paths, x: np.ndarray, elements: int = 4_000_000) -> np.ndarray:
     """x float32 [N, F] (the trees' matrix) → float64 [N, K, P], in chunks of rows of about `elements` slots."""
-    chunk = max(1, elements // max(1, len(p.slot_leaf) * p.depth))
-    parts = [closed_form(p, slot_ok(p, goes_left(p, x[i : i + chunk]))) for i in range(0, len(x), chunk)]
+    chunk = max(1, elements // max(1, len(p.slot_leaf)))
+    b = slot_covers(p)
+    parts = [closed_form(p, slot_ok(p, goes_left(p, x[i : i + chunk])), b) for i in range(0, len(x), chunk)]
     return np.concatenate(parts) if parts else np.zeros((0, p.classes, p.players))
 
 
@@ -139,55 +139,54 @@ def emit(p: Paths, x32: str, op, const, name: str) -> tuple[str, int]:
     """Nodes from X float32 [N, F] to one booster's attributions float64 [N, K·P]; returns (that value, the
     float32 values a row makes, roughly). `op`, `const`: explain.py's.
 
-        passes a       [N, S + 1]     1 − "x fails the slot" (explain_trees_graph), the last column 1
-        per group of leaves needing Q points (n slots, Q = ⌈n/2⌉), its S_g slots:
-          h            [N·Q, S_g + 1] b (1 − t_q) + a t_q, then a column of 1
-          P            [N·Q, L_g]     the product of h over each leaf's slots (ReduceProd, padded with 1)
-          ∫            [N, S_g]       Σ_q w_q · P(leaf) / h(slot)
-          φ            [N, S_g]       v_L · (a − b) · ∫
-        per (class, player)  [N, K·P] float64 sums of φ
-    """
+        a        [N, S]                1 − "x fails the slot" (explain_trees_graph), slots ordered by their
+                                       leaf's slot count n, then leaf, then position
+        per n, its L_n leaves, Q = ⌈n/2⌉ points t_q, weights w_q:
+          h      [N, Q, L_n, n]        b (1 − t_q) + a t_q
+          P / h  [N, Q, L_n, n]        the product over the leaf's other slots (ReduceProd over the last
+                                       axis, then Div: h > 0 at interior points, b ≥ MIN_COVER)
+          φ      [N, L_n, n]           v_L · (a − b) · Σ_q w_q P / h
+        per (class, player)  [N, K·P]  float64 sums of φ
+
+    Constants per slot: its cover (float32) and two gather indexes; per leaf its value."""
     g = Graph(op, const, name, x32)
     m, s = len(p.feature), len(p.slot_leaf)
     dec, pos = decisions(g, p, x32)  # [N, 2M + 1], the last column 0
     wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
     fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S + 1]
-    passes = g.op("Sub", [g.const("one", np.float32(1)), fx], "passes")
     cover = np.maximum(slot_covers(p), MIN_COVER)
     sizes = np.diff(p.leaf_start)
-    need = np.maximum(1, (sizes + 1) // 2)  # Gauss–Legendre points per leaf
-    values, order, work = [], [], 0
-    for q in np.unique(need).tolist():
-        leaves = np.flatnonzero(need == q)
-        slots = np.concatenate([np.arange(p.leaf_start[lf], p.leaf_start[lf + 1]) for lf in leaves])
-        local = np.repeat(np.arange(len(leaves)), sizes[leaves])  # [S_g] the leaf of each slot, 0..L_g-1
-        w_g = len(slots)
+    counts = np.unique(sizes).tolist()
+    leaves_of = {n: np.flatnonzero(sizes == n) for n in counts}
+    order = np.concatenate([(p.leaf_start[leaves_of[n]][:, None] + np.arange(n)).reshape(-1) for n in counts])
+    failed = g.take(fx, at_fx[order], "x_fails_ordered")  # [N, S], slots in `order`
+    a_all = g.op("Sub", [g.const("one", np.float32(1)), failed], "passes")
+    widths = np.array([len(leaves_of[n]) * n for n in counts], np.int64)
+    parts = [a_all]
+    if len(counts) > 1:
+        parts = g.op("Split", [a_all, g.const("widths", widths)], "passes_by_count", axis=1, outputs=len(counts))
+    values, work = [], 0
+    for n, a, width in zip(counts, parts, widths.tolist()):
+        leaves = leaves_of[n]
+        q = max(1, (n + 1) // 2)
         t, w = _quadrature(q)
-        gq = f"q{q}"
-        a = g.take(passes, at_fx[slots], f"{gq}/passes")  # [N, S_g]
-        a3 = g.op("Unsqueeze", [a, g.const("axis1", np.array([1]))], f"{gq}/passes_3")  # [N, 1, S_g]
-        h0 = (cover[slots][None, :] * (1 - t[:, None])).astype(np.float32)  # [Q, S_g]
-        at = g.op("Mul", [a3, g.const(f"{gq}/t", t.astype(np.float32).reshape(q, 1))], f"{gq}/at")
-        h = g.op("Add", [at, g.const(f"{gq}/h0", h0)], f"{gq}/h")  # [N, Q, S_g]
-        flat = g.op("Reshape", [h, g.const(f"{gq}/flat_shape", np.array([-1, w_g]))], f"{gq}/h_flat")
-        rows = Graph(op, const, f"{name}/{gq}/rows", flat)  # N·Q rows
-        padded = g.op("Concat", [flat, rows.filled("ones", 1, 1.0, np.float32)], f"{gq}/h_padded", axis=1)
-        groups = np.split(np.arange(w_g), np.cumsum(sizes[leaves])[:-1])
-        prod, at_leaf = rows.grouped(padded, w_g, groups, "ReduceProd", "leaf_prod", np.float32, ordered=False)
-        others = g.op("Div", [rows.take(prod, at_leaf[local], "leaf_prod_slots"), flat], f"{gq}/others")
-        back = g.op("Reshape", [others, g.const(f"{gq}/back_shape", np.array([-1, q, w_g]))], f"{gq}/others_3")
-        weighted = g.op("Mul", [back, g.const(f"{gq}/w", w.astype(np.float32).reshape(q, 1))], f"{gq}/weighted")
-        integral = g.op("ReduceSum", [weighted, g.const("axis1", np.array([1]))], f"{gq}/integral", keepdims=0)
-        gap = g.op("Sub", [a, g.const(f"{gq}/cover", cover[slots].astype(np.float32))], f"{gq}/gap")  # a − b
-        scaled = g.op(
-            "Mul",
-            [integral, g.const(f"{gq}/value", p.leaf_value[p.slot_leaf[slots]].astype(np.float32))],
-            f"{gq}/scaled",
-        )
-        values.append(g.op("Mul", [gap, scaled], f"{gq}/phi"))
-        order.append(slots)
-        work += rows.items + q * w_g * 6
-    order = np.concatenate(order)
+        gn = f"n{n}"
+        b = cover[p.leaf_start[leaves][:, None] + np.arange(n)].astype(np.float32)  # [L_n, n]
+        b_c = g.const(f"{gn}/cover", b)
+        a4 = g.op("Reshape", [a, g.const(f"{gn}/shape4", np.array([-1, 1, len(leaves), n]))], f"{gn}/passes4")
+        h0 = g.op("Mul", [b_c, g.const(f"{gn}/one_minus_t", (1 - t).astype(np.float32).reshape(q, 1, 1))], f"{gn}/h0")
+        at = g.op("Mul", [a4, g.const(f"{gn}/t", t.astype(np.float32).reshape(q, 1, 1))], f"{gn}/at")
+        h = g.op("Add", [at, h0], f"{gn}/h")  # [N, Q, L_n, n]
+        prod = g.op("ReduceProd", [h, g.const("axis3", np.array([3]))], f"{gn}/leaf_prod", keepdims=1)
+        others = g.op("Div", [prod, h], f"{gn}/others")
+        weighted = g.op("Mul", [others, g.const(f"{gn}/w", w.astype(np.float32).reshape(q, 1, 1))], f"{gn}/weighted")
+        integral = g.op("ReduceSum", [weighted, g.const("axis1", np.array([1]))], f"{gn}/integral", keepdims=0)
+        a3 = g.op("Reshape", [a, g.const(f"{gn}/shape3", np.array([-1, len(leaves), n]))], f"{gn}/passes3")
+        gap = g.op("Sub", [a3, b_c], f"{gn}/gap")  # a − b
+        value = g.const(f"{gn}/value", p.leaf_value[leaves].astype(np.float32).reshape(-1, 1))
+        phi = g.op("Mul", [g.op("Mul", [integral, value], f"{gn}/scaled"), gap], f"{gn}/phi")
+        values.append(g.op("Reshape", [phi, g.const(f"{gn}/flat", np.array([-1, width]))], f"{gn}/phi_flat"))
+        work += (q * 6 + 4) * width
     phi = g.op("Concat", [*values, g.zeros(np.float32)], "phi", axis=1)  # [N, S + 1], slots in `order`
     phi = g.op("Cast", [phi], "phi_d", to=DOUBLE)  # the sums per player in float64
     key = p.leaf_class[p.slot_leaf[order]] * p.players + p.slot_player[order]

@@ -31,6 +31,7 @@ A row costs the graph O(S + Q + G) gathered elements and no evaluation of the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from math import comb
 
 import numpy as np
@@ -68,6 +69,13 @@ class Paths:
     #: without them): the covers of the path-dependent game (toolkit.export.explain_path)
     cover_left: np.ndarray
     cover_right: np.ndarray
+
+    @cached_property
+    def flat_nodes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """slot_nodes flattened: node [T], goes_left [T] bool, start [S] (slot s holds start[s]:start[s + 1])."""
+        sizes = np.array([len(nodes) for nodes in self.slot_nodes], np.int64)
+        pairs = np.array([pair for nodes in self.slot_nodes for pair in nodes], np.int64).reshape(-1, 2)
+        return pairs[:, 0], pairs[:, 1].astype(bool), np.r_[0, np.cumsum(sizes)[:-1]]
 
     @property
     def depth(self) -> int:
@@ -176,11 +184,10 @@ def goes_left(p: Paths, x: np.ndarray) -> np.ndarray:
 
 def slot_ok(p: Paths, left: np.ndarray) -> np.ndarray:
     """bool [N, S]: the row follows every node of the slot."""
-    out = np.ones((len(left), len(p.slot_nodes)), bool)
-    for s, nodes in enumerate(p.slot_nodes):
-        for node, want in nodes:
-            out[:, s] &= left[:, node] == want
-    return out
+    if not len(p.slot_nodes):
+        return np.ones((len(left), 0), bool)
+    node, want, start = p.flat_nodes
+    return ~np.logical_or.reduceat(left[:, node] != want, start, axis=1)
 
 
 def weight_tables(depth: int) -> tuple[np.ndarray, np.ndarray]:

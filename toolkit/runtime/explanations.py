@@ -8,8 +8,9 @@ The file computes them in an If branch whose condition is the initializer `tk::e
 file (a plain prediction never runs the branch); an explaining session is made from a copy of the
 bytes with it turned on (`switched`; onnxruntime's JavaScript API could not feed it as an input, and
 a constant keeps onnxruntime quiet and free to fold it). `tk.explain` in the metadata names the
-inputs (the players) in the order of the attribution columns, the method ("trees": exact TreeSHAP;
-"exact" / "permutations": sampled coalitions; "trees + …": an ensemble's two parts) and the baseline scores.
+inputs (the players) in the order of the attribution columns, the method ("trees": exact TreeSHAP, its
+"tree_game" path_dependent for model_type gbm, interventional in an ensemble; "exact" / "permutations":
+sampled coalitions; "trees + …": an ensemble's two parts) and the baseline scores.
 """
 
 from __future__ import annotations

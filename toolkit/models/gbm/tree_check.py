@@ -20,7 +20,8 @@ given a model string written again from the checked numbers (`model_string`), ne
   decision_type a known one; gains, leaf values and shrinkage finite, thresholds numbers (±inf is a
   split LightGBM makes when every value goes one way, NaN never); a categorical
   split's threshold an index into cat_boundaries, which rise from 0 to len(cat_threshold); no linear
-  trees;
+  trees; leaf_count and internal_count (the training rows each node received: the covers of the
+  path-dependent explanations) non-negative integers when present, kept in the rewritten text;
 - at most `max_trees` trees, a whole number of rounds.
 
 Each failure is one TkError naming the tree, the field and the value.
