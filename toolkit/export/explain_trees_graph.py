@@ -185,7 +185,7 @@ def decisions(g: Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
     categorical = [j for j, cats in enumerate(p.categories) if cats is not None]
     parts = []
     if numerical:
-        values = g.op("Gather", [x, g.const("num_feature", p.feature[numerical])], "num_values", axis=1)
+        values = g.op("Gather", [x, g.ints("num_feature", p.feature[numerical], INT64)], "num_values", axis=1)
         le = g.op("LessOrEqual", [values, g.const("threshold", p.threshold[numerical])], "num_le")
         nan = g.op("IsNaN", [values], "num_nan")
         nan_left = g.op("And", [nan, g.const("missing_left", p.missing_left[numerical])], "num_nan_left")
@@ -198,7 +198,7 @@ def decisions(g: Graph, p: Paths, x32: str) -> tuple[str, np.ndarray]:
             row = np.zeros(int(t) + 1, bool)
             row[p.categories[j]] = True
             table.extend(row.tolist())
-        ids = g.op("Gather", [x, g.const("cat_feature", p.feature[categorical])], "cat_values", axis=1)
+        ids = g.op("Gather", [x, g.ints("cat_feature", p.feature[categorical], INT64)], "cat_values", axis=1)
         top_c = g.const("cat_top", top)
         negative = g.op("Less", [ids, g.const("zero_id", np.float64(0))], "cat_negative")
         outside = g.op("Or", [negative, g.op("Greater", [ids, top_c], "cat_above")], "cat_range")
