@@ -141,3 +141,35 @@ def test_a_deep_path_needs_more_quadrature_points_and_gets_them():
     rows = hostile(x)
     contrib = lgb_booster.predict(rows, pred_contrib=True)
     np.testing.assert_allclose(graph_values(p, rows)[:, 0, :], contrib[:, :5], atol=5e-6)
+
+
+def test_a_forest_cut_into_parts_gives_the_same_numbers(tmp_path, monkeypatch):
+    """A forest over PART_LEAVES leaves is cut into parts of whole rounds (uint16 indexes each); the file's
+    per-class attributions are still LightGBM's pred_contrib (the export's parity check passed too)."""
+    from tests.test_explain_trees import frame
+    from toolkit import train
+    from toolkit.common import log
+
+    log.quiet = True
+    monkeypatch.setattr(ep, "PART_LEAVES", 40)
+    cfg = {
+        "model_type": "gbm",
+        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
+        "output_features": [{"name": "grade", "type": "category"}],
+        "gbm": {"num_trees": 12, "threads": 1},
+    }
+    df = frame()[["x", "kind", "grade"]]
+    model = train(cfg, df, output=tmp_path / "m")
+    booster = model.model.gbm.boosters_[0]
+    cut = ep.parts(booster.trees)
+    assert len(cut) > 2 and all(len(part.trees) % 3 == 0 for part in cut)  # whole rounds of 3 classes
+    rows = df.head(25)
+    x = model.model.gbm.layout_.matrix(
+        model.preprocessor.transform({"x": rows["x"].to_numpy(np.float32), "kind": rows["kind"].to_numpy(object)})
+    )
+    classes = list(model.outputs[0].classes)
+    contrib = booster.booster.predict(x, pred_contrib=True).reshape(len(x), len(classes), 3)
+    why = model.explain(rows, classes=True)
+    for k, c in enumerate(classes):
+        got = why[[f"grade::why::{c}::x", f"grade::why::{c}::kind"]].to_numpy(np.float64)
+        np.testing.assert_allclose(got, contrib[:, k, :2], atol=1e-4)
