@@ -82,7 +82,7 @@ def graph_values(p, rows: np.ndarray) -> np.ndarray:
         return out[0] if outputs == 1 else out
 
     out, _ = ep.emit(p, "X", op, const, "t")
-    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 5])
+    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, rows.shape[1]])
     y_info = helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, None])
     model = helper.make_model(
         helper.make_graph(nodes, "g", [x_info], [y_info], initializer=inits),
@@ -172,4 +172,66 @@ def test_a_forest_cut_into_parts_gives_the_same_numbers(tmp_path, monkeypatch):
     why = model.explain(rows, classes=True)
     for k, c in enumerate(classes):
         got = why[[f"grade::why::{c}::x", f"grade::why::{c}::kind"]].to_numpy(np.float64)
-        np.testing.assert_allclose(got, contrib[:, k, :2], atol=1e-4)
+        np.testing.assert_allclose(got, contrib[:, k, :2], atol=2e-6)
+
+
+def test_paths_of_up_to_12_players_use_6_points_and_stay_exact():
+    """12 columns, leaves of up to 64: paths with many players, where ⌈n/2⌉ quadrature points must be exact."""
+    import lightgbm as lgb
+
+    from toolkit.models.gbm.tree_check import read_booster
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(800, 12)).astype(np.float32)
+    y = np.sin(x[:, :6].sum(axis=1)) + x[:, 6:].prod(axis=1)
+    settings = {"objective": "regression", "verbosity": -1, "num_leaves": 64, "min_data_in_leaf": 2, "seed": 0}
+    lgb_booster = lgb.train(settings, lgb.Dataset(x, y), 6)
+    text = lgb_booster.model_to_string()
+    checked = read_booster(text, width=12, n_scores=1, max_trees=6, max_leaves=64, where="t")
+    p = et.paths(checked, np.arange(12), 12)
+    assert p.depth >= 11  # leaves of 11 or 12 players: 6 points
+    rows = x[:20].copy()
+    rows[0, 3], rows[1, 7] = np.nan, np.inf
+    contrib = lgb_booster.predict(rows, pred_contrib=True)
+    np.testing.assert_allclose(ep.tree_reference(p, rows)[:, 0, :], contrib[:, :12], atol=1e-9)
+    np.testing.assert_allclose(graph_values(p, rows)[:, 0, :], contrib[:, :12], atol=1e-5)
+
+
+def test_without_counts_or_with_a_node_of_no_rows_the_trees_play_the_interventional_game(tmp_path):
+    """A gbm.json whose trees lack LightGBM's counts (or hold a split node no row reached) cannot play the
+    path-dependent game: exact_split falls back to the interventional one, and that file still exports
+    through the parity check and keeps the promise."""
+    from dataclasses import replace
+
+    from tests.test_explain_trees import frame
+    from toolkit import train
+    from toolkit.common import log
+    from toolkit.export import explain
+
+    log.quiet = True
+    cfg = {
+        "model_type": "gbm",
+        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
+        "output_features": [{"name": "yes", "type": "binary"}],
+        "gbm": {"num_trees": 8, "threads": 1},
+    }
+    df = frame()[["x", "kind", "yes"]]
+    model = train(cfg, df, output=tmp_path / "m")
+    assert explain.exact_split(model, None)[2] == "path_dependent"
+    b = model.model.gbm.boosters_[0]
+    trees = b.trees.trees
+    zero = replace(trees[0], internal_count=np.r_[trees[0].internal_count[:-1], 0])
+    b.trees = replace(b.trees, trees=[zero, *trees[1:]])
+    assert explain.exact_split(model, None)[2] == "interventional"
+    b.trees = replace(b.trees, trees=[replace(t, leaf_count=None, internal_count=None) for t in trees])
+    assert explain.exact_split(model, None)[2] == "interventional"
+    model._onnx = None
+    model.save(tmp_path / "again")  # the export's parity check: graph against the interventional reference
+    meta = model.predictor.metadata["tk.explain"]
+    assert meta["tree_game"] == "interventional"
+    rows = df.head(20)
+    why = model.explain(rows)[["yes::why::x", "yes::why::kind"]].to_numpy(np.float64).sum(axis=1)
+    p = model.predictor.run({c: rows[c].to_numpy() for c in ["x", "kind"]})["yes::probabilities"].astype(np.float64)
+    classes = list(model.outputs[0].classes)
+    logit = np.log(p[:, classes.index("yes")] / p[:, classes.index("no")])
+    np.testing.assert_allclose(why, logit - meta["baseline"]["yes"], atol=2e-4)

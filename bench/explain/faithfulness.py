@@ -75,7 +75,8 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def _tree_shap(model, columns, players, output_index: int, top, interventional: bool = False):
     """shap.TreeExplainer's values per player [N, P] on the booster's raw score: its default game
-    (tree_path_dependent), or with `interventional` the file's own game (the same background rows)."""
+    (tree_path_dependent, the file's game for model_type gbm), or with `interventional` that game on the
+    file's 16 background rows."""
     import shap
 
     gbm = model.model.gbm
@@ -83,8 +84,8 @@ def _tree_shap(model, columns, players, output_index: int, top, interventional: 
     x = layout.matrix(model.preprocessor.transform(columns))
     import lightgbm as lgb
 
-    # a fresh Booster from the model string: the loaded one's dump_model() reads zero counts here (LightGBM
-    # 4.7, after tk's conversion ran), which shap's path-dependent algorithm needs as covers
+    # a Booster from LightGBM's own text as training wrote it (not tk's checked copy): shap reads the trees
+    # of the model the user trained
     booster = lgb.Booster(model_str=gbm.boosters_[output_index].model_str)
     if interventional:
         z = layout.matrix(model.preprocessor.transform(model.explain_columns))
@@ -203,17 +204,15 @@ def measure(name: str, kind: str, work: Path, tree: Path, seed: int = 0) -> dict
     perm = np.zeros((len(sv), len(players)))
     for j, c in enumerate(names):
         perm[:, col_player[c]] += sv[:, j]
-    rho_perm = _spearman(ours[: len(perm)], perm)  # the same (interventional) game, shap's estimate
+    rho_perm = _spearman(ours[: len(perm)], perm)  # shap's estimate of the interventional game (nn, ensemble)
     extra = {}
-    from toolkit.export.explain import _scale
-
     if kind == "gbm":
         theirs, compared = _tree_shap(model, columns, groups, 0, top), len(ours)  # shap's default game
         reference = "shap.TreeExplainer (default: tree_path_dependent, LightGBM's pred_contrib)"
         extra["tree_game"] = meta.get("tree_game")
         extra["spearman_interventional"] = _spearman(ours, _tree_shap(model, columns, groups, 0, top, True))
         # the same numbers where every input is one matrix column (shap's values summed per input otherwise)
-        extra["max_abs_diff_shap"] = float(np.max(np.abs(ours - theirs * _scale(model.outputs[0]))))
+        extra["max_abs_diff_shap"] = float(np.max(np.abs(ours - theirs * explain._scale(model.outputs[0]))))
         extra["one_column_inputs"] = all(b.width == 1 for b in model.model.gbm.layout_.blocks)
         # the promise: Σ attributions = score(x) − baseline (the trees' mean score over their training rows)
         want = score(columns, top) - meta["baseline"][output["name"]] if top is None else None

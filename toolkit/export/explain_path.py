@@ -38,8 +38,9 @@ from toolkit.export.explain_trees_graph import DOUBLE, FLOAT, Graph, decisions, 
 
 #: Covers below this are read as this in the graph (a share of 0 would divide 0 by 0 there).
 MIN_COVER = 1e-12
-#: Leaves per part of a forest in the graph (whole rounds): a part's nodes and slots stay under 65,536,
-#: so its gather indexes are uint16 (leaf_id_flavia's explain branch: 10.7 → 7.8 MB).
+#: Leaves per part of a forest in the graph (whole rounds): a part's nodes stay under 65,536 and so do its
+#: slots while paths hold at most 8 players (else its indexes are int32: bigger, the same numbers), so
+#: its gather indexes are uint16 (leaf_id_flavia's explain branch: 10.7 → 7.8 MB).
 PART_LEAVES = 8_192
 
 
@@ -52,9 +53,10 @@ def slot_covers(p: Paths) -> np.ndarray:
 
 
 def covered(trained, members: list) -> bool:
-    """Every tree of `members` [(weight, GbmModel)] has its training counts (LightGBM writes them)."""
+    """Every tree of `members` [(weight, GbmModel)] has its training counts (LightGBM writes them), every
+    split node a positive one (a share of 0 rows would be 0 / 0)."""
     return all(
-        t.leaf_count is not None and (t.num_leaves < 2 or t.internal_count[0] > 0)
+        t.leaf_count is not None and (t.internal_count > 0).all()
         for _, gbm in members
         for b in matched(trained, gbm)
         for t in b.trees.trees
@@ -161,9 +163,8 @@ def emit(p: Paths, x32: str, op, const, name: str) -> tuple[str, int]:
     wrong = [[int(pos[node]) + (m if left else 0) for node, left in nodes] for nodes in p.slot_nodes]
     fx, at_fx = g.grouped(dec, 2 * m, wrong, "ReduceMax", "x_fails", np.float32, ordered=False)  # [N, S + 1]
     cover = np.maximum(slot_covers(p), MIN_COVER)
-    sizes = np.diff(p.leaf_start)
-    counts = np.unique(sizes).tolist()
-    leaves_of = {n: np.flatnonzero(sizes == n) for n in counts}
+    leaves_of = _leaf_groups(p)
+    counts = list(leaves_of)
     order = np.concatenate([(p.leaf_start[leaves_of[n]][:, None] + np.arange(n)).reshape(-1) for n in counts])
     failed = g.take(fx, at_fx[order], "x_fails_ordered")  # [N, S], slots in `order`
     a_all = g.op("Sub", [g.const("one", np.float32(1)), failed], "passes")
@@ -174,7 +175,7 @@ def emit(p: Paths, x32: str, op, const, name: str) -> tuple[str, int]:
     values, work = [], 0
     for n, a, width in zip(counts, parts, widths.tolist()):
         leaves = leaves_of[n]
-        q = max(1, (n + 1) // 2)
+        q = (n + 1) // 2
         t, w = _quadrature(q)
         gn = f"n{n}"
         b = cover[p.leaf_start[leaves][:, None] + np.arange(n)].astype(np.float32)  # [L_n, n]

@@ -49,7 +49,9 @@ class Paths:
     Slots S (leaf-major: a leaf's slots are contiguous): slot_nodes [S] list of (node, goes_left),
     slot_player [S], slot_leaf [S]. Leaves L (trees without a split left out): leaf_value [L] float64,
     leaf_class [L], leaf_start [L + 1] (the slots of leaf l are leaf_start[l]:leaf_start[l + 1]).
-    zero_columns: matrix columns read with zero as missing (toolkit.models.gbm.trees); width: F."""
+    zero_columns: matrix columns read with zero as missing (toolkit.models.gbm.trees); width: F.
+    cover_left, cover_right [M] float64: the share of the node's training rows sent left / right (NaN
+    without LightGBM's counts)."""
 
     feature: np.ndarray
     threshold: np.ndarray

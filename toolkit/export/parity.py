@@ -92,7 +92,12 @@ def check_attributions(trained, session, columns: dict[str, np.ndarray], backgro
     feed = {c: v for c, v in columns.items() if c in {i.name for i in session.get_inputs()}}
     got = dict(zip(names, session.run(None, feed)))
     units = {explain.attributions_name(o.config.name): abs(explain._scale(o)) for o in trained.outputs}
-    return {k: _relative_error(got[k], w, units.get(k, 1.0)) for k, w in want.items()}
+    return {
+        k: _relative_error(got[k], w, units.get(k, 1.0))
+        if np.isfinite(got[k]).all() and np.isfinite(w).all()
+        else float("inf")  # a NaN attribution is a failure, not a NaN error that no tolerance catches
+        for k, w in want.items()
+    }
 
 
 def explain_rows(columns: dict[str, np.ndarray], edges: int) -> dict[str, np.ndarray]:
