@@ -203,7 +203,7 @@ def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output,
     model = train(cfg, df.drop(columns=["grade" if output == "yes" else "yes"]), output=tmp_path / "m")
     meta = model.predictor.metadata["tk.explain"]
     assert meta["method"] == "trees" and meta["players"] == ["x", "kind", "level", "w"]
-    assert meta["tree_game"] == "path_dependent"
+    assert meta["tree_game"] == "path_dependent" and meta["background_rows"] == 0  # no background row in the file
     rows = df.head(30)
     edges = edge_columns(model)
     hostile_rows = pd.DataFrame({c: edges[c] for c in ["x", "kind", "level", "w"]})  # NaN, inf, unseen, ""

@@ -352,11 +352,12 @@ def add_explain(
     )
     for out_name, shape in outputs:
         g.output.append(helper.make_tensor_value_info(out_name, TensorProto.FLOAT, shape))
+    read_background = rest is not None or game == "interventional"  # else nothing of them is in the file
     return {
         "players": [n for n, _ in groups],
         **method,
         "baseline": baseline,
-        "background_rows": k,
-        "background": source,
+        "background_rows": k if read_background else 0,
+        "background": source if read_background else "the trees' training counts",
         "switch": {"off": switch(False).SerializeToString().hex(), "on": switch(True).SerializeToString().hex()},
     }
