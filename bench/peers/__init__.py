@@ -16,5 +16,7 @@ Writes <out>/peers.json, peers.md, peers_accuracy_vs_train_time.png, peers_laten
 The package: datasets.py (the fixed splits and tk configs), one module per system (tk_system,
 ludwig_system with ludwig_runner.py run in bench/.venv-ludwig, sklearn_system), children.py (each
 system's measured child process), rows.py (test rows and scoring), serving.py (served req/s, with
-plain_bento_service.py), report.py (peers.md, the charts); __main__.py runs it.
+plain_bento_service.py), report.py (peers.json, peers.md and the charts from: measures.py, what a row
+measured; targets.py, the issue's targets; markdown.py; charts.py), readme_section.py (docs/peers.md);
+__main__.py runs it.
 """

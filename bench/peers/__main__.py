@@ -166,11 +166,12 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         from bench.peers import report
+        from bench.peers.readme_section import readme
 
         res = json.loads((args.out / "peers.json").read_text())
         report.write(res, args.out)
         if args.readme:
-            report.readme(res, args.readme, args.out)
+            readme(res, args.readme, args.out)
         return 0
     args.duration = args.duration or (1.5 if args.quick else 5.0)
     args.latency_runs = args.latency_runs or (30 if args.quick else 200)
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ[var] = str(args.threads)
     from bench.peers import report
     from bench.peers.datasets import DATASETS
+    from bench.peers.readme_section import readme
 
     names = chosen(ap, "--datasets", args.datasets, DATASETS)
     command = command_line("bench.peers", argv)
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             res["machine"]["loadavg_end"] = list(os.getloadavg())
         report.write(res, args.out)
     if args.readme:
-        report.readme(res, args.readme, args.out)
+        readme(res, args.readme, args.out)
     print(f"done in {time.perf_counter() - t0:.0f} s → {args.out}/peers.md", flush=True)
     return 0
 
