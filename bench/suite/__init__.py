@@ -19,6 +19,7 @@ Modules, one job each:
               bench/.venv-autogluon, made by `bash bench/suite/setup_autogluon.sh`);
 - runner:     sets × seeds × systems, one JSON per run (cached), errors and load recorded;
               stored_runs reads a report's runs back (--anchors);
-- report:     JSON, markdown table, win/tie/loss, mean rank, PNG, issue 25's targets;
+- report:     writes JSON, markdown and PNG from standings (means, win/tie/loss, mean rank),
+              targets (issue 25's), markdown and chart; candidate_table: --compare's table;
 - text:       the text check of item 2 (reviews: init-config vs TF-IDF + LogisticRegression).
 """

@@ -22,9 +22,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench.suite.candidate_table import candidates, candidates_markdown
 from bench.suite.candidates import CANDIDATES
 from bench.suite.datasets import DATASETS
-from bench.suite.report import candidates, candidates_markdown, write
+from bench.suite.report import write
 from bench.suite.runner import TkSpec, run_suite, stored_runs
 from bench.suite.systems import SYSTEMS
 
