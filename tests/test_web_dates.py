@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_web import assert_matches_python, browser, drive, export_site, ort_web  # noqa: F401 (fixtures)
+from tests.test_web import browser, ort_web  # noqa: F401 (fixtures)
+from tests.web_helpers import assert_matches_python, drive, export_site
 
 FORMAT = "%d/%m/%Y %H:%M:%S.%f"
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_web import ort_web, spreadsheet_cell  # noqa: F401 (ort_web: a fixture)
+from tests.test_web import ort_web  # noqa: F401 (a fixture)
+from tests.web_helpers import spreadsheet_cell
 
 # ---- exporting: where onnxruntime-web comes from, bad destinations --------------------------
 
