@@ -3,19 +3,16 @@
 One server for the module (started once, ~5 s), stopped by PID with its
 children in the finalizer; the last test stops it itself and checks that
 nothing is left. Every HTTP call has a timeout, so a hung server fails a test
-instead of hanging the suite.
+instead of hanging the suite. Serving's parts without a server (schemas, the
+batcher, `tk serve`'s command, `tk export --bento`) are in tests/test_serving_parts.py.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +20,6 @@ from serving import schemas
 from serving.process import ServerProcess
 from toolkit.runtime.predictor import Predictor
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_BODY = 200_000  # small, so the 413 tests send little
 
 
@@ -292,106 +288,7 @@ def test_explain_answers_like_the_predictor_is_limited_alike_and_typed_in_openap
     assert status == 200 and "Explanation" in schema  # the response is typed: {output: {input: number}}
 
 
-# ---- pieces without a server -----------------------------------------------------------
-
-
-def test_schemas_paths_aliases_and_unknown_fields():
-    assert schemas.field_path(("rows", 3, "tenure")) == "rows[3].tenure"
-    assert schemas.field_path(()) == "(body)"
-    Row = schemas.row_model({"a b": schemas.FLOAT, "copy": schemas.STRING, "x": schemas.STRING})
-    row = Row.model_validate({"a b": 1, "copy": 2, "x": None})
-    assert schemas.columns_of([row], Row) == {"a b": [1.0], "copy": [2], "x": [None]}
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError) as e:
-        Row.model_validate({"a b": 1, "copy": [1], "x": None, "y": 1})
-    details = schemas.format_errors(e.value.errors())
-    assert [(d["loc"], d["type"]) for d in details] == [("copy", "string_type"), ("y", "extra_forbidden")]
-    Lax = schemas.row_model({"x": schemas.STRING}, unknown_fields="ignore")
-    assert Lax.model_validate({"x": "a", "y": 1}).model_dump() == {"x": "a"}
-    with pytest.raises(ValueError, match="unknown_fields"):
-        schemas.row_model({"x": schemas.STRING}, unknown_fields="allow")
-
-
-def test_serve_command(model_dir):
-    from toolkit.cli.serve import serve_command
-    from toolkit.errors import TkError
-
-    cmd, env = serve_command(model_dir, 3123, workers=2, threads=1)
-    assert cmd[-5:] == ["serving.service:TkService", "--host", "127.0.0.1", "--port", "3123"]
-    assert cmd[1:4] == ["-m", "bentoml", "serve"] and cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    assert env["TK_MODEL"] == str(model_dir.resolve()) and env["TK_WORKERS"] == "2" and env["TK_THREADS"] == "1"
-    assert env["BENTOML_DO_NOT_TRACK"] in ("true", os.environ.get("BENTOML_DO_NOT_TRACK"))
-    with pytest.raises(TkError, match="no model.onnx"):
-        serve_command(model_dir / "nope", 3000)
-
-
-def test_export_bento_then_bentoml_build_offline(model_dir, tmp_path):
-    """`tk export --bento` stores the model; `bentoml build` packages service + model reference."""
-    home = tmp_path / "home"  # outside the build context (the repository)
-    env = {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", "TK_BENTO_MODEL": "churn-test"}
-    env.pop("TK_MODEL", None)
-    code = "from toolkit.cli.serve import export_bento; import sys; print(export_bento(sys.argv[1], 'churn-test'))"
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(model_dir)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    tag = out.stdout.strip().splitlines()[-1]
-    stored = home / "models" / "churn-test" / tag.split(":")[1]
-    assert (stored / "model.onnx").read_bytes() == (model_dir / "model.onnx").read_bytes()
-    build = subprocess.run(
-        [sys.executable, "-m", "bentoml", "build", "--output", "tag"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    bento = next((home / "bentos" / "tk").glob("*/bento.yaml")).read_text()
-    assert tag in bento and "BENTOML_DO_NOT_TRACK" in bento
-
-
-def test_batcher_batches_under_load_and_isolates_failures():
-    import asyncio
-    import threading
-    import time
-
-    from serving.batcher import Batcher, Overloaded
-
-    gate = threading.Event()
-    seen = []
-
-    def fn(batch):
-        gate.wait(5)
-        seen.append(len(batch))
-        if "boom" in batch:
-            raise RuntimeError("boom")
-        return [x * 2 for x in batch]
-
-    async def scenario():
-        b = Batcher(fn, max_batch_size=4, max_latency_ms=10_000)
-        first = asyncio.ensure_future(b([1]))  # runs alone, holding the gate
-        await asyncio.sleep(0.05)
-        rest = [asyncio.ensure_future(b([i, i])) for i in range(3)]  # 6 rows queue: batches of 4 then 2
-        bad = asyncio.ensure_future(b(["boom"] * 3))  # 2 + 3 rows > 4: a batch of its own
-        await asyncio.sleep(0.05)
-        gate.set()
-        out = await asyncio.gather(first, *rest, return_exceptions=True)
-        bad_out = await asyncio.gather(bad, return_exceptions=True)
-        assert await b([]) == []
-        return out, bad_out
-
-    out, bad_out = asyncio.run(scenario())
-    assert out == [[2], [0, 0], [2, 2], [4, 4]]
-    assert seen == [1, 4, 2, 3] and isinstance(bad_out[0], RuntimeError)
-
-    async def overloaded():
-        b = Batcher(lambda batch: time.sleep(0.2) or batch, max_batch_size=1, max_latency_ms=50)
-        return await asyncio.gather(b([1]), b([2]), return_exceptions=True)
-
-    first, second = asyncio.run(overloaded())
-    assert first == [1] and isinstance(second, Overloaded)
+# ---- servers of their own: BentoML's batching, CUDA -------------------------------------
 
 
 def test_bentoml_dispatcher_mode_answers_alike(model_dir, rows, tmp_path):

@@ -6,7 +6,8 @@ once each, stopped by PID with their children): one with small limits
 (TK_MAX_ROWS 50, TK_MAX_ERRORS 10, batches of 8 rows, onnxruntime chunks of
 16 rows), one with TK_API_TOKEN and TK_ALLOWED_HOSTS set. Raw sockets where
 a test needs headers that http.client would not send (two Content-Types).
-Every call has a timeout.
+Every call has a timeout. The batcher's pieces, the Predictor's chunks, the settings and
+`tk serve`'s warning off loopback are tested without a server in tests/test_serving_parts.py.
 """
 
 from __future__ import annotations
@@ -118,77 +119,6 @@ def test_a_request_of_max_rows_runs_in_pieces_and_answers_in_order(server, model
     assert [g["churn"]["label"] for g in got] == [w["churn"]["label"] for w in want]
     for g, w in zip(got, want):
         assert g["churn"]["probabilities"] == pytest.approx(w["churn"]["probabilities"], abs=1e-6)
-
-
-def test_predictor_chunks_equal_one_run_and_memory_can_be_released(model_dir, rows):
-    whole = Predictor(model_dir, chunk_rows=10_000).run(rows)
-    p = Predictor(model_dir, chunk_rows=7)
-    chunked = p.run(rows)
-    assert list(chunked["churn::label"]) == list(whole["churn::label"])
-    assert chunked["churn::probabilities"] == pytest.approx(whole["churn::probabilities"], abs=1e-7)
-    p.release_memory()  # a one-row run with the arena-shrink option: still answers after it
-    assert p.predict(rows[:3]) == Predictor(model_dir).predict(rows[:3])
-    with pytest.raises(ValueError, match="chunk_rows"):
-        Predictor(model_dir, chunk_rows=0)
-
-
-def test_a_large_request_does_not_hold_back_small_ones():
-    """The batcher splits a big request; a small one that arrives meanwhile runs between its pieces."""
-    import asyncio
-    import threading
-
-    from serving.batcher import Batcher
-
-    started, go = threading.Event(), threading.Event()
-    order, released = [], []
-
-    def fn(batch):
-        started.set()
-        go.wait(5)  # the first piece runs until the small request has queued
-        order.append(tuple(batch[:1]) + (len(batch),))
-        return list(batch)
-
-    async def scenario():
-        b = Batcher(
-            fn,
-            max_batch_size=4,
-            max_latency_ms=10_000,
-            piece_ms=60_000,  # pieces stay at 4 rows
-            after_large=lambda: released.append(len(order)),
-        )
-        big = asyncio.ensure_future(b(list(range(100, 112))))  # 12 rows: 3 pieces of 4
-        while not started.is_set():
-            await asyncio.sleep(0.001)
-        small = asyncio.ensure_future(b(["small"]))
-        await asyncio.sleep(0.01)
-        go.set()
-        return await big, await small
-
-    big, small = asyncio.run(scenario())
-    assert big == list(range(100, 112)) and small == ["small"]
-    assert order == [(100, 4), ("small", 1), (104, 4), (108, 4)]  # between the pieces, not after them
-    assert released == [len(order)]  # after its last piece
-
-
-def test_pieces_of_a_slow_model_are_sized_to_the_time_per_row():
-    """Each piece after the first takes about piece_ms: at ≥ 2 ms per row, pieces of 10 ms hold ≤ 5 rows."""
-    import asyncio
-    import time
-
-    from serving.batcher import Batcher
-
-    sizes = []
-
-    def fn(batch):
-        sizes.append(len(batch))
-        time.sleep(0.002 * len(batch))
-        return list(batch)
-
-    async def scenario():
-        return await Batcher(fn, max_batch_size=64, max_latency_ms=10_000, piece_rows=16, piece_ms=10)(list(range(200)))
-
-    assert asyncio.run(scenario()) == list(range(200))
-    assert sizes[0] == 16 and sum(sizes) == 200 and all(1 <= n <= 5 for n in sizes[1:]), sizes
 
 
 # ---- item 2: error amplification -------------------------------------------------------
@@ -355,34 +285,6 @@ def test_a_host_outside_the_allow_list_is_refused(locked, rows):
     for host in ("model.internal", "MODEL.internal:8080", "127.0.0.1"):
         assert call(locked, "/metadata", method="GET", headers={**auth, "Host": host})[0] == 200, host
     assert call(locked, "/readyz", method="GET", headers={"Host": "10.0.0.7"})[0] == 200
-
-
-def test_tk_serve_warns_when_not_on_loopback():
-    from toolkit.cli.serve import exposure_warning, is_loopback
-
-    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
-    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com"))
-    assert exposure_warning("127.0.0.1", {}) is None
-    assert "NO authentication" in exposure_warning("0.0.0.0", {})
-    assert "TLS" in exposure_warning("0.0.0.0", {"TK_API_TOKEN": TOKEN})
-
-
-def test_settings_hide_the_token_and_name_bad_values():
-    from serving.settings import Settings, SettingsError
-
-    s = Settings.from_env({"TK_API_TOKEN": TOKEN, "TK_ALLOWED_HOSTS": "A.example, b:1", "TK_MAX_ROWS": "7"})
-    assert TOKEN not in repr(s) and TOKEN not in json.dumps(s.public())
-    assert s.allowed_hosts == ("a.example", "b:1") and s.max_rows == 7
-    for env, words in (
-        ({"TK_MAX_ROWS": "0"}, "TK_MAX_ROWS=0"),
-        ({"TK_MAX_ROWS": "many"}, "TK_MAX_ROWS='many'"),
-        ({"TK_API_TOKEN": "short"}, "TK_API_TOKEN"),
-        ({"TK_BATCHING": "x"}, "TK_BATCHING='x'"),
-    ):
-        with pytest.raises(SettingsError, match=words):
-            Settings.from_env(env)
-    with pytest.raises(Exception):
-        s.max_rows = 8  # frozen
 
 
 # ---- item 6: no third-party script, no paths ---------------------------------------------
