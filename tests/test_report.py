@@ -7,15 +7,14 @@ CLI in a subprocess with no DISPLAY and no MPLBACKEND; its PNGs are checked
 gives compare mode; a tiny diamonds model (price: number, cut: category)
 gives the regression plots of a multi-output model; a constructed dataset
 where only x1 decides the label checks that permutation importance (through
-model.onnx) ranks x1 first.
+model.onnx) ranks x1 first. Plots along a date input: tests/test_report_dates.py;
+the helpers (PNG checks, the page's metrics): tests/report_helpers.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import struct
 import subprocess
 import sys
 
@@ -23,52 +22,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from tests.conftest import CHURN, ROOT
+from tests.report_helpers import check_png, evaluate_json, page_metrics, runner, shown_values
 from toolkit.cli.main import app
 
 DIAMONDS = ROOT / "examples" / "diamonds"
-runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 CLASSIFICATION_PNGS = ["confusion", "roc", "precision_recall", "calibration", "probabilities", "importance"]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(path) -> tuple[int, int]:
-    """(width, height) from a PNG's IHDR chunk; fails unless the file starts like a PNG."""
-    head = path.read_bytes()[:24]
-    assert head[:8] == PNG_SIGNATURE, f"{path.name}: not a PNG"
-    assert head[12:16] == b"IHDR", f"{path.name}: no IHDR chunk first"
-    return struct.unpack(">II", head[16:24])
-
-
-def check_png(path) -> None:
-    assert path.exists(), f"{path} was not written"
-    width, height = png_size(path)
-    assert width > 300 and height > 300, (path.name, width, height)
-    assert path.stat().st_size > 10_000, (path.name, path.stat().st_size)
-    import matplotlib.image
-
-    pixels = matplotlib.image.imread(path)  # decodes fully: a truncated file fails here
-    assert pixels.shape[:2] == (height, width)
-    assert pixels[..., :3].std() > 0.05, f"{path.name}: an empty image"
-
-
-def page_metrics(html: str) -> dict:
-    """The machine-readable block of report.html: {"dataset", "models": {label: {"path", "metrics"}}}."""
-    found = re.search(r'<script type="application/json" id="tk-metrics">(.*?)</script>', html, re.S)
-    assert found, "no tk-metrics block in the page"
-    return json.loads(found.group(1).replace("<\\/", "</"))
-
-
-def evaluate_json(model_dir, data) -> dict:
-    result = runner.invoke(app, ["evaluate", str(model_dir), "--dataset", str(data), "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def shown_values(html: str) -> set[str]:
-    return set(re.findall(r'data-value="([^"]+)">', html))
 
 
 @pytest.fixture(scope="module")
@@ -328,89 +288,6 @@ def test_set_output_with_text_input(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(log, "quiet", False)
     print_train_summary(model, tmp_path / "tags")
     assert "ONNX latency, 1 row" in capsys.readouterr().err
-
-
-def test_outputs_along_a_date_input(tmp_path):
-    """A date drives every output (price rises over 2023, sales are 'high' in summer, a category by
-    quarter): each output gets a plot along the date, and its periods hold what the rows say."""
-    from toolkit import api, train
-    from toolkit.common import log
-    from toolkit.report import data, plots_time
-    from toolkit.report.build import report
-
-    log.quiet = True
-    rng = np.random.default_rng(5)
-    n = 800
-    day = rng.integers(0, 365, n)
-    dates = pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")
-    df = pd.DataFrame({"when": dates.strftime("%Y-%m-%d"), "noise": rng.normal(size=n)})
-    df["price"] = 100 + 0.5 * day + rng.normal(0, 5, n)
-    df["high"] = np.where((dates.month >= 6) & (dates.month <= 8), "yes", "no")
-    df["quarter"] = "q" + dates.quarter.astype(str)
-    df.loc[:9, "when"] = ["", "2023-02-30"] * 5  # undated rows: left out of the plots
-    cfg = {
-        "input_features": [{"name": "when", "type": "date"}, {"name": "noise", "type": "number"}],
-        "output_features": [
-            {"name": "price", "type": "number"},
-            {"name": "high", "type": "binary"},
-            {"name": "quarter", "type": "category"},
-        ],
-        "trainer": {"epochs": 30},
-    }
-    train(cfg, df, output=tmp_path / "m")
-    rows = tmp_path / "rows.csv"
-    df.to_csv(rows, index=False)
-    out = tmp_path / "report"
-    report([tmp_path / "m"], rows, out, importance_repeats=1)
-    for name in ("price", "high", "quarter"):
-        check_png(out / f"{name}_along_when.png")
-    assert "price along when" in (out / "report.html").read_text()
-
-    model = api.load(tmp_path / "m")
-    days = plots_time.dated_days(model.inputs[0], df)
-    assert np.isnan(days[:10]).all() and np.isfinite(days[10:]).all()
-    want = (dates[10:] - pd.Timestamp("1970-01-01")).days.to_numpy()
-    np.testing.assert_array_equal(days[10:], want)
-    index, middles = plots_time.periods(days)
-    assert (index[:10] == -1).all() and len(middles) == plots_time.BINS
-    assert np.all(np.diff(middles) > 0)
-    counts = np.bincount(index[index >= 0])
-    assert counts.max() - counts.min() <= 10, counts  # equal-count periods (ties on a day aside)
-    run = data.gather(model, tmp_path / "m", "m", df, "rows")
-    price = run.outputs[0]
-    first = price.rows[index[price.rows] == 0]
-    assert df.loc[first, "price"].mean() < 115  # January's prices, as the first period shows
-
-
-def test_dates_at_the_calendar_ends_and_a_set_output(tmp_path):
-    """Sentinel dates (0001-01-01, 9999-12-31) still give a plot along the date; a set output gets none."""
-    from toolkit import train
-    from toolkit.common import log
-    from toolkit.report.build import report
-
-    log.quiet = True
-    rng = np.random.default_rng(6)
-    n = 300
-    day = rng.integers(0, 365, n)
-    df = pd.DataFrame(
-        {
-            "when": (pd.Timestamp("2023-01-01") + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d"),
-            "price": 100 + 0.5 * day + rng.normal(0, 5, n),
-            "tags": np.where(day > 180, "a, b", "b"),
-        }
-    )
-    df.loc[::10, "when"] = "9999-12-31"
-    df.loc[5::10, "when"] = "0001-01-01"
-    cfg = {
-        "input_features": [{"name": "when", "type": "date"}],
-        "output_features": [{"name": "price", "type": "number"}, {"name": "tags", "type": "set"}],
-        "trainer": {"epochs": 2},
-    }
-    train(cfg, df, output=tmp_path / "m")
-    df.to_csv(tmp_path / "rows.csv", index=False)
-    report([tmp_path / "m"], tmp_path / "rows.csv", tmp_path / "report", importance_repeats=1)
-    assert sorted(p.name for p in (tmp_path / "report").glob("*_along_*")) == ["price_along_when.png"]
-    check_png(tmp_path / "report" / "price_along_when.png")
 
 
 def test_the_report_says_which_model_the_split_metrics_are_of_and_names_silent_classes(churn_report, churn_model):
