@@ -8,7 +8,7 @@
   real CLI exit 2 with `error:` lines naming cfg.yaml and a YAML path, and no
   traceback.
 Every example count is bounded (`max_examples`) and printed (`pytest -s`).
-Strategies and the table: tests/fuzz_strategies.py.
+Strategies: tests/fuzz_configs_strategies.py; the table: tests/fuzz_data.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from tests.bad_input_helpers import clean, runner
-from tests.fuzz_strategies import BASE, COUNTS, DF, invalid_mutations, print_counts, valid_configs
+from tests.fuzz_configs_strategies import BASE, invalid_mutations, valid_configs
+from tests.fuzz_data import COUNTS, DF, print_counts
 from toolkit import train
 from toolkit.cli.main import app
 from toolkit.common import log

@@ -7,7 +7,7 @@ through `Predictor(dir).predict(records)` and through
 probabilities within 1e-5, or both raise a TkError naming the column. One model
 (ROW_CONFIG) is trained once per module. Every example count is bounded
 (`max_examples`) and printed (`pytest -s`). Strategies and the table:
-tests/fuzz_strategies.py.
+tests/fuzz_data.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 
-from tests.fuzz_strategies import COUNTS, DF, INPUT_COLUMNS, print_counts, record_batches
+from tests.fuzz_data import COUNTS, DF, INPUT_COLUMNS, print_counts, record_batches
 from toolkit import train
 from toolkit.common import log
 from toolkit.errors import TkError
