@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.test_init_config import types, write_csv
+from tests.init_config_helpers import types, write_csv
 from toolkit.config import guess as infer
 from toolkit.config.schema import validate_config
 
