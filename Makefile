@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q $(TORCH)
 
 $(STAMP): $(BIN)/python pyproject.toml examples/plugin/pyproject.toml
-	# the example plugin too (docs/extending.md): tests/test_plugins.py runs it end to end
+	# the example plugin too (docs/extending.md): tests/test_plugins_example.py runs it end to end
 	$(BIN)/pip install -q -e ".[test,mlflow]" -e examples/plugin
 	touch $(STAMP)
 

@@ -30,7 +30,7 @@ from toolkit.features.set import python_members
 from toolkit.features.text_tokens import python_cut, python_tokens
 from toolkit.testing import check_feature
 
-#: tk's own types (an installed plugin may register more; tests/test_plugins.py checks those)
+#: tk's own types (an installed plugin may register more; tests/test_plugins_contract.py checks those)
 BUILTIN_INPUTS = sorted(t for t in INPUT_FEATURES if plugins.owner("input_feature", t) == plugins.BUILTIN)
 BUILTIN_OUTPUTS = sorted(t for t in OUTPUT_FEATURES if plugins.owner("output_feature", t) == plugins.BUILTIN)
 

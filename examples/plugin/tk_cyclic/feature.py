@@ -10,7 +10,7 @@ Encoder: dense (Linear + ReLU → [N, size]) or passthrough ([N, 3]).
 
 Everything tk asks of an input type is here: config, accumulator, JSON state, the ONNX nodes,
 the torch encoder, the web form field, hostile values, report hints. `toolkit.testing.check_feature`
-holds it to that contract (tests/test_plugins.py, and `tk train` before it uses the type).
+holds it to that contract (tests/test_plugins_contract.py, and `tk train` before it uses the type).
 """
 
 from __future__ import annotations
