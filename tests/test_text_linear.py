@@ -267,3 +267,32 @@ def test_node_and_wasm_run_the_text_member_like_python(three, backend, tmp_path)
     write_json(rows, {c: json_column(v) for c, v in columns.items()})
     got = run_predict(node, out / "model.onnx", rows, *flags_for(backend))
     assert_same(got, Predictor(out / "model.onnx").run(columns), backend)
+
+
+def test_class_weights_weigh_the_text_members_rows(text_only):
+    """A category's class_weights reach the member's logistic regression as sample weights (as they reach the
+    network's loss and LightGBM's rows): the class weighted 25× is predicted on more test rows."""
+    from copy import copy
+
+    from toolkit.models import text_linear as tl
+
+    model, _, df = text_only
+    features = [model.inputs[i] for i in tl.text_inputs(model.inputs)]
+    output = model.outputs[0]
+    classes = list(output.classes)
+
+    def rows(split):
+        part = df[df["split"] == split]
+        ids = model.preprocessor.transform({"note": part["note"].to_numpy(object)})["note"]
+        return [ids], [np.array([classes.index(m) for m in part["mood"]], np.float64)]
+
+    train_rows, test_rows = rows("train"), rows("test")
+    heavy = copy(output)
+    heavy.weights_ = [25.0 if c == "flat" else 1.0 for c in classes]
+    assert tl.sample_weights(heavy, np.array([classes.index("flat"), 0])).tolist()[0] == 25.0
+    x = tl.design([f.idf_ for f in features], test_rows[0])
+    flat = []
+    for out in (output, heavy):
+        member, _ = tl.fit(features, [out], train_rows, ([], []))
+        flat.append(int((member.scores(x)[0].argmax(axis=1) == classes.index("flat")).sum()))
+    assert flat[1] > flat[0] + 5, flat

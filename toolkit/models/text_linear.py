@@ -10,7 +10,9 @@ scikit-learn's LogisticRegression (saga, tol 1e-3: 0.1–0.3 s a fit on 10k rows
 categories), C picked on the validation rows by the output's own loss from C_GRID (each fit
 warm-started from the previous C; the search stops once the loss rose twice), then fitted again on
 train + validation with that C when trainer.refit is on. Binary and category outputs only: a config
-with another output type (number, set, vector) has no text member. Class weights are not applied.
+with another output type (number, set, vector) has no text member. Class weights weigh its training
+rows as they weigh the network's loss and LightGBM's rows (a category's `class_weights`, a binary's
+positive-class weight); C is still picked by the unweighted validation loss, as the network's epochs are.
 
 In the ONNX file: one standard `TfIdfVectorizer` (mode TF, 1-grams, pool = every id but padding)
 per text input, the transform above in plain ops and a MatMul per output; every onnxruntime
@@ -219,6 +221,16 @@ def _loss(output, raw: np.ndarray, y: np.ndarray) -> float:
     return score_predictions([output], [raw], [y], metrics_for=set())[output.config.name]["loss"]
 
 
+def sample_weights(output, labels: np.ndarray) -> np.ndarray | None:
+    """float64 [N] per row from the output's class weights (category `weights_` per class index, binary
+    `pos_weight_` for label 1), None when every row weighs 1; `labels` int64 [N]."""
+    if output.type == "binary":
+        w = float(getattr(output, "pos_weight_", 1.0) or 1.0)
+        return None if w == 1.0 else np.where(labels == 1, w, 1.0)
+    weights = getattr(output, "weights_", None)
+    return None if not weights else np.asarray(weights, np.float64)[labels]
+
+
 def _fit_head(lr, x, y: np.ndarray, output) -> tuple[np.ndarray, np.ndarray]:
     """`lr` fitted on the rows of `x` whose target `y` is known; its (W, b) for `output`."""
     import warnings
@@ -228,7 +240,7 @@ def _fit_head(lr, x, y: np.ndarray, output) -> tuple[np.ndarray, np.ndarray]:
     keep, labels = _labels(y, output.type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        lr.fit(x[keep], labels)
+        lr.fit(x[keep], labels, sample_weight=sample_weights(output, labels))
     return _head(lr, output.type, 1 if output.type == "binary" else len(output.classes))
 
 
