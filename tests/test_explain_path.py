@@ -235,3 +235,30 @@ def test_without_counts_or_with_a_node_of_no_rows_the_trees_play_the_interventio
     classes = list(model.outputs[0].classes)
     logit = np.log(p[:, classes.index("yes")] / p[:, classes.index("no")])
     np.testing.assert_allclose(why, logit - meta["baseline"]["yes"], atol=2e-4)
+
+
+def test_inputs_of_many_columns_are_one_player_each(tmp_path):
+    """A gbm reading a set (99 columns), a date (57), a vector and a series: each input is one player of the
+    path-dependent game (its columns' splits grouped per path), the export's parity check passes and the
+    attributions add up to the value minus the baseline, in the output's units."""
+    from tests.test_explain import mixed_frame
+    from toolkit import train
+    from toolkit.common import log
+
+    log.quiet = True
+    inputs = {"x": "number", "kind": "category", "review": "set", "day": "date", "v": "vector", "s": "timeseries"}
+    cfg = {
+        "model_type": "gbm",
+        "input_features": [{"name": n, "type": t} for n, t in inputs.items()],
+        "output_features": [{"name": "y", "type": "number"}],
+        "gbm": {"num_trees": 40, "threads": 1},
+    }
+    df = mixed_frame()
+    model = train(cfg, df, output=tmp_path / "m")
+    assert max(b.width for b in model.model.gbm.layout_.blocks) > 50
+    meta = model.predictor.metadata["tk.explain"]
+    assert meta["tree_game"] == "path_dependent" and meta["players"] == list(inputs)
+    why = model.explain(df.head(20))
+    value = model.predict(df.head(20))["y::value"].to_numpy(np.float64)
+    np.testing.assert_allclose(why.to_numpy().sum(axis=1), value - meta["baseline"]["y"], atol=1e-3)
+    assert why["y::why::x"].abs().mean() > why["y::why::kind"].abs().mean()  # y follows x, not kind
