@@ -33,8 +33,8 @@ from math import factorial
 
 import numpy as np
 
-from toolkit.export.explain_trees import Paths, column_players, goes_left, matched, paths, slot_ok
-from toolkit.export.explain_trees_graph import DOUBLE, FLOAT, Graph, decisions, matrix
+from toolkit.export.explain_trees import Paths, goes_left, matched, paths, reference_terms, slot_ok
+from toolkit.export.explain_trees_graph import DOUBLE, Graph, build_terms, decisions, player_count
 
 #: Covers below this are read as this in the graph (a share of 0 would divide 0 by 0 there).
 MIN_COVER = 1e-12
@@ -118,20 +118,8 @@ def tree_reference(p: Paths, x: np.ndarray, elements: int = 4_000_000) -> np.nda
 
 def reference(trained, members: list, pre: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Per output in trained.outputs' order: float64 [N, P] (one score) or [N, C, P], the raw score's
-    path-dependent Shapley values by `closed_form`."""
-    from toolkit.export.explain_sampled import players
-
-    n_players = len(players(trained))
-    n = len(next(iter(pre.values())))
-    total = [None for _ in trained.outputs]
-    for weight, gbm in members:
-        col_player = column_players(trained, gbm)
-        x = gbm.layout_.matrix(pre)
-        for i, b in enumerate(matched(trained, gbm)):
-            p = paths(b.trees, col_player, n_players)
-            att = weight * tree_reference(p, x) if len(p.leaf_value) else np.zeros((n, b.n_scores, n_players))
-            total[i] = att if total[i] is None else total[i] + att
-    return [t[:, 0, :] if t.shape[1] == 1 else t for t in total]
+    path-dependent Shapley values by `closed_form` (explain_trees.reference_terms)."""
+    return reference_terms(trained, members, pre, lambda gbm, p, x: tree_reference(p, x))
 
 
 # ---- the graph -------------------------------------------------------------------------------------
@@ -217,45 +205,17 @@ def parts(booster) -> list:
 
 
 def build(trained, members: list, op, const) -> tuple[list, dict]:
-    """The nodes of the trees' path-dependent attributions; `members` [(weight, GbmModel)]. Returns
-    ([(attributions float32 [N, P] or [N, C, P], baseline raw score: float or [C] float64)] per output in
-    trained.outputs' order, {"items": float32 values a row makes, "slots": S}) as explain_trees_graph.build."""
-    from toolkit.export.explain_sampled import players
+    """The nodes of the trees' path-dependent attributions (explain_trees_graph.build_terms), each booster
+    cut into `parts`; baselines by `expected`."""
 
-    n_players = len(players(trained))
-    values: list[list[str]] = [[] for _ in trained.outputs]
-    baselines: list = [0.0 for _ in trained.outputs]
-    items = slots = 0
-    x32 = None
-    for m, (weight, gbm) in enumerate(members):
-        x32 = matrix(gbm.layout_, op, const, f"trees{m}")
-        col_player = column_players(trained, gbm)
-        for i, b in enumerate(matched(trained, gbm)):
-            name = f"trees{m}/{b.name}"
-            mean = expected(b.trees)
-            baselines[i] = baselines[i] + weight * (mean if b.n_scores > 1 else float(mean[0]))
-            pieces = []
-            for j, part in enumerate(parts(b.trees)):
-                p = paths(part, col_player, n_players)
-                if len(p.leaf_value):  # else no split anywhere: nothing to attribute
-                    out, made = emit(p, x32, op, const, f"{name}/part{j}")
-                    pieces.append(out)
-                    slots, items = slots + len(p.slot_leaf), items + made
-            if not pieces:
-                continue
-            out = pieces[0] if len(pieces) == 1 else op("Sum", pieces, f"{name}/parts")
-            if weight != 1.0:
-                out = op("Mul", [out, const(f"{name}/weight", np.float64(weight))], f"{name}/weighted")
-            values[i].append(out)
-    outs = []
-    for i, (o, b) in enumerate(zip(trained.outputs, matched(trained, members[0][1]))):
-        name = f"trees/{o.config.name}"
-        k = b.n_scores
-        if not values[i]:
-            total = Graph(op, const, name, x32).filled("zeros", k * n_players, 0, np.float64)
-        else:
-            total = values[i][0] if len(values[i]) == 1 else op("Sum", values[i], f"{name}/sum")
-        f32 = op("Cast", [total], f"{name}/float", to=FLOAT)
-        shape = np.array([-1, n_players] if k == 1 else [-1, k, n_players], np.int64)
-        outs.append((op("Reshape", [f32, const(f"{name}/shape", shape)], f"{name}/attributions"), baselines[i]))
-    return outs, {"items": items, "slots": slots}
+    def terms(b, gbm, x32, col_player, name):
+        pieces, made = [], {"items": 0, "slots": 0}
+        for j, part in enumerate(parts(b.trees)):
+            p = paths(part, col_player, player_count(trained))
+            if len(p.leaf_value):  # else no split anywhere: nothing to attribute
+                out, items = emit(p, x32, op, const, f"{name}/part{j}")
+                pieces.append(out)
+                made = {"items": made["items"] + items, "slots": made["slots"] + len(p.slot_leaf)}
+        return pieces, expected(b.trees), made
+
+    return build_terms(trained, members, op, const, terms)

@@ -316,7 +316,14 @@ def slot_count(trained, members: list) -> int:
 
 def reference(trained, members: list, pre: dict[str, np.ndarray], bg_pre: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Per output in trained.outputs' order: float64 [N, P] (one score) or [N, C, P], the raw score's
-    Shapley values by the plain closed form (`closed_form`)."""
+    interventional Shapley values by the plain closed form (`closed_form`)."""
+    return reference_terms(trained, members, pre, lambda gbm, p, x: tree_reference(p, x, gbm.layout_.matrix(bg_pre)))
+
+
+def reference_terms(trained, members: list, pre: dict[str, np.ndarray], values) -> list[np.ndarray]:
+    """What both tree games' references share: per member and booster, `values(gbm, paths, x)` float64
+    [N, K, P] on the trees' matrix x of `pre`, times the member's weight, summed per output; returned as
+    float64 [N, P] (one score) or [N, C, P] per output in trained.outputs' order."""
     from toolkit.export.explain_sampled import players
 
     n_players = len(players(trained))
@@ -324,9 +331,9 @@ def reference(trained, members: list, pre: dict[str, np.ndarray], bg_pre: dict[s
     total = [None for _ in trained.outputs]
     for weight, gbm in members:
         col_player = column_players(trained, gbm)
-        x, z = gbm.layout_.matrix(pre), gbm.layout_.matrix(bg_pre)
+        x = gbm.layout_.matrix(pre)
         for i, b in enumerate(matched(trained, gbm)):
             p = paths(b.trees, col_player, n_players)
-            att = weight * tree_reference(p, x, z) if len(p.leaf_value) else np.zeros((n, b.n_scores, n_players))
+            att = weight * values(gbm, p, x) if len(p.leaf_value) else np.zeros((n, b.n_scores, n_players))
             total[i] = att if total[i] is None else total[i] + att
     return [t[:, 0, :] if t.shape[1] == 1 else t for t in total]

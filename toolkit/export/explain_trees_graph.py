@@ -282,47 +282,69 @@ def emit(p: Paths, c: Cases, x32: str, op, const, name: str) -> tuple[str, int]:
 
 
 def build(trained, members: list, bg_pre: dict[str, np.ndarray], op, const) -> tuple[list, dict]:
-    """The nodes of the trees' attributions. `members` [(weight, GbmModel)] (ModelKind.explain_trees).
-    Returns ([(attributions value: float32 [N, P] or [N, C, P], baseline raw score: float or [C] float64)]
-    per output in trained.outputs' order, {"items": elements gathered per row, "slots": S, "cases": G})."""
+    """The nodes of the trees' interventional attributions (`build_terms`); sizes also hold "cases": G."""
+
+    def terms(b, gbm, x32, col_player, name):
+        z = gbm.layout_.matrix(bg_pre)
+        raw = np.asarray(b.booster.predict(z, raw_score=True), np.float64).reshape(len(z), -1)
+        base = raw.mean(axis=0)
+        p = paths(b.trees, col_player, player_count(trained))
+        if not len(p.leaf_value):  # no split anywhere: nothing to attribute
+            return [], base, {}
+        c = cases(p, slot_ok(p, goes_left(p, z)))
+        out, gathered = emit(p, c, x32, op, const, name)
+        return [out], base, {"items": gathered, "slots": len(p.slot_leaf), "cases": c.size}
+
+    return build_terms(trained, members, op, const, terms)
+
+
+def player_count(trained) -> int:
+    """P: the players of explain.players."""
     from toolkit.export.explain_sampled import players
+
+    return len(players(trained))
+
+
+def build_terms(trained, members: list, op, const, terms) -> tuple[list, dict]:
+    """What both tree games share. `members` [(weight, GbmModel)] (ModelKind.explain_split); per member and
+    booster, `terms(b, gbm, x32, col_player, name)` gives ([values float64 [N, K·P]], baseline raw score
+    float64 [K], {size: count}); they are weighted and summed per output. Returns ([(attributions float32
+    [N, P] or [N, C, P], baseline raw score: float or [C] float64)] per output in trained.outputs' order,
+    the sizes summed: {"items": elements a row makes, "slots": S, …})."""
     from toolkit.export.explain_trees import matched
 
-    n_players = len(players(trained))
+    n_players = player_count(trained)
     values: list[list[str]] = [[] for _ in trained.outputs]
     baselines: list = [0.0 for _ in trained.outputs]
-    items = slots = n_cases = 0
+    sizes = {"items": 0, "slots": 0}
     x32 = None
     for m, (weight, gbm) in enumerate(members):
         x32 = matrix(gbm.layout_, op, const, f"trees{m}")
-        z = gbm.layout_.matrix(bg_pre)
         col_player = column_players(trained, gbm)
         for i, b in enumerate(matched(trained, gbm)):
             name = f"trees{m}/{b.name}"
-            p = paths(b.trees, col_player, n_players)
-            raw = np.asarray(b.booster.predict(z, raw_score=True), np.float64).reshape(len(z), -1)
-            baselines[i] = baselines[i] + weight * (raw.mean(axis=0) if b.n_scores > 1 else float(raw.mean()))
-            if not len(p.leaf_value):  # no split anywhere: nothing to attribute
+            pieces, base, made = terms(b, gbm, x32, col_player, name)
+            baselines[i] = baselines[i] + weight * (np.asarray(base) if b.n_scores > 1 else float(base[0]))
+            for key, count in made.items():
+                sizes[key] = sizes.get(key, 0) + count
+            if not pieces:
                 continue
-            c = cases(p, slot_ok(p, goes_left(p, z)))
-            out, gathered = emit(p, c, x32, op, const, name)
+            out = pieces[0] if len(pieces) == 1 else op("Sum", pieces, f"{name}/parts")
             if weight != 1.0:
                 out = op("Mul", [out, const(f"{name}/weight", np.float64(weight))], f"{name}/weighted")
             values[i].append(out)
-            slots, n_cases, items = slots + len(p.slot_leaf), n_cases + c.size, items + gathered
     outs = []
     for i, (o, b) in enumerate(zip(trained.outputs, matched(trained, members[0][1]))):
         name = f"trees/{o.config.name}"
         k = b.n_scores
         if not values[i]:
-            g = Graph(op, const, name, x32)
-            total = g.filled("zeros", k * n_players, 0, np.float64)
+            total = Graph(op, const, name, x32).filled("zeros", k * n_players, 0, np.float64)
         else:
             total = values[i][0] if len(values[i]) == 1 else op("Sum", values[i], f"{name}/sum")
         f32 = op("Cast", [total], f"{name}/float", to=FLOAT)
         shape = np.array([-1, n_players] if k == 1 else [-1, k, n_players], np.int64)
         outs.append((op("Reshape", [f32, const(f"{name}/shape", shape)], f"{name}/attributions"), baselines[i]))
-    return outs, {"items": items, "slots": slots, "cases": n_cases}
+    return outs, sizes
 
 
 def _tensor(value: np.ndarray):
