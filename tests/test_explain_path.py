@@ -14,11 +14,12 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from tests.test_explain_trees import COLUMN_PLAYER, booster, hostile, small_data
+from tests.test_explain_trees import COLUMN_PLAYER, booster, hostile, run_graph, small_data, tk_config
 from toolkit.export import explain_path as ep
 from toolkit.export import explain_trees as et
 
 OWN_COLUMN = np.arange(5)
+TWO = {"x": "number", "kind": "category"}  # frame()'s columns the small models read
 
 
 def path_game(checked, row: np.ndarray, players: set, column_player: np.ndarray) -> np.ndarray:
@@ -67,31 +68,8 @@ def brute_force(checked, row: np.ndarray, column_player: np.ndarray) -> np.ndarr
 
 def graph_values(p, rows: np.ndarray) -> np.ndarray:
     """explain_path's graph of one booster in onnxruntime: [N, K, P]."""
-    import onnxruntime as ort
-    from onnx import TensorProto, checker, helper, numpy_helper
-
-    nodes, inits = [], []
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def op(op_type, inputs, name, outputs=1, **attrs):
-        out = [name] if outputs == 1 else [f"{name}:{i}" for i in range(outputs)]
-        nodes.append(helper.make_node(op_type, inputs, out, name=name, **attrs))
-        return out[0] if outputs == 1 else out
-
-    out, _ = ep.emit(p, "X", op, const, "t")
-    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, rows.shape[1]])
-    y_info = helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, None])
-    model = helper.make_model(
-        helper.make_graph(nodes, "g", [x_info], [y_info], initializer=inits),
-        opset_imports=[helper.make_opsetid("", 20)],
-    )
-    model.ir_version = 10
-    checker.check_model(model)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"X": rows})[0].reshape(len(rows), p.classes, p.players)
+    out = run_graph(lambda x, op, const: ep.emit(p, x, op, const, "t")[0], rows)
+    return out.reshape(len(rows), p.classes, p.players)
 
 
 @pytest.mark.parametrize(
@@ -152,12 +130,7 @@ def test_a_forest_cut_into_parts_gives_the_same_numbers(tmp_path, monkeypatch):
 
     log.quiet = True
     monkeypatch.setattr(ep, "PART_LEAVES", 40)
-    cfg = {
-        "model_type": "gbm",
-        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
-        "output_features": [{"name": "grade", "type": "category"}],
-        "gbm": {"num_trees": 12, "threads": 1},
-    }
+    cfg = tk_config("gbm", TWO, "grade", "category", 12)
     df = frame()[["x", "kind", "grade"]]
     model = train(cfg, df, output=tmp_path / "m")
     booster = model.model.gbm.boosters_[0]
@@ -209,12 +182,7 @@ def test_without_counts_or_with_a_node_of_no_rows_the_trees_play_the_interventio
     from toolkit.export import explain
 
     log.quiet = True
-    cfg = {
-        "model_type": "gbm",
-        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
-        "output_features": [{"name": "yes", "type": "binary"}],
-        "gbm": {"num_trees": 8, "threads": 1},
-    }
+    cfg = tk_config("gbm", TWO, "yes", "binary", 8)
     df = frame()[["x", "kind", "yes"]]
     model = train(cfg, df, output=tmp_path / "m")
     assert explain.exact_split(model, None)[2] == "path_dependent"
@@ -247,12 +215,7 @@ def test_inputs_of_many_columns_are_one_player_each(tmp_path):
 
     log.quiet = True
     inputs = {"x": "number", "kind": "category", "review": "set", "day": "date", "v": "vector", "s": "timeseries"}
-    cfg = {
-        "model_type": "gbm",
-        "input_features": [{"name": n, "type": t} for n, t in inputs.items()],
-        "output_features": [{"name": "y", "type": "number"}],
-        "gbm": {"num_trees": 40, "threads": 1},
-    }
+    cfg = tk_config("gbm", inputs, "y", "number", 40)
     df = mixed_frame()
     model = train(cfg, df, output=tmp_path / "m")
     assert max(b.width for b in model.model.gbm.layout_.blocks) > 50

@@ -73,8 +73,8 @@ def brute_force(lgb_booster, row: np.ndarray, background: np.ndarray, players: i
     return phi
 
 
-def graph_values(p, c, rows: np.ndarray) -> np.ndarray:
-    """The graph of one booster in onnxruntime: [N, K, P]."""
+def run_graph(emit, rows: np.ndarray) -> np.ndarray:
+    """onnxruntime on the nodes `emit(x_name, op, const)` makes from X float32 [N, F]: its float64 output."""
     import onnxruntime as ort
     from onnx import TensorProto, checker, helper, numpy_helper
 
@@ -89,8 +89,8 @@ def graph_values(p, c, rows: np.ndarray) -> np.ndarray:
         nodes.append(helper.make_node(op_type, inputs, out, name=name, **attrs))
         return out[0] if outputs == 1 else out
 
-    out, _ = eg.emit(p, c, "X", op, const, "t")
-    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 5])
+    out = emit("X", op, const)
+    x_info = helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, rows.shape[1]])
     y_info = helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, None])
     model = helper.make_model(
         helper.make_graph(nodes, "g", [x_info], [y_info], initializer=inits),
@@ -99,7 +99,13 @@ def graph_values(p, c, rows: np.ndarray) -> np.ndarray:
     model.ir_version = 10
     checker.check_model(model)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, {"X": rows})[0].reshape(len(rows), p.classes, p.players)
+    return session.run(None, {"X": rows})[0]
+
+
+def graph_values(p, c, rows: np.ndarray) -> np.ndarray:
+    """The interventional graph of one booster in onnxruntime: [N, K, P]."""
+    out = run_graph(lambda x, op, const: eg.emit(p, c, x, op, const, "t")[0], rows)
+    return out.reshape(len(rows), p.classes, p.players)
 
 
 @pytest.mark.parametrize(
@@ -179,6 +185,19 @@ def frame(n: int = 400) -> pd.DataFrame:
     )
 
 
+FOUR = {"x": "number", "kind": "category", "level": "category", "w": "number"}
+
+
+def tk_config(model_type: str, inputs: dict, output: str, output_type: str, num_trees: int, **extra) -> dict:
+    """A config on `frame`'s columns: {name: type} inputs, one output, `num_trees` trees on one thread."""
+    return {
+        "model_type": model_type,
+        "input_features": [{"name": n, "type": t} for n, t in inputs.items()],
+        "output_features": [{"name": output, "type": output_type}],
+        "gbm": {"num_trees": num_trees, "threads": 1},
+    } | extra
+
+
 @pytest.mark.parametrize("output", ["yes", "grade"])
 def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output, tmp_path):
     """Saved through the export's parity check (the graph against the closed form, edge rows included); the
@@ -188,17 +207,7 @@ def test_a_tk_gbm_explains_exactly_and_keeps_the_promise_on_hostile_rows(output,
     from toolkit.export.parity import edge_columns
 
     log.quiet = True
-    cfg = {
-        "model_type": "gbm",
-        "input_features": [
-            {"name": "x", "type": "number"},
-            {"name": "kind", "type": "category"},
-            {"name": "level", "type": "category"},
-            {"name": "w", "type": "number"},
-        ],
-        "output_features": [{"name": output, "type": "binary" if output == "yes" else "category"}],
-        "gbm": {"num_trees": 30, "threads": 1},
-    }
+    cfg = tk_config("gbm", FOUR, output, "binary" if output == "yes" else "category", 30)
     df = frame()
     model = train(cfg, df.drop(columns=["grade" if output == "yes" else "yes"]), output=tmp_path / "m")
     meta = model.predictor.metadata["tk.explain"]
@@ -250,18 +259,7 @@ def test_an_ensembles_trees_are_exact_and_the_rest_sampled(tmp_path):
     from toolkit.common import log
 
     log.quiet = True
-    cfg = {
-        "model_type": "ensemble",
-        "input_features": [
-            {"name": "x", "type": "number"},
-            {"name": "kind", "type": "category"},
-            {"name": "level", "type": "category"},
-            {"name": "w", "type": "number"},
-        ],
-        "output_features": [{"name": "yes", "type": "binary"}],
-        "trainer": {"epochs": 2, "batch_size": 64},
-        "gbm": {"num_trees": 20, "threads": 1},
-    }
+    cfg = tk_config("ensemble", FOUR, "yes", "binary", 20, trainer={"epochs": 2, "batch_size": 64})
     df = frame().drop(columns=["grade"])
     model = train(cfg, df, output=tmp_path / "e")
     meta = model.predictor.metadata["tk.explain"]
@@ -284,13 +282,8 @@ def test_a_forest_over_the_slot_cap_is_explained_by_the_sampled_method(tmp_path,
 
     log.quiet = True
     monkeypatch.setattr(explain, "EXACT_MAX_SLOTS", 10)
-    cfg = {
-        "model_type": "ensemble",
-        "input_features": [{"name": "x", "type": "number"}, {"name": "kind", "type": "category"}],
-        "output_features": [{"name": "yes", "type": "binary"}],
-        "trainer": {"epochs": 2, "batch_size": 64},
-        "gbm": {"num_trees": 10, "threads": 1},
-    }
+    two = {"x": "number", "kind": "category"}
+    cfg = tk_config("ensemble", two, "yes", "binary", 10, trainer={"epochs": 2, "batch_size": 64})
     df = frame()[["x", "kind", "yes"]]
     model = train(cfg, df, output=tmp_path / "m")
     meta = model.predictor.metadata["tk.explain"]
